@@ -1,0 +1,230 @@
+// Command paymux runs the paymux payment platform.
+//
+//	paymux serve     serve every surface on one port (creates what a first run needs)
+//	paymux migrate   bring the database schema up to date and exit
+//	paymux version   print the version
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/secrets"
+	"github.com/paymux/paymux/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+func main() {
+	if err := newRootCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "paymux:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCommand() *cobra.Command {
+	v := server.NewViper()
+	var configFile string
+	root := &cobra.Command{
+		Use:           "paymux",
+		Short:         "paymux: one payment API over every Korean PG",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&configFile, "config", "", "YAML configuration file (also PAYMUX_CONFIG)")
+	root.PersistentFlags().String("data-dir", "", "data directory (config key data_dir, PAYMUX_DATA_DIR; default paymux-data)")
+	bind(v, "data_dir", root.PersistentFlags().Lookup("data-dir"))
+	load := func() (server.Config, error) {
+		if configFile == "" {
+			configFile = os.Getenv("PAYMUX_CONFIG")
+		}
+		return server.LoadConfig(v, configFile)
+	}
+
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve gRPC, gRPC-Web, Connect and REST/JSON on one port",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, cfg, cmd.OutOrStdout())
+		},
+	}
+	serve.Flags().String("listen", "", "address to listen on (config key listen, PAYMUX_LISTEN; default 127.0.0.1:8080)")
+	bind(v, "listen", serve.Flags().Lookup("listen"))
+
+	migrate := &cobra.Command{
+		Use:   "migrate",
+		Short: "Bring the database schema up to date and exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			db, err := openDatabase(cfg)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := server.Migrate(cmd.Context(), db); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "paymux: schema is up to date")
+			return nil
+		},
+	}
+
+	ver := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), "paymux", versionString())
+		},
+	}
+	root.AddCommand(serve, migrate, ver)
+	return root
+}
+
+// bind makes a flag, when given, win over the file and the environment.
+func bind(v *viper.Viper, key string, f *pflag.Flag) {
+	if err := v.BindPFlag(key, f); err != nil {
+		panic(err) // only for a nil flag: a programming error
+	}
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}
+
+func openDatabase(cfg server.Config) (*ent.Client, error) {
+	if cfg.Database.DSN == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+	}
+	return server.OpenDatabase(cfg.Database.DSN, cfg.SQLitePath(), cfg.Database.MaxOpenConns)
+}
+
+func newLogger(cfg server.Config) *slog.Logger {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.Log.Level]
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
+	log := newLogger(cfg)
+	masterKey, created, err := secrets.LoadOrCreateMasterKey(cfg.MasterKey, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("generated a master key; replicas must share it (config key master_key)", "file", cfg.DataDir+"/"+secrets.MasterKeyFileName)
+	}
+	keyring, err := secrets.NewKeyring(masterKey)
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := server.Migrate(ctx, db); err != nil {
+		return err
+	}
+	adminHash, first, err := server.Bootstrap(ctx, db, keyring, cfg)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	scheme := "http"
+	if cfg.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	baseURL := scheme + "://" + ln.Addr().String()
+	printFirstRun(out, first, baseURL, ln.Addr().String(), scheme == "http")
+	database := "SQLite " + cfg.SQLitePath()
+	if cfg.Database.DSN != "" {
+		database = "PostgreSQL"
+	}
+	log.Info("paymux serving gRPC, gRPC-Web, Connect and REST", "url", baseURL, "database", database, "version", versionString())
+	if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("paymux stopped")
+	return nil
+}
+
+// printFirstRun shows, once, what the first run created, with calls to
+// paste.
+func printFirstRun(out io.Writer, f server.FirstRun, baseURL, hostPort string, plaintext bool) {
+	if f.AdminToken == "" && f.ClientKey == "" {
+		return
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	p("")
+	p("paymux first run. These secrets are shown only now: store them.")
+	p("")
+	if f.AdminToken != "" {
+		p("  platform admin token: %s", f.AdminToken)
+	}
+	if f.ClientKey != "" {
+		basic := base64.StdEncoding.EncodeToString([]byte(f.ClientKey + ":" + f.SecretKey))
+		h2 := "--http2-prior-knowledge "
+		grpcurlTLS := "-plaintext "
+		if !plaintext {
+			h2, grpcurlTLS = "", ""
+		}
+		p("  store:                %s", f.StoreID)
+		p("  TEST client key:      %s", f.ClientKey)
+		p("  TEST secret key:      %s", f.SecretKey)
+		p("")
+		p("Try it:")
+		p("  curl -u %s:%s %s/v1/keys", f.ClientKey, f.SecretKey, baseURL)
+		p("  buf curl %s-H 'Authorization: Basic %s' %s/paymux.v1.KeyService/ListKeys", h2, basic, baseURL)
+		p("  grpcurl %s-H 'Authorization: Basic %s' %s paymux.v1.KeyService/ListKeys", grpcurlTLS, basic, hostPort)
+	}
+	if f.AdminToken != "" {
+		p("  curl -H 'Authorization: Bearer %s' %s/v1/stores", f.AdminToken, baseURL)
+	}
+	p("")
+}

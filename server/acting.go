@@ -1,0 +1,50 @@
+package server
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/store"
+	"github.com/paymux/paymux/tenant"
+)
+
+// actingStore is the store a store-scoped call acts on: a key's own store
+// (store_id may repeat it), or the store the administrator names. The
+// returned context's viewer is narrowed to that store.
+func (s *Server) actingStore(ctx context.Context, requested string) (context.Context, string, error) {
+	p := callFrom(ctx).Principal
+	if p.Key != nil {
+		if requested != "" && requested != p.Key.StoreID {
+			return nil, "", apierr.New(connect.CodePermissionDenied, apierr.ReasonStoreMismatch,
+				"store_id %s is not the store of this key", requested)
+		}
+		return ctx, p.Key.StoreID, nil
+	}
+	if !p.Admin {
+		return nil, "", apierr.New(connect.CodeUnauthenticated, apierr.ReasonCredentialsMissing, "not authenticated")
+	}
+	if requested == "" {
+		return nil, "", apierr.InvalidField("store_id", "required when calling with the admin token")
+	}
+	exists, err := s.db.Store.Query().Where(store.ID(requested)).Exist(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if !exists {
+		return nil, "", apierr.New(connect.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", requested)
+	}
+	return tenant.NewContext(ctx, tenant.Viewer{Admin: true, StoreID: requested}), requested, nil
+}
+
+// checkKeyMode refuses a TEST key acting on a LIVE key: a leaked test key
+// must not be a way to mint live credentials.
+func checkKeyMode(ctx context.Context, target apikey.Mode) error {
+	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST && target == apikey.ModeLIVE {
+		return apierr.New(connect.CodePermissionDenied, apierr.ReasonKeyModeNotAllowed,
+			"a TEST key cannot create or change LIVE keys")
+	}
+	return nil
+}

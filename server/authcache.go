@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/apikey"
+	entiprule "github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/predicate"
+	"github.com/paymux/paymux/ent/store"
+	"github.com/paymux/paymux/iprule"
+	"github.com/paymux/paymux/tenant"
+)
+
+// keyRecord is what authentication needs of a key and its store, held in
+// memory so a known key costs no database round trip.
+type keyRecord struct {
+	ID                 string
+	StoreID            string
+	ClientKey          string
+	Mode               apikey.Mode
+	AuthMethod         apikey.AuthMethod
+	SecretHash         []byte
+	PreviousSecretHash []byte
+	SecretVersion      int64
+	ExpiresAt          time.Time // zero: never
+	Deleted            bool
+	StoreSuspended     bool
+}
+
+type cachedKey struct {
+	rec     *keyRecord // nil: no such key
+	fetched time.Time
+}
+
+type cachedRules struct {
+	rules   []iprule.Rule
+	fetched time.Time
+}
+
+// authCache serves keys and IP rules from memory for up to ttl. Writes made
+// through this process invalidate the entries they touch at once.
+type authCache struct {
+	db  *ent.Client
+	ttl time.Duration
+	now func() time.Time
+
+	mu       sync.RWMutex
+	byClient map[string]cachedKey
+	byID     map[string]cachedKey
+	rules    map[string]cachedRules
+}
+
+// maxCachedEntries bounds memory when callers spray unknown keys.
+const maxCachedEntries = 50_000
+
+func newAuthCache(db *ent.Client, ttl time.Duration, now func() time.Time) *authCache {
+	return &authCache{
+		db: db, ttl: ttl, now: now,
+		byClient: map[string]cachedKey{},
+		byID:     map[string]cachedKey{},
+		rules:    map[string]cachedRules{},
+	}
+}
+
+func (c *authCache) fresh(fetched time.Time) bool {
+	return c.ttl > 0 && c.now().Sub(fetched) < c.ttl
+}
+
+// keyByClientKey returns the key with this client key, or nil.
+func (c *authCache) keyByClientKey(ctx context.Context, clientKey string) (*keyRecord, error) {
+	c.mu.RLock()
+	e, ok := c.byClient[clientKey]
+	c.mu.RUnlock()
+	if ok && c.fresh(e.fetched) {
+		return e.rec, nil
+	}
+	rec, err := c.loadKey(ctx, apikey.ClientKey(clientKey))
+	if err != nil {
+		return nil, err
+	}
+	c.put(c.byClient, clientKey, rec)
+	return rec, nil
+}
+
+// keyByID returns the key with this id, or nil.
+func (c *authCache) keyByID(ctx context.Context, id string) (*keyRecord, error) {
+	c.mu.RLock()
+	e, ok := c.byID[id]
+	c.mu.RUnlock()
+	if ok && c.fresh(e.fetched) {
+		return e.rec, nil
+	}
+	rec, err := c.loadKey(ctx, apikey.ID(id))
+	if err != nil {
+		return nil, err
+	}
+	c.put(c.byID, id, rec)
+	return rec, nil
+}
+
+func (c *authCache) put(m map[string]cachedKey, k string, rec *keyRecord) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(m) >= maxCachedEntries {
+		clear(m)
+	}
+	m[k] = cachedKey{rec: rec, fetched: c.now()}
+}
+
+func (c *authCache) loadKey(ctx context.Context, where predicate.APIKey) (*keyRecord, error) {
+	k, err := c.db.APIKey.Query().Where(where).WithStore().Only(tenant.System(ctx))
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load key: %w", err)
+	}
+	rec := &keyRecord{
+		ID:                 k.ID,
+		StoreID:            k.StoreID,
+		ClientKey:          k.ClientKey,
+		Mode:               k.Mode,
+		AuthMethod:         k.AuthMethod,
+		SecretHash:         k.SecretHash,
+		PreviousSecretHash: k.PreviousSecretHash,
+		SecretVersion:      k.SecretVersion,
+		Deleted:            k.DeletedAt != nil,
+		StoreSuspended:     k.Edges.Store != nil && k.Edges.Store.State == store.StateSUSPENDED,
+	}
+	if k.ExpiresAt != nil {
+		rec.ExpiresAt = *k.ExpiresAt
+	}
+	return rec, nil
+}
+
+// rulesOf returns a store's IP rules, oldest first.
+func (c *authCache) rulesOf(ctx context.Context, storeID string) ([]iprule.Rule, error) {
+	c.mu.RLock()
+	e, ok := c.rules[storeID]
+	c.mu.RUnlock()
+	if ok && c.fresh(e.fetched) {
+		return e.rules, nil
+	}
+	rows, err := c.db.IPRule.Query().
+		Where(entiprule.StoreID(storeID)).
+		Order(ent.Asc(entiprule.FieldCreatedAt), ent.Asc(entiprule.FieldID)).
+		All(tenant.System(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("load IP rules of %s: %w", storeID, err)
+	}
+	rules, err := toRules(rows)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.rules) >= maxCachedEntries {
+		clear(c.rules)
+	}
+	c.rules[storeID] = cachedRules{rules: rules, fetched: c.now()}
+	c.mu.Unlock()
+	return rules, nil
+}
+
+func toRules(rows []*ent.IPRule) ([]iprule.Rule, error) {
+	rules := make([]iprule.Rule, 0, len(rows))
+	for _, r := range rows {
+		p, err := iprule.ParseCIDR(r.Cidr)
+		if err != nil {
+			return nil, fmt.Errorf("stored IP rule %s: %w", r.ID, err)
+		}
+		rules = append(rules, iprule.Rule{ID: r.ID, Prefix: p, Description: r.Description})
+	}
+	return rules, nil
+}
+
+// forgetKey drops a key after it changed here.
+func (c *authCache) forgetKey(id, clientKey string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.byID, id)
+	delete(c.byClient, clientKey)
+}
+
+// forgetStore drops everything cached of a store: its keys (they carry the
+// store's state) and its rules.
+func (c *authCache) forgetStore(storeID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.rules, storeID)
+	for _, m := range []map[string]cachedKey{c.byClient, c.byID} {
+		for k, e := range m {
+			if e.rec != nil && e.rec.StoreID == storeID {
+				delete(m, k)
+			}
+		}
+	}
+}

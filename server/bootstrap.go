@@ -1,0 +1,98 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/secrets"
+	"github.com/paymux/paymux/tenant"
+)
+
+const (
+	settingAdminTokenHash = "admin_token_hash"
+	settingFirstRun       = "first_run"
+)
+
+// FirstRun is what Bootstrap created and must be shown once: empty fields
+// were not created now.
+type FirstRun struct {
+	AdminToken string
+	StoreID    string
+	KeyID      string
+	ClientKey  string
+	SecretKey  string
+}
+
+// Bootstrap returns the hash of the administrator's token and, on an empty
+// database, creates a first store with a TEST key pair (and an admin token
+// if the configuration has none).
+func Bootstrap(ctx context.Context, db *ent.Client, keyring *secrets.Keyring, cfg Config) ([]byte, FirstRun, error) {
+	ctx = tenant.System(ctx)
+	var first FirstRun
+	adminHash := []byte(nil)
+	if cfg.AdminToken != "" {
+		adminHash = keyring.HashSecret(cfg.AdminToken)
+	}
+	err := inTx(ctx, db, func(tx *ent.Tx) error {
+		if adminHash == nil {
+			s, err := tx.Setting.Get(ctx, settingAdminTokenHash)
+			switch {
+			case err == nil:
+				adminHash = []byte(s.Value)
+			case ent.IsNotFound(err):
+				first.AdminToken = adminTokenPrefix + secrets.RandomString(40)
+				adminHash = keyring.HashSecret(first.AdminToken)
+				if err := tx.Setting.Create().SetID(settingAdminTokenHash).SetValue(string(adminHash)).Exec(ctx); err != nil {
+					return fmt.Errorf("save admin token hash: %w", err)
+				}
+			default:
+				return fmt.Errorf("read admin token hash: %w", err)
+			}
+		}
+		n, err := tx.Store.Query().Count(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		// The marker row makes a concurrent first run of a second replica
+		// fail on its primary key instead of creating a second store.
+		if err := tx.Setting.Create().SetID(settingFirstRun).SetValue(time.Now().UTC().Format(time.RFC3339)).Exec(ctx); err != nil {
+			return fmt.Errorf("mark first run: %w", err)
+		}
+		st, err := tx.Store.Create().SetName("My store").Save(ctx)
+		if err != nil {
+			return fmt.Errorf("create first store: %w", err)
+		}
+		clientKey, secret := newKeyPair(apikey.ModeTEST)
+		k, err := tx.APIKey.Create().
+			SetStoreID(st.ID).
+			SetName("first key").
+			SetMode(apikey.ModeTEST).
+			SetApprovalModel(apikey.ApprovalModelSERVER).
+			SetAuthMethod(apikey.AuthMethodBASIC).
+			SetClientKey(clientKey).
+			SetSecretHash(keyring.HashSecret(secret)).
+			SetSecretPrefix(secretPrefix(secret)).
+			SetSecretIssuedAt(time.Now().UTC().Truncate(time.Microsecond)).
+			Save(ctx)
+		if err != nil {
+			return fmt.Errorf("create first key: %w", err)
+		}
+		if err := tx.Store.UpdateOneID(st.ID).SetKeyCount(1).Exec(ctx); err != nil {
+			return err
+		}
+		first.StoreID, first.KeyID, first.ClientKey, first.SecretKey = st.ID, k.ID, clientKey, secret
+		return nil
+	})
+	if err != nil {
+		return nil, FirstRun{}, fmt.Errorf("bootstrap: %w", err)
+	}
+	return adminHash, first, nil
+}
+
+// ValidAdminToken says whether a configured admin token can be told apart
+// from other bearer tokens.
+func ValidAdminToken(token string) bool { return strings.HasPrefix(token, adminTokenPrefix) }

@@ -1,0 +1,261 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"buf.build/go/protovalidate"
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/clientip"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/privacy"
+	"github.com/paymux/paymux/iprule"
+	"github.com/paymux/paymux/secrets"
+	"github.com/paymux/paymux/tenant"
+)
+
+// step is one named link of the policy chain.
+type step struct {
+	name string
+	wrap func(connect.UnaryFunc) connect.UnaryFunc
+}
+
+// policyChain is the one chain every paymux method runs behind, on every
+// surface (gRPC, gRPC-Web, Connect, and REST through the gateway hop).
+// Outermost first:
+//
+//  1. recover: a panic becomes Internal; every call gets a request id.
+//  2. accesslog: one process log line per call, with the final code. It sits
+//     outside the error mapping so it sees what the client sees, and outside
+//     authentication so refused calls are logged too.
+//  3. errors: domain and library errors become codes with ErrorInfo reasons;
+//     internal errors are masked. Outside every check below, so their
+//     refusals carry reasons too.
+//  4. clientip: the address the call comes from, believing X-Forwarded-For
+//     only from trusted proxies and the gateway hop.
+//  5. auth: who is calling, and whether they may call this method.
+//  6. cidr: the store's IP rules, for store keys.
+//  7. validate: protovalidate rules, with the offending fields.
+//
+// The order is asserted by TestPolicyChainOrder and by behaviour in the
+// surface tests (no credentials beats a denied address; a denied address
+// beats a bad request).
+func (s *Server) policyChain() []step {
+	return []step{
+		{"recover", s.recoverAndRequestID},
+		{"accesslog", s.logCall},
+		{"errors", s.mapErrors},
+		{"clientip", s.resolveClientIP},
+		{"auth", s.authenticateCall},
+		{"cidr", s.checkIPRules},
+		{"validate", s.validateRequest},
+	}
+}
+
+// chainInterceptor applies the steps to unary calls and refuses streaming
+// calls outright: no method may slip past the chain by being a stream.
+type chainInterceptor struct{ steps []step }
+
+func (c chainInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	for i := len(c.steps) - 1; i >= 0; i-- {
+		next = c.steps[i].wrap(next)
+	}
+	return next
+}
+
+func (chainInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (chainInterceptor) WrapStreamingHandler(connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(context.Context, connect.StreamingHandlerConn) error {
+		return apierr.New(connect.CodeUnimplemented, apierr.ReasonUnimplemented, "streaming methods are not served")
+	}
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+const requestIDHeader = "X-Request-Id"
+
+func (s *Server) recoverAndRequestID(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (res connect.AnyResponse, err error) {
+		c := &call{RequestID: req.Header().Get(requestIDHeader)}
+		if !requestIDPattern.MatchString(c.RequestID) {
+			c.RequestID = "req_" + secrets.RandomString(20)
+		}
+		ctx = withCall(ctx, c)
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.ErrorContext(ctx, "panic in handler", "request_id", c.RequestID,
+					"procedure", req.Spec().Procedure, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				res, err = nil, apierr.New(connect.CodeInternal, apierr.ReasonInternal, "internal error (request %s)", c.RequestID)
+			}
+			if err != nil {
+				var ce *connect.Error
+				if errors.As(err, &ce) {
+					ce.Meta().Set(requestIDHeader, c.RequestID)
+				}
+			} else if res != nil {
+				res.Header().Set(requestIDHeader, c.RequestID)
+			}
+		}()
+		return next(ctx, req)
+	}
+}
+
+func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		start := time.Now()
+		res, err := next(ctx, req)
+		if !s.log.Enabled(ctx, slog.LevelDebug) && connect.CodeOf(err) != connect.CodeInternal {
+			return res, err
+		}
+		c := callFrom(ctx)
+		level, code := slog.LevelDebug, "ok"
+		if err != nil {
+			code = connect.CodeOf(err).String()
+			if connect.CodeOf(err) == connect.CodeInternal {
+				level = slog.LevelError
+			}
+		}
+		s.log.Log(ctx, level, "call",
+			"request_id", c.RequestID, "procedure", req.Spec().Procedure, "protocol", req.Peer().Protocol,
+			"rest", c.ViaGateway, "code", code, "reason", apierr.Reason(err), "client_ip", c.ClientIP.String(),
+			"key_id", keyIDOf(c.Principal), "admin", c.Principal.Admin, "duration", time.Since(start))
+		return res, err
+	}
+}
+
+func keyIDOf(p Principal) string {
+	if p.Key == nil {
+		return ""
+	}
+	return p.Key.ID
+}
+
+func (s *Server) mapErrors(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		res, err := next(ctx, req)
+		if err == nil {
+			return res, nil
+		}
+		return nil, s.toAPIError(ctx, err)
+	}
+}
+
+// toAPIError is the one place errors become what clients see.
+func (s *Server) toAPIError(ctx context.Context, err error) error {
+	var ce *connect.Error
+	switch {
+	case errors.As(err, &ce):
+		if ce.Code() == connect.CodeInternal || ce.Code() == connect.CodeUnknown {
+			if apierr.Reason(ce) == "" {
+				return s.internal(ctx, err)
+			}
+		}
+		return apierr.WithReason(ce)
+	case ent.IsNotFound(err):
+		return apierr.New(connect.CodeNotFound, apierr.ReasonNotFound, "not found")
+	case ent.IsConstraintError(err):
+		return apierr.New(connect.CodeAborted, apierr.ReasonConflict, "conflicting change; retry")
+	case errors.Is(err, privacy.Deny):
+		return apierr.New(connect.CodePermissionDenied, apierr.ReasonStoreMismatch, "not allowed for this store")
+	case errors.Is(err, context.Canceled):
+		return apierr.New(connect.CodeCanceled, apierr.ReasonCanceled, "request canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return apierr.New(connect.CodeDeadlineExceeded, apierr.ReasonDeadlineExceeded, "deadline exceeded")
+	}
+	return s.internal(ctx, err)
+}
+
+// internal logs the real error and gives the client only a request id.
+func (s *Server) internal(ctx context.Context, err error) error {
+	id := callFrom(ctx).RequestID
+	s.log.ErrorContext(ctx, "internal error", "request_id", id, "error", err)
+	return apierr.New(connect.CodeInternal, apierr.ReasonInternal, "internal error (request %s)", id)
+}
+
+func (s *Server) resolveClientIP(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		c := callFrom(ctx)
+		c.ViaGateway = viaGatewayHop(ctx)
+		peer, _ := clientip.ParsePeer(req.Peer().Addr) // the gateway hop's peer is not an IP
+		c.ClientIP = s.resolver.Resolve(peer, req.Header().Values("X-Forwarded-For"), c.ViaGateway)
+		return next(ctx, req)
+	}
+}
+
+func (s *Server) authenticateCall(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		access, ok := s.access[req.Spec().Procedure]
+		if !ok {
+			return nil, fmt.Errorf("no access rule for %s", req.Spec().Procedure)
+		}
+		p, err := s.auth.authenticate(ctx, req.Header().Get("Authorization"), access)
+		if err != nil {
+			return nil, err
+		}
+		callFrom(ctx).Principal = p
+		return next(tenant.NewContext(ctx, tenant.Viewer{StoreID: p.StoreID(), Admin: p.Admin}), req)
+	}
+}
+
+func (s *Server) checkIPRules(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		c := callFrom(ctx)
+		key := c.Principal.Key
+		if key == nil { // the administrator is not bound by a store's rules
+			return next(ctx, req)
+		}
+		rules, err := s.cache.rulesOf(ctx, key.StoreID)
+		if err != nil {
+			return nil, err
+		}
+		if _, allowed := iprule.Match(rules, c.ClientIP); !allowed {
+			return nil, apierr.New(connect.CodePermissionDenied, apierr.ReasonIPNotAllowed,
+				"address %s is not allowed by the IP rules of store %s", displayIP(c.ClientIP), key.StoreID)
+		}
+		s.usage.record(key.ID, c.ClientIP, s.now())
+		return next(ctx, req)
+	}
+}
+
+func displayIP(a netip.Addr) string {
+	if !a.IsValid() {
+		return "(unknown)"
+	}
+	return a.String()
+}
+
+func (s *Server) validateRequest(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		msg, ok := req.Any().(proto.Message)
+		if !ok {
+			return nil, fmt.Errorf("request %T is not a proto message", req.Any())
+		}
+		if err := s.validator.Validate(msg); err != nil {
+			var verr *protovalidate.ValidationError
+			if !errors.As(err, &verr) {
+				return nil, fmt.Errorf("validate %s: %w", req.Spec().Procedure, err)
+			}
+			violations := make([]apierr.FieldViolation, 0, len(verr.Violations))
+			for _, v := range verr.Violations {
+				violations = append(violations, apierr.FieldViolation{
+					Field:       protovalidate.FieldPathString(v.Proto.GetField()),
+					Description: v.Proto.GetMessage(),
+				})
+			}
+			return nil, apierr.Invalid(violations...)
+		}
+		return next(ctx, req)
+	}
+}

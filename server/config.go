@@ -1,0 +1,191 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+
+	"github.com/paymux/paymux/clientip"
+)
+
+// Config is everything paymux reads at start. Each key has a default
+// (Defaults), can be set in the YAML file, and by an environment variable
+// PAYMUX_<KEY> with dots as underscores (database.dsn: PAYMUX_DATABASE_DSN).
+type Config struct {
+	// Listen is the one address every surface is served on.
+	Listen string `mapstructure:"listen"`
+	// DataDir holds the SQLite database and the generated master key.
+	DataDir  string         `mapstructure:"data_dir"`
+	Database DatabaseConfig `mapstructure:"database"`
+	// MasterKey (base64, 32 bytes) derives the keys that hash API secrets,
+	// sign access tokens and encrypt PG credentials. Empty: a key is
+	// generated once into <data_dir>/master.key. Replicas must share it.
+	MasterKey string `mapstructure:"master_key"`
+	// AdminToken is the platform administrator's bearer token. Empty: the
+	// first run generates one, prints it once and keeps only its hash.
+	AdminToken string `mapstructure:"admin_token"`
+	// TrustedProxies are the peers whose X-Forwarded-For is believed (CIDRs
+	// or addresses). Empty: only the immediate peer counts.
+	TrustedProxies  []string      `mapstructure:"trusted_proxies"`
+	TLS             TLSConfig     `mapstructure:"tls"`
+	MaxRequestBytes int64         `mapstructure:"max_request_bytes"`
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// AuthCacheTTL bounds how long a key, a store's state or its IP rules
+	// are served from memory. Changes made through this process apply at
+	// once; changes made through another replica within this time.
+	AuthCacheTTL time.Duration `mapstructure:"auth_cache_ttl"`
+	Log          LogConfig     `mapstructure:"log"`
+}
+
+type DatabaseConfig struct {
+	// DSN of a PostgreSQL database ("postgres://..."). Empty: SQLite at
+	// <data_dir>/paymux.db.
+	DSN          string `mapstructure:"dsn"`
+	MaxOpenConns int    `mapstructure:"max_open_conns"`
+}
+
+type TLSConfig struct {
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+}
+
+type LogConfig struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // text or json
+}
+
+// Defaults lists every configuration key with its default value.
+var Defaults = map[string]any{
+	"listen":                  "127.0.0.1:8080",
+	"data_dir":                "paymux-data",
+	"database.dsn":            "",
+	"database.max_open_conns": 20,
+	"master_key":              "",
+	"admin_token":             "",
+	"trusted_proxies":         []string{},
+	"tls.cert_file":           "",
+	"tls.key_file":            "",
+	"max_request_bytes":       int64(1 << 20),
+	"shutdown_timeout":        "15s",
+	"auth_cache_ttl":          "10s",
+	"log.level":               "info",
+	"log.format":              "text",
+}
+
+// NewViper returns a viper that knows every key, its default and its
+// environment variable.
+func NewViper() *viper.Viper {
+	v := viper.New()
+	for key, value := range Defaults {
+		v.SetDefault(key, value)
+	}
+	v.SetEnvPrefix("PAYMUX")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	return v
+}
+
+// LoadConfig reads the YAML file (if file is not empty) into v, decodes and
+// validates the result. Unknown keys in the file are an error: a typo must
+// not silently fall back to a default.
+func LoadConfig(v *viper.Viper, file string) (Config, error) {
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+	var cfg Config
+	decodeHook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		mapstructure.StringToSliceHookFunc(","),
+	))
+	if err := v.UnmarshalExact(&cfg, decodeHook); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Validate checks every key and names the one that is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config key %s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "want host:port, got %q", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if c.Database.DSN != "" && !IsPostgresDSN(c.Database.DSN) {
+		bad("database.dsn", "only PostgreSQL DSNs (postgres://... or postgresql://...) are supported; leave empty for SQLite")
+	}
+	if c.Database.MaxOpenConns < 1 {
+		bad("database.max_open_conns", "must be at least 1")
+	}
+	// Entries may arrive as one comma-separated string from the environment.
+	var proxies []string
+	for _, p := range c.TrustedProxies {
+		for _, e := range strings.Split(p, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				proxies = append(proxies, e)
+			}
+		}
+	}
+	c.TrustedProxies = proxies
+	if _, err := clientip.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		bad("trusted_proxies", "%v", err)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls", "set both tls.cert_file and tls.key_file, or neither")
+	}
+	for key, f := range map[string]string{"tls.cert_file": c.TLS.CertFile, "tls.key_file": c.TLS.KeyFile} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				bad(key, "%v", err)
+			}
+		}
+	}
+	if c.MaxRequestBytes < 1024 {
+		bad("max_request_bytes", "must be at least 1024")
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown_timeout", "must be positive")
+	}
+	if c.AuthCacheTTL < 0 || c.AuthCacheTTL > 5*time.Minute {
+		bad("auth_cache_ttl", "must be between 0s and 5m")
+	}
+	if c.AdminToken != "" && (len(c.AdminToken) < 24 || !ValidAdminToken(c.AdminToken)) {
+		bad("admin_token", "must start with %q and be at least 24 characters", adminTokenPrefix)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "want text or json, got %q", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+// IsPostgresDSN reports whether dsn names a PostgreSQL database.
+func IsPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// SQLitePath is where the zero-config database lives.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "paymux.db") }

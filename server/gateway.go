@@ -1,0 +1,198 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/textproto"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/paymux/paymux/apierr"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+
+	"connectrpc.com/connect"
+)
+
+// gatewayHop carries REST calls into the Connect handlers. grpc-gateway
+// translates REST/JSON into gRPC on a grpc-go client connection that dials
+// the same Connect mux through an in-memory listener, so REST calls pass the
+// same policy chain as every other surface. (Registering the gateway with
+// the server-side handlers would skip every interceptor.)
+type gatewayHop struct {
+	listener *bufconn.Listener
+	server   *http.Server
+	conn     *grpc.ClientConn
+	mux      *runtime.ServeMux
+	maxBytes int64
+}
+
+func newGatewayHop(api http.Handler, maxBytes int64, log *slog.Logger) (*gatewayHop, error) {
+	g := &gatewayHop{listener: bufconn.Listen(1 << 20), maxBytes: maxBytes}
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	g.server = &http.Server{
+		Handler:   api,
+		Protocols: &protocols,
+		// Connections on this listener come only from the gateway, whose
+		// X-Forwarded-For the client-IP step may believe.
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, gatewayHopKey{}, true)
+		},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() { _ = g.server.Serve(g.listener) }()
+
+	conn, err := grpc.NewClient("passthrough:///paymux-gateway-hop",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return g.listener.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20), grpc.MaxCallSendMsgSize(int(maxBytes)+1024)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("gateway hop: %w", err)
+	}
+	g.conn = conn
+
+	g.mux = runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   jsonMarshal,
+			UnmarshalOptions: jsonUnmarshal,
+		}),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
+		runtime.WithErrorHandler(restError),
+		runtime.WithRoutingErrorHandler(routingError),
+	)
+	ctx := context.Background()
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		paymuxv1.RegisterStoreServiceHandler,
+		paymuxv1.RegisterKeyServiceHandler,
+		paymuxv1.RegisterIPRuleServiceHandler,
+	} {
+		if err := register(ctx, g.mux, conn); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
+	return g, nil
+}
+
+func (g *gatewayHop) close() error {
+	err := g.conn.Close()
+	if cerr := g.server.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// restHandler limits the body and cleans X-Forwarded-For before the gateway
+// reads the request.
+func (g *gatewayHop) restHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > g.maxBytes {
+			writeRESTError(w, r, apierr.New(connect.CodeResourceExhausted, apierr.ReasonRequestTooLarge,
+				"request body of %d bytes exceeds the limit of %d", r.ContentLength, g.maxBytes), http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, g.maxBytes)
+		// A value gRPC metadata cannot carry would make the gateway drop the
+		// whole header, appended peer included; drop the client's part only.
+		for _, v := range r.Header.Values("X-Forwarded-For") {
+			if !printableASCII(v) {
+				r.Header.Del("X-Forwarded-For")
+				break
+			}
+		}
+		g.mux.ServeHTTP(w, r)
+	})
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// incomingHeader forwards the REST headers the chain reads (Authorization
+// is always forwarded by the gateway itself).
+func incomingHeader(key string) (string, bool) {
+	switch textproto.CanonicalMIMEHeaderKey(key) {
+	case requestIDHeader, "Idempotency-Key":
+		return strings.ToLower(key), true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+func outgoingHeader(key string) (string, bool) {
+	if textproto.CanonicalMIMEHeaderKey(key) == requestIDHeader {
+		return requestIDHeader, true
+	}
+	return "", false
+}
+
+// restError writes gRPC errors as JSON with the same ErrorInfo reason the
+// other surfaces carry; errors raised by the gateway itself (a body that is
+// not JSON, an unknown field) get the reason of their code.
+func restError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	st := status.Convert(err)
+	hasInfo := false
+	for _, d := range st.Details() {
+		if _, ok := d.(*errdetails.ErrorInfo); ok {
+			hasInfo = true
+		}
+	}
+	if !hasInfo {
+		reason := apierr.ReasonForCode(connect.Code(st.Code()))
+		if withInfo, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: apierr.Domain}); derr == nil {
+			st = withInfo
+		}
+	}
+	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+		if ids := md.HeaderMD.Get(strings.ToLower(requestIDHeader)); len(ids) > 0 {
+			w.Header().Set(requestIDHeader, ids[0])
+		}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, st.Err())
+}
+
+func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	err := apierr.New(connect.CodeNotFound, apierr.ReasonNotFound, "no REST method at %s %s", r.Method, r.URL.Path)
+	if httpStatus == http.StatusMethodNotAllowed {
+		err = apierr.New(connect.CodeUnimplemented, apierr.ReasonUnimplemented, "method %s not allowed at %s", r.Method, r.URL.Path)
+	}
+	writeRESTError(w, r, err, httpStatus)
+}
+
+// writeRESTError writes a Connect error in the gateway's JSON error shape,
+// for errors answered before the gateway runs.
+func writeRESTError(w http.ResponseWriter, _ *http.Request, err *connect.Error, httpStatus int) {
+	st := status.New(codes.Code(err.Code()), err.Message())
+	for _, d := range err.Details() {
+		if v, derr := d.Value(); derr == nil {
+			if info, ok := v.(*errdetails.ErrorInfo); ok {
+				if withInfo, werr := st.WithDetails(info); werr == nil {
+					st = withInfo
+				}
+			}
+		}
+	}
+	body, merr := jsonMarshal.Marshal(st.Proto())
+	if merr != nil {
+		body, _ = json.Marshal(map[string]any{"code": int(err.Code()), "message": err.Message()})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpStatus)
+	_, _ = w.Write(body)
+}

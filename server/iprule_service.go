@@ -1,0 +1,160 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/ent"
+	entiprule "github.com/paymux/paymux/ent/iprule"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/iprule"
+)
+
+// maxIPRulesPerStore keeps a rule set something a person can review.
+const maxIPRulesPerStore = 100
+
+type ipRuleService struct{ *Server }
+
+func (s *ipRuleService) CreateIPRule(ctx context.Context, req *connect.Request[paymuxv1.CreateIPRuleRequest]) (*connect.Response[paymuxv1.CreateIPRuleResponse], error) {
+	ctx, storeID, err := s.actingStore(ctx, req.Msg.GetStoreId())
+	if err != nil {
+		return nil, err
+	}
+	prefix, err := iprule.ParseCIDR(req.Msg.GetCidr())
+	if err != nil {
+		return nil, apierr.InvalidField("cidr", "%v", err)
+	}
+	var created *ent.IPRule
+	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+		n, err := tx.IPRule.Query().Count(ctx)
+		if err != nil {
+			return err
+		}
+		if n >= maxIPRulesPerStore {
+			return apierr.New(connect.CodeFailedPrecondition, apierr.ReasonIPRuleLimitExceeded,
+				"store %s already has %d IP rules", storeID, maxIPRulesPerStore)
+		}
+		created, err = tx.IPRule.Create().
+			SetStoreID(storeID).
+			SetCidr(prefix.String()).
+			SetDescription(req.Msg.GetDescription()).
+			Save(ctx)
+		if ent.IsConstraintError(err) {
+			return apierr.New(connect.CodeAlreadyExists, apierr.ReasonIPRuleAlreadyExists,
+				"store %s already has a rule for %s", storeID, prefix)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cache.forgetStore(storeID)
+	rules, err := s.cache.rulesOf(ctx, storeID)
+	if err != nil {
+		return nil, err
+	}
+	caller := callFrom(ctx).ClientIP
+	_, allowed := iprule.Match(rules, caller)
+	return connect.NewResponse(&paymuxv1.CreateIPRuleResponse{
+		Rule:          toIPRulePB(created),
+		CallerIp:      displayIP(caller),
+		CallerAllowed: allowed,
+	}), nil
+}
+
+func (s *ipRuleService) ListIPRules(ctx context.Context, req *connect.Request[paymuxv1.ListIPRulesRequest]) (*connect.Response[paymuxv1.ListIPRulesResponse], error) {
+	ctx, _, err := s.actingStore(ctx, req.Msg.GetStoreId())
+	if err != nil {
+		return nil, err
+	}
+	cur, after, err := decodeCursor(req.Msg.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	q := s.db.IPRule.Query().Order(ent.Asc(entiprule.FieldCreatedAt), ent.Asc(entiprule.FieldID))
+	if after {
+		q = q.Where(entiprule.Or(entiprule.CreatedAtGT(cur.time()),
+			entiprule.And(entiprule.CreatedAt(cur.time()), entiprule.IDGT(cur.ID))))
+	}
+	size := pageSize(req.Msg.GetPageSize())
+	rows, err := q.Limit(size + 1).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &paymuxv1.ListIPRulesResponse{}
+	if len(rows) > size {
+		rows = rows[:size]
+		res.NextPageToken = encodeCursor(rows[size-1].CreatedAt, rows[size-1].ID)
+	}
+	for _, r := range rows {
+		res.Rules = append(res.Rules, toIPRulePB(r))
+	}
+	return connect.NewResponse(res), nil
+}
+
+func (s *ipRuleService) DeleteIPRule(ctx context.Context, req *connect.Request[paymuxv1.DeleteIPRuleRequest]) (*connect.Response[paymuxv1.DeleteIPRuleResponse], error) {
+	// The privacy policy limits both look-up and delete to the viewer's
+	// store: another store's rule is simply not found.
+	r, err := s.db.IPRule.Get(ctx, req.Msg.GetId())
+	if ent.IsNotFound(err) {
+		return nil, apierr.New(connect.CodeNotFound, apierr.ReasonIPRuleNotFound, "IP rule %s not found", req.Msg.GetId())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.db.IPRule.Delete().Where(entiprule.ID(r.ID)).Exec(ctx); err != nil {
+		return nil, err
+	}
+	s.cache.forgetStore(r.StoreID)
+	return connect.NewResponse(&paymuxv1.DeleteIPRuleResponse{}), nil
+}
+
+func (s *ipRuleService) TestIPRules(ctx context.Context, req *connect.Request[paymuxv1.TestIPRulesRequest]) (*connect.Response[paymuxv1.TestIPRulesResponse], error) {
+	ctx, storeID, err := s.actingStore(ctx, req.Msg.GetStoreId())
+	if err != nil {
+		return nil, err
+	}
+	addr := callFrom(ctx).ClientIP
+	if req.Msg.GetIp() != "" {
+		if addr, err = netip.ParseAddr(req.Msg.GetIp()); err != nil {
+			return nil, apierr.InvalidField("ip", "not an IP address")
+		}
+		addr = addr.Unmap()
+	}
+	var rules []iprule.Rule
+	if cand := req.Msg.GetCandidateRules(); cand != nil {
+		for i, c := range cand.GetCidrs() {
+			p, err := iprule.ParseCIDR(c)
+			if err != nil {
+				return nil, apierr.InvalidField(fmt.Sprintf("candidate_rules.cidrs[%d]", i), "%v", err)
+			}
+			rules = append(rules, iprule.Rule{Prefix: p})
+		}
+	} else if rules, err = s.cache.rulesOf(ctx, storeID); err != nil {
+		return nil, err
+	}
+	matched, allowed := iprule.Match(rules, addr)
+	res := &paymuxv1.TestIPRulesResponse{Ip: displayIP(addr), Allowed: allowed, RuleCount: int32(len(rules))}
+	if matched != nil {
+		res.MatchedRule = &paymuxv1.IPRule{Id: matched.ID, StoreId: storeID, Cidr: matched.Prefix.String(), Description: matched.Description}
+		if matched.ID == "" {
+			res.MatchedRule.StoreId = ""
+		}
+	}
+	return connect.NewResponse(res), nil
+}
+
+func toIPRulePB(r *ent.IPRule) *paymuxv1.IPRule {
+	return &paymuxv1.IPRule{
+		Id:          r.ID,
+		StoreId:     r.StoreID,
+		Cidr:        r.Cidr,
+		Description: r.Description,
+		CreateTime:  timestamppb.New(r.CreatedAt),
+	}
+}

@@ -1,0 +1,261 @@
+// Package server is paymux's transport: one port serving gRPC, gRPC-Web,
+// Connect and REST/JSON, every method behind one policy chain (chain.go),
+// plus the service implementations (one file each).
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"buf.build/go/protovalidate"
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/paymux/paymux/clientip"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/gen/openapi"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
+	"github.com/paymux/paymux/secrets"
+)
+
+// Options are what a Server is built from.
+type Options struct {
+	Config  Config
+	DB      *ent.Client
+	Keyring *secrets.Keyring
+	// AdminTokenHash is the keyed hash of the administrator's token
+	// (see Bootstrap).
+	AdminTokenHash []byte
+	Logger         *slog.Logger
+	// Now is the clock; nil means time.Now. Tests move it.
+	Now func() time.Time
+}
+
+// Server serves every paymux surface from one http.Handler.
+type Server struct {
+	cfg       Config
+	db        *ent.Client
+	keyring   *secrets.Keyring
+	log       *slog.Logger
+	now       func() time.Time
+	auth      *authenticator
+	cache     *authCache
+	usage     *usageRecorder
+	resolver  *clientip.Resolver
+	validator protovalidate.Validator
+	access    map[string]paymuxv1.Access
+
+	handler http.Handler
+	gateway *gatewayHop
+
+	stopUsage context.CancelFunc
+	usageDone sync.WaitGroup
+}
+
+// serviceNames lists every paymux service served, for health and reflection.
+var serviceNames = []string{
+	paymuxv1connect.StoreServiceName,
+	paymuxv1connect.KeyServiceName,
+	paymuxv1connect.IPRuleServiceName,
+}
+
+// New builds a Server. Close it to stop its background work.
+func New(opts Options) (*Server, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	trusted, err := clientip.ParseTrustedProxies(opts.Config.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
+	validator, err := protovalidate.New()
+	if err != nil {
+		return nil, fmt.Errorf("protovalidate: %w", err)
+	}
+	access, err := accessRules(serviceNames)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       opts.Config,
+		db:        opts.DB,
+		keyring:   opts.Keyring,
+		log:       opts.Logger,
+		now:       opts.Now,
+		resolver:  clientip.NewResolver(trusted),
+		validator: validator,
+		access:    access,
+	}
+	s.cache = newAuthCache(opts.DB, opts.Config.AuthCacheTTL, opts.Now)
+	s.auth = &authenticator{keyring: opts.Keyring, adminHash: opts.AdminTokenHash, cache: s.cache, now: opts.Now}
+	s.usage = newUsageRecorder(opts.DB, opts.Logger)
+
+	api := http.NewServeMux()
+	handlerOpts := []connect.HandlerOption{
+		connect.WithInterceptors(chainInterceptor{steps: s.policyChain()}),
+		connect.WithCodec(strictJSONCodec{}),
+		connect.WithReadMaxBytes(int(opts.Config.MaxRequestBytes)),
+	}
+	api.Handle(paymuxv1connect.NewStoreServiceHandler(&storeService{s}, handlerOpts...))
+	api.Handle(paymuxv1connect.NewKeyServiceHandler(&keyService{s}, handlerOpts...))
+	api.Handle(paymuxv1connect.NewIPRuleServiceHandler(&ipRuleService{s}, handlerOpts...))
+	// Health and reflection are public: they say nothing about any store.
+	api.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(serviceNames...)))
+	reflector := grpcreflect.NewStaticReflector(serviceNames...)
+	api.Handle(grpcreflect.NewHandlerV1(reflector))
+	api.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+
+	s.gateway, err = newGatewayHop(api, opts.Config.MaxRequestBytes, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	root := http.NewServeMux()
+	root.Handle("/", api)
+	root.Handle("/v1/", s.gateway.restHandler())
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.JSON)
+	})
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	s.handler = root
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopUsage = cancel
+	s.usageDone.Add(1)
+	go func() {
+		defer s.usageDone.Done()
+		s.usage.run(ctx, 5*time.Second)
+	}()
+	return s, nil
+}
+
+// Handler serves every surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close stops the gateway hop and flushes background work.
+func (s *Server) Close() error {
+	s.stopUsage()
+	s.usageDone.Wait()
+	return s.gateway.close()
+}
+
+// HTTPServer returns an http.Server for the handler: HTTP/1.1 and HTTP/2
+// (h2c in plain text, h2 over TLS) on the same port.
+func (s *Server) HTTPServer() *http.Server {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:           s.handler,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully within the
+// configured shutdown timeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := s.HTTPServer()
+	if s.cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// accessRules reads each method's (paymux.v1.access) option. A method
+// without one is a startup error, so none can be served unguarded.
+func accessRules(services []string) (map[string]paymuxv1.Access, error) {
+	rules := map[string]paymuxv1.Access{}
+	for _, name := range services {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", name, err)
+		}
+		methods := d.(protoreflect.ServiceDescriptor).Methods()
+		for i := range methods.Len() {
+			m := methods.Get(i)
+			access, _ := proto.GetExtension(m.Options(), paymuxv1.E_Access).(paymuxv1.Access)
+			if access == paymuxv1.Access_ACCESS_UNSPECIFIED {
+				return nil, fmt.Errorf("method %s declares no (paymux.v1.access) option", m.FullName())
+			}
+			rules["/"+name+"/"+string(m.Name())] = access
+		}
+	}
+	return rules, nil
+}
+
+// jsonMarshal is how every JSON surface writes messages: lowerCamel names,
+// enums as strings, zero values present so a field never silently vanishes.
+var jsonMarshal = protojson.MarshalOptions{EmitDefaultValues: true}
+
+// jsonUnmarshal refuses unknown fields: a misspelt field must not be
+// silently ignored in a payment API.
+var jsonUnmarshal = protojson.UnmarshalOptions{DiscardUnknown: false}
+
+// strictJSONCodec is Connect's JSON codec with jsonMarshal / jsonUnmarshal.
+type strictJSONCodec struct{}
+
+func (strictJSONCodec) Name() string { return "json" }
+
+func (strictJSONCodec) Marshal(v any) ([]byte, error) {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("marshal %T: not a proto message", v)
+	}
+	return jsonMarshal.Marshal(m)
+}
+
+func (strictJSONCodec) Unmarshal(data []byte, v any) error {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return fmt.Errorf("unmarshal into %T: not a proto message", v)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		data = []byte("{}")
+	}
+	return jsonUnmarshal.Unmarshal(data, m)
+}

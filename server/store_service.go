@@ -1,0 +1,124 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/store"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+)
+
+type storeService struct{ *Server }
+
+func (s *storeService) CreateStore(ctx context.Context, req *connect.Request[paymuxv1.CreateStoreRequest]) (*connect.Response[paymuxv1.CreateStoreResponse], error) {
+	if req.Msg.GetName() == "" {
+		return nil, apierr.InvalidField("name", "required")
+	}
+	st, err := s.db.Store.Create().SetName(req.Msg.GetName()).SetContactEmail(req.Msg.GetContactEmail()).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymuxv1.CreateStoreResponse{Store: toStorePB(st)}), nil
+}
+
+func (s *storeService) ListStores(ctx context.Context, req *connect.Request[paymuxv1.ListStoresRequest]) (*connect.Response[paymuxv1.ListStoresResponse], error) {
+	cur, after, err := decodeCursor(req.Msg.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	q := s.db.Store.Query().Order(ent.Desc(store.FieldCreatedAt), ent.Desc(store.FieldID))
+	if after {
+		q = q.Where(store.Or(store.CreatedAtLT(cur.time()), store.And(store.CreatedAt(cur.time()), store.IDLT(cur.ID))))
+	}
+	size := pageSize(req.Msg.GetPageSize())
+	rows, err := q.Limit(size + 1).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &paymuxv1.ListStoresResponse{}
+	if len(rows) > size {
+		rows = rows[:size]
+		last := rows[size-1]
+		res.NextPageToken = encodeCursor(last.CreatedAt, last.ID)
+	}
+	for _, st := range rows {
+		res.Stores = append(res.Stores, toStorePB(st))
+	}
+	return connect.NewResponse(res), nil
+}
+
+func (s *storeService) GetStore(ctx context.Context, req *connect.Request[paymuxv1.GetStoreRequest]) (*connect.Response[paymuxv1.GetStoreResponse], error) {
+	// The privacy policy hides every other store from a store key.
+	st, err := s.db.Store.Get(ctx, req.Msg.GetId())
+	if ent.IsNotFound(err) {
+		return nil, apierr.New(connect.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", req.Msg.GetId())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymuxv1.GetStoreResponse{Store: toStorePB(st)}), nil
+}
+
+func (s *storeService) UpdateStore(ctx context.Context, req *connect.Request[paymuxv1.UpdateStoreRequest]) (*connect.Response[paymuxv1.UpdateStoreResponse], error) {
+	in := req.Msg.GetStore()
+	if in.GetId() == "" {
+		return nil, apierr.InvalidField("store.id", "required")
+	}
+	paths := req.Msg.GetUpdateMask().GetPaths()
+	if len(paths) == 0 {
+		return nil, apierr.InvalidField("update_mask", "name at least one field to change: name, contact_email, state")
+	}
+	upd := s.db.Store.UpdateOneID(in.GetId())
+	for _, path := range paths {
+		switch path {
+		case "name":
+			if in.GetName() == "" {
+				return nil, apierr.InvalidField("store.name", "cannot be empty")
+			}
+			upd.SetName(in.GetName())
+		case "contact_email":
+			upd.SetContactEmail(in.GetContactEmail())
+		case "state":
+			switch in.GetState() {
+			case paymuxv1.StoreState_STORE_STATE_ACTIVE:
+				upd.SetState(store.StateACTIVE)
+			case paymuxv1.StoreState_STORE_STATE_SUSPENDED:
+				upd.SetState(store.StateSUSPENDED)
+			default:
+				return nil, apierr.InvalidField("store.state", "must be STORE_STATE_ACTIVE or STORE_STATE_SUSPENDED")
+			}
+		default:
+			return nil, apierr.InvalidField("update_mask", "cannot update %q: only name, contact_email and state", path)
+		}
+	}
+	st, err := upd.Save(ctx)
+	var nf *ent.NotFoundError
+	if errors.As(err, &nf) {
+		return nil, apierr.New(connect.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", in.GetId())
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cache.forgetStore(st.ID)
+	return connect.NewResponse(&paymuxv1.UpdateStoreResponse{Store: toStorePB(st)}), nil
+}
+
+func toStorePB(st *ent.Store) *paymuxv1.Store {
+	state := paymuxv1.StoreState_STORE_STATE_ACTIVE
+	if st.State == store.StateSUSPENDED {
+		state = paymuxv1.StoreState_STORE_STATE_SUSPENDED
+	}
+	return &paymuxv1.Store{
+		Id:           st.ID,
+		Name:         st.Name,
+		ContactEmail: st.ContactEmail,
+		State:        state,
+		CreateTime:   timestamppb.New(st.CreatedAt),
+		UpdateTime:   timestamppb.New(st.UpdatedAt),
+	}
+}
