@@ -10,8 +10,8 @@ import (
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/authheader"
-	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/ent/apikey"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/secrets"
 )
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -42,11 +43,13 @@ func Bootstrap(ctx context.Context, db *ent.Client, keyring *secrets.Keyring, cf
 			s, err := tx.Setting.Get(ctx, settingAdminTokenHash)
 			switch {
 			case err == nil:
-				adminHash = []byte(s.Value)
+				if adminHash, err = hex.DecodeString(s.Value); err != nil {
+					return fmt.Errorf("stored admin token hash: %w", err)
+				}
 			case ent.IsNotFound(err):
 				first.AdminToken = adminTokenPrefix + secrets.RandomString(40)
 				adminHash = keyring.HashSecret(first.AdminToken)
-				if err := tx.Setting.Create().SetID(settingAdminTokenHash).SetValue(string(adminHash)).Exec(ctx); err != nil {
+				if err := tx.Setting.Create().SetID(settingAdminTokenHash).SetValue(hex.EncodeToString(adminHash)).Exec(ctx); err != nil {
 					return fmt.Errorf("save admin token hash: %w", err)
 				}
 			default:

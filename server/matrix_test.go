@@ -1,0 +1,166 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/paymux/paymux/ent"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/tenant"
+)
+
+// newKey creates a key in the first store with the admin token.
+func newKey(t testing.TB, ts *testServer, name string, method paymuxv1.AuthMethod, mode paymuxv1.Mode, expire *timestamppb.Timestamp) *paymuxv1.CreateKeyResponse {
+	t.Helper()
+	return mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(&paymuxv1.CreateKeyRequest{
+		StoreId: ts.First.StoreID, Name: name, Mode: mode,
+		ApprovalModel: paymuxv1.ApprovalModel_APPROVAL_MODEL_SERVER, AuthMethod: method, ExpireTime: expire,
+	}), headers("Authorization", ts.adminAuth())))
+}
+
+// setRules replaces the first store's IP rules, as the administrator.
+func setRules(t testing.TB, ts *testServer, cidrs ...string) {
+	t.Helper()
+	admin := headers("Authorization", ts.adminAuth())
+	list := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(ts.First.StoreID), admin))
+	for _, r := range list.GetRules() {
+		mustOK[*paymuxv1.DeleteIPRuleResponse](t, callConnect(t, ts, deleteIPRule(r.GetId()), admin))
+	}
+	for _, c := range cidrs {
+		mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(ts.First.StoreID, c, "test"), admin))
+	}
+}
+
+// TestSurfaceMatrix: every surface × every kind of credential × allowed,
+// denied and spoofed client addresses, on every database.
+func TestSurfaceMatrix(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db)
+		basicAuthOK := ts.firstKeyAuth()
+
+		bearerKey := newKey(t, ts, "bearer", paymuxv1.AuthMethod_AUTH_METHOD_BEARER, paymuxv1.Mode_MODE_TEST, nil)
+		bearerBasic := basicAuth(bearerKey.GetKey().GetClientKey(), bearerKey.GetSecretKey())
+		tok := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(), headers("Authorization", bearerBasic)))
+
+		expiring := newKey(t, ts, "expired", paymuxv1.AuthMethod_AUTH_METHOD_BASIC, paymuxv1.Mode_MODE_TEST, timestamppb.New(time.Now().Add(time.Hour)))
+		// Expire it in the database before its first use, so no cache has it.
+		if err := db.APIKey.UpdateOneID(expiring.GetKey().GetId()).SetExpiresAt(time.Now().Add(-time.Minute)).Exec(tenant.System(context.Background())); err != nil {
+			t.Fatal(err)
+		}
+		deleted := newKey(t, ts, "deleted", paymuxv1.AuthMethod_AUTH_METHOD_BASIC, paymuxv1.Mode_MODE_TEST, nil)
+		mustOK[*paymuxv1.DeleteKeyResponse](t, callConnect(t, ts, deleteKey(deleted.GetKey().GetId()), headers("Authorization", ts.adminAuth())))
+
+		creds := []struct {
+			name   string
+			auth   string
+			code   connect.Code
+			reason string
+		}{
+			{"none", "", connect.CodeUnauthenticated, "CREDENTIALS_MISSING"},
+			{"bad secret", basicAuth(ts.First.ClientKey, "sk_test_wrong"), connect.CodeUnauthenticated, "SECRET_MISMATCH"},
+			{"expired", basicAuth(expiring.GetKey().GetClientKey(), expiring.GetSecretKey()), connect.CodeUnauthenticated, "KEY_EXPIRED"},
+			{"deleted", basicAuth(deleted.GetKey().GetClientKey(), deleted.GetSecretKey()), connect.CodeUnauthenticated, "KEY_DELETED"},
+			{"wrong method", bearerBasic, connect.CodeUnauthenticated, "AUTH_METHOD_MISMATCH"},
+			{"client key only", basicAuth(ts.First.ClientKey, ""), connect.CodePermissionDenied, "CLIENT_KEY_NOT_ALLOWED"},
+			{"basic ok", basicAuthOK, 0, ""},
+			{"bearer ok", bearer(tok.GetAccessToken()), 0, ""},
+		}
+		addresses := []struct {
+			name    string
+			rules   []string
+			xff     string
+			allowed bool
+		}{
+			{"allowed", []string{"127.0.0.0/8"}, "", true},
+			{"denied", []string{"10.0.0.0/8"}, "", false},
+			{"spoofed forwarded-for", []string{"10.0.0.0/8"}, "10.1.2.3", false},
+		}
+		for _, addr := range addresses {
+			setRules(t, ts, addr.rules...)
+			for _, sf := range surfaces {
+				for _, c := range creds {
+					t.Run(addr.name+"/"+sf.name+"/"+c.name, func(t *testing.T) {
+						got := sf.call(t, ts, listKeys(""), headers("Authorization", c.auth, "X-Forwarded-For", addr.xff))
+						code, reason := c.code, c.reason
+						if code == 0 && !addr.allowed {
+							code, reason = connect.CodePermissionDenied, "IP_NOT_ALLOWED"
+						}
+						if got.code != code || got.reason != reason {
+							t.Fatalf("got %v, want %v/%s", got, code, reason)
+						}
+						if sf.name == "rest" {
+							wantStatus := map[connect.Code]int{0: 200, connect.CodeUnauthenticated: 401, connect.CodePermissionDenied: 403}[code]
+							if got.httpStatus != wantStatus {
+								t.Fatalf("REST status %d, want %d", got.httpStatus, wantStatus)
+							}
+						}
+						if code == 0 && len(got.msg.(*paymuxv1.ListKeysResponse).GetKeys()) != 3 {
+							t.Fatalf("want the store's 3 live keys, got %v", got.msg)
+						}
+					})
+				}
+			}
+		}
+	})
+}
+
+// TestFirstRunFlow is the newcomer's path: the printed key works on every
+// surface; IP TEST predicts that 10.0.0.0/8 alone shuts out 127.0.0.1; once
+// added, every surface refuses; the administrator deletes it and access
+// returns.
+func TestFirstRunFlow(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db)
+		key := headers("Authorization", ts.firstKeyAuth())
+		for _, sf := range surfaces {
+			mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(""), key))
+		}
+		for _, sf := range surfaces {
+			pred := mustOK[*paymuxv1.TestIPRulesResponse](t, sf.call(t, ts, testIPRules(&paymuxv1.TestIPRulesRequest{
+				CandidateRules: &paymuxv1.CandidateRules{Cidrs: []string{"10.0.0.0/8"}},
+			}), key))
+			if pred.GetAllowed() || pred.GetIp() != "127.0.0.1" || pred.GetRuleCount() != 1 || pred.GetMatchedRule() != nil {
+				t.Fatalf("%s: IP TEST of 10.0.0.0/8 for the caller: %v", sf.name, pred)
+			}
+		}
+		created := mustOK[*paymuxv1.CreateIPRuleResponse](t, callREST(t, ts, createIPRule("", "10.0.0.0/8", "office"), key))
+		if created.GetCallerAllowed() || created.GetCallerIp() != "127.0.0.1" {
+			t.Fatalf("adding 10.0.0.0/8 should report the caller shut out: %v", created)
+		}
+		for _, sf := range surfaces {
+			wantError(t, sf.call(t, ts, listKeys(""), key), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
+		}
+		admin := headers("Authorization", ts.adminAuth())
+		mustOK[*paymuxv1.DeleteIPRuleResponse](t, callREST(t, ts, deleteIPRule(created.GetRule().GetId()), admin))
+		for _, sf := range surfaces {
+			mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(""), key))
+		}
+	})
+}
+
+// TestTrustedProxy: behind a configured proxy, X-Forwarded-For is believed;
+// the same header from any other peer is not (the matrix covers that).
+func TestTrustedProxy(t *testing.T) {
+	ts := startServer(t, openSQLite(t), func(c *configT) { c.TrustedProxies = []string{"127.0.0.1/32"} })
+	setRules(t, ts, "10.0.0.0/8")
+	for _, sf := range surfaces {
+		h := headers("Authorization", ts.firstKeyAuth(), "X-Forwarded-For", "10.1.2.3")
+		mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(""), h))
+		h = headers("Authorization", ts.firstKeyAuth(), "X-Forwarded-For", "192.0.2.1")
+		wantError(t, sf.call(t, ts, listKeys(""), h), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
+		// The rightmost untrusted entry counts, not a spoofed one to its left.
+		h = headers("Authorization", ts.firstKeyAuth(), "X-Forwarded-For", "10.9.9.9, 192.0.2.1")
+		wantError(t, sf.call(t, ts, listKeys(""), h), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
+		got := mustOK[*paymuxv1.TestIPRulesResponse](t, sf.call(t, ts, testIPRules(&paymuxv1.TestIPRulesRequest{}),
+			headers("Authorization", ts.firstKeyAuth(), "X-Forwarded-For", "10.1.2.3")))
+		if got.GetIp() != "10.1.2.3" || !got.GetAllowed() || got.GetMatchedRule().GetCidr() != "10.0.0.0/8" {
+			t.Fatalf("%s: IP TEST behind a trusted proxy: %v", sf.name, got)
+		}
+	}
+	_ = http.MethodGet
+}
