@@ -18,6 +18,15 @@ import (
 
 // OpenDatabase opens PostgreSQL when dsn is set, else SQLite at sqlitePath.
 func OpenDatabase(dsn, sqlitePath string, maxOpenConns int) (*ent.Client, error) {
+	drv, err := OpenDriver(dsn, sqlitePath, maxOpenConns)
+	if err != nil {
+		return nil, err
+	}
+	return ent.NewClient(ent.Driver(drv)), nil
+}
+
+// OpenDriver is OpenDatabase's driver, for callers that wrap it.
+func OpenDriver(dsn, sqlitePath string, maxOpenConns int) (dialect.Driver, error) {
 	if dsn != "" {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -25,7 +34,7 @@ func OpenDatabase(dsn, sqlitePath string, maxOpenConns int) (*ent.Client, error)
 		}
 		db.SetMaxOpenConns(maxOpenConns)
 		db.SetMaxIdleConns(maxOpenConns)
-		return ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, db))), nil
+		return entsql.OpenDB(dialect.Postgres, db), nil
 	}
 	// WAL lets readers run beside the writer; writers wait their turn
 	// (busy_timeout) and take the write lock when they begin (_txlock), so
@@ -42,7 +51,7 @@ func OpenDatabase(dsn, sqlitePath string, maxOpenConns int) (*ent.Client, error)
 	}
 	db.SetMaxOpenConns(maxOpenConns)
 	db.SetMaxIdleConns(maxOpenConns)
-	return ent.NewClient(ent.Driver(entsql.OpenDB(dialect.SQLite, db))), nil
+	return entsql.OpenDB(dialect.SQLite, db), nil
 }
 
 // Migrate brings the schema up to date. It only adds tables, columns and

@@ -2,8 +2,8 @@ package server_test
 
 import (
 	"net/http"
-	"strconv"
 	"net/url"
+	"strconv"
 
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 )
