@@ -32,6 +32,16 @@ type FirstRun struct {
 // database, creates a first store with a TEST key pair (and an admin token
 // if the configuration has none).
 func Bootstrap(ctx context.Context, db *ent.Client, keyring *secrets.Keyring, cfg Config) ([]byte, FirstRun, error) {
+	hash, first, err := bootstrapOnce(ctx, db, keyring, cfg)
+	if ent.IsConstraintError(err) {
+		// Another replica ran its first run at the same moment and won;
+		// the second attempt reads what it made.
+		hash, first, err = bootstrapOnce(ctx, db, keyring, cfg)
+	}
+	return hash, first, err
+}
+
+func bootstrapOnce(ctx context.Context, db *ent.Client, keyring *secrets.Keyring, cfg Config) ([]byte, FirstRun, error) {
 	ctx = tenant.System(ctx)
 	var first FirstRun
 	adminHash := []byte(nil)

@@ -129,7 +129,7 @@ func printableASCII(s string) bool {
 // is always forwarded by the gateway itself).
 func incomingHeader(key string) (string, bool) {
 	switch textproto.CanonicalMIMEHeaderKey(key) {
-	case requestIDHeader, "Idempotency-Key":
+	case requestIDHeader:
 		return strings.ToLower(key), true
 	}
 	return runtime.DefaultHeaderMatcher(key)

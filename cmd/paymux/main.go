@@ -163,25 +163,29 @@ func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
 	if err := server.Migrate(ctx, db); err != nil {
 		return err
 	}
-	adminHash, first, err := server.Bootstrap(ctx, db, keyring, cfg)
-	if err != nil {
-		return err
-	}
-	srv, err := server.New(server.Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Logger: log})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
+	// Listen before the first run creates secrets: if the port is taken,
+	// nothing is created that could not be shown.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	defer ln.Close()
 	scheme := "http"
 	if cfg.TLS.CertFile != "" {
 		scheme = "https"
 	}
 	baseURL := scheme + "://" + ln.Addr().String()
+	adminHash, first, err := server.Bootstrap(ctx, db, keyring, cfg)
+	if err != nil {
+		return err
+	}
+	// Shown at once: nothing after this may keep the secrets from being seen.
 	printFirstRun(out, first, baseURL, ln.Addr().String(), scheme == "http")
+	srv, err := server.New(server.Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
 	database := "SQLite " + cfg.SQLitePath()
 	if cfg.Database.DSN != "" {
 		database = "PostgreSQL"

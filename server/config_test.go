@@ -1,0 +1,544 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// clearPaymuxEnv unsets every PAYMUX_* variable for the duration of the test
+// (t.Setenv records the old value and restores it afterwards; the Unsetenv
+// that follows makes the variable really absent, not merely empty).
+func clearPaymuxEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "PAYMUX_") {
+			t.Setenv(name, "")
+			if err := os.Unsetenv(name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// writeTestFile writes contents to name inside a fresh temporary directory
+// and returns its path.
+func writeTestFile(t *testing.T, name, contents string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(contents), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// defaultConfig is what LoadConfig must give with no file and no environment.
+func defaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:8080",
+		DataDir:         "paymux-data",
+		Database:        DatabaseConfig{DSN: "", MaxOpenConns: 20},
+		MaxRequestBytes: 1 << 20,
+		ShutdownTimeout: 15 * time.Second,
+		AuthCacheTTL:    10 * time.Second,
+		Log:             LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// sameConfig compares two configs, treating a nil and an empty
+// TrustedProxies as equal.
+func sameConfig(t *testing.T, got, want Config) {
+	t.Helper()
+	if len(got.TrustedProxies) == 0 && len(want.TrustedProxies) == 0 {
+		got.TrustedProxies, want.TrustedProxies = nil, nil
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("config\n got: %+v\nwant: %+v", got, want)
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	clearPaymuxEnv(t)
+	cfg, err := LoadConfig(NewViper(), "")
+	if err != nil {
+		t.Fatalf("LoadConfig with defaults: %v", err)
+	}
+	sameConfig(t, cfg, defaultConfig())
+	if got, want := cfg.SQLitePath(), filepath.Join("paymux-data", "paymux.db"); got != want {
+		t.Errorf("SQLitePath() = %q, want %q", got, want)
+	}
+}
+
+// An empty variable counts as unset (viper's AllowEmptyEnv is false by
+// default): PAYMUX_LISTEN= must not become an empty, invalid listen address.
+func TestConfigEmptyEnvIsUnset(t *testing.T) {
+	clearPaymuxEnv(t)
+	for key := range Defaults {
+		t.Setenv(envName(key), "")
+	}
+	cfg, err := LoadConfig(NewViper(), "")
+	if err != nil {
+		t.Fatalf("LoadConfig with every PAYMUX_* set to the empty string: %v", err)
+	}
+	sameConfig(t, cfg, defaultConfig())
+}
+
+func envName(key string) string {
+	return "PAYMUX_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// mapstructureKeys lists the dotted keys of every leaf field of a struct type.
+func mapstructureKeys(typ reflect.Type, prefix string) []string {
+	var keys []string
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		tag := f.Tag.Get("mapstructure")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Duration]() {
+			keys = append(keys, mapstructureKeys(f.Type, prefix+tag+".")...)
+			continue
+		}
+		keys = append(keys, prefix+tag)
+	}
+	return keys
+}
+
+// Every key must have a default: AutomaticEnv only reaches keys viper knows,
+// so a key missing from Defaults could not be set from the environment.
+func TestConfigDefaultsCoverEveryKey(t *testing.T) {
+	fields := mapstructureKeys(reflect.TypeFor[Config](), "")
+	var defaults []string
+	for k := range Defaults {
+		defaults = append(defaults, k)
+	}
+	sort.Strings(fields)
+	sort.Strings(defaults)
+	if !reflect.DeepEqual(fields, defaults) {
+		t.Errorf("Config keys and Defaults differ\nConfig:   %v\nDefaults: %v", fields, defaults)
+	}
+}
+
+// Every key can be set from its environment variable.
+func TestConfigEveryKeyFromEnv(t *testing.T) {
+	cert := writeTestFile(t, "cert.pem", "cert")
+	key := writeTestFile(t, "key.pem", "key")
+	token := "pma_" + strings.Repeat("a", 30)
+	masterKey := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	clearPaymuxEnv(t)
+	env := map[string]string{
+		"listen":                  "0.0.0.0:9000",
+		"data_dir":                "/var/lib/paymux",
+		"database.dsn":            "postgresql://u@db/paymux",
+		"database.max_open_conns": "7",
+		"master_key":              masterKey,
+		"admin_token":             token,
+		"trusted_proxies":         "10.0.0.1",
+		"tls.cert_file":           cert,
+		"tls.key_file":            key,
+		"max_request_bytes":       "4096",
+		"shutdown_timeout":        "3s",
+		"auth_cache_ttl":          "0s",
+		"log.level":               "debug",
+		"log.format":              "json",
+	}
+	if len(env) != len(Defaults) {
+		t.Fatalf("test sets %d keys, Defaults has %d", len(env), len(Defaults))
+	}
+	for k, v := range env {
+		t.Setenv(envName(k), v)
+	}
+	cfg, err := LoadConfig(NewViper(), "")
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	sameConfig(t, cfg, Config{
+		Listen:          "0.0.0.0:9000",
+		DataDir:         "/var/lib/paymux",
+		Database:        DatabaseConfig{DSN: "postgresql://u@db/paymux", MaxOpenConns: 7},
+		MasterKey:       masterKey,
+		AdminToken:      token,
+		TrustedProxies:  []string{"10.0.0.1"},
+		TLS:             TLSConfig{CertFile: cert, KeyFile: key},
+		MaxRequestBytes: 4096,
+		ShutdownTimeout: 3 * time.Second,
+		AuthCacheTTL:    0,
+		Log:             LogConfig{Level: "debug", Format: "json"},
+	})
+}
+
+func TestLoadConfigFile(t *testing.T) {
+	cert := writeTestFile(t, "cert.pem", "cert")
+	key := writeTestFile(t, "key.pem", "key")
+	clearPaymuxEnv(t)
+	tests := []struct {
+		name    string
+		file    string // file name; .yaml unless told
+		yaml    string
+		want    func(*Config) // applied to the defaults; nil: an error is wanted
+		wantErr []string      // substrings of the error
+	}{
+		{
+			name: "every key",
+			yaml: `
+listen: 0.0.0.0:9443
+data_dir: /srv/paymux
+database:
+  dsn: postgres://paymux@db:5432/paymux
+  max_open_conns: 4
+admin_token: pma_0123456789abcdefghijklmnop
+trusted_proxies:
+  - 10.0.0.0/8
+  - 192.168.1.1
+tls:
+  cert_file: ` + cert + `
+  key_file: ` + key + `
+max_request_bytes: 2048
+shutdown_timeout: 30s
+auth_cache_ttl: 1m
+log:
+  level: warn
+  format: json
+`,
+			want: func(c *Config) {
+				c.Listen = "0.0.0.0:9443"
+				c.DataDir = "/srv/paymux"
+				c.Database = DatabaseConfig{DSN: "postgres://paymux@db:5432/paymux", MaxOpenConns: 4}
+				c.AdminToken = "pma_0123456789abcdefghijklmnop"
+				c.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.1"}
+				c.TLS = TLSConfig{CertFile: cert, KeyFile: key}
+				c.MaxRequestBytes = 2048
+				c.ShutdownTimeout = 30 * time.Second
+				c.AuthCacheTTL = time.Minute
+				c.Log = LogConfig{Level: "warn", Format: "json"}
+			},
+		},
+		{
+			name: "some keys, others keep their defaults",
+			file: "paymux.yml",
+			yaml: "listen: \":9000\"\nlog:\n  format: json\n",
+			want: func(c *Config) {
+				c.Listen = ":9000"
+				c.Log.Format = "json"
+			},
+		},
+		{
+			name: "trusted proxies as one comma-separated string",
+			yaml: "trusted_proxies: \"10.0.0.1, 10.0.0.2\"\n",
+			want: func(c *Config) { c.TrustedProxies = []string{"10.0.0.1", "10.0.0.2"} },
+		},
+		{
+			name: "empty file",
+			yaml: "",
+			want: func(*Config) {},
+		},
+		{
+			name:    "unknown top-level key",
+			yaml:    "listn: x\n",
+			wantErr: []string{"listn"},
+		},
+		{
+			name:    "unknown nested key",
+			yaml:    "database:\n  dns: postgres://x\n",
+			wantErr: []string{"dns"},
+		},
+		{
+			name:    "malformed YAML",
+			yaml:    "listen: [127.0.0.1:8080\n",
+			wantErr: []string{"config file"},
+		},
+		{
+			name:    "wrong type",
+			yaml:    "database:\n  max_open_conns: lots\n",
+			wantErr: []string{"max_open_conns"},
+		},
+		{
+			name:    "bad duration",
+			yaml:    "shutdown_timeout: soon\n",
+			wantErr: []string{"shutdown_timeout"},
+		},
+		{
+			name:    "file values are validated",
+			yaml:    "log:\n  level: loud\n",
+			wantErr: []string{"config key log.level"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := tt.file
+			if name == "" {
+				name = "paymux.yaml"
+			}
+			path := writeTestFile(t, name, tt.yaml)
+			cfg, err := LoadConfig(NewViper(), path)
+			if tt.want == nil {
+				if err == nil {
+					t.Fatalf("LoadConfig = %+v, want an error", cfg)
+				}
+				for _, s := range tt.wantErr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not contain %q", err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadConfig: %v", err)
+			}
+			want := defaultConfig()
+			tt.want(&want)
+			sameConfig(t, cfg, want)
+		})
+	}
+}
+
+func TestLoadConfigMissingFile(t *testing.T) {
+	clearPaymuxEnv(t)
+	path := filepath.Join(t.TempDir(), "absent.yaml")
+	_, err := LoadConfig(NewViper(), path)
+	if err == nil {
+		t.Fatal("LoadConfig of a missing file: no error")
+	}
+	if !strings.Contains(err.Error(), path) {
+		t.Errorf("error %q does not name the file %s", err, path)
+	}
+}
+
+func TestConfigEnvBeatsFile(t *testing.T) {
+	clearPaymuxEnv(t)
+	path := writeTestFile(t, "paymux.yaml", `
+listen: 127.0.0.1:7000
+database:
+  dsn: postgres://file@db/paymux
+trusted_proxies: [172.16.0.1]
+log:
+  level: warn
+`)
+	tests := []struct {
+		name  string
+		env   map[string]string
+		check func(t *testing.T, c Config)
+	}{
+		{
+			name: "no environment: the file",
+			check: func(t *testing.T, c Config) {
+				if c.Listen != "127.0.0.1:7000" || c.Database.DSN != "postgres://file@db/paymux" ||
+					!reflect.DeepEqual(c.TrustedProxies, []string{"172.16.0.1"}) || c.Log.Level != "warn" {
+					t.Errorf("config %+v does not hold the file's values", c)
+				}
+			},
+		},
+		{
+			name: "PAYMUX_LISTEN",
+			env:  map[string]string{"PAYMUX_LISTEN": "127.0.0.1:7001"},
+			check: func(t *testing.T, c Config) {
+				if c.Listen != "127.0.0.1:7001" {
+					t.Errorf("listen = %q, want the environment's 127.0.0.1:7001", c.Listen)
+				}
+				if c.Log.Level != "warn" {
+					t.Errorf("log.level = %q, want the file's warn", c.Log.Level)
+				}
+			},
+		},
+		{
+			name: "PAYMUX_DATABASE_DSN",
+			env:  map[string]string{"PAYMUX_DATABASE_DSN": "postgres://env@db/paymux"},
+			check: func(t *testing.T, c Config) {
+				if c.Database.DSN != "postgres://env@db/paymux" {
+					t.Errorf("database.dsn = %q, want the environment's", c.Database.DSN)
+				}
+				if c.Database.MaxOpenConns != 20 {
+					t.Errorf("database.max_open_conns = %d, want the default 20", c.Database.MaxOpenConns)
+				}
+			},
+		},
+		{
+			name: "PAYMUX_TRUSTED_PROXIES, comma-separated",
+			env:  map[string]string{"PAYMUX_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16"},
+			check: func(t *testing.T, c Config) {
+				if want := []string{"10.0.0.1", "192.168.0.0/16"}; !reflect.DeepEqual(c.TrustedProxies, want) {
+					t.Errorf("trusted_proxies = %q, want %q", c.TrustedProxies, want)
+				}
+			},
+		},
+		{
+			name: "PAYMUX_LOG_LEVEL",
+			env:  map[string]string{"PAYMUX_LOG_LEVEL": "error"},
+			check: func(t *testing.T, c Config) {
+				if c.Log.Level != "error" {
+					t.Errorf("log.level = %q, want error", c.Log.Level)
+				}
+			},
+		},
+		{
+			name: "empty variable: the file",
+			env:  map[string]string{"PAYMUX_LISTEN": ""},
+			check: func(t *testing.T, c Config) {
+				if c.Listen != "127.0.0.1:7000" {
+					t.Errorf("listen = %q, want the file's 127.0.0.1:7000", c.Listen)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			cfg, err := LoadConfig(NewViper(), path)
+			if err != nil {
+				t.Fatalf("LoadConfig: %v", err)
+			}
+			tt.check(t, cfg)
+		})
+	}
+}
+
+// An invalid value from the environment is reported under its key.
+func TestLoadConfigEnvValidated(t *testing.T) {
+	tests := []struct {
+		env, value, key string
+	}{
+		{"PAYMUX_LOG_LEVEL", "loud", "log.level"},
+		{"PAYMUX_ADMIN_TOKEN", "short", "admin_token"},
+		{"PAYMUX_DATABASE_DSN", "mysql://x", "database.dsn"},
+		{"PAYMUX_TRUSTED_PROXIES", "10.0.0.1, bogus", "trusted_proxies"},
+		{"PAYMUX_AUTH_CACHE_TTL", "10m", "auth_cache_ttl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			clearPaymuxEnv(t)
+			t.Setenv(tt.env, tt.value)
+			_, err := LoadConfig(NewViper(), "")
+			if err == nil {
+				t.Fatalf("%s=%s: no error", tt.env, tt.value)
+			}
+			if !strings.Contains(err.Error(), "config key "+tt.key) {
+				t.Errorf("%s=%s: error %q does not name %s", tt.env, tt.value, err, tt.key)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "cert.pem")
+	key := filepath.Join(dir, "key.pem")
+	for _, f := range []string{cert, key} {
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missing := filepath.Join(dir, "missing.pem")
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		keys   []string // keys the error must name; none: valid
+	}{
+		{"defaults", func(*Config) {}, nil},
+		{"listen without host", func(c *Config) { c.Listen = ":8080" }, nil},
+		{"listen IPv6", func(c *Config) { c.Listen = "[::1]:0" }, nil},
+		{"postgres DSN", func(c *Config) { c.Database.DSN = "postgres://u@h/db" }, nil},
+		{"postgresql DSN", func(c *Config) { c.Database.DSN = "postgresql://u@h/db" }, nil},
+		{"trusted proxies", func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/8", "::1", " 192.168.0.1 "} }, nil},
+		{"tls both files", func(c *Config) { c.TLS = TLSConfig{CertFile: cert, KeyFile: key} }, nil},
+		{"max_request_bytes at minimum", func(c *Config) { c.MaxRequestBytes = 1024 }, nil},
+		{"auth_cache_ttl 0", func(c *Config) { c.AuthCacheTTL = 0 }, nil},
+		{"auth_cache_ttl 5m", func(c *Config) { c.AuthCacheTTL = 5 * time.Minute }, nil},
+		{"admin token", func(c *Config) { c.AdminToken = "pma_" + strings.Repeat("x", 20) }, nil},
+		{"log.level debug", func(c *Config) { c.Log.Level = "debug" }, nil},
+		{"log.format json", func(c *Config) { c.Log.Format = "json" }, nil},
+
+		{"listen nope", func(c *Config) { c.Listen = "nope" }, []string{"listen"}},
+		{"listen empty", func(c *Config) { c.Listen = "" }, []string{"listen"}},
+		{"data_dir empty", func(c *Config) { c.DataDir = "" }, []string{"data_dir"}},
+		{"database.dsn mysql", func(c *Config) { c.Database.DSN = "mysql://x" }, []string{"database.dsn"}},
+		{"database.dsn sqlite path", func(c *Config) { c.Database.DSN = "paymux.db" }, []string{"database.dsn"}},
+		{"database.max_open_conns 0", func(c *Config) { c.Database.MaxOpenConns = 0 }, []string{"database.max_open_conns"}},
+		{"trusted_proxies bogus", func(c *Config) { c.TrustedProxies = []string{"bogus"} }, []string{"trusted_proxies"}},
+		{"trusted_proxies bad CIDR", func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/33"} }, []string{"trusted_proxies"}},
+		{"tls only cert_file", func(c *Config) { c.TLS.CertFile = cert }, []string{"tls"}},
+		{"tls only key_file", func(c *Config) { c.TLS.KeyFile = key }, []string{"tls"}},
+		{"tls cert_file missing", func(c *Config) { c.TLS = TLSConfig{CertFile: missing, KeyFile: key} }, []string{"tls.cert_file"}},
+		{"tls key_file missing", func(c *Config) { c.TLS = TLSConfig{CertFile: cert, KeyFile: missing} }, []string{"tls.key_file"}},
+		{"max_request_bytes 10", func(c *Config) { c.MaxRequestBytes = 10 }, []string{"max_request_bytes"}},
+		{"shutdown_timeout 0", func(c *Config) { c.ShutdownTimeout = 0 }, []string{"shutdown_timeout"}},
+		{"shutdown_timeout negative", func(c *Config) { c.ShutdownTimeout = -time.Second }, []string{"shutdown_timeout"}},
+		{"auth_cache_ttl 10m", func(c *Config) { c.AuthCacheTTL = 10 * time.Minute }, []string{"auth_cache_ttl"}},
+		{"auth_cache_ttl negative", func(c *Config) { c.AuthCacheTTL = -time.Second }, []string{"auth_cache_ttl"}},
+		{"admin_token short", func(c *Config) { c.AdminToken = "short" }, []string{"admin_token"}},
+		{"admin_token short with prefix", func(c *Config) { c.AdminToken = "pma_short" }, []string{"admin_token"}},
+		{"admin_token without prefix", func(c *Config) { c.AdminToken = strings.Repeat("x", 40) }, []string{"admin_token"}},
+		{"log.level loud", func(c *Config) { c.Log.Level = "loud" }, []string{"log.level"}},
+		{"log.level empty", func(c *Config) { c.Log.Level = "" }, []string{"log.level"}},
+		{"log.format xml", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
+		{
+			"several at once",
+			func(c *Config) {
+				c.Listen = "nope"
+				c.DataDir = ""
+				c.Database.MaxOpenConns = 0
+				c.ShutdownTimeout = 0
+				c.Log.Level = "loud"
+				c.Log.Format = "xml"
+			},
+			[]string{"listen", "data_dir", "database.max_open_conns", "shutdown_timeout", "log.level", "log.format"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := defaultConfig()
+			tt.modify(&c)
+			err := c.Validate()
+			if len(tt.keys) == 0 {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate(%+v): no error, want one naming %v", c, tt.keys)
+			}
+			msg := err.Error()
+			for _, k := range tt.keys {
+				if !strings.Contains(msg, "config key "+k+":") {
+					t.Errorf("error %q does not name key %s", msg, k)
+				}
+			}
+			if n := strings.Count(msg, "config key "); n != len(tt.keys) {
+				t.Errorf("error names %d keys, want %d: %q", n, len(tt.keys), msg)
+			}
+		})
+	}
+}
+
+// Validate normalises trusted proxies: a comma-separated entry becomes
+// several, blanks are trimmed and empty entries dropped.
+func TestConfigValidateSplitsTrustedProxies(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want []string
+	}{
+		{nil, nil},
+		{[]string{"10.0.0.1"}, []string{"10.0.0.1"}},
+		{[]string{"10.0.0.1, 192.168.0.0/16"}, []string{"10.0.0.1", "192.168.0.0/16"}},
+		{[]string{" 10.0.0.1 ", "", "10.0.0.2,,10.0.0.3,"}, []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"}},
+	}
+	for _, tt := range tests {
+		c := defaultConfig()
+		c.TrustedProxies = tt.in
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate(%q): %v", tt.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(c.TrustedProxies, tt.want) {
+			t.Errorf("Validate(%q): trusted proxies %q, want %q", tt.in, c.TrustedProxies, tt.want)
+		}
+	}
+}
