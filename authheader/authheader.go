@@ -61,8 +61,8 @@ const maxValueLength = 4096
 // ErrMalformed (no value; value longer than maxValueLength bytes; Basic value
 // that is not standard base64 with or without padding, or that decodes to
 // something that is not valid UTF-8, contains control characters, has no
-// colon, or has an empty user; Bearer token containing whitespace, control
-// characters or invalid UTF-8).
+// colon, or has an empty user; Bearer token that is not an RFC 6750
+// b64token: letters, digits, -._~+/ and trailing '=').
 //
 // The Basic value is split at the first colon, so passwords may contain
 // colons. An empty Basic password is allowed (a client key alone); the caller
@@ -138,11 +138,27 @@ func decodeBase64(s string) ([]byte, error) {
 }
 
 func parseBearer(token string) (Credentials, error) {
-	if !utf8.ValidString(token) {
-		return Credentials{}, fmt.Errorf("%w: Bearer token is not valid UTF-8", ErrMalformed)
-	}
-	if strings.ContainsFunc(token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return Credentials{}, fmt.Errorf("%w: Bearer token contains whitespace or control characters", ErrMalformed)
+	if !isToken68(token) {
+		return Credentials{}, fmt.Errorf("%w: Bearer token must use only letters, digits and -._~+/ (RFC 6750)", ErrMalformed)
 	}
 	return Credentials{Scheme: SchemeBearer, Token: token}, nil
+}
+
+// isToken68 reports whether s is an RFC 6750 b64token:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isToken68(s string) bool {
+	body := strings.TrimRight(s, "=")
+	if body == "" {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
 }

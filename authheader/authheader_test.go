@@ -64,6 +64,10 @@ func TestParse(t *testing.T) {
 		{name: "bearer with DEL", header: "Bearer tok\x7f", wantErr: ErrMalformed},
 		{name: "bearer with no-break space", header: "Bearer tok\u00a0en", wantErr: ErrMalformed},
 		{name: "bearer invalid UTF-8", header: "Bearer tok\xff", wantErr: ErrMalformed},
+		{name: "bearer non-ASCII", header: "Bearer tökén", wantErr: ErrMalformed},
+		{name: "bearer with comma", header: "Bearer a,b", wantErr: ErrMalformed},
+		{name: "bearer only padding", header: "Bearer ==", wantErr: ErrMalformed},
+		{name: "bearer padding inside", header: "Bearer a=b", wantErr: ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

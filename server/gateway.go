@@ -105,16 +105,28 @@ func (g *gatewayHop) restHandler() http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, g.maxBytes)
 		// A value gRPC metadata cannot carry would make the gateway drop the
-		// whole header, appended peer included; drop the client's part only.
+		// header silently. X-Forwarded-For: drop the client's part only (the
+		// gateway still appends the peer). Authorization: send a value the
+		// chain refuses as malformed, rather than let it look missing.
 		for _, v := range r.Header.Values("X-Forwarded-For") {
 			if !printableASCII(v) {
 				r.Header.Del("X-Forwarded-For")
 				break
 			}
 		}
+		for _, v := range r.Header.Values("Authorization") {
+			if !printableASCII(v) {
+				r.Header.Set("Authorization", unforwardableAuthorization)
+				break
+			}
+		}
 		g.mux.ServeHTTP(w, r)
 	})
 }
+
+// unforwardableAuthorization stands in for an Authorization header the
+// gateway cannot forward; authheader.Parse refuses it as malformed.
+const unforwardableAuthorization = "Bearer (not-printable-ASCII)"
 
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -160,7 +172,9 @@ func restError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, 
 		}
 	}
 	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
-		if ids := md.HeaderMD.Get(strings.ToLower(requestIDHeader)); len(ids) > 0 {
+		// A failed call answers with trailers only: the id is there.
+		ids := append(md.HeaderMD.Get(strings.ToLower(requestIDHeader)), md.TrailerMD.Get(strings.ToLower(requestIDHeader))...)
+		if len(ids) > 0 {
 			w.Header().Set(requestIDHeader, ids[0])
 		}
 	}

@@ -1,0 +1,538 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/ent"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+)
+
+// bxCallFields calls r on the named surface like surfaces[i].call does, and
+// also returns the fields named by the google.rpc.BadRequest detail of an
+// error, in order.
+func bxCallFields(t testing.TB, surfaceName string, ts *testServer, r rpc, h http.Header) (result, []string) {
+	t.Helper()
+	switch surfaceName {
+	case "grpc":
+		md := metadata.MD{}
+		for k, vs := range h {
+			md.Append(strings.ToLower(k), vs...)
+		}
+		ctx, cancel := context.WithTimeout(metadata.NewOutgoingContext(context.Background(), md), 10*time.Second)
+		defer cancel()
+		res := r.newRes()
+		err := grpcConn(t, ts).Invoke(ctx, r.procedure, r.req, res)
+		if err == nil {
+			return result{msg: res}, nil
+		}
+		st, ok := status.FromError(err)
+		if !ok {
+			t.Fatalf("grpc %s: %v", r.procedure, err)
+		}
+		out := result{code: connect.Code(st.Code()), message: st.Message()}
+		var fields []string
+		for _, d := range st.Details() {
+			switch d := d.(type) {
+			case *errdetails.ErrorInfo:
+				out.reason = d.GetReason()
+			case *errdetails.BadRequest:
+				fields = append(fields, bxViolationFields(d)...)
+			}
+		}
+		return out, fields
+	case "connect", "connect-json", "grpc-web":
+		var opts []connect.ClientOption
+		switch surfaceName {
+		case "connect-json":
+			opts = append(opts, connect.WithProtoJSON())
+		case "grpc-web":
+			opts = append(opts, connect.WithGRPCWeb())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		msg, err := r.connect(ctx, http.DefaultClient, ts.URL, h, opts...)
+		if err == nil {
+			return result{msg: msg}, nil
+		}
+		var ce *connect.Error
+		if !errors.As(err, &ce) {
+			t.Fatalf("connect %s: %v", r.procedure, err)
+		}
+		var fields []string
+		for _, d := range ce.Details() {
+			v, derr := d.Value()
+			if derr != nil {
+				t.Fatalf("undecodable error detail %s: %v", d.Type(), derr)
+			}
+			if br, ok := v.(*errdetails.BadRequest); ok {
+				fields = append(fields, bxViolationFields(br)...)
+			}
+		}
+		return result{code: ce.Code(), reason: apierr.Reason(ce), message: ce.Message()}, fields
+	case "rest":
+		var body io.Reader
+		if r.httpMethod != http.MethodGet && r.httpMethod != http.MethodDelete {
+			b, err := protojson.Marshal(r.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = bytes.NewReader(b)
+		}
+		status, raw := bxRawREST(t, ts, r.httpMethod, r.httpPath, body, h)
+		if status == http.StatusOK {
+			res := r.newRes()
+			if err := protojson.Unmarshal(raw, res); err != nil {
+				t.Fatalf("REST %s: decode %s: %v", r.httpPath, raw, err)
+			}
+			return result{msg: res, httpStatus: status}, nil
+		}
+		out := restError(t, status, raw)
+		var st rpcstatus.Status
+		if err := protojson.Unmarshal(raw, &st); err != nil {
+			t.Fatal(err)
+		}
+		var fields []string
+		for _, d := range st.GetDetails() {
+			var br errdetails.BadRequest
+			if d.UnmarshalTo(&br) == nil {
+				fields = append(fields, bxViolationFields(&br)...)
+			}
+		}
+		return out, fields
+	}
+	t.Fatalf("unknown surface %q", surfaceName)
+	return result{}, nil
+}
+
+func bxViolationFields(br *errdetails.BadRequest) []string {
+	var fields []string
+	for _, v := range br.GetFieldViolations() {
+		fields = append(fields, v.GetField())
+	}
+	return fields
+}
+
+// bxRawREST sends one HTTP request to the server and returns the status and
+// the body, whatever they are.
+func bxRawREST(t testing.TB, ts *testServer, method, path string, body io.Reader, h http.Header) (int, []byte) {
+	t.Helper()
+	resp, raw := bxRawHTTP(t, http.DefaultClient, method, ts.URL+path, body, h)
+	return resp.StatusCode, raw
+}
+
+func bxRawHTTP(t testing.TB, hc *http.Client, method, url string, body io.Reader, h http.Header) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, raw
+}
+
+// bxWantInvalid asserts InvalidArgument/INVALID_ARGUMENT naming exactly fields
+// (HTTP 400 over REST).
+func bxWantInvalid(t testing.TB, r result, gotFields []string, fields ...string) {
+	t.Helper()
+	wantError(t, r, connect.CodeInvalidArgument, apierr.ReasonInvalidArgument)
+	if !slices.Equal(gotFields, fields) {
+		t.Fatalf("field violations %q, want %q (%v)", gotFields, fields, r)
+	}
+	if r.httpStatus != 0 && r.httpStatus != http.StatusBadRequest {
+		t.Fatalf("REST status %d, want 400", r.httpStatus)
+	}
+}
+
+func bxListRuleCIDRs(t testing.TB, ts *testServer) []string {
+	t.Helper()
+	list := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(ts.First.StoreID), headers("Authorization", ts.adminAuth())))
+	var cidrs []string
+	for _, r := range list.GetRules() {
+		cidrs = append(cidrs, r.GetCidr())
+	}
+	return cidrs
+}
+
+// TestCreateIPRuleNormalises: a rule is stored masked and as a range, on
+// every surface and database, and reads back the same.
+func TestCreateIPRuleNormalises(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"10.1.2.3/8", "10.0.0.0/8"},
+		{"192.0.2.7", "192.0.2.7/32"},
+		{"2001:db8::1/32", "2001:db8::/32"},
+		{"2001:db8::1", "2001:db8::1/128"},
+		{" 172.16.5.4/12 ", "172.16.0.0/12"},
+		{"::ffff:10.0.0.0/104", "10.0.0.0/8"},
+		{"0.0.0.0/0", "0.0.0.0/0"},
+	}
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db)
+		admin := headers("Authorization", ts.adminAuth())
+		for _, sf := range surfaces {
+			for _, c := range cases {
+				t.Run(sf.name+"/"+c.in, func(t *testing.T) {
+					got := mustOK[*paymuxv1.CreateIPRuleResponse](t, sf.call(t, ts, createIPRule(ts.First.StoreID, c.in, "office "+sf.name), admin))
+					rule := got.GetRule()
+					if rule.GetCidr() != c.want || rule.GetStoreId() != ts.First.StoreID || rule.GetDescription() != "office "+sf.name ||
+						!strings.HasPrefix(rule.GetId(), "ipr_") || rule.GetCreateTime() == nil {
+						t.Fatalf("CreateIPRule(%q) = %v, want cidr %q in store %s", c.in, rule, c.want, ts.First.StoreID)
+					}
+					list := mustOK[*paymuxv1.ListIPRulesResponse](t, sf.call(t, ts, listIPRules(ts.First.StoreID), admin))
+					if len(list.GetRules()) != 1 || list.GetRules()[0].GetId() != rule.GetId() || list.GetRules()[0].GetCidr() != c.want {
+						t.Fatalf("ListIPRules after creating %q: %v", c.in, list)
+					}
+					mustOK[*paymuxv1.DeleteIPRuleResponse](t, sf.call(t, ts, deleteIPRule(rule.GetId()), admin))
+				})
+			}
+		}
+	})
+}
+
+// TestCreateIPRuleInvalidCIDR: a CIDR paymux cannot parse is
+// InvalidArgument naming "cidr", whether protovalidate or the handler
+// refuses it, and nothing is stored.
+func TestCreateIPRuleInvalidCIDR(t *testing.T) {
+	ts := startServer(t, openSQLite(t))
+	bad := []string{"", "10.0.0.0/33", "abc", "fe80::1%eth0", "10.0.0.0/08", "10.0.0.0/8 x", "2001:db8::/129", "10.0.0.0/-1", "10.0.0.0/"}
+	for _, auth := range []struct{ name, header string }{{"admin", ts.adminAuth()}, {"key", ts.firstKeyAuth()}} {
+		for _, sf := range surfaces {
+			for _, cidr := range bad {
+				t.Run(auth.name+"/"+sf.name+"/"+cidr, func(t *testing.T) {
+					got, fields := bxCallFields(t, sf.name, ts, createIPRule(ts.First.StoreID, cidr, ""), headers("Authorization", auth.header))
+					bxWantInvalid(t, got, fields, "cidr")
+				})
+			}
+		}
+	}
+	if cidrs := bxListRuleCIDRs(t, ts); len(cidrs) != 0 {
+		t.Fatalf("invalid CIDRs left rules behind: %q", cidrs)
+	}
+}
+
+// TestCreateIPRuleDuplicate: the same range twice, however it is spelt, is
+// AlreadyExists; another store may hold the same range.
+func TestCreateIPRuleDuplicate(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db)
+		admin := headers("Authorization", ts.adminAuth())
+		first := mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(ts.First.StoreID, "10.0.0.0/8", "first"), admin))
+		for _, sf := range surfaces {
+			for _, spelling := range []string{"10.0.0.0/8", "10.200.1.1/8", " 10.0.0.0/8", "::ffff:10.0.0.0/104"} {
+				t.Run(sf.name+"/"+spelling, func(t *testing.T) {
+					got := sf.call(t, ts, createIPRule(ts.First.StoreID, spelling, "again"), admin)
+					wantError(t, got, connect.CodeAlreadyExists, apierr.ReasonIPRuleAlreadyExists)
+					if sf.name == "rest" && got.httpStatus != http.StatusConflict {
+						t.Fatalf("REST status %d, want 409", got.httpStatus)
+					}
+				})
+			}
+		}
+		list := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(ts.First.StoreID), admin))
+		if len(list.GetRules()) != 1 || list.GetRules()[0].GetId() != first.GetRule().GetId() || list.GetRules()[0].GetDescription() != "first" {
+			t.Fatalf("after duplicates, rules = %v", list.GetRules())
+		}
+
+		other := mustOK[*paymuxv1.CreateStoreResponse](t, callConnect(t, ts, createStore(&paymuxv1.CreateStoreRequest{Name: "other"}), admin))
+		mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(other.GetStore().GetId(), "10.0.0.0/8", ""), admin))
+	})
+}
+
+// TestListIPRulesOldestFirst: rules come back in creation order, not in
+// address or id order, and page in that order.
+func TestListIPRulesOldestFirst(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db)
+		admin := headers("Authorization", ts.adminAuth())
+		cidrs := []string{"192.0.2.0/24", "10.0.0.0/8", "2001:db8::/32", "172.16.0.0/12", "127.0.0.0/8"}
+		var ids []string
+		for _, c := range cidrs {
+			r := mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(ts.First.StoreID, c, ""), admin))
+			ids = append(ids, r.GetRule().GetId())
+		}
+		for _, sf := range surfaces {
+			// The store key works: 127.0.0.0/8 is among the rules.
+			for _, h := range []http.Header{admin, headers("Authorization", ts.firstKeyAuth())} {
+				list := mustOK[*paymuxv1.ListIPRulesResponse](t, sf.call(t, ts, listIPRules(ts.First.StoreID), h))
+				var gotIDs, gotCIDRs []string
+				for _, r := range list.GetRules() {
+					gotIDs = append(gotIDs, r.GetId())
+					gotCIDRs = append(gotCIDRs, r.GetCidr())
+				}
+				if !slices.Equal(gotIDs, ids) || !slices.Equal(gotCIDRs, cidrs) || list.GetNextPageToken() != "" {
+					t.Fatalf("%s: ListIPRules = %q %q, want %q %q", sf.name, gotCIDRs, gotIDs, cidrs, ids)
+				}
+			}
+		}
+
+		// Pages of 2 walk the same order.
+		var paged []string
+		token := ""
+		for range 4 {
+			r := newRPC[paymuxv1.ListIPRulesRequest, paymuxv1.ListIPRulesResponse]("/paymux.v1.IPRuleService/ListIPRules", http.MethodGet, "",
+				&paymuxv1.ListIPRulesRequest{StoreId: ts.First.StoreID, PageSize: 2, PageToken: token})
+			page := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, r, admin))
+			if len(page.GetRules()) > 2 {
+				t.Fatalf("page of %d rules, want at most 2", len(page.GetRules()))
+			}
+			for _, rule := range page.GetRules() {
+				paged = append(paged, rule.GetId())
+			}
+			if token = page.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+		if !slices.Equal(paged, ids) {
+			t.Fatalf("paged ids %q, want %q", paged, ids)
+		}
+	})
+}
+
+// TestDeleteIPRule: an unknown id, an already deleted rule and another
+// store's rule are all IP_RULE_NOT_FOUND; the rule really goes.
+func TestDeleteIPRule(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db)
+		admin := headers("Authorization", ts.adminAuth())
+		key := headers("Authorization", ts.firstKeyAuth())
+
+		other := mustOK[*paymuxv1.CreateStoreResponse](t, callConnect(t, ts, createStore(&paymuxv1.CreateStoreRequest{Name: "other"}), admin))
+		otherRule := mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(other.GetStore().GetId(), "10.0.0.0/8", ""), admin))
+		gone := mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule("", "192.0.2.0/24", ""), key))
+		// Deleted by the administrator: the rule shuts the key out.
+		mustOK[*paymuxv1.DeleteIPRuleResponse](t, callConnect(t, ts, deleteIPRule(gone.GetRule().GetId()), admin))
+
+		for _, sf := range surfaces {
+			for _, c := range []struct {
+				name, id string
+				h        http.Header
+			}{
+				{"unknown/admin", "ipr_doesnotexist0000000", admin},
+				{"unknown/key", "ipr_doesnotexist0000000", key},
+				{"deleted", gone.GetRule().GetId(), key},
+				{"other store", otherRule.GetRule().GetId(), key},
+			} {
+				t.Run(sf.name+"/"+c.name, func(t *testing.T) {
+					got := sf.call(t, ts, deleteIPRule(c.id), c.h)
+					wantError(t, got, connect.CodeNotFound, apierr.ReasonIPRuleNotFound)
+					if sf.name == "rest" && got.httpStatus != http.StatusNotFound {
+						t.Fatalf("REST status %d, want 404", got.httpStatus)
+					}
+				})
+			}
+		}
+		if cidrs := bxListRuleCIDRs(t, ts); len(cidrs) != 0 {
+			t.Fatalf("first store's rules after delete: %q", cidrs)
+		}
+		list := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(other.GetStore().GetId()), admin))
+		if len(list.GetRules()) != 1 {
+			t.Fatalf("a store key's delete reached another store's rule: %v", list)
+		}
+	})
+}
+
+// TestCreateIPRuleCallerAllowed: CreateIPRule says whether the caller's own
+// address still passes the store's rules, the new one included.
+func TestCreateIPRuleCallerAllowed(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db)
+		key := headers("Authorization", ts.firstKeyAuth())
+		for _, sf := range surfaces {
+			t.Run(sf.name, func(t *testing.T) {
+				setRules(t, ts)
+				got := mustOK[*paymuxv1.CreateIPRuleResponse](t, sf.call(t, ts, createIPRule("", "127.0.0.0/8", "loopback"), key))
+				if !got.GetCallerAllowed() || got.GetCallerIp() != "127.0.0.1" {
+					t.Fatalf("adding 127.0.0.0/8 from 127.0.0.1: caller_ip %q allowed %v", got.GetCallerIp(), got.GetCallerAllowed())
+				}
+				// Another range next to an allowing one still lets the caller in.
+				got = mustOK[*paymuxv1.CreateIPRuleResponse](t, sf.call(t, ts, createIPRule("", "10.0.0.0/8", ""), key))
+				if !got.GetCallerAllowed() {
+					t.Fatalf("adding 10.0.0.0/8 next to 127.0.0.0/8 reported the caller shut out: %v", got)
+				}
+
+				setRules(t, ts)
+				got = mustOK[*paymuxv1.CreateIPRuleResponse](t, sf.call(t, ts, createIPRule("", "10.0.0.0/8", "office"), key))
+				if got.GetCallerAllowed() || got.GetCallerIp() != "127.0.0.1" || got.GetRule().GetCidr() != "10.0.0.0/8" {
+					t.Fatalf("adding only 10.0.0.0/8 from 127.0.0.1: %v", got)
+				}
+				// And the answer was right: the key is shut out now.
+				wantError(t, sf.call(t, ts, listIPRules(""), key), connect.CodePermissionDenied, apierr.ReasonIPNotAllowed)
+
+				// The administrator gets the same prediction for its own address.
+				setRules(t, ts)
+				got = mustOK[*paymuxv1.CreateIPRuleResponse](t, sf.call(t, ts, createIPRule(ts.First.StoreID, "10.0.0.0/8", ""), headers("Authorization", ts.adminAuth())))
+				if got.GetCallerAllowed() || got.GetCallerIp() != "127.0.0.1" {
+					t.Fatalf("admin adding only 10.0.0.0/8: %v", got)
+				}
+			})
+		}
+	})
+}
+
+// TestIPRules (IP TEST): which rule an address matches, for the saved rules
+// or a candidate set, and the caller's own address by default.
+func TestIPRules(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db)
+		key := headers("Authorization", ts.firstKeyAuth())
+		admin := headers("Authorization", ts.adminAuth())
+
+		// No rules: everything passes.
+		for _, sf := range surfaces {
+			got := mustOK[*paymuxv1.TestIPRulesResponse](t, sf.call(t, ts, testIPRules(&paymuxv1.TestIPRulesRequest{}), key))
+			if !got.GetAllowed() || got.GetRuleCount() != 0 || got.GetIp() != "127.0.0.1" || got.GetMatchedRule() != nil {
+				t.Fatalf("%s: IP TEST with no rules: %v", sf.name, got)
+			}
+		}
+
+		setRules(t, ts, "10.0.0.0/8", "127.0.0.1/32")
+		saved := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(ts.First.StoreID), admin)).GetRules()
+		if len(saved) != 2 {
+			t.Fatalf("saved rules: %v", saved)
+		}
+		ten, loop := saved[0], saved[1]
+
+		type want struct {
+			ip      string
+			allowed bool
+			count   int32
+			matched *paymuxv1.IPRule // nil: no match
+		}
+		cand := func(cidrs ...string) *paymuxv1.CandidateRules { return &paymuxv1.CandidateRules{Cidrs: cidrs} }
+		candRule := func(cidr string) *paymuxv1.IPRule { return &paymuxv1.IPRule{Cidr: cidr} }
+		cases := []struct {
+			name string
+			req  *paymuxv1.TestIPRulesRequest
+			want want
+		}{
+			{"caller", &paymuxv1.TestIPRulesRequest{}, want{"127.0.0.1", true, 2, loop}},
+			{"ten", &paymuxv1.TestIPRulesRequest{Ip: "10.2.3.4"}, want{"10.2.3.4", true, 2, ten}},
+			{"outside", &paymuxv1.TestIPRulesRequest{Ip: "192.0.2.1"}, want{"192.0.2.1", false, 2, nil}},
+			{"mapped ipv4", &paymuxv1.TestIPRulesRequest{Ip: "::ffff:10.9.8.7"}, want{"10.9.8.7", true, 2, ten}},
+			{"ipv6 outside", &paymuxv1.TestIPRulesRequest{Ip: "2001:db8::1"}, want{"2001:db8::1", false, 2, nil}},
+			{"loopback neighbour", &paymuxv1.TestIPRulesRequest{Ip: "127.0.0.2"}, want{"127.0.0.2", false, 2, nil}},
+			{"admin names the store", &paymuxv1.TestIPRulesRequest{StoreId: ts.First.StoreID, Ip: "10.0.0.1"}, want{"10.0.0.1", true, 2, ten}},
+			// A candidate set replaces the saved rules.
+			{"candidate denies caller", &paymuxv1.TestIPRulesRequest{CandidateRules: cand("192.0.2.0/24")}, want{"127.0.0.1", false, 1, nil}},
+			{"candidate ipv6", &paymuxv1.TestIPRulesRequest{Ip: "2001:db8:0:1::5", CandidateRules: cand("192.0.2.0/24", "2001:db8::1/32")},
+				want{"2001:db8:0:1::5", true, 2, candRule("2001:db8::/32")}},
+			{"candidate first match", &paymuxv1.TestIPRulesRequest{Ip: "10.1.1.1", CandidateRules: cand("10.1.0.0/16", "10.0.0.0/8")},
+				want{"10.1.1.1", true, 2, candRule("10.1.0.0/16")}},
+			{"candidate normalised", &paymuxv1.TestIPRulesRequest{Ip: "10.1.1.1", CandidateRules: cand(" 10.9.9.9/8 ")},
+				want{"10.1.1.1", true, 1, candRule("10.0.0.0/8")}},
+			{"candidate ignores saved", &paymuxv1.TestIPRulesRequest{Ip: "10.2.3.4", CandidateRules: cand("192.0.2.0/24")}, want{"10.2.3.4", false, 1, nil}},
+			// A zone is meaningless in a rule but harmless in an address: it
+			// is dropped for matching.
+			{"ipv6 zone", &paymuxv1.TestIPRulesRequest{Ip: "fe80::1%eth0", CandidateRules: cand("fe80::/10")},
+				want{"fe80::1%eth0", true, 1, candRule("fe80::/10")}},
+			{"empty candidate set", &paymuxv1.TestIPRulesRequest{Ip: "192.0.2.1", CandidateRules: cand()}, want{"192.0.2.1", true, 0, nil}},
+		}
+		for _, sf := range surfaces {
+			for _, c := range cases {
+				t.Run(sf.name+"/"+c.name, func(t *testing.T) {
+					h := key
+					if c.req.GetStoreId() != "" {
+						h = admin
+					}
+					got := mustOK[*paymuxv1.TestIPRulesResponse](t, sf.call(t, ts, testIPRules(c.req), h))
+					if got.GetIp() != c.want.ip || got.GetAllowed() != c.want.allowed || got.GetRuleCount() != c.want.count {
+						t.Fatalf("got ip %q allowed %v rule_count %d, want %q %v %d", got.GetIp(), got.GetAllowed(), got.GetRuleCount(),
+							c.want.ip, c.want.allowed, c.want.count)
+					}
+					m := got.GetMatchedRule()
+					switch {
+					case c.want.matched == nil:
+						if m != nil {
+							t.Fatalf("matched_rule %v, want none", m)
+						}
+					case c.want.matched.GetId() != "": // a saved rule: id, store and cidr
+						if m.GetId() != c.want.matched.GetId() || m.GetCidr() != c.want.matched.GetCidr() || m.GetStoreId() != ts.First.StoreID {
+							t.Fatalf("matched_rule %v, want saved %v", m, c.want.matched)
+						}
+					default: // a candidate: only the cidr
+						if m.GetCidr() != c.want.matched.GetCidr() || m.GetId() != "" || m.GetStoreId() != "" {
+							t.Fatalf("matched_rule %v, want candidate %s only", m, c.want.matched.GetCidr())
+						}
+					}
+				})
+			}
+		}
+
+		bad := []struct {
+			name  string
+			req   *paymuxv1.TestIPRulesRequest
+			field string
+		}{
+			{"ip word", &paymuxv1.TestIPRulesRequest{Ip: "not-an-ip"}, "ip"},
+			{"ip cidr", &paymuxv1.TestIPRulesRequest{Ip: "10.0.0.0/8"}, "ip"},
+			{"candidate 0", &paymuxv1.TestIPRulesRequest{CandidateRules: cand("10.0.0.0/33")}, "candidate_rules.cidrs[0]"},
+			{"candidate 2", &paymuxv1.TestIPRulesRequest{CandidateRules: cand("10.0.0.0/8", "192.0.2.0/24", "abc")}, "candidate_rules.cidrs[2]"},
+			{"candidate empty", &paymuxv1.TestIPRulesRequest{CandidateRules: cand("10.0.0.0/8", "")}, "candidate_rules.cidrs[1]"},
+		}
+		for _, sf := range surfaces {
+			for _, c := range bad {
+				t.Run(sf.name+"/invalid/"+c.name, func(t *testing.T) {
+					got, fields := bxCallFields(t, sf.name, ts, testIPRules(c.req), key)
+					bxWantInvalid(t, got, fields, c.field)
+				})
+			}
+		}
+	})
+}
+
+// TestAdminNotBoundByIPRules: a store's rules bind its keys, never the
+// platform administrator acting on the store.
+func TestAdminNotBoundByIPRules(t *testing.T) {
+	ts := startServer(t, openSQLite(t))
+	setRules(t, ts, "10.0.0.0/8")
+	admin := headers("Authorization", ts.adminAuth())
+	key := headers("Authorization", ts.firstKeyAuth())
+	for _, sf := range surfaces {
+		t.Run(sf.name, func(t *testing.T) {
+			wantError(t, sf.call(t, ts, listKeys(""), key), connect.CodePermissionDenied, apierr.ReasonIPNotAllowed)
+
+			keys := mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(ts.First.StoreID), admin))
+			if len(keys.GetKeys()) != 1 || keys.GetKeys()[0].GetClientKey() != ts.First.ClientKey {
+				t.Fatalf("admin ListKeys: %v", keys)
+			}
+			rules := mustOK[*paymuxv1.ListIPRulesResponse](t, sf.call(t, ts, listIPRules(ts.First.StoreID), admin))
+			if len(rules.GetRules()) != 1 || rules.GetRules()[0].GetCidr() != "10.0.0.0/8" {
+				t.Fatalf("admin ListIPRules: %v", rules)
+			}
+			mustOK[*paymuxv1.GetStoreResponse](t, sf.call(t, ts, getStore(ts.First.StoreID), admin))
+			pred := mustOK[*paymuxv1.TestIPRulesResponse](t, sf.call(t, ts, testIPRules(&paymuxv1.TestIPRulesRequest{StoreId: ts.First.StoreID}), admin))
+			if pred.GetAllowed() || pred.GetIp() != "127.0.0.1" {
+				t.Fatalf("admin IP TEST of its own address: %v", pred)
+			}
+		})
+	}
+}
