@@ -233,6 +233,7 @@ type rpc struct {
 	httpMethod string
 	httpPath   string // with the query string for GET
 	req        proto.Message
+	restBody   proto.Message // the REST body when the mapping is not body: "*"
 	newRes     func() proto.Message
 	connect    func(ctx context.Context, hc *http.Client, baseURL string, h http.Header, opts ...connect.ClientOption) (proto.Message, error)
 }
@@ -364,7 +365,11 @@ func callConnect(t testing.TB, ts *testServer, r rpc, h http.Header, opts ...con
 func callREST(t testing.TB, ts *testServer, r rpc, h http.Header) result {
 	var body io.Reader
 	if r.httpMethod != http.MethodGet && r.httpMethod != http.MethodDelete {
-		b, err := protojson.Marshal(r.req)
+		msg := r.req
+		if r.restBody != nil {
+			msg = r.restBody
+		}
+		b, err := protojson.Marshal(msg)
 		if err != nil {
 			t.Fatal(err)
 		}

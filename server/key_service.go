@@ -75,7 +75,7 @@ func (s *keyService) CreateKey(ctx context.Context, req *connect.Request[paymuxv
 			SetSecretPrefix(secretPrefix(secret)).
 			SetSecretIssuedAt(now)
 		if req.Msg.GetExpireTime() != nil {
-			create.SetExpiresAt(req.Msg.GetExpireTime().AsTime().UTC())
+			create.SetExpiresAt(req.Msg.GetExpireTime().AsTime().UTC().Truncate(time.Microsecond)) // what PostgreSQL keeps
 		}
 		created, err = create.Save(ctx)
 		return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/ent"
@@ -163,4 +164,20 @@ func TestTrustedProxy(t *testing.T) {
 		}
 	}
 	_ = http.MethodGet
+}
+
+// TestUpdateStoreEverySurface: the update mask travels on every surface (over
+// REST in the query, beside the store as the body).
+func TestUpdateStoreEverySurface(t *testing.T) {
+	ts := startServer(t, openSQLite(t))
+	admin := headers("Authorization", ts.adminAuth())
+	for _, sf := range surfaces {
+		got := mustOK[*paymuxv1.UpdateStoreResponse](t, sf.call(t, ts, updateStore(&paymuxv1.UpdateStoreRequest{
+			Store:      &paymuxv1.Store{Id: ts.First.StoreID, Name: "renamed by " + sf.name, ContactEmail: "ignored@example.com"},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
+		}), admin))
+		if got.GetStore().GetName() != "renamed by "+sf.name || got.GetStore().GetContactEmail() != "" {
+			t.Fatalf("%s: only the name should change: %v", sf.name, got.GetStore())
+		}
+	}
 }

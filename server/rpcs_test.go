@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 )
@@ -36,8 +37,13 @@ func getStore(id string) rpc {
 	return newRPC[paymuxv1.GetStoreRequest, paymuxv1.GetStoreResponse]("/paymux.v1.StoreService/GetStore", http.MethodGet, "/v1/stores/"+url.PathEscape(id), &paymuxv1.GetStoreRequest{Id: id})
 }
 
+// updateStore maps to PATCH /v1/stores/{id} with the store as the body and
+// the mask in the query.
 func updateStore(req *paymuxv1.UpdateStoreRequest) rpc {
-	return newRPC[paymuxv1.UpdateStoreRequest, paymuxv1.UpdateStoreResponse]("/paymux.v1.StoreService/UpdateStore", http.MethodPatch, "/v1/stores/"+url.PathEscape(req.GetStore().GetId()), req)
+	r := newRPC[paymuxv1.UpdateStoreRequest, paymuxv1.UpdateStoreResponse]("/paymux.v1.StoreService/UpdateStore", http.MethodPatch,
+		"/v1/stores/"+url.PathEscape(req.GetStore().GetId())+query("updateMask", strings.Join(req.GetUpdateMask().GetPaths(), ",")), req)
+	r.restBody = req.GetStore()
+	return r
 }
 
 func createKey(req *paymuxv1.CreateKeyRequest) rpc {
