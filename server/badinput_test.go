@@ -58,11 +58,7 @@ func TestMalformedAuthorization(t *testing.T) {
 				continue // grpc-go cannot send a non-printable metadata value
 			}
 			t.Run(sf.name+"/"+c.name, func(t *testing.T) {
-				got := sf.call(t, ts, listKeys(""), headers("Authorization", c.header))
-				wantError(t, got, connect.CodeUnauthenticated, c.reason)
-				if sf.name == "rest" && got.httpStatus != http.StatusUnauthorized {
-					t.Fatalf("REST status %d, want 401", got.httpStatus)
-				}
+				wantRefusal(t, sf.call(t, ts, listKeys(""), headers("Authorization", c.header)), connect.CodeUnauthenticated, c.reason)
 			})
 		}
 	}
@@ -100,7 +96,7 @@ func TestErrorsDoNotEchoCredentials(t *testing.T) {
 		}
 		if sf.name == "rest" {
 			for _, c := range cases {
-				_, raw := bxRawREST(t, ts, http.MethodGet, "/v1/keys", nil, headers("Authorization", c.header))
+				_, raw := rawHTTP(t, http.DefaultClient, http.MethodGet, ts.URL+"/v1/keys", nil, headers("Authorization", c.header))
 				if bytes.Contains(raw, []byte("Zq8SecretValue")) {
 					t.Fatalf("%s: REST error body echoes the credential: %s", c.name, raw)
 				}
@@ -126,8 +122,7 @@ func TestOversizedRequest(t *testing.T) {
 			}
 		})
 		t.Run(sf.name+"/under the limit", func(t *testing.T) {
-			got, fields := bxCallFields(t, sf.name, ts, createIPRule("", "10.0.0.0/8", strings.Repeat("x", 3<<10)), key)
-			bxWantInvalid(t, got, fields, "description")
+			wantInvalid(t, sf.call(t, ts, createIPRule("", "10.0.0.0/8", strings.Repeat("x", 3<<10)), key), "description")
 		})
 	}
 
@@ -160,7 +155,7 @@ func TestOversizedRequest(t *testing.T) {
 			t.Fatalf("chunked 8 KiB body: %v", got)
 		}
 	})
-	if cidrs := bxListRuleCIDRs(t, ts); len(cidrs) != 0 {
+	if cidrs := ruleCIDRs(t, ts, ts.First.StoreID); len(cidrs) != 0 {
 		t.Fatalf("oversized requests created rules: %q", cidrs)
 	}
 }
@@ -173,16 +168,16 @@ func TestUnknownJSONFields(t *testing.T) {
 	body := `{"cidr":"10.0.0.0/8","bogus":1}`
 
 	t.Run("rest", func(t *testing.T) {
-		status, raw := bxRawREST(t, ts, http.MethodPost, "/v1/ip-rules", strings.NewReader(body), auth)
-		if status != http.StatusBadRequest {
-			t.Fatalf("status %d %s, want 400", status, raw)
+		resp, raw := rawHTTP(t, http.DefaultClient, http.MethodPost, ts.URL+"/v1/ip-rules", strings.NewReader(body), auth)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("status %d %s, want 400", resp.StatusCode, raw)
 		}
-		wantError(t, restError(t, status, raw), connect.CodeInvalidArgument, apierr.ReasonInvalidArgument)
+		wantError(t, restError(t, resp.StatusCode, raw), connect.CodeInvalidArgument, apierr.ReasonInvalidArgument)
 	})
 	t.Run("connect-json", func(t *testing.T) {
 		h := auth.Clone()
 		h.Set("Content-Type", "application/json")
-		resp, raw := bxRawHTTP(t, http.DefaultClient, http.MethodPost, ts.URL+"/paymux.v1.IPRuleService/CreateIPRule", strings.NewReader(body), h)
+		resp, raw := rawHTTP(t, http.DefaultClient, http.MethodPost, ts.URL+"/paymux.v1.IPRuleService/CreateIPRule", strings.NewReader(body), h)
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("status %d %s, want 400", resp.StatusCode, raw)
 		}
@@ -191,14 +186,14 @@ func TestUnknownJSONFields(t *testing.T) {
 			t.Fatalf("Connect error body %s: code %q, want invalid_argument (%v)", raw, e.Code, err)
 		}
 	})
-	if cidrs := bxListRuleCIDRs(t, ts); len(cidrs) != 0 {
+	if cidrs := ruleCIDRs(t, ts, ts.First.StoreID); len(cidrs) != 0 {
 		t.Fatalf("a request with an unknown field created rules: %q", cidrs)
 	}
 	// The same body without the bogus field works: the refusals above are
 	// about the field.
-	status, raw := bxRawREST(t, ts, http.MethodPost, "/v1/ip-rules", strings.NewReader(`{"cidr":"10.0.0.0/8"}`), auth)
-	if status != http.StatusOK {
-		t.Fatalf("control request: %d %s", status, raw)
+	resp, raw := rawHTTP(t, http.DefaultClient, http.MethodPost, ts.URL+"/v1/ip-rules", strings.NewReader(`{"cidr":"10.0.0.0/8"}`), auth)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("control request: %d %s", resp.StatusCode, raw)
 	}
 }
 
@@ -226,7 +221,7 @@ func TestRESTRouting(t *testing.T) {
 			if c.body != "" {
 				body = strings.NewReader(c.body)
 			}
-			resp, raw := bxRawHTTP(t, http.DefaultClient, c.method, ts.URL+c.path, body, auth)
+			resp, raw := rawHTTP(t, http.DefaultClient, c.method, ts.URL+c.path, body, auth)
 			if !slices.Contains(c.status, resp.StatusCode) {
 				t.Fatalf("status %d %s, want %v", resp.StatusCode, raw, c.status)
 			}
@@ -245,7 +240,7 @@ func TestRESTRouting(t *testing.T) {
 		{http.MethodPost, "/v1/keys/key_x"},
 	} {
 		t.Run("method "+m.method+" "+m.path, func(t *testing.T) {
-			resp, raw := bxRawHTTP(t, http.DefaultClient, m.method, ts.URL+m.path, strings.NewReader("{}"), auth)
+			resp, raw := rawHTTP(t, http.DefaultClient, m.method, ts.URL+m.path, strings.NewReader("{}"), auth)
 			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Fatalf("Content-Type %q, want JSON: %s", ct, raw)
 			}
@@ -260,7 +255,7 @@ func TestRESTRouting(t *testing.T) {
 			}
 		})
 	}
-	if cidrs := bxListRuleCIDRs(t, ts); len(cidrs) != 0 {
+	if cidrs := ruleCIDRs(t, ts, ts.First.StoreID); len(cidrs) != 0 {
 		t.Fatalf("bad REST requests created rules: %q", cidrs)
 	}
 }
@@ -271,13 +266,9 @@ func TestRESTRouting(t *testing.T) {
 func TestCreateKeyNoPartialWrite(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
-		admin := headers("Authorization", ts.adminAuth())
 		key := headers("Authorization", ts.firstKeyAuth())
 		valid := func() *paymuxv1.CreateKeyRequest {
-			return &paymuxv1.CreateKeyRequest{
-				Name: "k", Mode: paymuxv1.Mode_MODE_TEST,
-				ApprovalModel: paymuxv1.ApprovalModel_APPROVAL_MODEL_SERVER, AuthMethod: paymuxv1.AuthMethod_AUTH_METHOD_BASIC,
-			}
+			return keyRequest("", "k", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)
 		}
 		with := func(f func(*paymuxv1.CreateKeyRequest)) *paymuxv1.CreateKeyRequest { r := valid(); f(r); return r }
 		cases := []struct {
@@ -299,27 +290,25 @@ func TestCreateKeyNoPartialWrite(t *testing.T) {
 		for _, sf := range surfaces {
 			for _, c := range cases {
 				t.Run(sf.name+"/"+c.name, func(t *testing.T) {
-					got, fields := bxCallFields(t, sf.name, ts, createKey(c.req), key)
+					got := sf.call(t, ts, createKey(c.req), key)
 					if c.field != "" {
-						bxWantInvalid(t, got, fields, c.field)
+						wantInvalid(t, got, c.field)
 						return
 					}
 					wantError(t, got, c.code, c.reason)
 				})
 			}
 		}
-		keys := mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(ts.First.StoreID), admin))
-		if len(keys.GetKeys()) != 1 {
-			t.Fatalf("refused CreateKey calls left keys: %v", keys.GetKeys())
+		if ids := keyIDs(t, ts, ts.First.StoreID); len(ids) != 1 {
+			t.Fatalf("refused CreateKey calls left keys: %v", ids)
 		}
 		// The store's allowance of 5 is whole: 4 more keys fit, the 5th more does not.
 		for range 4 {
 			mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(valid()), key))
 		}
 		wantError(t, callConnect(t, ts, createKey(valid()), key), connect.CodeFailedPrecondition, apierr.ReasonKeyLimitExceeded)
-		keys = mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(ts.First.StoreID), admin))
-		if len(keys.GetKeys()) != 5 {
-			t.Fatalf("want 5 keys at the limit, got %d", len(keys.GetKeys()))
+		if ids := keyIDs(t, ts, ts.First.StoreID); len(ids) != 5 {
+			t.Fatalf("want 5 keys at the limit, got %d", len(ids))
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,9 +27,11 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/server"
 )
@@ -66,7 +69,13 @@ func forEachDB(t *testing.T, fn func(t *testing.T, db *ent.Client)) {
 }
 
 func openSQLite(t testing.TB) *ent.Client {
-	db, err := server.OpenDatabase("", t.TempDir()+"/paymux.db", 8)
+	return openMigrated(t, "", t.TempDir()+"/paymux.db")
+}
+
+// openMigrated opens the database at dsn (PostgreSQL) or path (SQLite),
+// closed when the test ends, and migrates it.
+func openMigrated(t testing.TB, dsn, path string) *ent.Client {
+	db, err := server.OpenDatabase(dsn, path, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,15 +107,7 @@ func openPostgres(t testing.TB) *ent.Client {
 	if strings.Contains(dsn, "?") {
 		sep = "&"
 	}
-	db, err := server.OpenDatabase(dsn+sep+"search_path="+schema, "", 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := server.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return openMigrated(t, dsn+sep+"search_path="+schema, "")
 }
 
 // ---- server ---------------------------------------------------------------
@@ -150,12 +151,8 @@ func testConfig(t testing.TB) server.Config {
 	return cfg
 }
 
-func startServer(t testing.TB, db *ent.Client, configure ...func(*server.Config)) *testServer {
-	t.Helper()
-	cfg := testConfig(t)
-	for _, f := range configure {
-		f(&cfg)
-	}
+// testKeyring is a keyring with a random master key.
+func testKeyring(t testing.TB) *secrets.Keyring {
 	master := make([]byte, 32)
 	if _, err := rand.Read(master); err != nil {
 		t.Fatal(err)
@@ -164,6 +161,16 @@ func startServer(t testing.TB, db *ent.Client, configure ...func(*server.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return keyring
+}
+
+func startServer(t testing.TB, db *ent.Client, configure ...func(*server.Config)) *testServer {
+	t.Helper()
+	cfg := testConfig(t)
+	for _, f := range configure {
+		f(&cfg)
+	}
+	keyring := testKeyring(t)
 	ctx := context.Background()
 	adminHash, first, err := server.Bootstrap(ctx, db, keyring, cfg)
 	if err != nil {
@@ -215,6 +222,11 @@ func (ts *testServer) adminAuth() string { return bearer(ts.AdminToken) }
 
 func (ts *testServer) firstKeyAuth() string { return basicAuth(ts.First.ClientKey, ts.First.SecretKey) }
 
+// keyAuth is the Basic credentials of a created key.
+func keyAuth(k *paymuxv1.CreateKeyResponse) string {
+	return basicAuth(k.GetKey().GetClientKey(), k.GetSecretKey())
+}
+
 func headers(kv ...string) http.Header {
 	h := http.Header{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -265,23 +277,42 @@ func newRPC[Req, Res any, PReq interface {
 
 // result is what a call answered, the same on every surface.
 type result struct {
+	surface    string       // set by surface.call
 	code       connect.Code // 0: OK
 	reason     string
 	message    string
-	httpStatus int // REST only
+	fields     []string // the google.rpc.BadRequest field violations, in the server's order
+	httpStatus int      // REST only
 	msg        proto.Message
 }
 
 func (r result) String() string {
-	if r.code == 0 {
-		return "OK"
+	s := "OK"
+	if r.code != 0 {
+		s = fmt.Sprintf("%s/%s (%s)", r.code, r.reason, r.message)
 	}
-	return fmt.Sprintf("%s/%s (%s)", r.code, r.reason, r.message)
+	if len(r.fields) > 0 {
+		s += fmt.Sprintf(" fields %q", r.fields)
+	}
+	if r.httpStatus != 0 {
+		s += fmt.Sprintf(" HTTP %d", r.httpStatus)
+	}
+	if r.surface != "" {
+		s = r.surface + ": " + s
+	}
+	return s
 }
 
 type surface struct {
 	name string
-	call func(t testing.TB, ts *testServer, r rpc, h http.Header) result
+	send func(t testing.TB, ts *testServer, r rpc, h http.Header) result
+}
+
+// call calls r on the surface; the result names the surface.
+func (s surface) call(t testing.TB, ts *testServer, r rpc, h http.Header) result {
+	res := s.send(t, ts, r, h)
+	res.surface = s.name
+	return res
 }
 
 var surfaces = []surface{
@@ -341,11 +372,22 @@ func callGRPC(t testing.TB, ts *testServer, r rpc, h http.Header) result {
 	}
 	out := result{code: connect.Code(st.Code()), message: st.Message()}
 	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			out.reason = info.GetReason()
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			out.reason = d.GetReason()
+		case *errdetails.BadRequest:
+			out.fields = append(out.fields, violationFields(d)...)
 		}
 	}
 	return out
+}
+
+func violationFields(br *errdetails.BadRequest) []string {
+	var fields []string
+	for _, v := range br.GetFieldViolations() {
+		fields = append(fields, v.GetField())
+	}
+	return fields
 }
 
 func callConnect(t testing.TB, ts *testServer, r rpc, h http.Header, opts ...connect.ClientOption) result {
@@ -359,7 +401,17 @@ func callConnect(t testing.TB, ts *testServer, r rpc, h http.Header, opts ...con
 	if !errors.As(err, &ce) {
 		t.Fatalf("connect %s: %v", r.procedure, err)
 	}
-	return result{code: ce.Code(), reason: apierr.Reason(ce), message: ce.Message()}
+	out := result{code: ce.Code(), reason: apierr.Reason(ce), message: ce.Message()}
+	for _, d := range ce.Details() {
+		v, err := d.Value()
+		if err != nil {
+			t.Fatalf("connect %s: undecodable error detail %s: %v", r.procedure, d.Type(), err)
+		}
+		if br, ok := v.(*errdetails.BadRequest); ok {
+			out.fields = append(out.fields, violationFields(br)...)
+		}
+	}
+	return out
 }
 
 func callREST(t testing.TB, ts *testServer, r rpc, h http.Header) result {
@@ -381,25 +433,8 @@ func callREST(t testing.TB, ts *testServer, r rpc, h http.Header) result {
 // doREST sends one REST request and decodes the answer into res, or the
 // error JSON.
 func doREST(t testing.TB, ts *testServer, method, path string, body io.Reader, h http.Header, res proto.Message) result {
-	req, err := http.NewRequest(method, ts.URL+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range h {
-		req.Header[k] = vs
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("REST %s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Helper()
+	resp, raw := rawHTTP(t, http.DefaultClient, method, ts.URL+path, body, h)
 	if resp.StatusCode == http.StatusOK {
 		if err := protojson.Unmarshal(raw, res); err != nil {
 			t.Fatalf("REST %s %s: decode %s: %v", method, path, raw, err)
@@ -407,6 +442,32 @@ func doREST(t testing.TB, ts *testServer, method, path string, body io.Reader, h
 		return result{msg: res, httpStatus: resp.StatusCode}
 	}
 	return restError(t, resp.StatusCode, raw)
+}
+
+// rawHTTP sends one HTTP request (a body is JSON unless h says otherwise)
+// and returns the response and its body, whatever they are.
+func rawHTTP(t testing.TB, hc *http.Client, method, url string, body io.Reader, h http.Header) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, raw
 }
 
 func restError(t testing.TB, httpStatus int, raw []byte) result {
@@ -419,6 +480,10 @@ func restError(t testing.TB, httpStatus int, raw []byte) result {
 		var info errdetails.ErrorInfo
 		if d.UnmarshalTo(&info) == nil {
 			out.reason = info.GetReason()
+		}
+		var br errdetails.BadRequest
+		if d.UnmarshalTo(&br) == nil {
+			out.fields = append(out.fields, violationFields(&br)...)
 		}
 	}
 	if out.reason == "" {
@@ -440,6 +505,119 @@ func wantError(t testing.TB, r result, code connect.Code, reason string) {
 	t.Helper()
 	if r.code != code || r.reason != reason {
 		t.Fatalf("got %v, want %s/%s", r, code, reason)
+	}
+}
+
+// restStatus is the HTTP status the REST gateway answers a code with.
+var restStatus = map[connect.Code]int{
+	0:                              http.StatusOK,
+	connect.CodeInvalidArgument:    http.StatusBadRequest,
+	connect.CodeFailedPrecondition: http.StatusBadRequest,
+	connect.CodeUnauthenticated:    http.StatusUnauthorized,
+	connect.CodePermissionDenied:   http.StatusForbidden,
+	connect.CodeNotFound:           http.StatusNotFound,
+	connect.CodeAlreadyExists:      http.StatusConflict,
+}
+
+// wantRefusal is wantError plus, over REST (httpStatus set), the HTTP
+// status of the code.
+func wantRefusal(t testing.TB, r result, code connect.Code, reason string) {
+	t.Helper()
+	wantError(t, r, code, reason)
+	if r.httpStatus != 0 && r.httpStatus != restStatus[code] {
+		t.Fatalf("got %v, want HTTP %d for %s", r, restStatus[code], code)
+	}
+}
+
+// wantInvalid asserts InvalidArgument/INVALID_ARGUMENT with field violations
+// naming exactly fields, in any order (HTTP 400 over REST).
+func wantInvalid(t testing.TB, r result, fields ...string) {
+	t.Helper()
+	wantRefusal(t, r, connect.CodeInvalidArgument, apierr.ReasonInvalidArgument)
+	if !slices.Equal(slices.Sorted(slices.Values(r.fields)), slices.Sorted(slices.Values(fields))) {
+		t.Fatalf("got %v, want field violations %q", r, fields)
+	}
+}
+
+// wantInvalidEverywhere calls r on every surface and asserts wantInvalid.
+func wantInvalidEverywhere(t testing.TB, ts *testServer, r rpc, h http.Header, fields ...string) {
+	t.Helper()
+	for _, sf := range surfaces {
+		wantInvalid(t, sf.call(t, ts, r, h), fields...)
+	}
+}
+
+// ---- fixtures, as the administrator over Connect --------------------------
+
+func keyRequest(storeID, name string, mode paymuxv1.Mode, method paymuxv1.AuthMethod) *paymuxv1.CreateKeyRequest {
+	return &paymuxv1.CreateKeyRequest{
+		StoreId: storeID, Name: name, Mode: mode,
+		ApprovalModel: paymuxv1.ApprovalModel_APPROVAL_MODEL_SERVER, AuthMethod: method,
+	}
+}
+
+// newKey creates a key in the first store.
+func newKey(t testing.TB, ts *testServer, name string, method paymuxv1.AuthMethod, mode paymuxv1.Mode, expire *timestamppb.Timestamp) *paymuxv1.CreateKeyResponse {
+	t.Helper()
+	req := keyRequest(ts.First.StoreID, name, mode, method)
+	req.ExpireTime = expire
+	return mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(req), headers("Authorization", ts.adminAuth())))
+}
+
+func readKey(t testing.TB, ts *testServer, id string) *paymuxv1.Key {
+	t.Helper()
+	return mustOK[*paymuxv1.GetKeyResponse](t, callConnect(t, ts, getKey(id), headers("Authorization", ts.adminAuth()))).GetKey()
+}
+
+// keyIDs lists the ids of a store's keys, sorted.
+func keyIDs(t testing.TB, ts *testServer, storeID string) []string {
+	t.Helper()
+	res := mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(storeID), headers("Authorization", ts.adminAuth())))
+	var ids []string
+	for _, k := range res.GetKeys() {
+		ids = append(ids, k.GetId())
+	}
+	return sorted(ids...)
+}
+
+func sorted(ids ...string) []string {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	return ids
+}
+
+func newStore(t testing.TB, ts *testServer, name, email string) *paymuxv1.Store {
+	t.Helper()
+	return mustOK[*paymuxv1.CreateStoreResponse](t, callConnect(t, ts,
+		createStore(&paymuxv1.CreateStoreRequest{Name: name, ContactEmail: email}), headers("Authorization", ts.adminAuth()))).GetStore()
+}
+
+func readStore(t testing.TB, ts *testServer, id string) *paymuxv1.Store {
+	t.Helper()
+	return mustOK[*paymuxv1.GetStoreResponse](t, callConnect(t, ts, getStore(id), headers("Authorization", ts.adminAuth()))).GetStore()
+}
+
+// ruleCIDRs lists a store's IP rules, oldest first.
+func ruleCIDRs(t testing.TB, ts *testServer, storeID string) []string {
+	t.Helper()
+	list := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(storeID), headers("Authorization", ts.adminAuth())))
+	var cidrs []string
+	for _, r := range list.GetRules() {
+		cidrs = append(cidrs, r.GetCidr())
+	}
+	return cidrs
+}
+
+// setRules replaces the first store's IP rules.
+func setRules(t testing.TB, ts *testServer, cidrs ...string) {
+	t.Helper()
+	admin := headers("Authorization", ts.adminAuth())
+	list := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(ts.First.StoreID), admin))
+	for _, r := range list.GetRules() {
+		mustOK[*paymuxv1.DeleteIPRuleResponse](t, callConnect(t, ts, deleteIPRule(r.GetId()), admin))
+	}
+	for _, c := range cidrs {
+		mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(ts.First.StoreID, c, "test"), admin))
 	}
 }
 

@@ -1,187 +1,17 @@
 package server_test
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 )
-
-// bxCallFields calls r on the named surface like surfaces[i].call does, and
-// also returns the fields named by the google.rpc.BadRequest detail of an
-// error, in order.
-func bxCallFields(t testing.TB, surfaceName string, ts *testServer, r rpc, h http.Header) (result, []string) {
-	t.Helper()
-	switch surfaceName {
-	case "grpc":
-		md := metadata.MD{}
-		for k, vs := range h {
-			md.Append(strings.ToLower(k), vs...)
-		}
-		ctx, cancel := context.WithTimeout(metadata.NewOutgoingContext(context.Background(), md), 10*time.Second)
-		defer cancel()
-		res := r.newRes()
-		err := grpcConn(t, ts).Invoke(ctx, r.procedure, r.req, res)
-		if err == nil {
-			return result{msg: res}, nil
-		}
-		st, ok := status.FromError(err)
-		if !ok {
-			t.Fatalf("grpc %s: %v", r.procedure, err)
-		}
-		out := result{code: connect.Code(st.Code()), message: st.Message()}
-		var fields []string
-		for _, d := range st.Details() {
-			switch d := d.(type) {
-			case *errdetails.ErrorInfo:
-				out.reason = d.GetReason()
-			case *errdetails.BadRequest:
-				fields = append(fields, bxViolationFields(d)...)
-			}
-		}
-		return out, fields
-	case "connect", "connect-json", "grpc-web":
-		var opts []connect.ClientOption
-		switch surfaceName {
-		case "connect-json":
-			opts = append(opts, connect.WithProtoJSON())
-		case "grpc-web":
-			opts = append(opts, connect.WithGRPCWeb())
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		msg, err := r.connect(ctx, http.DefaultClient, ts.URL, h, opts...)
-		if err == nil {
-			return result{msg: msg}, nil
-		}
-		var ce *connect.Error
-		if !errors.As(err, &ce) {
-			t.Fatalf("connect %s: %v", r.procedure, err)
-		}
-		var fields []string
-		for _, d := range ce.Details() {
-			v, derr := d.Value()
-			if derr != nil {
-				t.Fatalf("undecodable error detail %s: %v", d.Type(), derr)
-			}
-			if br, ok := v.(*errdetails.BadRequest); ok {
-				fields = append(fields, bxViolationFields(br)...)
-			}
-		}
-		return result{code: ce.Code(), reason: apierr.Reason(ce), message: ce.Message()}, fields
-	case "rest":
-		var body io.Reader
-		if r.httpMethod != http.MethodGet && r.httpMethod != http.MethodDelete {
-			b, err := protojson.Marshal(r.req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body = bytes.NewReader(b)
-		}
-		status, raw := bxRawREST(t, ts, r.httpMethod, r.httpPath, body, h)
-		if status == http.StatusOK {
-			res := r.newRes()
-			if err := protojson.Unmarshal(raw, res); err != nil {
-				t.Fatalf("REST %s: decode %s: %v", r.httpPath, raw, err)
-			}
-			return result{msg: res, httpStatus: status}, nil
-		}
-		out := restError(t, status, raw)
-		var st rpcstatus.Status
-		if err := protojson.Unmarshal(raw, &st); err != nil {
-			t.Fatal(err)
-		}
-		var fields []string
-		for _, d := range st.GetDetails() {
-			var br errdetails.BadRequest
-			if d.UnmarshalTo(&br) == nil {
-				fields = append(fields, bxViolationFields(&br)...)
-			}
-		}
-		return out, fields
-	}
-	t.Fatalf("unknown surface %q", surfaceName)
-	return result{}, nil
-}
-
-func bxViolationFields(br *errdetails.BadRequest) []string {
-	var fields []string
-	for _, v := range br.GetFieldViolations() {
-		fields = append(fields, v.GetField())
-	}
-	return fields
-}
-
-// bxRawREST sends one HTTP request to the server and returns the status and
-// the body, whatever they are.
-func bxRawREST(t testing.TB, ts *testServer, method, path string, body io.Reader, h http.Header) (int, []byte) {
-	t.Helper()
-	resp, raw := bxRawHTTP(t, http.DefaultClient, method, ts.URL+path, body, h)
-	return resp.StatusCode, raw
-}
-
-func bxRawHTTP(t testing.TB, hc *http.Client, method, url string, body io.Reader, h http.Header) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range h {
-		req.Header[k] = vs
-	}
-	if body != nil && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, raw
-}
-
-// bxWantInvalid asserts InvalidArgument/INVALID_ARGUMENT naming exactly fields
-// (HTTP 400 over REST).
-func bxWantInvalid(t testing.TB, r result, gotFields []string, fields ...string) {
-	t.Helper()
-	wantError(t, r, connect.CodeInvalidArgument, apierr.ReasonInvalidArgument)
-	if !slices.Equal(gotFields, fields) {
-		t.Fatalf("field violations %q, want %q (%v)", gotFields, fields, r)
-	}
-	if r.httpStatus != 0 && r.httpStatus != http.StatusBadRequest {
-		t.Fatalf("REST status %d, want 400", r.httpStatus)
-	}
-}
-
-func bxListRuleCIDRs(t testing.TB, ts *testServer) []string {
-	t.Helper()
-	list := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(ts.First.StoreID), headers("Authorization", ts.adminAuth())))
-	var cidrs []string
-	for _, r := range list.GetRules() {
-		cidrs = append(cidrs, r.GetCidr())
-	}
-	return cidrs
-}
 
 // TestCreateIPRuleNormalises: a rule is stored masked and as a range, on
 // every surface and database, and reads back the same.
@@ -228,13 +58,12 @@ func TestCreateIPRuleInvalidCIDR(t *testing.T) {
 		for _, sf := range surfaces {
 			for _, cidr := range bad {
 				t.Run(auth.name+"/"+sf.name+"/"+cidr, func(t *testing.T) {
-					got, fields := bxCallFields(t, sf.name, ts, createIPRule(ts.First.StoreID, cidr, ""), headers("Authorization", auth.header))
-					bxWantInvalid(t, got, fields, "cidr")
+					wantInvalid(t, sf.call(t, ts, createIPRule(ts.First.StoreID, cidr, ""), headers("Authorization", auth.header)), "cidr")
 				})
 			}
 		}
 	}
-	if cidrs := bxListRuleCIDRs(t, ts); len(cidrs) != 0 {
+	if cidrs := ruleCIDRs(t, ts, ts.First.StoreID); len(cidrs) != 0 {
 		t.Fatalf("invalid CIDRs left rules behind: %q", cidrs)
 	}
 }
@@ -249,11 +78,7 @@ func TestCreateIPRuleDuplicate(t *testing.T) {
 		for _, sf := range surfaces {
 			for _, spelling := range []string{"10.0.0.0/8", "10.200.1.1/8", " 10.0.0.0/8", "::ffff:10.0.0.0/104"} {
 				t.Run(sf.name+"/"+spelling, func(t *testing.T) {
-					got := sf.call(t, ts, createIPRule(ts.First.StoreID, spelling, "again"), admin)
-					wantError(t, got, connect.CodeAlreadyExists, apierr.ReasonIPRuleAlreadyExists)
-					if sf.name == "rest" && got.httpStatus != http.StatusConflict {
-						t.Fatalf("REST status %d, want 409", got.httpStatus)
-					}
+					wantRefusal(t, sf.call(t, ts, createIPRule(ts.First.StoreID, spelling, "again"), admin), connect.CodeAlreadyExists, apierr.ReasonIPRuleAlreadyExists)
 				})
 			}
 		}
@@ -262,8 +87,8 @@ func TestCreateIPRuleDuplicate(t *testing.T) {
 			t.Fatalf("after duplicates, rules = %v", list.GetRules())
 		}
 
-		other := mustOK[*paymuxv1.CreateStoreResponse](t, callConnect(t, ts, createStore(&paymuxv1.CreateStoreRequest{Name: "other"}), admin))
-		mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(other.GetStore().GetId(), "10.0.0.0/8", ""), admin))
+		other := newStore(t, ts, "other", "")
+		mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(other.GetId(), "10.0.0.0/8", ""), admin))
 	})
 }
 
@@ -325,8 +150,8 @@ func TestDeleteIPRule(t *testing.T) {
 		admin := headers("Authorization", ts.adminAuth())
 		key := headers("Authorization", ts.firstKeyAuth())
 
-		other := mustOK[*paymuxv1.CreateStoreResponse](t, callConnect(t, ts, createStore(&paymuxv1.CreateStoreRequest{Name: "other"}), admin))
-		otherRule := mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(other.GetStore().GetId(), "10.0.0.0/8", ""), admin))
+		other := newStore(t, ts, "other", "")
+		otherRule := mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(other.GetId(), "10.0.0.0/8", ""), admin))
 		gone := mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule("", "192.0.2.0/24", ""), key))
 		// Deleted by the administrator: the rule shuts the key out.
 		mustOK[*paymuxv1.DeleteIPRuleResponse](t, callConnect(t, ts, deleteIPRule(gone.GetRule().GetId()), admin))
@@ -342,20 +167,15 @@ func TestDeleteIPRule(t *testing.T) {
 				{"other store", otherRule.GetRule().GetId(), key},
 			} {
 				t.Run(sf.name+"/"+c.name, func(t *testing.T) {
-					got := sf.call(t, ts, deleteIPRule(c.id), c.h)
-					wantError(t, got, connect.CodeNotFound, apierr.ReasonIPRuleNotFound)
-					if sf.name == "rest" && got.httpStatus != http.StatusNotFound {
-						t.Fatalf("REST status %d, want 404", got.httpStatus)
-					}
+					wantRefusal(t, sf.call(t, ts, deleteIPRule(c.id), c.h), connect.CodeNotFound, apierr.ReasonIPRuleNotFound)
 				})
 			}
 		}
-		if cidrs := bxListRuleCIDRs(t, ts); len(cidrs) != 0 {
+		if cidrs := ruleCIDRs(t, ts, ts.First.StoreID); len(cidrs) != 0 {
 			t.Fatalf("first store's rules after delete: %q", cidrs)
 		}
-		list := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(other.GetStore().GetId()), admin))
-		if len(list.GetRules()) != 1 {
-			t.Fatalf("a store key's delete reached another store's rule: %v", list)
+		if cidrs := ruleCIDRs(t, ts, other.GetId()); len(cidrs) != 1 {
+			t.Fatalf("a store key's delete reached another store's rule: %q", cidrs)
 		}
 	})
 }
@@ -501,8 +321,7 @@ func TestIPRules(t *testing.T) {
 		for _, sf := range surfaces {
 			for _, c := range bad {
 				t.Run(sf.name+"/invalid/"+c.name, func(t *testing.T) {
-					got, fields := bxCallFields(t, sf.name, ts, testIPRules(c.req), key)
-					bxWantInvalid(t, got, fields, c.field)
+					wantInvalid(t, sf.call(t, ts, testIPRules(c.req), key), c.field)
 				})
 			}
 		}

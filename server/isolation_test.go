@@ -24,18 +24,18 @@ type isoStoreB struct {
 
 func isoSetUpB(t *testing.T, ts *testServer) *isoStoreB {
 	t.Helper()
-	admin := ksAdmin(ts)
-	b := &isoStoreB{store: ssCreate(t, ts, "Store B", "b@example.com")}
+	admin := headers("Authorization", ts.adminAuth())
+	b := &isoStoreB{store: newStore(t, ts, "Store B", "b@example.com")}
 	for _, mode := range []paymuxv1.Mode{paymuxv1.Mode_MODE_TEST, paymuxv1.Mode_MODE_LIVE} {
 		k := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts,
-			createKey(ksKeyRequest(b.store.GetId(), "B "+mode.String(), mode, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)), admin))
+			createKey(keyRequest(b.store.GetId(), "B "+mode.String(), mode, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)), admin))
 		b.keys = append(b.keys, k)
 	}
 	b.rule = mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(b.store.GetId(), "10.0.0.0/8", "B office"), admin)).GetRule()
 	for _, k := range b.keys {
-		b.keysBefore = append(b.keysBefore, ksGetKey(t, ts, k.GetKey().GetId()))
+		b.keysBefore = append(b.keysBefore, readKey(t, ts, k.GetKey().GetId()))
 	}
-	b.store = ssGet(t, ts, b.store.GetId()) // after its key count moved
+	b.store = readStore(t, ts, b.store.GetId()) // after its key count moved
 	b.rulesBefore = mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(b.store.GetId()), admin))
 	if len(b.rulesBefore.GetRules()) != 1 {
 		t.Fatalf("store B rules: %v", b.rulesBefore)
@@ -49,11 +49,11 @@ func isoSetUpB(t *testing.T, ts *testServer) *isoStoreB {
 func TestStoreIsolation(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
-		admin := ksAdmin(ts)
+		admin := headers("Authorization", ts.adminAuth())
 		aSecond := newKey(t, ts, "A second", paymuxv1.AuthMethod_AUTH_METHOD_BASIC, paymuxv1.Mode_MODE_LIVE, nil)
 		aBearer := newKey(t, ts, "A bearer", paymuxv1.AuthMethod_AUTH_METHOD_BEARER, paymuxv1.Mode_MODE_LIVE, nil)
-		tok := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(), ksKeyAuth(aBearer))).GetAccessToken()
-		aKeys := ksSorted(ts.First.KeyID, aSecond.GetKey().GetId(), aBearer.GetKey().GetId())
+		tok := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(), headers("Authorization", keyAuth(aBearer)))).GetAccessToken()
+		aKeys := sorted(ts.First.KeyID, aSecond.GetKey().GetId(), aBearer.GetKey().GetId())
 		b := isoSetUpB(t, ts)
 		bID, bKey, bLive := b.store.GetId(), b.keys[0].GetKey().GetId(), b.keys[1].GetKey().GetId()
 
@@ -62,7 +62,7 @@ func TestStoreIsolation(t *testing.T) {
 			h    http.Header
 		}{
 			{"A test basic", headers("Authorization", ts.firstKeyAuth())},
-			{"A live basic", ksKeyAuth(aSecond)},
+			{"A live basic", headers("Authorization", keyAuth(aSecond))},
 			{"A live bearer", headers("Authorization", bearer(tok))},
 		}
 		cases := []struct {
@@ -78,7 +78,7 @@ func TestStoreIsolation(t *testing.T) {
 			{"DeleteKey", deleteKey(bKey), connect.CodeNotFound, "KEY_NOT_FOUND"},
 			{"DeleteKey live", deleteKey(bLive), connect.CodeNotFound, "KEY_NOT_FOUND"},
 			{"ListKeys", listKeys(bID), connect.CodePermissionDenied, "STORE_MISMATCH"},
-			{"CreateKey", createKey(ksKeyRequest(bID, "intruder", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)),
+			{"CreateKey", createKey(keyRequest(bID, "intruder", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)),
 				connect.CodePermissionDenied, "STORE_MISMATCH"},
 			{"ListIPRules", listIPRules(bID), connect.CodePermissionDenied, "STORE_MISMATCH"},
 			{"CreateIPRule", createIPRule(bID, "0.0.0.0/0", "intruder"), connect.CodePermissionDenied, "STORE_MISMATCH"},
@@ -92,7 +92,7 @@ func TestStoreIsolation(t *testing.T) {
 			for _, c := range cases {
 				for _, sf := range surfaces {
 					t.Run(cred.name+"/"+c.name+"/"+sf.name, func(t *testing.T) {
-						ksWantRefusal(t, sf.name, sf.call(t, ts, c.r, cred.h), c.code, c.reason)
+						wantRefusal(t, sf.call(t, ts, c.r, cred.h), c.code, c.reason)
 					})
 				}
 			}
@@ -109,7 +109,7 @@ func TestStoreIsolation(t *testing.T) {
 					}
 					ids = append(ids, k.GetId())
 				}
-				if !slices.Equal(ksSorted(ids...), aKeys) {
+				if !slices.Equal(sorted(ids...), aKeys) {
 					t.Fatalf("%s, %s: ListKeys %v, want A's keys %v", cred.name, sf.name, ids, aKeys)
 				}
 				rules := mustOK[*paymuxv1.ListIPRulesResponse](t, sf.call(t, ts, listIPRules(""), cred.h))
@@ -120,29 +120,29 @@ func TestStoreIsolation(t *testing.T) {
 		}
 
 		// B is unchanged: same keys, same secrets, same rule.
-		if got := ksLiveKeyIDs(t, ts, bID); !slices.Equal(got, ksSorted(bKey, bLive)) {
-			t.Fatalf("store B keys %v, want %v", got, ksSorted(bKey, bLive))
+		if got := keyIDs(t, ts, bID); !slices.Equal(got, sorted(bKey, bLive)) {
+			t.Fatalf("store B keys %v, want %v", got, sorted(bKey, bLive))
 		}
 		for i, k := range b.keys {
-			if got := ksGetKey(t, ts, k.GetKey().GetId()); !proto.Equal(got, b.keysBefore[i]) {
+			if got := readKey(t, ts, k.GetKey().GetId()); !proto.Equal(got, b.keysBefore[i]) {
 				t.Fatalf("B's key changed: %v -> %v", b.keysBefore[i], got)
 			}
 		}
 		if got := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(bID), admin)); !proto.Equal(got, b.rulesBefore) {
 			t.Fatalf("B's rules changed: %v -> %v", b.rulesBefore, got)
 		}
-		if got := ssGet(t, ts, bID); !proto.Equal(got, b.store) {
+		if got := readStore(t, ts, bID); !proto.Equal(got, b.store) {
 			t.Fatalf("store B changed: %v -> %v", b.store, got)
 		}
 		// B's keys still authenticate: from loopback their own rule refuses
 		// them (a revoked or deleted secret would be Unauthenticated), and
 		// once the administrator lifts it they work.
 		for _, k := range b.keys {
-			ksWantRefusal(t, "connect", callConnect(t, ts, listKeys(""), ksKeyAuth(k)), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
+			wantRefusal(t, callConnect(t, ts, listKeys(""), headers("Authorization", keyAuth(k))), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
 		}
 		mustOK[*paymuxv1.DeleteIPRuleResponse](t, callConnect(t, ts, deleteIPRule(b.rule.GetId()), admin))
 		for _, k := range b.keys {
-			list := mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(""), ksKeyAuth(k)))
+			list := mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(""), headers("Authorization", keyAuth(k))))
 			if len(list.GetKeys()) != 2 || list.GetKeys()[0].GetStoreId() != bID || list.GetKeys()[1].GetStoreId() != bID {
 				t.Fatalf("B's key lists %v", list)
 			}
@@ -156,7 +156,7 @@ func TestOtherStoresIPRules(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
 		aBearer := newKey(t, ts, "A bearer", paymuxv1.AuthMethod_AUTH_METHOD_BEARER, paymuxv1.Mode_MODE_TEST, nil)
-		tok := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(), ksKeyAuth(aBearer))).GetAccessToken()
+		tok := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(), headers("Authorization", keyAuth(aBearer)))).GetAccessToken()
 		aCreds := []http.Header{headers("Authorization", ts.firstKeyAuth()), headers("Authorization", bearer(tok))}
 		// A's rules are cached (none) before B's rule exists.
 		for _, h := range aCreds {
@@ -177,13 +177,13 @@ func TestOtherStoresIPRules(t *testing.T) {
 				}
 			}
 			// The rule is in force for B: B's key is refused from loopback.
-			ksWantRefusal(t, sf.name, sf.call(t, ts, listKeys(""), ksKeyAuth(b.keys[0])), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
+			wantRefusal(t, sf.call(t, ts, listKeys(""), headers("Authorization", keyAuth(b.keys[0]))), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
 		}
 		// An A rule that admits loopback changes nothing for B, either.
 		mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule("", "127.0.0.0/8", "A loopback"), aCreds[0]))
 		for _, sf := range surfaces {
 			mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(""), aCreds[1]))
-			ksWantRefusal(t, sf.name, sf.call(t, ts, listKeys(""), ksKeyAuth(b.keys[1])), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
+			wantRefusal(t, sf.call(t, ts, listKeys(""), headers("Authorization", keyAuth(b.keys[1]))), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
 		}
 	})
 }

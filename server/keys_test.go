@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,218 +18,15 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/server"
 	"github.com/paymux/paymux/tenant"
 )
-
-// ---- helpers shared by keys_test.go, stores_test.go, isolation_test.go ----
-
-// ksRESTStatus is the HTTP status grpc-gateway answers a code with.
-var ksRESTStatus = map[connect.Code]int{
-	0:                              http.StatusOK,
-	connect.CodeInvalidArgument:    http.StatusBadRequest,
-	connect.CodeFailedPrecondition: http.StatusBadRequest,
-	connect.CodeUnauthenticated:    http.StatusUnauthorized,
-	connect.CodePermissionDenied:   http.StatusForbidden,
-	connect.CodeNotFound:           http.StatusNotFound,
-}
-
-// ksWantRefusal is wantError plus, over REST, the HTTP status of the code.
-func ksWantRefusal(t testing.TB, sf string, got result, code connect.Code, reason string) {
-	t.Helper()
-	if got.code != code || got.reason != reason {
-		t.Fatalf("%s: got %v, want %s/%s", sf, got, code, reason)
-	}
-	if sf == "rest" && got.httpStatus != ksRESTStatus[code] {
-		t.Fatalf("rest: HTTP status %d for %s, want %d", got.httpStatus, code, ksRESTStatus[code])
-	}
-}
-
-// ksDetailed is an answer with every error detail decoded.
-type ksDetailed struct {
-	code       connect.Code // 0: OK
-	reason     string
-	fields     []string // google.rpc.BadRequest field violations, sorted, unique
-	httpStatus int      // REST only
-	statusCode int32    // REST only: "code" of the JSON status body
-}
-
-func (d *ksDetailed) addDetails(details ...any) {
-	for _, v := range details {
-		switch v := v.(type) {
-		case *errdetails.ErrorInfo:
-			d.reason = v.GetReason()
-		case *errdetails.BadRequest:
-			for _, fv := range v.GetFieldViolations() {
-				d.fields = append(d.fields, fv.GetField())
-			}
-		}
-	}
-	slices.Sort(d.fields)
-	d.fields = slices.Compact(d.fields)
-}
-
-// ksSurfaces are the surfaces ksCallDetailed speaks.
-var ksSurfaces = []string{"grpc", "connect", "connect-json", "grpc-web", "rest"}
-
-// ksCallDetailed calls r on the named surface and decodes the ErrorInfo and
-// BadRequest details of an error.
-func ksCallDetailed(t testing.TB, ts *testServer, sf string, r rpc, h http.Header) ksDetailed {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var d ksDetailed
-	switch sf {
-	case "grpc":
-		md := metadata.MD{}
-		for k, vs := range h {
-			md.Append(strings.ToLower(k), vs...)
-		}
-		err := grpcConn(t, ts).Invoke(metadata.NewOutgoingContext(ctx, md), r.procedure, r.req, r.newRes())
-		st := status.Convert(err)
-		d.code = connect.Code(st.Code())
-		d.addDetails(st.Details()...)
-	case "rest":
-		var body io.Reader
-		if r.httpMethod != http.MethodGet && r.httpMethod != http.MethodDelete {
-			b, err := protojson.Marshal(r.req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body = bytes.NewReader(b)
-		}
-		req, err := http.NewRequestWithContext(ctx, r.httpMethod, ts.URL+r.httpPath, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k, vs := range h {
-			req.Header[k] = vs
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.httpStatus = resp.StatusCode
-		if resp.StatusCode == http.StatusOK {
-			return d
-		}
-		var st rpcstatus.Status
-		if err := protojson.Unmarshal(raw, &st); err != nil {
-			t.Fatalf("REST error body is not a status: %s: %v", raw, err)
-		}
-		d.code, d.statusCode = connect.Code(st.GetCode()), st.GetCode()
-		for _, a := range st.GetDetails() {
-			v, err := a.UnmarshalNew()
-			if err != nil {
-				t.Fatalf("REST error detail %s: %v", a.GetTypeUrl(), err)
-			}
-			d.addDetails(v)
-		}
-	default:
-		var opts []connect.ClientOption
-		switch sf {
-		case "connect":
-		case "connect-json":
-			opts = append(opts, connect.WithProtoJSON())
-		case "grpc-web":
-			opts = append(opts, connect.WithGRPCWeb())
-		default:
-			t.Fatalf("unknown surface %q", sf)
-		}
-		_, err := r.connect(ctx, http.DefaultClient, ts.URL, h, opts...)
-		if err == nil {
-			return d
-		}
-		var ce *connect.Error
-		if !errors.As(err, &ce) {
-			t.Fatalf("%s %s: %v", sf, r.procedure, err)
-		}
-		d.code = ce.Code()
-		for _, det := range ce.Details() {
-			v, err := det.Value()
-			if err != nil {
-				t.Fatalf("%s: error detail %s: %v", sf, det.Type(), err)
-			}
-			d.addDetails(v)
-		}
-	}
-	return d
-}
-
-// ksWantInvalid asserts that r is refused on every surface as
-// InvalidArgument/INVALID_ARGUMENT with field violations naming exactly
-// fields (REST: HTTP 400 and a status body with code 3).
-func ksWantInvalid(t *testing.T, ts *testServer, r rpc, h http.Header, fields ...string) {
-	t.Helper()
-	want := slices.Clone(fields)
-	slices.Sort(want)
-	for _, sf := range ksSurfaces {
-		got := ksCallDetailed(t, ts, sf, r, h)
-		if got.code != connect.CodeInvalidArgument || got.reason != "INVALID_ARGUMENT" {
-			t.Errorf("%s: got %v/%q, want InvalidArgument/INVALID_ARGUMENT", sf, got.code, got.reason)
-		}
-		if !slices.Equal(got.fields, want) {
-			t.Errorf("%s: field violations %q, want %q", sf, got.fields, want)
-		}
-		if sf == "rest" && (got.httpStatus != http.StatusBadRequest || got.statusCode != 3) {
-			t.Errorf("rest: HTTP %d, status code %d; want 400 and 3", got.httpStatus, got.statusCode)
-		}
-	}
-}
-
-func ksAdmin(ts *testServer) http.Header { return headers("Authorization", ts.adminAuth()) }
-
-func ksKeyAuth(k *paymuxv1.CreateKeyResponse) http.Header {
-	return headers("Authorization", basicAuth(k.GetKey().GetClientKey(), k.GetSecretKey()))
-}
-
-// ksLiveKeyIDs lists a store's keys as the administrator.
-func ksLiveKeyIDs(t testing.TB, ts *testServer, storeID string) []string {
-	t.Helper()
-	res := mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(storeID), ksAdmin(ts)))
-	var ids []string
-	for _, k := range res.GetKeys() {
-		ids = append(ids, k.GetId())
-	}
-	slices.Sort(ids)
-	return ids
-}
-
-func ksSorted(ids ...string) []string {
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
-	return ids
-}
-
-func ksKeyRequest(storeID, name string, mode paymuxv1.Mode, method paymuxv1.AuthMethod) *paymuxv1.CreateKeyRequest {
-	return &paymuxv1.CreateKeyRequest{
-		StoreId: storeID, Name: name, Mode: mode,
-		ApprovalModel: paymuxv1.ApprovalModel_APPROVAL_MODEL_SERVER, AuthMethod: method,
-	}
-}
-
-func ksGetKey(t testing.TB, ts *testServer, id string) *paymuxv1.Key {
-	t.Helper()
-	return mustOK[*paymuxv1.GetKeyResponse](t, callConnect(t, ts, getKey(id), ksAdmin(ts))).GetKey()
-}
-
-// ---- tests ------------------------------------------------------------------
 
 // TestKeySecretShownOnce: the secret is in CreateKeyResponse (and a
 // reissue's answer) only; lists and gets show its prefix; the database keeps
@@ -242,20 +38,13 @@ func TestKeySecretShownOnce(t *testing.T) {
 			var files []string
 			if d.name == "sqlite" {
 				path := filepath.Join(t.TempDir(), "paymux.db")
-				var err error
-				if db, err = server.OpenDatabase("", path, 8); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				if err := server.Migrate(context.Background(), db); err != nil {
-					t.Fatal(err)
-				}
+				db = openMigrated(t, "", path)
 				files = []string{path, path + "-wal"}
 			} else {
 				db = d.open(t)
 			}
 			ts := startServer(t, db)
-			admin := ksAdmin(ts)
+			admin := headers("Authorization", ts.adminAuth())
 
 			cases := []struct {
 				name                   string
@@ -272,7 +61,7 @@ func TestKeySecretShownOnce(t *testing.T) {
 			shown := map[string]string{ts.First.SecretKey: ts.First.KeyID}
 			var clientKeys []string
 			for _, c := range cases {
-				req := ksKeyRequest(ts.First.StoreID, c.name, c.mode, c.method)
+				req := keyRequest(ts.First.StoreID, c.name, c.mode, c.method)
 				req.ApprovalModel = paymuxv1.ApprovalModel_APPROVAL_MODEL_CLIENT
 				res := mustOK[*paymuxv1.CreateKeyResponse](t, c.via.call(t, ts, createKey(req), admin))
 				k, secret := res.GetKey(), res.GetSecretKey()
@@ -440,27 +229,27 @@ func ksColumnsHolding(entity any, s string) []string {
 func TestKeyLimit(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
-		admin := ksAdmin(ts)
+		admin := headers("Authorization", ts.adminAuth())
 		ids := []string{ts.First.KeyID}
 		for i := 2; i <= 5; i++ {
 			ids = append(ids, newKey(t, ts, fmt.Sprintf("key %d", i), paymuxv1.AuthMethod_AUTH_METHOD_BASIC, paymuxv1.Mode_MODE_TEST, nil).GetKey().GetId())
 		}
-		sixth := createKey(ksKeyRequest(ts.First.StoreID, "sixth", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
-		ownSixth := createKey(ksKeyRequest("", "sixth", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
+		sixth := createKey(keyRequest(ts.First.StoreID, "sixth", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
+		ownSixth := createKey(keyRequest("", "sixth", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
 		for _, sf := range surfaces {
-			ksWantRefusal(t, sf.name, sf.call(t, ts, sixth, admin), connect.CodeFailedPrecondition, "KEY_LIMIT_EXCEEDED")
-			ksWantRefusal(t, sf.name, sf.call(t, ts, ownSixth, headers("Authorization", ts.firstKeyAuth())), connect.CodeFailedPrecondition, "KEY_LIMIT_EXCEEDED")
+			wantRefusal(t, sf.call(t, ts, sixth, admin), connect.CodeFailedPrecondition, "KEY_LIMIT_EXCEEDED")
+			wantRefusal(t, sf.call(t, ts, ownSixth, headers("Authorization", ts.firstKeyAuth())), connect.CodeFailedPrecondition, "KEY_LIMIT_EXCEEDED")
 		}
-		if got := ksLiveKeyIDs(t, ts, ts.First.StoreID); !slices.Equal(got, ksSorted(ids...)) {
-			t.Fatalf("after refused creates: keys %v, want %v", got, ksSorted(ids...))
+		if got := keyIDs(t, ts, ts.First.StoreID); !slices.Equal(got, sorted(ids...)) {
+			t.Fatalf("after refused creates: keys %v, want %v", got, sorted(ids...))
 		}
 
 		mustOK[*paymuxv1.DeleteKeyResponse](t, callConnect(t, ts, deleteKey(ids[2]), admin))
 		replacement := mustOK[*paymuxv1.CreateKeyResponse](t, callREST(t, ts, ownSixth, headers("Authorization", ts.firstKeyAuth())))
-		ksWantRefusal(t, "connect", callConnect(t, ts, sixth, admin), connect.CodeFailedPrecondition, "KEY_LIMIT_EXCEEDED")
+		wantRefusal(t, callConnect(t, ts, sixth, admin), connect.CodeFailedPrecondition, "KEY_LIMIT_EXCEEDED")
 		ids[2] = replacement.GetKey().GetId()
-		if got := ksLiveKeyIDs(t, ts, ts.First.StoreID); !slices.Equal(got, ksSorted(ids...)) {
-			t.Fatalf("after delete and create: keys %v, want %v", got, ksSorted(ids...))
+		if got := keyIDs(t, ts, ts.First.StoreID); !slices.Equal(got, sorted(ids...)) {
+			t.Fatalf("after delete and create: keys %v, want %v", got, sorted(ids...))
 		}
 	})
 }
@@ -476,11 +265,11 @@ func TestKeyLimitConcurrent(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			// Half as the administrator, half as the store's own key.
-			h, storeID := ksAdmin(ts), ts.First.StoreID
+			h, storeID := headers("Authorization", ts.adminAuth()), ts.First.StoreID
 			if i%2 == 1 {
 				h, storeID = headers("Authorization", ts.firstKeyAuth()), ""
 			}
-			r := createKey(ksKeyRequest(storeID, fmt.Sprintf("concurrent %d", i), paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
+			r := createKey(keyRequest(storeID, fmt.Sprintf("concurrent %d", i), paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
 			wg.Go(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()
@@ -495,16 +284,16 @@ func TestKeyLimitConcurrent(t *testing.T) {
 			switch {
 			case err == nil:
 				created++
-			case connect.CodeOf(err) == connect.CodeFailedPrecondition && ksReasonOf(err) == "KEY_LIMIT_EXCEEDED":
+			case connect.CodeOf(err) == connect.CodeFailedPrecondition && apierr.Reason(err) == "KEY_LIMIT_EXCEEDED":
 				limited++
 			default:
-				t.Errorf("create %d: %v (reason %q)", i, err, ksReasonOf(err))
+				t.Errorf("create %d: %v (reason %q)", i, err, apierr.Reason(err))
 			}
 		}
 		if created != 4 || limited != 6 {
 			t.Fatalf("%d created, %d refused for the limit; want 4 and 6", created, limited)
 		}
-		if got := ksLiveKeyIDs(t, ts, ts.First.StoreID); len(got) != 5 {
+		if got := keyIDs(t, ts, ts.First.StoreID); len(got) != 5 {
 			t.Fatalf("store lists %d keys, want 5", len(got))
 		}
 		st, err := ts.DB.Store.Get(tenant.System(context.Background()), ts.First.StoreID)
@@ -517,28 +306,13 @@ func TestKeyLimitConcurrent(t *testing.T) {
 	})
 }
 
-func ksReasonOf(err error) string {
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		return ""
-	}
-	for _, d := range ce.Details() {
-		if v, derr := d.Value(); derr == nil {
-			if info, ok := v.(*errdetails.ErrorInfo); ok {
-				return info.GetReason()
-			}
-		}
-	}
-	return ""
-}
-
 // TestKeyReissue: a reissue replaces the secret at once, for the
 // administrator and for the key itself; the old secret is told it was
 // revoked; a BEARER key's access tokens die with it.
 func TestKeyReissue(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
-		admin := ksAdmin(ts)
+		admin := headers("Authorization", ts.adminAuth())
 		k := newKey(t, ts, "rotate", paymuxv1.AuthMethod_AUTH_METHOD_BASIC, paymuxv1.Mode_MODE_TEST, nil)
 		secret := k.GetSecretKey()
 		auth := func(s string) http.Header { return headers("Authorization", basicAuth(k.GetKey().GetClientKey(), s)) }
@@ -556,7 +330,7 @@ func TestKeyReissue(t *testing.T) {
 		for _, round := range rounds {
 			// No clock moves here: the old secret must be refused at once,
 			// not when the auth cache happens to expire.
-			before := ksGetKey(t, ts, k.GetKey().GetId())
+			before := readKey(t, ts, k.GetKey().GetId())
 			res := mustOK[*paymuxv1.ReissueKeySecretResponse](t, round.via.call(t, ts, reissueKey(k.GetKey().GetId()), round.by(secret)))
 			newSecret, got := res.GetSecretKey(), res.GetKey()
 			if newSecret == secret || !strings.HasPrefix(newSecret, "sk_test_") || !strings.HasPrefix(newSecret, got.GetSecretKeyPrefix()) {
@@ -569,27 +343,27 @@ func TestKeyReissue(t *testing.T) {
 			if !got.GetSecretIssueTime().AsTime().After(before.GetSecretIssueTime().AsTime()) {
 				t.Fatalf("%s: secret_issue_time %v did not move past %v", round.name, got.GetSecretIssueTime().AsTime(), before.GetSecretIssueTime().AsTime())
 			}
-			if after := ksGetKey(t, ts, k.GetKey().GetId()); !proto.Equal(after, got) {
+			if after := readKey(t, ts, k.GetKey().GetId()); !proto.Equal(after, got) {
 				t.Fatalf("%s: GetKey after reissue %v, reissue answered %v", round.name, after, got)
 			}
 			for _, sf := range surfaces {
 				mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(""), auth(newSecret)))
-				ksWantRefusal(t, sf.name, sf.call(t, ts, listKeys(""), auth(secret)), connect.CodeUnauthenticated, "SECRET_REVOKED")
+				wantRefusal(t, sf.call(t, ts, listKeys(""), auth(secret)), connect.CodeUnauthenticated, "SECRET_REVOKED")
 			}
 			secret = newSecret
 		}
 
 		// A BEARER key: its access token stops working with the reissue.
 		b := newKey(t, ts, "bearer", paymuxv1.AuthMethod_AUTH_METHOD_BEARER, paymuxv1.Mode_MODE_TEST, nil)
-		bBasic := ksKeyAuth(b)
+		bBasic := headers("Authorization", keyAuth(b))
 		tok := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(), bBasic)).GetAccessToken()
 		withToken := headers("Authorization", bearer(tok))
 		mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(""), withToken))
 		// The key reissues its own secret with its token.
 		re := mustOK[*paymuxv1.ReissueKeySecretResponse](t, callConnect(t, ts, reissueKey(b.GetKey().GetId()), withToken))
 		for _, sf := range surfaces {
-			ksWantRefusal(t, sf.name, sf.call(t, ts, listKeys(""), withToken), connect.CodeUnauthenticated, "TOKEN_REVOKED")
-			ksWantRefusal(t, sf.name, sf.call(t, ts, createAccessToken(), bBasic), connect.CodeUnauthenticated, "SECRET_REVOKED")
+			wantRefusal(t, sf.call(t, ts, listKeys(""), withToken), connect.CodeUnauthenticated, "TOKEN_REVOKED")
+			wantRefusal(t, sf.call(t, ts, createAccessToken(), bBasic), connect.CodeUnauthenticated, "SECRET_REVOKED")
 		}
 		fresh := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(),
 			headers("Authorization", basicAuth(b.GetKey().GetClientKey(), re.GetSecretKey())))).GetAccessToken()
@@ -607,13 +381,13 @@ func TestKeyReissue(t *testing.T) {
 func TestKeyDelete(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
-		admin := ksAdmin(ts)
+		admin := headers("Authorization", ts.adminAuth())
 		k := newKey(t, ts, "doomed", paymuxv1.AuthMethod_AUTH_METHOD_BASIC, paymuxv1.Mode_MODE_TEST, nil)
 		b := newKey(t, ts, "doomed bearer", paymuxv1.AuthMethod_AUTH_METHOD_BEARER, paymuxv1.Mode_MODE_TEST, nil)
-		tok := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(), ksKeyAuth(b))).GetAccessToken()
+		tok := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(), headers("Authorization", keyAuth(b)))).GetAccessToken()
 		withToken := headers("Authorization", bearer(tok))
 		// Both are cached before they are deleted.
-		mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(""), ksKeyAuth(k)))
+		mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(""), headers("Authorization", keyAuth(k))))
 		mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(""), withToken))
 
 		mustOK[*paymuxv1.DeleteKeyResponse](t, callREST(t, ts, deleteKey(k.GetKey().GetId()), admin))
@@ -621,17 +395,17 @@ func TestKeyDelete(t *testing.T) {
 		mustOK[*paymuxv1.DeleteKeyResponse](t, callConnect(t, ts, deleteKey(b.GetKey().GetId()), withToken))
 
 		for _, sf := range surfaces {
-			ksWantRefusal(t, sf.name, sf.call(t, ts, listKeys(""), ksKeyAuth(k)), connect.CodeUnauthenticated, "KEY_DELETED")
-			ksWantRefusal(t, sf.name, sf.call(t, ts, listKeys(""), withToken), connect.CodeUnauthenticated, "KEY_DELETED")
-			ksWantRefusal(t, sf.name, sf.call(t, ts, createAccessToken(), ksKeyAuth(b)), connect.CodeUnauthenticated, "KEY_DELETED")
+			wantRefusal(t, sf.call(t, ts, listKeys(""), headers("Authorization", keyAuth(k))), connect.CodeUnauthenticated, "KEY_DELETED")
+			wantRefusal(t, sf.call(t, ts, listKeys(""), withToken), connect.CodeUnauthenticated, "KEY_DELETED")
+			wantRefusal(t, sf.call(t, ts, createAccessToken(), headers("Authorization", keyAuth(b))), connect.CodeUnauthenticated, "KEY_DELETED")
 			for _, id := range []string{k.GetKey().GetId(), b.GetKey().GetId()} {
 				for _, r := range []rpc{getKey(id), deleteKey(id), reissueKey(id)} {
-					ksWantRefusal(t, sf.name, sf.call(t, ts, r, admin), connect.CodeNotFound, "KEY_NOT_FOUND")
-					ksWantRefusal(t, sf.name, sf.call(t, ts, r, headers("Authorization", ts.firstKeyAuth())), connect.CodeNotFound, "KEY_NOT_FOUND")
+					wantRefusal(t, sf.call(t, ts, r, admin), connect.CodeNotFound, "KEY_NOT_FOUND")
+					wantRefusal(t, sf.call(t, ts, r, headers("Authorization", ts.firstKeyAuth())), connect.CodeNotFound, "KEY_NOT_FOUND")
 				}
 			}
 		}
-		if got := ksLiveKeyIDs(t, ts, ts.First.StoreID); !slices.Equal(got, []string{ts.First.KeyID}) {
+		if got := keyIDs(t, ts, ts.First.StoreID); !slices.Equal(got, []string{ts.First.KeyID}) {
 			t.Fatalf("after deletes: keys %v, want only the first", got)
 		}
 		st, err := ts.DB.Store.Get(tenant.System(context.Background()), ts.First.StoreID)
@@ -648,7 +422,7 @@ func TestAccessToken(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
 		b := newKey(t, ts, "bearer", paymuxv1.AuthMethod_AUTH_METHOD_BEARER, paymuxv1.Mode_MODE_TEST, nil)
-		bBasic := ksKeyAuth(b)
+		bBasic := headers("Authorization", keyAuth(b))
 
 		var first *paymuxv1.CreateAccessTokenResponse
 		for _, sf := range surfaces {
@@ -684,7 +458,7 @@ func TestAccessToken(t *testing.T) {
 
 		ts.Clock.Advance(31 * time.Minute)
 		for _, sf := range surfaces {
-			ksWantRefusal(t, sf.name, sf.call(t, ts, listKeys(""), old), connect.CodeUnauthenticated, "TOKEN_EXPIRED")
+			wantRefusal(t, sf.call(t, ts, listKeys(""), old), connect.CodeUnauthenticated, "TOKEN_EXPIRED")
 		}
 		again := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callREST(t, ts, createAccessToken(), bBasic))
 		if again.GetAccessToken() == first.GetAccessToken() || !again.GetExpireTime().AsTime().After(first.GetExpireTime().AsTime()) {
@@ -717,14 +491,14 @@ func TestAccessToken(t *testing.T) {
 		}{
 			{"basic key", headers("Authorization", ts.firstKeyAuth()), "AUTH_METHOD_MISMATCH"},
 			{"bearer token", fresh, "AUTH_METHOD_MISMATCH"},
-			{"admin token", ksAdmin(ts), "AUTH_METHOD_MISMATCH"},
+			{"admin token", headers("Authorization", ts.adminAuth()), "AUTH_METHOD_MISMATCH"},
 			{"garbage token", headers("Authorization", bearer("at_garbage.garbage")), "TOKEN_INVALID"},
 			{"tampered token", headers("Authorization", bearer(tampered)), "TOKEN_INVALID"},
 		}
 		for _, c := range refusals {
 			for _, sf := range surfaces {
 				t.Run(c.name+"/"+sf.name, func(t *testing.T) {
-					ksWantRefusal(t, sf.name, sf.call(t, ts, createAccessToken(), c.h), connect.CodeUnauthenticated, c.reason)
+					wantRefusal(t, sf.call(t, ts, createAccessToken(), c.h), connect.CodeUnauthenticated, c.reason)
 				})
 			}
 		}
@@ -746,22 +520,22 @@ func TestKeyExpiry(t *testing.T) {
 		if !k.GetKey().GetExpireTime().AsTime().Equal(expire) {
 			t.Fatalf("expire_time %v, want %v", k.GetKey().GetExpireTime().AsTime(), expire)
 		}
-		if got := ksGetKey(t, ts, k.GetKey().GetId()); !got.GetExpireTime().AsTime().Equal(expire) {
+		if got := readKey(t, ts, k.GetKey().GetId()); !got.GetExpireTime().AsTime().Equal(expire) {
 			t.Fatalf("GetKey: expire_time %v, want %v", got.GetExpireTime().AsTime(), expire)
 		}
 		for _, sf := range surfaces {
-			mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(""), ksKeyAuth(k)))
+			mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(""), headers("Authorization", keyAuth(k))))
 		}
 		ts.Clock.Advance(2 * time.Hour)
 		for _, sf := range surfaces {
-			ksWantRefusal(t, sf.name, sf.call(t, ts, listKeys(""), ksKeyAuth(k)), connect.CodeUnauthenticated, "KEY_EXPIRED")
+			wantRefusal(t, sf.call(t, ts, listKeys(""), headers("Authorization", keyAuth(k))), connect.CodeUnauthenticated, "KEY_EXPIRED")
 			mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(""), headers("Authorization", ts.firstKeyAuth())))
 		}
 
-		past := ksKeyRequest(ts.First.StoreID, "past", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)
+		past := keyRequest(ts.First.StoreID, "past", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)
 		past.ExpireTime = timestamppb.New(time.Now().Add(-time.Minute))
-		ksWantInvalid(t, ts, createKey(past), ksAdmin(ts), "expire_time")
-		if got := ksLiveKeyIDs(t, ts, ts.First.StoreID); len(got) != 2 {
+		wantInvalidEverywhere(t, ts, createKey(past), headers("Authorization", ts.adminAuth()), "expire_time")
+		if got := keyIDs(t, ts, ts.First.StoreID); len(got) != 2 {
 			t.Fatalf("%d keys after the refused create, want 2", len(got))
 		}
 	})
@@ -777,8 +551,8 @@ func TestKeyExpireTimeRoundTrip(t *testing.T) {
 		ts := startServer(t, db)
 		expire := time.Now().Add(time.Hour).Truncate(time.Second).Add(123456789 * time.Nanosecond)
 		created := newKey(t, ts, "fine expiry", paymuxv1.AuthMethod_AUTH_METHOD_BASIC, paymuxv1.Mode_MODE_TEST, timestamppb.New(expire)).GetKey()
-		got := ksGetKey(t, ts, created.GetId())
-		list := mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(ts.First.StoreID), ksAdmin(ts)))
+		got := readKey(t, ts, created.GetId())
+		list := mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(ts.First.StoreID), headers("Authorization", ts.adminAuth())))
 		i := slices.IndexFunc(list.GetKeys(), func(k *paymuxv1.Key) bool { return k.GetId() == created.GetId() })
 		if i < 0 {
 			t.Fatal("created key not listed")
@@ -799,38 +573,38 @@ func TestKeyMode(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
 		testKey := headers("Authorization", ts.firstKeyAuth())
-		liveOwn := createKey(ksKeyRequest("", "live", paymuxv1.Mode_MODE_LIVE, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
-		liveNamed := createKey(ksKeyRequest(ts.First.StoreID, "live", paymuxv1.Mode_MODE_LIVE, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
+		liveOwn := createKey(keyRequest("", "live", paymuxv1.Mode_MODE_LIVE, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
+		liveNamed := createKey(keyRequest(ts.First.StoreID, "live", paymuxv1.Mode_MODE_LIVE, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
 		for _, sf := range surfaces {
-			ksWantRefusal(t, sf.name, sf.call(t, ts, liveOwn, testKey), connect.CodePermissionDenied, "KEY_MODE_NOT_ALLOWED")
-			ksWantRefusal(t, sf.name, sf.call(t, ts, liveNamed, testKey), connect.CodePermissionDenied, "KEY_MODE_NOT_ALLOWED")
+			wantRefusal(t, sf.call(t, ts, liveOwn, testKey), connect.CodePermissionDenied, "KEY_MODE_NOT_ALLOWED")
+			wantRefusal(t, sf.call(t, ts, liveNamed, testKey), connect.CodePermissionDenied, "KEY_MODE_NOT_ALLOWED")
 		}
-		if got := ksLiveKeyIDs(t, ts, ts.First.StoreID); len(got) != 1 {
+		if got := keyIDs(t, ts, ts.First.StoreID); len(got) != 1 {
 			t.Fatalf("refused LIVE creates left %d keys, want 1", len(got))
 		}
 
-		tk := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(ksKeyRequest("", "test", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)), testKey))
+		tk := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(keyRequest("", "test", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)), testKey))
 		if tk.GetKey().GetMode() != paymuxv1.Mode_MODE_TEST || !strings.HasPrefix(tk.GetSecretKey(), "sk_test_") {
 			t.Fatalf("TEST key made %v", tk)
 		}
-		live := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, liveNamed, ksAdmin(ts)))
+		live := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, liveNamed, headers("Authorization", ts.adminAuth())))
 		if live.GetKey().GetMode() != paymuxv1.Mode_MODE_LIVE || !strings.HasPrefix(live.GetSecretKey(), "sk_live_") ||
 			!strings.HasPrefix(live.GetKey().GetClientKey(), "ck_live_") || !strings.HasPrefix(live.GetKey().GetSecretKeyPrefix(), "sk_live_") {
 			t.Fatalf("admin made %v", live)
 		}
 		liveID := live.GetKey().GetId()
 		for _, sf := range surfaces {
-			ksWantRefusal(t, sf.name, sf.call(t, ts, reissueKey(liveID), testKey), connect.CodePermissionDenied, "KEY_MODE_NOT_ALLOWED")
-			ksWantRefusal(t, sf.name, sf.call(t, ts, deleteKey(liveID), testKey), connect.CodePermissionDenied, "KEY_MODE_NOT_ALLOWED")
+			wantRefusal(t, sf.call(t, ts, reissueKey(liveID), testKey), connect.CodePermissionDenied, "KEY_MODE_NOT_ALLOWED")
+			wantRefusal(t, sf.call(t, ts, deleteKey(liveID), testKey), connect.CodePermissionDenied, "KEY_MODE_NOT_ALLOWED")
 		}
 		// Neither happened: the LIVE secret still works and the key is listed.
-		mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(""), ksKeyAuth(live)))
-		if got := ksGetKey(t, ts, liveID); !proto.Equal(got, live.GetKey()) {
+		mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(""), headers("Authorization", keyAuth(live))))
+		if got := readKey(t, ts, liveID); !proto.Equal(got, live.GetKey()) {
 			t.Fatalf("LIVE key changed: %v -> %v", live.GetKey(), got)
 		}
 		// A LIVE key may make both kinds.
 		for _, mode := range []paymuxv1.Mode{paymuxv1.Mode_MODE_TEST, paymuxv1.Mode_MODE_LIVE} {
-			got := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(ksKeyRequest("", "by live", mode, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)), ksKeyAuth(live)))
+			got := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(keyRequest("", "by live", mode, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)), headers("Authorization", keyAuth(live))))
 			if got.GetKey().GetMode() != mode {
 				t.Fatalf("LIVE key asked for %v, made %v", mode, got.GetKey().GetMode())
 			}
@@ -846,7 +620,7 @@ func TestKeyLastUsed(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		t.Parallel() // each waits for the 5 s usage flush
 		ts := startServer(t, db)
-		before := ksGetKey(t, ts, ts.First.KeyID)
+		before := readKey(t, ts, ts.First.KeyID)
 		if before.GetLastUsedTime() != nil || before.GetLastUsedIp() != "" {
 			t.Fatalf("unused key shows a use: %v", before)
 		}
@@ -857,7 +631,7 @@ func TestKeyLastUsed(t *testing.T) {
 		deadline := time.Now().Add(8 * time.Second)
 		var got *paymuxv1.Key
 		for {
-			got = ksGetKey(t, ts, ts.First.KeyID)
+			got = readKey(t, ts, ts.First.KeyID)
 			if got.GetLastUsedTime() != nil || got.GetLastUsedIp() != "" || time.Now().After(deadline) {
 				break
 			}
@@ -870,7 +644,7 @@ func TestKeyLastUsed(t *testing.T) {
 			t.Fatalf("last_used_time %v, want between %v and %v", got.GetLastUsedTime(), start, end)
 		}
 		// The administrator's calls are not a key's use.
-		if other := ksGetKey(t, ts, ts.First.KeyID); !proto.Equal(other, got) {
+		if other := readKey(t, ts, ts.First.KeyID); !proto.Equal(other, got) {
 			t.Fatalf("key changed with admin reads: %v -> %v", got, other)
 		}
 	})
@@ -897,14 +671,14 @@ func TestCreateKeyBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req := ksKeyRequest(ts.First.StoreID, "valid", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)
+			req := keyRequest(ts.First.StoreID, "valid", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)
 			c.edit(req)
-			ksWantInvalid(t, ts, createKey(req), ksAdmin(ts), c.fields...)
+			wantInvalidEverywhere(t, ts, createKey(req), headers("Authorization", ts.adminAuth()), c.fields...)
 			req.StoreId = ""
-			ksWantInvalid(t, ts, createKey(req), headers("Authorization", ts.firstKeyAuth()), c.fields...)
+			wantInvalidEverywhere(t, ts, createKey(req), headers("Authorization", ts.firstKeyAuth()), c.fields...)
 		})
 	}
-	if got := ksLiveKeyIDs(t, ts, ts.First.StoreID); !slices.Equal(got, []string{ts.First.KeyID}) {
+	if got := keyIDs(t, ts, ts.First.StoreID); !slices.Equal(got, []string{ts.First.KeyID}) {
 		t.Fatalf("bad requests created keys: %v", got)
 	}
 }
@@ -915,11 +689,11 @@ func TestCreateKeyBadInput(t *testing.T) {
 func TestKeyStoreScoping(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
-		admin := ksAdmin(ts)
+		admin := headers("Authorization", ts.adminAuth())
 		key := headers("Authorization", ts.firstKeyAuth())
-		other := mustOK[*paymuxv1.CreateStoreResponse](t, callConnect(t, ts, createStore(&paymuxv1.CreateStoreRequest{Name: "other"}), admin)).GetStore().GetId()
+		other := newStore(t, ts, "other", "").GetId()
 		valid := func(storeID string) rpc {
-			return createKey(ksKeyRequest(storeID, "scoped", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
+			return createKey(keyRequest(storeID, "scoped", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC))
 		}
 
 		for _, sf := range surfaces {
@@ -936,22 +710,22 @@ func TestKeyStoreScoping(t *testing.T) {
 		for _, storeID := range []string{other, "st_doesnotexist"} {
 			for _, r := range []rpc{listKeys(storeID), valid(storeID)} {
 				for _, sf := range surfaces {
-					ksWantRefusal(t, sf.name, sf.call(t, ts, r, key), connect.CodePermissionDenied, "STORE_MISMATCH")
+					wantRefusal(t, sf.call(t, ts, r, key), connect.CodePermissionDenied, "STORE_MISMATCH")
 				}
 			}
 		}
 		for _, r := range []rpc{listKeys(""), valid("")} {
-			ksWantInvalid(t, ts, r, admin, "store_id")
+			wantInvalidEverywhere(t, ts, r, admin, "store_id")
 		}
 		for _, r := range []rpc{listKeys("st_doesnotexist"), valid("st_doesnotexist")} {
 			for _, sf := range surfaces {
-				ksWantRefusal(t, sf.name, sf.call(t, ts, r, admin), connect.CodeNotFound, "STORE_NOT_FOUND")
+				wantRefusal(t, sf.call(t, ts, r, admin), connect.CodeNotFound, "STORE_NOT_FOUND")
 			}
 		}
-		if got := ksLiveKeyIDs(t, ts, other); len(got) != 0 {
+		if got := keyIDs(t, ts, other); len(got) != 0 {
 			t.Fatalf("the other store got keys: %v", got)
 		}
-		if got := ksLiveKeyIDs(t, ts, ts.First.StoreID); len(got) != 2 {
+		if got := keyIDs(t, ts, ts.First.StoreID); len(got) != 2 {
 			t.Fatalf("own store has %d keys, want 2", len(got))
 		}
 	})

@@ -39,7 +39,6 @@ import (
 
 	"github.com/paymux/paymux/apierr"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/server"
 )
 
@@ -122,7 +121,7 @@ func TestGRPCReflection(t *testing.T) {
 // TestOpenAPIAndHealthz: the OpenAPI document and the plain liveness probe.
 func TestOpenAPIAndHealthz(t *testing.T) {
 	ts := startServer(t, openSQLite(t))
-	resp, raw := bxRawHTTP(t, http.DefaultClient, http.MethodGet, ts.URL+"/openapi.json", nil, nil)
+	resp, raw := rawHTTP(t, http.DefaultClient, http.MethodGet, ts.URL+"/openapi.json", nil, nil)
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		t.Fatalf("GET /openapi.json: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -142,7 +141,7 @@ func TestOpenAPIAndHealthz(t *testing.T) {
 		}
 	}
 
-	resp, raw = bxRawHTTP(t, http.DefaultClient, http.MethodGet, ts.URL+"/healthz", nil, nil)
+	resp, raw = rawHTTP(t, http.DefaultClient, http.MethodGet, ts.URL+"/healthz", nil, nil)
 	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(raw)) != "ok" {
 		t.Fatalf("GET /healthz: %d %q", resp.StatusCode, raw)
 	}
@@ -178,7 +177,7 @@ func TestRequestID(t *testing.T) {
 		do   call
 	}{
 		{"rest", func(t *testing.T, auth, id string) (string, bool) {
-			resp, raw := bxRawHTTP(t, http.DefaultClient, http.MethodGet, ts.URL+"/v1/keys", nil, headers("Authorization", auth, "X-Request-Id", id))
+			resp, raw := rawHTTP(t, http.DefaultClient, http.MethodGet, ts.URL+"/v1/keys", nil, headers("Authorization", auth, "X-Request-Id", id))
 			if resp.StatusCode != http.StatusOK {
 				restError(t, resp.StatusCode, raw) // the error JSON is well-formed
 			}
@@ -279,25 +278,25 @@ func TestJSONShape(t *testing.T) {
 		}
 	}
 	t.Run("rest", func(t *testing.T) {
-		status, raw := bxRawREST(t, ts, http.MethodGet, "/v1/keys", nil, auth)
-		if status != http.StatusOK {
-			t.Fatalf("%d %s", status, raw)
+		resp, raw := rawHTTP(t, http.DefaultClient, http.MethodGet, ts.URL+"/v1/keys", nil, auth)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%d %s", resp.StatusCode, raw)
 		}
 		check(t, raw)
 	})
 	t.Run("connect-json", func(t *testing.T) {
 		h := auth.Clone()
 		h.Set("Content-Type", "application/json")
-		resp, raw := bxRawHTTP(t, http.DefaultClient, http.MethodPost, ts.URL+"/paymux.v1.KeyService/ListKeys", strings.NewReader("{}"), h)
+		resp, raw := rawHTTP(t, http.DefaultClient, http.MethodPost, ts.URL+"/paymux.v1.KeyService/ListKeys", strings.NewReader("{}"), h)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%d %s", resp.StatusCode, raw)
 		}
 		check(t, raw)
 	})
 	t.Run("rest error", func(t *testing.T) {
-		status, raw := bxRawREST(t, ts, http.MethodGet, "/v1/keys", nil, nil)
-		if status != http.StatusUnauthorized {
-			t.Fatalf("%d %s, want 401", status, raw)
+		resp, raw := rawHTTP(t, http.DefaultClient, http.MethodGet, ts.URL+"/v1/keys", nil, nil)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%d %s, want 401", resp.StatusCode, raw)
 		}
 		var body struct {
 			Code    *int             `json:"code"`
@@ -380,7 +379,7 @@ func TestTLS(t *testing.T) {
 				tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 			}
 			hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-			resp, raw := bxRawHTTP(t, hc, http.MethodGet, ts.URL+"/v1/keys", nil, auth)
+			resp, raw := rawHTTP(t, hc, http.MethodGet, ts.URL+"/v1/keys", nil, auth)
 			if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), ts.First.ClientKey) {
 				t.Fatalf("REST over https: %d %s", resp.StatusCode, raw)
 			}
@@ -432,14 +431,7 @@ func TestGracefulShutdown(t *testing.T) {
 	db := openSQLite(t)
 	cfg := testConfig(t)
 	cfg.ShutdownTimeout = 10 * time.Second
-	master := make([]byte, 32)
-	if _, err := rand.Read(master); err != nil {
-		t.Fatal(err)
-	}
-	keyring, err := secrets.NewKeyring(master)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyring := testKeyring(t)
 	adminHash, first, err := server.Bootstrap(context.Background(), db, keyring, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -466,7 +458,7 @@ func TestGracefulShutdown(t *testing.T) {
 	// Idle connections: an HTTP/1.1 keep-alive one and a gRPC (h2c) one.
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	if resp, _ := bxRawHTTP(t, &http.Client{Transport: tr}, http.MethodGet, "http://"+addr+"/healthz", nil, nil); resp.StatusCode != http.StatusOK {
+	if resp, _ := rawHTTP(t, &http.Client{Transport: tr}, http.MethodGet, "http://"+addr+"/healthz", nil, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %d", resp.StatusCode)
 	}
 	gc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
