@@ -226,7 +226,7 @@ func (s *keyService) CreateAccessToken(ctx context.Context, _ *connect.Request[p
 		AccessToken: token,
 		TokenType:   "Bearer",
 		ExpireTime:  timestamppb.New(expiry),
-		ExpiresIn:   int64(expiry.Sub(now).Seconds()),
+		ExpiresIn:   int32(expiry.Sub(now).Seconds()),
 	}), nil
 }
 

@@ -444,7 +444,7 @@ func TestAccessToken(t *testing.T) {
 			if got.GetAccessToken() != first.GetAccessToken() || !got.GetExpireTime().AsTime().Equal(first.GetExpireTime().AsTime()) {
 				t.Fatalf("%s: asking again gave %v, want the token in force %v", sf.name, got, first)
 			}
-			if left := int64(first.GetExpireTime().AsTime().Sub(now).Seconds()); got.GetExpiresIn() > left+1 || got.GetExpiresIn() < left-2 {
+			if left := int32(first.GetExpireTime().AsTime().Sub(now).Seconds()); got.GetExpiresIn() > left+1 || got.GetExpiresIn() < left-2 {
 				t.Fatalf("%s: expires_in %d, want the %d seconds left", sf.name, got.GetExpiresIn(), left)
 			}
 		}

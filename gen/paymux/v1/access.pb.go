@@ -7,6 +7,7 @@
 package paymuxv1
 
 import (
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	descriptorpb "google.golang.org/protobuf/types/descriptorpb"
@@ -103,13 +104,24 @@ var File_paymux_v1_access_proto protoreflect.FileDescriptor
 
 const file_paymux_v1_access_proto_rawDesc = "" +
 	"\n" +
-	"\x16paymux/v1/access.proto\x12\tpaymux.v1\x1a google/protobuf/descriptor.proto*Z\n" +
+	"\x16paymux/v1/access.proto\x12\tpaymux.v1\x1a google/protobuf/descriptor.proto\x1a.protoc-gen-openapiv2/options/annotations.proto*Z\n" +
 	"\x06Access\x12\x16\n" +
 	"\x12ACCESS_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fACCESS_ADMIN\x10\x01\x12\x10\n" +
 	"\fACCESS_STORE\x10\x02\x12\x14\n" +
 	"\x10ACCESS_KEY_BASIC\x10\x03:K\n" +
-	"\x06access\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0e2\x11.paymux.v1.AccessR\x06accessB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
+	"\x06access\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0e2\x11.paymux.v1.AccessR\x06accessB\xe9\x04\x92A\xb4\x04\x12\x80\x02\n" +
+	"\n" +
+	"paymux API\x12\xed\x01One payment API over every Korean PG. Authenticate with a store's secret key (Basic: base64(clientKey:secretKey)) or an access token or the platform admin token (Authorization: Bearer <token>). Errors carry a google.rpc.ErrorInfo reason.2\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonZ\xeb\x01\n" +
+	"n\n" +
+	"\x05basic\x12e\b\x01\x12aclientKey:secretKey of a key whose auth method is BASIC (and, for POST /v1/access-token, BEARER).\n" +
+	"y\n" +
+	"\x06bearer\x12o\b\x02\x12Z\"Bearer <token>\": an access token from POST /v1/access-token, or the platform admin token.\x1a\rAuthorization \x02b\v\n" +
+	"\t\n" +
+	"\x05basic\x12\x00b\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
 
 var (
 	file_paymux_v1_access_proto_rawDescOnce sync.Once

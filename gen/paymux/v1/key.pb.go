@@ -839,7 +839,7 @@ type CreateAccessTokenResponse struct {
 	TokenType  string                 `protobuf:"bytes,2,opt,name=token_type,json=tokenType,proto3" json:"token_type,omitempty"`
 	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	// Seconds left until expire_time.
-	ExpiresIn     int64 `protobuf:"varint,4,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
+	ExpiresIn     int32 `protobuf:"varint,4,opt,name=expires_in,json=expiresIn,proto3" json:"expires_in,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -895,7 +895,7 @@ func (x *CreateAccessTokenResponse) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *CreateAccessTokenResponse) GetExpiresIn() int64 {
+func (x *CreateAccessTokenResponse) GetExpiresIn() int32 {
 	if x != nil {
 		return x.ExpiresIn
 	}
@@ -972,7 +972,7 @@ const file_paymux_v1_key_proto_rawDesc = "" +
 	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12\x1d\n" +
 	"\n" +
-	"expires_in\x18\x04 \x01(\x03R\texpiresIn*e\n" +
+	"expires_in\x18\x04 \x01(\x05R\texpiresIn*e\n" +
 	"\rApprovalModel\x12\x1e\n" +
 	"\x1aAPPROVAL_MODEL_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15APPROVAL_MODEL_SERVER\x10\x01\x12\x19\n" +
