@@ -142,29 +142,30 @@ func (r *Resolver) IsTrusted(a netip.Addr) bool {
 // ignored: anyone can write that header. Otherwise the combined list is walked
 // right to left: the rightmost entry is whoever talked to the trusted hop, and
 // we keep stepping left only while the current address is itself a trusted
-// proxy. A malformed entry (not an IP or IP:port, or empty) stops the walk and
-// the last good address is returned. An empty list returns peer. The result is
-// always unmapped and zone-free.
+// proxy. The first untrusted address is the client.
+//
+// If the walk cannot get past the trusted hops (a malformed entry: not an IP
+// or IP:port, or empty; or the list ends while the current address is still
+// a trusted proxy), the client is unknown and the zero Addr is returned. It
+// fails closed: no IP rule contains it. Returning the proxy's own address
+// instead would let anyone who can garble the header borrow the proxy's.
+// A valid result is always unmapped and zone-free.
 func (r *Resolver) Resolve(peer netip.Addr, xff []string, viaGateway bool) netip.Addr {
 	peer = peer.Unmap().WithZone("")
 	if !viaGateway && !r.IsTrusted(peer) {
 		return peer
 	}
 	entries := splitForwardedFor(xff)
-	client := peer
 	for i := len(entries) - 1; i >= 0; i-- {
 		a, err := parseHostMaybePort(entries[i])
 		if err != nil {
-			// Anything left of garbage was written by someone we can't
-			// vouch for, so stop at the last address we could read.
-			return client
+			return netip.Addr{}
 		}
-		client = a
 		if !r.IsTrusted(a) {
-			return client
+			return a
 		}
 	}
-	return client
+	return netip.Addr{}
 }
 
 // splitForwardedFor flattens header values into one list of trimmed entries.

@@ -42,6 +42,12 @@ func FuzzResolve(f *testing.F) {
 		xff := strings.Split(headers, "\n")
 		got := r.Resolve(peer, xff, viaGateway)
 
+		if !got.IsValid() {
+			return // unknown: fails closed
+		}
+		if r.IsTrusted(got) {
+			t.Fatalf("Resolve(%v, %q, %v) = %v: a trusted proxy's address is never the client", peer, xff, viaGateway, got)
+		}
 		if got == peer.Unmap().WithZone("") {
 			return
 		}

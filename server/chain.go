@@ -221,6 +221,10 @@ func (s *Server) checkIPRules(next connect.UnaryFunc) connect.UnaryFunc {
 			return nil, err
 		}
 		if _, allowed := iprule.Match(rules, c.ClientIP); !allowed {
+			if !c.ClientIP.IsValid() {
+				return nil, apierr.New(connect.CodePermissionDenied, apierr.ReasonIPNotAllowed,
+					"the client address is unknown (X-Forwarded-For from a trusted proxy is missing or malformed), so the IP rules of store %s refuse it", key.StoreID)
+			}
 			return nil, apierr.New(connect.CodePermissionDenied, apierr.ReasonIPNotAllowed,
 				"address %s is not allowed by the IP rules of store %s", displayIP(c.ClientIP), key.StoreID)
 		}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -105,20 +106,17 @@ func (g *gatewayHop) restHandler() http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, g.maxBytes)
 		// A value gRPC metadata cannot carry would make the gateway drop the
-		// header silently. X-Forwarded-For: drop the client's part only (the
-		// gateway still appends the peer). Authorization: send a value the
-		// chain refuses as malformed, rather than let it look missing.
-		for _, v := range r.Header.Values("X-Forwarded-For") {
-			if !printableASCII(v) {
-				r.Header.Del("X-Forwarded-For")
-				break
+		// header silently. X-Forwarded-For: mask the bad bytes, keeping every
+		// entry a proxy appended (dropping the header would make the proxy's
+		// own address the client's). Authorization: send a value the chain
+		// refuses as malformed, rather than let it look missing.
+		if xff := r.Header.Values("X-Forwarded-For"); slices.ContainsFunc(xff, notPrintableASCII) {
+			for i, v := range xff {
+				xff[i] = strings.Map(printableOrQuestionMark, v)
 			}
 		}
-		for _, v := range r.Header.Values("Authorization") {
-			if !printableASCII(v) {
-				r.Header.Set("Authorization", unforwardableAuthorization)
-				break
-			}
+		if slices.ContainsFunc(r.Header.Values("Authorization"), notPrintableASCII) {
+			r.Header.Set("Authorization", unforwardableAuthorization)
 		}
 		g.mux.ServeHTTP(w, r)
 	})
@@ -128,13 +126,15 @@ func (g *gatewayHop) restHandler() http.Handler {
 // gateway cannot forward; authheader.Parse refuses it as malformed.
 const unforwardableAuthorization = "Bearer (not-printable-ASCII)"
 
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
+func notPrintableASCII(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return printableOrQuestionMark(r) != r }) >= 0
+}
+
+func printableOrQuestionMark(r rune) rune {
+	if r < 0x20 || r > 0x7e {
+		return '?'
 	}
-	return true
+	return r
 }
 
 // incomingHeader forwards the REST headers the chain reads (Authorization

@@ -149,3 +149,34 @@ func TestUpdateStoreEverySurface(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardedForFailsClosed: behind a trusted proxy, a garbled
+// X-Forwarded-For never makes the proxy's own (allowed) address the client's.
+func TestForwardedForFailsClosed(t *testing.T) {
+	ts := startServer(t, openSQLite(t), func(c *configT) { c.TrustedProxies = []string{"127.0.0.1/32"} })
+	setRules(t, ts, "127.0.0.1/32") // only the proxy's own address would pass
+	key := ts.firstKeyAuth()
+	cases := []struct {
+		name   string
+		header []string
+		noGRPC bool // grpc-go cannot send non-printable metadata
+	}{
+		{"garbled entry left of the proxy's", []string{"X-Forwarded-For", "\xff, 203.0.113.7"}, true},
+		{"garbled entry alone", []string{"X-Forwarded-For", "\xff"}, true},
+		{"malformed rightmost entry", []string{"X-Forwarded-For", "10.1.1.1, unknown"}, false},
+		{"only trusted entries", []string{"X-Forwarded-For", "127.0.0.1"}, false},
+		{"no header behind the proxy", nil, false},
+		{"gateway metadata header", []string{"Grpc-Metadata-X-Forwarded-For", "127.0.0.1"}, false},
+	}
+	for _, c := range cases {
+		for _, sf := range surfaces {
+			if sf.name == "grpc" && c.noGRPC {
+				continue
+			}
+			t.Run(c.name+"/"+sf.name, func(t *testing.T) {
+				h := headers(append([]string{"Authorization", key}, c.header...)...)
+				wantError(t, sf.call(t, ts, listKeys(""), h), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
+			})
+		}
+	}
+}
