@@ -133,6 +133,9 @@ func (a *authenticator) basic(ctx context.Context, clientKey, secret string, acc
 	if secret == "" {
 		return Principal{}, a.clientKeyAlone(ctx, clientKey)
 	}
+	if !isClientKey(clientKey) {
+		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
+	}
 	key, err := a.cache.keyByClientKey(ctx, clientKey)
 	if err != nil {
 		return Principal{}, err
@@ -184,6 +187,9 @@ func (a *authenticator) checkKey(key *keyRecord) error {
 
 // clientKeyAlone answers a call made with only a public client key.
 func (a *authenticator) clientKeyAlone(ctx context.Context, clientKey string) error {
+	if !isClientKey(clientKey) {
+		return apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
+	}
 	key, err := a.cache.keyByClientKey(ctx, clientKey)
 	if err != nil {
 		return err

@@ -32,7 +32,7 @@ type keyRecord struct {
 }
 
 type cachedKey struct {
-	rec     *keyRecord // nil: no such key
+	rec     *keyRecord
 	fetched time.Time
 }
 
@@ -48,20 +48,27 @@ type authCache struct {
 	ttl time.Duration
 	now func() time.Time
 
-	mu       sync.RWMutex
+	mu sync.RWMutex
+	// gen is raised by every invalidation. A load that began before one is
+	// not stored: it may have read the row before the change.
+	gen      uint64
 	byClient map[string]cachedKey
 	byID     map[string]cachedKey
-	rules    map[string]cachedRules
+	// unknown holds look-ups that found no key, apart from the keys that
+	// exist, so a flood of made-up client keys can evict only itself.
+	unknown map[string]time.Time
+	rules   map[string]cachedRules
 }
 
-// maxCachedEntries bounds memory when callers spray unknown keys.
-const maxCachedEntries = 50_000
+// maxUnknown bounds memory when callers spray client keys that do not exist.
+const maxUnknown = 10_000
 
 func newAuthCache(db *ent.Client, ttl time.Duration, now func() time.Time) *authCache {
 	return &authCache{
 		db: db, ttl: ttl, now: now,
 		byClient: map[string]cachedKey{},
 		byID:     map[string]cachedKey{},
+		unknown:  map[string]time.Time{},
 		rules:    map[string]cachedRules{},
 	}
 }
@@ -72,43 +79,45 @@ func (c *authCache) fresh(fetched time.Time) bool {
 
 // keyByClientKey returns the key with this client key, or nil.
 func (c *authCache) keyByClientKey(ctx context.Context, clientKey string) (*keyRecord, error) {
-	c.mu.RLock()
-	e, ok := c.byClient[clientKey]
-	c.mu.RUnlock()
-	if ok && c.fresh(e.fetched) {
-		return e.rec, nil
-	}
-	rec, err := c.loadKey(ctx, apikey.ClientKey(clientKey))
-	if err != nil {
-		return nil, err
-	}
-	c.put(c.byClient, clientKey, rec)
-	return rec, nil
+	return c.key(ctx, c.byClient, "client:"+clientKey, clientKey, apikey.ClientKey(clientKey))
 }
 
 // keyByID returns the key with this id, or nil.
 func (c *authCache) keyByID(ctx context.Context, id string) (*keyRecord, error) {
+	return c.key(ctx, c.byID, "id:"+id, id, apikey.ID(id))
+}
+
+func (c *authCache) key(ctx context.Context, m map[string]cachedKey, unknownKey, k string, where predicate.APIKey) (*keyRecord, error) {
 	c.mu.RLock()
-	e, ok := c.byID[id]
+	e, ok := m[k]
+	missed, isUnknown := c.unknown[unknownKey]
+	gen := c.gen
 	c.mu.RUnlock()
 	if ok && c.fresh(e.fetched) {
 		return e.rec, nil
 	}
-	rec, err := c.loadKey(ctx, apikey.ID(id))
+	if isUnknown && c.fresh(missed) {
+		return nil, nil
+	}
+	started := c.now() // an entry is as old as the read behind it
+	rec, err := c.loadKey(ctx, where)
 	if err != nil {
 		return nil, err
 	}
-	c.put(c.byID, id, rec)
-	return rec, nil
-}
-
-func (c *authCache) put(m map[string]cachedKey, k string, rec *keyRecord) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(m) >= maxCachedEntries {
-		clear(m)
+	if c.gen != gen {
+		return rec, nil // invalidated meanwhile: use it for this call, keep nothing
 	}
-	m[k] = cachedKey{rec: rec, fetched: c.now()}
+	if rec == nil {
+		if len(c.unknown) >= maxUnknown {
+			clear(c.unknown)
+		}
+		c.unknown[unknownKey] = started
+		return nil, nil
+	}
+	m[k] = cachedKey{rec: rec, fetched: started}
+	return rec, nil
 }
 
 func (c *authCache) loadKey(ctx context.Context, where predicate.APIKey) (*keyRecord, error) {
@@ -141,10 +150,12 @@ func (c *authCache) loadKey(ctx context.Context, where predicate.APIKey) (*keyRe
 func (c *authCache) rulesOf(ctx context.Context, storeID string) ([]iprule.Rule, error) {
 	c.mu.RLock()
 	e, ok := c.rules[storeID]
+	gen := c.gen
 	c.mu.RUnlock()
 	if ok && c.fresh(e.fetched) {
 		return e.rules, nil
 	}
+	started := c.now()
 	rows, err := c.db.IPRule.Query().
 		Where(entiprule.StoreID(storeID)).
 		Order(ent.Asc(entiprule.FieldCreatedAt), ent.Asc(entiprule.FieldID)).
@@ -157,10 +168,9 @@ func (c *authCache) rulesOf(ctx context.Context, storeID string) ([]iprule.Rule,
 		return nil, err
 	}
 	c.mu.Lock()
-	if len(c.rules) >= maxCachedEntries {
-		clear(c.rules)
+	if c.gen == gen { // one entry per existing store: no bound needed
+		c.rules[storeID] = cachedRules{rules: rules, fetched: started}
 	}
-	c.rules[storeID] = cachedRules{rules: rules, fetched: c.now()}
 	c.mu.Unlock()
 	return rules, nil
 }
@@ -181,6 +191,7 @@ func toRules(rows []*ent.IPRule) ([]iprule.Rule, error) {
 func (c *authCache) forgetKey(id, clientKey string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	delete(c.byID, id)
 	delete(c.byClient, clientKey)
 }
@@ -190,6 +201,7 @@ func (c *authCache) forgetKey(id, clientKey string) {
 func (c *authCache) forgetStore(storeID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	delete(c.rules, storeID)
 	for _, m := range []map[string]cachedKey{c.byClient, c.byID} {
 		for k, e := range m {

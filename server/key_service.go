@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -29,10 +30,36 @@ func newKeyPair(mode apikey.Mode) (clientKey, secret string) {
 	if mode == apikey.ModeLIVE {
 		m = "live_"
 	}
-	return clientKeyPrefix + m + secrets.RandomString(24), secretKeyPrefix + m + secrets.RandomString(40)
+	return clientKeyPrefix + m + secrets.RandomString(clientKeyRandomLen), secretKeyPrefix + m + secrets.RandomString(40)
 }
 
 func newSecret(mode apikey.Mode) string { _, s := newKeyPair(mode); return s }
+
+const clientKeyRandomLen = 24
+
+// isClientKey reports whether s has the shape newKeyPair gives client keys,
+// so that made-up keys are refused without a database look-up.
+func isClientKey(s string) bool {
+	rest, ok := strings.CutPrefix(s, clientKeyPrefix)
+	if !ok {
+		return false
+	}
+	if rest, ok = strings.CutPrefix(rest, "test_"); !ok {
+		if rest, ok = strings.CutPrefix(rest, "live_"); !ok {
+			return false
+		}
+	}
+	if len(rest) != clientKeyRandomLen {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
 
 // secretPrefix is what a list shows of a secret: enough to tell keys apart.
 func secretPrefix(secret string) string { return secret[:len(secretKeyPrefix)+len("test_")+4] }
