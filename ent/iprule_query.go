@@ -279,8 +279,9 @@ func (_q *IPRuleQuery) Clone() *IPRuleQuery {
 		predicates: append([]predicate.IPRule{}, _q.predicates...),
 		withStore:  _q.withStore.Clone(),
 		// clone intermediate query.
-		sql:  _q.sql.Clone(),
-		path: _q.path,
+		sql:       _q.sql.Clone(),
+		path:      _q.path,
+		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
 	}
 }
 
@@ -559,6 +560,12 @@ func (_q *IPRuleQuery) ForShare(opts ...sql.LockOption) *IPRuleQuery {
 	return _q
 }
 
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_q *IPRuleQuery) Modify(modifiers ...func(s *sql.Selector)) *IPRuleSelect {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q.Select()
+}
+
 // IPRuleGroupBy is the group-by builder for IPRule entities.
 type IPRuleGroupBy struct {
 	selector
@@ -647,4 +654,10 @@ func (_s *IPRuleSelect) sqlScan(ctx context.Context, root *IPRuleQuery, v any) e
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_s *IPRuleSelect) Modify(modifiers ...func(s *sql.Selector)) *IPRuleSelect {
+	_s.modifiers = append(_s.modifiers, modifiers...)
+	return _s
 }

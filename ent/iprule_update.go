@@ -18,8 +18,9 @@ import (
 // IPRuleUpdate is the builder for updating IPRule entities.
 type IPRuleUpdate struct {
 	config
-	hooks    []Hook
-	mutation *IPRuleMutation
+	hooks     []Hook
+	mutation  *IPRuleMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // Where appends a list predicates to the IPRuleUpdate builder.
@@ -103,6 +104,12 @@ func (_u *IPRuleUpdate) check() error {
 	return nil
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *IPRuleUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *IPRuleUpdate {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *IPRuleUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -121,6 +128,7 @@ func (_u *IPRuleUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Description(); ok {
 		_spec.SetField(iprule.FieldDescription, field.TypeString, value)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{iprule.Label}
@@ -136,9 +144,10 @@ func (_u *IPRuleUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 // IPRuleUpdateOne is the builder for updating a single IPRule entity.
 type IPRuleUpdateOne struct {
 	config
-	fields   []string
-	hooks    []Hook
-	mutation *IPRuleMutation
+	fields    []string
+	hooks     []Hook
+	mutation  *IPRuleMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // SetUpdatedAt sets the "updated_at" field.
@@ -229,6 +238,12 @@ func (_u *IPRuleUpdateOne) check() error {
 	return nil
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *IPRuleUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *IPRuleUpdateOne {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *IPRuleUpdateOne) sqlSave(ctx context.Context) (_node *IPRule, err error) {
 	if err := _u.check(); err != nil {
 		return _node, err
@@ -264,6 +279,7 @@ func (_u *IPRuleUpdateOne) sqlSave(ctx context.Context) (_node *IPRule, err erro
 	if value, ok := _u.mutation.Description(); ok {
 		_spec.SetField(iprule.FieldDescription, field.TypeString, value)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	_node = &IPRule{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

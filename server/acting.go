@@ -48,3 +48,13 @@ func checkKeyMode(ctx context.Context, target apikey.Mode) error {
 	}
 	return nil
 }
+
+// checkRuleChange refuses a TEST key changing IP rules: the rules guard the
+// store's LIVE keys too, and a leaked test key must not lift or jam them.
+func checkRuleChange(ctx context.Context) error {
+	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST {
+		return apierr.New(connect.CodePermissionDenied, apierr.ReasonKeyModeNotAllowed,
+			"IP rules also guard LIVE keys: change them with a LIVE key or the admin token")
+	}
+	return nil
+}

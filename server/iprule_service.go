@@ -25,12 +25,18 @@ func (s *ipRuleService) CreateIPRule(ctx context.Context, req *connect.Request[p
 	if err != nil {
 		return nil, err
 	}
+	if err := checkRuleChange(ctx); err != nil {
+		return nil, err
+	}
 	prefix, err := iprule.ParseCIDR(req.Msg.GetCidr())
 	if err != nil {
 		return nil, apierr.InvalidField("cidr", "%v", err)
 	}
 	var created *ent.IPRule
 	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+		if err := lockStore(ctx, tx, storeID); err != nil {
+			return err
+		}
 		n, err := tx.IPRule.Query().Count(ctx)
 		if err != nil {
 			return err
@@ -98,6 +104,9 @@ func (s *ipRuleService) ListIPRules(ctx context.Context, req *connect.Request[pa
 }
 
 func (s *ipRuleService) DeleteIPRule(ctx context.Context, req *connect.Request[paymuxv1.DeleteIPRuleRequest]) (*connect.Response[paymuxv1.DeleteIPRuleResponse], error) {
+	if err := checkRuleChange(ctx); err != nil {
+		return nil, err
+	}
 	// The privacy policy limits both look-up and delete to the viewer's
 	// store: another store's rule is simply not found.
 	r, err := s.db.IPRule.Get(ctx, req.Msg.GetId())

@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/store"
+	"github.com/paymux/paymux/tenant"
 )
 
 // inTx runs fn in a transaction: committed if fn returns nil, rolled back
@@ -23,6 +28,24 @@ func inTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) error 
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// lockStore makes a transaction that checks a per-store limit (count, then
+// insert) the only one doing so for that store until it ends. On PostgreSQL
+// it locks the store's row; SQLite runs write transactions one at a time
+// already (BEGIN IMMEDIATE), so there is nothing to add.
+func lockStore(ctx context.Context, tx *ent.Tx, storeID string) error {
+	_, err := tx.Store.Query().Where(store.ID(storeID)).Select(store.FieldID).
+		Modify(func(s *sql.Selector) {
+			if s.Dialect() == dialect.Postgres {
+				s.ForUpdate()
+			}
+		}).
+		Strings(tenant.System(ctx))
+	if err != nil {
+		return fmt.Errorf("lock store %s: %w", storeID, err)
 	}
 	return nil
 }
