@@ -53,7 +53,7 @@ type benchEnv struct {
 
 // newBenchEnv is a server on SQLite after a first run, with 20 IP rules of
 // which only the last admits 127.0.0.1.
-func newBenchEnv(tb testing.TB) *benchEnv {
+func newBenchEnv(tb testing.TB, logger ...*slog.Logger) *benchEnv {
 	tb.Helper()
 	drv, err := OpenDriver("", tb.TempDir()+"/paymux.db", 4)
 	if err != nil {
@@ -86,8 +86,11 @@ func newBenchEnv(tb testing.TB) *benchEnv {
 		db.IPRule.Create().SetStoreID(first.StoreID).SetCidr(fmt.Sprintf("10.%d.0.0/16", i)).SaveX(sys)
 	}
 	db.IPRule.Create().SetStoreID(first.StoreID).SetCidr("127.0.0.0/8").SaveX(sys)
-	srv, err := New(Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if len(logger) > 0 {
+		log = logger[0]
+	}
+	srv, err := New(Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -16,7 +17,14 @@ import (
 const (
 	settingAdminTokenHash = "admin_token_hash"
 	settingFirstRun       = "first_run"
+	settingMasterKeyCheck = "master_key_check"
 )
+
+// masterKeyCheck is what the master key's hash of a fixed string looks
+// like; kept in the database, it tells a server started with another key.
+func masterKeyCheck(keyring *secrets.Keyring) string {
+	return hex.EncodeToString(keyring.HashSecret("paymux master key check"))
+}
 
 // FirstRun is what Bootstrap created and must be shown once: empty fields
 // were not created now.
@@ -49,6 +57,18 @@ func bootstrapOnce(ctx context.Context, db *ent.Client, keyring *secrets.Keyring
 		adminHash = keyring.HashSecret(cfg.AdminToken)
 	}
 	err := inTx(ctx, db, func(tx *ent.Tx) error {
+		check, err := tx.Setting.Get(ctx, settingMasterKeyCheck)
+		switch {
+		case ent.IsNotFound(err):
+			if err := tx.Setting.Create().SetID(settingMasterKeyCheck).SetValue(masterKeyCheck(keyring)).Exec(ctx); err != nil {
+				return fmt.Errorf("save master key check: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("read master key check: %w", err)
+		case check.Value != masterKeyCheck(keyring):
+			return errors.New("the master key is not the one this database was set up with, so no stored secret " +
+				"would verify: set master_key (PAYMUX_MASTER_KEY) to the key of the first server, or point data_dir at its master.key")
+		}
 		if adminHash == nil {
 			s, err := tx.Setting.Get(ctx, settingAdminTokenHash)
 			switch {

@@ -86,11 +86,13 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 const requestIDHeader = "X-Request-Id"
 
+func newRequestID() string { return "req_" + secrets.RandomString(20) }
+
 func (s *Server) recoverAndRequestID(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (res connect.AnyResponse, err error) {
 		c := &call{RequestID: req.Header().Get(requestIDHeader)}
 		if !requestIDPattern.MatchString(c.RequestID) {
-			c.RequestID = "req_" + secrets.RandomString(20)
+			c.RequestID = newRequestID()
 		}
 		ctx = withCall(ctx, c)
 		defer func() {
@@ -116,20 +118,30 @@ func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 		start := time.Now()
 		res, err := next(ctx, req)
-		if !s.log.Enabled(ctx, slog.LevelDebug) && connect.CodeOf(err) != connect.CodeInternal {
+		// Refusals are what an operator looks for after an attack or a
+		// misconfigured client, so they are logged at info; internal errors
+		// at error; everything else only at debug.
+		level, msg := slog.LevelDebug, "call"
+		switch connect.CodeOf(err) {
+		case connect.CodeUnauthenticated, connect.CodePermissionDenied:
+			level, msg = slog.LevelInfo, "call refused"
+		case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss:
+			level, msg = slog.LevelError, "call failed"
+		}
+		if err == nil {
+			level = slog.LevelDebug
+		}
+		if !s.log.Enabled(ctx, level) {
 			return res, err
 		}
 		c := callFrom(ctx)
-		level, code := slog.LevelDebug, "ok"
+		code := "ok"
 		if err != nil {
 			code = connect.CodeOf(err).String()
-			if connect.CodeOf(err) == connect.CodeInternal {
-				level = slog.LevelError
-			}
 		}
-		s.log.Log(ctx, level, "call",
+		s.log.Log(ctx, level, msg,
 			"request_id", c.RequestID, "procedure", req.Spec().Procedure, "protocol", req.Peer().Protocol,
-			"rest", c.ViaGateway, "code", code, "reason", apierr.Reason(err), "client_ip", c.ClientIP.String(),
+			"rest", c.ViaGateway, "code", code, "reason", apierr.Reason(err), "client_ip", displayIP(c.ClientIP),
 			"key_id", keyIDOf(c.Principal), "admin", c.Principal.Admin, "duration", time.Since(start))
 		return res, err
 	}

@@ -178,6 +178,9 @@ func restError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, 
 			w.Header().Set(requestIDHeader, ids[0])
 		}
 	}
+	if w.Header().Get(requestIDHeader) == "" { // refused by the gateway itself
+		w.Header().Set(requestIDHeader, newRequestID())
+	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, st.Err())
 }
 
@@ -207,6 +210,7 @@ func writeRESTError(w http.ResponseWriter, _ *http.Request, err *connect.Error, 
 		body, _ = json.Marshal(map[string]any{"code": int(err.Code()), "message": err.Message()})
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(requestIDHeader, newRequestID())
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
 }

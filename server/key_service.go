@@ -230,7 +230,7 @@ func (s *keyService) CreateAccessToken(ctx context.Context, _ *connect.Request[p
 	// Start a new token only if there is none valid; otherwise hand back
 	// the one in force (same expiry, so the same token).
 	_, err := s.db.APIKey.Update().
-		Where(apikey.ID(rec.ID), apikey.SecretVersion(rec.SecretVersion),
+		Where(apikey.ID(rec.ID), apikey.SecretVersion(rec.SecretVersion), apikey.DeletedAtIsNil(),
 			apikey.Or(apikey.TokenExpiresAtIsNil(), apikey.TokenExpiresAtLTE(now))).
 		SetTokenExpiresAt(expiry).
 		Save(ctx)
@@ -240,6 +240,9 @@ func (s *keyService) CreateAccessToken(ctx context.Context, _ *connect.Request[p
 	k, err := s.db.APIKey.Get(ctx, rec.ID)
 	if err != nil {
 		return nil, err
+	}
+	if k.DeletedAt != nil {
+		return nil, apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyDeleted, "key %s was deleted", k.ID)
 	}
 	if k.TokenExpiresAt == nil || k.SecretVersion != rec.SecretVersion {
 		return nil, apierr.New(connect.CodeAborted, apierr.ReasonConflict, "key %s changed meanwhile; retry", rec.ID)
