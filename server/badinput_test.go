@@ -161,10 +161,11 @@ func TestOversizedRequest(t *testing.T) {
 }
 
 // TestUnknownJSONFields: a misspelt field is an error on both JSON
-// surfaces, never silently ignored, and nothing is written.
+// surfaces, never silently ignored, and nothing is written. (A LIVE key:
+// a TEST key may not create rules, which would spoil the control request.)
 func TestUnknownJSONFields(t *testing.T) {
 	ts := startServer(t, openSQLite(t))
-	auth := headers("Authorization", ts.firstKeyAuth())
+	auth := headers("Authorization", liveKeyAuth(t, ts))
 	body := `{"cidr":"10.0.0.0/8","bogus":1}`
 
 	t.Run("rest", func(t *testing.T) {

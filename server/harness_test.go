@@ -564,6 +564,14 @@ func newKey(t testing.TB, ts *testServer, name string, method paymuxv1.AuthMetho
 	return mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(req), headers("Authorization", ts.adminAuth())))
 }
 
+// liveKeyAuth creates a LIVE Basic key in the first store, as the
+// administrator, and returns its Basic credentials: the key a store changes
+// its IP rules with (a TEST key may not). It is one more key in the store.
+func liveKeyAuth(t testing.TB, ts *testServer) string {
+	t.Helper()
+	return keyAuth(newKey(t, ts, "live", paymuxv1.AuthMethod_AUTH_METHOD_BASIC, paymuxv1.Mode_MODE_LIVE, nil))
+}
+
 func readKey(t testing.TB, ts *testServer, id string) *paymuxv1.Key {
 	t.Helper()
 	return mustOK[*paymuxv1.GetKeyResponse](t, callConnect(t, ts, getKey(id), headers("Authorization", ts.adminAuth()))).GetKey()

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
@@ -50,11 +51,12 @@ func TestCreateIPRuleNormalises(t *testing.T) {
 
 // TestCreateIPRuleInvalidCIDR: a CIDR paymux cannot parse is
 // InvalidArgument naming "cidr", whether protovalidate or the handler
-// refuses it, and nothing is stored.
+// refuses it, and nothing is stored. The store key is a LIVE one: a TEST
+// key may not create rules at all.
 func TestCreateIPRuleInvalidCIDR(t *testing.T) {
 	ts := startServer(t, openSQLite(t))
 	bad := []string{"", "10.0.0.0/33", "abc", "fe80::1%eth0", "10.0.0.0/08", "10.0.0.0/8 x", "2001:db8::/129", "10.0.0.0/-1", "10.0.0.0/"}
-	for _, auth := range []struct{ name, header string }{{"admin", ts.adminAuth()}, {"key", ts.firstKeyAuth()}} {
+	for _, auth := range []struct{ name, header string }{{"admin", ts.adminAuth()}, {"live key", liveKeyAuth(t, ts)}} {
 		for _, sf := range surfaces {
 			for _, cidr := range bad {
 				t.Run(auth.name+"/"+sf.name+"/"+cidr, func(t *testing.T) {
@@ -143,12 +145,13 @@ func TestListIPRulesOldestFirst(t *testing.T) {
 }
 
 // TestDeleteIPRule: an unknown id, an already deleted rule and another
-// store's rule are all IP_RULE_NOT_FOUND; the rule really goes.
+// store's rule are all IP_RULE_NOT_FOUND; the rule really goes. The store
+// key is a LIVE one: a TEST key may not delete rules at all.
 func TestDeleteIPRule(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
 		admin := headers("Authorization", ts.adminAuth())
-		key := headers("Authorization", ts.firstKeyAuth())
+		key := headers("Authorization", liveKeyAuth(t, ts))
 
 		other := newStore(t, ts, "other", "")
 		otherRule := mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule(other.GetId(), "10.0.0.0/8", ""), admin))
@@ -181,11 +184,12 @@ func TestDeleteIPRule(t *testing.T) {
 }
 
 // TestCreateIPRuleCallerAllowed: CreateIPRule says whether the caller's own
-// address still passes the store's rules, the new one included.
+// address still passes the store's rules, the new one included. The store
+// key is a LIVE one: a TEST key may not create rules.
 func TestCreateIPRuleCallerAllowed(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
-		key := headers("Authorization", ts.firstKeyAuth())
+		key := headers("Authorization", liveKeyAuth(t, ts))
 		for _, sf := range surfaces {
 			t.Run(sf.name, func(t *testing.T) {
 				setRules(t, ts)
@@ -354,4 +358,109 @@ func TestAdminNotBoundByIPRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIPRuleChangesNeedLiveKey: the rules guard a store's LIVE keys too, so
+// a TEST key (Basic or Bearer) may not create or delete them -
+// PermissionDenied/KEY_MODE_NOT_ALLOWED, and nothing changes - though it may
+// still list them and run IP TEST. A LIVE key of the store (Basic or Bearer)
+// and the administrator may change them. On every surface and database.
+func TestIPRuleChangesNeedLiveKey(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db)
+		admin := headers("Authorization", ts.adminAuth())
+		bearerToken := func(mode paymuxv1.Mode) http.Header {
+			k := newKey(t, ts, "bearer "+mode.String(), paymuxv1.AuthMethod_AUTH_METHOD_BEARER, mode, nil)
+			tok := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(), headers("Authorization", keyAuth(k))))
+			return headers("Authorization", bearer(tok.GetAccessToken()))
+		}
+		testCreds := []struct {
+			name string
+			h    http.Header
+		}{
+			{"test basic", headers("Authorization", ts.firstKeyAuth())},
+			{"test bearer", bearerToken(paymuxv1.Mode_MODE_TEST)},
+		}
+		changers := []struct {
+			name    string
+			h       http.Header
+			storeID string // the admin names the store; a key may leave it out
+		}{
+			{"live basic", headers("Authorization", liveKeyAuth(t, ts)), ""},
+			{"live bearer", bearerToken(paymuxv1.Mode_MODE_LIVE), ""},
+			{"live basic naming its store", headers("Authorization", liveKeyAuth(t, ts)), ts.First.StoreID},
+			{"admin", admin, ts.First.StoreID},
+		}
+
+		for _, sf := range surfaces {
+			t.Run(sf.name, func(t *testing.T) {
+				// One saved rule that admits the keys from loopback.
+				setRules(t, ts, "127.0.0.0/8")
+				saved := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(ts.First.StoreID), admin))
+				if len(saved.GetRules()) != 1 {
+					t.Fatalf("saved rules: %v", saved)
+				}
+				rule := saved.GetRules()[0]
+
+				for _, c := range testCreds {
+					for _, r := range []struct {
+						name string
+						r    rpc
+					}{
+						{"create", createIPRule("", "10.0.0.0/8", "from a test key")},
+						{"create naming its store", createIPRule(ts.First.StoreID, "10.0.0.0/8", "from a test key")},
+						{"create admitting everyone", createIPRule("", "0.0.0.0/0", "from a test key")},
+						{"delete", deleteIPRule(rule.GetId())},
+						{"delete unknown", deleteIPRule("ipr_doesnotexist0000000")},
+					} {
+						got := sf.call(t, ts, r.r, c.h)
+						if got.code != connect.CodePermissionDenied || got.reason != apierr.ReasonKeyModeNotAllowed {
+							t.Fatalf("%s %s: got %v, want PermissionDenied/%s", c.name, r.name, got, apierr.ReasonKeyModeNotAllowed)
+						}
+						wantRefusal(t, got, connect.CodePermissionDenied, apierr.ReasonKeyModeNotAllowed)
+					}
+					// Nothing changed, as the administrator sees it.
+					if after := mustOK[*paymuxv1.ListIPRulesResponse](t, callConnect(t, ts, listIPRules(ts.First.StoreID), admin)); !proto.Equal(after, saved) {
+						t.Fatalf("%s: rules changed after refused calls: %v -> %v", c.name, saved, after)
+					}
+
+					// Reading and IP TEST still work.
+					list := mustOK[*paymuxv1.ListIPRulesResponse](t, sf.call(t, ts, listIPRules(""), c.h))
+					if len(list.GetRules()) != 1 || list.GetRules()[0].GetId() != rule.GetId() || list.GetRules()[0].GetCidr() != "127.0.0.0/8" {
+						t.Fatalf("%s: ListIPRules = %v, want %v", c.name, list, rule)
+					}
+					pred := mustOK[*paymuxv1.TestIPRulesResponse](t, sf.call(t, ts, testIPRules(&paymuxv1.TestIPRulesRequest{}), c.h))
+					if !pred.GetAllowed() || pred.GetIp() != "127.0.0.1" || pred.GetRuleCount() != 1 || pred.GetMatchedRule().GetId() != rule.GetId() {
+						t.Fatalf("%s: IP TEST = %v, want 127.0.0.1 allowed by %v", c.name, pred, rule)
+					}
+					pred = mustOK[*paymuxv1.TestIPRulesResponse](t, sf.call(t, ts, testIPRules(&paymuxv1.TestIPRulesRequest{
+						Ip: "10.1.2.3", CandidateRules: &paymuxv1.CandidateRules{Cidrs: []string{"10.0.0.0/8"}},
+					}), c.h))
+					if !pred.GetAllowed() || pred.GetRuleCount() != 1 || pred.GetMatchedRule().GetCidr() != "10.0.0.0/8" {
+						t.Fatalf("%s: IP TEST of a candidate = %v", c.name, pred)
+					}
+				}
+
+				// A LIVE key and the administrator can change them.
+				for _, c := range changers {
+					created := mustOK[*paymuxv1.CreateIPRuleResponse](t, sf.call(t, ts, createIPRule(c.storeID, "10.0.0.0/8", c.name), c.h))
+					if created.GetRule().GetStoreId() != ts.First.StoreID || created.GetRule().GetCidr() != "10.0.0.0/8" || !created.GetCallerAllowed() {
+						t.Fatalf("%s: CreateIPRule = %v", c.name, created)
+					}
+					if cidrs := ruleCIDRs(t, ts, ts.First.StoreID); !slices.Equal(cidrs, []string{"127.0.0.0/8", "10.0.0.0/8"}) {
+						t.Fatalf("%s: rules after create: %q", c.name, cidrs)
+					}
+					mustOK[*paymuxv1.DeleteIPRuleResponse](t, sf.call(t, ts, deleteIPRule(created.GetRule().GetId()), c.h))
+					if cidrs := ruleCIDRs(t, ts, ts.First.StoreID); !slices.Equal(cidrs, []string{"127.0.0.0/8"}) {
+						t.Fatalf("%s: rules after delete: %q", c.name, cidrs)
+					}
+				}
+				// Deleting the saved rule too: a LIVE key may lift the rules.
+				mustOK[*paymuxv1.DeleteIPRuleResponse](t, sf.call(t, ts, deleteIPRule(rule.GetId()), changers[0].h))
+				if cidrs := ruleCIDRs(t, ts, ts.First.StoreID); len(cidrs) != 0 {
+					t.Fatalf("rules after a LIVE key deleted the last: %q", cidrs)
+				}
+			})
+		}
+	})
 }

@@ -45,7 +45,8 @@ func isoSetUpB(t *testing.T, ts *testServer) *isoStoreB {
 
 // TestStoreIsolation: store A's keys (Basic and Bearer) cannot see, change
 // or use anything of store B, on any surface, and B is unchanged after the
-// attempts.
+// attempts. A's LIVE keys may change A's IP rules, so their attempts on B's
+// are the isolation test; A's TEST key is refused rule changes outright.
 func TestStoreIsolation(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
@@ -60,10 +61,11 @@ func TestStoreIsolation(t *testing.T) {
 		creds := []struct {
 			name string
 			h    http.Header
+			test bool
 		}{
-			{"A test basic", headers("Authorization", ts.firstKeyAuth())},
-			{"A live basic", headers("Authorization", keyAuth(aSecond))},
-			{"A live bearer", headers("Authorization", bearer(tok))},
+			{"A test basic", headers("Authorization", ts.firstKeyAuth()), true},
+			{"A live basic", headers("Authorization", keyAuth(aSecond)), false},
+			{"A live bearer", headers("Authorization", bearer(tok)), false},
 		}
 		cases := []struct {
 			name   string
@@ -81,6 +83,8 @@ func TestStoreIsolation(t *testing.T) {
 			{"CreateKey", createKey(keyRequest(bID, "intruder", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)),
 				connect.CodePermissionDenied, "STORE_MISMATCH"},
 			{"ListIPRules", listIPRules(bID), connect.CodePermissionDenied, "STORE_MISMATCH"},
+			// The store is checked before the key mode: STORE_MISMATCH for
+			// every A key.
 			{"CreateIPRule", createIPRule(bID, "0.0.0.0/0", "intruder"), connect.CodePermissionDenied, "STORE_MISMATCH"},
 			{"TestIPRules", testIPRules(&paymuxv1.TestIPRulesRequest{StoreId: bID}), connect.CodePermissionDenied, "STORE_MISMATCH"},
 			{"TestIPRules candidate", testIPRules(&paymuxv1.TestIPRulesRequest{StoreId: bID, Ip: "10.1.2.3",
@@ -88,11 +92,18 @@ func TestStoreIsolation(t *testing.T) {
 			{"DeleteIPRule", deleteIPRule(b.rule.GetId()), connect.CodeNotFound, "IP_RULE_NOT_FOUND"},
 			{"GetStore", getStore(bID), connect.CodeNotFound, "STORE_NOT_FOUND"},
 		}
+		// What A's TEST key gets instead: it may not delete IP rules at all,
+		// which is checked before the rule is looked up.
+		testRefusals := map[string]string{"DeleteIPRule": "KEY_MODE_NOT_ALLOWED"}
 		for _, cred := range creds {
 			for _, c := range cases {
+				code, reason := c.code, c.reason
+				if r, ok := testRefusals[c.name]; ok && cred.test {
+					code, reason = connect.CodePermissionDenied, r
+				}
 				for _, sf := range surfaces {
 					t.Run(cred.name+"/"+c.name+"/"+sf.name, func(t *testing.T) {
-						wantRefusal(t, sf.call(t, ts, c.r, cred.h), c.code, c.reason)
+						wantRefusal(t, sf.call(t, ts, c.r, cred.h), code, reason)
 					})
 				}
 			}
@@ -151,10 +162,12 @@ func TestStoreIsolation(t *testing.T) {
 }
 
 // TestOtherStoresIPRules: store B's rule 10.0.0.0/8 binds B's keys only;
-// A's keys keep calling from 127.0.0.1 and A's IP TEST sees no rule.
+// A's (TEST) keys keep calling from 127.0.0.1 and A's IP TEST sees no rule.
+// A's own rule, added with A's LIVE key, changes nothing for B.
 func TestOtherStoresIPRules(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
+		aLive := headers("Authorization", liveKeyAuth(t, ts))
 		aBearer := newKey(t, ts, "A bearer", paymuxv1.AuthMethod_AUTH_METHOD_BEARER, paymuxv1.Mode_MODE_TEST, nil)
 		tok := mustOK[*paymuxv1.CreateAccessTokenResponse](t, callConnect(t, ts, createAccessToken(), headers("Authorization", keyAuth(aBearer)))).GetAccessToken()
 		aCreds := []http.Header{headers("Authorization", ts.firstKeyAuth()), headers("Authorization", bearer(tok))}
@@ -180,7 +193,7 @@ func TestOtherStoresIPRules(t *testing.T) {
 			wantRefusal(t, sf.call(t, ts, listKeys(""), headers("Authorization", keyAuth(b.keys[0]))), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
 		}
 		// An A rule that admits loopback changes nothing for B, either.
-		mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule("", "127.0.0.0/8", "A loopback"), aCreds[0]))
+		mustOK[*paymuxv1.CreateIPRuleResponse](t, callConnect(t, ts, createIPRule("", "127.0.0.0/8", "A loopback"), aLive))
 		for _, sf := range surfaces {
 			mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(""), aCreds[1]))
 			wantRefusal(t, sf.call(t, ts, listKeys(""), headers("Authorization", keyAuth(b.keys[1]))), connect.CodePermissionDenied, "IP_NOT_ALLOWED")

@@ -79,10 +79,11 @@ func TestSurfaceMatrix(t *testing.T) {
 	})
 }
 
-// TestFirstRunFlow is the newcomer's path: the printed key works on every
-// surface; IP TEST predicts that 10.0.0.0/8 alone shuts out 127.0.0.1; once
-// added, every surface refuses; the administrator deletes it and access
-// returns.
+// TestFirstRunFlow is the newcomer's path: the printed TEST key works on
+// every surface; IP TEST predicts that 10.0.0.0/8 alone shuts out
+// 127.0.0.1; the administrator (whose token is printed too) adds it, as a
+// TEST key may not; every surface then refuses the TEST key; the
+// administrator deletes the rule and access returns.
 func TestFirstRunFlow(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)
@@ -98,14 +99,14 @@ func TestFirstRunFlow(t *testing.T) {
 				t.Fatalf("%s: IP TEST of 10.0.0.0/8 for the caller: %v", sf.name, pred)
 			}
 		}
-		created := mustOK[*paymuxv1.CreateIPRuleResponse](t, callREST(t, ts, createIPRule("", "10.0.0.0/8", "office"), key))
-		if created.GetCallerAllowed() || created.GetCallerIp() != "127.0.0.1" {
+		admin := headers("Authorization", ts.adminAuth())
+		created := mustOK[*paymuxv1.CreateIPRuleResponse](t, callREST(t, ts, createIPRule(ts.First.StoreID, "10.0.0.0/8", "office"), admin))
+		if created.GetRule().GetStoreId() != ts.First.StoreID || created.GetCallerAllowed() || created.GetCallerIp() != "127.0.0.1" {
 			t.Fatalf("adding 10.0.0.0/8 should report the caller shut out: %v", created)
 		}
 		for _, sf := range surfaces {
 			wantError(t, sf.call(t, ts, listKeys(""), key), connect.CodePermissionDenied, "IP_NOT_ALLOWED")
 		}
-		admin := headers("Authorization", ts.adminAuth())
 		mustOK[*paymuxv1.DeleteIPRuleResponse](t, callREST(t, ts, deleteIPRule(created.GetRule().GetId()), admin))
 		for _, sf := range surfaces {
 			mustOK[*paymuxv1.ListKeysResponse](t, sf.call(t, ts, listKeys(""), key))

@@ -470,15 +470,16 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A request in flight: headers and half the body sent.
-	body := `{"cidr":"10.0.0.0/8","description":"in flight"}`
+	// A request in flight: headers and half the body sent. The administrator
+	// sends it (a TEST key may not create rules), naming the store.
+	body := `{"storeId":"` + first.StoreID + `","cidr":"10.0.0.0/8","description":"in flight"}`
 	inflight, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer inflight.Close()
 	fmt.Fprintf(inflight, "POST /v1/ip-rules HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		addr, basicAuth(first.ClientKey, first.SecretKey), len(body), body[:10])
+		addr, bearer(first.AdminToken), len(body), body[:10])
 	time.Sleep(50 * time.Millisecond) // let the server start reading it
 
 	cancel()
