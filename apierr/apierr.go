@@ -45,6 +45,8 @@ const (
 	ReasonIPRuleNotFound       = "IP_RULE_NOT_FOUND"
 	ReasonIPRuleLimitExceeded  = "IP_RULE_LIMIT_EXCEEDED"
 	ReasonIPRuleAlreadyExists  = "IP_RULE_ALREADY_EXISTS"
+	ReasonChannelNotFound      = "CHANNEL_NOT_FOUND"
+	ReasonChannelIsDefault     = "CHANNEL_IS_DEFAULT"
 	ReasonNotFound             = "NOT_FOUND"
 	ReasonPermissionDenied     = "PERMISSION_DENIED"
 	ReasonConflict             = "CONFLICT"

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/ent/iprule"
 	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/setting"
@@ -17,7 +18,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 4)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 5)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -51,6 +52,31 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   channel.Table,
+			Columns: channel.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: channel.FieldID,
+			},
+		},
+		Type: "Channel",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			channel.FieldStoreID:       {Type: field.TypeString, Column: channel.FieldStoreID},
+			channel.FieldCreatedAt:     {Type: field.TypeTime, Column: channel.FieldCreatedAt},
+			channel.FieldUpdatedAt:     {Type: field.TypeTime, Column: channel.FieldUpdatedAt},
+			channel.FieldProvider:      {Type: field.TypeEnum, Column: channel.FieldProvider},
+			channel.FieldMode:          {Type: field.TypeEnum, Column: channel.FieldMode},
+			channel.FieldPurpose:       {Type: field.TypeEnum, Column: channel.FieldPurpose},
+			channel.FieldName:          {Type: field.TypeString, Column: channel.FieldName},
+			channel.FieldMerchantID:    {Type: field.TypeString, Column: channel.FieldMerchantID},
+			channel.FieldTaxType:       {Type: field.TypeEnum, Column: channel.FieldTaxType},
+			channel.FieldSecretsSealed: {Type: field.TypeBytes, Column: channel.FieldSecretsSealed},
+			channel.FieldSecretNames:   {Type: field.TypeJSON, Column: channel.FieldSecretNames},
+			channel.FieldDefault:       {Type: field.TypeBool, Column: channel.FieldDefault},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   iprule.Table,
 			Columns: iprule.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -67,7 +93,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			iprule.FieldDescription: {Type: field.TypeString, Column: iprule.FieldDescription},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   setting.Table,
 			Columns: setting.Columns,
@@ -83,7 +109,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			setting.FieldValue:     {Type: field.TypeString, Column: setting.FieldValue},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   store.Table,
 			Columns: store.Columns,
@@ -112,6 +138,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"APIKey",
+		"Store",
+	)
+	graph.MustAddE(
+		"store",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   channel.StoreTable,
+			Columns: []string{channel.StoreColumn},
+			Bidi:    false,
+		},
+		"Channel",
 		"Store",
 	)
 	graph.MustAddE(
@@ -149,6 +187,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Store",
 		"IPRule",
+	)
+	graph.MustAddE(
+		"channels",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   store.ChannelsTable,
+			Columns: []string{store.ChannelsColumn},
+			Bidi:    false,
+		},
+		"Store",
+		"Channel",
 	)
 	return graph
 }()
@@ -304,6 +354,120 @@ func (f *APIKeyFilter) WhereHasStoreWith(preds ...predicate.Store) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ChannelQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ChannelQuery builder.
+func (_q *ChannelQuery) Filter() *ChannelFilter {
+	return &ChannelFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ChannelMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ChannelMutation builder.
+func (m *ChannelMutation) Filter() *ChannelFilter {
+	return &ChannelFilter{config: m.config, predicateAdder: m}
+}
+
+// ChannelFilter provides a generic filtering capability at runtime for ChannelQuery.
+type ChannelFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ChannelFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ChannelFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(channel.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *ChannelFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(channel.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ChannelFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(channel.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ChannelFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(channel.FieldUpdatedAt))
+}
+
+// WhereProvider applies the entql string predicate on the provider field.
+func (f *ChannelFilter) WhereProvider(p entql.StringP) {
+	f.Where(p.Field(channel.FieldProvider))
+}
+
+// WhereMode applies the entql string predicate on the mode field.
+func (f *ChannelFilter) WhereMode(p entql.StringP) {
+	f.Where(p.Field(channel.FieldMode))
+}
+
+// WherePurpose applies the entql string predicate on the purpose field.
+func (f *ChannelFilter) WherePurpose(p entql.StringP) {
+	f.Where(p.Field(channel.FieldPurpose))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *ChannelFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(channel.FieldName))
+}
+
+// WhereMerchantID applies the entql string predicate on the merchant_id field.
+func (f *ChannelFilter) WhereMerchantID(p entql.StringP) {
+	f.Where(p.Field(channel.FieldMerchantID))
+}
+
+// WhereTaxType applies the entql string predicate on the tax_type field.
+func (f *ChannelFilter) WhereTaxType(p entql.StringP) {
+	f.Where(p.Field(channel.FieldTaxType))
+}
+
+// WhereSecretsSealed applies the entql []byte predicate on the secrets_sealed field.
+func (f *ChannelFilter) WhereSecretsSealed(p entql.BytesP) {
+	f.Where(p.Field(channel.FieldSecretsSealed))
+}
+
+// WhereSecretNames applies the entql json.RawMessage predicate on the secret_names field.
+func (f *ChannelFilter) WhereSecretNames(p entql.BytesP) {
+	f.Where(p.Field(channel.FieldSecretNames))
+}
+
+// WhereDefault applies the entql bool predicate on the default field.
+func (f *ChannelFilter) WhereDefault(p entql.BoolP) {
+	f.Where(p.Field(channel.FieldDefault))
+}
+
+// WhereHasStore applies a predicate to check if query has an edge store.
+func (f *ChannelFilter) WhereHasStore() {
+	f.Where(entql.HasEdge("store"))
+}
+
+// WhereHasStoreWith applies a predicate to check if query has an edge store with a given conditions (other predicates).
+func (f *ChannelFilter) WhereHasStoreWith(preds ...predicate.Store) {
+	f.Where(entql.HasEdgeWith("store", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *IPRuleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -332,7 +496,7 @@ type IPRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IPRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -411,7 +575,7 @@ type SettingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SettingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -466,7 +630,7 @@ type StoreFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StoreFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -529,6 +693,20 @@ func (f *StoreFilter) WhereHasIPRules() {
 // WhereHasIPRulesWith applies a predicate to check if query has an edge ip_rules with a given conditions (other predicates).
 func (f *StoreFilter) WhereHasIPRulesWith(preds ...predicate.IPRule) {
 	f.Where(entql.HasEdgeWith("ip_rules", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasChannels applies a predicate to check if query has an edge channels.
+func (f *StoreFilter) WhereHasChannels() {
+	f.Where(entql.HasEdge("channels"))
+}
+
+// WhereHasChannelsWith applies a predicate to check if query has an edge channels with a given conditions (other predicates).
+func (f *StoreFilter) WhereHasChannelsWith(preds ...predicate.Channel) {
+	f.Where(entql.HasEdgeWith("channels", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

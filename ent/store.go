@@ -41,9 +41,11 @@ type StoreEdges struct {
 	Keys []*APIKey `json:"keys,omitempty"`
 	// IPRules holds the value of the ip_rules edge.
 	IPRules []*IPRule `json:"ip_rules,omitempty"`
+	// Channels holds the value of the channels edge.
+	Channels []*Channel `json:"channels,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [3]bool
 }
 
 // KeysOrErr returns the Keys value or an error if the edge
@@ -62,6 +64,15 @@ func (e StoreEdges) IPRulesOrErr() ([]*IPRule, error) {
 		return e.IPRules, nil
 	}
 	return nil, &NotLoadedError{edge: "ip_rules"}
+}
+
+// ChannelsOrErr returns the Channels value or an error if the edge
+// was not loaded in eager-loading.
+func (e StoreEdges) ChannelsOrErr() ([]*Channel, error) {
+	if e.loadedTypes[2] {
+		return e.Channels, nil
+	}
+	return nil, &NotLoadedError{edge: "channels"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -153,6 +164,11 @@ func (_m *Store) QueryKeys() *APIKeyQuery {
 // QueryIPRules queries the "ip_rules" edge of the Store entity.
 func (_m *Store) QueryIPRules() *IPRuleQuery {
 	return NewStoreClient(_m.config).QueryIPRules(_m)
+}
+
+// QueryChannels queries the "channels" edge of the Store entity.
+func (_m *Store) QueryChannels() *ChannelQuery {
+	return NewStoreClient(_m.config).QueryChannels(_m)
 }
 
 // Update returns a builder for updating this Store.

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/ent/iprule"
 	"github.com/paymux/paymux/ent/store"
 )
@@ -143,6 +144,21 @@ func (_c *StoreCreate) AddIPRules(v ...*IPRule) *StoreCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddIPRuleIDs(ids...)
+}
+
+// AddChannelIDs adds the "channels" edge to the Channel entity by IDs.
+func (_c *StoreCreate) AddChannelIDs(ids ...string) *StoreCreate {
+	_c.mutation.AddChannelIDs(ids...)
+	return _c
+}
+
+// AddChannels adds the "channels" edges to the Channel entity.
+func (_c *StoreCreate) AddChannels(v ...*Channel) *StoreCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddChannelIDs(ids...)
 }
 
 // Mutation returns the StoreMutation object of the builder.
@@ -343,6 +359,22 @@ func (_c *StoreCreate) createSpec() (*Store, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(iprule.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ChannelsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   store.ChannelsTable,
+			Columns: []string{store.ChannelsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(channel.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

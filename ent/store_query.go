@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/ent/iprule"
 	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/store"
@@ -23,13 +24,14 @@ import (
 // StoreQuery is the builder for querying Store entities.
 type StoreQuery struct {
 	config
-	ctx         *QueryContext
-	order       []store.OrderOption
-	inters      []Interceptor
-	predicates  []predicate.Store
-	withKeys    *APIKeyQuery
-	withIPRules *IPRuleQuery
-	modifiers   []func(*sql.Selector)
+	ctx          *QueryContext
+	order        []store.OrderOption
+	inters       []Interceptor
+	predicates   []predicate.Store
+	withKeys     *APIKeyQuery
+	withIPRules  *IPRuleQuery
+	withChannels *ChannelQuery
+	modifiers    []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -103,6 +105,28 @@ func (_q *StoreQuery) QueryIPRules() *IPRuleQuery {
 			sqlgraph.From(store.Table, store.FieldID, selector),
 			sqlgraph.To(iprule.Table, iprule.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, store.IPRulesTable, store.IPRulesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryChannels chains the current query on the "channels" edge.
+func (_q *StoreQuery) QueryChannels() *ChannelQuery {
+	query := (&ChannelClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(store.Table, store.FieldID, selector),
+			sqlgraph.To(channel.Table, channel.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, store.ChannelsTable, store.ChannelsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -297,13 +321,14 @@ func (_q *StoreQuery) Clone() *StoreQuery {
 		return nil
 	}
 	return &StoreQuery{
-		config:      _q.config,
-		ctx:         _q.ctx.Clone(),
-		order:       append([]store.OrderOption{}, _q.order...),
-		inters:      append([]Interceptor{}, _q.inters...),
-		predicates:  append([]predicate.Store{}, _q.predicates...),
-		withKeys:    _q.withKeys.Clone(),
-		withIPRules: _q.withIPRules.Clone(),
+		config:       _q.config,
+		ctx:          _q.ctx.Clone(),
+		order:        append([]store.OrderOption{}, _q.order...),
+		inters:       append([]Interceptor{}, _q.inters...),
+		predicates:   append([]predicate.Store{}, _q.predicates...),
+		withKeys:     _q.withKeys.Clone(),
+		withIPRules:  _q.withIPRules.Clone(),
+		withChannels: _q.withChannels.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -330,6 +355,17 @@ func (_q *StoreQuery) WithIPRules(opts ...func(*IPRuleQuery)) *StoreQuery {
 		opt(query)
 	}
 	_q.withIPRules = query
+	return _q
+}
+
+// WithChannels tells the query-builder to eager-load the nodes that are connected to
+// the "channels" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *StoreQuery) WithChannels(opts ...func(*ChannelQuery)) *StoreQuery {
+	query := (&ChannelClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withChannels = query
 	return _q
 }
 
@@ -417,9 +453,10 @@ func (_q *StoreQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Store,
 	var (
 		nodes       = []*Store{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [3]bool{
 			_q.withKeys != nil,
 			_q.withIPRules != nil,
+			_q.withChannels != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -454,6 +491,13 @@ func (_q *StoreQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Store,
 		if err := _q.loadIPRules(ctx, query, nodes,
 			func(n *Store) { n.Edges.IPRules = []*IPRule{} },
 			func(n *Store, e *IPRule) { n.Edges.IPRules = append(n.Edges.IPRules, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withChannels; query != nil {
+		if err := _q.loadChannels(ctx, query, nodes,
+			func(n *Store) { n.Edges.Channels = []*Channel{} },
+			func(n *Store, e *Channel) { n.Edges.Channels = append(n.Edges.Channels, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -505,6 +549,36 @@ func (_q *StoreQuery) loadIPRules(ctx context.Context, query *IPRuleQuery, nodes
 	}
 	query.Where(predicate.IPRule(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(store.IPRulesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.StoreID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "store_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *StoreQuery) loadChannels(ctx context.Context, query *ChannelQuery, nodes []*Store, init func(*Store), assign func(*Store, *Channel)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[string]*Store)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(channel.FieldStoreID)
+	}
+	query.Where(predicate.Channel(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(store.ChannelsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {

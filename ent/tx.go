@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// Channel is the client for interacting with the Channel builders.
+	Channel *ChannelClient
 	// IPRule is the client for interacting with the IPRule builders.
 	IPRule *IPRuleClient
 	// Setting is the client for interacting with the Setting builders.
@@ -154,6 +156,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
+	tx.Channel = NewChannelClient(tx.config)
 	tx.IPRule = NewIPRuleClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.Store = NewStoreClient(tx.config)

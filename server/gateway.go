@@ -79,6 +79,7 @@ func newGatewayHop(api http.Handler, maxBytes int64, log *slog.Logger) (*gateway
 		paymuxv1.RegisterStoreServiceHandler,
 		paymuxv1.RegisterKeyServiceHandler,
 		paymuxv1.RegisterIPRuleServiceHandler,
+		paymuxv1.RegisterChannelServiceHandler,
 	} {
 		if err := register(ctx, g.mux, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)

@@ -93,3 +93,31 @@ func itoa(n int32) string {
 	}
 	return strconv.Itoa(int(n))
 }
+
+func createChannel(req *paymuxv1.CreateChannelRequest) rpc {
+	return newRPC[paymuxv1.CreateChannelRequest, paymuxv1.CreateChannelResponse]("/paymux.v1.ChannelService/CreateChannel", http.MethodPost, "/v1/channels", req)
+}
+
+func listChannels(req *paymuxv1.ListChannelsRequest) rpc {
+	mode, purpose := "", ""
+	if req.GetMode() != 0 {
+		mode = req.GetMode().String()
+	}
+	if req.GetPurpose() != 0 {
+		purpose = req.GetPurpose().String()
+	}
+	return newRPC[paymuxv1.ListChannelsRequest, paymuxv1.ListChannelsResponse]("/paymux.v1.ChannelService/ListChannels", http.MethodGet,
+		"/v1/channels"+query("storeId", req.GetStoreId(), "mode", mode, "purpose", purpose), req)
+}
+
+func getChannel(id string) rpc {
+	return newRPC[paymuxv1.GetChannelRequest, paymuxv1.GetChannelResponse]("/paymux.v1.ChannelService/GetChannel", http.MethodGet, "/v1/channels/"+url.PathEscape(id), &paymuxv1.GetChannelRequest{Id: id})
+}
+
+func updateChannel(req *paymuxv1.UpdateChannelRequest) rpc {
+	return newRPC[paymuxv1.UpdateChannelRequest, paymuxv1.UpdateChannelResponse]("/paymux.v1.ChannelService/UpdateChannel", http.MethodPatch, "/v1/channels/"+url.PathEscape(req.GetId()), req)
+}
+
+func deleteChannel(id string) rpc {
+	return newRPC[paymuxv1.DeleteChannelRequest, paymuxv1.DeleteChannelResponse]("/paymux.v1.ChannelService/DeleteChannel", http.MethodDelete, "/v1/channels/"+url.PathEscape(id), &paymuxv1.DeleteChannelRequest{Id: id})
+}

@@ -71,6 +71,7 @@ var serviceNames = []string{
 	paymuxv1connect.StoreServiceName,
 	paymuxv1connect.KeyServiceName,
 	paymuxv1connect.IPRuleServiceName,
+	paymuxv1connect.ChannelServiceName,
 }
 
 // New builds a Server. Close it to stop its background work.
@@ -116,6 +117,7 @@ func New(opts Options) (*Server, error) {
 	api.Handle(paymuxv1connect.NewStoreServiceHandler(&storeService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewKeyServiceHandler(&keyService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewIPRuleServiceHandler(&ipRuleService{s}, handlerOpts...))
+	api.Handle(paymuxv1connect.NewChannelServiceHandler(&channelService{s}, handlerOpts...))
 	// Health and reflection are public: they say nothing about any store.
 	api.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(serviceNames...)))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)

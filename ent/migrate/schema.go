@@ -51,6 +51,43 @@ var (
 			},
 		},
 	}
+	// ChannelsColumns holds the columns for the "channels" table.
+	ChannelsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "provider", Type: field.TypeEnum, Enums: []string{"SANDBOX"}},
+		{Name: "mode", Type: field.TypeEnum, Enums: []string{"TEST", "LIVE"}},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"PAYMENT", "IDENTITY_VERIFICATION"}},
+		{Name: "name", Type: field.TypeString},
+		{Name: "merchant_id", Type: field.TypeString},
+		{Name: "tax_type", Type: field.TypeEnum, Enums: []string{"TAXABLE", "TAX_FREE", "COMBINED"}},
+		{Name: "secrets_sealed", Type: field.TypeBytes, Nullable: true},
+		{Name: "secret_names", Type: field.TypeJSON, Nullable: true},
+		{Name: "default", Type: field.TypeBool, Default: false},
+		{Name: "store_id", Type: field.TypeString},
+	}
+	// ChannelsTable holds the schema information for the "channels" table.
+	ChannelsTable = &schema.Table{
+		Name:       "channels",
+		Columns:    ChannelsColumns,
+		PrimaryKey: []*schema.Column{ChannelsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "channels_stores_channels",
+				Columns:    []*schema.Column{ChannelsColumns[12]},
+				RefColumns: []*schema.Column{StoresColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "channel_store_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{ChannelsColumns[12], ChannelsColumns[1]},
+			},
+		},
+	}
 	// IPRulesColumns holds the columns for the "ip_rules" table.
 	IPRulesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -125,6 +162,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
+		ChannelsTable,
 		IPRulesTable,
 		SettingsTable,
 		StoresTable,
@@ -133,5 +171,6 @@ var (
 
 func init() {
 	APIKeysTable.ForeignKeys[0].RefTable = StoresTable
+	ChannelsTable.ForeignKeys[0].RefTable = StoresTable
 	IPRulesTable.ForeignKeys[0].RefTable = StoresTable
 }

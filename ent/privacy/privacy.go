@@ -135,6 +135,30 @@ func (f APIKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.APIKeyMutation", m)
 }
 
+// The ChannelQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ChannelQueryRuleFunc func(context.Context, *ent.ChannelQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ChannelQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ChannelQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ChannelQuery", q)
+}
+
+// The ChannelMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ChannelMutationRuleFunc func(context.Context, *ent.ChannelMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ChannelMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ChannelMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ChannelMutation", m)
+}
+
 // The IPRuleQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type IPRuleQueryRuleFunc func(context.Context, *ent.IPRuleQuery) error
@@ -244,6 +268,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.APIKeyQuery:
 		return q.Filter(), nil
+	case *ent.ChannelQuery:
+		return q.Filter(), nil
 	case *ent.IPRuleQuery:
 		return q.Filter(), nil
 	case *ent.SettingQuery:
@@ -258,6 +284,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.APIKeyMutation:
+		return m.Filter(), nil
+	case *ent.ChannelMutation:
 		return m.Filter(), nil
 	case *ent.IPRuleMutation:
 		return m.Filter(), nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/ent/iprule"
 	"github.com/paymux/paymux/ent/schema"
 	"github.com/paymux/paymux/ent/setting"
@@ -72,6 +73,54 @@ func init() {
 	apikey.DefaultID = apikeyDescID.Default.(func() string)
 	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	apikey.IDValidator = apikeyDescID.Validators[0].(func(string) error)
+	channelMixin := schema.Channel{}.Mixin()
+	channel.Policy = privacy.NewPolicies(channelMixin[0], schema.Channel{})
+	channel.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := channel.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	channelMixinFields0 := channelMixin[0].Fields()
+	_ = channelMixinFields0
+	channelMixinFields1 := channelMixin[1].Fields()
+	_ = channelMixinFields1
+	channelFields := schema.Channel{}.Fields()
+	_ = channelFields
+	// channelDescStoreID is the schema descriptor for store_id field.
+	channelDescStoreID := channelMixinFields0[0].Descriptor()
+	// channel.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	channel.StoreIDValidator = channelDescStoreID.Validators[0].(func(string) error)
+	// channelDescCreatedAt is the schema descriptor for created_at field.
+	channelDescCreatedAt := channelMixinFields1[0].Descriptor()
+	// channel.DefaultCreatedAt holds the default value on creation for the created_at field.
+	channel.DefaultCreatedAt = channelDescCreatedAt.Default.(func() time.Time)
+	// channelDescUpdatedAt is the schema descriptor for updated_at field.
+	channelDescUpdatedAt := channelMixinFields1[1].Descriptor()
+	// channel.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	channel.DefaultUpdatedAt = channelDescUpdatedAt.Default.(func() time.Time)
+	// channel.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	channel.UpdateDefaultUpdatedAt = channelDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// channelDescName is the schema descriptor for name field.
+	channelDescName := channelFields[4].Descriptor()
+	// channel.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	channel.NameValidator = channelDescName.Validators[0].(func(string) error)
+	// channelDescMerchantID is the schema descriptor for merchant_id field.
+	channelDescMerchantID := channelFields[5].Descriptor()
+	// channel.MerchantIDValidator is a validator for the "merchant_id" field. It is called by the builders before save.
+	channel.MerchantIDValidator = channelDescMerchantID.Validators[0].(func(string) error)
+	// channelDescDefault is the schema descriptor for default field.
+	channelDescDefault := channelFields[9].Descriptor()
+	// channel.DefaultDefault holds the default value on creation for the default field.
+	channel.DefaultDefault = channelDescDefault.Default.(bool)
+	// channelDescID is the schema descriptor for id field.
+	channelDescID := channelFields[0].Descriptor()
+	// channel.DefaultID holds the default value on creation for the id field.
+	channel.DefaultID = channelDescID.Default.(func() string)
+	// channel.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	channel.IDValidator = channelDescID.Validators[0].(func(string) error)
 	ipruleMixin := schema.IPRule{}.Mixin()
 	iprule.Policy = privacy.NewPolicies(ipruleMixin[0], schema.IPRule{})
 	iprule.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -31,6 +31,7 @@ func (Store) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("keys", APIKey.Type),
 		edge.To("ip_rules", IPRule.Type),
+		edge.To("channels", Channel.Type),
 	}
 }
 

@@ -32,6 +32,8 @@ const (
 	EdgeKeys = "keys"
 	// EdgeIPRules holds the string denoting the ip_rules edge name in mutations.
 	EdgeIPRules = "ip_rules"
+	// EdgeChannels holds the string denoting the channels edge name in mutations.
+	EdgeChannels = "channels"
 	// Table holds the table name of the store in the database.
 	Table = "stores"
 	// KeysTable is the table that holds the keys relation/edge.
@@ -48,6 +50,13 @@ const (
 	IPRulesInverseTable = "ip_rules"
 	// IPRulesColumn is the table column denoting the ip_rules relation/edge.
 	IPRulesColumn = "store_id"
+	// ChannelsTable is the table that holds the channels relation/edge.
+	ChannelsTable = "channels"
+	// ChannelsInverseTable is the table name for the Channel entity.
+	// It exists in this package in order to avoid circular dependency with the "channel" package.
+	ChannelsInverseTable = "channels"
+	// ChannelsColumn is the table column denoting the channels relation/edge.
+	ChannelsColumn = "store_id"
 )
 
 // Columns holds all SQL columns for store fields.
@@ -190,6 +199,20 @@ func ByIPRules(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newIPRulesStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByChannelsCount orders the results by channels count.
+func ByChannelsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newChannelsStep(), opts...)
+	}
+}
+
+// ByChannels orders the results by channels terms.
+func ByChannels(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newChannelsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newKeysStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -202,5 +225,12 @@ func newIPRulesStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(IPRulesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, IPRulesTable, IPRulesColumn),
+	)
+}
+func newChannelsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ChannelsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ChannelsTable, ChannelsColumn),
 	)
 }
