@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -122,11 +123,8 @@ func (s *channelService) ListChannels(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, err
 	}
-	res := &paymuxv1.ListChannelsResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		res.NextPageToken = encodeCursor(rows[size-1].CreatedAt, rows[size-1].ID)
-	}
+	rows, next := page(rows, size, func(x *ent.Channel) (time.Time, string) { return x.CreatedAt, x.ID })
+	res := &paymuxv1.ListChannelsResponse{NextPageToken: next}
 	for _, c := range rows {
 		res.Channels = append(res.Channels, toChannelPB(c))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -92,11 +93,8 @@ func (s *ipRuleService) ListIPRules(ctx context.Context, req *connect.Request[pa
 	if err != nil {
 		return nil, err
 	}
-	res := &paymuxv1.ListIPRulesResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		res.NextPageToken = encodeCursor(rows[size-1].CreatedAt, rows[size-1].ID)
-	}
+	rows, next := page(rows, size, func(x *ent.IPRule) (time.Time, string) { return x.CreatedAt, x.ID })
+	res := &paymuxv1.ListIPRulesResponse{NextPageToken: next}
 	for _, r := range rows {
 		res.Rules = append(res.Rules, toIPRulePB(r))
 	}

@@ -131,11 +131,8 @@ func (s *keyService) ListKeys(ctx context.Context, req *connect.Request[paymuxv1
 	if err != nil {
 		return nil, err
 	}
-	res := &paymuxv1.ListKeysResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		res.NextPageToken = encodeCursor(rows[size-1].CreatedAt, rows[size-1].ID)
-	}
+	rows, next := page(rows, size, func(x *ent.APIKey) (time.Time, string) { return x.CreatedAt, x.ID })
+	res := &paymuxv1.ListKeysResponse{NextPageToken: next}
 	for _, k := range rows {
 		res.Keys = append(res.Keys, toKeyPB(k))
 	}

@@ -45,3 +45,14 @@ func decodeCursor(token string) (c pageCursor, ok bool, err error) {
 	}
 	return c, true, nil
 }
+
+// page trims rows fetched with a limit of size+1 to one page, and returns
+// the token of the next page ("" on the last one). sortKey gives a row's
+// position: its creation time and id.
+func page[T any](rows []T, size int, sortKey func(T) (time.Time, string)) ([]T, string) {
+	if len(rows) <= size {
+		return rows, ""
+	}
+	rows = rows[:size]
+	return rows, encodeCursor(sortKey(rows[size-1]))
+}

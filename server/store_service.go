@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -40,12 +41,8 @@ func (s *storeService) ListStores(ctx context.Context, req *connect.Request[paym
 	if err != nil {
 		return nil, err
 	}
-	res := &paymuxv1.ListStoresResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		last := rows[size-1]
-		res.NextPageToken = encodeCursor(last.CreatedAt, last.ID)
-	}
+	rows, next := page(rows, size, func(x *ent.Store) (time.Time, string) { return x.CreatedAt, x.ID })
+	res := &paymuxv1.ListStoresResponse{NextPageToken: next}
 	for _, st := range rows {
 		res.Stores = append(res.Stores, toStorePB(st))
 	}
