@@ -16,8 +16,14 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/cancellation"
+	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/event"
+	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/ent/preregistration"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
 
@@ -31,10 +37,22 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// Cancellation is the client for interacting with the Cancellation builders.
+	Cancellation *CancellationClient
+	// CashReceipt is the client for interacting with the CashReceipt builders.
+	CashReceipt *CashReceiptClient
 	// Channel is the client for interacting with the Channel builders.
 	Channel *ChannelClient
+	// Event is the client for interacting with the Event builders.
+	Event *EventClient
 	// IPRule is the client for interacting with the IPRule builders.
 	IPRule *IPRuleClient
+	// IdempotencyRecord is the client for interacting with the IdempotencyRecord builders.
+	IdempotencyRecord *IdempotencyRecordClient
+	// Payment is the client for interacting with the Payment builders.
+	Payment *PaymentClient
+	// PreRegistration is the client for interacting with the PreRegistration builders.
+	PreRegistration *PreRegistrationClient
 	// Setting is the client for interacting with the Setting builders.
 	Setting *SettingClient
 	// Store is the client for interacting with the Store builders.
@@ -51,8 +69,14 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
+	c.Cancellation = NewCancellationClient(c.config)
+	c.CashReceipt = NewCashReceiptClient(c.config)
 	c.Channel = NewChannelClient(c.config)
+	c.Event = NewEventClient(c.config)
 	c.IPRule = NewIPRuleClient(c.config)
+	c.IdempotencyRecord = NewIdempotencyRecordClient(c.config)
+	c.Payment = NewPaymentClient(c.config)
+	c.PreRegistration = NewPreRegistrationClient(c.config)
 	c.Setting = NewSettingClient(c.config)
 	c.Store = NewStoreClient(c.config)
 }
@@ -145,13 +169,19 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:     ctx,
-		config:  cfg,
-		APIKey:  NewAPIKeyClient(cfg),
-		Channel: NewChannelClient(cfg),
-		IPRule:  NewIPRuleClient(cfg),
-		Setting: NewSettingClient(cfg),
-		Store:   NewStoreClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIKey:            NewAPIKeyClient(cfg),
+		Cancellation:      NewCancellationClient(cfg),
+		CashReceipt:       NewCashReceiptClient(cfg),
+		Channel:           NewChannelClient(cfg),
+		Event:             NewEventClient(cfg),
+		IPRule:            NewIPRuleClient(cfg),
+		IdempotencyRecord: NewIdempotencyRecordClient(cfg),
+		Payment:           NewPaymentClient(cfg),
+		PreRegistration:   NewPreRegistrationClient(cfg),
+		Setting:           NewSettingClient(cfg),
+		Store:             NewStoreClient(cfg),
 	}, nil
 }
 
@@ -169,13 +199,19 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:     ctx,
-		config:  cfg,
-		APIKey:  NewAPIKeyClient(cfg),
-		Channel: NewChannelClient(cfg),
-		IPRule:  NewIPRuleClient(cfg),
-		Setting: NewSettingClient(cfg),
-		Store:   NewStoreClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIKey:            NewAPIKeyClient(cfg),
+		Cancellation:      NewCancellationClient(cfg),
+		CashReceipt:       NewCashReceiptClient(cfg),
+		Channel:           NewChannelClient(cfg),
+		Event:             NewEventClient(cfg),
+		IPRule:            NewIPRuleClient(cfg),
+		IdempotencyRecord: NewIdempotencyRecordClient(cfg),
+		Payment:           NewPaymentClient(cfg),
+		PreRegistration:   NewPreRegistrationClient(cfg),
+		Setting:           NewSettingClient(cfg),
+		Store:             NewStoreClient(cfg),
 	}, nil
 }
 
@@ -204,21 +240,23 @@ func (c *Client) Close() error {
 // Use adds the mutation hooks to all the entity clients.
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
-	c.APIKey.Use(hooks...)
-	c.Channel.Use(hooks...)
-	c.IPRule.Use(hooks...)
-	c.Setting.Use(hooks...)
-	c.Store.Use(hooks...)
+	for _, n := range []interface{ Use(...Hook) }{
+		c.APIKey, c.Cancellation, c.CashReceipt, c.Channel, c.Event, c.IPRule,
+		c.IdempotencyRecord, c.Payment, c.PreRegistration, c.Setting, c.Store,
+	} {
+		n.Use(hooks...)
+	}
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
-	c.APIKey.Intercept(interceptors...)
-	c.Channel.Intercept(interceptors...)
-	c.IPRule.Intercept(interceptors...)
-	c.Setting.Intercept(interceptors...)
-	c.Store.Intercept(interceptors...)
+	for _, n := range []interface{ Intercept(...Interceptor) }{
+		c.APIKey, c.Cancellation, c.CashReceipt, c.Channel, c.Event, c.IPRule,
+		c.IdempotencyRecord, c.Payment, c.PreRegistration, c.Setting, c.Store,
+	} {
+		n.Intercept(interceptors...)
+	}
 }
 
 // Mutate implements the ent.Mutator interface.
@@ -226,10 +264,22 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APIKeyMutation:
 		return c.APIKey.mutate(ctx, m)
+	case *CancellationMutation:
+		return c.Cancellation.mutate(ctx, m)
+	case *CashReceiptMutation:
+		return c.CashReceipt.mutate(ctx, m)
 	case *ChannelMutation:
 		return c.Channel.mutate(ctx, m)
+	case *EventMutation:
+		return c.Event.mutate(ctx, m)
 	case *IPRuleMutation:
 		return c.IPRule.mutate(ctx, m)
+	case *IdempotencyRecordMutation:
+		return c.IdempotencyRecord.mutate(ctx, m)
+	case *PaymentMutation:
+		return c.Payment.mutate(ctx, m)
+	case *PreRegistrationMutation:
+		return c.PreRegistration.mutate(ctx, m)
 	case *SettingMutation:
 		return c.Setting.mutate(ctx, m)
 	case *StoreMutation:
@@ -389,6 +439,306 @@ func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, er
 	}
 }
 
+// CancellationClient is a client for the Cancellation schema.
+type CancellationClient struct {
+	config
+}
+
+// NewCancellationClient returns a client for the Cancellation from the given config.
+func NewCancellationClient(c config) *CancellationClient {
+	return &CancellationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `cancellation.Hooks(f(g(h())))`.
+func (c *CancellationClient) Use(hooks ...Hook) {
+	c.hooks.Cancellation = append(c.hooks.Cancellation, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `cancellation.Intercept(f(g(h())))`.
+func (c *CancellationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Cancellation = append(c.inters.Cancellation, interceptors...)
+}
+
+// Create returns a builder for creating a Cancellation entity.
+func (c *CancellationClient) Create() *CancellationCreate {
+	mutation := newCancellationMutation(c.config, OpCreate)
+	return &CancellationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Cancellation entities.
+func (c *CancellationClient) CreateBulk(builders ...*CancellationCreate) *CancellationCreateBulk {
+	return &CancellationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CancellationClient) MapCreateBulk(slice any, setFunc func(*CancellationCreate, int)) *CancellationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CancellationCreateBulk{err: fmt.Errorf("calling to CancellationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CancellationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CancellationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Cancellation.
+func (c *CancellationClient) Update() *CancellationUpdate {
+	mutation := newCancellationMutation(c.config, OpUpdate)
+	return &CancellationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CancellationClient) UpdateOne(_m *Cancellation) *CancellationUpdateOne {
+	mutation := newCancellationMutation(c.config, OpUpdateOne, withCancellation(_m))
+	return &CancellationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CancellationClient) UpdateOneID(id string) *CancellationUpdateOne {
+	mutation := newCancellationMutation(c.config, OpUpdateOne, withCancellationID(id))
+	return &CancellationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Cancellation.
+func (c *CancellationClient) Delete() *CancellationDelete {
+	mutation := newCancellationMutation(c.config, OpDelete)
+	return &CancellationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CancellationClient) DeleteOne(_m *Cancellation) *CancellationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CancellationClient) DeleteOneID(id string) *CancellationDeleteOne {
+	builder := c.Delete().Where(cancellation.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CancellationDeleteOne{builder}
+}
+
+// Query returns a query builder for Cancellation.
+func (c *CancellationClient) Query() *CancellationQuery {
+	return &CancellationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCancellation},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Cancellation entity by its id.
+func (c *CancellationClient) Get(ctx context.Context, id string) (*Cancellation, error) {
+	return c.Query().Where(cancellation.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CancellationClient) GetX(ctx context.Context, id string) *Cancellation {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPayment queries the payment edge of a Cancellation.
+func (c *CancellationClient) QueryPayment(_m *Cancellation) *PaymentQuery {
+	query := (&PaymentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cancellation.Table, cancellation.FieldID, id),
+			sqlgraph.To(payment.Table, payment.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, cancellation.PaymentTable, cancellation.PaymentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CancellationClient) Hooks() []Hook {
+	hooks := c.hooks.Cancellation
+	return append(hooks[:len(hooks):len(hooks)], cancellation.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CancellationClient) Interceptors() []Interceptor {
+	return c.inters.Cancellation
+}
+
+func (c *CancellationClient) mutate(ctx context.Context, m *CancellationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CancellationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CancellationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CancellationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CancellationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Cancellation mutation op: %q", m.Op())
+	}
+}
+
+// CashReceiptClient is a client for the CashReceipt schema.
+type CashReceiptClient struct {
+	config
+}
+
+// NewCashReceiptClient returns a client for the CashReceipt from the given config.
+func NewCashReceiptClient(c config) *CashReceiptClient {
+	return &CashReceiptClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `cashreceipt.Hooks(f(g(h())))`.
+func (c *CashReceiptClient) Use(hooks ...Hook) {
+	c.hooks.CashReceipt = append(c.hooks.CashReceipt, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `cashreceipt.Intercept(f(g(h())))`.
+func (c *CashReceiptClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CashReceipt = append(c.inters.CashReceipt, interceptors...)
+}
+
+// Create returns a builder for creating a CashReceipt entity.
+func (c *CashReceiptClient) Create() *CashReceiptCreate {
+	mutation := newCashReceiptMutation(c.config, OpCreate)
+	return &CashReceiptCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CashReceipt entities.
+func (c *CashReceiptClient) CreateBulk(builders ...*CashReceiptCreate) *CashReceiptCreateBulk {
+	return &CashReceiptCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CashReceiptClient) MapCreateBulk(slice any, setFunc func(*CashReceiptCreate, int)) *CashReceiptCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CashReceiptCreateBulk{err: fmt.Errorf("calling to CashReceiptClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CashReceiptCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CashReceiptCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CashReceipt.
+func (c *CashReceiptClient) Update() *CashReceiptUpdate {
+	mutation := newCashReceiptMutation(c.config, OpUpdate)
+	return &CashReceiptUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CashReceiptClient) UpdateOne(_m *CashReceipt) *CashReceiptUpdateOne {
+	mutation := newCashReceiptMutation(c.config, OpUpdateOne, withCashReceipt(_m))
+	return &CashReceiptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CashReceiptClient) UpdateOneID(id string) *CashReceiptUpdateOne {
+	mutation := newCashReceiptMutation(c.config, OpUpdateOne, withCashReceiptID(id))
+	return &CashReceiptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CashReceipt.
+func (c *CashReceiptClient) Delete() *CashReceiptDelete {
+	mutation := newCashReceiptMutation(c.config, OpDelete)
+	return &CashReceiptDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CashReceiptClient) DeleteOne(_m *CashReceipt) *CashReceiptDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CashReceiptClient) DeleteOneID(id string) *CashReceiptDeleteOne {
+	builder := c.Delete().Where(cashreceipt.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CashReceiptDeleteOne{builder}
+}
+
+// Query returns a query builder for CashReceipt.
+func (c *CashReceiptClient) Query() *CashReceiptQuery {
+	return &CashReceiptQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCashReceipt},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CashReceipt entity by its id.
+func (c *CashReceiptClient) Get(ctx context.Context, id string) (*CashReceipt, error) {
+	return c.Query().Where(cashreceipt.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CashReceiptClient) GetX(ctx context.Context, id string) *CashReceipt {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryPayment queries the payment edge of a CashReceipt.
+func (c *CashReceiptClient) QueryPayment(_m *CashReceipt) *PaymentQuery {
+	query := (&PaymentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cashreceipt.Table, cashreceipt.FieldID, id),
+			sqlgraph.To(payment.Table, payment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, cashreceipt.PaymentTable, cashreceipt.PaymentColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CashReceiptClient) Hooks() []Hook {
+	hooks := c.hooks.CashReceipt
+	return append(hooks[:len(hooks):len(hooks)], cashreceipt.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CashReceiptClient) Interceptors() []Interceptor {
+	return c.inters.CashReceipt
+}
+
+func (c *CashReceiptClient) mutate(ctx context.Context, m *CashReceiptMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CashReceiptCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CashReceiptUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CashReceiptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CashReceiptDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CashReceipt mutation op: %q", m.Op())
+	}
+}
+
 // ChannelClient is a client for the Channel schema.
 type ChannelClient struct {
 	config
@@ -539,6 +889,140 @@ func (c *ChannelClient) mutate(ctx context.Context, m *ChannelMutation) (Value, 
 	}
 }
 
+// EventClient is a client for the Event schema.
+type EventClient struct {
+	config
+}
+
+// NewEventClient returns a client for the Event from the given config.
+func NewEventClient(c config) *EventClient {
+	return &EventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `event.Hooks(f(g(h())))`.
+func (c *EventClient) Use(hooks ...Hook) {
+	c.hooks.Event = append(c.hooks.Event, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `event.Intercept(f(g(h())))`.
+func (c *EventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Event = append(c.inters.Event, interceptors...)
+}
+
+// Create returns a builder for creating a Event entity.
+func (c *EventClient) Create() *EventCreate {
+	mutation := newEventMutation(c.config, OpCreate)
+	return &EventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Event entities.
+func (c *EventClient) CreateBulk(builders ...*EventCreate) *EventCreateBulk {
+	return &EventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EventClient) MapCreateBulk(slice any, setFunc func(*EventCreate, int)) *EventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EventCreateBulk{err: fmt.Errorf("calling to EventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Event.
+func (c *EventClient) Update() *EventUpdate {
+	mutation := newEventMutation(c.config, OpUpdate)
+	return &EventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EventClient) UpdateOne(_m *Event) *EventUpdateOne {
+	mutation := newEventMutation(c.config, OpUpdateOne, withEvent(_m))
+	return &EventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EventClient) UpdateOneID(id string) *EventUpdateOne {
+	mutation := newEventMutation(c.config, OpUpdateOne, withEventID(id))
+	return &EventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Event.
+func (c *EventClient) Delete() *EventDelete {
+	mutation := newEventMutation(c.config, OpDelete)
+	return &EventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EventClient) DeleteOne(_m *Event) *EventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EventClient) DeleteOneID(id string) *EventDeleteOne {
+	builder := c.Delete().Where(event.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EventDeleteOne{builder}
+}
+
+// Query returns a query builder for Event.
+func (c *EventClient) Query() *EventQuery {
+	return &EventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Event entity by its id.
+func (c *EventClient) Get(ctx context.Context, id string) (*Event, error) {
+	return c.Query().Where(event.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EventClient) GetX(ctx context.Context, id string) *Event {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EventClient) Hooks() []Hook {
+	hooks := c.hooks.Event
+	return append(hooks[:len(hooks):len(hooks)], event.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *EventClient) Interceptors() []Interceptor {
+	return c.inters.Event
+}
+
+func (c *EventClient) mutate(ctx context.Context, m *EventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Event mutation op: %q", m.Op())
+	}
+}
+
 // IPRuleClient is a client for the IPRule schema.
 type IPRuleClient struct {
 	config
@@ -686,6 +1170,456 @@ func (c *IPRuleClient) mutate(ctx context.Context, m *IPRuleMutation) (Value, er
 		return (&IPRuleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown IPRule mutation op: %q", m.Op())
+	}
+}
+
+// IdempotencyRecordClient is a client for the IdempotencyRecord schema.
+type IdempotencyRecordClient struct {
+	config
+}
+
+// NewIdempotencyRecordClient returns a client for the IdempotencyRecord from the given config.
+func NewIdempotencyRecordClient(c config) *IdempotencyRecordClient {
+	return &IdempotencyRecordClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `idempotencyrecord.Hooks(f(g(h())))`.
+func (c *IdempotencyRecordClient) Use(hooks ...Hook) {
+	c.hooks.IdempotencyRecord = append(c.hooks.IdempotencyRecord, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `idempotencyrecord.Intercept(f(g(h())))`.
+func (c *IdempotencyRecordClient) Intercept(interceptors ...Interceptor) {
+	c.inters.IdempotencyRecord = append(c.inters.IdempotencyRecord, interceptors...)
+}
+
+// Create returns a builder for creating a IdempotencyRecord entity.
+func (c *IdempotencyRecordClient) Create() *IdempotencyRecordCreate {
+	mutation := newIdempotencyRecordMutation(c.config, OpCreate)
+	return &IdempotencyRecordCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of IdempotencyRecord entities.
+func (c *IdempotencyRecordClient) CreateBulk(builders ...*IdempotencyRecordCreate) *IdempotencyRecordCreateBulk {
+	return &IdempotencyRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *IdempotencyRecordClient) MapCreateBulk(slice any, setFunc func(*IdempotencyRecordCreate, int)) *IdempotencyRecordCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &IdempotencyRecordCreateBulk{err: fmt.Errorf("calling to IdempotencyRecordClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*IdempotencyRecordCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &IdempotencyRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for IdempotencyRecord.
+func (c *IdempotencyRecordClient) Update() *IdempotencyRecordUpdate {
+	mutation := newIdempotencyRecordMutation(c.config, OpUpdate)
+	return &IdempotencyRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *IdempotencyRecordClient) UpdateOne(_m *IdempotencyRecord) *IdempotencyRecordUpdateOne {
+	mutation := newIdempotencyRecordMutation(c.config, OpUpdateOne, withIdempotencyRecord(_m))
+	return &IdempotencyRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *IdempotencyRecordClient) UpdateOneID(id int) *IdempotencyRecordUpdateOne {
+	mutation := newIdempotencyRecordMutation(c.config, OpUpdateOne, withIdempotencyRecordID(id))
+	return &IdempotencyRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for IdempotencyRecord.
+func (c *IdempotencyRecordClient) Delete() *IdempotencyRecordDelete {
+	mutation := newIdempotencyRecordMutation(c.config, OpDelete)
+	return &IdempotencyRecordDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *IdempotencyRecordClient) DeleteOne(_m *IdempotencyRecord) *IdempotencyRecordDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *IdempotencyRecordClient) DeleteOneID(id int) *IdempotencyRecordDeleteOne {
+	builder := c.Delete().Where(idempotencyrecord.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &IdempotencyRecordDeleteOne{builder}
+}
+
+// Query returns a query builder for IdempotencyRecord.
+func (c *IdempotencyRecordClient) Query() *IdempotencyRecordQuery {
+	return &IdempotencyRecordQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeIdempotencyRecord},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a IdempotencyRecord entity by its id.
+func (c *IdempotencyRecordClient) Get(ctx context.Context, id int) (*IdempotencyRecord, error) {
+	return c.Query().Where(idempotencyrecord.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *IdempotencyRecordClient) GetX(ctx context.Context, id int) *IdempotencyRecord {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *IdempotencyRecordClient) Hooks() []Hook {
+	hooks := c.hooks.IdempotencyRecord
+	return append(hooks[:len(hooks):len(hooks)], idempotencyrecord.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *IdempotencyRecordClient) Interceptors() []Interceptor {
+	return c.inters.IdempotencyRecord
+}
+
+func (c *IdempotencyRecordClient) mutate(ctx context.Context, m *IdempotencyRecordMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&IdempotencyRecordCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&IdempotencyRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&IdempotencyRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&IdempotencyRecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown IdempotencyRecord mutation op: %q", m.Op())
+	}
+}
+
+// PaymentClient is a client for the Payment schema.
+type PaymentClient struct {
+	config
+}
+
+// NewPaymentClient returns a client for the Payment from the given config.
+func NewPaymentClient(c config) *PaymentClient {
+	return &PaymentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `payment.Hooks(f(g(h())))`.
+func (c *PaymentClient) Use(hooks ...Hook) {
+	c.hooks.Payment = append(c.hooks.Payment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `payment.Intercept(f(g(h())))`.
+func (c *PaymentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Payment = append(c.inters.Payment, interceptors...)
+}
+
+// Create returns a builder for creating a Payment entity.
+func (c *PaymentClient) Create() *PaymentCreate {
+	mutation := newPaymentMutation(c.config, OpCreate)
+	return &PaymentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Payment entities.
+func (c *PaymentClient) CreateBulk(builders ...*PaymentCreate) *PaymentCreateBulk {
+	return &PaymentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PaymentClient) MapCreateBulk(slice any, setFunc func(*PaymentCreate, int)) *PaymentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PaymentCreateBulk{err: fmt.Errorf("calling to PaymentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PaymentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PaymentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Payment.
+func (c *PaymentClient) Update() *PaymentUpdate {
+	mutation := newPaymentMutation(c.config, OpUpdate)
+	return &PaymentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PaymentClient) UpdateOne(_m *Payment) *PaymentUpdateOne {
+	mutation := newPaymentMutation(c.config, OpUpdateOne, withPayment(_m))
+	return &PaymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PaymentClient) UpdateOneID(id string) *PaymentUpdateOne {
+	mutation := newPaymentMutation(c.config, OpUpdateOne, withPaymentID(id))
+	return &PaymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Payment.
+func (c *PaymentClient) Delete() *PaymentDelete {
+	mutation := newPaymentMutation(c.config, OpDelete)
+	return &PaymentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PaymentClient) DeleteOne(_m *Payment) *PaymentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PaymentClient) DeleteOneID(id string) *PaymentDeleteOne {
+	builder := c.Delete().Where(payment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PaymentDeleteOne{builder}
+}
+
+// Query returns a query builder for Payment.
+func (c *PaymentClient) Query() *PaymentQuery {
+	return &PaymentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePayment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Payment entity by its id.
+func (c *PaymentClient) Get(ctx context.Context, id string) (*Payment, error) {
+	return c.Query().Where(payment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PaymentClient) GetX(ctx context.Context, id string) *Payment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryStore queries the store edge of a Payment.
+func (c *PaymentClient) QueryStore(_m *Payment) *StoreQuery {
+	query := (&StoreClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(payment.Table, payment.FieldID, id),
+			sqlgraph.To(store.Table, store.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, payment.StoreTable, payment.StoreColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCancellations queries the cancellations edge of a Payment.
+func (c *PaymentClient) QueryCancellations(_m *Payment) *CancellationQuery {
+	query := (&CancellationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(payment.Table, payment.FieldID, id),
+			sqlgraph.To(cancellation.Table, cancellation.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, payment.CancellationsTable, payment.CancellationsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryCashReceipt queries the cash_receipt edge of a Payment.
+func (c *PaymentClient) QueryCashReceipt(_m *Payment) *CashReceiptQuery {
+	query := (&CashReceiptClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(payment.Table, payment.FieldID, id),
+			sqlgraph.To(cashreceipt.Table, cashreceipt.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, payment.CashReceiptTable, payment.CashReceiptColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *PaymentClient) Hooks() []Hook {
+	hooks := c.hooks.Payment
+	return append(hooks[:len(hooks):len(hooks)], payment.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PaymentClient) Interceptors() []Interceptor {
+	return c.inters.Payment
+}
+
+func (c *PaymentClient) mutate(ctx context.Context, m *PaymentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PaymentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PaymentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PaymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PaymentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Payment mutation op: %q", m.Op())
+	}
+}
+
+// PreRegistrationClient is a client for the PreRegistration schema.
+type PreRegistrationClient struct {
+	config
+}
+
+// NewPreRegistrationClient returns a client for the PreRegistration from the given config.
+func NewPreRegistrationClient(c config) *PreRegistrationClient {
+	return &PreRegistrationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `preregistration.Hooks(f(g(h())))`.
+func (c *PreRegistrationClient) Use(hooks ...Hook) {
+	c.hooks.PreRegistration = append(c.hooks.PreRegistration, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `preregistration.Intercept(f(g(h())))`.
+func (c *PreRegistrationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PreRegistration = append(c.inters.PreRegistration, interceptors...)
+}
+
+// Create returns a builder for creating a PreRegistration entity.
+func (c *PreRegistrationClient) Create() *PreRegistrationCreate {
+	mutation := newPreRegistrationMutation(c.config, OpCreate)
+	return &PreRegistrationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PreRegistration entities.
+func (c *PreRegistrationClient) CreateBulk(builders ...*PreRegistrationCreate) *PreRegistrationCreateBulk {
+	return &PreRegistrationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PreRegistrationClient) MapCreateBulk(slice any, setFunc func(*PreRegistrationCreate, int)) *PreRegistrationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PreRegistrationCreateBulk{err: fmt.Errorf("calling to PreRegistrationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PreRegistrationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PreRegistrationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PreRegistration.
+func (c *PreRegistrationClient) Update() *PreRegistrationUpdate {
+	mutation := newPreRegistrationMutation(c.config, OpUpdate)
+	return &PreRegistrationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PreRegistrationClient) UpdateOne(_m *PreRegistration) *PreRegistrationUpdateOne {
+	mutation := newPreRegistrationMutation(c.config, OpUpdateOne, withPreRegistration(_m))
+	return &PreRegistrationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PreRegistrationClient) UpdateOneID(id int) *PreRegistrationUpdateOne {
+	mutation := newPreRegistrationMutation(c.config, OpUpdateOne, withPreRegistrationID(id))
+	return &PreRegistrationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PreRegistration.
+func (c *PreRegistrationClient) Delete() *PreRegistrationDelete {
+	mutation := newPreRegistrationMutation(c.config, OpDelete)
+	return &PreRegistrationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PreRegistrationClient) DeleteOne(_m *PreRegistration) *PreRegistrationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PreRegistrationClient) DeleteOneID(id int) *PreRegistrationDeleteOne {
+	builder := c.Delete().Where(preregistration.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PreRegistrationDeleteOne{builder}
+}
+
+// Query returns a query builder for PreRegistration.
+func (c *PreRegistrationClient) Query() *PreRegistrationQuery {
+	return &PreRegistrationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePreRegistration},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PreRegistration entity by its id.
+func (c *PreRegistrationClient) Get(ctx context.Context, id int) (*PreRegistration, error) {
+	return c.Query().Where(preregistration.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PreRegistrationClient) GetX(ctx context.Context, id int) *PreRegistration {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PreRegistrationClient) Hooks() []Hook {
+	hooks := c.hooks.PreRegistration
+	return append(hooks[:len(hooks):len(hooks)], preregistration.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *PreRegistrationClient) Interceptors() []Interceptor {
+	return c.inters.PreRegistration
+}
+
+func (c *PreRegistrationClient) mutate(ctx context.Context, m *PreRegistrationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PreRegistrationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PreRegistrationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PreRegistrationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PreRegistrationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PreRegistration mutation op: %q", m.Op())
 	}
 }
 
@@ -979,6 +1913,22 @@ func (c *StoreClient) QueryChannels(_m *Store) *ChannelQuery {
 	return query
 }
 
+// QueryPayments queries the payments edge of a Store.
+func (c *StoreClient) QueryPayments(_m *Store) *PaymentQuery {
+	query := (&PaymentClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(store.Table, store.FieldID, id),
+			sqlgraph.To(payment.Table, payment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, store.PaymentsTable, store.PaymentsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *StoreClient) Hooks() []Hook {
 	hooks := c.hooks.Store
@@ -1008,10 +1958,12 @@ func (c *StoreClient) mutate(ctx context.Context, m *StoreMutation) (Value, erro
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Channel, IPRule, Setting, Store []ent.Hook
+		APIKey, Cancellation, CashReceipt, Channel, Event, IPRule, IdempotencyRecord,
+		Payment, PreRegistration, Setting, Store []ent.Hook
 	}
 	inters struct {
-		APIKey, Channel, IPRule, Setting, Store []ent.Interceptor
+		APIKey, Cancellation, CashReceipt, Channel, Event, IPRule, IdempotencyRecord,
+		Payment, PreRegistration, Setting, Store []ent.Interceptor
 	}
 )
 

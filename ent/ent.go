@@ -13,8 +13,14 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/cancellation"
+	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/event"
+	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/ent/preregistration"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
 )
@@ -77,11 +83,17 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apikey.Table:  apikey.ValidColumn,
-			channel.Table: channel.ValidColumn,
-			iprule.Table:  iprule.ValidColumn,
-			setting.Table: setting.ValidColumn,
-			store.Table:   store.ValidColumn,
+			apikey.Table:            apikey.ValidColumn,
+			cancellation.Table:      cancellation.ValidColumn,
+			cashreceipt.Table:       cashreceipt.ValidColumn,
+			channel.Table:           channel.ValidColumn,
+			event.Table:             event.ValidColumn,
+			iprule.Table:            iprule.ValidColumn,
+			idempotencyrecord.Table: idempotencyrecord.ValidColumn,
+			payment.Table:           payment.ValidColumn,
+			preregistration.Table:   preregistration.ValidColumn,
+			setting.Table:           setting.ValidColumn,
+			store.Table:             store.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

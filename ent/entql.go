@@ -4,9 +4,15 @@ package ent
 
 import (
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/cancellation"
+	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/event"
+	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/predicate"
+	"github.com/paymux/paymux/ent/preregistration"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
 
@@ -18,7 +24,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 5)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 11)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -52,6 +58,67 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   cancellation.Table,
+			Columns: cancellation.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: cancellation.FieldID,
+			},
+		},
+		Type: "Cancellation",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			cancellation.FieldStoreID:            {Type: field.TypeString, Column: cancellation.FieldStoreID},
+			cancellation.FieldCreatedAt:          {Type: field.TypeTime, Column: cancellation.FieldCreatedAt},
+			cancellation.FieldUpdatedAt:          {Type: field.TypeTime, Column: cancellation.FieldUpdatedAt},
+			cancellation.FieldPaymentID:          {Type: field.TypeString, Column: cancellation.FieldPaymentID},
+			cancellation.FieldStatus:             {Type: field.TypeEnum, Column: cancellation.FieldStatus},
+			cancellation.FieldAmount:             {Type: field.TypeInt64, Column: cancellation.FieldAmount},
+			cancellation.FieldTaxFree:            {Type: field.TypeInt64, Column: cancellation.FieldTaxFree},
+			cancellation.FieldVat:                {Type: field.TypeInt64, Column: cancellation.FieldVat},
+			cancellation.FieldFull:               {Type: field.TypeBool, Column: cancellation.FieldFull},
+			cancellation.FieldReason:             {Type: field.TypeString, Column: cancellation.FieldReason},
+			cancellation.FieldPgCancellationID:   {Type: field.TypeString, Column: cancellation.FieldPgCancellationID},
+			cancellation.FieldRefundBank:         {Type: field.TypeString, Column: cancellation.FieldRefundBank},
+			cancellation.FieldRefundNumberSealed: {Type: field.TypeBytes, Column: cancellation.FieldRefundNumberSealed},
+			cancellation.FieldRefundNumberMasked: {Type: field.TypeString, Column: cancellation.FieldRefundNumberMasked},
+			cancellation.FieldRefundHolder:       {Type: field.TypeString, Column: cancellation.FieldRefundHolder},
+			cancellation.FieldRefundPhone:        {Type: field.TypeString, Column: cancellation.FieldRefundPhone},
+			cancellation.FieldRefundStatus:       {Type: field.TypeEnum, Column: cancellation.FieldRefundStatus},
+			cancellation.FieldFailure:            {Type: field.TypeJSON, Column: cancellation.FieldFailure},
+			cancellation.FieldCancelledAt:        {Type: field.TypeTime, Column: cancellation.FieldCancelledAt},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   cashreceipt.Table,
+			Columns: cashreceipt.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: cashreceipt.FieldID,
+			},
+		},
+		Type: "CashReceipt",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			cashreceipt.FieldStoreID:        {Type: field.TypeString, Column: cashreceipt.FieldStoreID},
+			cashreceipt.FieldCreatedAt:      {Type: field.TypeTime, Column: cashreceipt.FieldCreatedAt},
+			cashreceipt.FieldUpdatedAt:      {Type: field.TypeTime, Column: cashreceipt.FieldUpdatedAt},
+			cashreceipt.FieldPaymentID:      {Type: field.TypeString, Column: cashreceipt.FieldPaymentID},
+			cashreceipt.FieldType:           {Type: field.TypeEnum, Column: cashreceipt.FieldType},
+			cashreceipt.FieldIdentityMasked: {Type: field.TypeString, Column: cashreceipt.FieldIdentityMasked},
+			cashreceipt.FieldStatus:         {Type: field.TypeEnum, Column: cashreceipt.FieldStatus},
+			cashreceipt.FieldAmount:         {Type: field.TypeInt64, Column: cashreceipt.FieldAmount},
+			cashreceipt.FieldTaxFree:        {Type: field.TypeInt64, Column: cashreceipt.FieldTaxFree},
+			cashreceipt.FieldVat:            {Type: field.TypeInt64, Column: cashreceipt.FieldVat},
+			cashreceipt.FieldApprovalNumber: {Type: field.TypeString, Column: cashreceipt.FieldApprovalNumber},
+			cashreceipt.FieldPgReceiptID:    {Type: field.TypeString, Column: cashreceipt.FieldPgReceiptID},
+			cashreceipt.FieldReceiptURL:     {Type: field.TypeString, Column: cashreceipt.FieldReceiptURL},
+			cashreceipt.FieldFailure:        {Type: field.TypeJSON, Column: cashreceipt.FieldFailure},
+			cashreceipt.FieldIssuedAt:       {Type: field.TypeTime, Column: cashreceipt.FieldIssuedAt},
+			cashreceipt.FieldCancelledAt:    {Type: field.TypeTime, Column: cashreceipt.FieldCancelledAt},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   channel.Table,
 			Columns: channel.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -75,7 +142,29 @@ var schemaGraph = func() *sqlgraph.Schema {
 			channel.FieldDefault:       {Type: field.TypeBool, Column: channel.FieldDefault},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   event.Table,
+			Columns: event.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: event.FieldID,
+			},
+		},
+		Type: "Event",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			event.FieldStoreID:           {Type: field.TypeString, Column: event.FieldStoreID},
+			event.FieldMode:              {Type: field.TypeEnum, Column: event.FieldMode},
+			event.FieldType:              {Type: field.TypeString, Column: event.FieldType},
+			event.FieldPaymentID:         {Type: field.TypeString, Column: event.FieldPaymentID},
+			event.FieldMerchantPaymentID: {Type: field.TypeString, Column: event.FieldMerchantPaymentID},
+			event.FieldFromStatus:        {Type: field.TypeString, Column: event.FieldFromStatus},
+			event.FieldToStatus:          {Type: field.TypeString, Column: event.FieldToStatus},
+			event.FieldData:              {Type: field.TypeBytes, Column: event.FieldData},
+			event.FieldCreatedAt:         {Type: field.TypeTime, Column: event.FieldCreatedAt},
+		},
+	}
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   iprule.Table,
 			Columns: iprule.Columns,
@@ -93,7 +182,100 @@ var schemaGraph = func() *sqlgraph.Schema {
 			iprule.FieldDescription: {Type: field.TypeString, Column: iprule.FieldDescription},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   idempotencyrecord.Table,
+			Columns: idempotencyrecord.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: idempotencyrecord.FieldID,
+			},
+		},
+		Type: "IdempotencyRecord",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			idempotencyrecord.FieldCreatedAt:   {Type: field.TypeTime, Column: idempotencyrecord.FieldCreatedAt},
+			idempotencyrecord.FieldUpdatedAt:   {Type: field.TypeTime, Column: idempotencyrecord.FieldUpdatedAt},
+			idempotencyrecord.FieldScope:       {Type: field.TypeString, Column: idempotencyrecord.FieldScope},
+			idempotencyrecord.FieldKey:         {Type: field.TypeString, Column: idempotencyrecord.FieldKey},
+			idempotencyrecord.FieldProcedure:   {Type: field.TypeString, Column: idempotencyrecord.FieldProcedure},
+			idempotencyrecord.FieldRequestHash: {Type: field.TypeBytes, Column: idempotencyrecord.FieldRequestHash},
+			idempotencyrecord.FieldState:       {Type: field.TypeEnum, Column: idempotencyrecord.FieldState},
+			idempotencyrecord.FieldResponse:    {Type: field.TypeBytes, Column: idempotencyrecord.FieldResponse},
+			idempotencyrecord.FieldError:       {Type: field.TypeBytes, Column: idempotencyrecord.FieldError},
+			idempotencyrecord.FieldLeaseUntil:  {Type: field.TypeTime, Column: idempotencyrecord.FieldLeaseUntil},
+			idempotencyrecord.FieldExpiresAt:   {Type: field.TypeTime, Column: idempotencyrecord.FieldExpiresAt},
+		},
+	}
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   payment.Table,
+			Columns: payment.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: payment.FieldID,
+			},
+		},
+		Type: "Payment",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			payment.FieldStoreID:            {Type: field.TypeString, Column: payment.FieldStoreID},
+			payment.FieldCreatedAt:          {Type: field.TypeTime, Column: payment.FieldCreatedAt},
+			payment.FieldUpdatedAt:          {Type: field.TypeTime, Column: payment.FieldUpdatedAt},
+			payment.FieldChannelID:          {Type: field.TypeString, Column: payment.FieldChannelID},
+			payment.FieldProvider:           {Type: field.TypeString, Column: payment.FieldProvider},
+			payment.FieldMode:               {Type: field.TypeEnum, Column: payment.FieldMode},
+			payment.FieldMerchantPaymentID:  {Type: field.TypeString, Column: payment.FieldMerchantPaymentID},
+			payment.FieldOrderName:          {Type: field.TypeString, Column: payment.FieldOrderName},
+			payment.FieldMethod:             {Type: field.TypeEnum, Column: payment.FieldMethod},
+			payment.FieldApprovalModel:      {Type: field.TypeEnum, Column: payment.FieldApprovalModel},
+			payment.FieldStatus:             {Type: field.TypeEnum, Column: payment.FieldStatus},
+			payment.FieldCurrency:           {Type: field.TypeString, Column: payment.FieldCurrency},
+			payment.FieldTotal:              {Type: field.TypeInt64, Column: payment.FieldTotal},
+			payment.FieldTaxFree:            {Type: field.TypeInt64, Column: payment.FieldTaxFree},
+			payment.FieldVat:                {Type: field.TypeInt64, Column: payment.FieldVat},
+			payment.FieldPaid:               {Type: field.TypeInt64, Column: payment.FieldPaid},
+			payment.FieldCancelled:          {Type: field.TypeInt64, Column: payment.FieldCancelled},
+			payment.FieldCancelledTaxFree:   {Type: field.TypeInt64, Column: payment.FieldCancelledTaxFree},
+			payment.FieldCancelledVat:       {Type: field.TypeInt64, Column: payment.FieldCancelledVat},
+			payment.FieldCustomerName:       {Type: field.TypeString, Column: payment.FieldCustomerName},
+			payment.FieldCustomerEmail:      {Type: field.TypeString, Column: payment.FieldCustomerEmail},
+			payment.FieldCustomerPhone:      {Type: field.TypeString, Column: payment.FieldCustomerPhone},
+			payment.FieldReturnURL:          {Type: field.TypeString, Column: payment.FieldReturnURL},
+			payment.FieldKeyID:              {Type: field.TypeString, Column: payment.FieldKeyID},
+			payment.FieldPgTransactionID:    {Type: field.TypeString, Column: payment.FieldPgTransactionID},
+			payment.FieldWindowResult:       {Type: field.TypeJSON, Column: payment.FieldWindowResult},
+			payment.FieldCard:               {Type: field.TypeJSON, Column: payment.FieldCard},
+			payment.FieldVirtualAccount:     {Type: field.TypeJSON, Column: payment.FieldVirtualAccount},
+			payment.FieldDueAt:              {Type: field.TypeTime, Column: payment.FieldDueAt},
+			payment.FieldFailure:            {Type: field.TypeJSON, Column: payment.FieldFailure},
+			payment.FieldNotificationSecret: {Type: field.TypeString, Column: payment.FieldNotificationSecret},
+			payment.FieldReceiptURL:         {Type: field.TypeString, Column: payment.FieldReceiptURL},
+			payment.FieldPaidAt:             {Type: field.TypeTime, Column: payment.FieldPaidAt},
+			payment.FieldCancelledAt:        {Type: field.TypeTime, Column: payment.FieldCancelledAt},
+			payment.FieldFailedAt:           {Type: field.TypeTime, Column: payment.FieldFailedAt},
+			payment.FieldStatusAt:           {Type: field.TypeTime, Column: payment.FieldStatusAt},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   preregistration.Table,
+			Columns: preregistration.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: preregistration.FieldID,
+			},
+		},
+		Type: "PreRegistration",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			preregistration.FieldStoreID:           {Type: field.TypeString, Column: preregistration.FieldStoreID},
+			preregistration.FieldCreatedAt:         {Type: field.TypeTime, Column: preregistration.FieldCreatedAt},
+			preregistration.FieldUpdatedAt:         {Type: field.TypeTime, Column: preregistration.FieldUpdatedAt},
+			preregistration.FieldMerchantPaymentID: {Type: field.TypeString, Column: preregistration.FieldMerchantPaymentID},
+			preregistration.FieldTotal:             {Type: field.TypeInt64, Column: preregistration.FieldTotal},
+			preregistration.FieldTaxFree:           {Type: field.TypeInt64, Column: preregistration.FieldTaxFree},
+			preregistration.FieldCurrency:          {Type: field.TypeString, Column: preregistration.FieldCurrency},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   setting.Table,
 			Columns: setting.Columns,
@@ -109,7 +291,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			setting.FieldValue:     {Type: field.TypeString, Column: setting.FieldValue},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   store.Table,
 			Columns: store.Columns,
@@ -141,6 +323,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Store",
 	)
 	graph.MustAddE(
+		"payment",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   cancellation.PaymentTable,
+			Columns: []string{cancellation.PaymentColumn},
+			Bidi:    false,
+		},
+		"Cancellation",
+		"Payment",
+	)
+	graph.MustAddE(
+		"payment",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: true,
+			Table:   cashreceipt.PaymentTable,
+			Columns: []string{cashreceipt.PaymentColumn},
+			Bidi:    false,
+		},
+		"CashReceipt",
+		"Payment",
+	)
+	graph.MustAddE(
 		"store",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -163,6 +369,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"IPRule",
 		"Store",
+	)
+	graph.MustAddE(
+		"store",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   payment.StoreTable,
+			Columns: []string{payment.StoreColumn},
+			Bidi:    false,
+		},
+		"Payment",
+		"Store",
+	)
+	graph.MustAddE(
+		"cancellations",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   payment.CancellationsTable,
+			Columns: []string{payment.CancellationsColumn},
+			Bidi:    false,
+		},
+		"Payment",
+		"Cancellation",
+	)
+	graph.MustAddE(
+		"cash_receipt",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   payment.CashReceiptTable,
+			Columns: []string{payment.CashReceiptColumn},
+			Bidi:    false,
+		},
+		"Payment",
+		"CashReceipt",
 	)
 	graph.MustAddE(
 		"keys",
@@ -199,6 +441,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Store",
 		"Channel",
+	)
+	graph.MustAddE(
+		"payments",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   store.PaymentsTable,
+			Columns: []string{store.PaymentsColumn},
+			Bidi:    false,
+		},
+		"Store",
+		"Payment",
 	)
 	return graph
 }()
@@ -354,6 +608,289 @@ func (f *APIKeyFilter) WhereHasStoreWith(preds ...predicate.Store) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *CancellationQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CancellationQuery builder.
+func (_q *CancellationQuery) Filter() *CancellationFilter {
+	return &CancellationFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CancellationMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CancellationMutation builder.
+func (m *CancellationMutation) Filter() *CancellationFilter {
+	return &CancellationFilter{config: m.config, predicateAdder: m}
+}
+
+// CancellationFilter provides a generic filtering capability at runtime for CancellationQuery.
+type CancellationFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CancellationFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *CancellationFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *CancellationFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *CancellationFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(cancellation.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *CancellationFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(cancellation.FieldUpdatedAt))
+}
+
+// WherePaymentID applies the entql string predicate on the payment_id field.
+func (f *CancellationFilter) WherePaymentID(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldPaymentID))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *CancellationFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldStatus))
+}
+
+// WhereAmount applies the entql int64 predicate on the amount field.
+func (f *CancellationFilter) WhereAmount(p entql.Int64P) {
+	f.Where(p.Field(cancellation.FieldAmount))
+}
+
+// WhereTaxFree applies the entql int64 predicate on the tax_free field.
+func (f *CancellationFilter) WhereTaxFree(p entql.Int64P) {
+	f.Where(p.Field(cancellation.FieldTaxFree))
+}
+
+// WhereVat applies the entql int64 predicate on the vat field.
+func (f *CancellationFilter) WhereVat(p entql.Int64P) {
+	f.Where(p.Field(cancellation.FieldVat))
+}
+
+// WhereFull applies the entql bool predicate on the full field.
+func (f *CancellationFilter) WhereFull(p entql.BoolP) {
+	f.Where(p.Field(cancellation.FieldFull))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *CancellationFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldReason))
+}
+
+// WherePgCancellationID applies the entql string predicate on the pg_cancellation_id field.
+func (f *CancellationFilter) WherePgCancellationID(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldPgCancellationID))
+}
+
+// WhereRefundBank applies the entql string predicate on the refund_bank field.
+func (f *CancellationFilter) WhereRefundBank(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldRefundBank))
+}
+
+// WhereRefundNumberSealed applies the entql []byte predicate on the refund_number_sealed field.
+func (f *CancellationFilter) WhereRefundNumberSealed(p entql.BytesP) {
+	f.Where(p.Field(cancellation.FieldRefundNumberSealed))
+}
+
+// WhereRefundNumberMasked applies the entql string predicate on the refund_number_masked field.
+func (f *CancellationFilter) WhereRefundNumberMasked(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldRefundNumberMasked))
+}
+
+// WhereRefundHolder applies the entql string predicate on the refund_holder field.
+func (f *CancellationFilter) WhereRefundHolder(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldRefundHolder))
+}
+
+// WhereRefundPhone applies the entql string predicate on the refund_phone field.
+func (f *CancellationFilter) WhereRefundPhone(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldRefundPhone))
+}
+
+// WhereRefundStatus applies the entql string predicate on the refund_status field.
+func (f *CancellationFilter) WhereRefundStatus(p entql.StringP) {
+	f.Where(p.Field(cancellation.FieldRefundStatus))
+}
+
+// WhereFailure applies the entql json.RawMessage predicate on the failure field.
+func (f *CancellationFilter) WhereFailure(p entql.BytesP) {
+	f.Where(p.Field(cancellation.FieldFailure))
+}
+
+// WhereCancelledAt applies the entql time.Time predicate on the cancelled_at field.
+func (f *CancellationFilter) WhereCancelledAt(p entql.TimeP) {
+	f.Where(p.Field(cancellation.FieldCancelledAt))
+}
+
+// WhereHasPayment applies a predicate to check if query has an edge payment.
+func (f *CancellationFilter) WhereHasPayment() {
+	f.Where(entql.HasEdge("payment"))
+}
+
+// WhereHasPaymentWith applies a predicate to check if query has an edge payment with a given conditions (other predicates).
+func (f *CancellationFilter) WhereHasPaymentWith(preds ...predicate.Payment) {
+	f.Where(entql.HasEdgeWith("payment", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *CashReceiptQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CashReceiptQuery builder.
+func (_q *CashReceiptQuery) Filter() *CashReceiptFilter {
+	return &CashReceiptFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CashReceiptMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CashReceiptMutation builder.
+func (m *CashReceiptMutation) Filter() *CashReceiptFilter {
+	return &CashReceiptFilter{config: m.config, predicateAdder: m}
+}
+
+// CashReceiptFilter provides a generic filtering capability at runtime for CashReceiptQuery.
+type CashReceiptFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CashReceiptFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *CashReceiptFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(cashreceipt.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *CashReceiptFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(cashreceipt.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *CashReceiptFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(cashreceipt.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *CashReceiptFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(cashreceipt.FieldUpdatedAt))
+}
+
+// WherePaymentID applies the entql string predicate on the payment_id field.
+func (f *CashReceiptFilter) WherePaymentID(p entql.StringP) {
+	f.Where(p.Field(cashreceipt.FieldPaymentID))
+}
+
+// WhereType applies the entql string predicate on the type field.
+func (f *CashReceiptFilter) WhereType(p entql.StringP) {
+	f.Where(p.Field(cashreceipt.FieldType))
+}
+
+// WhereIdentityMasked applies the entql string predicate on the identity_masked field.
+func (f *CashReceiptFilter) WhereIdentityMasked(p entql.StringP) {
+	f.Where(p.Field(cashreceipt.FieldIdentityMasked))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *CashReceiptFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(cashreceipt.FieldStatus))
+}
+
+// WhereAmount applies the entql int64 predicate on the amount field.
+func (f *CashReceiptFilter) WhereAmount(p entql.Int64P) {
+	f.Where(p.Field(cashreceipt.FieldAmount))
+}
+
+// WhereTaxFree applies the entql int64 predicate on the tax_free field.
+func (f *CashReceiptFilter) WhereTaxFree(p entql.Int64P) {
+	f.Where(p.Field(cashreceipt.FieldTaxFree))
+}
+
+// WhereVat applies the entql int64 predicate on the vat field.
+func (f *CashReceiptFilter) WhereVat(p entql.Int64P) {
+	f.Where(p.Field(cashreceipt.FieldVat))
+}
+
+// WhereApprovalNumber applies the entql string predicate on the approval_number field.
+func (f *CashReceiptFilter) WhereApprovalNumber(p entql.StringP) {
+	f.Where(p.Field(cashreceipt.FieldApprovalNumber))
+}
+
+// WherePgReceiptID applies the entql string predicate on the pg_receipt_id field.
+func (f *CashReceiptFilter) WherePgReceiptID(p entql.StringP) {
+	f.Where(p.Field(cashreceipt.FieldPgReceiptID))
+}
+
+// WhereReceiptURL applies the entql string predicate on the receipt_url field.
+func (f *CashReceiptFilter) WhereReceiptURL(p entql.StringP) {
+	f.Where(p.Field(cashreceipt.FieldReceiptURL))
+}
+
+// WhereFailure applies the entql json.RawMessage predicate on the failure field.
+func (f *CashReceiptFilter) WhereFailure(p entql.BytesP) {
+	f.Where(p.Field(cashreceipt.FieldFailure))
+}
+
+// WhereIssuedAt applies the entql time.Time predicate on the issued_at field.
+func (f *CashReceiptFilter) WhereIssuedAt(p entql.TimeP) {
+	f.Where(p.Field(cashreceipt.FieldIssuedAt))
+}
+
+// WhereCancelledAt applies the entql time.Time predicate on the cancelled_at field.
+func (f *CashReceiptFilter) WhereCancelledAt(p entql.TimeP) {
+	f.Where(p.Field(cashreceipt.FieldCancelledAt))
+}
+
+// WhereHasPayment applies a predicate to check if query has an edge payment.
+func (f *CashReceiptFilter) WhereHasPayment() {
+	f.Where(entql.HasEdge("payment"))
+}
+
+// WhereHasPaymentWith applies a predicate to check if query has an edge payment with a given conditions (other predicates).
+func (f *CashReceiptFilter) WhereHasPaymentWith(preds ...predicate.Payment) {
+	f.Where(entql.HasEdgeWith("payment", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ChannelQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -382,7 +919,7 @@ type ChannelFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ChannelFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -468,6 +1005,91 @@ func (f *ChannelFilter) WhereHasStoreWith(preds ...predicate.Store) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *EventQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the EventQuery builder.
+func (_q *EventQuery) Filter() *EventFilter {
+	return &EventFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *EventMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the EventMutation builder.
+func (m *EventMutation) Filter() *EventFilter {
+	return &EventFilter{config: m.config, predicateAdder: m}
+}
+
+// EventFilter provides a generic filtering capability at runtime for EventQuery.
+type EventFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *EventFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *EventFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(event.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *EventFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(event.FieldStoreID))
+}
+
+// WhereMode applies the entql string predicate on the mode field.
+func (f *EventFilter) WhereMode(p entql.StringP) {
+	f.Where(p.Field(event.FieldMode))
+}
+
+// WhereType applies the entql string predicate on the type field.
+func (f *EventFilter) WhereType(p entql.StringP) {
+	f.Where(p.Field(event.FieldType))
+}
+
+// WherePaymentID applies the entql string predicate on the payment_id field.
+func (f *EventFilter) WherePaymentID(p entql.StringP) {
+	f.Where(p.Field(event.FieldPaymentID))
+}
+
+// WhereMerchantPaymentID applies the entql string predicate on the merchant_payment_id field.
+func (f *EventFilter) WhereMerchantPaymentID(p entql.StringP) {
+	f.Where(p.Field(event.FieldMerchantPaymentID))
+}
+
+// WhereFromStatus applies the entql string predicate on the from_status field.
+func (f *EventFilter) WhereFromStatus(p entql.StringP) {
+	f.Where(p.Field(event.FieldFromStatus))
+}
+
+// WhereToStatus applies the entql string predicate on the to_status field.
+func (f *EventFilter) WhereToStatus(p entql.StringP) {
+	f.Where(p.Field(event.FieldToStatus))
+}
+
+// WhereData applies the entql []byte predicate on the data field.
+func (f *EventFilter) WhereData(p entql.BytesP) {
+	f.Where(p.Field(event.FieldData))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *EventFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(event.FieldCreatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *IPRuleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -496,7 +1118,7 @@ type IPRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IPRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -547,6 +1169,438 @@ func (f *IPRuleFilter) WhereHasStoreWith(preds ...predicate.Store) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *IdempotencyRecordQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the IdempotencyRecordQuery builder.
+func (_q *IdempotencyRecordQuery) Filter() *IdempotencyRecordFilter {
+	return &IdempotencyRecordFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *IdempotencyRecordMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the IdempotencyRecordMutation builder.
+func (m *IdempotencyRecordMutation) Filter() *IdempotencyRecordFilter {
+	return &IdempotencyRecordFilter{config: m.config, predicateAdder: m}
+}
+
+// IdempotencyRecordFilter provides a generic filtering capability at runtime for IdempotencyRecordQuery.
+type IdempotencyRecordFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *IdempotencyRecordFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *IdempotencyRecordFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(idempotencyrecord.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *IdempotencyRecordFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(idempotencyrecord.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *IdempotencyRecordFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(idempotencyrecord.FieldUpdatedAt))
+}
+
+// WhereScope applies the entql string predicate on the scope field.
+func (f *IdempotencyRecordFilter) WhereScope(p entql.StringP) {
+	f.Where(p.Field(idempotencyrecord.FieldScope))
+}
+
+// WhereKey applies the entql string predicate on the key field.
+func (f *IdempotencyRecordFilter) WhereKey(p entql.StringP) {
+	f.Where(p.Field(idempotencyrecord.FieldKey))
+}
+
+// WhereProcedure applies the entql string predicate on the procedure field.
+func (f *IdempotencyRecordFilter) WhereProcedure(p entql.StringP) {
+	f.Where(p.Field(idempotencyrecord.FieldProcedure))
+}
+
+// WhereRequestHash applies the entql []byte predicate on the request_hash field.
+func (f *IdempotencyRecordFilter) WhereRequestHash(p entql.BytesP) {
+	f.Where(p.Field(idempotencyrecord.FieldRequestHash))
+}
+
+// WhereState applies the entql string predicate on the state field.
+func (f *IdempotencyRecordFilter) WhereState(p entql.StringP) {
+	f.Where(p.Field(idempotencyrecord.FieldState))
+}
+
+// WhereResponse applies the entql []byte predicate on the response field.
+func (f *IdempotencyRecordFilter) WhereResponse(p entql.BytesP) {
+	f.Where(p.Field(idempotencyrecord.FieldResponse))
+}
+
+// WhereError applies the entql []byte predicate on the error field.
+func (f *IdempotencyRecordFilter) WhereError(p entql.BytesP) {
+	f.Where(p.Field(idempotencyrecord.FieldError))
+}
+
+// WhereLeaseUntil applies the entql time.Time predicate on the lease_until field.
+func (f *IdempotencyRecordFilter) WhereLeaseUntil(p entql.TimeP) {
+	f.Where(p.Field(idempotencyrecord.FieldLeaseUntil))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *IdempotencyRecordFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(idempotencyrecord.FieldExpiresAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *PaymentQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PaymentQuery builder.
+func (_q *PaymentQuery) Filter() *PaymentFilter {
+	return &PaymentFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PaymentMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PaymentMutation builder.
+func (m *PaymentMutation) Filter() *PaymentFilter {
+	return &PaymentFilter{config: m.config, predicateAdder: m}
+}
+
+// PaymentFilter provides a generic filtering capability at runtime for PaymentQuery.
+type PaymentFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PaymentFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *PaymentFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *PaymentFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PaymentFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *PaymentFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldUpdatedAt))
+}
+
+// WhereChannelID applies the entql string predicate on the channel_id field.
+func (f *PaymentFilter) WhereChannelID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldChannelID))
+}
+
+// WhereProvider applies the entql string predicate on the provider field.
+func (f *PaymentFilter) WhereProvider(p entql.StringP) {
+	f.Where(p.Field(payment.FieldProvider))
+}
+
+// WhereMode applies the entql string predicate on the mode field.
+func (f *PaymentFilter) WhereMode(p entql.StringP) {
+	f.Where(p.Field(payment.FieldMode))
+}
+
+// WhereMerchantPaymentID applies the entql string predicate on the merchant_payment_id field.
+func (f *PaymentFilter) WhereMerchantPaymentID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldMerchantPaymentID))
+}
+
+// WhereOrderName applies the entql string predicate on the order_name field.
+func (f *PaymentFilter) WhereOrderName(p entql.StringP) {
+	f.Where(p.Field(payment.FieldOrderName))
+}
+
+// WhereMethod applies the entql string predicate on the method field.
+func (f *PaymentFilter) WhereMethod(p entql.StringP) {
+	f.Where(p.Field(payment.FieldMethod))
+}
+
+// WhereApprovalModel applies the entql string predicate on the approval_model field.
+func (f *PaymentFilter) WhereApprovalModel(p entql.StringP) {
+	f.Where(p.Field(payment.FieldApprovalModel))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *PaymentFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(payment.FieldStatus))
+}
+
+// WhereCurrency applies the entql string predicate on the currency field.
+func (f *PaymentFilter) WhereCurrency(p entql.StringP) {
+	f.Where(p.Field(payment.FieldCurrency))
+}
+
+// WhereTotal applies the entql int64 predicate on the total field.
+func (f *PaymentFilter) WhereTotal(p entql.Int64P) {
+	f.Where(p.Field(payment.FieldTotal))
+}
+
+// WhereTaxFree applies the entql int64 predicate on the tax_free field.
+func (f *PaymentFilter) WhereTaxFree(p entql.Int64P) {
+	f.Where(p.Field(payment.FieldTaxFree))
+}
+
+// WhereVat applies the entql int64 predicate on the vat field.
+func (f *PaymentFilter) WhereVat(p entql.Int64P) {
+	f.Where(p.Field(payment.FieldVat))
+}
+
+// WherePaid applies the entql int64 predicate on the paid field.
+func (f *PaymentFilter) WherePaid(p entql.Int64P) {
+	f.Where(p.Field(payment.FieldPaid))
+}
+
+// WhereCancelled applies the entql int64 predicate on the cancelled field.
+func (f *PaymentFilter) WhereCancelled(p entql.Int64P) {
+	f.Where(p.Field(payment.FieldCancelled))
+}
+
+// WhereCancelledTaxFree applies the entql int64 predicate on the cancelled_tax_free field.
+func (f *PaymentFilter) WhereCancelledTaxFree(p entql.Int64P) {
+	f.Where(p.Field(payment.FieldCancelledTaxFree))
+}
+
+// WhereCancelledVat applies the entql int64 predicate on the cancelled_vat field.
+func (f *PaymentFilter) WhereCancelledVat(p entql.Int64P) {
+	f.Where(p.Field(payment.FieldCancelledVat))
+}
+
+// WhereCustomerName applies the entql string predicate on the customer_name field.
+func (f *PaymentFilter) WhereCustomerName(p entql.StringP) {
+	f.Where(p.Field(payment.FieldCustomerName))
+}
+
+// WhereCustomerEmail applies the entql string predicate on the customer_email field.
+func (f *PaymentFilter) WhereCustomerEmail(p entql.StringP) {
+	f.Where(p.Field(payment.FieldCustomerEmail))
+}
+
+// WhereCustomerPhone applies the entql string predicate on the customer_phone field.
+func (f *PaymentFilter) WhereCustomerPhone(p entql.StringP) {
+	f.Where(p.Field(payment.FieldCustomerPhone))
+}
+
+// WhereReturnURL applies the entql string predicate on the return_url field.
+func (f *PaymentFilter) WhereReturnURL(p entql.StringP) {
+	f.Where(p.Field(payment.FieldReturnURL))
+}
+
+// WhereKeyID applies the entql string predicate on the key_id field.
+func (f *PaymentFilter) WhereKeyID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldKeyID))
+}
+
+// WherePgTransactionID applies the entql string predicate on the pg_transaction_id field.
+func (f *PaymentFilter) WherePgTransactionID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldPgTransactionID))
+}
+
+// WhereWindowResult applies the entql json.RawMessage predicate on the window_result field.
+func (f *PaymentFilter) WhereWindowResult(p entql.BytesP) {
+	f.Where(p.Field(payment.FieldWindowResult))
+}
+
+// WhereCard applies the entql json.RawMessage predicate on the card field.
+func (f *PaymentFilter) WhereCard(p entql.BytesP) {
+	f.Where(p.Field(payment.FieldCard))
+}
+
+// WhereVirtualAccount applies the entql json.RawMessage predicate on the virtual_account field.
+func (f *PaymentFilter) WhereVirtualAccount(p entql.BytesP) {
+	f.Where(p.Field(payment.FieldVirtualAccount))
+}
+
+// WhereDueAt applies the entql time.Time predicate on the due_at field.
+func (f *PaymentFilter) WhereDueAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldDueAt))
+}
+
+// WhereFailure applies the entql json.RawMessage predicate on the failure field.
+func (f *PaymentFilter) WhereFailure(p entql.BytesP) {
+	f.Where(p.Field(payment.FieldFailure))
+}
+
+// WhereNotificationSecret applies the entql string predicate on the notification_secret field.
+func (f *PaymentFilter) WhereNotificationSecret(p entql.StringP) {
+	f.Where(p.Field(payment.FieldNotificationSecret))
+}
+
+// WhereReceiptURL applies the entql string predicate on the receipt_url field.
+func (f *PaymentFilter) WhereReceiptURL(p entql.StringP) {
+	f.Where(p.Field(payment.FieldReceiptURL))
+}
+
+// WherePaidAt applies the entql time.Time predicate on the paid_at field.
+func (f *PaymentFilter) WherePaidAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldPaidAt))
+}
+
+// WhereCancelledAt applies the entql time.Time predicate on the cancelled_at field.
+func (f *PaymentFilter) WhereCancelledAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldCancelledAt))
+}
+
+// WhereFailedAt applies the entql time.Time predicate on the failed_at field.
+func (f *PaymentFilter) WhereFailedAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldFailedAt))
+}
+
+// WhereStatusAt applies the entql time.Time predicate on the status_at field.
+func (f *PaymentFilter) WhereStatusAt(p entql.TimeP) {
+	f.Where(p.Field(payment.FieldStatusAt))
+}
+
+// WhereHasStore applies a predicate to check if query has an edge store.
+func (f *PaymentFilter) WhereHasStore() {
+	f.Where(entql.HasEdge("store"))
+}
+
+// WhereHasStoreWith applies a predicate to check if query has an edge store with a given conditions (other predicates).
+func (f *PaymentFilter) WhereHasStoreWith(preds ...predicate.Store) {
+	f.Where(entql.HasEdgeWith("store", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCancellations applies a predicate to check if query has an edge cancellations.
+func (f *PaymentFilter) WhereHasCancellations() {
+	f.Where(entql.HasEdge("cancellations"))
+}
+
+// WhereHasCancellationsWith applies a predicate to check if query has an edge cancellations with a given conditions (other predicates).
+func (f *PaymentFilter) WhereHasCancellationsWith(preds ...predicate.Cancellation) {
+	f.Where(entql.HasEdgeWith("cancellations", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasCashReceipt applies a predicate to check if query has an edge cash_receipt.
+func (f *PaymentFilter) WhereHasCashReceipt() {
+	f.Where(entql.HasEdge("cash_receipt"))
+}
+
+// WhereHasCashReceiptWith applies a predicate to check if query has an edge cash_receipt with a given conditions (other predicates).
+func (f *PaymentFilter) WhereHasCashReceiptWith(preds ...predicate.CashReceipt) {
+	f.Where(entql.HasEdgeWith("cash_receipt", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *PreRegistrationQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the PreRegistrationQuery builder.
+func (_q *PreRegistrationQuery) Filter() *PreRegistrationFilter {
+	return &PreRegistrationFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *PreRegistrationMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the PreRegistrationMutation builder.
+func (m *PreRegistrationMutation) Filter() *PreRegistrationFilter {
+	return &PreRegistrationFilter{config: m.config, predicateAdder: m}
+}
+
+// PreRegistrationFilter provides a generic filtering capability at runtime for PreRegistrationQuery.
+type PreRegistrationFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *PreRegistrationFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *PreRegistrationFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(preregistration.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *PreRegistrationFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(preregistration.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *PreRegistrationFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(preregistration.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *PreRegistrationFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(preregistration.FieldUpdatedAt))
+}
+
+// WhereMerchantPaymentID applies the entql string predicate on the merchant_payment_id field.
+func (f *PreRegistrationFilter) WhereMerchantPaymentID(p entql.StringP) {
+	f.Where(p.Field(preregistration.FieldMerchantPaymentID))
+}
+
+// WhereTotal applies the entql int64 predicate on the total field.
+func (f *PreRegistrationFilter) WhereTotal(p entql.Int64P) {
+	f.Where(p.Field(preregistration.FieldTotal))
+}
+
+// WhereTaxFree applies the entql int64 predicate on the tax_free field.
+func (f *PreRegistrationFilter) WhereTaxFree(p entql.Int64P) {
+	f.Where(p.Field(preregistration.FieldTaxFree))
+}
+
+// WhereCurrency applies the entql string predicate on the currency field.
+func (f *PreRegistrationFilter) WhereCurrency(p entql.StringP) {
+	f.Where(p.Field(preregistration.FieldCurrency))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SettingQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -575,7 +1629,7 @@ type SettingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SettingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -630,7 +1684,7 @@ type StoreFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StoreFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -707,6 +1761,20 @@ func (f *StoreFilter) WhereHasChannels() {
 // WhereHasChannelsWith applies a predicate to check if query has an edge channels with a given conditions (other predicates).
 func (f *StoreFilter) WhereHasChannelsWith(preds ...predicate.Channel) {
 	f.Where(entql.HasEdgeWith("channels", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasPayments applies a predicate to check if query has an edge payments.
+func (f *StoreFilter) WhereHasPayments() {
+	f.Where(entql.HasEdge("payments"))
+}
+
+// WhereHasPaymentsWith applies a predicate to check if query has an edge payments with a given conditions (other predicates).
+func (f *StoreFilter) WhereHasPaymentsWith(preds ...predicate.Payment) {
+	f.Where(entql.HasEdgeWith("payments", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

@@ -12,9 +12,16 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/cancellation"
+	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/event"
+	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/predicate"
+	"github.com/paymux/paymux/ent/preregistration"
+	"github.com/paymux/paymux/ent/schema/details"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
 )
@@ -28,11 +35,17 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIKey  = "APIKey"
-	TypeChannel = "Channel"
-	TypeIPRule  = "IPRule"
-	TypeSetting = "Setting"
-	TypeStore   = "Store"
+	TypeAPIKey            = "APIKey"
+	TypeCancellation      = "Cancellation"
+	TypeCashReceipt       = "CashReceipt"
+	TypeChannel           = "Channel"
+	TypeEvent             = "Event"
+	TypeIPRule            = "IPRule"
+	TypeIdempotencyRecord = "IdempotencyRecord"
+	TypePayment           = "Payment"
+	TypePreRegistration   = "PreRegistration"
+	TypeSetting           = "Setting"
+	TypeStore             = "Store"
 )
 
 // APIKeyMutation represents an operation that mutates the APIKey nodes in the graph.
@@ -1473,6 +1486,2903 @@ func (m *APIKeyMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown APIKey edge %s", name)
 }
 
+// CancellationMutation represents an operation that mutates the Cancellation nodes in the graph.
+type CancellationMutation struct {
+	config
+	op                   Op
+	typ                  string
+	id                   *string
+	store_id             *string
+	created_at           *time.Time
+	updated_at           *time.Time
+	status               *cancellation.Status
+	amount               *int64
+	addamount            *int64
+	tax_free             *int64
+	addtax_free          *int64
+	vat                  *int64
+	addvat               *int64
+	full                 *bool
+	reason               *string
+	pg_cancellation_id   *string
+	refund_bank          *string
+	refund_number_sealed *[]byte
+	refund_number_masked *string
+	refund_holder        *string
+	refund_phone         *string
+	refund_status        *cancellation.RefundStatus
+	failure              **details.Failure
+	cancelled_at         *time.Time
+	clearedFields        map[string]struct{}
+	payment              *string
+	clearedpayment       bool
+	done                 bool
+	oldValue             func(context.Context) (*Cancellation, error)
+	predicates           []predicate.Cancellation
+}
+
+var _ ent.Mutation = (*CancellationMutation)(nil)
+
+// cancellationOption allows management of the mutation configuration using functional options.
+type cancellationOption func(*CancellationMutation)
+
+// newCancellationMutation creates new mutation for the Cancellation entity.
+func newCancellationMutation(c config, op Op, opts ...cancellationOption) *CancellationMutation {
+	m := &CancellationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCancellation,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCancellationID sets the ID field of the mutation.
+func withCancellationID(id string) cancellationOption {
+	return func(m *CancellationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Cancellation
+		)
+		m.oldValue = func(ctx context.Context) (*Cancellation, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Cancellation.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCancellation sets the old Cancellation of the mutation.
+func withCancellation(node *Cancellation) cancellationOption {
+	return func(m *CancellationMutation) {
+		m.oldValue = func(context.Context) (*Cancellation, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CancellationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CancellationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Cancellation entities.
+func (m *CancellationMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CancellationMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CancellationMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Cancellation.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *CancellationMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *CancellationMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *CancellationMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CancellationMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CancellationMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CancellationMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CancellationMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CancellationMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CancellationMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPaymentID sets the "payment_id" field.
+func (m *CancellationMutation) SetPaymentID(s string) {
+	m.payment = &s
+}
+
+// PaymentID returns the value of the "payment_id" field in the mutation.
+func (m *CancellationMutation) PaymentID() (r string, exists bool) {
+	v := m.payment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentID returns the old "payment_id" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentID: %w", err)
+	}
+	return oldValue.PaymentID, nil
+}
+
+// ResetPaymentID resets all changes to the "payment_id" field.
+func (m *CancellationMutation) ResetPaymentID() {
+	m.payment = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *CancellationMutation) SetStatus(c cancellation.Status) {
+	m.status = &c
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *CancellationMutation) Status() (r cancellation.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldStatus(ctx context.Context) (v cancellation.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *CancellationMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *CancellationMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *CancellationMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *CancellationMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *CancellationMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *CancellationMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetTaxFree sets the "tax_free" field.
+func (m *CancellationMutation) SetTaxFree(i int64) {
+	m.tax_free = &i
+	m.addtax_free = nil
+}
+
+// TaxFree returns the value of the "tax_free" field in the mutation.
+func (m *CancellationMutation) TaxFree() (r int64, exists bool) {
+	v := m.tax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxFree returns the old "tax_free" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldTaxFree(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxFree is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxFree requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxFree: %w", err)
+	}
+	return oldValue.TaxFree, nil
+}
+
+// AddTaxFree adds i to the "tax_free" field.
+func (m *CancellationMutation) AddTaxFree(i int64) {
+	if m.addtax_free != nil {
+		*m.addtax_free += i
+	} else {
+		m.addtax_free = &i
+	}
+}
+
+// AddedTaxFree returns the value that was added to the "tax_free" field in this mutation.
+func (m *CancellationMutation) AddedTaxFree() (r int64, exists bool) {
+	v := m.addtax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTaxFree resets all changes to the "tax_free" field.
+func (m *CancellationMutation) ResetTaxFree() {
+	m.tax_free = nil
+	m.addtax_free = nil
+}
+
+// SetVat sets the "vat" field.
+func (m *CancellationMutation) SetVat(i int64) {
+	m.vat = &i
+	m.addvat = nil
+}
+
+// Vat returns the value of the "vat" field in the mutation.
+func (m *CancellationMutation) Vat() (r int64, exists bool) {
+	v := m.vat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVat returns the old "vat" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldVat(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVat: %w", err)
+	}
+	return oldValue.Vat, nil
+}
+
+// AddVat adds i to the "vat" field.
+func (m *CancellationMutation) AddVat(i int64) {
+	if m.addvat != nil {
+		*m.addvat += i
+	} else {
+		m.addvat = &i
+	}
+}
+
+// AddedVat returns the value that was added to the "vat" field in this mutation.
+func (m *CancellationMutation) AddedVat() (r int64, exists bool) {
+	v := m.addvat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVat resets all changes to the "vat" field.
+func (m *CancellationMutation) ResetVat() {
+	m.vat = nil
+	m.addvat = nil
+}
+
+// SetFull sets the "full" field.
+func (m *CancellationMutation) SetFull(b bool) {
+	m.full = &b
+}
+
+// Full returns the value of the "full" field in the mutation.
+func (m *CancellationMutation) Full() (r bool, exists bool) {
+	v := m.full
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFull returns the old "full" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldFull(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFull is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFull requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFull: %w", err)
+	}
+	return oldValue.Full, nil
+}
+
+// ResetFull resets all changes to the "full" field.
+func (m *CancellationMutation) ResetFull() {
+	m.full = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *CancellationMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *CancellationMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *CancellationMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetPgCancellationID sets the "pg_cancellation_id" field.
+func (m *CancellationMutation) SetPgCancellationID(s string) {
+	m.pg_cancellation_id = &s
+}
+
+// PgCancellationID returns the value of the "pg_cancellation_id" field in the mutation.
+func (m *CancellationMutation) PgCancellationID() (r string, exists bool) {
+	v := m.pg_cancellation_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPgCancellationID returns the old "pg_cancellation_id" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldPgCancellationID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPgCancellationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPgCancellationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPgCancellationID: %w", err)
+	}
+	return oldValue.PgCancellationID, nil
+}
+
+// ResetPgCancellationID resets all changes to the "pg_cancellation_id" field.
+func (m *CancellationMutation) ResetPgCancellationID() {
+	m.pg_cancellation_id = nil
+}
+
+// SetRefundBank sets the "refund_bank" field.
+func (m *CancellationMutation) SetRefundBank(s string) {
+	m.refund_bank = &s
+}
+
+// RefundBank returns the value of the "refund_bank" field in the mutation.
+func (m *CancellationMutation) RefundBank() (r string, exists bool) {
+	v := m.refund_bank
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundBank returns the old "refund_bank" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldRefundBank(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundBank is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundBank requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundBank: %w", err)
+	}
+	return oldValue.RefundBank, nil
+}
+
+// ResetRefundBank resets all changes to the "refund_bank" field.
+func (m *CancellationMutation) ResetRefundBank() {
+	m.refund_bank = nil
+}
+
+// SetRefundNumberSealed sets the "refund_number_sealed" field.
+func (m *CancellationMutation) SetRefundNumberSealed(b []byte) {
+	m.refund_number_sealed = &b
+}
+
+// RefundNumberSealed returns the value of the "refund_number_sealed" field in the mutation.
+func (m *CancellationMutation) RefundNumberSealed() (r []byte, exists bool) {
+	v := m.refund_number_sealed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundNumberSealed returns the old "refund_number_sealed" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldRefundNumberSealed(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundNumberSealed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundNumberSealed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundNumberSealed: %w", err)
+	}
+	return oldValue.RefundNumberSealed, nil
+}
+
+// ClearRefundNumberSealed clears the value of the "refund_number_sealed" field.
+func (m *CancellationMutation) ClearRefundNumberSealed() {
+	m.refund_number_sealed = nil
+	m.clearedFields[cancellation.FieldRefundNumberSealed] = struct{}{}
+}
+
+// RefundNumberSealedCleared returns if the "refund_number_sealed" field was cleared in this mutation.
+func (m *CancellationMutation) RefundNumberSealedCleared() bool {
+	_, ok := m.clearedFields[cancellation.FieldRefundNumberSealed]
+	return ok
+}
+
+// ResetRefundNumberSealed resets all changes to the "refund_number_sealed" field.
+func (m *CancellationMutation) ResetRefundNumberSealed() {
+	m.refund_number_sealed = nil
+	delete(m.clearedFields, cancellation.FieldRefundNumberSealed)
+}
+
+// SetRefundNumberMasked sets the "refund_number_masked" field.
+func (m *CancellationMutation) SetRefundNumberMasked(s string) {
+	m.refund_number_masked = &s
+}
+
+// RefundNumberMasked returns the value of the "refund_number_masked" field in the mutation.
+func (m *CancellationMutation) RefundNumberMasked() (r string, exists bool) {
+	v := m.refund_number_masked
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundNumberMasked returns the old "refund_number_masked" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldRefundNumberMasked(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundNumberMasked is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundNumberMasked requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundNumberMasked: %w", err)
+	}
+	return oldValue.RefundNumberMasked, nil
+}
+
+// ResetRefundNumberMasked resets all changes to the "refund_number_masked" field.
+func (m *CancellationMutation) ResetRefundNumberMasked() {
+	m.refund_number_masked = nil
+}
+
+// SetRefundHolder sets the "refund_holder" field.
+func (m *CancellationMutation) SetRefundHolder(s string) {
+	m.refund_holder = &s
+}
+
+// RefundHolder returns the value of the "refund_holder" field in the mutation.
+func (m *CancellationMutation) RefundHolder() (r string, exists bool) {
+	v := m.refund_holder
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundHolder returns the old "refund_holder" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldRefundHolder(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundHolder is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundHolder requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundHolder: %w", err)
+	}
+	return oldValue.RefundHolder, nil
+}
+
+// ResetRefundHolder resets all changes to the "refund_holder" field.
+func (m *CancellationMutation) ResetRefundHolder() {
+	m.refund_holder = nil
+}
+
+// SetRefundPhone sets the "refund_phone" field.
+func (m *CancellationMutation) SetRefundPhone(s string) {
+	m.refund_phone = &s
+}
+
+// RefundPhone returns the value of the "refund_phone" field in the mutation.
+func (m *CancellationMutation) RefundPhone() (r string, exists bool) {
+	v := m.refund_phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundPhone returns the old "refund_phone" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldRefundPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundPhone: %w", err)
+	}
+	return oldValue.RefundPhone, nil
+}
+
+// ResetRefundPhone resets all changes to the "refund_phone" field.
+func (m *CancellationMutation) ResetRefundPhone() {
+	m.refund_phone = nil
+}
+
+// SetRefundStatus sets the "refund_status" field.
+func (m *CancellationMutation) SetRefundStatus(cs cancellation.RefundStatus) {
+	m.refund_status = &cs
+}
+
+// RefundStatus returns the value of the "refund_status" field in the mutation.
+func (m *CancellationMutation) RefundStatus() (r cancellation.RefundStatus, exists bool) {
+	v := m.refund_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundStatus returns the old "refund_status" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldRefundStatus(ctx context.Context) (v *cancellation.RefundStatus, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundStatus: %w", err)
+	}
+	return oldValue.RefundStatus, nil
+}
+
+// ClearRefundStatus clears the value of the "refund_status" field.
+func (m *CancellationMutation) ClearRefundStatus() {
+	m.refund_status = nil
+	m.clearedFields[cancellation.FieldRefundStatus] = struct{}{}
+}
+
+// RefundStatusCleared returns if the "refund_status" field was cleared in this mutation.
+func (m *CancellationMutation) RefundStatusCleared() bool {
+	_, ok := m.clearedFields[cancellation.FieldRefundStatus]
+	return ok
+}
+
+// ResetRefundStatus resets all changes to the "refund_status" field.
+func (m *CancellationMutation) ResetRefundStatus() {
+	m.refund_status = nil
+	delete(m.clearedFields, cancellation.FieldRefundStatus)
+}
+
+// SetFailure sets the "failure" field.
+func (m *CancellationMutation) SetFailure(d *details.Failure) {
+	m.failure = &d
+}
+
+// Failure returns the value of the "failure" field in the mutation.
+func (m *CancellationMutation) Failure() (r *details.Failure, exists bool) {
+	v := m.failure
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailure returns the old "failure" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldFailure(ctx context.Context) (v *details.Failure, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailure is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailure requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailure: %w", err)
+	}
+	return oldValue.Failure, nil
+}
+
+// ClearFailure clears the value of the "failure" field.
+func (m *CancellationMutation) ClearFailure() {
+	m.failure = nil
+	m.clearedFields[cancellation.FieldFailure] = struct{}{}
+}
+
+// FailureCleared returns if the "failure" field was cleared in this mutation.
+func (m *CancellationMutation) FailureCleared() bool {
+	_, ok := m.clearedFields[cancellation.FieldFailure]
+	return ok
+}
+
+// ResetFailure resets all changes to the "failure" field.
+func (m *CancellationMutation) ResetFailure() {
+	m.failure = nil
+	delete(m.clearedFields, cancellation.FieldFailure)
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (m *CancellationMutation) SetCancelledAt(t time.Time) {
+	m.cancelled_at = &t
+}
+
+// CancelledAt returns the value of the "cancelled_at" field in the mutation.
+func (m *CancellationMutation) CancelledAt() (r time.Time, exists bool) {
+	v := m.cancelled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledAt returns the old "cancelled_at" field's value of the Cancellation entity.
+// If the Cancellation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CancellationMutation) OldCancelledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledAt: %w", err)
+	}
+	return oldValue.CancelledAt, nil
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (m *CancellationMutation) ClearCancelledAt() {
+	m.cancelled_at = nil
+	m.clearedFields[cancellation.FieldCancelledAt] = struct{}{}
+}
+
+// CancelledAtCleared returns if the "cancelled_at" field was cleared in this mutation.
+func (m *CancellationMutation) CancelledAtCleared() bool {
+	_, ok := m.clearedFields[cancellation.FieldCancelledAt]
+	return ok
+}
+
+// ResetCancelledAt resets all changes to the "cancelled_at" field.
+func (m *CancellationMutation) ResetCancelledAt() {
+	m.cancelled_at = nil
+	delete(m.clearedFields, cancellation.FieldCancelledAt)
+}
+
+// ClearPayment clears the "payment" edge to the Payment entity.
+func (m *CancellationMutation) ClearPayment() {
+	m.clearedpayment = true
+	m.clearedFields[cancellation.FieldPaymentID] = struct{}{}
+}
+
+// PaymentCleared reports if the "payment" edge to the Payment entity was cleared.
+func (m *CancellationMutation) PaymentCleared() bool {
+	return m.clearedpayment
+}
+
+// PaymentIDs returns the "payment" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PaymentID instead. It exists only for internal usage by the builders.
+func (m *CancellationMutation) PaymentIDs() (ids []string) {
+	if id := m.payment; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPayment resets all changes to the "payment" edge.
+func (m *CancellationMutation) ResetPayment() {
+	m.payment = nil
+	m.clearedpayment = false
+}
+
+// Where appends a list predicates to the CancellationMutation builder.
+func (m *CancellationMutation) Where(ps ...predicate.Cancellation) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CancellationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CancellationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Cancellation, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CancellationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CancellationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Cancellation).
+func (m *CancellationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CancellationMutation) Fields() []string {
+	fields := make([]string, 0, 19)
+	if m.store_id != nil {
+		fields = append(fields, cancellation.FieldStoreID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, cancellation.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, cancellation.FieldUpdatedAt)
+	}
+	if m.payment != nil {
+		fields = append(fields, cancellation.FieldPaymentID)
+	}
+	if m.status != nil {
+		fields = append(fields, cancellation.FieldStatus)
+	}
+	if m.amount != nil {
+		fields = append(fields, cancellation.FieldAmount)
+	}
+	if m.tax_free != nil {
+		fields = append(fields, cancellation.FieldTaxFree)
+	}
+	if m.vat != nil {
+		fields = append(fields, cancellation.FieldVat)
+	}
+	if m.full != nil {
+		fields = append(fields, cancellation.FieldFull)
+	}
+	if m.reason != nil {
+		fields = append(fields, cancellation.FieldReason)
+	}
+	if m.pg_cancellation_id != nil {
+		fields = append(fields, cancellation.FieldPgCancellationID)
+	}
+	if m.refund_bank != nil {
+		fields = append(fields, cancellation.FieldRefundBank)
+	}
+	if m.refund_number_sealed != nil {
+		fields = append(fields, cancellation.FieldRefundNumberSealed)
+	}
+	if m.refund_number_masked != nil {
+		fields = append(fields, cancellation.FieldRefundNumberMasked)
+	}
+	if m.refund_holder != nil {
+		fields = append(fields, cancellation.FieldRefundHolder)
+	}
+	if m.refund_phone != nil {
+		fields = append(fields, cancellation.FieldRefundPhone)
+	}
+	if m.refund_status != nil {
+		fields = append(fields, cancellation.FieldRefundStatus)
+	}
+	if m.failure != nil {
+		fields = append(fields, cancellation.FieldFailure)
+	}
+	if m.cancelled_at != nil {
+		fields = append(fields, cancellation.FieldCancelledAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CancellationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case cancellation.FieldStoreID:
+		return m.StoreID()
+	case cancellation.FieldCreatedAt:
+		return m.CreatedAt()
+	case cancellation.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case cancellation.FieldPaymentID:
+		return m.PaymentID()
+	case cancellation.FieldStatus:
+		return m.Status()
+	case cancellation.FieldAmount:
+		return m.Amount()
+	case cancellation.FieldTaxFree:
+		return m.TaxFree()
+	case cancellation.FieldVat:
+		return m.Vat()
+	case cancellation.FieldFull:
+		return m.Full()
+	case cancellation.FieldReason:
+		return m.Reason()
+	case cancellation.FieldPgCancellationID:
+		return m.PgCancellationID()
+	case cancellation.FieldRefundBank:
+		return m.RefundBank()
+	case cancellation.FieldRefundNumberSealed:
+		return m.RefundNumberSealed()
+	case cancellation.FieldRefundNumberMasked:
+		return m.RefundNumberMasked()
+	case cancellation.FieldRefundHolder:
+		return m.RefundHolder()
+	case cancellation.FieldRefundPhone:
+		return m.RefundPhone()
+	case cancellation.FieldRefundStatus:
+		return m.RefundStatus()
+	case cancellation.FieldFailure:
+		return m.Failure()
+	case cancellation.FieldCancelledAt:
+		return m.CancelledAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CancellationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case cancellation.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case cancellation.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case cancellation.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case cancellation.FieldPaymentID:
+		return m.OldPaymentID(ctx)
+	case cancellation.FieldStatus:
+		return m.OldStatus(ctx)
+	case cancellation.FieldAmount:
+		return m.OldAmount(ctx)
+	case cancellation.FieldTaxFree:
+		return m.OldTaxFree(ctx)
+	case cancellation.FieldVat:
+		return m.OldVat(ctx)
+	case cancellation.FieldFull:
+		return m.OldFull(ctx)
+	case cancellation.FieldReason:
+		return m.OldReason(ctx)
+	case cancellation.FieldPgCancellationID:
+		return m.OldPgCancellationID(ctx)
+	case cancellation.FieldRefundBank:
+		return m.OldRefundBank(ctx)
+	case cancellation.FieldRefundNumberSealed:
+		return m.OldRefundNumberSealed(ctx)
+	case cancellation.FieldRefundNumberMasked:
+		return m.OldRefundNumberMasked(ctx)
+	case cancellation.FieldRefundHolder:
+		return m.OldRefundHolder(ctx)
+	case cancellation.FieldRefundPhone:
+		return m.OldRefundPhone(ctx)
+	case cancellation.FieldRefundStatus:
+		return m.OldRefundStatus(ctx)
+	case cancellation.FieldFailure:
+		return m.OldFailure(ctx)
+	case cancellation.FieldCancelledAt:
+		return m.OldCancelledAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Cancellation field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CancellationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case cancellation.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case cancellation.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case cancellation.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case cancellation.FieldPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentID(v)
+		return nil
+	case cancellation.FieldStatus:
+		v, ok := value.(cancellation.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case cancellation.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case cancellation.FieldTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxFree(v)
+		return nil
+	case cancellation.FieldVat:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVat(v)
+		return nil
+	case cancellation.FieldFull:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFull(v)
+		return nil
+	case cancellation.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case cancellation.FieldPgCancellationID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPgCancellationID(v)
+		return nil
+	case cancellation.FieldRefundBank:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundBank(v)
+		return nil
+	case cancellation.FieldRefundNumberSealed:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundNumberSealed(v)
+		return nil
+	case cancellation.FieldRefundNumberMasked:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundNumberMasked(v)
+		return nil
+	case cancellation.FieldRefundHolder:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundHolder(v)
+		return nil
+	case cancellation.FieldRefundPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundPhone(v)
+		return nil
+	case cancellation.FieldRefundStatus:
+		v, ok := value.(cancellation.RefundStatus)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundStatus(v)
+		return nil
+	case cancellation.FieldFailure:
+		v, ok := value.(*details.Failure)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailure(v)
+		return nil
+	case cancellation.FieldCancelledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Cancellation field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CancellationMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, cancellation.FieldAmount)
+	}
+	if m.addtax_free != nil {
+		fields = append(fields, cancellation.FieldTaxFree)
+	}
+	if m.addvat != nil {
+		fields = append(fields, cancellation.FieldVat)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CancellationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case cancellation.FieldAmount:
+		return m.AddedAmount()
+	case cancellation.FieldTaxFree:
+		return m.AddedTaxFree()
+	case cancellation.FieldVat:
+		return m.AddedVat()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CancellationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case cancellation.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	case cancellation.FieldTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaxFree(v)
+		return nil
+	case cancellation.FieldVat:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVat(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Cancellation numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CancellationMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(cancellation.FieldRefundNumberSealed) {
+		fields = append(fields, cancellation.FieldRefundNumberSealed)
+	}
+	if m.FieldCleared(cancellation.FieldRefundStatus) {
+		fields = append(fields, cancellation.FieldRefundStatus)
+	}
+	if m.FieldCleared(cancellation.FieldFailure) {
+		fields = append(fields, cancellation.FieldFailure)
+	}
+	if m.FieldCleared(cancellation.FieldCancelledAt) {
+		fields = append(fields, cancellation.FieldCancelledAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CancellationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CancellationMutation) ClearField(name string) error {
+	switch name {
+	case cancellation.FieldRefundNumberSealed:
+		m.ClearRefundNumberSealed()
+		return nil
+	case cancellation.FieldRefundStatus:
+		m.ClearRefundStatus()
+		return nil
+	case cancellation.FieldFailure:
+		m.ClearFailure()
+		return nil
+	case cancellation.FieldCancelledAt:
+		m.ClearCancelledAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Cancellation nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CancellationMutation) ResetField(name string) error {
+	switch name {
+	case cancellation.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case cancellation.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case cancellation.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case cancellation.FieldPaymentID:
+		m.ResetPaymentID()
+		return nil
+	case cancellation.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case cancellation.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case cancellation.FieldTaxFree:
+		m.ResetTaxFree()
+		return nil
+	case cancellation.FieldVat:
+		m.ResetVat()
+		return nil
+	case cancellation.FieldFull:
+		m.ResetFull()
+		return nil
+	case cancellation.FieldReason:
+		m.ResetReason()
+		return nil
+	case cancellation.FieldPgCancellationID:
+		m.ResetPgCancellationID()
+		return nil
+	case cancellation.FieldRefundBank:
+		m.ResetRefundBank()
+		return nil
+	case cancellation.FieldRefundNumberSealed:
+		m.ResetRefundNumberSealed()
+		return nil
+	case cancellation.FieldRefundNumberMasked:
+		m.ResetRefundNumberMasked()
+		return nil
+	case cancellation.FieldRefundHolder:
+		m.ResetRefundHolder()
+		return nil
+	case cancellation.FieldRefundPhone:
+		m.ResetRefundPhone()
+		return nil
+	case cancellation.FieldRefundStatus:
+		m.ResetRefundStatus()
+		return nil
+	case cancellation.FieldFailure:
+		m.ResetFailure()
+		return nil
+	case cancellation.FieldCancelledAt:
+		m.ResetCancelledAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Cancellation field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CancellationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.payment != nil {
+		edges = append(edges, cancellation.EdgePayment)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CancellationMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case cancellation.EdgePayment:
+		if id := m.payment; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CancellationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CancellationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CancellationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedpayment {
+		edges = append(edges, cancellation.EdgePayment)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CancellationMutation) EdgeCleared(name string) bool {
+	switch name {
+	case cancellation.EdgePayment:
+		return m.clearedpayment
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CancellationMutation) ClearEdge(name string) error {
+	switch name {
+	case cancellation.EdgePayment:
+		m.ClearPayment()
+		return nil
+	}
+	return fmt.Errorf("unknown Cancellation unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CancellationMutation) ResetEdge(name string) error {
+	switch name {
+	case cancellation.EdgePayment:
+		m.ResetPayment()
+		return nil
+	}
+	return fmt.Errorf("unknown Cancellation edge %s", name)
+}
+
+// CashReceiptMutation represents an operation that mutates the CashReceipt nodes in the graph.
+type CashReceiptMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *string
+	store_id        *string
+	created_at      *time.Time
+	updated_at      *time.Time
+	_type           *cashreceipt.Type
+	identity_masked *string
+	status          *cashreceipt.Status
+	amount          *int64
+	addamount       *int64
+	tax_free        *int64
+	addtax_free     *int64
+	vat             *int64
+	addvat          *int64
+	approval_number *string
+	pg_receipt_id   *string
+	receipt_url     *string
+	failure         **details.Failure
+	issued_at       *time.Time
+	cancelled_at    *time.Time
+	clearedFields   map[string]struct{}
+	payment         *string
+	clearedpayment  bool
+	done            bool
+	oldValue        func(context.Context) (*CashReceipt, error)
+	predicates      []predicate.CashReceipt
+}
+
+var _ ent.Mutation = (*CashReceiptMutation)(nil)
+
+// cashreceiptOption allows management of the mutation configuration using functional options.
+type cashreceiptOption func(*CashReceiptMutation)
+
+// newCashReceiptMutation creates new mutation for the CashReceipt entity.
+func newCashReceiptMutation(c config, op Op, opts ...cashreceiptOption) *CashReceiptMutation {
+	m := &CashReceiptMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCashReceipt,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCashReceiptID sets the ID field of the mutation.
+func withCashReceiptID(id string) cashreceiptOption {
+	return func(m *CashReceiptMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CashReceipt
+		)
+		m.oldValue = func(ctx context.Context) (*CashReceipt, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CashReceipt.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCashReceipt sets the old CashReceipt of the mutation.
+func withCashReceipt(node *CashReceipt) cashreceiptOption {
+	return func(m *CashReceiptMutation) {
+		m.oldValue = func(context.Context) (*CashReceipt, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CashReceiptMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CashReceiptMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CashReceipt entities.
+func (m *CashReceiptMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CashReceiptMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CashReceiptMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CashReceipt.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *CashReceiptMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *CashReceiptMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *CashReceiptMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CashReceiptMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CashReceiptMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CashReceiptMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CashReceiptMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CashReceiptMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CashReceiptMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetPaymentID sets the "payment_id" field.
+func (m *CashReceiptMutation) SetPaymentID(s string) {
+	m.payment = &s
+}
+
+// PaymentID returns the value of the "payment_id" field in the mutation.
+func (m *CashReceiptMutation) PaymentID() (r string, exists bool) {
+	v := m.payment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentID returns the old "payment_id" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentID: %w", err)
+	}
+	return oldValue.PaymentID, nil
+}
+
+// ResetPaymentID resets all changes to the "payment_id" field.
+func (m *CashReceiptMutation) ResetPaymentID() {
+	m.payment = nil
+}
+
+// SetType sets the "type" field.
+func (m *CashReceiptMutation) SetType(c cashreceipt.Type) {
+	m._type = &c
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *CashReceiptMutation) GetType() (r cashreceipt.Type, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldType(ctx context.Context) (v cashreceipt.Type, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *CashReceiptMutation) ResetType() {
+	m._type = nil
+}
+
+// SetIdentityMasked sets the "identity_masked" field.
+func (m *CashReceiptMutation) SetIdentityMasked(s string) {
+	m.identity_masked = &s
+}
+
+// IdentityMasked returns the value of the "identity_masked" field in the mutation.
+func (m *CashReceiptMutation) IdentityMasked() (r string, exists bool) {
+	v := m.identity_masked
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIdentityMasked returns the old "identity_masked" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldIdentityMasked(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIdentityMasked is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIdentityMasked requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIdentityMasked: %w", err)
+	}
+	return oldValue.IdentityMasked, nil
+}
+
+// ResetIdentityMasked resets all changes to the "identity_masked" field.
+func (m *CashReceiptMutation) ResetIdentityMasked() {
+	m.identity_masked = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *CashReceiptMutation) SetStatus(c cashreceipt.Status) {
+	m.status = &c
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *CashReceiptMutation) Status() (r cashreceipt.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldStatus(ctx context.Context) (v cashreceipt.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *CashReceiptMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *CashReceiptMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *CashReceiptMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *CashReceiptMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *CashReceiptMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *CashReceiptMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetTaxFree sets the "tax_free" field.
+func (m *CashReceiptMutation) SetTaxFree(i int64) {
+	m.tax_free = &i
+	m.addtax_free = nil
+}
+
+// TaxFree returns the value of the "tax_free" field in the mutation.
+func (m *CashReceiptMutation) TaxFree() (r int64, exists bool) {
+	v := m.tax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxFree returns the old "tax_free" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldTaxFree(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxFree is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxFree requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxFree: %w", err)
+	}
+	return oldValue.TaxFree, nil
+}
+
+// AddTaxFree adds i to the "tax_free" field.
+func (m *CashReceiptMutation) AddTaxFree(i int64) {
+	if m.addtax_free != nil {
+		*m.addtax_free += i
+	} else {
+		m.addtax_free = &i
+	}
+}
+
+// AddedTaxFree returns the value that was added to the "tax_free" field in this mutation.
+func (m *CashReceiptMutation) AddedTaxFree() (r int64, exists bool) {
+	v := m.addtax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTaxFree resets all changes to the "tax_free" field.
+func (m *CashReceiptMutation) ResetTaxFree() {
+	m.tax_free = nil
+	m.addtax_free = nil
+}
+
+// SetVat sets the "vat" field.
+func (m *CashReceiptMutation) SetVat(i int64) {
+	m.vat = &i
+	m.addvat = nil
+}
+
+// Vat returns the value of the "vat" field in the mutation.
+func (m *CashReceiptMutation) Vat() (r int64, exists bool) {
+	v := m.vat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVat returns the old "vat" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldVat(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVat: %w", err)
+	}
+	return oldValue.Vat, nil
+}
+
+// AddVat adds i to the "vat" field.
+func (m *CashReceiptMutation) AddVat(i int64) {
+	if m.addvat != nil {
+		*m.addvat += i
+	} else {
+		m.addvat = &i
+	}
+}
+
+// AddedVat returns the value that was added to the "vat" field in this mutation.
+func (m *CashReceiptMutation) AddedVat() (r int64, exists bool) {
+	v := m.addvat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVat resets all changes to the "vat" field.
+func (m *CashReceiptMutation) ResetVat() {
+	m.vat = nil
+	m.addvat = nil
+}
+
+// SetApprovalNumber sets the "approval_number" field.
+func (m *CashReceiptMutation) SetApprovalNumber(s string) {
+	m.approval_number = &s
+}
+
+// ApprovalNumber returns the value of the "approval_number" field in the mutation.
+func (m *CashReceiptMutation) ApprovalNumber() (r string, exists bool) {
+	v := m.approval_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApprovalNumber returns the old "approval_number" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldApprovalNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApprovalNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApprovalNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApprovalNumber: %w", err)
+	}
+	return oldValue.ApprovalNumber, nil
+}
+
+// ResetApprovalNumber resets all changes to the "approval_number" field.
+func (m *CashReceiptMutation) ResetApprovalNumber() {
+	m.approval_number = nil
+}
+
+// SetPgReceiptID sets the "pg_receipt_id" field.
+func (m *CashReceiptMutation) SetPgReceiptID(s string) {
+	m.pg_receipt_id = &s
+}
+
+// PgReceiptID returns the value of the "pg_receipt_id" field in the mutation.
+func (m *CashReceiptMutation) PgReceiptID() (r string, exists bool) {
+	v := m.pg_receipt_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPgReceiptID returns the old "pg_receipt_id" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldPgReceiptID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPgReceiptID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPgReceiptID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPgReceiptID: %w", err)
+	}
+	return oldValue.PgReceiptID, nil
+}
+
+// ResetPgReceiptID resets all changes to the "pg_receipt_id" field.
+func (m *CashReceiptMutation) ResetPgReceiptID() {
+	m.pg_receipt_id = nil
+}
+
+// SetReceiptURL sets the "receipt_url" field.
+func (m *CashReceiptMutation) SetReceiptURL(s string) {
+	m.receipt_url = &s
+}
+
+// ReceiptURL returns the value of the "receipt_url" field in the mutation.
+func (m *CashReceiptMutation) ReceiptURL() (r string, exists bool) {
+	v := m.receipt_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReceiptURL returns the old "receipt_url" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldReceiptURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReceiptURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReceiptURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReceiptURL: %w", err)
+	}
+	return oldValue.ReceiptURL, nil
+}
+
+// ResetReceiptURL resets all changes to the "receipt_url" field.
+func (m *CashReceiptMutation) ResetReceiptURL() {
+	m.receipt_url = nil
+}
+
+// SetFailure sets the "failure" field.
+func (m *CashReceiptMutation) SetFailure(d *details.Failure) {
+	m.failure = &d
+}
+
+// Failure returns the value of the "failure" field in the mutation.
+func (m *CashReceiptMutation) Failure() (r *details.Failure, exists bool) {
+	v := m.failure
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailure returns the old "failure" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldFailure(ctx context.Context) (v *details.Failure, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailure is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailure requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailure: %w", err)
+	}
+	return oldValue.Failure, nil
+}
+
+// ClearFailure clears the value of the "failure" field.
+func (m *CashReceiptMutation) ClearFailure() {
+	m.failure = nil
+	m.clearedFields[cashreceipt.FieldFailure] = struct{}{}
+}
+
+// FailureCleared returns if the "failure" field was cleared in this mutation.
+func (m *CashReceiptMutation) FailureCleared() bool {
+	_, ok := m.clearedFields[cashreceipt.FieldFailure]
+	return ok
+}
+
+// ResetFailure resets all changes to the "failure" field.
+func (m *CashReceiptMutation) ResetFailure() {
+	m.failure = nil
+	delete(m.clearedFields, cashreceipt.FieldFailure)
+}
+
+// SetIssuedAt sets the "issued_at" field.
+func (m *CashReceiptMutation) SetIssuedAt(t time.Time) {
+	m.issued_at = &t
+}
+
+// IssuedAt returns the value of the "issued_at" field in the mutation.
+func (m *CashReceiptMutation) IssuedAt() (r time.Time, exists bool) {
+	v := m.issued_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIssuedAt returns the old "issued_at" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldIssuedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIssuedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIssuedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIssuedAt: %w", err)
+	}
+	return oldValue.IssuedAt, nil
+}
+
+// ClearIssuedAt clears the value of the "issued_at" field.
+func (m *CashReceiptMutation) ClearIssuedAt() {
+	m.issued_at = nil
+	m.clearedFields[cashreceipt.FieldIssuedAt] = struct{}{}
+}
+
+// IssuedAtCleared returns if the "issued_at" field was cleared in this mutation.
+func (m *CashReceiptMutation) IssuedAtCleared() bool {
+	_, ok := m.clearedFields[cashreceipt.FieldIssuedAt]
+	return ok
+}
+
+// ResetIssuedAt resets all changes to the "issued_at" field.
+func (m *CashReceiptMutation) ResetIssuedAt() {
+	m.issued_at = nil
+	delete(m.clearedFields, cashreceipt.FieldIssuedAt)
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (m *CashReceiptMutation) SetCancelledAt(t time.Time) {
+	m.cancelled_at = &t
+}
+
+// CancelledAt returns the value of the "cancelled_at" field in the mutation.
+func (m *CashReceiptMutation) CancelledAt() (r time.Time, exists bool) {
+	v := m.cancelled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledAt returns the old "cancelled_at" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldCancelledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledAt: %w", err)
+	}
+	return oldValue.CancelledAt, nil
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (m *CashReceiptMutation) ClearCancelledAt() {
+	m.cancelled_at = nil
+	m.clearedFields[cashreceipt.FieldCancelledAt] = struct{}{}
+}
+
+// CancelledAtCleared returns if the "cancelled_at" field was cleared in this mutation.
+func (m *CashReceiptMutation) CancelledAtCleared() bool {
+	_, ok := m.clearedFields[cashreceipt.FieldCancelledAt]
+	return ok
+}
+
+// ResetCancelledAt resets all changes to the "cancelled_at" field.
+func (m *CashReceiptMutation) ResetCancelledAt() {
+	m.cancelled_at = nil
+	delete(m.clearedFields, cashreceipt.FieldCancelledAt)
+}
+
+// ClearPayment clears the "payment" edge to the Payment entity.
+func (m *CashReceiptMutation) ClearPayment() {
+	m.clearedpayment = true
+	m.clearedFields[cashreceipt.FieldPaymentID] = struct{}{}
+}
+
+// PaymentCleared reports if the "payment" edge to the Payment entity was cleared.
+func (m *CashReceiptMutation) PaymentCleared() bool {
+	return m.clearedpayment
+}
+
+// PaymentIDs returns the "payment" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PaymentID instead. It exists only for internal usage by the builders.
+func (m *CashReceiptMutation) PaymentIDs() (ids []string) {
+	if id := m.payment; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetPayment resets all changes to the "payment" edge.
+func (m *CashReceiptMutation) ResetPayment() {
+	m.payment = nil
+	m.clearedpayment = false
+}
+
+// Where appends a list predicates to the CashReceiptMutation builder.
+func (m *CashReceiptMutation) Where(ps ...predicate.CashReceipt) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CashReceiptMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CashReceiptMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CashReceipt, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CashReceiptMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CashReceiptMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CashReceipt).
+func (m *CashReceiptMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CashReceiptMutation) Fields() []string {
+	fields := make([]string, 0, 16)
+	if m.store_id != nil {
+		fields = append(fields, cashreceipt.FieldStoreID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, cashreceipt.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, cashreceipt.FieldUpdatedAt)
+	}
+	if m.payment != nil {
+		fields = append(fields, cashreceipt.FieldPaymentID)
+	}
+	if m._type != nil {
+		fields = append(fields, cashreceipt.FieldType)
+	}
+	if m.identity_masked != nil {
+		fields = append(fields, cashreceipt.FieldIdentityMasked)
+	}
+	if m.status != nil {
+		fields = append(fields, cashreceipt.FieldStatus)
+	}
+	if m.amount != nil {
+		fields = append(fields, cashreceipt.FieldAmount)
+	}
+	if m.tax_free != nil {
+		fields = append(fields, cashreceipt.FieldTaxFree)
+	}
+	if m.vat != nil {
+		fields = append(fields, cashreceipt.FieldVat)
+	}
+	if m.approval_number != nil {
+		fields = append(fields, cashreceipt.FieldApprovalNumber)
+	}
+	if m.pg_receipt_id != nil {
+		fields = append(fields, cashreceipt.FieldPgReceiptID)
+	}
+	if m.receipt_url != nil {
+		fields = append(fields, cashreceipt.FieldReceiptURL)
+	}
+	if m.failure != nil {
+		fields = append(fields, cashreceipt.FieldFailure)
+	}
+	if m.issued_at != nil {
+		fields = append(fields, cashreceipt.FieldIssuedAt)
+	}
+	if m.cancelled_at != nil {
+		fields = append(fields, cashreceipt.FieldCancelledAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CashReceiptMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case cashreceipt.FieldStoreID:
+		return m.StoreID()
+	case cashreceipt.FieldCreatedAt:
+		return m.CreatedAt()
+	case cashreceipt.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case cashreceipt.FieldPaymentID:
+		return m.PaymentID()
+	case cashreceipt.FieldType:
+		return m.GetType()
+	case cashreceipt.FieldIdentityMasked:
+		return m.IdentityMasked()
+	case cashreceipt.FieldStatus:
+		return m.Status()
+	case cashreceipt.FieldAmount:
+		return m.Amount()
+	case cashreceipt.FieldTaxFree:
+		return m.TaxFree()
+	case cashreceipt.FieldVat:
+		return m.Vat()
+	case cashreceipt.FieldApprovalNumber:
+		return m.ApprovalNumber()
+	case cashreceipt.FieldPgReceiptID:
+		return m.PgReceiptID()
+	case cashreceipt.FieldReceiptURL:
+		return m.ReceiptURL()
+	case cashreceipt.FieldFailure:
+		return m.Failure()
+	case cashreceipt.FieldIssuedAt:
+		return m.IssuedAt()
+	case cashreceipt.FieldCancelledAt:
+		return m.CancelledAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CashReceiptMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case cashreceipt.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case cashreceipt.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case cashreceipt.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case cashreceipt.FieldPaymentID:
+		return m.OldPaymentID(ctx)
+	case cashreceipt.FieldType:
+		return m.OldType(ctx)
+	case cashreceipt.FieldIdentityMasked:
+		return m.OldIdentityMasked(ctx)
+	case cashreceipt.FieldStatus:
+		return m.OldStatus(ctx)
+	case cashreceipt.FieldAmount:
+		return m.OldAmount(ctx)
+	case cashreceipt.FieldTaxFree:
+		return m.OldTaxFree(ctx)
+	case cashreceipt.FieldVat:
+		return m.OldVat(ctx)
+	case cashreceipt.FieldApprovalNumber:
+		return m.OldApprovalNumber(ctx)
+	case cashreceipt.FieldPgReceiptID:
+		return m.OldPgReceiptID(ctx)
+	case cashreceipt.FieldReceiptURL:
+		return m.OldReceiptURL(ctx)
+	case cashreceipt.FieldFailure:
+		return m.OldFailure(ctx)
+	case cashreceipt.FieldIssuedAt:
+		return m.OldIssuedAt(ctx)
+	case cashreceipt.FieldCancelledAt:
+		return m.OldCancelledAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown CashReceipt field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CashReceiptMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case cashreceipt.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case cashreceipt.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case cashreceipt.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case cashreceipt.FieldPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentID(v)
+		return nil
+	case cashreceipt.FieldType:
+		v, ok := value.(cashreceipt.Type)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case cashreceipt.FieldIdentityMasked:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIdentityMasked(v)
+		return nil
+	case cashreceipt.FieldStatus:
+		v, ok := value.(cashreceipt.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case cashreceipt.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case cashreceipt.FieldTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxFree(v)
+		return nil
+	case cashreceipt.FieldVat:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVat(v)
+		return nil
+	case cashreceipt.FieldApprovalNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApprovalNumber(v)
+		return nil
+	case cashreceipt.FieldPgReceiptID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPgReceiptID(v)
+		return nil
+	case cashreceipt.FieldReceiptURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReceiptURL(v)
+		return nil
+	case cashreceipt.FieldFailure:
+		v, ok := value.(*details.Failure)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailure(v)
+		return nil
+	case cashreceipt.FieldIssuedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIssuedAt(v)
+		return nil
+	case cashreceipt.FieldCancelledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CashReceipt field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CashReceiptMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, cashreceipt.FieldAmount)
+	}
+	if m.addtax_free != nil {
+		fields = append(fields, cashreceipt.FieldTaxFree)
+	}
+	if m.addvat != nil {
+		fields = append(fields, cashreceipt.FieldVat)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CashReceiptMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case cashreceipt.FieldAmount:
+		return m.AddedAmount()
+	case cashreceipt.FieldTaxFree:
+		return m.AddedTaxFree()
+	case cashreceipt.FieldVat:
+		return m.AddedVat()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CashReceiptMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case cashreceipt.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	case cashreceipt.FieldTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaxFree(v)
+		return nil
+	case cashreceipt.FieldVat:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVat(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CashReceipt numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CashReceiptMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(cashreceipt.FieldFailure) {
+		fields = append(fields, cashreceipt.FieldFailure)
+	}
+	if m.FieldCleared(cashreceipt.FieldIssuedAt) {
+		fields = append(fields, cashreceipt.FieldIssuedAt)
+	}
+	if m.FieldCleared(cashreceipt.FieldCancelledAt) {
+		fields = append(fields, cashreceipt.FieldCancelledAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CashReceiptMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CashReceiptMutation) ClearField(name string) error {
+	switch name {
+	case cashreceipt.FieldFailure:
+		m.ClearFailure()
+		return nil
+	case cashreceipt.FieldIssuedAt:
+		m.ClearIssuedAt()
+		return nil
+	case cashreceipt.FieldCancelledAt:
+		m.ClearCancelledAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CashReceipt nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CashReceiptMutation) ResetField(name string) error {
+	switch name {
+	case cashreceipt.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case cashreceipt.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case cashreceipt.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case cashreceipt.FieldPaymentID:
+		m.ResetPaymentID()
+		return nil
+	case cashreceipt.FieldType:
+		m.ResetType()
+		return nil
+	case cashreceipt.FieldIdentityMasked:
+		m.ResetIdentityMasked()
+		return nil
+	case cashreceipt.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case cashreceipt.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case cashreceipt.FieldTaxFree:
+		m.ResetTaxFree()
+		return nil
+	case cashreceipt.FieldVat:
+		m.ResetVat()
+		return nil
+	case cashreceipt.FieldApprovalNumber:
+		m.ResetApprovalNumber()
+		return nil
+	case cashreceipt.FieldPgReceiptID:
+		m.ResetPgReceiptID()
+		return nil
+	case cashreceipt.FieldReceiptURL:
+		m.ResetReceiptURL()
+		return nil
+	case cashreceipt.FieldFailure:
+		m.ResetFailure()
+		return nil
+	case cashreceipt.FieldIssuedAt:
+		m.ResetIssuedAt()
+		return nil
+	case cashreceipt.FieldCancelledAt:
+		m.ResetCancelledAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CashReceipt field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CashReceiptMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.payment != nil {
+		edges = append(edges, cashreceipt.EdgePayment)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CashReceiptMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case cashreceipt.EdgePayment:
+		if id := m.payment; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CashReceiptMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CashReceiptMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CashReceiptMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedpayment {
+		edges = append(edges, cashreceipt.EdgePayment)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CashReceiptMutation) EdgeCleared(name string) bool {
+	switch name {
+	case cashreceipt.EdgePayment:
+		return m.clearedpayment
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CashReceiptMutation) ClearEdge(name string) error {
+	switch name {
+	case cashreceipt.EdgePayment:
+		m.ClearPayment()
+		return nil
+	}
+	return fmt.Errorf("unknown CashReceipt unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CashReceiptMutation) ResetEdge(name string) error {
+	switch name {
+	case cashreceipt.EdgePayment:
+		m.ResetPayment()
+		return nil
+	}
+	return fmt.Errorf("unknown CashReceipt edge %s", name)
+}
+
 // ChannelMutation represents an operation that mutates the Channel nodes in the graph.
 type ChannelMutation struct {
 	config
@@ -2511,6 +5421,770 @@ func (m *ChannelMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Channel edge %s", name)
 }
 
+// EventMutation represents an operation that mutates the Event nodes in the graph.
+type EventMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *string
+	store_id            *string
+	mode                *event.Mode
+	_type               *string
+	payment_id          *string
+	merchant_payment_id *string
+	from_status         *string
+	to_status           *string
+	data                *[]byte
+	created_at          *time.Time
+	clearedFields       map[string]struct{}
+	done                bool
+	oldValue            func(context.Context) (*Event, error)
+	predicates          []predicate.Event
+}
+
+var _ ent.Mutation = (*EventMutation)(nil)
+
+// eventOption allows management of the mutation configuration using functional options.
+type eventOption func(*EventMutation)
+
+// newEventMutation creates new mutation for the Event entity.
+func newEventMutation(c config, op Op, opts ...eventOption) *EventMutation {
+	m := &EventMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEvent,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEventID sets the ID field of the mutation.
+func withEventID(id string) eventOption {
+	return func(m *EventMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Event
+		)
+		m.oldValue = func(ctx context.Context) (*Event, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Event.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEvent sets the old Event of the mutation.
+func withEvent(node *Event) eventOption {
+	return func(m *EventMutation) {
+		m.oldValue = func(context.Context) (*Event, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EventMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EventMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Event entities.
+func (m *EventMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EventMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EventMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Event.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *EventMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *EventMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *EventMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetMode sets the "mode" field.
+func (m *EventMutation) SetMode(e event.Mode) {
+	m.mode = &e
+}
+
+// Mode returns the value of the "mode" field in the mutation.
+func (m *EventMutation) Mode() (r event.Mode, exists bool) {
+	v := m.mode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMode returns the old "mode" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldMode(ctx context.Context) (v event.Mode, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMode: %w", err)
+	}
+	return oldValue.Mode, nil
+}
+
+// ResetMode resets all changes to the "mode" field.
+func (m *EventMutation) ResetMode() {
+	m.mode = nil
+}
+
+// SetType sets the "type" field.
+func (m *EventMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *EventMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *EventMutation) ResetType() {
+	m._type = nil
+}
+
+// SetPaymentID sets the "payment_id" field.
+func (m *EventMutation) SetPaymentID(s string) {
+	m.payment_id = &s
+}
+
+// PaymentID returns the value of the "payment_id" field in the mutation.
+func (m *EventMutation) PaymentID() (r string, exists bool) {
+	v := m.payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentID returns the old "payment_id" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentID: %w", err)
+	}
+	return oldValue.PaymentID, nil
+}
+
+// ResetPaymentID resets all changes to the "payment_id" field.
+func (m *EventMutation) ResetPaymentID() {
+	m.payment_id = nil
+}
+
+// SetMerchantPaymentID sets the "merchant_payment_id" field.
+func (m *EventMutation) SetMerchantPaymentID(s string) {
+	m.merchant_payment_id = &s
+}
+
+// MerchantPaymentID returns the value of the "merchant_payment_id" field in the mutation.
+func (m *EventMutation) MerchantPaymentID() (r string, exists bool) {
+	v := m.merchant_payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMerchantPaymentID returns the old "merchant_payment_id" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldMerchantPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMerchantPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMerchantPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMerchantPaymentID: %w", err)
+	}
+	return oldValue.MerchantPaymentID, nil
+}
+
+// ResetMerchantPaymentID resets all changes to the "merchant_payment_id" field.
+func (m *EventMutation) ResetMerchantPaymentID() {
+	m.merchant_payment_id = nil
+}
+
+// SetFromStatus sets the "from_status" field.
+func (m *EventMutation) SetFromStatus(s string) {
+	m.from_status = &s
+}
+
+// FromStatus returns the value of the "from_status" field in the mutation.
+func (m *EventMutation) FromStatus() (r string, exists bool) {
+	v := m.from_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFromStatus returns the old "from_status" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldFromStatus(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFromStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFromStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFromStatus: %w", err)
+	}
+	return oldValue.FromStatus, nil
+}
+
+// ResetFromStatus resets all changes to the "from_status" field.
+func (m *EventMutation) ResetFromStatus() {
+	m.from_status = nil
+}
+
+// SetToStatus sets the "to_status" field.
+func (m *EventMutation) SetToStatus(s string) {
+	m.to_status = &s
+}
+
+// ToStatus returns the value of the "to_status" field in the mutation.
+func (m *EventMutation) ToStatus() (r string, exists bool) {
+	v := m.to_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldToStatus returns the old "to_status" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldToStatus(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldToStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldToStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldToStatus: %w", err)
+	}
+	return oldValue.ToStatus, nil
+}
+
+// ResetToStatus resets all changes to the "to_status" field.
+func (m *EventMutation) ResetToStatus() {
+	m.to_status = nil
+}
+
+// SetData sets the "data" field.
+func (m *EventMutation) SetData(b []byte) {
+	m.data = &b
+}
+
+// Data returns the value of the "data" field in the mutation.
+func (m *EventMutation) Data() (r []byte, exists bool) {
+	v := m.data
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldData returns the old "data" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldData(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldData is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldData requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldData: %w", err)
+	}
+	return oldValue.Data, nil
+}
+
+// ResetData resets all changes to the "data" field.
+func (m *EventMutation) ResetData() {
+	m.data = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EventMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EventMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Event entity.
+// If the Event object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EventMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// Where appends a list predicates to the EventMutation builder.
+func (m *EventMutation) Where(ps ...predicate.Event) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EventMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EventMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Event, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EventMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EventMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Event).
+func (m *EventMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EventMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.store_id != nil {
+		fields = append(fields, event.FieldStoreID)
+	}
+	if m.mode != nil {
+		fields = append(fields, event.FieldMode)
+	}
+	if m._type != nil {
+		fields = append(fields, event.FieldType)
+	}
+	if m.payment_id != nil {
+		fields = append(fields, event.FieldPaymentID)
+	}
+	if m.merchant_payment_id != nil {
+		fields = append(fields, event.FieldMerchantPaymentID)
+	}
+	if m.from_status != nil {
+		fields = append(fields, event.FieldFromStatus)
+	}
+	if m.to_status != nil {
+		fields = append(fields, event.FieldToStatus)
+	}
+	if m.data != nil {
+		fields = append(fields, event.FieldData)
+	}
+	if m.created_at != nil {
+		fields = append(fields, event.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EventMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case event.FieldStoreID:
+		return m.StoreID()
+	case event.FieldMode:
+		return m.Mode()
+	case event.FieldType:
+		return m.GetType()
+	case event.FieldPaymentID:
+		return m.PaymentID()
+	case event.FieldMerchantPaymentID:
+		return m.MerchantPaymentID()
+	case event.FieldFromStatus:
+		return m.FromStatus()
+	case event.FieldToStatus:
+		return m.ToStatus()
+	case event.FieldData:
+		return m.Data()
+	case event.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EventMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case event.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case event.FieldMode:
+		return m.OldMode(ctx)
+	case event.FieldType:
+		return m.OldType(ctx)
+	case event.FieldPaymentID:
+		return m.OldPaymentID(ctx)
+	case event.FieldMerchantPaymentID:
+		return m.OldMerchantPaymentID(ctx)
+	case event.FieldFromStatus:
+		return m.OldFromStatus(ctx)
+	case event.FieldToStatus:
+		return m.OldToStatus(ctx)
+	case event.FieldData:
+		return m.OldData(ctx)
+	case event.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Event field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EventMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case event.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case event.FieldMode:
+		v, ok := value.(event.Mode)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMode(v)
+		return nil
+	case event.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case event.FieldPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentID(v)
+		return nil
+	case event.FieldMerchantPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMerchantPaymentID(v)
+		return nil
+	case event.FieldFromStatus:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFromStatus(v)
+		return nil
+	case event.FieldToStatus:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetToStatus(v)
+		return nil
+	case event.FieldData:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetData(v)
+		return nil
+	case event.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Event field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EventMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EventMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EventMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Event numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EventMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EventMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EventMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown Event nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EventMutation) ResetField(name string) error {
+	switch name {
+	case event.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case event.FieldMode:
+		m.ResetMode()
+		return nil
+	case event.FieldType:
+		m.ResetType()
+		return nil
+	case event.FieldPaymentID:
+		m.ResetPaymentID()
+		return nil
+	case event.FieldMerchantPaymentID:
+		m.ResetMerchantPaymentID()
+		return nil
+	case event.FieldFromStatus:
+		m.ResetFromStatus()
+		return nil
+	case event.FieldToStatus:
+		m.ResetToStatus()
+		return nil
+	case event.FieldData:
+		m.ResetData()
+		return nil
+	case event.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Event field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EventMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EventMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EventMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EventMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EventMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EventMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EventMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Event unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EventMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Event edge %s", name)
+}
+
 // IPRuleMutation represents an operation that mutates the IPRule nodes in the graph.
 type IPRuleMutation struct {
 	config
@@ -3113,6 +6787,4464 @@ func (m *IPRuleMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown IPRule edge %s", name)
 }
 
+// IdempotencyRecordMutation represents an operation that mutates the IdempotencyRecord nodes in the graph.
+type IdempotencyRecordMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	created_at    *time.Time
+	updated_at    *time.Time
+	scope         *string
+	key           *string
+	procedure     *string
+	request_hash  *[]byte
+	state         *idempotencyrecord.State
+	response      *[]byte
+	error         *[]byte
+	lease_until   *time.Time
+	expires_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*IdempotencyRecord, error)
+	predicates    []predicate.IdempotencyRecord
+}
+
+var _ ent.Mutation = (*IdempotencyRecordMutation)(nil)
+
+// idempotencyrecordOption allows management of the mutation configuration using functional options.
+type idempotencyrecordOption func(*IdempotencyRecordMutation)
+
+// newIdempotencyRecordMutation creates new mutation for the IdempotencyRecord entity.
+func newIdempotencyRecordMutation(c config, op Op, opts ...idempotencyrecordOption) *IdempotencyRecordMutation {
+	m := &IdempotencyRecordMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeIdempotencyRecord,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withIdempotencyRecordID sets the ID field of the mutation.
+func withIdempotencyRecordID(id int) idempotencyrecordOption {
+	return func(m *IdempotencyRecordMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *IdempotencyRecord
+		)
+		m.oldValue = func(ctx context.Context) (*IdempotencyRecord, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().IdempotencyRecord.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withIdempotencyRecord sets the old IdempotencyRecord of the mutation.
+func withIdempotencyRecord(node *IdempotencyRecord) idempotencyrecordOption {
+	return func(m *IdempotencyRecordMutation) {
+		m.oldValue = func(context.Context) (*IdempotencyRecord, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m IdempotencyRecordMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m IdempotencyRecordMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *IdempotencyRecordMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *IdempotencyRecordMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().IdempotencyRecord.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *IdempotencyRecordMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *IdempotencyRecordMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *IdempotencyRecordMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *IdempotencyRecordMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *IdempotencyRecordMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *IdempotencyRecordMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetScope sets the "scope" field.
+func (m *IdempotencyRecordMutation) SetScope(s string) {
+	m.scope = &s
+}
+
+// Scope returns the value of the "scope" field in the mutation.
+func (m *IdempotencyRecordMutation) Scope() (r string, exists bool) {
+	v := m.scope
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScope returns the old "scope" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldScope(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScope is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScope requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScope: %w", err)
+	}
+	return oldValue.Scope, nil
+}
+
+// ResetScope resets all changes to the "scope" field.
+func (m *IdempotencyRecordMutation) ResetScope() {
+	m.scope = nil
+}
+
+// SetKey sets the "key" field.
+func (m *IdempotencyRecordMutation) SetKey(s string) {
+	m.key = &s
+}
+
+// Key returns the value of the "key" field in the mutation.
+func (m *IdempotencyRecordMutation) Key() (r string, exists bool) {
+	v := m.key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKey returns the old "key" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKey: %w", err)
+	}
+	return oldValue.Key, nil
+}
+
+// ResetKey resets all changes to the "key" field.
+func (m *IdempotencyRecordMutation) ResetKey() {
+	m.key = nil
+}
+
+// SetProcedure sets the "procedure" field.
+func (m *IdempotencyRecordMutation) SetProcedure(s string) {
+	m.procedure = &s
+}
+
+// Procedure returns the value of the "procedure" field in the mutation.
+func (m *IdempotencyRecordMutation) Procedure() (r string, exists bool) {
+	v := m.procedure
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProcedure returns the old "procedure" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldProcedure(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProcedure is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProcedure requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProcedure: %w", err)
+	}
+	return oldValue.Procedure, nil
+}
+
+// ResetProcedure resets all changes to the "procedure" field.
+func (m *IdempotencyRecordMutation) ResetProcedure() {
+	m.procedure = nil
+}
+
+// SetRequestHash sets the "request_hash" field.
+func (m *IdempotencyRecordMutation) SetRequestHash(b []byte) {
+	m.request_hash = &b
+}
+
+// RequestHash returns the value of the "request_hash" field in the mutation.
+func (m *IdempotencyRecordMutation) RequestHash() (r []byte, exists bool) {
+	v := m.request_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestHash returns the old "request_hash" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldRequestHash(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestHash: %w", err)
+	}
+	return oldValue.RequestHash, nil
+}
+
+// ResetRequestHash resets all changes to the "request_hash" field.
+func (m *IdempotencyRecordMutation) ResetRequestHash() {
+	m.request_hash = nil
+}
+
+// SetState sets the "state" field.
+func (m *IdempotencyRecordMutation) SetState(i idempotencyrecord.State) {
+	m.state = &i
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *IdempotencyRecordMutation) State() (r idempotencyrecord.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldState(ctx context.Context) (v idempotencyrecord.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *IdempotencyRecordMutation) ResetState() {
+	m.state = nil
+}
+
+// SetResponse sets the "response" field.
+func (m *IdempotencyRecordMutation) SetResponse(b []byte) {
+	m.response = &b
+}
+
+// Response returns the value of the "response" field in the mutation.
+func (m *IdempotencyRecordMutation) Response() (r []byte, exists bool) {
+	v := m.response
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponse returns the old "response" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldResponse(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponse is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponse requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponse: %w", err)
+	}
+	return oldValue.Response, nil
+}
+
+// ClearResponse clears the value of the "response" field.
+func (m *IdempotencyRecordMutation) ClearResponse() {
+	m.response = nil
+	m.clearedFields[idempotencyrecord.FieldResponse] = struct{}{}
+}
+
+// ResponseCleared returns if the "response" field was cleared in this mutation.
+func (m *IdempotencyRecordMutation) ResponseCleared() bool {
+	_, ok := m.clearedFields[idempotencyrecord.FieldResponse]
+	return ok
+}
+
+// ResetResponse resets all changes to the "response" field.
+func (m *IdempotencyRecordMutation) ResetResponse() {
+	m.response = nil
+	delete(m.clearedFields, idempotencyrecord.FieldResponse)
+}
+
+// SetError sets the "error" field.
+func (m *IdempotencyRecordMutation) SetError(b []byte) {
+	m.error = &b
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *IdempotencyRecordMutation) Error() (r []byte, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldError(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ClearError clears the value of the "error" field.
+func (m *IdempotencyRecordMutation) ClearError() {
+	m.error = nil
+	m.clearedFields[idempotencyrecord.FieldError] = struct{}{}
+}
+
+// ErrorCleared returns if the "error" field was cleared in this mutation.
+func (m *IdempotencyRecordMutation) ErrorCleared() bool {
+	_, ok := m.clearedFields[idempotencyrecord.FieldError]
+	return ok
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *IdempotencyRecordMutation) ResetError() {
+	m.error = nil
+	delete(m.clearedFields, idempotencyrecord.FieldError)
+}
+
+// SetLeaseUntil sets the "lease_until" field.
+func (m *IdempotencyRecordMutation) SetLeaseUntil(t time.Time) {
+	m.lease_until = &t
+}
+
+// LeaseUntil returns the value of the "lease_until" field in the mutation.
+func (m *IdempotencyRecordMutation) LeaseUntil() (r time.Time, exists bool) {
+	v := m.lease_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseUntil returns the old "lease_until" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldLeaseUntil(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseUntil: %w", err)
+	}
+	return oldValue.LeaseUntil, nil
+}
+
+// ResetLeaseUntil resets all changes to the "lease_until" field.
+func (m *IdempotencyRecordMutation) ResetLeaseUntil() {
+	m.lease_until = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *IdempotencyRecordMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *IdempotencyRecordMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the IdempotencyRecord entity.
+// If the IdempotencyRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IdempotencyRecordMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *IdempotencyRecordMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// Where appends a list predicates to the IdempotencyRecordMutation builder.
+func (m *IdempotencyRecordMutation) Where(ps ...predicate.IdempotencyRecord) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the IdempotencyRecordMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *IdempotencyRecordMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.IdempotencyRecord, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *IdempotencyRecordMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *IdempotencyRecordMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (IdempotencyRecord).
+func (m *IdempotencyRecordMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *IdempotencyRecordMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.created_at != nil {
+		fields = append(fields, idempotencyrecord.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, idempotencyrecord.FieldUpdatedAt)
+	}
+	if m.scope != nil {
+		fields = append(fields, idempotencyrecord.FieldScope)
+	}
+	if m.key != nil {
+		fields = append(fields, idempotencyrecord.FieldKey)
+	}
+	if m.procedure != nil {
+		fields = append(fields, idempotencyrecord.FieldProcedure)
+	}
+	if m.request_hash != nil {
+		fields = append(fields, idempotencyrecord.FieldRequestHash)
+	}
+	if m.state != nil {
+		fields = append(fields, idempotencyrecord.FieldState)
+	}
+	if m.response != nil {
+		fields = append(fields, idempotencyrecord.FieldResponse)
+	}
+	if m.error != nil {
+		fields = append(fields, idempotencyrecord.FieldError)
+	}
+	if m.lease_until != nil {
+		fields = append(fields, idempotencyrecord.FieldLeaseUntil)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, idempotencyrecord.FieldExpiresAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *IdempotencyRecordMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case idempotencyrecord.FieldCreatedAt:
+		return m.CreatedAt()
+	case idempotencyrecord.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case idempotencyrecord.FieldScope:
+		return m.Scope()
+	case idempotencyrecord.FieldKey:
+		return m.Key()
+	case idempotencyrecord.FieldProcedure:
+		return m.Procedure()
+	case idempotencyrecord.FieldRequestHash:
+		return m.RequestHash()
+	case idempotencyrecord.FieldState:
+		return m.State()
+	case idempotencyrecord.FieldResponse:
+		return m.Response()
+	case idempotencyrecord.FieldError:
+		return m.Error()
+	case idempotencyrecord.FieldLeaseUntil:
+		return m.LeaseUntil()
+	case idempotencyrecord.FieldExpiresAt:
+		return m.ExpiresAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *IdempotencyRecordMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case idempotencyrecord.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case idempotencyrecord.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case idempotencyrecord.FieldScope:
+		return m.OldScope(ctx)
+	case idempotencyrecord.FieldKey:
+		return m.OldKey(ctx)
+	case idempotencyrecord.FieldProcedure:
+		return m.OldProcedure(ctx)
+	case idempotencyrecord.FieldRequestHash:
+		return m.OldRequestHash(ctx)
+	case idempotencyrecord.FieldState:
+		return m.OldState(ctx)
+	case idempotencyrecord.FieldResponse:
+		return m.OldResponse(ctx)
+	case idempotencyrecord.FieldError:
+		return m.OldError(ctx)
+	case idempotencyrecord.FieldLeaseUntil:
+		return m.OldLeaseUntil(ctx)
+	case idempotencyrecord.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown IdempotencyRecord field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IdempotencyRecordMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case idempotencyrecord.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case idempotencyrecord.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case idempotencyrecord.FieldScope:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScope(v)
+		return nil
+	case idempotencyrecord.FieldKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKey(v)
+		return nil
+	case idempotencyrecord.FieldProcedure:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProcedure(v)
+		return nil
+	case idempotencyrecord.FieldRequestHash:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestHash(v)
+		return nil
+	case idempotencyrecord.FieldState:
+		v, ok := value.(idempotencyrecord.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case idempotencyrecord.FieldResponse:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponse(v)
+		return nil
+	case idempotencyrecord.FieldError:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case idempotencyrecord.FieldLeaseUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseUntil(v)
+		return nil
+	case idempotencyrecord.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown IdempotencyRecord field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *IdempotencyRecordMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *IdempotencyRecordMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IdempotencyRecordMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown IdempotencyRecord numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *IdempotencyRecordMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(idempotencyrecord.FieldResponse) {
+		fields = append(fields, idempotencyrecord.FieldResponse)
+	}
+	if m.FieldCleared(idempotencyrecord.FieldError) {
+		fields = append(fields, idempotencyrecord.FieldError)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *IdempotencyRecordMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *IdempotencyRecordMutation) ClearField(name string) error {
+	switch name {
+	case idempotencyrecord.FieldResponse:
+		m.ClearResponse()
+		return nil
+	case idempotencyrecord.FieldError:
+		m.ClearError()
+		return nil
+	}
+	return fmt.Errorf("unknown IdempotencyRecord nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *IdempotencyRecordMutation) ResetField(name string) error {
+	switch name {
+	case idempotencyrecord.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case idempotencyrecord.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case idempotencyrecord.FieldScope:
+		m.ResetScope()
+		return nil
+	case idempotencyrecord.FieldKey:
+		m.ResetKey()
+		return nil
+	case idempotencyrecord.FieldProcedure:
+		m.ResetProcedure()
+		return nil
+	case idempotencyrecord.FieldRequestHash:
+		m.ResetRequestHash()
+		return nil
+	case idempotencyrecord.FieldState:
+		m.ResetState()
+		return nil
+	case idempotencyrecord.FieldResponse:
+		m.ResetResponse()
+		return nil
+	case idempotencyrecord.FieldError:
+		m.ResetError()
+		return nil
+	case idempotencyrecord.FieldLeaseUntil:
+		m.ResetLeaseUntil()
+		return nil
+	case idempotencyrecord.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	}
+	return fmt.Errorf("unknown IdempotencyRecord field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *IdempotencyRecordMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *IdempotencyRecordMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *IdempotencyRecordMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *IdempotencyRecordMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *IdempotencyRecordMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *IdempotencyRecordMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *IdempotencyRecordMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown IdempotencyRecord unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *IdempotencyRecordMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown IdempotencyRecord edge %s", name)
+}
+
+// PaymentMutation represents an operation that mutates the Payment nodes in the graph.
+type PaymentMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *string
+	created_at            *time.Time
+	updated_at            *time.Time
+	channel_id            *string
+	provider              *string
+	mode                  *payment.Mode
+	merchant_payment_id   *string
+	order_name            *string
+	method                *payment.Method
+	approval_model        *payment.ApprovalModel
+	status                *payment.Status
+	currency              *string
+	total                 *int64
+	addtotal              *int64
+	tax_free              *int64
+	addtax_free           *int64
+	vat                   *int64
+	addvat                *int64
+	paid                  *int64
+	addpaid               *int64
+	cancelled             *int64
+	addcancelled          *int64
+	cancelled_tax_free    *int64
+	addcancelled_tax_free *int64
+	cancelled_vat         *int64
+	addcancelled_vat      *int64
+	customer_name         *string
+	customer_email        *string
+	customer_phone        *string
+	return_url            *string
+	key_id                *string
+	pg_transaction_id     *string
+	window_result         *map[string]string
+	card                  **details.Card
+	virtual_account       **details.VirtualAccount
+	due_at                *time.Time
+	failure               **details.Failure
+	notification_secret   *string
+	receipt_url           *string
+	paid_at               *time.Time
+	cancelled_at          *time.Time
+	failed_at             *time.Time
+	status_at             *time.Time
+	clearedFields         map[string]struct{}
+	store                 *string
+	clearedstore          bool
+	cancellations         map[string]struct{}
+	removedcancellations  map[string]struct{}
+	clearedcancellations  bool
+	cash_receipt          *string
+	clearedcash_receipt   bool
+	done                  bool
+	oldValue              func(context.Context) (*Payment, error)
+	predicates            []predicate.Payment
+}
+
+var _ ent.Mutation = (*PaymentMutation)(nil)
+
+// paymentOption allows management of the mutation configuration using functional options.
+type paymentOption func(*PaymentMutation)
+
+// newPaymentMutation creates new mutation for the Payment entity.
+func newPaymentMutation(c config, op Op, opts ...paymentOption) *PaymentMutation {
+	m := &PaymentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePayment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPaymentID sets the ID field of the mutation.
+func withPaymentID(id string) paymentOption {
+	return func(m *PaymentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Payment
+		)
+		m.oldValue = func(ctx context.Context) (*Payment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Payment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPayment sets the old Payment of the mutation.
+func withPayment(node *Payment) paymentOption {
+	return func(m *PaymentMutation) {
+		m.oldValue = func(context.Context) (*Payment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PaymentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PaymentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Payment entities.
+func (m *PaymentMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PaymentMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PaymentMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Payment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *PaymentMutation) SetStoreID(s string) {
+	m.store = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *PaymentMutation) StoreID() (r string, exists bool) {
+	v := m.store
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *PaymentMutation) ResetStoreID() {
+	m.store = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PaymentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PaymentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PaymentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PaymentMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PaymentMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PaymentMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetChannelID sets the "channel_id" field.
+func (m *PaymentMutation) SetChannelID(s string) {
+	m.channel_id = &s
+}
+
+// ChannelID returns the value of the "channel_id" field in the mutation.
+func (m *PaymentMutation) ChannelID() (r string, exists bool) {
+	v := m.channel_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChannelID returns the old "channel_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldChannelID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChannelID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChannelID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChannelID: %w", err)
+	}
+	return oldValue.ChannelID, nil
+}
+
+// ResetChannelID resets all changes to the "channel_id" field.
+func (m *PaymentMutation) ResetChannelID() {
+	m.channel_id = nil
+}
+
+// SetProvider sets the "provider" field.
+func (m *PaymentMutation) SetProvider(s string) {
+	m.provider = &s
+}
+
+// Provider returns the value of the "provider" field in the mutation.
+func (m *PaymentMutation) Provider() (r string, exists bool) {
+	v := m.provider
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProvider returns the old "provider" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldProvider(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProvider is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProvider requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProvider: %w", err)
+	}
+	return oldValue.Provider, nil
+}
+
+// ResetProvider resets all changes to the "provider" field.
+func (m *PaymentMutation) ResetProvider() {
+	m.provider = nil
+}
+
+// SetMode sets the "mode" field.
+func (m *PaymentMutation) SetMode(pa payment.Mode) {
+	m.mode = &pa
+}
+
+// Mode returns the value of the "mode" field in the mutation.
+func (m *PaymentMutation) Mode() (r payment.Mode, exists bool) {
+	v := m.mode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMode returns the old "mode" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldMode(ctx context.Context) (v payment.Mode, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMode: %w", err)
+	}
+	return oldValue.Mode, nil
+}
+
+// ResetMode resets all changes to the "mode" field.
+func (m *PaymentMutation) ResetMode() {
+	m.mode = nil
+}
+
+// SetMerchantPaymentID sets the "merchant_payment_id" field.
+func (m *PaymentMutation) SetMerchantPaymentID(s string) {
+	m.merchant_payment_id = &s
+}
+
+// MerchantPaymentID returns the value of the "merchant_payment_id" field in the mutation.
+func (m *PaymentMutation) MerchantPaymentID() (r string, exists bool) {
+	v := m.merchant_payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMerchantPaymentID returns the old "merchant_payment_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldMerchantPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMerchantPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMerchantPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMerchantPaymentID: %w", err)
+	}
+	return oldValue.MerchantPaymentID, nil
+}
+
+// ResetMerchantPaymentID resets all changes to the "merchant_payment_id" field.
+func (m *PaymentMutation) ResetMerchantPaymentID() {
+	m.merchant_payment_id = nil
+}
+
+// SetOrderName sets the "order_name" field.
+func (m *PaymentMutation) SetOrderName(s string) {
+	m.order_name = &s
+}
+
+// OrderName returns the value of the "order_name" field in the mutation.
+func (m *PaymentMutation) OrderName() (r string, exists bool) {
+	v := m.order_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderName returns the old "order_name" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldOrderName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderName: %w", err)
+	}
+	return oldValue.OrderName, nil
+}
+
+// ResetOrderName resets all changes to the "order_name" field.
+func (m *PaymentMutation) ResetOrderName() {
+	m.order_name = nil
+}
+
+// SetMethod sets the "method" field.
+func (m *PaymentMutation) SetMethod(pa payment.Method) {
+	m.method = &pa
+}
+
+// Method returns the value of the "method" field in the mutation.
+func (m *PaymentMutation) Method() (r payment.Method, exists bool) {
+	v := m.method
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMethod returns the old "method" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldMethod(ctx context.Context) (v payment.Method, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMethod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMethod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMethod: %w", err)
+	}
+	return oldValue.Method, nil
+}
+
+// ResetMethod resets all changes to the "method" field.
+func (m *PaymentMutation) ResetMethod() {
+	m.method = nil
+}
+
+// SetApprovalModel sets the "approval_model" field.
+func (m *PaymentMutation) SetApprovalModel(pm payment.ApprovalModel) {
+	m.approval_model = &pm
+}
+
+// ApprovalModel returns the value of the "approval_model" field in the mutation.
+func (m *PaymentMutation) ApprovalModel() (r payment.ApprovalModel, exists bool) {
+	v := m.approval_model
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldApprovalModel returns the old "approval_model" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldApprovalModel(ctx context.Context) (v payment.ApprovalModel, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldApprovalModel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldApprovalModel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldApprovalModel: %w", err)
+	}
+	return oldValue.ApprovalModel, nil
+}
+
+// ResetApprovalModel resets all changes to the "approval_model" field.
+func (m *PaymentMutation) ResetApprovalModel() {
+	m.approval_model = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *PaymentMutation) SetStatus(pa payment.Status) {
+	m.status = &pa
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *PaymentMutation) Status() (r payment.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldStatus(ctx context.Context) (v payment.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *PaymentMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *PaymentMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *PaymentMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *PaymentMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetTotal sets the "total" field.
+func (m *PaymentMutation) SetTotal(i int64) {
+	m.total = &i
+	m.addtotal = nil
+}
+
+// Total returns the value of the "total" field in the mutation.
+func (m *PaymentMutation) Total() (r int64, exists bool) {
+	v := m.total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTotal returns the old "total" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldTotal(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTotal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTotal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTotal: %w", err)
+	}
+	return oldValue.Total, nil
+}
+
+// AddTotal adds i to the "total" field.
+func (m *PaymentMutation) AddTotal(i int64) {
+	if m.addtotal != nil {
+		*m.addtotal += i
+	} else {
+		m.addtotal = &i
+	}
+}
+
+// AddedTotal returns the value that was added to the "total" field in this mutation.
+func (m *PaymentMutation) AddedTotal() (r int64, exists bool) {
+	v := m.addtotal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTotal resets all changes to the "total" field.
+func (m *PaymentMutation) ResetTotal() {
+	m.total = nil
+	m.addtotal = nil
+}
+
+// SetTaxFree sets the "tax_free" field.
+func (m *PaymentMutation) SetTaxFree(i int64) {
+	m.tax_free = &i
+	m.addtax_free = nil
+}
+
+// TaxFree returns the value of the "tax_free" field in the mutation.
+func (m *PaymentMutation) TaxFree() (r int64, exists bool) {
+	v := m.tax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxFree returns the old "tax_free" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldTaxFree(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxFree is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxFree requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxFree: %w", err)
+	}
+	return oldValue.TaxFree, nil
+}
+
+// AddTaxFree adds i to the "tax_free" field.
+func (m *PaymentMutation) AddTaxFree(i int64) {
+	if m.addtax_free != nil {
+		*m.addtax_free += i
+	} else {
+		m.addtax_free = &i
+	}
+}
+
+// AddedTaxFree returns the value that was added to the "tax_free" field in this mutation.
+func (m *PaymentMutation) AddedTaxFree() (r int64, exists bool) {
+	v := m.addtax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTaxFree resets all changes to the "tax_free" field.
+func (m *PaymentMutation) ResetTaxFree() {
+	m.tax_free = nil
+	m.addtax_free = nil
+}
+
+// SetVat sets the "vat" field.
+func (m *PaymentMutation) SetVat(i int64) {
+	m.vat = &i
+	m.addvat = nil
+}
+
+// Vat returns the value of the "vat" field in the mutation.
+func (m *PaymentMutation) Vat() (r int64, exists bool) {
+	v := m.vat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVat returns the old "vat" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldVat(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVat: %w", err)
+	}
+	return oldValue.Vat, nil
+}
+
+// AddVat adds i to the "vat" field.
+func (m *PaymentMutation) AddVat(i int64) {
+	if m.addvat != nil {
+		*m.addvat += i
+	} else {
+		m.addvat = &i
+	}
+}
+
+// AddedVat returns the value that was added to the "vat" field in this mutation.
+func (m *PaymentMutation) AddedVat() (r int64, exists bool) {
+	v := m.addvat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVat resets all changes to the "vat" field.
+func (m *PaymentMutation) ResetVat() {
+	m.vat = nil
+	m.addvat = nil
+}
+
+// SetPaid sets the "paid" field.
+func (m *PaymentMutation) SetPaid(i int64) {
+	m.paid = &i
+	m.addpaid = nil
+}
+
+// Paid returns the value of the "paid" field in the mutation.
+func (m *PaymentMutation) Paid() (r int64, exists bool) {
+	v := m.paid
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaid returns the old "paid" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldPaid(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaid is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaid requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaid: %w", err)
+	}
+	return oldValue.Paid, nil
+}
+
+// AddPaid adds i to the "paid" field.
+func (m *PaymentMutation) AddPaid(i int64) {
+	if m.addpaid != nil {
+		*m.addpaid += i
+	} else {
+		m.addpaid = &i
+	}
+}
+
+// AddedPaid returns the value that was added to the "paid" field in this mutation.
+func (m *PaymentMutation) AddedPaid() (r int64, exists bool) {
+	v := m.addpaid
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPaid resets all changes to the "paid" field.
+func (m *PaymentMutation) ResetPaid() {
+	m.paid = nil
+	m.addpaid = nil
+}
+
+// SetCancelled sets the "cancelled" field.
+func (m *PaymentMutation) SetCancelled(i int64) {
+	m.cancelled = &i
+	m.addcancelled = nil
+}
+
+// Cancelled returns the value of the "cancelled" field in the mutation.
+func (m *PaymentMutation) Cancelled() (r int64, exists bool) {
+	v := m.cancelled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelled returns the old "cancelled" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCancelled(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelled: %w", err)
+	}
+	return oldValue.Cancelled, nil
+}
+
+// AddCancelled adds i to the "cancelled" field.
+func (m *PaymentMutation) AddCancelled(i int64) {
+	if m.addcancelled != nil {
+		*m.addcancelled += i
+	} else {
+		m.addcancelled = &i
+	}
+}
+
+// AddedCancelled returns the value that was added to the "cancelled" field in this mutation.
+func (m *PaymentMutation) AddedCancelled() (r int64, exists bool) {
+	v := m.addcancelled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCancelled resets all changes to the "cancelled" field.
+func (m *PaymentMutation) ResetCancelled() {
+	m.cancelled = nil
+	m.addcancelled = nil
+}
+
+// SetCancelledTaxFree sets the "cancelled_tax_free" field.
+func (m *PaymentMutation) SetCancelledTaxFree(i int64) {
+	m.cancelled_tax_free = &i
+	m.addcancelled_tax_free = nil
+}
+
+// CancelledTaxFree returns the value of the "cancelled_tax_free" field in the mutation.
+func (m *PaymentMutation) CancelledTaxFree() (r int64, exists bool) {
+	v := m.cancelled_tax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledTaxFree returns the old "cancelled_tax_free" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCancelledTaxFree(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledTaxFree is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledTaxFree requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledTaxFree: %w", err)
+	}
+	return oldValue.CancelledTaxFree, nil
+}
+
+// AddCancelledTaxFree adds i to the "cancelled_tax_free" field.
+func (m *PaymentMutation) AddCancelledTaxFree(i int64) {
+	if m.addcancelled_tax_free != nil {
+		*m.addcancelled_tax_free += i
+	} else {
+		m.addcancelled_tax_free = &i
+	}
+}
+
+// AddedCancelledTaxFree returns the value that was added to the "cancelled_tax_free" field in this mutation.
+func (m *PaymentMutation) AddedCancelledTaxFree() (r int64, exists bool) {
+	v := m.addcancelled_tax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCancelledTaxFree resets all changes to the "cancelled_tax_free" field.
+func (m *PaymentMutation) ResetCancelledTaxFree() {
+	m.cancelled_tax_free = nil
+	m.addcancelled_tax_free = nil
+}
+
+// SetCancelledVat sets the "cancelled_vat" field.
+func (m *PaymentMutation) SetCancelledVat(i int64) {
+	m.cancelled_vat = &i
+	m.addcancelled_vat = nil
+}
+
+// CancelledVat returns the value of the "cancelled_vat" field in the mutation.
+func (m *PaymentMutation) CancelledVat() (r int64, exists bool) {
+	v := m.cancelled_vat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledVat returns the old "cancelled_vat" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCancelledVat(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledVat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledVat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledVat: %w", err)
+	}
+	return oldValue.CancelledVat, nil
+}
+
+// AddCancelledVat adds i to the "cancelled_vat" field.
+func (m *PaymentMutation) AddCancelledVat(i int64) {
+	if m.addcancelled_vat != nil {
+		*m.addcancelled_vat += i
+	} else {
+		m.addcancelled_vat = &i
+	}
+}
+
+// AddedCancelledVat returns the value that was added to the "cancelled_vat" field in this mutation.
+func (m *PaymentMutation) AddedCancelledVat() (r int64, exists bool) {
+	v := m.addcancelled_vat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCancelledVat resets all changes to the "cancelled_vat" field.
+func (m *PaymentMutation) ResetCancelledVat() {
+	m.cancelled_vat = nil
+	m.addcancelled_vat = nil
+}
+
+// SetCustomerName sets the "customer_name" field.
+func (m *PaymentMutation) SetCustomerName(s string) {
+	m.customer_name = &s
+}
+
+// CustomerName returns the value of the "customer_name" field in the mutation.
+func (m *PaymentMutation) CustomerName() (r string, exists bool) {
+	v := m.customer_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerName returns the old "customer_name" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCustomerName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerName: %w", err)
+	}
+	return oldValue.CustomerName, nil
+}
+
+// ResetCustomerName resets all changes to the "customer_name" field.
+func (m *PaymentMutation) ResetCustomerName() {
+	m.customer_name = nil
+}
+
+// SetCustomerEmail sets the "customer_email" field.
+func (m *PaymentMutation) SetCustomerEmail(s string) {
+	m.customer_email = &s
+}
+
+// CustomerEmail returns the value of the "customer_email" field in the mutation.
+func (m *PaymentMutation) CustomerEmail() (r string, exists bool) {
+	v := m.customer_email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerEmail returns the old "customer_email" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCustomerEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerEmail: %w", err)
+	}
+	return oldValue.CustomerEmail, nil
+}
+
+// ResetCustomerEmail resets all changes to the "customer_email" field.
+func (m *PaymentMutation) ResetCustomerEmail() {
+	m.customer_email = nil
+}
+
+// SetCustomerPhone sets the "customer_phone" field.
+func (m *PaymentMutation) SetCustomerPhone(s string) {
+	m.customer_phone = &s
+}
+
+// CustomerPhone returns the value of the "customer_phone" field in the mutation.
+func (m *PaymentMutation) CustomerPhone() (r string, exists bool) {
+	v := m.customer_phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerPhone returns the old "customer_phone" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCustomerPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerPhone: %w", err)
+	}
+	return oldValue.CustomerPhone, nil
+}
+
+// ResetCustomerPhone resets all changes to the "customer_phone" field.
+func (m *PaymentMutation) ResetCustomerPhone() {
+	m.customer_phone = nil
+}
+
+// SetReturnURL sets the "return_url" field.
+func (m *PaymentMutation) SetReturnURL(s string) {
+	m.return_url = &s
+}
+
+// ReturnURL returns the value of the "return_url" field in the mutation.
+func (m *PaymentMutation) ReturnURL() (r string, exists bool) {
+	v := m.return_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReturnURL returns the old "return_url" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldReturnURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReturnURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReturnURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReturnURL: %w", err)
+	}
+	return oldValue.ReturnURL, nil
+}
+
+// ResetReturnURL resets all changes to the "return_url" field.
+func (m *PaymentMutation) ResetReturnURL() {
+	m.return_url = nil
+}
+
+// SetKeyID sets the "key_id" field.
+func (m *PaymentMutation) SetKeyID(s string) {
+	m.key_id = &s
+}
+
+// KeyID returns the value of the "key_id" field in the mutation.
+func (m *PaymentMutation) KeyID() (r string, exists bool) {
+	v := m.key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyID returns the old "key_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldKeyID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyID: %w", err)
+	}
+	return oldValue.KeyID, nil
+}
+
+// ResetKeyID resets all changes to the "key_id" field.
+func (m *PaymentMutation) ResetKeyID() {
+	m.key_id = nil
+}
+
+// SetPgTransactionID sets the "pg_transaction_id" field.
+func (m *PaymentMutation) SetPgTransactionID(s string) {
+	m.pg_transaction_id = &s
+}
+
+// PgTransactionID returns the value of the "pg_transaction_id" field in the mutation.
+func (m *PaymentMutation) PgTransactionID() (r string, exists bool) {
+	v := m.pg_transaction_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPgTransactionID returns the old "pg_transaction_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldPgTransactionID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPgTransactionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPgTransactionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPgTransactionID: %w", err)
+	}
+	return oldValue.PgTransactionID, nil
+}
+
+// ResetPgTransactionID resets all changes to the "pg_transaction_id" field.
+func (m *PaymentMutation) ResetPgTransactionID() {
+	m.pg_transaction_id = nil
+}
+
+// SetWindowResult sets the "window_result" field.
+func (m *PaymentMutation) SetWindowResult(value map[string]string) {
+	m.window_result = &value
+}
+
+// WindowResult returns the value of the "window_result" field in the mutation.
+func (m *PaymentMutation) WindowResult() (r map[string]string, exists bool) {
+	v := m.window_result
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWindowResult returns the old "window_result" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldWindowResult(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWindowResult is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWindowResult requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWindowResult: %w", err)
+	}
+	return oldValue.WindowResult, nil
+}
+
+// ClearWindowResult clears the value of the "window_result" field.
+func (m *PaymentMutation) ClearWindowResult() {
+	m.window_result = nil
+	m.clearedFields[payment.FieldWindowResult] = struct{}{}
+}
+
+// WindowResultCleared returns if the "window_result" field was cleared in this mutation.
+func (m *PaymentMutation) WindowResultCleared() bool {
+	_, ok := m.clearedFields[payment.FieldWindowResult]
+	return ok
+}
+
+// ResetWindowResult resets all changes to the "window_result" field.
+func (m *PaymentMutation) ResetWindowResult() {
+	m.window_result = nil
+	delete(m.clearedFields, payment.FieldWindowResult)
+}
+
+// SetCard sets the "card" field.
+func (m *PaymentMutation) SetCard(d *details.Card) {
+	m.card = &d
+}
+
+// Card returns the value of the "card" field in the mutation.
+func (m *PaymentMutation) Card() (r *details.Card, exists bool) {
+	v := m.card
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCard returns the old "card" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCard(ctx context.Context) (v *details.Card, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCard is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCard requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCard: %w", err)
+	}
+	return oldValue.Card, nil
+}
+
+// ClearCard clears the value of the "card" field.
+func (m *PaymentMutation) ClearCard() {
+	m.card = nil
+	m.clearedFields[payment.FieldCard] = struct{}{}
+}
+
+// CardCleared returns if the "card" field was cleared in this mutation.
+func (m *PaymentMutation) CardCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCard]
+	return ok
+}
+
+// ResetCard resets all changes to the "card" field.
+func (m *PaymentMutation) ResetCard() {
+	m.card = nil
+	delete(m.clearedFields, payment.FieldCard)
+}
+
+// SetVirtualAccount sets the "virtual_account" field.
+func (m *PaymentMutation) SetVirtualAccount(da *details.VirtualAccount) {
+	m.virtual_account = &da
+}
+
+// VirtualAccount returns the value of the "virtual_account" field in the mutation.
+func (m *PaymentMutation) VirtualAccount() (r *details.VirtualAccount, exists bool) {
+	v := m.virtual_account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVirtualAccount returns the old "virtual_account" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldVirtualAccount(ctx context.Context) (v *details.VirtualAccount, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVirtualAccount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVirtualAccount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVirtualAccount: %w", err)
+	}
+	return oldValue.VirtualAccount, nil
+}
+
+// ClearVirtualAccount clears the value of the "virtual_account" field.
+func (m *PaymentMutation) ClearVirtualAccount() {
+	m.virtual_account = nil
+	m.clearedFields[payment.FieldVirtualAccount] = struct{}{}
+}
+
+// VirtualAccountCleared returns if the "virtual_account" field was cleared in this mutation.
+func (m *PaymentMutation) VirtualAccountCleared() bool {
+	_, ok := m.clearedFields[payment.FieldVirtualAccount]
+	return ok
+}
+
+// ResetVirtualAccount resets all changes to the "virtual_account" field.
+func (m *PaymentMutation) ResetVirtualAccount() {
+	m.virtual_account = nil
+	delete(m.clearedFields, payment.FieldVirtualAccount)
+}
+
+// SetDueAt sets the "due_at" field.
+func (m *PaymentMutation) SetDueAt(t time.Time) {
+	m.due_at = &t
+}
+
+// DueAt returns the value of the "due_at" field in the mutation.
+func (m *PaymentMutation) DueAt() (r time.Time, exists bool) {
+	v := m.due_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDueAt returns the old "due_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldDueAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDueAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDueAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDueAt: %w", err)
+	}
+	return oldValue.DueAt, nil
+}
+
+// ClearDueAt clears the value of the "due_at" field.
+func (m *PaymentMutation) ClearDueAt() {
+	m.due_at = nil
+	m.clearedFields[payment.FieldDueAt] = struct{}{}
+}
+
+// DueAtCleared returns if the "due_at" field was cleared in this mutation.
+func (m *PaymentMutation) DueAtCleared() bool {
+	_, ok := m.clearedFields[payment.FieldDueAt]
+	return ok
+}
+
+// ResetDueAt resets all changes to the "due_at" field.
+func (m *PaymentMutation) ResetDueAt() {
+	m.due_at = nil
+	delete(m.clearedFields, payment.FieldDueAt)
+}
+
+// SetFailure sets the "failure" field.
+func (m *PaymentMutation) SetFailure(d *details.Failure) {
+	m.failure = &d
+}
+
+// Failure returns the value of the "failure" field in the mutation.
+func (m *PaymentMutation) Failure() (r *details.Failure, exists bool) {
+	v := m.failure
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailure returns the old "failure" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldFailure(ctx context.Context) (v *details.Failure, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailure is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailure requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailure: %w", err)
+	}
+	return oldValue.Failure, nil
+}
+
+// ClearFailure clears the value of the "failure" field.
+func (m *PaymentMutation) ClearFailure() {
+	m.failure = nil
+	m.clearedFields[payment.FieldFailure] = struct{}{}
+}
+
+// FailureCleared returns if the "failure" field was cleared in this mutation.
+func (m *PaymentMutation) FailureCleared() bool {
+	_, ok := m.clearedFields[payment.FieldFailure]
+	return ok
+}
+
+// ResetFailure resets all changes to the "failure" field.
+func (m *PaymentMutation) ResetFailure() {
+	m.failure = nil
+	delete(m.clearedFields, payment.FieldFailure)
+}
+
+// SetNotificationSecret sets the "notification_secret" field.
+func (m *PaymentMutation) SetNotificationSecret(s string) {
+	m.notification_secret = &s
+}
+
+// NotificationSecret returns the value of the "notification_secret" field in the mutation.
+func (m *PaymentMutation) NotificationSecret() (r string, exists bool) {
+	v := m.notification_secret
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNotificationSecret returns the old "notification_secret" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldNotificationSecret(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNotificationSecret is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNotificationSecret requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNotificationSecret: %w", err)
+	}
+	return oldValue.NotificationSecret, nil
+}
+
+// ResetNotificationSecret resets all changes to the "notification_secret" field.
+func (m *PaymentMutation) ResetNotificationSecret() {
+	m.notification_secret = nil
+}
+
+// SetReceiptURL sets the "receipt_url" field.
+func (m *PaymentMutation) SetReceiptURL(s string) {
+	m.receipt_url = &s
+}
+
+// ReceiptURL returns the value of the "receipt_url" field in the mutation.
+func (m *PaymentMutation) ReceiptURL() (r string, exists bool) {
+	v := m.receipt_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReceiptURL returns the old "receipt_url" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldReceiptURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReceiptURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReceiptURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReceiptURL: %w", err)
+	}
+	return oldValue.ReceiptURL, nil
+}
+
+// ResetReceiptURL resets all changes to the "receipt_url" field.
+func (m *PaymentMutation) ResetReceiptURL() {
+	m.receipt_url = nil
+}
+
+// SetPaidAt sets the "paid_at" field.
+func (m *PaymentMutation) SetPaidAt(t time.Time) {
+	m.paid_at = &t
+}
+
+// PaidAt returns the value of the "paid_at" field in the mutation.
+func (m *PaymentMutation) PaidAt() (r time.Time, exists bool) {
+	v := m.paid_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaidAt returns the old "paid_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldPaidAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaidAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaidAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaidAt: %w", err)
+	}
+	return oldValue.PaidAt, nil
+}
+
+// ClearPaidAt clears the value of the "paid_at" field.
+func (m *PaymentMutation) ClearPaidAt() {
+	m.paid_at = nil
+	m.clearedFields[payment.FieldPaidAt] = struct{}{}
+}
+
+// PaidAtCleared returns if the "paid_at" field was cleared in this mutation.
+func (m *PaymentMutation) PaidAtCleared() bool {
+	_, ok := m.clearedFields[payment.FieldPaidAt]
+	return ok
+}
+
+// ResetPaidAt resets all changes to the "paid_at" field.
+func (m *PaymentMutation) ResetPaidAt() {
+	m.paid_at = nil
+	delete(m.clearedFields, payment.FieldPaidAt)
+}
+
+// SetCancelledAt sets the "cancelled_at" field.
+func (m *PaymentMutation) SetCancelledAt(t time.Time) {
+	m.cancelled_at = &t
+}
+
+// CancelledAt returns the value of the "cancelled_at" field in the mutation.
+func (m *PaymentMutation) CancelledAt() (r time.Time, exists bool) {
+	v := m.cancelled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelledAt returns the old "cancelled_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCancelledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelledAt: %w", err)
+	}
+	return oldValue.CancelledAt, nil
+}
+
+// ClearCancelledAt clears the value of the "cancelled_at" field.
+func (m *PaymentMutation) ClearCancelledAt() {
+	m.cancelled_at = nil
+	m.clearedFields[payment.FieldCancelledAt] = struct{}{}
+}
+
+// CancelledAtCleared returns if the "cancelled_at" field was cleared in this mutation.
+func (m *PaymentMutation) CancelledAtCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCancelledAt]
+	return ok
+}
+
+// ResetCancelledAt resets all changes to the "cancelled_at" field.
+func (m *PaymentMutation) ResetCancelledAt() {
+	m.cancelled_at = nil
+	delete(m.clearedFields, payment.FieldCancelledAt)
+}
+
+// SetFailedAt sets the "failed_at" field.
+func (m *PaymentMutation) SetFailedAt(t time.Time) {
+	m.failed_at = &t
+}
+
+// FailedAt returns the value of the "failed_at" field in the mutation.
+func (m *PaymentMutation) FailedAt() (r time.Time, exists bool) {
+	v := m.failed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailedAt returns the old "failed_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldFailedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailedAt: %w", err)
+	}
+	return oldValue.FailedAt, nil
+}
+
+// ClearFailedAt clears the value of the "failed_at" field.
+func (m *PaymentMutation) ClearFailedAt() {
+	m.failed_at = nil
+	m.clearedFields[payment.FieldFailedAt] = struct{}{}
+}
+
+// FailedAtCleared returns if the "failed_at" field was cleared in this mutation.
+func (m *PaymentMutation) FailedAtCleared() bool {
+	_, ok := m.clearedFields[payment.FieldFailedAt]
+	return ok
+}
+
+// ResetFailedAt resets all changes to the "failed_at" field.
+func (m *PaymentMutation) ResetFailedAt() {
+	m.failed_at = nil
+	delete(m.clearedFields, payment.FieldFailedAt)
+}
+
+// SetStatusAt sets the "status_at" field.
+func (m *PaymentMutation) SetStatusAt(t time.Time) {
+	m.status_at = &t
+}
+
+// StatusAt returns the value of the "status_at" field in the mutation.
+func (m *PaymentMutation) StatusAt() (r time.Time, exists bool) {
+	v := m.status_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatusAt returns the old "status_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldStatusAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatusAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatusAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatusAt: %w", err)
+	}
+	return oldValue.StatusAt, nil
+}
+
+// ResetStatusAt resets all changes to the "status_at" field.
+func (m *PaymentMutation) ResetStatusAt() {
+	m.status_at = nil
+}
+
+// ClearStore clears the "store" edge to the Store entity.
+func (m *PaymentMutation) ClearStore() {
+	m.clearedstore = true
+	m.clearedFields[payment.FieldStoreID] = struct{}{}
+}
+
+// StoreCleared reports if the "store" edge to the Store entity was cleared.
+func (m *PaymentMutation) StoreCleared() bool {
+	return m.clearedstore
+}
+
+// StoreIDs returns the "store" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// StoreID instead. It exists only for internal usage by the builders.
+func (m *PaymentMutation) StoreIDs() (ids []string) {
+	if id := m.store; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetStore resets all changes to the "store" edge.
+func (m *PaymentMutation) ResetStore() {
+	m.store = nil
+	m.clearedstore = false
+}
+
+// AddCancellationIDs adds the "cancellations" edge to the Cancellation entity by ids.
+func (m *PaymentMutation) AddCancellationIDs(ids ...string) {
+	if m.cancellations == nil {
+		m.cancellations = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.cancellations[ids[i]] = struct{}{}
+	}
+}
+
+// ClearCancellations clears the "cancellations" edge to the Cancellation entity.
+func (m *PaymentMutation) ClearCancellations() {
+	m.clearedcancellations = true
+}
+
+// CancellationsCleared reports if the "cancellations" edge to the Cancellation entity was cleared.
+func (m *PaymentMutation) CancellationsCleared() bool {
+	return m.clearedcancellations
+}
+
+// RemoveCancellationIDs removes the "cancellations" edge to the Cancellation entity by IDs.
+func (m *PaymentMutation) RemoveCancellationIDs(ids ...string) {
+	if m.removedcancellations == nil {
+		m.removedcancellations = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.cancellations, ids[i])
+		m.removedcancellations[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedCancellations returns the removed IDs of the "cancellations" edge to the Cancellation entity.
+func (m *PaymentMutation) RemovedCancellationsIDs() (ids []string) {
+	for id := range m.removedcancellations {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// CancellationsIDs returns the "cancellations" edge IDs in the mutation.
+func (m *PaymentMutation) CancellationsIDs() (ids []string) {
+	for id := range m.cancellations {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetCancellations resets all changes to the "cancellations" edge.
+func (m *PaymentMutation) ResetCancellations() {
+	m.cancellations = nil
+	m.clearedcancellations = false
+	m.removedcancellations = nil
+}
+
+// SetCashReceiptID sets the "cash_receipt" edge to the CashReceipt entity by id.
+func (m *PaymentMutation) SetCashReceiptID(id string) {
+	m.cash_receipt = &id
+}
+
+// ClearCashReceipt clears the "cash_receipt" edge to the CashReceipt entity.
+func (m *PaymentMutation) ClearCashReceipt() {
+	m.clearedcash_receipt = true
+}
+
+// CashReceiptCleared reports if the "cash_receipt" edge to the CashReceipt entity was cleared.
+func (m *PaymentMutation) CashReceiptCleared() bool {
+	return m.clearedcash_receipt
+}
+
+// CashReceiptID returns the "cash_receipt" edge ID in the mutation.
+func (m *PaymentMutation) CashReceiptID() (id string, exists bool) {
+	if m.cash_receipt != nil {
+		return *m.cash_receipt, true
+	}
+	return
+}
+
+// CashReceiptIDs returns the "cash_receipt" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// CashReceiptID instead. It exists only for internal usage by the builders.
+func (m *PaymentMutation) CashReceiptIDs() (ids []string) {
+	if id := m.cash_receipt; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetCashReceipt resets all changes to the "cash_receipt" edge.
+func (m *PaymentMutation) ResetCashReceipt() {
+	m.cash_receipt = nil
+	m.clearedcash_receipt = false
+}
+
+// Where appends a list predicates to the PaymentMutation builder.
+func (m *PaymentMutation) Where(ps ...predicate.Payment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PaymentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PaymentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Payment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PaymentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PaymentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Payment).
+func (m *PaymentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PaymentMutation) Fields() []string {
+	fields := make([]string, 0, 36)
+	if m.store != nil {
+		fields = append(fields, payment.FieldStoreID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, payment.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, payment.FieldUpdatedAt)
+	}
+	if m.channel_id != nil {
+		fields = append(fields, payment.FieldChannelID)
+	}
+	if m.provider != nil {
+		fields = append(fields, payment.FieldProvider)
+	}
+	if m.mode != nil {
+		fields = append(fields, payment.FieldMode)
+	}
+	if m.merchant_payment_id != nil {
+		fields = append(fields, payment.FieldMerchantPaymentID)
+	}
+	if m.order_name != nil {
+		fields = append(fields, payment.FieldOrderName)
+	}
+	if m.method != nil {
+		fields = append(fields, payment.FieldMethod)
+	}
+	if m.approval_model != nil {
+		fields = append(fields, payment.FieldApprovalModel)
+	}
+	if m.status != nil {
+		fields = append(fields, payment.FieldStatus)
+	}
+	if m.currency != nil {
+		fields = append(fields, payment.FieldCurrency)
+	}
+	if m.total != nil {
+		fields = append(fields, payment.FieldTotal)
+	}
+	if m.tax_free != nil {
+		fields = append(fields, payment.FieldTaxFree)
+	}
+	if m.vat != nil {
+		fields = append(fields, payment.FieldVat)
+	}
+	if m.paid != nil {
+		fields = append(fields, payment.FieldPaid)
+	}
+	if m.cancelled != nil {
+		fields = append(fields, payment.FieldCancelled)
+	}
+	if m.cancelled_tax_free != nil {
+		fields = append(fields, payment.FieldCancelledTaxFree)
+	}
+	if m.cancelled_vat != nil {
+		fields = append(fields, payment.FieldCancelledVat)
+	}
+	if m.customer_name != nil {
+		fields = append(fields, payment.FieldCustomerName)
+	}
+	if m.customer_email != nil {
+		fields = append(fields, payment.FieldCustomerEmail)
+	}
+	if m.customer_phone != nil {
+		fields = append(fields, payment.FieldCustomerPhone)
+	}
+	if m.return_url != nil {
+		fields = append(fields, payment.FieldReturnURL)
+	}
+	if m.key_id != nil {
+		fields = append(fields, payment.FieldKeyID)
+	}
+	if m.pg_transaction_id != nil {
+		fields = append(fields, payment.FieldPgTransactionID)
+	}
+	if m.window_result != nil {
+		fields = append(fields, payment.FieldWindowResult)
+	}
+	if m.card != nil {
+		fields = append(fields, payment.FieldCard)
+	}
+	if m.virtual_account != nil {
+		fields = append(fields, payment.FieldVirtualAccount)
+	}
+	if m.due_at != nil {
+		fields = append(fields, payment.FieldDueAt)
+	}
+	if m.failure != nil {
+		fields = append(fields, payment.FieldFailure)
+	}
+	if m.notification_secret != nil {
+		fields = append(fields, payment.FieldNotificationSecret)
+	}
+	if m.receipt_url != nil {
+		fields = append(fields, payment.FieldReceiptURL)
+	}
+	if m.paid_at != nil {
+		fields = append(fields, payment.FieldPaidAt)
+	}
+	if m.cancelled_at != nil {
+		fields = append(fields, payment.FieldCancelledAt)
+	}
+	if m.failed_at != nil {
+		fields = append(fields, payment.FieldFailedAt)
+	}
+	if m.status_at != nil {
+		fields = append(fields, payment.FieldStatusAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case payment.FieldStoreID:
+		return m.StoreID()
+	case payment.FieldCreatedAt:
+		return m.CreatedAt()
+	case payment.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case payment.FieldChannelID:
+		return m.ChannelID()
+	case payment.FieldProvider:
+		return m.Provider()
+	case payment.FieldMode:
+		return m.Mode()
+	case payment.FieldMerchantPaymentID:
+		return m.MerchantPaymentID()
+	case payment.FieldOrderName:
+		return m.OrderName()
+	case payment.FieldMethod:
+		return m.Method()
+	case payment.FieldApprovalModel:
+		return m.ApprovalModel()
+	case payment.FieldStatus:
+		return m.Status()
+	case payment.FieldCurrency:
+		return m.Currency()
+	case payment.FieldTotal:
+		return m.Total()
+	case payment.FieldTaxFree:
+		return m.TaxFree()
+	case payment.FieldVat:
+		return m.Vat()
+	case payment.FieldPaid:
+		return m.Paid()
+	case payment.FieldCancelled:
+		return m.Cancelled()
+	case payment.FieldCancelledTaxFree:
+		return m.CancelledTaxFree()
+	case payment.FieldCancelledVat:
+		return m.CancelledVat()
+	case payment.FieldCustomerName:
+		return m.CustomerName()
+	case payment.FieldCustomerEmail:
+		return m.CustomerEmail()
+	case payment.FieldCustomerPhone:
+		return m.CustomerPhone()
+	case payment.FieldReturnURL:
+		return m.ReturnURL()
+	case payment.FieldKeyID:
+		return m.KeyID()
+	case payment.FieldPgTransactionID:
+		return m.PgTransactionID()
+	case payment.FieldWindowResult:
+		return m.WindowResult()
+	case payment.FieldCard:
+		return m.Card()
+	case payment.FieldVirtualAccount:
+		return m.VirtualAccount()
+	case payment.FieldDueAt:
+		return m.DueAt()
+	case payment.FieldFailure:
+		return m.Failure()
+	case payment.FieldNotificationSecret:
+		return m.NotificationSecret()
+	case payment.FieldReceiptURL:
+		return m.ReceiptURL()
+	case payment.FieldPaidAt:
+		return m.PaidAt()
+	case payment.FieldCancelledAt:
+		return m.CancelledAt()
+	case payment.FieldFailedAt:
+		return m.FailedAt()
+	case payment.FieldStatusAt:
+		return m.StatusAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case payment.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case payment.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case payment.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case payment.FieldChannelID:
+		return m.OldChannelID(ctx)
+	case payment.FieldProvider:
+		return m.OldProvider(ctx)
+	case payment.FieldMode:
+		return m.OldMode(ctx)
+	case payment.FieldMerchantPaymentID:
+		return m.OldMerchantPaymentID(ctx)
+	case payment.FieldOrderName:
+		return m.OldOrderName(ctx)
+	case payment.FieldMethod:
+		return m.OldMethod(ctx)
+	case payment.FieldApprovalModel:
+		return m.OldApprovalModel(ctx)
+	case payment.FieldStatus:
+		return m.OldStatus(ctx)
+	case payment.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case payment.FieldTotal:
+		return m.OldTotal(ctx)
+	case payment.FieldTaxFree:
+		return m.OldTaxFree(ctx)
+	case payment.FieldVat:
+		return m.OldVat(ctx)
+	case payment.FieldPaid:
+		return m.OldPaid(ctx)
+	case payment.FieldCancelled:
+		return m.OldCancelled(ctx)
+	case payment.FieldCancelledTaxFree:
+		return m.OldCancelledTaxFree(ctx)
+	case payment.FieldCancelledVat:
+		return m.OldCancelledVat(ctx)
+	case payment.FieldCustomerName:
+		return m.OldCustomerName(ctx)
+	case payment.FieldCustomerEmail:
+		return m.OldCustomerEmail(ctx)
+	case payment.FieldCustomerPhone:
+		return m.OldCustomerPhone(ctx)
+	case payment.FieldReturnURL:
+		return m.OldReturnURL(ctx)
+	case payment.FieldKeyID:
+		return m.OldKeyID(ctx)
+	case payment.FieldPgTransactionID:
+		return m.OldPgTransactionID(ctx)
+	case payment.FieldWindowResult:
+		return m.OldWindowResult(ctx)
+	case payment.FieldCard:
+		return m.OldCard(ctx)
+	case payment.FieldVirtualAccount:
+		return m.OldVirtualAccount(ctx)
+	case payment.FieldDueAt:
+		return m.OldDueAt(ctx)
+	case payment.FieldFailure:
+		return m.OldFailure(ctx)
+	case payment.FieldNotificationSecret:
+		return m.OldNotificationSecret(ctx)
+	case payment.FieldReceiptURL:
+		return m.OldReceiptURL(ctx)
+	case payment.FieldPaidAt:
+		return m.OldPaidAt(ctx)
+	case payment.FieldCancelledAt:
+		return m.OldCancelledAt(ctx)
+	case payment.FieldFailedAt:
+		return m.OldFailedAt(ctx)
+	case payment.FieldStatusAt:
+		return m.OldStatusAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Payment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case payment.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case payment.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case payment.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case payment.FieldChannelID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChannelID(v)
+		return nil
+	case payment.FieldProvider:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProvider(v)
+		return nil
+	case payment.FieldMode:
+		v, ok := value.(payment.Mode)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMode(v)
+		return nil
+	case payment.FieldMerchantPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMerchantPaymentID(v)
+		return nil
+	case payment.FieldOrderName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderName(v)
+		return nil
+	case payment.FieldMethod:
+		v, ok := value.(payment.Method)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMethod(v)
+		return nil
+	case payment.FieldApprovalModel:
+		v, ok := value.(payment.ApprovalModel)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetApprovalModel(v)
+		return nil
+	case payment.FieldStatus:
+		v, ok := value.(payment.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case payment.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case payment.FieldTotal:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTotal(v)
+		return nil
+	case payment.FieldTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxFree(v)
+		return nil
+	case payment.FieldVat:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVat(v)
+		return nil
+	case payment.FieldPaid:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaid(v)
+		return nil
+	case payment.FieldCancelled:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelled(v)
+		return nil
+	case payment.FieldCancelledTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledTaxFree(v)
+		return nil
+	case payment.FieldCancelledVat:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledVat(v)
+		return nil
+	case payment.FieldCustomerName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerName(v)
+		return nil
+	case payment.FieldCustomerEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerEmail(v)
+		return nil
+	case payment.FieldCustomerPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerPhone(v)
+		return nil
+	case payment.FieldReturnURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReturnURL(v)
+		return nil
+	case payment.FieldKeyID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyID(v)
+		return nil
+	case payment.FieldPgTransactionID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPgTransactionID(v)
+		return nil
+	case payment.FieldWindowResult:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWindowResult(v)
+		return nil
+	case payment.FieldCard:
+		v, ok := value.(*details.Card)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCard(v)
+		return nil
+	case payment.FieldVirtualAccount:
+		v, ok := value.(*details.VirtualAccount)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVirtualAccount(v)
+		return nil
+	case payment.FieldDueAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDueAt(v)
+		return nil
+	case payment.FieldFailure:
+		v, ok := value.(*details.Failure)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailure(v)
+		return nil
+	case payment.FieldNotificationSecret:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNotificationSecret(v)
+		return nil
+	case payment.FieldReceiptURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReceiptURL(v)
+		return nil
+	case payment.FieldPaidAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaidAt(v)
+		return nil
+	case payment.FieldCancelledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelledAt(v)
+		return nil
+	case payment.FieldFailedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailedAt(v)
+		return nil
+	case payment.FieldStatusAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatusAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Payment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PaymentMutation) AddedFields() []string {
+	var fields []string
+	if m.addtotal != nil {
+		fields = append(fields, payment.FieldTotal)
+	}
+	if m.addtax_free != nil {
+		fields = append(fields, payment.FieldTaxFree)
+	}
+	if m.addvat != nil {
+		fields = append(fields, payment.FieldVat)
+	}
+	if m.addpaid != nil {
+		fields = append(fields, payment.FieldPaid)
+	}
+	if m.addcancelled != nil {
+		fields = append(fields, payment.FieldCancelled)
+	}
+	if m.addcancelled_tax_free != nil {
+		fields = append(fields, payment.FieldCancelledTaxFree)
+	}
+	if m.addcancelled_vat != nil {
+		fields = append(fields, payment.FieldCancelledVat)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PaymentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case payment.FieldTotal:
+		return m.AddedTotal()
+	case payment.FieldTaxFree:
+		return m.AddedTaxFree()
+	case payment.FieldVat:
+		return m.AddedVat()
+	case payment.FieldPaid:
+		return m.AddedPaid()
+	case payment.FieldCancelled:
+		return m.AddedCancelled()
+	case payment.FieldCancelledTaxFree:
+		return m.AddedCancelledTaxFree()
+	case payment.FieldCancelledVat:
+		return m.AddedCancelledVat()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case payment.FieldTotal:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTotal(v)
+		return nil
+	case payment.FieldTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaxFree(v)
+		return nil
+	case payment.FieldVat:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVat(v)
+		return nil
+	case payment.FieldPaid:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPaid(v)
+		return nil
+	case payment.FieldCancelled:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCancelled(v)
+		return nil
+	case payment.FieldCancelledTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCancelledTaxFree(v)
+		return nil
+	case payment.FieldCancelledVat:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCancelledVat(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Payment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PaymentMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(payment.FieldWindowResult) {
+		fields = append(fields, payment.FieldWindowResult)
+	}
+	if m.FieldCleared(payment.FieldCard) {
+		fields = append(fields, payment.FieldCard)
+	}
+	if m.FieldCleared(payment.FieldVirtualAccount) {
+		fields = append(fields, payment.FieldVirtualAccount)
+	}
+	if m.FieldCleared(payment.FieldDueAt) {
+		fields = append(fields, payment.FieldDueAt)
+	}
+	if m.FieldCleared(payment.FieldFailure) {
+		fields = append(fields, payment.FieldFailure)
+	}
+	if m.FieldCleared(payment.FieldPaidAt) {
+		fields = append(fields, payment.FieldPaidAt)
+	}
+	if m.FieldCleared(payment.FieldCancelledAt) {
+		fields = append(fields, payment.FieldCancelledAt)
+	}
+	if m.FieldCleared(payment.FieldFailedAt) {
+		fields = append(fields, payment.FieldFailedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PaymentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PaymentMutation) ClearField(name string) error {
+	switch name {
+	case payment.FieldWindowResult:
+		m.ClearWindowResult()
+		return nil
+	case payment.FieldCard:
+		m.ClearCard()
+		return nil
+	case payment.FieldVirtualAccount:
+		m.ClearVirtualAccount()
+		return nil
+	case payment.FieldDueAt:
+		m.ClearDueAt()
+		return nil
+	case payment.FieldFailure:
+		m.ClearFailure()
+		return nil
+	case payment.FieldPaidAt:
+		m.ClearPaidAt()
+		return nil
+	case payment.FieldCancelledAt:
+		m.ClearCancelledAt()
+		return nil
+	case payment.FieldFailedAt:
+		m.ClearFailedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PaymentMutation) ResetField(name string) error {
+	switch name {
+	case payment.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case payment.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case payment.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case payment.FieldChannelID:
+		m.ResetChannelID()
+		return nil
+	case payment.FieldProvider:
+		m.ResetProvider()
+		return nil
+	case payment.FieldMode:
+		m.ResetMode()
+		return nil
+	case payment.FieldMerchantPaymentID:
+		m.ResetMerchantPaymentID()
+		return nil
+	case payment.FieldOrderName:
+		m.ResetOrderName()
+		return nil
+	case payment.FieldMethod:
+		m.ResetMethod()
+		return nil
+	case payment.FieldApprovalModel:
+		m.ResetApprovalModel()
+		return nil
+	case payment.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case payment.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case payment.FieldTotal:
+		m.ResetTotal()
+		return nil
+	case payment.FieldTaxFree:
+		m.ResetTaxFree()
+		return nil
+	case payment.FieldVat:
+		m.ResetVat()
+		return nil
+	case payment.FieldPaid:
+		m.ResetPaid()
+		return nil
+	case payment.FieldCancelled:
+		m.ResetCancelled()
+		return nil
+	case payment.FieldCancelledTaxFree:
+		m.ResetCancelledTaxFree()
+		return nil
+	case payment.FieldCancelledVat:
+		m.ResetCancelledVat()
+		return nil
+	case payment.FieldCustomerName:
+		m.ResetCustomerName()
+		return nil
+	case payment.FieldCustomerEmail:
+		m.ResetCustomerEmail()
+		return nil
+	case payment.FieldCustomerPhone:
+		m.ResetCustomerPhone()
+		return nil
+	case payment.FieldReturnURL:
+		m.ResetReturnURL()
+		return nil
+	case payment.FieldKeyID:
+		m.ResetKeyID()
+		return nil
+	case payment.FieldPgTransactionID:
+		m.ResetPgTransactionID()
+		return nil
+	case payment.FieldWindowResult:
+		m.ResetWindowResult()
+		return nil
+	case payment.FieldCard:
+		m.ResetCard()
+		return nil
+	case payment.FieldVirtualAccount:
+		m.ResetVirtualAccount()
+		return nil
+	case payment.FieldDueAt:
+		m.ResetDueAt()
+		return nil
+	case payment.FieldFailure:
+		m.ResetFailure()
+		return nil
+	case payment.FieldNotificationSecret:
+		m.ResetNotificationSecret()
+		return nil
+	case payment.FieldReceiptURL:
+		m.ResetReceiptURL()
+		return nil
+	case payment.FieldPaidAt:
+		m.ResetPaidAt()
+		return nil
+	case payment.FieldCancelledAt:
+		m.ResetCancelledAt()
+		return nil
+	case payment.FieldFailedAt:
+		m.ResetFailedAt()
+		return nil
+	case payment.FieldStatusAt:
+		m.ResetStatusAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PaymentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.store != nil {
+		edges = append(edges, payment.EdgeStore)
+	}
+	if m.cancellations != nil {
+		edges = append(edges, payment.EdgeCancellations)
+	}
+	if m.cash_receipt != nil {
+		edges = append(edges, payment.EdgeCashReceipt)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PaymentMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case payment.EdgeStore:
+		if id := m.store; id != nil {
+			return []ent.Value{*id}
+		}
+	case payment.EdgeCancellations:
+		ids := make([]ent.Value, 0, len(m.cancellations))
+		for id := range m.cancellations {
+			ids = append(ids, id)
+		}
+		return ids
+	case payment.EdgeCashReceipt:
+		if id := m.cash_receipt; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PaymentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedcancellations != nil {
+		edges = append(edges, payment.EdgeCancellations)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PaymentMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case payment.EdgeCancellations:
+		ids := make([]ent.Value, 0, len(m.removedcancellations))
+		for id := range m.removedcancellations {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PaymentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedstore {
+		edges = append(edges, payment.EdgeStore)
+	}
+	if m.clearedcancellations {
+		edges = append(edges, payment.EdgeCancellations)
+	}
+	if m.clearedcash_receipt {
+		edges = append(edges, payment.EdgeCashReceipt)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PaymentMutation) EdgeCleared(name string) bool {
+	switch name {
+	case payment.EdgeStore:
+		return m.clearedstore
+	case payment.EdgeCancellations:
+		return m.clearedcancellations
+	case payment.EdgeCashReceipt:
+		return m.clearedcash_receipt
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PaymentMutation) ClearEdge(name string) error {
+	switch name {
+	case payment.EdgeStore:
+		m.ClearStore()
+		return nil
+	case payment.EdgeCashReceipt:
+		m.ClearCashReceipt()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PaymentMutation) ResetEdge(name string) error {
+	switch name {
+	case payment.EdgeStore:
+		m.ResetStore()
+		return nil
+	case payment.EdgeCancellations:
+		m.ResetCancellations()
+		return nil
+	case payment.EdgeCashReceipt:
+		m.ResetCashReceipt()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment edge %s", name)
+}
+
+// PreRegistrationMutation represents an operation that mutates the PreRegistration nodes in the graph.
+type PreRegistrationMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	store_id            *string
+	created_at          *time.Time
+	updated_at          *time.Time
+	merchant_payment_id *string
+	total               *int64
+	addtotal            *int64
+	tax_free            *int64
+	addtax_free         *int64
+	currency            *string
+	clearedFields       map[string]struct{}
+	done                bool
+	oldValue            func(context.Context) (*PreRegistration, error)
+	predicates          []predicate.PreRegistration
+}
+
+var _ ent.Mutation = (*PreRegistrationMutation)(nil)
+
+// preregistrationOption allows management of the mutation configuration using functional options.
+type preregistrationOption func(*PreRegistrationMutation)
+
+// newPreRegistrationMutation creates new mutation for the PreRegistration entity.
+func newPreRegistrationMutation(c config, op Op, opts ...preregistrationOption) *PreRegistrationMutation {
+	m := &PreRegistrationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePreRegistration,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPreRegistrationID sets the ID field of the mutation.
+func withPreRegistrationID(id int) preregistrationOption {
+	return func(m *PreRegistrationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PreRegistration
+		)
+		m.oldValue = func(ctx context.Context) (*PreRegistration, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PreRegistration.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPreRegistration sets the old PreRegistration of the mutation.
+func withPreRegistration(node *PreRegistration) preregistrationOption {
+	return func(m *PreRegistrationMutation) {
+		m.oldValue = func(context.Context) (*PreRegistration, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PreRegistrationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PreRegistrationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PreRegistrationMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PreRegistrationMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PreRegistration.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *PreRegistrationMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *PreRegistrationMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the PreRegistration entity.
+// If the PreRegistration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PreRegistrationMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *PreRegistrationMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PreRegistrationMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PreRegistrationMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the PreRegistration entity.
+// If the PreRegistration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PreRegistrationMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PreRegistrationMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *PreRegistrationMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *PreRegistrationMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the PreRegistration entity.
+// If the PreRegistration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PreRegistrationMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *PreRegistrationMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetMerchantPaymentID sets the "merchant_payment_id" field.
+func (m *PreRegistrationMutation) SetMerchantPaymentID(s string) {
+	m.merchant_payment_id = &s
+}
+
+// MerchantPaymentID returns the value of the "merchant_payment_id" field in the mutation.
+func (m *PreRegistrationMutation) MerchantPaymentID() (r string, exists bool) {
+	v := m.merchant_payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMerchantPaymentID returns the old "merchant_payment_id" field's value of the PreRegistration entity.
+// If the PreRegistration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PreRegistrationMutation) OldMerchantPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMerchantPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMerchantPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMerchantPaymentID: %w", err)
+	}
+	return oldValue.MerchantPaymentID, nil
+}
+
+// ResetMerchantPaymentID resets all changes to the "merchant_payment_id" field.
+func (m *PreRegistrationMutation) ResetMerchantPaymentID() {
+	m.merchant_payment_id = nil
+}
+
+// SetTotal sets the "total" field.
+func (m *PreRegistrationMutation) SetTotal(i int64) {
+	m.total = &i
+	m.addtotal = nil
+}
+
+// Total returns the value of the "total" field in the mutation.
+func (m *PreRegistrationMutation) Total() (r int64, exists bool) {
+	v := m.total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTotal returns the old "total" field's value of the PreRegistration entity.
+// If the PreRegistration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PreRegistrationMutation) OldTotal(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTotal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTotal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTotal: %w", err)
+	}
+	return oldValue.Total, nil
+}
+
+// AddTotal adds i to the "total" field.
+func (m *PreRegistrationMutation) AddTotal(i int64) {
+	if m.addtotal != nil {
+		*m.addtotal += i
+	} else {
+		m.addtotal = &i
+	}
+}
+
+// AddedTotal returns the value that was added to the "total" field in this mutation.
+func (m *PreRegistrationMutation) AddedTotal() (r int64, exists bool) {
+	v := m.addtotal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTotal resets all changes to the "total" field.
+func (m *PreRegistrationMutation) ResetTotal() {
+	m.total = nil
+	m.addtotal = nil
+}
+
+// SetTaxFree sets the "tax_free" field.
+func (m *PreRegistrationMutation) SetTaxFree(i int64) {
+	m.tax_free = &i
+	m.addtax_free = nil
+}
+
+// TaxFree returns the value of the "tax_free" field in the mutation.
+func (m *PreRegistrationMutation) TaxFree() (r int64, exists bool) {
+	v := m.tax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxFree returns the old "tax_free" field's value of the PreRegistration entity.
+// If the PreRegistration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PreRegistrationMutation) OldTaxFree(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxFree is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxFree requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxFree: %w", err)
+	}
+	return oldValue.TaxFree, nil
+}
+
+// AddTaxFree adds i to the "tax_free" field.
+func (m *PreRegistrationMutation) AddTaxFree(i int64) {
+	if m.addtax_free != nil {
+		*m.addtax_free += i
+	} else {
+		m.addtax_free = &i
+	}
+}
+
+// AddedTaxFree returns the value that was added to the "tax_free" field in this mutation.
+func (m *PreRegistrationMutation) AddedTaxFree() (r int64, exists bool) {
+	v := m.addtax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearTaxFree clears the value of the "tax_free" field.
+func (m *PreRegistrationMutation) ClearTaxFree() {
+	m.tax_free = nil
+	m.addtax_free = nil
+	m.clearedFields[preregistration.FieldTaxFree] = struct{}{}
+}
+
+// TaxFreeCleared returns if the "tax_free" field was cleared in this mutation.
+func (m *PreRegistrationMutation) TaxFreeCleared() bool {
+	_, ok := m.clearedFields[preregistration.FieldTaxFree]
+	return ok
+}
+
+// ResetTaxFree resets all changes to the "tax_free" field.
+func (m *PreRegistrationMutation) ResetTaxFree() {
+	m.tax_free = nil
+	m.addtax_free = nil
+	delete(m.clearedFields, preregistration.FieldTaxFree)
+}
+
+// SetCurrency sets the "currency" field.
+func (m *PreRegistrationMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *PreRegistrationMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the PreRegistration entity.
+// If the PreRegistration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PreRegistrationMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *PreRegistrationMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// Where appends a list predicates to the PreRegistrationMutation builder.
+func (m *PreRegistrationMutation) Where(ps ...predicate.PreRegistration) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PreRegistrationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PreRegistrationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PreRegistration, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PreRegistrationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PreRegistrationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PreRegistration).
+func (m *PreRegistrationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PreRegistrationMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.store_id != nil {
+		fields = append(fields, preregistration.FieldStoreID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, preregistration.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, preregistration.FieldUpdatedAt)
+	}
+	if m.merchant_payment_id != nil {
+		fields = append(fields, preregistration.FieldMerchantPaymentID)
+	}
+	if m.total != nil {
+		fields = append(fields, preregistration.FieldTotal)
+	}
+	if m.tax_free != nil {
+		fields = append(fields, preregistration.FieldTaxFree)
+	}
+	if m.currency != nil {
+		fields = append(fields, preregistration.FieldCurrency)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PreRegistrationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case preregistration.FieldStoreID:
+		return m.StoreID()
+	case preregistration.FieldCreatedAt:
+		return m.CreatedAt()
+	case preregistration.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case preregistration.FieldMerchantPaymentID:
+		return m.MerchantPaymentID()
+	case preregistration.FieldTotal:
+		return m.Total()
+	case preregistration.FieldTaxFree:
+		return m.TaxFree()
+	case preregistration.FieldCurrency:
+		return m.Currency()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PreRegistrationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case preregistration.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case preregistration.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case preregistration.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case preregistration.FieldMerchantPaymentID:
+		return m.OldMerchantPaymentID(ctx)
+	case preregistration.FieldTotal:
+		return m.OldTotal(ctx)
+	case preregistration.FieldTaxFree:
+		return m.OldTaxFree(ctx)
+	case preregistration.FieldCurrency:
+		return m.OldCurrency(ctx)
+	}
+	return nil, fmt.Errorf("unknown PreRegistration field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PreRegistrationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case preregistration.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case preregistration.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case preregistration.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case preregistration.FieldMerchantPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMerchantPaymentID(v)
+		return nil
+	case preregistration.FieldTotal:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTotal(v)
+		return nil
+	case preregistration.FieldTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxFree(v)
+		return nil
+	case preregistration.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PreRegistration field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PreRegistrationMutation) AddedFields() []string {
+	var fields []string
+	if m.addtotal != nil {
+		fields = append(fields, preregistration.FieldTotal)
+	}
+	if m.addtax_free != nil {
+		fields = append(fields, preregistration.FieldTaxFree)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PreRegistrationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case preregistration.FieldTotal:
+		return m.AddedTotal()
+	case preregistration.FieldTaxFree:
+		return m.AddedTaxFree()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PreRegistrationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case preregistration.FieldTotal:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTotal(v)
+		return nil
+	case preregistration.FieldTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaxFree(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PreRegistration numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PreRegistrationMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(preregistration.FieldTaxFree) {
+		fields = append(fields, preregistration.FieldTaxFree)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PreRegistrationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PreRegistrationMutation) ClearField(name string) error {
+	switch name {
+	case preregistration.FieldTaxFree:
+		m.ClearTaxFree()
+		return nil
+	}
+	return fmt.Errorf("unknown PreRegistration nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PreRegistrationMutation) ResetField(name string) error {
+	switch name {
+	case preregistration.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case preregistration.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case preregistration.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case preregistration.FieldMerchantPaymentID:
+		m.ResetMerchantPaymentID()
+		return nil
+	case preregistration.FieldTotal:
+		m.ResetTotal()
+		return nil
+	case preregistration.FieldTaxFree:
+		m.ResetTaxFree()
+		return nil
+	case preregistration.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	}
+	return fmt.Errorf("unknown PreRegistration field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PreRegistrationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PreRegistrationMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PreRegistrationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PreRegistrationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PreRegistrationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PreRegistrationMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PreRegistrationMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown PreRegistration unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PreRegistrationMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown PreRegistration edge %s", name)
+}
+
 // SettingMutation represents an operation that mutates the Setting nodes in the graph.
 type SettingMutation struct {
 	config
@@ -3576,6 +11708,9 @@ type StoreMutation struct {
 	channels        map[string]struct{}
 	removedchannels map[string]struct{}
 	clearedchannels bool
+	payments        map[string]struct{}
+	removedpayments map[string]struct{}
+	clearedpayments bool
 	done            bool
 	oldValue        func(context.Context) (*Store, error)
 	predicates      []predicate.Store
@@ -4083,6 +12218,60 @@ func (m *StoreMutation) ResetChannels() {
 	m.removedchannels = nil
 }
 
+// AddPaymentIDs adds the "payments" edge to the Payment entity by ids.
+func (m *StoreMutation) AddPaymentIDs(ids ...string) {
+	if m.payments == nil {
+		m.payments = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.payments[ids[i]] = struct{}{}
+	}
+}
+
+// ClearPayments clears the "payments" edge to the Payment entity.
+func (m *StoreMutation) ClearPayments() {
+	m.clearedpayments = true
+}
+
+// PaymentsCleared reports if the "payments" edge to the Payment entity was cleared.
+func (m *StoreMutation) PaymentsCleared() bool {
+	return m.clearedpayments
+}
+
+// RemovePaymentIDs removes the "payments" edge to the Payment entity by IDs.
+func (m *StoreMutation) RemovePaymentIDs(ids ...string) {
+	if m.removedpayments == nil {
+		m.removedpayments = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.payments, ids[i])
+		m.removedpayments[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedPayments returns the removed IDs of the "payments" edge to the Payment entity.
+func (m *StoreMutation) RemovedPaymentsIDs() (ids []string) {
+	for id := range m.removedpayments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// PaymentsIDs returns the "payments" edge IDs in the mutation.
+func (m *StoreMutation) PaymentsIDs() (ids []string) {
+	for id := range m.payments {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetPayments resets all changes to the "payments" edge.
+func (m *StoreMutation) ResetPayments() {
+	m.payments = nil
+	m.clearedpayments = false
+	m.removedpayments = nil
+}
+
 // Where appends a list predicates to the StoreMutation builder.
 func (m *StoreMutation) Where(ps ...predicate.Store) {
 	m.predicates = append(m.predicates, ps...)
@@ -4316,7 +12505,7 @@ func (m *StoreMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *StoreMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.keys != nil {
 		edges = append(edges, store.EdgeKeys)
 	}
@@ -4325,6 +12514,9 @@ func (m *StoreMutation) AddedEdges() []string {
 	}
 	if m.channels != nil {
 		edges = append(edges, store.EdgeChannels)
+	}
+	if m.payments != nil {
+		edges = append(edges, store.EdgePayments)
 	}
 	return edges
 }
@@ -4351,13 +12543,19 @@ func (m *StoreMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case store.EdgePayments:
+		ids := make([]ent.Value, 0, len(m.payments))
+		for id := range m.payments {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *StoreMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.removedkeys != nil {
 		edges = append(edges, store.EdgeKeys)
 	}
@@ -4366,6 +12564,9 @@ func (m *StoreMutation) RemovedEdges() []string {
 	}
 	if m.removedchannels != nil {
 		edges = append(edges, store.EdgeChannels)
+	}
+	if m.removedpayments != nil {
+		edges = append(edges, store.EdgePayments)
 	}
 	return edges
 }
@@ -4392,13 +12593,19 @@ func (m *StoreMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case store.EdgePayments:
+		ids := make([]ent.Value, 0, len(m.removedpayments))
+		for id := range m.removedpayments {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *StoreMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.clearedkeys {
 		edges = append(edges, store.EdgeKeys)
 	}
@@ -4407,6 +12614,9 @@ func (m *StoreMutation) ClearedEdges() []string {
 	}
 	if m.clearedchannels {
 		edges = append(edges, store.EdgeChannels)
+	}
+	if m.clearedpayments {
+		edges = append(edges, store.EdgePayments)
 	}
 	return edges
 }
@@ -4421,6 +12631,8 @@ func (m *StoreMutation) EdgeCleared(name string) bool {
 		return m.clearedip_rules
 	case store.EdgeChannels:
 		return m.clearedchannels
+	case store.EdgePayments:
+		return m.clearedpayments
 	}
 	return false
 }
@@ -4445,6 +12657,9 @@ func (m *StoreMutation) ResetEdge(name string) error {
 		return nil
 	case store.EdgeChannels:
 		m.ResetChannels()
+		return nil
+	case store.EdgePayments:
+		m.ResetPayments()
 		return nil
 	}
 	return fmt.Errorf("unknown Store edge %s", name)

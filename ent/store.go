@@ -43,9 +43,11 @@ type StoreEdges struct {
 	IPRules []*IPRule `json:"ip_rules,omitempty"`
 	// Channels holds the value of the channels edge.
 	Channels []*Channel `json:"channels,omitempty"`
+	// Payments holds the value of the payments edge.
+	Payments []*Payment `json:"payments,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 }
 
 // KeysOrErr returns the Keys value or an error if the edge
@@ -73,6 +75,15 @@ func (e StoreEdges) ChannelsOrErr() ([]*Channel, error) {
 		return e.Channels, nil
 	}
 	return nil, &NotLoadedError{edge: "channels"}
+}
+
+// PaymentsOrErr returns the Payments value or an error if the edge
+// was not loaded in eager-loading.
+func (e StoreEdges) PaymentsOrErr() ([]*Payment, error) {
+	if e.loadedTypes[3] {
+		return e.Payments, nil
+	}
+	return nil, &NotLoadedError{edge: "payments"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -169,6 +180,11 @@ func (_m *Store) QueryIPRules() *IPRuleQuery {
 // QueryChannels queries the "channels" edge of the Store entity.
 func (_m *Store) QueryChannels() *ChannelQuery {
 	return NewStoreClient(_m.config).QueryChannels(_m)
+}
+
+// QueryPayments queries the "payments" edge of the Store entity.
+func (_m *Store) QueryPayments() *PaymentQuery {
+	return NewStoreClient(_m.config).QueryPayments(_m)
 }
 
 // Update returns a builder for updating this Store.

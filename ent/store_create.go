@@ -15,6 +15,7 @@ import (
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/store"
 )
 
@@ -159,6 +160,21 @@ func (_c *StoreCreate) AddChannels(v ...*Channel) *StoreCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddChannelIDs(ids...)
+}
+
+// AddPaymentIDs adds the "payments" edge to the Payment entity by IDs.
+func (_c *StoreCreate) AddPaymentIDs(ids ...string) *StoreCreate {
+	_c.mutation.AddPaymentIDs(ids...)
+	return _c
+}
+
+// AddPayments adds the "payments" edges to the Payment entity.
+func (_c *StoreCreate) AddPayments(v ...*Payment) *StoreCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddPaymentIDs(ids...)
 }
 
 // Mutation returns the StoreMutation object of the builder.
@@ -375,6 +391,22 @@ func (_c *StoreCreate) createSpec() (*Store, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(channel.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.PaymentsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   store.PaymentsTable,
+			Columns: []string{store.PaymentsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(payment.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

@@ -17,6 +17,7 @@ import (
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/store"
 )
@@ -31,6 +32,7 @@ type StoreQuery struct {
 	withKeys     *APIKeyQuery
 	withIPRules  *IPRuleQuery
 	withChannels *ChannelQuery
+	withPayments *PaymentQuery
 	modifiers    []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -127,6 +129,28 @@ func (_q *StoreQuery) QueryChannels() *ChannelQuery {
 			sqlgraph.From(store.Table, store.FieldID, selector),
 			sqlgraph.To(channel.Table, channel.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, store.ChannelsTable, store.ChannelsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryPayments chains the current query on the "payments" edge.
+func (_q *StoreQuery) QueryPayments() *PaymentQuery {
+	query := (&PaymentClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(store.Table, store.FieldID, selector),
+			sqlgraph.To(payment.Table, payment.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, store.PaymentsTable, store.PaymentsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -329,6 +353,7 @@ func (_q *StoreQuery) Clone() *StoreQuery {
 		withKeys:     _q.withKeys.Clone(),
 		withIPRules:  _q.withIPRules.Clone(),
 		withChannels: _q.withChannels.Clone(),
+		withPayments: _q.withPayments.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -366,6 +391,17 @@ func (_q *StoreQuery) WithChannels(opts ...func(*ChannelQuery)) *StoreQuery {
 		opt(query)
 	}
 	_q.withChannels = query
+	return _q
+}
+
+// WithPayments tells the query-builder to eager-load the nodes that are connected to
+// the "payments" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *StoreQuery) WithPayments(opts ...func(*PaymentQuery)) *StoreQuery {
+	query := (&PaymentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withPayments = query
 	return _q
 }
 
@@ -453,10 +489,11 @@ func (_q *StoreQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Store,
 	var (
 		nodes       = []*Store{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withKeys != nil,
 			_q.withIPRules != nil,
 			_q.withChannels != nil,
+			_q.withPayments != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -498,6 +535,13 @@ func (_q *StoreQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Store,
 		if err := _q.loadChannels(ctx, query, nodes,
 			func(n *Store) { n.Edges.Channels = []*Channel{} },
 			func(n *Store, e *Channel) { n.Edges.Channels = append(n.Edges.Channels, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withPayments; query != nil {
+		if err := _q.loadPayments(ctx, query, nodes,
+			func(n *Store) { n.Edges.Payments = []*Payment{} },
+			func(n *Store, e *Payment) { n.Edges.Payments = append(n.Edges.Payments, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -579,6 +623,36 @@ func (_q *StoreQuery) loadChannels(ctx context.Context, query *ChannelQuery, nod
 	}
 	query.Where(predicate.Channel(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(store.ChannelsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.StoreID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "store_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *StoreQuery) loadPayments(ctx context.Context, query *PaymentQuery, nodes []*Store, init func(*Store), assign func(*Store, *Payment)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[string]*Store)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(payment.FieldStoreID)
+	}
+	query.Where(predicate.Payment(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(store.PaymentsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {

@@ -16,10 +16,22 @@ type Tx struct {
 	config
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// Cancellation is the client for interacting with the Cancellation builders.
+	Cancellation *CancellationClient
+	// CashReceipt is the client for interacting with the CashReceipt builders.
+	CashReceipt *CashReceiptClient
 	// Channel is the client for interacting with the Channel builders.
 	Channel *ChannelClient
+	// Event is the client for interacting with the Event builders.
+	Event *EventClient
 	// IPRule is the client for interacting with the IPRule builders.
 	IPRule *IPRuleClient
+	// IdempotencyRecord is the client for interacting with the IdempotencyRecord builders.
+	IdempotencyRecord *IdempotencyRecordClient
+	// Payment is the client for interacting with the Payment builders.
+	Payment *PaymentClient
+	// PreRegistration is the client for interacting with the PreRegistration builders.
+	PreRegistration *PreRegistrationClient
 	// Setting is the client for interacting with the Setting builders.
 	Setting *SettingClient
 	// Store is the client for interacting with the Store builders.
@@ -156,8 +168,14 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
+	tx.Cancellation = NewCancellationClient(tx.config)
+	tx.CashReceipt = NewCashReceiptClient(tx.config)
 	tx.Channel = NewChannelClient(tx.config)
+	tx.Event = NewEventClient(tx.config)
 	tx.IPRule = NewIPRuleClient(tx.config)
+	tx.IdempotencyRecord = NewIdempotencyRecordClient(tx.config)
+	tx.Payment = NewPaymentClient(tx.config)
+	tx.PreRegistration = NewPreRegistrationClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.Store = NewStoreClient(tx.config)
 }

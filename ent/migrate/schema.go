@@ -51,6 +51,84 @@ var (
 			},
 		},
 	}
+	// CancellationsColumns holds the columns for the "cancellations" table.
+	CancellationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"REQUESTED", "SUCCEEDED", "FAILED"}},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "tax_free", Type: field.TypeInt64},
+		{Name: "vat", Type: field.TypeInt64},
+		{Name: "full", Type: field.TypeBool},
+		{Name: "reason", Type: field.TypeString},
+		{Name: "pg_cancellation_id", Type: field.TypeString, Default: ""},
+		{Name: "refund_bank", Type: field.TypeString, Default: ""},
+		{Name: "refund_number_sealed", Type: field.TypeBytes, Nullable: true},
+		{Name: "refund_number_masked", Type: field.TypeString, Default: ""},
+		{Name: "refund_holder", Type: field.TypeString, Default: ""},
+		{Name: "refund_phone", Type: field.TypeString, Default: ""},
+		{Name: "refund_status", Type: field.TypeEnum, Nullable: true, Enums: []string{"PENDING", "COMPLETED", "FAILED"}},
+		{Name: "failure", Type: field.TypeJSON, Nullable: true},
+		{Name: "cancelled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "payment_id", Type: field.TypeString},
+	}
+	// CancellationsTable holds the schema information for the "cancellations" table.
+	CancellationsTable = &schema.Table{
+		Name:       "cancellations",
+		Columns:    CancellationsColumns,
+		PrimaryKey: []*schema.Column{CancellationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "cancellations_payments_cancellations",
+				Columns:    []*schema.Column{CancellationsColumns[19]},
+				RefColumns: []*schema.Column{PaymentsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "cancellation_status_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{CancellationsColumns[4], CancellationsColumns[2]},
+			},
+		},
+	}
+	// CashReceiptsColumns holds the columns for the "cash_receipts" table.
+	CashReceiptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"INCOME_DEDUCTION", "EXPENSE_PROOF"}},
+		{Name: "identity_masked", Type: field.TypeString},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"REQUESTED", "ISSUED", "FAILED", "CANCELLED"}},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "tax_free", Type: field.TypeInt64},
+		{Name: "vat", Type: field.TypeInt64},
+		{Name: "approval_number", Type: field.TypeString, Default: ""},
+		{Name: "pg_receipt_id", Type: field.TypeString, Default: ""},
+		{Name: "receipt_url", Type: field.TypeString, Default: ""},
+		{Name: "failure", Type: field.TypeJSON, Nullable: true},
+		{Name: "issued_at", Type: field.TypeTime, Nullable: true},
+		{Name: "cancelled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "payment_id", Type: field.TypeString, Unique: true},
+	}
+	// CashReceiptsTable holds the schema information for the "cash_receipts" table.
+	CashReceiptsTable = &schema.Table{
+		Name:       "cash_receipts",
+		Columns:    CashReceiptsColumns,
+		PrimaryKey: []*schema.Column{CashReceiptsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "cash_receipts_payments_cash_receipt",
+				Columns:    []*schema.Column{CashReceiptsColumns[16]},
+				RefColumns: []*schema.Column{PaymentsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+	}
 	// ChannelsColumns holds the columns for the "channels" table.
 	ChannelsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -88,6 +166,37 @@ var (
 			},
 		},
 	}
+	// EventsColumns holds the columns for the "events" table.
+	EventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "mode", Type: field.TypeEnum, Enums: []string{"TEST", "LIVE"}},
+		{Name: "type", Type: field.TypeString},
+		{Name: "payment_id", Type: field.TypeString, Default: ""},
+		{Name: "merchant_payment_id", Type: field.TypeString, Default: ""},
+		{Name: "from_status", Type: field.TypeString, Default: ""},
+		{Name: "to_status", Type: field.TypeString, Default: ""},
+		{Name: "data", Type: field.TypeBytes},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// EventsTable holds the schema information for the "events" table.
+	EventsTable = &schema.Table{
+		Name:       "events",
+		Columns:    EventsColumns,
+		PrimaryKey: []*schema.Column{EventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "event_store_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[1], EventsColumns[9]},
+			},
+			{
+				Name:    "event_payment_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[4], EventsColumns[9]},
+			},
+		},
+	}
 	// IPRulesColumns holds the columns for the "ip_rules" table.
 	IPRulesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -120,6 +229,139 @@ var (
 				Name:    "iprule_store_id_cidr",
 				Unique:  true,
 				Columns: []*schema.Column{IPRulesColumns[5], IPRulesColumns[3]},
+			},
+		},
+	}
+	// IdempotencyRecordsColumns holds the columns for the "idempotency_records" table.
+	IdempotencyRecordsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "scope", Type: field.TypeString},
+		{Name: "key", Type: field.TypeString},
+		{Name: "procedure", Type: field.TypeString},
+		{Name: "request_hash", Type: field.TypeBytes},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"IN_PROGRESS", "DONE"}},
+		{Name: "response", Type: field.TypeBytes, Nullable: true},
+		{Name: "error", Type: field.TypeBytes, Nullable: true},
+		{Name: "lease_until", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// IdempotencyRecordsTable holds the schema information for the "idempotency_records" table.
+	IdempotencyRecordsTable = &schema.Table{
+		Name:       "idempotency_records",
+		Columns:    IdempotencyRecordsColumns,
+		PrimaryKey: []*schema.Column{IdempotencyRecordsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "idempotencyrecord_scope_key",
+				Unique:  true,
+				Columns: []*schema.Column{IdempotencyRecordsColumns[3], IdempotencyRecordsColumns[4]},
+			},
+			{
+				Name:    "idempotencyrecord_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{IdempotencyRecordsColumns[11]},
+			},
+		},
+	}
+	// PaymentsColumns holds the columns for the "payments" table.
+	PaymentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "channel_id", Type: field.TypeString},
+		{Name: "provider", Type: field.TypeString},
+		{Name: "mode", Type: field.TypeEnum, Enums: []string{"TEST", "LIVE"}},
+		{Name: "merchant_payment_id", Type: field.TypeString},
+		{Name: "order_name", Type: field.TypeString},
+		{Name: "method", Type: field.TypeEnum, Enums: []string{"CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE", "EASY_PAY"}},
+		{Name: "approval_model", Type: field.TypeEnum, Enums: []string{"SERVER", "CLIENT"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"READY", "VIRTUAL_ACCOUNT_ISSUED", "PAY_PENDING", "PAID", "PARTIAL_CANCELLED", "CANCELLED", "FAILED", "EXPIRED"}},
+		{Name: "currency", Type: field.TypeString, Default: "KRW"},
+		{Name: "total", Type: field.TypeInt64},
+		{Name: "tax_free", Type: field.TypeInt64},
+		{Name: "vat", Type: field.TypeInt64},
+		{Name: "paid", Type: field.TypeInt64, Default: 0},
+		{Name: "cancelled", Type: field.TypeInt64, Default: 0},
+		{Name: "cancelled_tax_free", Type: field.TypeInt64, Default: 0},
+		{Name: "cancelled_vat", Type: field.TypeInt64, Default: 0},
+		{Name: "customer_name", Type: field.TypeString, Default: ""},
+		{Name: "customer_email", Type: field.TypeString, Default: ""},
+		{Name: "customer_phone", Type: field.TypeString, Default: ""},
+		{Name: "return_url", Type: field.TypeString, Default: ""},
+		{Name: "key_id", Type: field.TypeString, Default: ""},
+		{Name: "pg_transaction_id", Type: field.TypeString, Default: ""},
+		{Name: "window_result", Type: field.TypeJSON, Nullable: true},
+		{Name: "card", Type: field.TypeJSON, Nullable: true},
+		{Name: "virtual_account", Type: field.TypeJSON, Nullable: true},
+		{Name: "due_at", Type: field.TypeTime, Nullable: true},
+		{Name: "failure", Type: field.TypeJSON, Nullable: true},
+		{Name: "notification_secret", Type: field.TypeString, Default: ""},
+		{Name: "receipt_url", Type: field.TypeString, Default: ""},
+		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "cancelled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "failed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "status_at", Type: field.TypeTime},
+		{Name: "store_id", Type: field.TypeString},
+	}
+	// PaymentsTable holds the schema information for the "payments" table.
+	PaymentsTable = &schema.Table{
+		Name:       "payments",
+		Columns:    PaymentsColumns,
+		PrimaryKey: []*schema.Column{PaymentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "payments_stores_payments",
+				Columns:    []*schema.Column{PaymentsColumns[36]},
+				RefColumns: []*schema.Column{StoresColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "payment_store_id_merchant_payment_id",
+				Unique:  true,
+				Columns: []*schema.Column{PaymentsColumns[36], PaymentsColumns[6]},
+			},
+			{
+				Name:    "payment_store_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[36], PaymentsColumns[1]},
+			},
+			{
+				Name:    "payment_status_status_at",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[10], PaymentsColumns[35]},
+			},
+			{
+				Name:    "payment_status_due_at",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[10], PaymentsColumns[28]},
+			},
+		},
+	}
+	// PreRegistrationsColumns holds the columns for the "pre_registrations" table.
+	PreRegistrationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "merchant_payment_id", Type: field.TypeString},
+		{Name: "total", Type: field.TypeInt64},
+		{Name: "tax_free", Type: field.TypeInt64, Nullable: true},
+		{Name: "currency", Type: field.TypeString, Default: "KRW"},
+	}
+	// PreRegistrationsTable holds the schema information for the "pre_registrations" table.
+	PreRegistrationsTable = &schema.Table{
+		Name:       "pre_registrations",
+		Columns:    PreRegistrationsColumns,
+		PrimaryKey: []*schema.Column{PreRegistrationsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "preregistration_store_id_merchant_payment_id",
+				Unique:  true,
+				Columns: []*schema.Column{PreRegistrationsColumns[1], PreRegistrationsColumns[4]},
 			},
 		},
 	}
@@ -162,8 +404,14 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
+		CancellationsTable,
+		CashReceiptsTable,
 		ChannelsTable,
+		EventsTable,
 		IPRulesTable,
+		IdempotencyRecordsTable,
+		PaymentsTable,
+		PreRegistrationsTable,
 		SettingsTable,
 		StoresTable,
 	}
@@ -171,6 +419,9 @@ var (
 
 func init() {
 	APIKeysTable.ForeignKeys[0].RefTable = StoresTable
+	CancellationsTable.ForeignKeys[0].RefTable = PaymentsTable
+	CashReceiptsTable.ForeignKeys[0].RefTable = PaymentsTable
 	ChannelsTable.ForeignKeys[0].RefTable = StoresTable
 	IPRulesTable.ForeignKeys[0].RefTable = StoresTable
+	PaymentsTable.ForeignKeys[0].RefTable = StoresTable
 }

@@ -9,11 +9,29 @@ import (
 // APIKey is the predicate function for apikey builders.
 type APIKey func(*sql.Selector)
 
+// Cancellation is the predicate function for cancellation builders.
+type Cancellation func(*sql.Selector)
+
+// CashReceipt is the predicate function for cashreceipt builders.
+type CashReceipt func(*sql.Selector)
+
 // Channel is the predicate function for channel builders.
 type Channel func(*sql.Selector)
 
+// Event is the predicate function for event builders.
+type Event func(*sql.Selector)
+
 // IPRule is the predicate function for iprule builders.
 type IPRule func(*sql.Selector)
+
+// IdempotencyRecord is the predicate function for idempotencyrecord builders.
+type IdempotencyRecord func(*sql.Selector)
+
+// Payment is the predicate function for payment builders.
+type Payment func(*sql.Selector)
+
+// PreRegistration is the predicate function for preregistration builders.
+type PreRegistration func(*sql.Selector)
 
 // Setting is the predicate function for setting builders.
 type Setting func(*sql.Selector)

@@ -7,8 +7,14 @@ import (
 	"time"
 
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/cancellation"
+	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/event"
+	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/ent/preregistration"
 	"github.com/paymux/paymux/ent/schema"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
@@ -73,6 +79,118 @@ func init() {
 	apikey.DefaultID = apikeyDescID.Default.(func() string)
 	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	apikey.IDValidator = apikeyDescID.Validators[0].(func(string) error)
+	cancellationMixin := schema.Cancellation{}.Mixin()
+	cancellation.Policy = privacy.NewPolicies(cancellationMixin[0], schema.Cancellation{})
+	cancellation.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := cancellation.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	cancellationMixinFields0 := cancellationMixin[0].Fields()
+	_ = cancellationMixinFields0
+	cancellationMixinFields1 := cancellationMixin[1].Fields()
+	_ = cancellationMixinFields1
+	cancellationFields := schema.Cancellation{}.Fields()
+	_ = cancellationFields
+	// cancellationDescStoreID is the schema descriptor for store_id field.
+	cancellationDescStoreID := cancellationMixinFields0[0].Descriptor()
+	// cancellation.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	cancellation.StoreIDValidator = cancellationDescStoreID.Validators[0].(func(string) error)
+	// cancellationDescCreatedAt is the schema descriptor for created_at field.
+	cancellationDescCreatedAt := cancellationMixinFields1[0].Descriptor()
+	// cancellation.DefaultCreatedAt holds the default value on creation for the created_at field.
+	cancellation.DefaultCreatedAt = cancellationDescCreatedAt.Default.(func() time.Time)
+	// cancellationDescUpdatedAt is the schema descriptor for updated_at field.
+	cancellationDescUpdatedAt := cancellationMixinFields1[1].Descriptor()
+	// cancellation.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	cancellation.DefaultUpdatedAt = cancellationDescUpdatedAt.Default.(func() time.Time)
+	// cancellation.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	cancellation.UpdateDefaultUpdatedAt = cancellationDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// cancellationDescPaymentID is the schema descriptor for payment_id field.
+	cancellationDescPaymentID := cancellationFields[1].Descriptor()
+	// cancellation.PaymentIDValidator is a validator for the "payment_id" field. It is called by the builders before save.
+	cancellation.PaymentIDValidator = cancellationDescPaymentID.Validators[0].(func(string) error)
+	// cancellationDescPgCancellationID is the schema descriptor for pg_cancellation_id field.
+	cancellationDescPgCancellationID := cancellationFields[8].Descriptor()
+	// cancellation.DefaultPgCancellationID holds the default value on creation for the pg_cancellation_id field.
+	cancellation.DefaultPgCancellationID = cancellationDescPgCancellationID.Default.(string)
+	// cancellationDescRefundBank is the schema descriptor for refund_bank field.
+	cancellationDescRefundBank := cancellationFields[9].Descriptor()
+	// cancellation.DefaultRefundBank holds the default value on creation for the refund_bank field.
+	cancellation.DefaultRefundBank = cancellationDescRefundBank.Default.(string)
+	// cancellationDescRefundNumberMasked is the schema descriptor for refund_number_masked field.
+	cancellationDescRefundNumberMasked := cancellationFields[11].Descriptor()
+	// cancellation.DefaultRefundNumberMasked holds the default value on creation for the refund_number_masked field.
+	cancellation.DefaultRefundNumberMasked = cancellationDescRefundNumberMasked.Default.(string)
+	// cancellationDescRefundHolder is the schema descriptor for refund_holder field.
+	cancellationDescRefundHolder := cancellationFields[12].Descriptor()
+	// cancellation.DefaultRefundHolder holds the default value on creation for the refund_holder field.
+	cancellation.DefaultRefundHolder = cancellationDescRefundHolder.Default.(string)
+	// cancellationDescRefundPhone is the schema descriptor for refund_phone field.
+	cancellationDescRefundPhone := cancellationFields[13].Descriptor()
+	// cancellation.DefaultRefundPhone holds the default value on creation for the refund_phone field.
+	cancellation.DefaultRefundPhone = cancellationDescRefundPhone.Default.(string)
+	// cancellationDescID is the schema descriptor for id field.
+	cancellationDescID := cancellationFields[0].Descriptor()
+	// cancellation.DefaultID holds the default value on creation for the id field.
+	cancellation.DefaultID = cancellationDescID.Default.(func() string)
+	// cancellation.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	cancellation.IDValidator = cancellationDescID.Validators[0].(func(string) error)
+	cashreceiptMixin := schema.CashReceipt{}.Mixin()
+	cashreceipt.Policy = privacy.NewPolicies(cashreceiptMixin[0], schema.CashReceipt{})
+	cashreceipt.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := cashreceipt.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	cashreceiptMixinFields0 := cashreceiptMixin[0].Fields()
+	_ = cashreceiptMixinFields0
+	cashreceiptMixinFields1 := cashreceiptMixin[1].Fields()
+	_ = cashreceiptMixinFields1
+	cashreceiptFields := schema.CashReceipt{}.Fields()
+	_ = cashreceiptFields
+	// cashreceiptDescStoreID is the schema descriptor for store_id field.
+	cashreceiptDescStoreID := cashreceiptMixinFields0[0].Descriptor()
+	// cashreceipt.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	cashreceipt.StoreIDValidator = cashreceiptDescStoreID.Validators[0].(func(string) error)
+	// cashreceiptDescCreatedAt is the schema descriptor for created_at field.
+	cashreceiptDescCreatedAt := cashreceiptMixinFields1[0].Descriptor()
+	// cashreceipt.DefaultCreatedAt holds the default value on creation for the created_at field.
+	cashreceipt.DefaultCreatedAt = cashreceiptDescCreatedAt.Default.(func() time.Time)
+	// cashreceiptDescUpdatedAt is the schema descriptor for updated_at field.
+	cashreceiptDescUpdatedAt := cashreceiptMixinFields1[1].Descriptor()
+	// cashreceipt.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	cashreceipt.DefaultUpdatedAt = cashreceiptDescUpdatedAt.Default.(func() time.Time)
+	// cashreceipt.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	cashreceipt.UpdateDefaultUpdatedAt = cashreceiptDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// cashreceiptDescPaymentID is the schema descriptor for payment_id field.
+	cashreceiptDescPaymentID := cashreceiptFields[1].Descriptor()
+	// cashreceipt.PaymentIDValidator is a validator for the "payment_id" field. It is called by the builders before save.
+	cashreceipt.PaymentIDValidator = cashreceiptDescPaymentID.Validators[0].(func(string) error)
+	// cashreceiptDescApprovalNumber is the schema descriptor for approval_number field.
+	cashreceiptDescApprovalNumber := cashreceiptFields[8].Descriptor()
+	// cashreceipt.DefaultApprovalNumber holds the default value on creation for the approval_number field.
+	cashreceipt.DefaultApprovalNumber = cashreceiptDescApprovalNumber.Default.(string)
+	// cashreceiptDescPgReceiptID is the schema descriptor for pg_receipt_id field.
+	cashreceiptDescPgReceiptID := cashreceiptFields[9].Descriptor()
+	// cashreceipt.DefaultPgReceiptID holds the default value on creation for the pg_receipt_id field.
+	cashreceipt.DefaultPgReceiptID = cashreceiptDescPgReceiptID.Default.(string)
+	// cashreceiptDescReceiptURL is the schema descriptor for receipt_url field.
+	cashreceiptDescReceiptURL := cashreceiptFields[10].Descriptor()
+	// cashreceipt.DefaultReceiptURL holds the default value on creation for the receipt_url field.
+	cashreceipt.DefaultReceiptURL = cashreceiptDescReceiptURL.Default.(string)
+	// cashreceiptDescID is the schema descriptor for id field.
+	cashreceiptDescID := cashreceiptFields[0].Descriptor()
+	// cashreceipt.DefaultID holds the default value on creation for the id field.
+	cashreceipt.DefaultID = cashreceiptDescID.Default.(func() string)
+	// cashreceipt.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	cashreceipt.IDValidator = cashreceiptDescID.Validators[0].(func(string) error)
 	channelMixin := schema.Channel{}.Mixin()
 	channel.Policy = privacy.NewPolicies(channelMixin[0], schema.Channel{})
 	channel.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -121,6 +239,54 @@ func init() {
 	channel.DefaultID = channelDescID.Default.(func() string)
 	// channel.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	channel.IDValidator = channelDescID.Validators[0].(func(string) error)
+	eventMixin := schema.Event{}.Mixin()
+	event.Policy = privacy.NewPolicies(eventMixin[0], schema.Event{})
+	event.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := event.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	eventMixinFields0 := eventMixin[0].Fields()
+	_ = eventMixinFields0
+	eventFields := schema.Event{}.Fields()
+	_ = eventFields
+	// eventDescStoreID is the schema descriptor for store_id field.
+	eventDescStoreID := eventMixinFields0[0].Descriptor()
+	// event.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	event.StoreIDValidator = eventDescStoreID.Validators[0].(func(string) error)
+	// eventDescType is the schema descriptor for type field.
+	eventDescType := eventFields[2].Descriptor()
+	// event.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	event.TypeValidator = eventDescType.Validators[0].(func(string) error)
+	// eventDescPaymentID is the schema descriptor for payment_id field.
+	eventDescPaymentID := eventFields[3].Descriptor()
+	// event.DefaultPaymentID holds the default value on creation for the payment_id field.
+	event.DefaultPaymentID = eventDescPaymentID.Default.(string)
+	// eventDescMerchantPaymentID is the schema descriptor for merchant_payment_id field.
+	eventDescMerchantPaymentID := eventFields[4].Descriptor()
+	// event.DefaultMerchantPaymentID holds the default value on creation for the merchant_payment_id field.
+	event.DefaultMerchantPaymentID = eventDescMerchantPaymentID.Default.(string)
+	// eventDescFromStatus is the schema descriptor for from_status field.
+	eventDescFromStatus := eventFields[5].Descriptor()
+	// event.DefaultFromStatus holds the default value on creation for the from_status field.
+	event.DefaultFromStatus = eventDescFromStatus.Default.(string)
+	// eventDescToStatus is the schema descriptor for to_status field.
+	eventDescToStatus := eventFields[6].Descriptor()
+	// event.DefaultToStatus holds the default value on creation for the to_status field.
+	event.DefaultToStatus = eventDescToStatus.Default.(string)
+	// eventDescCreatedAt is the schema descriptor for created_at field.
+	eventDescCreatedAt := eventFields[8].Descriptor()
+	// event.DefaultCreatedAt holds the default value on creation for the created_at field.
+	event.DefaultCreatedAt = eventDescCreatedAt.Default.(func() time.Time)
+	// eventDescID is the schema descriptor for id field.
+	eventDescID := eventFields[0].Descriptor()
+	// event.DefaultID holds the default value on creation for the id field.
+	event.DefaultID = eventDescID.Default.(func() string)
+	// event.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	event.IDValidator = eventDescID.Validators[0].(func(string) error)
 	ipruleMixin := schema.IPRule{}.Mixin()
 	iprule.Policy = privacy.NewPolicies(ipruleMixin[0], schema.IPRule{})
 	iprule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -165,6 +331,184 @@ func init() {
 	iprule.DefaultID = ipruleDescID.Default.(func() string)
 	// iprule.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	iprule.IDValidator = ipruleDescID.Validators[0].(func(string) error)
+	idempotencyrecordMixin := schema.IdempotencyRecord{}.Mixin()
+	idempotencyrecord.Policy = privacy.NewPolicies(schema.IdempotencyRecord{})
+	idempotencyrecord.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := idempotencyrecord.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	idempotencyrecordMixinFields0 := idempotencyrecordMixin[0].Fields()
+	_ = idempotencyrecordMixinFields0
+	idempotencyrecordFields := schema.IdempotencyRecord{}.Fields()
+	_ = idempotencyrecordFields
+	// idempotencyrecordDescCreatedAt is the schema descriptor for created_at field.
+	idempotencyrecordDescCreatedAt := idempotencyrecordMixinFields0[0].Descriptor()
+	// idempotencyrecord.DefaultCreatedAt holds the default value on creation for the created_at field.
+	idempotencyrecord.DefaultCreatedAt = idempotencyrecordDescCreatedAt.Default.(func() time.Time)
+	// idempotencyrecordDescUpdatedAt is the schema descriptor for updated_at field.
+	idempotencyrecordDescUpdatedAt := idempotencyrecordMixinFields0[1].Descriptor()
+	// idempotencyrecord.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	idempotencyrecord.DefaultUpdatedAt = idempotencyrecordDescUpdatedAt.Default.(func() time.Time)
+	// idempotencyrecord.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	idempotencyrecord.UpdateDefaultUpdatedAt = idempotencyrecordDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// idempotencyrecordDescScope is the schema descriptor for scope field.
+	idempotencyrecordDescScope := idempotencyrecordFields[0].Descriptor()
+	// idempotencyrecord.ScopeValidator is a validator for the "scope" field. It is called by the builders before save.
+	idempotencyrecord.ScopeValidator = idempotencyrecordDescScope.Validators[0].(func(string) error)
+	// idempotencyrecordDescKey is the schema descriptor for key field.
+	idempotencyrecordDescKey := idempotencyrecordFields[1].Descriptor()
+	// idempotencyrecord.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	idempotencyrecord.KeyValidator = idempotencyrecordDescKey.Validators[0].(func(string) error)
+	// idempotencyrecordDescProcedure is the schema descriptor for procedure field.
+	idempotencyrecordDescProcedure := idempotencyrecordFields[2].Descriptor()
+	// idempotencyrecord.ProcedureValidator is a validator for the "procedure" field. It is called by the builders before save.
+	idempotencyrecord.ProcedureValidator = idempotencyrecordDescProcedure.Validators[0].(func(string) error)
+	paymentMixin := schema.Payment{}.Mixin()
+	payment.Policy = privacy.NewPolicies(paymentMixin[0], schema.Payment{})
+	payment.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := payment.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	paymentMixinFields0 := paymentMixin[0].Fields()
+	_ = paymentMixinFields0
+	paymentMixinFields1 := paymentMixin[1].Fields()
+	_ = paymentMixinFields1
+	paymentFields := schema.Payment{}.Fields()
+	_ = paymentFields
+	// paymentDescStoreID is the schema descriptor for store_id field.
+	paymentDescStoreID := paymentMixinFields0[0].Descriptor()
+	// payment.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	payment.StoreIDValidator = paymentDescStoreID.Validators[0].(func(string) error)
+	// paymentDescCreatedAt is the schema descriptor for created_at field.
+	paymentDescCreatedAt := paymentMixinFields1[0].Descriptor()
+	// payment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	payment.DefaultCreatedAt = paymentDescCreatedAt.Default.(func() time.Time)
+	// paymentDescUpdatedAt is the schema descriptor for updated_at field.
+	paymentDescUpdatedAt := paymentMixinFields1[1].Descriptor()
+	// payment.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	payment.DefaultUpdatedAt = paymentDescUpdatedAt.Default.(func() time.Time)
+	// payment.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	payment.UpdateDefaultUpdatedAt = paymentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// paymentDescChannelID is the schema descriptor for channel_id field.
+	paymentDescChannelID := paymentFields[1].Descriptor()
+	// payment.ChannelIDValidator is a validator for the "channel_id" field. It is called by the builders before save.
+	payment.ChannelIDValidator = paymentDescChannelID.Validators[0].(func(string) error)
+	// paymentDescProvider is the schema descriptor for provider field.
+	paymentDescProvider := paymentFields[2].Descriptor()
+	// payment.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	payment.ProviderValidator = paymentDescProvider.Validators[0].(func(string) error)
+	// paymentDescMerchantPaymentID is the schema descriptor for merchant_payment_id field.
+	paymentDescMerchantPaymentID := paymentFields[4].Descriptor()
+	// payment.MerchantPaymentIDValidator is a validator for the "merchant_payment_id" field. It is called by the builders before save.
+	payment.MerchantPaymentIDValidator = paymentDescMerchantPaymentID.Validators[0].(func(string) error)
+	// paymentDescOrderName is the schema descriptor for order_name field.
+	paymentDescOrderName := paymentFields[5].Descriptor()
+	// payment.OrderNameValidator is a validator for the "order_name" field. It is called by the builders before save.
+	payment.OrderNameValidator = paymentDescOrderName.Validators[0].(func(string) error)
+	// paymentDescCurrency is the schema descriptor for currency field.
+	paymentDescCurrency := paymentFields[9].Descriptor()
+	// payment.DefaultCurrency holds the default value on creation for the currency field.
+	payment.DefaultCurrency = paymentDescCurrency.Default.(string)
+	// paymentDescPaid is the schema descriptor for paid field.
+	paymentDescPaid := paymentFields[13].Descriptor()
+	// payment.DefaultPaid holds the default value on creation for the paid field.
+	payment.DefaultPaid = paymentDescPaid.Default.(int64)
+	// paymentDescCancelled is the schema descriptor for cancelled field.
+	paymentDescCancelled := paymentFields[14].Descriptor()
+	// payment.DefaultCancelled holds the default value on creation for the cancelled field.
+	payment.DefaultCancelled = paymentDescCancelled.Default.(int64)
+	// paymentDescCancelledTaxFree is the schema descriptor for cancelled_tax_free field.
+	paymentDescCancelledTaxFree := paymentFields[15].Descriptor()
+	// payment.DefaultCancelledTaxFree holds the default value on creation for the cancelled_tax_free field.
+	payment.DefaultCancelledTaxFree = paymentDescCancelledTaxFree.Default.(int64)
+	// paymentDescCancelledVat is the schema descriptor for cancelled_vat field.
+	paymentDescCancelledVat := paymentFields[16].Descriptor()
+	// payment.DefaultCancelledVat holds the default value on creation for the cancelled_vat field.
+	payment.DefaultCancelledVat = paymentDescCancelledVat.Default.(int64)
+	// paymentDescCustomerName is the schema descriptor for customer_name field.
+	paymentDescCustomerName := paymentFields[17].Descriptor()
+	// payment.DefaultCustomerName holds the default value on creation for the customer_name field.
+	payment.DefaultCustomerName = paymentDescCustomerName.Default.(string)
+	// paymentDescCustomerEmail is the schema descriptor for customer_email field.
+	paymentDescCustomerEmail := paymentFields[18].Descriptor()
+	// payment.DefaultCustomerEmail holds the default value on creation for the customer_email field.
+	payment.DefaultCustomerEmail = paymentDescCustomerEmail.Default.(string)
+	// paymentDescCustomerPhone is the schema descriptor for customer_phone field.
+	paymentDescCustomerPhone := paymentFields[19].Descriptor()
+	// payment.DefaultCustomerPhone holds the default value on creation for the customer_phone field.
+	payment.DefaultCustomerPhone = paymentDescCustomerPhone.Default.(string)
+	// paymentDescReturnURL is the schema descriptor for return_url field.
+	paymentDescReturnURL := paymentFields[20].Descriptor()
+	// payment.DefaultReturnURL holds the default value on creation for the return_url field.
+	payment.DefaultReturnURL = paymentDescReturnURL.Default.(string)
+	// paymentDescKeyID is the schema descriptor for key_id field.
+	paymentDescKeyID := paymentFields[21].Descriptor()
+	// payment.DefaultKeyID holds the default value on creation for the key_id field.
+	payment.DefaultKeyID = paymentDescKeyID.Default.(string)
+	// paymentDescPgTransactionID is the schema descriptor for pg_transaction_id field.
+	paymentDescPgTransactionID := paymentFields[22].Descriptor()
+	// payment.DefaultPgTransactionID holds the default value on creation for the pg_transaction_id field.
+	payment.DefaultPgTransactionID = paymentDescPgTransactionID.Default.(string)
+	// paymentDescNotificationSecret is the schema descriptor for notification_secret field.
+	paymentDescNotificationSecret := paymentFields[28].Descriptor()
+	// payment.DefaultNotificationSecret holds the default value on creation for the notification_secret field.
+	payment.DefaultNotificationSecret = paymentDescNotificationSecret.Default.(string)
+	// paymentDescReceiptURL is the schema descriptor for receipt_url field.
+	paymentDescReceiptURL := paymentFields[29].Descriptor()
+	// payment.DefaultReceiptURL holds the default value on creation for the receipt_url field.
+	payment.DefaultReceiptURL = paymentDescReceiptURL.Default.(string)
+	// paymentDescID is the schema descriptor for id field.
+	paymentDescID := paymentFields[0].Descriptor()
+	// payment.DefaultID holds the default value on creation for the id field.
+	payment.DefaultID = paymentDescID.Default.(func() string)
+	// payment.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	payment.IDValidator = paymentDescID.Validators[0].(func(string) error)
+	preregistrationMixin := schema.PreRegistration{}.Mixin()
+	preregistration.Policy = privacy.NewPolicies(preregistrationMixin[0], schema.PreRegistration{})
+	preregistration.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := preregistration.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	preregistrationMixinFields0 := preregistrationMixin[0].Fields()
+	_ = preregistrationMixinFields0
+	preregistrationMixinFields1 := preregistrationMixin[1].Fields()
+	_ = preregistrationMixinFields1
+	preregistrationFields := schema.PreRegistration{}.Fields()
+	_ = preregistrationFields
+	// preregistrationDescStoreID is the schema descriptor for store_id field.
+	preregistrationDescStoreID := preregistrationMixinFields0[0].Descriptor()
+	// preregistration.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	preregistration.StoreIDValidator = preregistrationDescStoreID.Validators[0].(func(string) error)
+	// preregistrationDescCreatedAt is the schema descriptor for created_at field.
+	preregistrationDescCreatedAt := preregistrationMixinFields1[0].Descriptor()
+	// preregistration.DefaultCreatedAt holds the default value on creation for the created_at field.
+	preregistration.DefaultCreatedAt = preregistrationDescCreatedAt.Default.(func() time.Time)
+	// preregistrationDescUpdatedAt is the schema descriptor for updated_at field.
+	preregistrationDescUpdatedAt := preregistrationMixinFields1[1].Descriptor()
+	// preregistration.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	preregistration.DefaultUpdatedAt = preregistrationDescUpdatedAt.Default.(func() time.Time)
+	// preregistration.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	preregistration.UpdateDefaultUpdatedAt = preregistrationDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// preregistrationDescMerchantPaymentID is the schema descriptor for merchant_payment_id field.
+	preregistrationDescMerchantPaymentID := preregistrationFields[0].Descriptor()
+	// preregistration.MerchantPaymentIDValidator is a validator for the "merchant_payment_id" field. It is called by the builders before save.
+	preregistration.MerchantPaymentIDValidator = preregistrationDescMerchantPaymentID.Validators[0].(func(string) error)
+	// preregistrationDescCurrency is the schema descriptor for currency field.
+	preregistrationDescCurrency := preregistrationFields[3].Descriptor()
+	// preregistration.DefaultCurrency holds the default value on creation for the currency field.
+	preregistration.DefaultCurrency = preregistrationDescCurrency.Default.(string)
 	settingMixin := schema.Setting{}.Mixin()
 	setting.Policy = privacy.NewPolicies(schema.Setting{})
 	setting.Hooks[0] = func(next ent.Mutator) ent.Mutator {

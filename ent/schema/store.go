@@ -32,6 +32,7 @@ func (Store) Edges() []ent.Edge {
 		edge.To("keys", APIKey.Type),
 		edge.To("ip_rules", IPRule.Type),
 		edge.To("channels", Channel.Type),
+		edge.To("payments", Payment.Type),
 	}
 }
 

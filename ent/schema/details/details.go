@@ -1,0 +1,38 @@
+// Package details holds the JSON documents kept in payment rows. It is apart
+// from package schema because the generated ent code imports these types.
+package details
+
+// Card is what the PG reported of the card: never the full number.
+type Card struct {
+	Issuer            string `json:"issuer,omitempty"`
+	Acquirer          string `json:"acquirer,omitempty"`
+	Number            string `json:"number,omitempty"` // BIN + last 4 at most
+	Type              string `json:"type,omitempty"`
+	ApprovalNumber    string `json:"approval_number,omitempty"`
+	InstallmentMonths int    `json:"installment_months,omitempty"`
+	InterestFree      bool   `json:"interest_free,omitempty"`
+}
+
+// VirtualAccount is an issued virtual account.
+type VirtualAccount struct {
+	Bank          string `json:"bank"`
+	AccountNumber string `json:"account_number"`
+	Holder        string `json:"holder,omitempty"`
+	CustomerName  string `json:"customer_name,omitempty"`
+	DepositorName string `json:"depositor_name,omitempty"`
+	// Unix microseconds; 0 when not set.
+	DueAt       int64 `json:"due_at,omitempty"`
+	DepositedAt int64 `json:"deposited_at,omitempty"`
+	// Ask the PG for a cash receipt on deposit.
+	CashReceiptType     string `json:"cash_receipt_type,omitempty"`
+	CashReceiptIdentity string `json:"cash_receipt_identity,omitempty"` // masked
+}
+
+// Failure says why a payment or cancel failed.
+type Failure struct {
+	Reason    string `json:"reason"`
+	Message   string `json:"message,omitempty"`
+	PGCode    string `json:"pg_code,omitempty"`
+	PGMessage string `json:"pg_message,omitempty"`
+	Decline   string `json:"decline,omitempty"`
+}
