@@ -180,3 +180,11 @@ func attach(err *connect.Error, msg proto.Message) {
 	}
 	err.AddDetail(detail)
 }
+
+// WithMetadata returns New's error with metadata on its ErrorInfo: ids and
+// the PG's own code, for a client to act on without parsing the message.
+func WithMetadata(code connect.Code, reason string, metadata map[string]string, format string, args ...any) *connect.Error {
+	err := connect.NewError(code, fmt.Errorf(format, args...))
+	attach(err, &errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: metadata})
+	return err
+}

@@ -342,6 +342,30 @@ func (u *IdempotencyRecordUpsert) UpdateUpdatedAt() *IdempotencyRecordUpsert {
 	return u
 }
 
+// SetProcedure sets the "procedure" field.
+func (u *IdempotencyRecordUpsert) SetProcedure(v string) *IdempotencyRecordUpsert {
+	u.Set(idempotencyrecord.FieldProcedure, v)
+	return u
+}
+
+// UpdateProcedure sets the "procedure" field to the value that was provided on create.
+func (u *IdempotencyRecordUpsert) UpdateProcedure() *IdempotencyRecordUpsert {
+	u.SetExcluded(idempotencyrecord.FieldProcedure)
+	return u
+}
+
+// SetRequestHash sets the "request_hash" field.
+func (u *IdempotencyRecordUpsert) SetRequestHash(v []byte) *IdempotencyRecordUpsert {
+	u.Set(idempotencyrecord.FieldRequestHash, v)
+	return u
+}
+
+// UpdateRequestHash sets the "request_hash" field to the value that was provided on create.
+func (u *IdempotencyRecordUpsert) UpdateRequestHash() *IdempotencyRecordUpsert {
+	u.SetExcluded(idempotencyrecord.FieldRequestHash)
+	return u
+}
+
 // SetState sets the "state" field.
 func (u *IdempotencyRecordUpsert) SetState(v idempotencyrecord.State) *IdempotencyRecordUpsert {
 	u.Set(idempotencyrecord.FieldState, v)
@@ -434,12 +458,6 @@ func (u *IdempotencyRecordUpsertOne) UpdateNewValues() *IdempotencyRecordUpsertO
 		if _, exists := u.create.mutation.Key(); exists {
 			s.SetIgnore(idempotencyrecord.FieldKey)
 		}
-		if _, exists := u.create.mutation.Procedure(); exists {
-			s.SetIgnore(idempotencyrecord.FieldProcedure)
-		}
-		if _, exists := u.create.mutation.RequestHash(); exists {
-			s.SetIgnore(idempotencyrecord.FieldRequestHash)
-		}
 	}))
 	return u
 }
@@ -482,6 +500,34 @@ func (u *IdempotencyRecordUpsertOne) SetUpdatedAt(v time.Time) *IdempotencyRecor
 func (u *IdempotencyRecordUpsertOne) UpdateUpdatedAt() *IdempotencyRecordUpsertOne {
 	return u.Update(func(s *IdempotencyRecordUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetProcedure sets the "procedure" field.
+func (u *IdempotencyRecordUpsertOne) SetProcedure(v string) *IdempotencyRecordUpsertOne {
+	return u.Update(func(s *IdempotencyRecordUpsert) {
+		s.SetProcedure(v)
+	})
+}
+
+// UpdateProcedure sets the "procedure" field to the value that was provided on create.
+func (u *IdempotencyRecordUpsertOne) UpdateProcedure() *IdempotencyRecordUpsertOne {
+	return u.Update(func(s *IdempotencyRecordUpsert) {
+		s.UpdateProcedure()
+	})
+}
+
+// SetRequestHash sets the "request_hash" field.
+func (u *IdempotencyRecordUpsertOne) SetRequestHash(v []byte) *IdempotencyRecordUpsertOne {
+	return u.Update(func(s *IdempotencyRecordUpsert) {
+		s.SetRequestHash(v)
+	})
+}
+
+// UpdateRequestHash sets the "request_hash" field to the value that was provided on create.
+func (u *IdempotencyRecordUpsertOne) UpdateRequestHash() *IdempotencyRecordUpsertOne {
+	return u.Update(func(s *IdempotencyRecordUpsert) {
+		s.UpdateRequestHash()
 	})
 }
 
@@ -754,12 +800,6 @@ func (u *IdempotencyRecordUpsertBulk) UpdateNewValues() *IdempotencyRecordUpsert
 			if _, exists := b.mutation.Key(); exists {
 				s.SetIgnore(idempotencyrecord.FieldKey)
 			}
-			if _, exists := b.mutation.Procedure(); exists {
-				s.SetIgnore(idempotencyrecord.FieldProcedure)
-			}
-			if _, exists := b.mutation.RequestHash(); exists {
-				s.SetIgnore(idempotencyrecord.FieldRequestHash)
-			}
 		}
 	}))
 	return u
@@ -803,6 +843,34 @@ func (u *IdempotencyRecordUpsertBulk) SetUpdatedAt(v time.Time) *IdempotencyReco
 func (u *IdempotencyRecordUpsertBulk) UpdateUpdatedAt() *IdempotencyRecordUpsertBulk {
 	return u.Update(func(s *IdempotencyRecordUpsert) {
 		s.UpdateUpdatedAt()
+	})
+}
+
+// SetProcedure sets the "procedure" field.
+func (u *IdempotencyRecordUpsertBulk) SetProcedure(v string) *IdempotencyRecordUpsertBulk {
+	return u.Update(func(s *IdempotencyRecordUpsert) {
+		s.SetProcedure(v)
+	})
+}
+
+// UpdateProcedure sets the "procedure" field to the value that was provided on create.
+func (u *IdempotencyRecordUpsertBulk) UpdateProcedure() *IdempotencyRecordUpsertBulk {
+	return u.Update(func(s *IdempotencyRecordUpsert) {
+		s.UpdateProcedure()
+	})
+}
+
+// SetRequestHash sets the "request_hash" field.
+func (u *IdempotencyRecordUpsertBulk) SetRequestHash(v []byte) *IdempotencyRecordUpsertBulk {
+	return u.Update(func(s *IdempotencyRecordUpsert) {
+		s.SetRequestHash(v)
+	})
+}
+
+// UpdateRequestHash sets the "request_hash" field to the value that was provided on create.
+func (u *IdempotencyRecordUpsertBulk) UpdateRequestHash() *IdempotencyRecordUpsertBulk {
+	return u.Update(func(s *IdempotencyRecordUpsert) {
+		s.UpdateRequestHash()
 	})
 }
 

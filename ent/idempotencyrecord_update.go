@@ -35,6 +35,26 @@ func (_u *IdempotencyRecordUpdate) SetUpdatedAt(v time.Time) *IdempotencyRecordU
 	return _u
 }
 
+// SetProcedure sets the "procedure" field.
+func (_u *IdempotencyRecordUpdate) SetProcedure(v string) *IdempotencyRecordUpdate {
+	_u.mutation.SetProcedure(v)
+	return _u
+}
+
+// SetNillableProcedure sets the "procedure" field if the given value is not nil.
+func (_u *IdempotencyRecordUpdate) SetNillableProcedure(v *string) *IdempotencyRecordUpdate {
+	if v != nil {
+		_u.SetProcedure(*v)
+	}
+	return _u
+}
+
+// SetRequestHash sets the "request_hash" field.
+func (_u *IdempotencyRecordUpdate) SetRequestHash(v []byte) *IdempotencyRecordUpdate {
+	_u.mutation.SetRequestHash(v)
+	return _u
+}
+
 // SetState sets the "state" field.
 func (_u *IdempotencyRecordUpdate) SetState(v idempotencyrecord.State) *IdempotencyRecordUpdate {
 	_u.mutation.SetState(v)
@@ -150,6 +170,11 @@ func (_u *IdempotencyRecordUpdate) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *IdempotencyRecordUpdate) check() error {
+	if v, ok := _u.mutation.Procedure(); ok {
+		if err := idempotencyrecord.ProcedureValidator(v); err != nil {
+			return &ValidationError{Name: "procedure", err: fmt.Errorf(`ent: validator failed for field "IdempotencyRecord.procedure": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.State(); ok {
 		if err := idempotencyrecord.StateValidator(v); err != nil {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "IdempotencyRecord.state": %w`, err)}
@@ -178,6 +203,12 @@ func (_u *IdempotencyRecordUpdate) sqlSave(ctx context.Context) (_node int, err 
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(idempotencyrecord.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.Procedure(); ok {
+		_spec.SetField(idempotencyrecord.FieldProcedure, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.RequestHash(); ok {
+		_spec.SetField(idempotencyrecord.FieldRequestHash, field.TypeBytes, value)
 	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(idempotencyrecord.FieldState, field.TypeEnum, value)
@@ -225,6 +256,26 @@ type IdempotencyRecordUpdateOne struct {
 // SetUpdatedAt sets the "updated_at" field.
 func (_u *IdempotencyRecordUpdateOne) SetUpdatedAt(v time.Time) *IdempotencyRecordUpdateOne {
 	_u.mutation.SetUpdatedAt(v)
+	return _u
+}
+
+// SetProcedure sets the "procedure" field.
+func (_u *IdempotencyRecordUpdateOne) SetProcedure(v string) *IdempotencyRecordUpdateOne {
+	_u.mutation.SetProcedure(v)
+	return _u
+}
+
+// SetNillableProcedure sets the "procedure" field if the given value is not nil.
+func (_u *IdempotencyRecordUpdateOne) SetNillableProcedure(v *string) *IdempotencyRecordUpdateOne {
+	if v != nil {
+		_u.SetProcedure(*v)
+	}
+	return _u
+}
+
+// SetRequestHash sets the "request_hash" field.
+func (_u *IdempotencyRecordUpdateOne) SetRequestHash(v []byte) *IdempotencyRecordUpdateOne {
+	_u.mutation.SetRequestHash(v)
 	return _u
 }
 
@@ -356,6 +407,11 @@ func (_u *IdempotencyRecordUpdateOne) defaults() error {
 
 // check runs all checks and user-defined validators on the builder.
 func (_u *IdempotencyRecordUpdateOne) check() error {
+	if v, ok := _u.mutation.Procedure(); ok {
+		if err := idempotencyrecord.ProcedureValidator(v); err != nil {
+			return &ValidationError{Name: "procedure", err: fmt.Errorf(`ent: validator failed for field "IdempotencyRecord.procedure": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.State(); ok {
 		if err := idempotencyrecord.StateValidator(v); err != nil {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`ent: validator failed for field "IdempotencyRecord.state": %w`, err)}
@@ -401,6 +457,12 @@ func (_u *IdempotencyRecordUpdateOne) sqlSave(ctx context.Context) (_node *Idemp
 	}
 	if value, ok := _u.mutation.UpdatedAt(); ok {
 		_spec.SetField(idempotencyrecord.FieldUpdatedAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.Procedure(); ok {
+		_spec.SetField(idempotencyrecord.FieldProcedure, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.RequestHash(); ok {
+		_spec.SetField(idempotencyrecord.FieldRequestHash, field.TypeBytes, value)
 	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(idempotencyrecord.FieldState, field.TypeEnum, value)

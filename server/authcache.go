@@ -23,6 +23,7 @@ type keyRecord struct {
 	ClientKey          string
 	Mode               apikey.Mode
 	AuthMethod         apikey.AuthMethod
+	ApprovalModel      apikey.ApprovalModel
 	SecretHash         []byte
 	PreviousSecretHash []byte
 	SecretVersion      int64
@@ -134,6 +135,7 @@ func (c *authCache) loadKey(ctx context.Context, where predicate.APIKey) (*keyRe
 		ClientKey:          k.ClientKey,
 		Mode:               k.Mode,
 		AuthMethod:         k.AuthMethod,
+		ApprovalModel:      k.ApprovalModel,
 		SecretHash:         k.SecretHash,
 		PreviousSecretHash: k.PreviousSecretHash,
 		SecretVersion:      k.SecretVersion,

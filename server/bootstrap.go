@@ -10,6 +10,7 @@ import (
 
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/tenant"
 )
@@ -34,6 +35,9 @@ type FirstRun struct {
 	KeyID      string
 	ClientKey  string
 	SecretKey  string
+	// ChannelID is the store's sandbox channel, its TEST default: payments
+	// work at once, with test cards.
+	ChannelID string
 }
 
 // Bootstrap returns the hash of the administrator's token and, on an empty
@@ -117,7 +121,20 @@ func bootstrapOnce(ctx context.Context, db *ent.Client, keyring *secrets.Keyring
 		if err := tx.Store.UpdateOneID(st.ID).SetKeyCount(1).Exec(ctx); err != nil {
 			return err
 		}
-		first.StoreID, first.KeyID, first.ClientKey, first.SecretKey = st.ID, k.ID, clientKey, secret
+		chID := secrets.NewID("ch")
+		values := map[string]string{sandboxNotificationSecret: secrets.RandomString(32)}
+		sealed, err := sealChannelSecrets(keyring, chID, values)
+		if err != nil {
+			return err
+		}
+		if err := tx.Channel.Create().
+			SetID(chID).SetStoreID(st.ID).SetProvider(channel.ProviderSANDBOX).SetMode(channel.ModeTEST).
+			SetPurpose(channel.PurposePAYMENT).SetName("Sandbox").SetMerchantID("sandbox-" + st.ID).
+			SetTaxType(channel.TaxTypeTAXABLE).SetSecretsSealed(sealed).SetSecretNames(sortedKeys(values)).
+			SetDefault(true).Exec(ctx); err != nil {
+			return fmt.Errorf("create sandbox channel: %w", err)
+		}
+		first.StoreID, first.KeyID, first.ClientKey, first.SecretKey, first.ChannelID = st.ID, k.ID, clientKey, secret, chID
 		return nil
 	})
 	if err != nil {

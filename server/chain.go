@@ -45,6 +45,8 @@ type step struct {
 //  5. auth: who is calling, and whether they may call this method.
 //  6. cidr: the store's IP rules, for store keys.
 //  7. validate: protovalidate rules, with the offending fields.
+//  8. idempotency: Idempotency-Key on mutating methods (idempotency.go);
+//     last, so a refused or malformed call never takes a key.
 //
 // The order is asserted by TestPolicyChainOrder and by behaviour in the
 // surface tests (no credentials beats a denied address; a denied address
@@ -58,6 +60,7 @@ func (s *Server) policyChain() []step {
 		{"auth", s.authenticateCall},
 		{"cidr", s.checkIPRules},
 		{"validate", s.validateRequest},
+		{"idempotency", s.withIdempotency},
 	}
 }
 

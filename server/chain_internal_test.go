@@ -30,7 +30,7 @@ func TestPolicyChainOrder(t *testing.T) {
 		}
 		names = append(names, s.name)
 	}
-	want := []string{"recover", "accesslog", "errors", "clientip", "auth", "cidr", "validate"}
+	want := []string{"recover", "accesslog", "errors", "clientip", "auth", "cidr", "validate", "idempotency"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("policy chain %q, want %q", names, want)
 	}

@@ -46,7 +46,7 @@ func (s *channelService) CreateChannel(ctx context.Context, req *connect.Request
 		secretValues[sandboxNotificationSecret] = secrets.RandomString(32)
 	}
 	id := secrets.NewID("ch")
-	sealed, err := s.sealChannelSecrets(id, secretValues)
+	sealed, err := sealChannelSecrets(s.keyring, id, secretValues)
 	if err != nil {
 		return nil, err
 	}
@@ -83,12 +83,12 @@ func (s *channelService) CreateChannel(ctx context.Context, req *connect.Request
 
 // sealChannelSecrets encrypts the secrets as one JSON object bound to the
 // channel id, so a ciphertext moved to another row does not decrypt.
-func (s *channelService) sealChannelSecrets(id string, values map[string]string) ([]byte, error) {
+func sealChannelSecrets(keyring *secrets.Keyring, id string, values map[string]string) ([]byte, error) {
 	plain, err := json.Marshal(values)
 	if err != nil {
 		return nil, fmt.Errorf("channel secrets: %w", err)
 	}
-	sealed, err := s.keyring.Encrypt(plain, []byte("channel:"+id))
+	sealed, err := keyring.Encrypt(plain, []byte("channel:"+id))
 	if err != nil {
 		return nil, fmt.Errorf("seal channel secrets: %w", err)
 	}
@@ -194,7 +194,7 @@ func (s *channelService) UpdateChannel(ctx context.Context, req *connect.Request
 				if c.Provider == channel.ProviderSANDBOX && values[sandboxNotificationSecret] == "" {
 					values[sandboxNotificationSecret] = secrets.RandomString(32)
 				}
-				sealed, err := s.sealChannelSecrets(c.ID, values)
+				sealed, err := sealChannelSecrets(s.keyring, c.ID, values)
 				if err != nil {
 					return err
 				}

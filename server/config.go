@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,23 @@ type Config struct {
 	// once; changes made through another replica within this time.
 	AuthCacheTTL time.Duration `mapstructure:"auth_cache_ttl"`
 	Log          LogConfig     `mapstructure:"log"`
+	// PublicURL is where browsers and PGs reach this server (the payment
+	// window's checkout and return pages, PG notifications). Empty:
+	// http://<listen>, with a wildcard host read as localhost.
+	PublicURL string         `mapstructure:"public_url"`
+	Payments  PaymentsConfig `mapstructure:"payments"`
+}
+
+type PaymentsConfig struct {
+	// PGTimeout bounds one call to a PG. A call cut off is an unknown
+	// outcome, resolved by asking the PG.
+	PGTimeout time.Duration `mapstructure:"pg_timeout"`
+	// SweepInterval is how often paymux resolves unknown PG outcomes,
+	// retries unanswered cancels, expires unpaid virtual accounts and drops
+	// old idempotency records.
+	SweepInterval time.Duration `mapstructure:"sweep_interval"`
+	// IdempotencyTTL is how long an Idempotency-Key is remembered.
+	IdempotencyTTL time.Duration `mapstructure:"idempotency_ttl"`
 }
 
 type DatabaseConfig struct {
@@ -63,20 +81,24 @@ type LogConfig struct {
 
 // Defaults lists every configuration key with its default value.
 var Defaults = map[string]any{
-	"listen":                  "127.0.0.1:8080",
-	"data_dir":                "paymux-data",
-	"database.dsn":            "",
-	"database.max_open_conns": 20,
-	"master_key":              "",
-	"admin_token":             "",
-	"trusted_proxies":         []string{},
-	"tls.cert_file":           "",
-	"tls.key_file":            "",
-	"max_request_bytes":       int64(1 << 20),
-	"shutdown_timeout":        "15s",
-	"auth_cache_ttl":          "10s",
-	"log.level":               "info",
-	"log.format":              "text",
+	"listen":                   "127.0.0.1:8080",
+	"data_dir":                 "paymux-data",
+	"database.dsn":             "",
+	"database.max_open_conns":  20,
+	"master_key":               "",
+	"admin_token":              "",
+	"trusted_proxies":          []string{},
+	"tls.cert_file":            "",
+	"tls.key_file":             "",
+	"max_request_bytes":        int64(1 << 20),
+	"shutdown_timeout":         "15s",
+	"auth_cache_ttl":           "10s",
+	"log.level":                "info",
+	"log.format":               "text",
+	"public_url":               "",
+	"payments.pg_timeout":      "30s",
+	"payments.sweep_interval":  "30s",
+	"payments.idempotency_ttl": "24h",
 }
 
 // NewViper returns a viper that knows every key, its default and its
@@ -169,6 +191,20 @@ func (c *Config) Validate() error {
 	if c.AdminToken != "" && (len(c.AdminToken) < 24 || !ValidAdminToken(c.AdminToken)) {
 		bad("admin_token", "must start with %q and be at least 24 characters", adminTokenPrefix)
 	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("public_url", "want an http or https origin such as https://pay.example.com, got %q", c.PublicURL)
+		}
+	}
+	if c.Payments.PGTimeout < time.Second || c.Payments.PGTimeout > 5*time.Minute {
+		bad("payments.pg_timeout", "must be between 1s and 5m")
+	}
+	if c.Payments.SweepInterval < 10*time.Millisecond {
+		bad("payments.sweep_interval", "must be at least 10ms")
+	}
+	if c.Payments.IdempotencyTTL < 24*time.Hour {
+		bad("payments.idempotency_ttl", "must be at least 24h")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -189,3 +225,22 @@ func IsPostgresDSN(dsn string) bool {
 
 // SQLitePath is where the zero-config database lives.
 func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "paymux.db") }
+
+// BaseURL is PublicURL, or http(s)://<listen> when it is empty.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	scheme := "http"
+	if c.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return scheme + "://" + c.Listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}

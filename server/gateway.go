@@ -80,6 +80,8 @@ func newGatewayHop(api http.Handler, maxBytes int64, log *slog.Logger) (*gateway
 		paymuxv1.RegisterKeyServiceHandler,
 		paymuxv1.RegisterIPRuleServiceHandler,
 		paymuxv1.RegisterChannelServiceHandler,
+		paymuxv1.RegisterPaymentServiceHandler,
+		paymuxv1.RegisterSandboxServiceHandler,
 	} {
 		if err := register(ctx, g.mux, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
@@ -142,7 +144,7 @@ func printableOrQuestionMark(r rune) rune {
 // is always forwarded by the gateway itself).
 func incomingHeader(key string) (string, bool) {
 	switch textproto.CanonicalMIMEHeaderKey(key) {
-	case requestIDHeader:
+	case requestIDHeader, idempotencyKeyHeader:
 		return strings.ToLower(key), true
 	}
 	return runtime.DefaultHeaderMatcher(key)

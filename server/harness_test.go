@@ -32,6 +32,7 @@ import (
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/server"
 )
@@ -140,6 +141,7 @@ type testServer struct {
 	Keyring    *secrets.Keyring
 	Clock      *testClock
 	Server     *server.Server
+	Sandbox    *sandbox.Sandbox
 }
 
 func testConfig(t testing.TB) server.Config {
@@ -179,12 +181,20 @@ func startServer(t testing.TB, db *ent.Client, configure ...func(*server.Config)
 	if first.AdminToken == "" {
 		t.Fatal("bootstrap on an empty database made no admin token")
 	}
-	clock := &testClock{}
-	srv, err := server.New(server.Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Now: clock.Now, Logger: discardLogger()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	scheme := "http"
+	if cfg.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = scheme + "://" + ln.Addr().String()
+	}
+	clock := &testClock{}
+	sb := sandbox.New(sandbox.Options{Now: clock.Now, CheckoutURL: cfg.PublicURL + "/sandbox/checkout"})
+	srv, err := server.New(server.Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Now: clock.Now, Logger: discardLogger(), Sandbox: sb})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,13 +210,9 @@ func startServer(t testing.TB, db *ent.Client, configure ...func(*server.Config)
 			t.Errorf("close: %v", err)
 		}
 	})
-	scheme := "http"
-	if cfg.TLS.CertFile != "" {
-		scheme = "https"
-	}
 	return &testServer{
 		URL: scheme + "://" + ln.Addr().String(), Addr: ln.Addr().String(),
-		AdminToken: first.AdminToken, First: first, DB: db, Keyring: keyring, Clock: clock, Server: srv,
+		AdminToken: first.AdminToken, First: first, DB: db, Keyring: keyring, Clock: clock, Server: srv, Sandbox: sb,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 )
@@ -120,4 +121,82 @@ func updateChannel(req *paymuxv1.UpdateChannelRequest) rpc {
 
 func deleteChannel(id string) rpc {
 	return newRPC[paymuxv1.DeleteChannelRequest, paymuxv1.DeleteChannelResponse]("/paymux.v1.ChannelService/DeleteChannel", http.MethodDelete, "/v1/channels/"+url.PathEscape(id), &paymuxv1.DeleteChannelRequest{Id: id})
+}
+
+func preRegister(req *paymuxv1.PreRegisterPaymentRequest) rpc {
+	return newRPC[paymuxv1.PreRegisterPaymentRequest, paymuxv1.PreRegisterPaymentResponse]("/paymux.v1.PaymentService/PreRegisterPayment", http.MethodPost, "/v1/payments/pre-register", req)
+}
+
+func createPayment(req *paymuxv1.CreatePaymentRequest) rpc {
+	return newRPC[paymuxv1.CreatePaymentRequest, paymuxv1.CreatePaymentResponse]("/paymux.v1.PaymentService/CreatePayment", http.MethodPost, "/v1/payments", req)
+}
+
+func confirmPayment(req *paymuxv1.ConfirmPaymentRequest) rpc {
+	return newRPC[paymuxv1.ConfirmPaymentRequest, paymuxv1.ConfirmPaymentResponse]("/paymux.v1.PaymentService/ConfirmPayment", http.MethodPost, "/v1/payments/"+url.PathEscape(req.GetId())+"/confirm", req)
+}
+
+func instantPayment(req *paymuxv1.CreateInstantPaymentRequest) rpc {
+	return newRPC[paymuxv1.CreateInstantPaymentRequest, paymuxv1.CreateInstantPaymentResponse]("/paymux.v1.PaymentService/CreateInstantPayment", http.MethodPost, "/v1/payments/instant", req)
+}
+
+func getPayment(id string) rpc {
+	return newRPC[paymuxv1.GetPaymentRequest, paymuxv1.GetPaymentResponse]("/paymux.v1.PaymentService/GetPayment", http.MethodGet, "/v1/payments/"+url.PathEscape(id), &paymuxv1.GetPaymentRequest{Id: id})
+}
+
+func getPaymentByMerchantID(storeID, merchantID string) rpc {
+	return newRPC[paymuxv1.GetPaymentRequest, paymuxv1.GetPaymentResponse]("/paymux.v1.PaymentService/GetPayment", http.MethodGet,
+		"/v1/payments/by-merchant-id/"+url.PathEscape(merchantID)+query("storeId", storeID), &paymuxv1.GetPaymentRequest{MerchantPaymentId: merchantID, StoreId: storeID})
+}
+
+func listPayments(req *paymuxv1.ListPaymentsRequest) rpc {
+	v := url.Values{}
+	for _, s := range req.GetStatuses() {
+		v.Add("statuses", s.String())
+	}
+	for _, m := range req.GetMethods() {
+		v.Add("methods", m.String())
+	}
+	for k, val := range map[string]string{"storeId": req.GetStoreId(), "channelId": req.GetChannelId(), "query": req.GetQuery(), "pageToken": req.GetPageToken()} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	if req.GetPageSize() != 0 {
+		v.Set("pageSize", itoa(req.GetPageSize()))
+	}
+	if t := req.GetStartTime(); t != nil {
+		v.Set("startTime", t.AsTime().Format(time.RFC3339Nano))
+	}
+	if t := req.GetEndTime(); t != nil {
+		v.Set("endTime", t.AsTime().Format(time.RFC3339Nano))
+	}
+	path := "/v1/payments"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	return newRPC[paymuxv1.ListPaymentsRequest, paymuxv1.ListPaymentsResponse]("/paymux.v1.PaymentService/ListPayments", http.MethodGet, path, req)
+}
+
+func cancelPayment(req *paymuxv1.CancelPaymentRequest) rpc {
+	return newRPC[paymuxv1.CancelPaymentRequest, paymuxv1.CancelPaymentResponse]("/paymux.v1.PaymentService/CancelPayment", http.MethodPost, "/v1/payments/"+url.PathEscape(req.GetId())+"/cancel", req)
+}
+
+func closeVirtualAccount(id string) rpc {
+	return newRPC[paymuxv1.CloseVirtualAccountRequest, paymuxv1.CloseVirtualAccountResponse]("/paymux.v1.PaymentService/CloseVirtualAccount", http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/close-virtual-account", &paymuxv1.CloseVirtualAccountRequest{Id: id, Reason: "order changed"})
+}
+
+func issueCashReceipt(paymentID string, in *paymuxv1.CashReceiptInput) rpc {
+	return newRPC[paymuxv1.IssueCashReceiptRequest, paymuxv1.IssueCashReceiptResponse]("/paymux.v1.PaymentService/IssueCashReceipt", http.MethodPost, "/v1/payments/"+url.PathEscape(paymentID)+"/cash-receipt", &paymuxv1.IssueCashReceiptRequest{PaymentId: paymentID, Receipt: in})
+}
+
+func getCashReceipt(paymentID string) rpc {
+	return newRPC[paymuxv1.GetCashReceiptRequest, paymuxv1.GetCashReceiptResponse]("/paymux.v1.PaymentService/GetCashReceipt", http.MethodGet, "/v1/payments/"+url.PathEscape(paymentID)+"/cash-receipt", &paymuxv1.GetCashReceiptRequest{PaymentId: paymentID})
+}
+
+func cancelCashReceipt(paymentID string) rpc {
+	return newRPC[paymuxv1.CancelCashReceiptRequest, paymuxv1.CancelCashReceiptResponse]("/paymux.v1.PaymentService/CancelCashReceipt", http.MethodPost, "/v1/payments/"+url.PathEscape(paymentID)+"/cash-receipt/cancel", &paymuxv1.CancelCashReceiptRequest{PaymentId: paymentID, Reason: "refund"})
+}
+
+func simulateDeposit(paymentID string, amount *int64, depositor string) rpc {
+	return newRPC[paymuxv1.SimulateDepositRequest, paymuxv1.SimulateDepositResponse]("/paymux.v1.SandboxService/SimulateDeposit", http.MethodPost, "/v1/sandbox/payments/"+url.PathEscape(paymentID)+"/deposit", &paymuxv1.SimulateDepositRequest{PaymentId: paymentID, Amount: amount, DepositorName: depositor})
 }

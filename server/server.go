@@ -19,6 +19,7 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -29,6 +30,8 @@ import (
 	"github.com/paymux/paymux/gen/openapi"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
+	"github.com/paymux/paymux/providers"
+	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/secrets"
 )
 
@@ -43,6 +46,8 @@ type Options struct {
 	Logger         *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it.
 	Now func() time.Time
+	// Sandbox is the sandbox PG; nil: a new one on the same clock.
+	Sandbox *sandbox.Sandbox
 }
 
 // Server serves every paymux surface from one http.Handler.
@@ -58,12 +63,18 @@ type Server struct {
 	resolver  *clientip.Resolver
 	validator protovalidate.Validator
 	access    map[string]paymuxv1.Access
+	// mutating lists the procedures that change something (REST verb other
+	// than GET): they honour Idempotency-Key.
+	mutating map[string]bool
+	// providers are the PG adapters by provider name ("sandbox", ...).
+	providers map[string]providers.Provider
+	sandbox   *sandbox.Sandbox
 
 	handler http.Handler
 	gateway *gatewayHop
 
-	stopUsage context.CancelFunc
-	usageDone sync.WaitGroup
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup
 }
 
 // serviceNames lists every paymux service served, for health and reflection.
@@ -72,6 +83,8 @@ var serviceNames = []string{
 	paymuxv1connect.KeyServiceName,
 	paymuxv1connect.IPRuleServiceName,
 	paymuxv1connect.ChannelServiceName,
+	paymuxv1connect.PaymentServiceName,
+	paymuxv1connect.SandboxServiceName,
 }
 
 // New builds a Server. Close it to stop its background work.
@@ -103,10 +116,16 @@ func New(opts Options) (*Server, error) {
 		resolver:  clientip.NewResolver(trusted),
 		validator: validator,
 		access:    access,
+		mutating:  mutatingMethods(serviceNames),
 	}
 	s.cache = newAuthCache(opts.DB, opts.Config.AuthCacheTTL, opts.Now)
 	s.auth = &authenticator{keyring: opts.Keyring, adminHash: opts.AdminTokenHash, cache: s.cache, now: opts.Now}
 	s.usage = newUsageRecorder(opts.DB, opts.Logger)
+	s.sandbox = opts.Sandbox
+	if s.sandbox == nil {
+		s.sandbox = sandbox.New(sandbox.Options{Now: opts.Now, CheckoutURL: opts.Config.BaseURL() + checkoutPath})
+	}
+	s.providers = map[string]providers.Provider{sandbox.Name: s.sandbox}
 
 	api := http.NewServeMux()
 	handlerOpts := []connect.HandlerOption{
@@ -118,6 +137,8 @@ func New(opts Options) (*Server, error) {
 	api.Handle(paymuxv1connect.NewKeyServiceHandler(&keyService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewIPRuleServiceHandler(&ipRuleService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewChannelServiceHandler(&channelService{s}, handlerOpts...))
+	api.Handle(paymuxv1connect.NewPaymentServiceHandler(&paymentService{s}, handlerOpts...))
+	api.Handle(paymuxv1connect.NewSandboxServiceHandler(&sandboxService{s}, handlerOpts...))
 	// Health and reflection are public: they say nothing about any store.
 	api.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(serviceNames...)))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)
@@ -139,14 +160,19 @@ func New(opts Options) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	s.mountPublicPages(root)
 	s.handler = root
 
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stopUsage = cancel
-	s.usageDone.Add(1)
+	s.stopBackground = cancel
+	s.background.Add(2)
 	go func() {
-		defer s.usageDone.Done()
+		defer s.background.Done()
 		s.usage.run(ctx, 5*time.Second)
+	}()
+	go func() {
+		defer s.background.Done()
+		s.sweepLoop(ctx)
 	}()
 	return s, nil
 }
@@ -156,8 +182,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close stops the gateway hop and flushes background work.
 func (s *Server) Close() error {
-	s.stopUsage()
-	s.usageDone.Wait()
+	s.stopBackground()
+	s.background.Wait()
 	return s.gateway.close()
 }
 
@@ -260,4 +286,24 @@ func (strictJSONCodec) Unmarshal(data []byte, v any) error {
 		data = []byte("{}")
 	}
 	return jsonUnmarshal.Unmarshal(data, m)
+}
+
+// mutatingMethods are the methods whose REST mapping is not a GET.
+func mutatingMethods(services []string) map[string]bool {
+	out := map[string]bool{}
+	for _, name := range services {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+		if err != nil {
+			continue // accessRules reports it
+		}
+		methods := d.(protoreflect.ServiceDescriptor).Methods()
+		for i := range methods.Len() {
+			m := methods.Get(i)
+			rule, _ := proto.GetExtension(m.Options(), annotations.E_Http).(*annotations.HttpRule)
+			if rule.GetGet() == "" {
+				out["/"+name+"/"+string(m.Name())] = true
+			}
+		}
+	}
+	return out
 }

@@ -38,14 +38,19 @@ func inTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) error 
 // already (BEGIN IMMEDIATE), so there is nothing to add.
 func lockStore(ctx context.Context, tx *ent.Tx, storeID string) error {
 	_, err := tx.Store.Query().Where(store.ID(storeID)).Select(store.FieldID).
-		Modify(func(s *sql.Selector) {
-			if s.Dialect() == dialect.Postgres {
-				s.ForUpdate()
-			}
-		}).
+		Modify(forUpdate).
 		Strings(tenant.System(ctx))
 	if err != nil {
 		return fmt.Errorf("lock store %s: %w", storeID, err)
 	}
 	return nil
+}
+
+// forUpdate makes a query inside a transaction lock the rows it reads until
+// the transaction ends: FOR UPDATE on PostgreSQL. SQLite needs nothing: it
+// runs write transactions one at a time (BEGIN IMMEDIATE).
+func forUpdate(s *sql.Selector) {
+	if s.Dialect() == dialect.Postgres {
+		s.ForUpdate()
+	}
 }

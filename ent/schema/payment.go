@@ -214,8 +214,8 @@ func (IdempotencyRecord) Fields() []ent.Field {
 		// The caller's store, or "admin".
 		field.String("scope").Immutable().NotEmpty(),
 		field.String("key").Immutable().NotEmpty(),
-		field.String("procedure").Immutable().NotEmpty(),
-		field.Bytes("request_hash").Immutable(),
+		field.String("procedure").NotEmpty(),
+		field.Bytes("request_hash"),
 		field.Enum("state").Values("IN_PROGRESS", "DONE"),
 		// The response message (protobuf), or the error as a google.rpc.Status.
 		field.Bytes("response").Optional(),

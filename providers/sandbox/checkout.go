@@ -113,6 +113,7 @@ func (s *Sandbox) serveCheckout(w http.ResponseWriter, r *http.Request) {
 		Card:              providers.CardData{Number: providers.NewCardNumber(number), ExpiryYear: year, ExpiryMonth: month},
 		InstallmentMonths: months,
 	}
+	s.version.Add(1)
 	res, err := authenticate(m, s.now(), "Checkout", id, auth)
 	s.mu.Unlock()
 	if err != nil {

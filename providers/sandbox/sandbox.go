@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paymux/paymux/providers"
@@ -60,6 +61,8 @@ type Sandbox struct {
 	seq       uint64
 	merchants map[string]*merchant
 	windows   map[string]string // window session id -> merchant id, for Checkout
+
+	version atomic.Uint64 // see Version; bumped under mu by everything that may change the state
 }
 
 var _ providers.Provider = (*Sandbox)(nil)
@@ -149,6 +152,7 @@ func (s *Sandbox) begin(ctx context.Context, ch providers.Channel, op string) (*
 		return nil, time.Time{}, nil, err
 	}
 	s.mu.Lock()
+	s.version.Add(1)
 	m := s.merchants[ch.MerchantID]
 	if m == nil {
 		m = newMerchant()
@@ -184,6 +188,7 @@ func (s *Sandbox) nextNumber() uint64 {
 func (s *Sandbox) Payments(ch providers.Channel) []providers.Payment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.version.Add(1) // refresh may change a payment
 	m := s.merchants[ch.MerchantID]
 	if m == nil {
 		return nil

@@ -3560,7 +3560,7 @@ const file_paymux_v1_payment_proto_rawDesc = "" +
 	"createTimeB\x12\n" +
 	"\x10_tax_free_amount\"c\n" +
 	"\x1aPreRegisterPaymentResponse\x12E\n" +
-	"\x10pre_registration\x18\x01 \x01(\v2\x1a.paymux.v1.PreRegistrationR\x0fpreRegistration\"\x9a\x04\n" +
+	"\x10pre_registration\x18\x01 \x01(\v2\x1a.paymux.v1.PreRegistrationR\x0fpreRegistration\"\x9d\x04\n" +
 	"\x14CreatePaymentRequest\x12\"\n" +
 	"\bstore_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x12&\n" +
 	"\n" +
@@ -3571,9 +3571,9 @@ const file_paymux_v1_payment_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\torderName\x121\n" +
 	"\x06amount\x18\x05 \x01(\v2\x11.paymux.v1.AmountB\x06\xbaH\x03\xc8\x01\x01R\x06amount\x126\n" +
 	"\x06method\x18\x06 \x01(\x0e2\x14.paymux.v1.PayMethodB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06method\x12I\n" +
-	"\x0eapproval_model\x18\a \x01(\x0e2\x18.paymux.v1.ApprovalModelB\b\xbaH\x05\x82\x01\x02\x10\x01R\rapprovalModel\x12*\n" +
+	"\x0eapproval_model\x18\a \x01(\x0e2\x18.paymux.v1.ApprovalModelB\b\xbaH\x05\x82\x01\x02\x10\x01R\rapprovalModel\x12-\n" +
 	"\n" +
-	"return_url\x18\b \x01(\tB\v\xbaH\br\x06\x18\xd0\x0f\x88\x01\x01R\treturnUrl\x12/\n" +
+	"return_url\x18\b \x01(\tB\x0e\xbaH\v\xd8\x01\x01r\x06\x18\xd0\x0f\x88\x01\x01R\treturnUrl\x12/\n" +
 	"\bcustomer\x18\t \x01(\v2\x13.paymux.v1.CustomerR\bcustomer\x12(\n" +
 	"\bcurrency\x18\n" +
 	" \x01(\tB\f\xbaH\tr\aR\x00R\x03KRWR\bcurrency\"\xf3\x01\n" +

@@ -1,0 +1,427 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/cancellation"
+	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/ent/schema/details"
+	"github.com/paymux/paymux/money"
+	"github.com/paymux/paymux/paystate"
+	"github.com/paymux/paymux/providers"
+	"github.com/paymux/paymux/tenant"
+)
+
+// How paymux charges without ever leaving "charged but not recorded":
+//
+//  1. Before the PG is asked to charge, the payment moves to PAY_PENDING
+//     and that is committed (write-ahead). Only one caller can make that
+//     move, so a payment is sent for approval once.
+//  2. The PG's answer is recorded: PAID, or FAILED for a definite refusal.
+//  3. No answer (timeout, lost connection, crash): the payment stays
+//     PAY_PENDING and paymux asks the PG (Lookup). A charge of exactly the
+//     expected amount is recorded as PAID; any other charge is voided
+//     (NetCancel) and the payment FAILED; no charge means FAILED. If the PG
+//     cannot be asked either, the sweep (sweep.go) asks again later.
+
+// pgAmount is a payment's amount as the PG is asked for it.
+func pgAmount(p *ent.Payment) providers.Amount {
+	vat := p.Vat
+	return providers.Amount{Total: p.Total, TaxFree: p.TaxFree, VAT: &vat, Currency: p.Currency}
+}
+
+// markPending is step 1 for a payment that exists: it moves p to
+// PAY_PENDING if check passes on the locked row.
+func (s *Server) markPending(ctx context.Context, id string, check func(*ent.Payment) error, set func(*ent.PaymentUpdateOne)) (*ent.Payment, error) {
+	var out *ent.Payment
+	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+		p, err := lockPayment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(p); err != nil {
+				return err
+			}
+		}
+		out, err = s.transition(ctx, tx, p, paystate.MarkPending, set)
+		return err
+	})
+	return out, err
+}
+
+// approveWindow charges a payment the window authenticated, for its own
+// amount: window-ahead PAY_PENDING, the PG's Approve, then its answer.
+func (s *Server) approveWindow(ctx context.Context, id string, window map[string]string, check func(*ent.Payment) error) (*ent.Payment, error) {
+	p, err := s.markPending(ctx, id, func(p *ent.Payment) error {
+		if check != nil {
+			if err := check(p); err != nil {
+				return err
+			}
+		}
+		if len(window) == 0 && len(p.WindowResult) == 0 {
+			return errWindowNotCompleted(p)
+		}
+		return nil
+	}, func(u *ent.PaymentUpdateOne) {
+		if len(window) > 0 {
+			u.SetWindowResult(window)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	ch, err := s.channelOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	pgctx, cancel := s.pgContext(ctx)
+	defer cancel()
+	res, err := ch.api.Approve(pgctx, ch.pg, providers.ApproveRequest{
+		OrderID: p.ID, Amount: pgAmount(p), Window: p.WindowResult, IdempotencyKey: p.ID,
+	})
+	return s.settleCharge(ctx, p, ch, res, err)
+}
+
+// settleCharge is steps 2 and 3: it records the PG's answer to a charge of
+// p (PAY_PENDING), or finds out what happened when there was none.
+func (s *Server) settleCharge(ctx context.Context, p *ent.Payment, ch *payChannel, res *providers.Payment, err error) (*ent.Payment, error) {
+	// The charge happened or not whatever the API client does now: record it.
+	ctx = context.WithoutCancel(ctx)
+	switch {
+	case err == nil:
+		return s.recordCharge(ctx, p, ch, res)
+	case providers.OutcomeUnknown(err):
+		return s.resolvePending(ctx, p.ID, ch)
+	}
+	reason := failRefused
+	if providers.IsKind(err, providers.KindDeclined) {
+		reason = failDeclined
+	}
+	failed, ferr := s.recordFailure(ctx, p.ID, failureOf(reason, err), "")
+	if ferr != nil {
+		return nil, ferr
+	}
+	return failed, pgError(failed, err)
+}
+
+// recordCharge records a charge the PG reports for p. A charge of another
+// amount than p's is voided: paymux never keeps money it did not ask for.
+func (s *Server) recordCharge(ctx context.Context, p *ent.Payment, ch *payChannel, res *providers.Payment) (*ent.Payment, error) {
+	if res.Amounts.Total != p.Total {
+		return s.netCancel(ctx, p, ch, res.PGTransactionID, failAmountMismatchPG,
+			fmt.Sprintf("the PG charged %d, not the expected %d", res.Amounts.Total, p.Total))
+	}
+	var out *ent.Payment
+	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+		cur, err := lockPayment(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		out, err = s.transition(ctx, tx, cur, paystate.Approve, setPaid(res, s.clock()))
+		return err
+	})
+	return out, err
+}
+
+// recordFailure moves a payment to FAILED.
+func (s *Server) recordFailure(ctx context.Context, id string, f *details.Failure, pgTID string) (*ent.Payment, error) {
+	var out *ent.Payment
+	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+		cur, err := lockPayment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		out, err = s.transition(ctx, tx, cur, paystate.Fail, setFailed(f, s.clock(), pgTID))
+		return err
+	})
+	return out, err
+}
+
+// resolvePending asks the PG what became of a PAY_PENDING payment and
+// records it. The payment is returned as it stands, with an error while
+// the outcome is still unknown.
+func (s *Server) resolvePending(ctx context.Context, id string, ch *payChannel) (*ent.Payment, error) {
+	p, err := s.db.Payment.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != payment.StatusPAY_PENDING {
+		return p, nil
+	}
+	pgctx, cancel := s.pgContext(ctx)
+	found, err := ch.api.Lookup(pgctx, ch.pg, providers.LookupRequest{
+		PGTransactionID: p.PgTransactionID, OrderID: p.ID, OrderDate: p.CreatedAt,
+	})
+	cancel()
+	switch {
+	case providers.IsKind(err, providers.KindNotFound):
+		return s.notCharged(ctx, p, nil)
+	case err != nil:
+		return p, outcomeUnknownError(p, "the approval")
+	case found.Status == providers.StatusPaid:
+		return s.recordCharge(ctx, p, ch, found)
+	case found.Status == providers.StatusPartialCancelled || found.Status == providers.StatusCancelled:
+		// Cancelled at the PG before paymux recorded the charge: void what is left.
+		return s.netCancel(ctx, p, ch, found.PGTransactionID, failNetCancelled, "the PG shows a charge paymux never confirmed")
+	default:
+		return s.notCharged(ctx, p, found.Failure)
+	}
+}
+
+// notCharged records that the PG has no charge for p.
+func (s *Server) notCharged(ctx context.Context, p *ent.Payment, pgFailure *providers.Error) (*ent.Payment, error) {
+	f := &details.Failure{Reason: failNotCharged, Message: "the PG did not answer in time and has no charge for this payment"}
+	if pgFailure != nil {
+		f = failureOf(failDeclined, pgFailure)
+	}
+	failed, err := s.recordFailure(ctx, p.ID, f, "")
+	if err != nil {
+		return nil, err
+	}
+	return failed, apiFailure(failed)
+}
+
+// netCancel voids a charge paymux will not record (망취소), then records
+// the payment FAILED.
+func (s *Server) netCancel(ctx context.Context, p *ent.Payment, ch *payChannel, pgTID, reason, message string) (*ent.Payment, error) {
+	pgctx, cancel := s.pgContext(ctx)
+	_, err := ch.api.NetCancel(pgctx, ch.pg, providers.NetCancelRequest{
+		OrderID: p.ID, PGTransactionID: pgTID, Window: p.WindowResult, Reason: message,
+	})
+	cancel()
+	if err != nil && !providers.IsKind(err, providers.KindNotFound) && !providers.IsKind(err, providers.KindAlreadyDone) {
+		s.log.WarnContext(ctx, "net-cancel failed; the sweep retries", "payment_id", p.ID, "error", err)
+		return p, outcomeUnknownError(p, "the net-cancel")
+	}
+	failed, ferr := s.recordFailure(ctx, p.ID, &details.Failure{Reason: reason, Message: message + "; the charge was voided"}, pgTID)
+	if ferr != nil {
+		return nil, ferr
+	}
+	return failed, apiFailure(failed)
+}
+
+// apiFailure is the API error for a payment that ended FAILED.
+func apiFailure(p *ent.Payment) error {
+	f := p.Failure
+	if f == nil {
+		f = &details.Failure{Reason: failRefused}
+	}
+	pe := &providers.Error{Kind: providers.KindDeclined, Code: f.PGCode, Message: f.PGMessage, Decline: providers.DeclineReason(f.Decline)}
+	if f.PGCode == "" {
+		pe.Code, pe.Message = f.Reason, f.Message
+	}
+	return pgError(p, pe)
+}
+
+// ---- cancels -----------------------------------------------------------------
+
+// settleCancel records the PG's answer to cancel c of payment p. No answer
+// leaves c REQUESTED (its amount still held); the sweep asks again with the
+// same idempotency key.
+func (s *Server) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cancellation, res *providers.CancelResult, pgErr error) (*ent.Payment, *ent.Cancellation, error) {
+	ctx = context.WithoutCancel(ctx)
+	if pgErr != nil && providers.OutcomeUnknown(pgErr) {
+		return p, c, outcomeUnknownError(p, "the cancel "+c.ID)
+	}
+	var outP *ent.Payment
+	var outC *ent.Cancellation
+	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+		cur, err := lockPayment(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		c, err = tx.Cancellation.Get(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if c.Status != cancellation.StatusREQUESTED {
+			outP, outC = cur, c // settled meanwhile (by the sweep)
+			return nil
+		}
+		now := s.clock()
+		if pgErr != nil {
+			outC, err = tx.Cancellation.UpdateOne(c).SetStatus(cancellation.StatusFAILED).SetFailure(failureOf(failRefused, pgErr)).Save(ctx)
+			outP = cur
+			return err
+		}
+		a := amountsOf(cur, money.Amounts{})
+		next, err := a.Apply(money.Cancel{Amount: c.Amount, TaxFree: c.TaxFree, VAT: c.Vat, Full: c.Amount == a.Cancellable()})
+		if err != nil {
+			return fmt.Errorf("apply cancel %s to payment %s: %w", c.ID, cur.ID, err)
+		}
+		upd := tx.Cancellation.UpdateOne(c).SetStatus(cancellation.StatusSUCCEEDED).
+			SetPgCancellationID(res.Cancellation.ID).SetCancelledAt(cancelTime(res, now))
+		if r := res.Cancellation.Refund; r != nil {
+			upd.SetRefundStatus(cancellation.RefundStatus(r.Status))
+		}
+		if outC, err = upd.Save(ctx); err != nil {
+			return err
+		}
+		ev := paystate.PartialCancel
+		if next.Cancellable() == 0 {
+			ev = paystate.FullCancel
+		}
+		outP, err = s.transition(ctx, tx, cur, ev, func(u *ent.PaymentUpdateOne) {
+			u.SetCancelled(next.Cancelled).SetCancelledTaxFree(next.CancelledTaxFree).SetCancelledVat(next.CancelledVAT).
+				SetCancelledAt(cancelTime(res, now))
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if pgErr != nil {
+		return outP, outC, pgError(outP, pgErr)
+	}
+	return outP, outC, nil
+}
+
+func cancelTime(res *providers.CancelResult, now time.Time) time.Time {
+	if res == nil || res.Cancellation.CancelledAt.IsZero() {
+		return now
+	}
+	return res.Cancellation.CancelledAt.UTC().Truncate(time.Microsecond)
+}
+
+// sendCancel asks the PG for cancel c (again, after a lost answer: the
+// idempotency key makes the PG answer the first call's result).
+func (s *Server) sendCancel(ctx context.Context, p *ent.Payment, ch *payChannel, c *ent.Cancellation) (*providers.CancelResult, error) {
+	req := providers.CancelRequest{
+		PGTransactionID: p.PgTransactionID,
+		OrderID:         p.ID,
+		Amount:          c.Amount,
+		TaxFree:         &c.TaxFree,
+		VAT:             &c.Vat,
+		Reason:          c.Reason,
+		IdempotencyKey:  c.ID,
+	}
+	if c.RefundBank != "" {
+		number, err := s.keyring.Decrypt(c.RefundNumberSealed, []byte("refund:"+c.ID))
+		if err != nil {
+			return nil, fmt.Errorf("refund account of %s: %w", c.ID, err)
+		}
+		req.RefundAccount = &providers.RefundAccount{
+			Bank: providers.Bank(c.RefundBank), Number: providers.NewRedacted(string(number)),
+			Holder: c.RefundHolder, Phone: c.RefundPhone,
+		}
+	}
+	pgctx, cancel := s.pgContext(ctx)
+	defer cancel()
+	return ch.api.Cancel(pgctx, ch.pg, req)
+}
+
+// ---- virtual accounts ----------------------------------------------------------
+
+// recordVirtualAccount records an account the PG issued for p.
+func (s *Server) recordVirtualAccount(ctx context.Context, p *ent.Payment, res *providers.Payment, cashReceipt *details.VirtualAccount) (*ent.Payment, error) {
+	va := res.VirtualAccount
+	if va == nil {
+		return nil, errors.New("the PG issued no virtual account details")
+	}
+	d := &details.VirtualAccount{
+		Bank: string(va.Bank), AccountNumber: va.AccountNumber, Holder: va.Holder, CustomerName: va.CustomerName,
+		DueAt: va.DueAt.UnixMicro(),
+	}
+	if cashReceipt != nil {
+		d.CashReceiptType, d.CashReceiptIdentity = cashReceipt.CashReceiptType, cashReceipt.CashReceiptIdentity
+	}
+	due := va.DueAt.UTC().Truncate(time.Microsecond)
+	var out *ent.Payment
+	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+		cur, err := lockPayment(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		out, err = s.transition(ctx, tx, cur, paystate.IssueVirtualAccount, func(u *ent.PaymentUpdateOne) {
+			u.SetVirtualAccount(d).SetDueAt(due).SetPgTransactionID(res.PGTransactionID).
+				SetNotificationSecret(res.NotificationSecret).SetReceiptURL(res.ReceiptURL)
+		})
+		return err
+	})
+	return out, err
+}
+
+// recordDeposit moves an issued virtual account to PAID. A duplicate notice
+// (already PAID) changes nothing and is not an error.
+func (s *Server) recordDeposit(ctx context.Context, id string, amount int64, depositor string, at time.Time) (*ent.Payment, error) {
+	var out *ent.Payment
+	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+		cur, err := lockPayment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur.Paid > 0 {
+			out = cur // the same deposit, told again
+			return nil
+		}
+		if amount != cur.Total {
+			return fmt.Errorf("deposit of %d into payment %s, which expects %d", amount, cur.ID, cur.Total)
+		}
+		va := *cur.VirtualAccount
+		va.DepositorName, va.DepositedAt = depositor, at.UnixMicro()
+		out, err = s.transition(ctx, tx, cur, paystate.Deposit, func(u *ent.PaymentUpdateOne) {
+			u.SetPaid(amount).SetPaidAt(at.UTC().Truncate(time.Microsecond)).SetVirtualAccount(&va)
+		})
+		return err
+	})
+	return out, err
+}
+
+// expireIfDue expires an issued virtual account whose due time passed, once
+// the PG confirms no deposit arrived (a lost deposit notice is recorded
+// instead).
+func (s *Server) expireIfDue(ctx context.Context, p *ent.Payment) (*ent.Payment, error) {
+	if p.Status != payment.StatusVIRTUAL_ACCOUNT_ISSUED || p.DueAt == nil || !s.now().After(*p.DueAt) {
+		return p, nil
+	}
+	ctx = tenant.System(ctx)
+	ch, err := s.channelOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	pgctx, cancel := s.pgContext(ctx)
+	found, err := ch.api.Lookup(pgctx, ch.pg, providers.LookupRequest{PGTransactionID: p.PgTransactionID, OrderID: p.ID, OrderDate: p.CreatedAt})
+	cancel()
+	if err != nil {
+		return p, fmt.Errorf("look up virtual account %s: %w", p.ID, err)
+	}
+	if found.Status == providers.StatusPaid && found.VirtualAccount != nil {
+		return s.recordDeposit(ctx, p.ID, found.Amounts.Paid, found.VirtualAccount.DepositorName, found.VirtualAccount.DepositedAt)
+	}
+	var out *ent.Payment
+	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+		cur, err := lockPayment(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != payment.StatusVIRTUAL_ACCOUNT_ISSUED {
+			out = cur
+			return nil
+		}
+		out, err = s.transition(ctx, tx, cur, paystate.Expire, nil)
+		return err
+	})
+	return out, err
+}
+
+// lookupOf names p for a PG Lookup.
+func lookupOf(p *ent.Payment) providers.LookupRequest {
+	return providers.LookupRequest{PGTransactionID: p.PgTransactionID, OrderID: p.ID, OrderDate: p.CreatedAt}
+}
+
+func isNotFound(err error) bool { return providers.IsKind(err, providers.KindNotFound) }
+
+// ignorePaymentOutcome drops the API error that reports a recorded PG
+// refusal: for the sweep the outcome is settled, not failed.
+func ignorePaymentOutcome(err error) error {
+	if apierr.Reason(err) == reasonPGProvider {
+		return nil
+	}
+	return err
+}

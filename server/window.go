@@ -1,0 +1,271 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"connectrpc.com/connect"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/clientip"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/payment"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/paystate"
+	"github.com/paymux/paymux/providers"
+	"github.com/paymux/paymux/providers/sandbox"
+	"github.com/paymux/paymux/tenant"
+)
+
+// The pages browsers and PGs reach without an API key:
+//
+//	/sandbox/checkout/{session}   the sandbox's hosted payment window
+//	GET  /pay/return/{payment}    where every window returns (through paymux)
+//	POST /notifications/{channel} a PG's notifications (deposits, ...)
+const (
+	checkoutPath     = "/sandbox/checkout"
+	windowReturnPath = "/pay/return/"
+	notifyPath       = "/notifications/"
+)
+
+func (s *Server) mountPublicPages(mux *http.ServeMux) {
+	mux.Handle(checkoutPath+"/", http.StripPrefix(checkoutPath, s.sandbox.Checkout()))
+	mux.HandleFunc("GET "+windowReturnPath+"{id}", s.serveWindowReturn)
+	mux.HandleFunc("POST "+notifyPath+"{channel}", s.serveNotification)
+}
+
+// windowReturnURL is where the PG's window sends the buyer back: paymux
+// first, which records (server approval) or approves (client approval),
+// then the merchant's return URL. The token proves the request came from
+// the window paymux opened, so nobody can fail a payment by guessing ids.
+func (s *Server) windowReturnURL(paymentID string) string {
+	return s.cfg.BaseURL() + windowReturnPath + paymentID + "?rt=" + s.returnToken(paymentID)
+}
+
+func (s *Server) returnToken(paymentID string) string {
+	return hex.EncodeToString(s.keyring.HashSecret("window-return:" + paymentID)[:16])
+}
+
+// windowOutcome is what the window return tells the merchant's page (as
+// query parameters) or shows itself (as JSON) when there is no return URL.
+type windowOutcome map[string]string
+
+func (s *Server) serveWindowReturn(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	q := r.URL.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("rt")), []byte(s.returnToken(id))) != 1 {
+		http.Error(w, "unknown payment window", http.StatusNotFound)
+		return
+	}
+	q.Del("rt")
+	result := map[string]string{}
+	for k := range q {
+		result[k] = q.Get(k)
+	}
+	ctx := tenant.System(r.Context())
+	p, err := s.db.Payment.Get(ctx, id)
+	if err != nil {
+		http.Error(w, "unknown payment window", http.StatusNotFound)
+		return
+	}
+	out := windowOutcome{"payment_id": p.ID, "merchant_payment_id": p.MerchantPaymentID, "amount": strconv.FormatInt(p.Total, 10)}
+	switch {
+	case p.ApprovalModel == payment.ApprovalModelSERVER && p.Status == payment.StatusREADY:
+		// Keep the result for ConfirmPayment; the merchant confirms.
+		if err := s.db.Payment.UpdateOne(p).Where(payment.StatusEQ(payment.StatusREADY)).SetWindowResult(result).Exec(ctx); err != nil && !ent.IsNotFound(err) {
+			s.log.ErrorContext(ctx, "window return", "payment_id", p.ID, "error", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		for k, v := range result {
+			out[k] = v
+		}
+	case p.ApprovalModel == payment.ApprovalModelCLIENT && p.Status == payment.StatusREADY:
+		// Client approval: the window's return approves at once.
+		approved, aerr := s.approveWindow(ctx, p.ID, result, nil)
+		if approved != nil {
+			p = approved
+		}
+		if aerr != nil && approved == nil {
+			s.log.WarnContext(ctx, "window approval", "payment_id", p.ID, "error", aerr)
+		}
+	}
+	out["status"] = p.Status.String()
+	if p.Failure != nil {
+		out["failure_reason"] = p.Failure.Reason
+		out["failure_message"] = p.Failure.Message
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if p.ReturnURL != "" {
+		if u, err := url.Parse(p.ReturnURL); err == nil {
+			uq := u.Query()
+			for k, v := range out {
+				uq.Set(k, v)
+			}
+			u.RawQuery = uq.Encode()
+			http.Redirect(w, r, u.String(), http.StatusSeeOther)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out) // the client may have gone; nothing to do then
+}
+
+// serveNotification receives a PG's notification for a channel, has the
+// adapter verify it, and applies it through the state machine. It answers
+// the PG's expected acknowledgement only once the change is stored; any
+// other answer makes the PG send it again.
+func (s *Server) serveNotification(w http.ResponseWriter, r *http.Request) {
+	ctx := tenant.System(r.Context())
+	row, err := s.db.Channel.Get(ctx, r.PathValue("channel"))
+	if err != nil {
+		http.Error(w, "unknown channel", http.StatusNotFound)
+		return
+	}
+	ch, err := s.openChannel(row)
+	if err != nil {
+		s.log.ErrorContext(ctx, "notification channel", "channel_id", row.ID, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	peer, _ := clientip.ParsePeer(r.RemoteAddr)
+	ip := s.resolver.Resolve(peer, r.Header.Values("X-Forwarded-For"), false)
+	ev, err := ch.api.ParseNotification(ctx, ch.pg, providers.Notification{
+		Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header, Body: body, RemoteAddr: ip, ReceivedAt: s.now(),
+	})
+	if err != nil {
+		status := http.StatusBadRequest
+		if providers.IsKind(err, providers.KindUnauthorized) {
+			status = http.StatusUnauthorized
+		}
+		s.log.WarnContext(ctx, "notification refused", "channel_id", row.ID, "error", err)
+		http.Error(w, "notification refused", status)
+		return
+	}
+	if _, err := s.applyNotification(ctx, ch, ev); err != nil {
+		s.log.ErrorContext(ctx, "notification not applied", "channel_id", row.ID, "event_id", ev.ID, "error", err)
+		http.Error(w, "not applied; send it again", http.StatusInternalServerError)
+		return
+	}
+	if ev.Ack.ContentType != "" {
+		w.Header().Set("Content-Type", ev.Ack.ContentType)
+	}
+	status := ev.Ack.StatusCode
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(ev.Ack.Body)
+}
+
+// applyNotification applies a verified PG event to its payment. The same
+// event twice changes nothing.
+func (s *Server) applyNotification(ctx context.Context, ch *payChannel, ev *providers.Event) (*ent.Payment, error) {
+	q := s.db.Payment.Query().Where(payment.ChannelID(ch.row.ID))
+	if ev.OrderID != "" {
+		q = q.Where(payment.ID(ev.OrderID))
+	} else {
+		q = q.Where(payment.PgTransactionID(ev.PGTransactionID))
+	}
+	p, err := q.Only(ctx)
+	if ent.IsNotFound(err) {
+		// Not ours (another system on the same contract): acknowledge.
+		s.log.WarnContext(ctx, "notification for an unknown payment", "channel_id", ch.row.ID, "order_id", ev.OrderID)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ev.Authenticity == providers.AuthenticityPaymentSecret &&
+		(p.NotificationSecret == "" || subtle.ConstantTimeCompare([]byte(ev.PaymentSecret), []byte(p.NotificationSecret)) != 1) {
+		return nil, errors.New("notification secret does not match the payment's")
+	}
+	trusted := ev.Authenticity == providers.AuthenticitySignature || ev.Authenticity == providers.AuthenticityPaymentSecret
+	switch ev.Type {
+	case providers.EventDepositArrived:
+		amount, depositor, at := ev.Amount, ev.DepositorName, ev.OccurredAt
+		if !trusted {
+			found, err := ch.api.Lookup(ctx, ch.pg, providers.LookupRequest{PGTransactionID: p.PgTransactionID, OrderID: p.ID, OrderDate: p.CreatedAt})
+			if err != nil {
+				return nil, err
+			}
+			if found.Status != providers.StatusPaid || found.VirtualAccount == nil {
+				return p, nil // the PG does not confirm it: nothing to apply
+			}
+			amount, depositor, at = found.Amounts.Paid, found.VirtualAccount.DepositorName, found.VirtualAccount.DepositedAt
+		}
+		if at.IsZero() {
+			at = s.now()
+		}
+		out, err := s.recordDeposit(ctx, p.ID, amount, depositor, at)
+		var te *connect.Error
+		if errors.As(err, &te) && te.Code() == connect.CodeFailedPrecondition {
+			s.log.WarnContext(ctx, "deposit notice not applicable", "payment_id", p.ID, "status", p.Status, "error", err)
+			return p, nil
+		}
+		return out, err
+	case providers.EventVirtualAccountExpired:
+		return s.expireIfDue(ctx, p)
+	default:
+		s.log.InfoContext(ctx, "notification ignored", "payment_id", p.ID, "type", ev.Type)
+		return p, nil
+	}
+}
+
+type sandboxService struct{ *Server }
+
+func (s *sandboxService) SimulateDeposit(ctx context.Context, req *connect.Request[paymuxv1.SimulateDepositRequest]) (*connect.Response[paymuxv1.SimulateDepositResponse], error) {
+	p, err := s.loadPayment(ctx, req.Msg.GetPaymentId())
+	if err != nil {
+		return nil, err
+	}
+	ch, err := s.channelOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if ch.api != providers.Provider(s.sandbox) {
+		return nil, apierr.New(connect.CodeFailedPrecondition, reasonNotSandboxChannel,
+			"payment %s is on a %s channel: only sandbox accounts take simulated deposits", p.ID, p.Provider)
+	}
+	if p, err = s.expireIfDue(ctx, p); err != nil {
+		return nil, err
+	}
+	if _, err := paystate.Next(paystate.State(p.Status), paystate.Deposit); err != nil {
+		return nil, transitionError(p, err)
+	}
+	n, err := s.sandbox.SimulateDeposit(ctx, ch.pg, sandbox.DepositRequest{
+		PGTransactionID: p.PgTransactionID, OrderID: p.ID, Amount: req.Msg.GetAmount(), DepositorName: req.Msg.GetDepositorName(),
+	})
+	if err != nil {
+		return nil, pgError(p, err)
+	}
+	// Through the same door as a real PG's notice: verified, then applied.
+	ev, err := ch.api.ParseNotification(ctx, ch.pg, *n)
+	if err != nil {
+		return nil, err
+	}
+	ctx = context.WithoutCancel(ctx)
+	if _, err := s.applyNotification(tenant.System(ctx), ch, ev); err != nil {
+		return nil, err
+	}
+	if p, err = s.loadPayment(ctx, p.ID); err != nil {
+		return nil, err
+	}
+	full, err := s.paymentPB(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymuxv1.SimulateDepositResponse{Payment: full}), nil
+}
