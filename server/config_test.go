@@ -47,6 +47,7 @@ func defaultConfig() Config {
 		ShutdownTimeout: 15 * time.Second,
 		AuthCacheTTL:    10 * time.Second,
 		Log:             LogConfig{Level: "info", Format: "text"},
+		Payments:        PaymentsConfig{PGTimeout: 30 * time.Second, SweepInterval: 30 * time.Second, IdempotencyTTL: 24 * time.Hour},
 	}
 }
 
@@ -133,20 +134,24 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 	masterKey := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 	clearPaymuxEnv(t)
 	env := map[string]string{
-		"listen":                  "0.0.0.0:9000",
-		"data_dir":                "/var/lib/paymux",
-		"database.dsn":            "postgresql://u@db/paymux",
-		"database.max_open_conns": "7",
-		"master_key":              masterKey,
-		"admin_token":             token,
-		"trusted_proxies":         "10.0.0.1",
-		"tls.cert_file":           cert,
-		"tls.key_file":            key,
-		"max_request_bytes":       "4096",
-		"shutdown_timeout":        "3s",
-		"auth_cache_ttl":          "0s",
-		"log.level":               "debug",
-		"log.format":              "json",
+		"listen":                   "0.0.0.0:9000",
+		"data_dir":                 "/var/lib/paymux",
+		"database.dsn":             "postgresql://u@db/paymux",
+		"database.max_open_conns":  "7",
+		"master_key":               masterKey,
+		"admin_token":              token,
+		"trusted_proxies":          "10.0.0.1",
+		"tls.cert_file":            cert,
+		"tls.key_file":             key,
+		"max_request_bytes":        "4096",
+		"shutdown_timeout":         "3s",
+		"auth_cache_ttl":           "0s",
+		"log.level":                "debug",
+		"log.format":               "json",
+		"public_url":               "https://pay.example.com",
+		"payments.pg_timeout":      "10s",
+		"payments.sweep_interval":  "1m",
+		"payments.idempotency_ttl": "48h",
 	}
 	if len(env) != len(Defaults) {
 		t.Fatalf("test sets %d keys, Defaults has %d", len(env), len(Defaults))
@@ -170,6 +175,8 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		ShutdownTimeout: 3 * time.Second,
 		AuthCacheTTL:    0,
 		Log:             LogConfig{Level: "debug", Format: "json"},
+		PublicURL:       "https://pay.example.com",
+		Payments:        PaymentsConfig{PGTimeout: 10 * time.Second, SweepInterval: time.Minute, IdempotencyTTL: 48 * time.Hour},
 	})
 }
 
@@ -205,6 +212,11 @@ auth_cache_ttl: 1m
 log:
   level: warn
   format: json
+public_url: https://pay.example.com/
+payments:
+  pg_timeout: 20s
+  sweep_interval: 5s
+  idempotency_ttl: 72h
 `,
 			want: func(c *Config) {
 				c.Listen = "0.0.0.0:9443"
@@ -217,6 +229,8 @@ log:
 				c.ShutdownTimeout = 30 * time.Second
 				c.AuthCacheTTL = time.Minute
 				c.Log = LogConfig{Level: "warn", Format: "json"}
+				c.PublicURL = "https://pay.example.com/"
+				c.Payments = PaymentsConfig{PGTimeout: 20 * time.Second, SweepInterval: 5 * time.Second, IdempotencyTTL: 72 * time.Hour}
 			},
 		},
 		{
@@ -478,6 +492,12 @@ func TestConfigValidate(t *testing.T) {
 		{"log.level loud", func(c *Config) { c.Log.Level = "loud" }, []string{"log.level"}},
 		{"log.level empty", func(c *Config) { c.Log.Level = "" }, []string{"log.level"}},
 		{"log.format xml", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
+		{"public_url with a path", func(c *Config) { c.PublicURL = "https://pay.example.com/shop" }, []string{"public_url"}},
+		{"public_url not http", func(c *Config) { c.PublicURL = "ftp://pay.example.com" }, []string{"public_url"}},
+		{"public_url origin", func(c *Config) { c.PublicURL = "https://pay.example.com" }, nil},
+		{"payments.pg_timeout 0", func(c *Config) { c.Payments.PGTimeout = 0 }, []string{"payments.pg_timeout"}},
+		{"payments.sweep_interval 0", func(c *Config) { c.Payments.SweepInterval = 0 }, []string{"payments.sweep_interval"}},
+		{"payments.idempotency_ttl 1h", func(c *Config) { c.Payments.IdempotencyTTL = time.Hour }, []string{"payments.idempotency_ttl"}},
 		{
 			"several at once",
 			func(c *Config) {
