@@ -122,8 +122,18 @@ func New(opts Options) (*Server, error) {
 	s.auth = &authenticator{keyring: opts.Keyring, adminHash: opts.AdminTokenHash, cache: s.cache, now: opts.Now}
 	s.usage = newUsageRecorder(opts.DB, opts.Logger)
 	s.sandbox = opts.Sandbox
+	var sbState *sandboxState
 	if s.sandbox == nil {
-		s.sandbox = sandbox.New(sandbox.Options{Now: opts.Now, CheckoutURL: opts.Config.BaseURL() + checkoutPath})
+		s.sandbox = sandbox.New(sandbox.Options{
+			Now:         opts.Now,
+			CheckoutURL: opts.Config.BaseURL() + checkoutPath,
+			// From the master key: a replay after a restart is still
+			// recognised, and the saved state holds no key.
+			FingerprintKey: opts.Keyring.HashSecret("sandbox-fingerprint"),
+		})
+		if sbState, err = openSandboxState(s.sandbox, opts.Config.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	s.providers = map[string]providers.Provider{sandbox.Name: s.sandbox}
 
@@ -174,6 +184,13 @@ func New(opts Options) (*Server, error) {
 		defer s.background.Done()
 		s.sweepLoop(ctx)
 	}()
+	if sbState != nil {
+		s.background.Add(1)
+		go func() {
+			defer s.background.Done()
+			sbState.run(ctx, time.Second, func(err error) { s.log.Error("save sandbox state", "error", err) })
+		}()
+	}
 	return s, nil
 }
 

@@ -175,6 +175,13 @@ func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
 		scheme = "https"
 	}
 	baseURL := scheme + "://" + ln.Addr().String()
+	if cfg.PublicURL == "" {
+		// The port actually bound (listen may say :0); a wildcard host
+		// becomes localhost for the browser.
+		actual := cfg
+		actual.Listen = ln.Addr().String()
+		cfg.PublicURL = actual.BaseURL()
+	}
 	adminHash, first, err := server.Bootstrap(ctx, db, keyring, cfg)
 	if err != nil {
 		return err
@@ -221,11 +228,15 @@ func printFirstRun(out io.Writer, f server.FirstRun, baseURL, hostPort string, p
 		p("  store:                %s", f.StoreID)
 		p("  TEST client key:      %s", f.ClientKey)
 		p("  TEST secret key:      %s", f.SecretKey)
+		p("  sandbox channel:      %s (TEST default: test cards, no PG contract)", f.ChannelID)
 		p("")
 		p("Try it:")
 		p("  curl -u %s:%s %s/v1/keys", f.ClientKey, f.SecretKey, baseURL)
 		p("  buf curl %s-H 'Authorization: Basic %s' %s/paymux.v1.KeyService/ListKeys", h2, basic, baseURL)
 		p("  grpcurl %s-H 'Authorization: Basic %s' %s paymux.v1.KeyService/ListKeys", grpcurlTLS, basic, hostPort)
+		p("")
+		p("Take a sandbox payment (open the checkout_url it answers in a browser):")
+		p(`  curl -u %s:%s %s/v1/payments -d '{"merchantPaymentId":"order-1","orderName":"T-shirt","amount":{"total":30000}}'`, f.ClientKey, f.SecretKey, baseURL)
 	}
 	if f.AdminToken != "" {
 		p("  curl -H 'Authorization: Bearer %s' %s/v1/stores", f.AdminToken, baseURL)

@@ -38,13 +38,13 @@ func (s *Sandbox) IssueBillingKey(ctx context.Context, ch providers.Channel, req
 	case req.Card != nil && req.Window != nil:
 		return nil, invalid(op, "CARD_OR_WINDOW", "give card data or a window result, not both")
 	case req.Card != nil:
-		source = digest("card", req.Card.Number.Reveal(), req.Card.ExpiryYear, req.Card.ExpiryMonth)
+		source = s.digest("card", req.Card.Number.Reveal(), req.Card.ExpiryYear, req.Card.ExpiryMonth)
 	case req.Window != nil:
-		source = digest("window", req.Window[WindowSessionID], req.Window[WindowAuthToken])
+		source = s.digest("window", req.Window[WindowSessionID], req.Window[WindowAuthToken])
 	default:
 		return nil, invalid(op, "CARD_OR_WINDOW", "card data or a window result is required")
 	}
-	fp := digest(op, req.CustomerKey, req.OrderID, source)
+	fp := s.digest(op, req.CustomerKey, req.OrderID, source)
 	key := req.IdempotencyKey
 	if key == "" && req.OrderID != "" {
 		key = "order:" + req.OrderID
@@ -125,7 +125,7 @@ func (s *Sandbox) ChargeBillingKey(ctx context.Context, ch providers.Channel, re
 	if req.OrderID == "" {
 		return nil, invalid(op, "ORDER_ID_REQUIRED", "an order id is required")
 	}
-	fp := digest(op, amountKey(req.Amount), req.InstallmentMonths, req.BillingKey, req.CustomerKey)
+	fp := s.digest(op, amountKey(req.Amount), req.InstallmentMonths, req.BillingKey, req.CustomerKey)
 	if p, ok, err := m.replay(op, req.OrderID, fp, req.IdempotencyKey); ok {
 		return p, err
 	}

@@ -106,9 +106,9 @@ func (s *Sandbox) Cancel(ctx context.Context, ch providers.Channel, req provider
 
 	var refund string
 	if ra := req.RefundAccount; ra != nil {
-		refund = digest(ra.Bank, ra.Number.Reveal(), ra.Holder)
+		refund = s.digest(ra.Bank, ra.Number.Reveal(), ra.Holder)
 	}
-	fp := digest(op, req.PGTransactionID, req.OrderID, req.Amount, optKey(req.TaxFree), optKey(req.VAT),
+	fp := s.digest(op, req.PGTransactionID, req.OrderID, req.Amount, optKey(req.TaxFree), optKey(req.VAT),
 		optKey(req.ExpectedCancellable), refund)
 	if key := req.IdempotencyKey; key != "" {
 		if out := m.cancels[key]; out != nil {

@@ -73,7 +73,6 @@ const (
 type cardProfile struct {
 	behaviour behaviour
 	info      providers.CardInfo // without approval number and installment
-	hash      string             // digest of the number, for fingerprints
 }
 
 // checkCard validates the form of card data (InvalidRequest) and then what
@@ -114,7 +113,7 @@ func checkCard(op string, c providers.CardData, now time.Time, requireOwner bool
 	if b == declineInstallment {
 		info.Type = providers.CardTypeCheck
 	}
-	profile := cardProfile{behaviour: b, info: info, hash: digest("card", num, c.ExpiryYear, c.ExpiryMonth)}
+	profile := cardProfile{behaviour: b, info: info}
 	if !luhn(num) {
 		return profile, declined(op, providers.DeclineInvalidCard, "SB_14", "카드번호 오류 (invalid card number)")
 	}

@@ -61,7 +61,7 @@ func (s *Sandbox) IssueCashReceipt(ctx context.Context, ch providers.Channel, re
 	if req.OrderID == "" {
 		return nil, invalid(op, "ORDER_ID_REQUIRED", "an order id is required")
 	}
-	fp := digest(op, amountKey(req.Amount), req.Subject.Type, req.Subject.Identity.Reveal(), req.PGTransactionID)
+	fp := s.digest(op, amountKey(req.Amount), req.Subject.Type, req.Subject.Identity.Reveal(), req.PGTransactionID)
 	if prev := m.receiptOrders[req.OrderID]; prev != nil {
 		switch {
 		case prev.fingerprint == fp && prev.idemKey == req.IdempotencyKey:
@@ -177,7 +177,7 @@ func (s *Sandbox) CancelCashReceipt(ctx context.Context, ch providers.Channel, r
 	}
 	defer unlock()
 
-	fp := digest(op, req.ReceiptID, req.OrderID, req.Amount, optKey(req.TaxFree), optKey(req.VAT))
+	fp := s.digest(op, req.ReceiptID, req.OrderID, req.Amount, optKey(req.TaxFree), optKey(req.VAT))
 	if key := req.IdempotencyKey; key != "" {
 		if out := m.receiptCancels[key]; out != nil {
 			if out.fingerprint != fp {

@@ -145,7 +145,7 @@ func (s *Sandbox) Approve(ctx context.Context, ch providers.Channel, req provide
 	if req.OrderID == "" {
 		return nil, invalid(op, "ORDER_ID_REQUIRED", "an order id is required")
 	}
-	fp := digest(op, amountKey(req.Amount), req.Window[WindowSessionID], req.Window[WindowAuthToken])
+	fp := s.digest(op, amountKey(req.Amount), req.Window[WindowSessionID], req.Window[WindowAuthToken])
 	if p, ok, err := m.replay(op, req.OrderID, fp, req.IdempotencyKey); ok {
 		return p, err
 	}
@@ -182,8 +182,8 @@ func (s *Sandbox) ChargeKeyIn(ctx context.Context, ch providers.Channel, req pro
 	if req.OrderID == "" {
 		return nil, invalid(op, "ORDER_ID_REQUIRED", "an order id is required")
 	}
-	fp := digest(op, amountKey(req.Amount), req.InstallmentMonths,
-		digest("card", req.Card.Number.Reveal(), req.Card.ExpiryYear, req.Card.ExpiryMonth))
+	fp := s.digest(op, amountKey(req.Amount), req.InstallmentMonths,
+		s.digest("card", req.Card.Number.Reveal(), req.Card.ExpiryYear, req.Card.ExpiryMonth))
 	if p, ok, err := m.replay(op, req.OrderID, fp, req.IdempotencyKey); ok {
 		return p, err
 	}

@@ -3,7 +3,10 @@
 // contract. State is kept per channel merchant id, behind one mutex; the
 // clock is injectable (Options.Now, ManualClock); ids are sequential
 // ("sbx_pay_000001"), so a test that makes the same calls gets the same
-// answers. LIVE channels are refused: the sandbox never stands in for money.
+// answers — given the same Options.FingerprintKey, under which window auth
+// tokens and virtual-account notification secrets are derived (with none,
+// each sandbox draws a random key). LIVE channels are refused: the sandbox
+// never stands in for money.
 //
 // # Test cards
 //

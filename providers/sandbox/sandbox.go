@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -48,14 +51,32 @@ type Options struct {
 	// DefaultDueIn is the deposit deadline of a virtual account issued
 	// without one. Default 7 days.
 	DefaultDueIn time.Duration
+	// FingerprintKey is the secret that keys request fingerprints
+	// (HMAC-SHA256): the digests of card numbers and expiries, cash-receipt
+	// identity numbers and refund accounts by which the sandbox tells a
+	// replay from another request, and which a Snapshot holds. Unkeyed, a
+	// fingerprint next to a card's BIN and last 4 would give the full
+	// number away to a brute force. The server derives it from its master
+	// key, so it never sits in a snapshot. The same key also derives window
+	// auth tokens and virtual-account notification secrets.
+	//
+	// Nil or empty: New generates a random key. Fingerprints then differ
+	// from one sandbox to another, so after a Restore into a sandbox with a
+	// different key, a retry of a request made before the snapshot is not
+	// recognised as a replay: it answers as a different request
+	// (DUPLICATED_ORDER_ID, IDEMPOTENCY_KEY_REUSED). Give the same key to
+	// the sandbox that saves snapshots and the one that restores them. New
+	// copies the key.
+	FingerprintKey []byte
 }
 
 // Sandbox is an in-memory, deterministic PG. It implements
 // providers.Provider; its state is kept per channel merchant id and is safe
 // for concurrent use (one mutex).
 type Sandbox struct {
-	opts Options
-	now  func() time.Time
+	opts  Options
+	now   func() time.Time
+	fpKey []byte // Options.FingerprintKey, or a random one; keys digest
 
 	mu        sync.Mutex
 	seq       uint64
@@ -89,7 +110,15 @@ func New(opts Options) *Sandbox {
 	if opts.CashReceiptDelay < 0 {
 		opts.CashReceiptDelay = 0
 	}
-	return &Sandbox{opts: opts, now: opts.Now, merchants: map[string]*merchant{}, windows: map[string]string{}}
+	key := bytes.Clone(opts.FingerprintKey)
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			panic("sandbox: no randomness for the fingerprint key: " + err.Error())
+		}
+	}
+	opts.FingerprintKey = nil // kept in fpKey only
+	return &Sandbox{opts: opts, now: opts.Now, fpKey: key, merchants: map[string]*merchant{}, windows: map[string]string{}}
 }
 
 // Name returns "sandbox".
@@ -234,10 +263,14 @@ func (m *merchant) find(tid, orderID string) *payment {
 	return p
 }
 
-// digest returns a short stable hash of the parts, for fingerprints; card
-// numbers only ever enter it hashed.
-func digest(parts ...any) string {
-	h := sha256.New()
+// digest returns a short hash of the parts, keyed with the sandbox's
+// fingerprint key (HMAC-SHA256, 32 hex digits): stable for one key, for
+// fingerprints, and not computable without the key, so that a fingerprint
+// of card data in a snapshot cannot be brute-forced from the masked number
+// next to it. Every fingerprint goes through it, so card data, identity
+// numbers and refund accounts enter fingerprints only keyed.
+func (s *Sandbox) digest(parts ...any) string {
+	h := hmac.New(sha256.New, s.fpKey)
 	for _, p := range parts {
 		fmt.Fprintf(h, "%v\x00", p)
 	}

@@ -20,7 +20,8 @@ var ctx = context.Background()
 func setup(t *testing.T) (*sandbox.Sandbox, *sandbox.ManualClock, providers.Channel) {
 	t.Helper()
 	clock := sandbox.NewManualClock(t0)
-	sb := sandbox.New(sandbox.Options{Now: clock.Now, CheckoutURL: "https://paymux.test/sandbox/checkout/"})
+	sb := sandbox.New(sandbox.Options{Now: clock.Now, CheckoutURL: "https://paymux.test/sandbox/checkout/",
+		FingerprintKey: []byte("sandbox-test-fingerprint-key")}) // fixed: TestDeterministic compares two sandboxes
 	ch := providers.Channel{ID: "ch_1", MerchantID: "sbx_mid_1", Mode: providers.ModeTest,
 		Secrets: providers.Secrets{sandbox.SecretNotification: "notify-secret-1"}}
 	return sb, clock, ch

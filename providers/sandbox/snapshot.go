@@ -32,7 +32,14 @@ import (
 // it is (its behaviour), whether its check digit is valid and its expiry.
 // A cash-receipt identity is kept only as "fails or not". Fingerprints of
 // requests (hashes, to tell a replay from another request) are stored as
-// they are.
+// they are: they are keyed with Options.FingerprintKey (HMAC-SHA256), which
+// is not in the snapshot, so a fingerprint of card data cannot be
+// brute-forced from the masked number beside it. The same goes for window
+// auth tokens and virtual-account notification secrets, derived under that
+// key. A snapshot restored into a sandbox with another key keeps working,
+// except that a retry of a request made before the snapshot is no longer
+// recognised as a replay (its fingerprint differs): restore with the key
+// the snapshot was made with.
 
 // snapshotFormat is the format version Snapshot writes; Restore refuses any
 // other.
@@ -56,7 +63,8 @@ func (s *Sandbox) Snapshot() ([]byte, error) {
 // Restore replaces the sandbox state with a Snapshot's. A snapshot that
 // cannot be read (not JSON, another format version, inconsistent) is
 // refused with an error and the state is left as it was. The Options
-// (clock, delays) stay the receiver's.
+// (clock, delays, fingerprint key) stay the receiver's; see
+// Options.FingerprintKey for what another key than the snapshot's means.
 func (s *Sandbox) Restore(data []byte) error {
 	var head struct {
 		Format *int `json:"format"`

@@ -38,8 +38,14 @@ const (
 var allTestCards = []string{CardSuccess, CardInsufficientFunds, CardLostOrStolen, CardLimitExceeded,
 	CardNoInstallment, CardTimeoutCharged, CardTimeoutNotCharged, CardBillingDeclines}
 
+// snapKey is the fingerprint key of every sandbox snapOptions makes: an
+// original and its restored copy share it, as the server's do (derived from
+// its master key), so that replays made before the snapshot match after.
+var snapKey = []byte("snapshot-test-fingerprint-key")
+
 func snapOptions(clock *ManualClock) Options {
-	return Options{Now: clock.Now, CheckoutURL: "https://paymux.test/sandbox/checkout", CashReceiptDelay: 10 * time.Minute}
+	return Options{Now: clock.Now, CheckoutURL: "https://paymux.test/sandbox/checkout", CashReceiptDelay: 10 * time.Minute,
+		FingerprintKey: snapKey}
 }
 
 func snapChannel(mid string) providers.Channel {

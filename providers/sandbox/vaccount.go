@@ -29,9 +29,9 @@ func (s *Sandbox) IssueVirtualAccount(ctx context.Context, ch providers.Channel,
 	}
 	var receipt string
 	if cr := req.CashReceipt; cr != nil {
-		receipt = digest(cr.Type, cr.Identity.Reveal())
+		receipt = s.digest(cr.Type, cr.Identity.Reveal())
 	}
-	fp := digest(op, amountKey(req.Amount), req.Bank, req.DueAt.UnixNano(), req.AccountHolder, req.CustomerName, receipt)
+	fp := s.digest(op, amountKey(req.Amount), req.Bank, req.DueAt.UnixNano(), req.AccountHolder, req.CustomerName, receipt)
 	if p, ok, err := m.replay(op, req.OrderID, fp, req.IdempotencyKey); ok {
 		return p, err
 	}
@@ -86,7 +86,7 @@ func (s *Sandbox) IssueVirtualAccount(ctx context.Context, ch providers.Channel,
 				CustomerName:  req.CustomerName,
 				DueAt:         due,
 			},
-			NotificationSecret: "vs_" + digest("va-secret", ch.MerchantID, tid),
+			NotificationSecret: "vs_" + s.digest("va-secret", ch.MerchantID, tid),
 		},
 	}
 	m.payments[tid] = rec

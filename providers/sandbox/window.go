@@ -75,7 +75,7 @@ func (s *Sandbox) PrepareWindow(ctx context.Context, ch providers.Channel, req p
 		returnURL:   req.ReturnURL,
 		expiresAt:   now.Add(s.opts.WindowTTL),
 	}
-	sess.token = digest("token", ch.MerchantID, sess.id)
+	sess.token = s.digest("token", ch.MerchantID, sess.id)
 	m.sessions[sess.id] = sess
 	s.windows[sess.id] = ch.MerchantID
 	params[WindowSessionID] = sess.id
