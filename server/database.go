@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"sync"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -51,7 +52,50 @@ func OpenDriver(dsn, sqlitePath string, maxOpenConns int) (dialect.Driver, error
 	}
 	db.SetMaxOpenConns(maxOpenConns)
 	db.SetMaxIdleConns(maxOpenConns)
-	return entsql.OpenDB(dialect.SQLite, db), nil
+	return &oneWriter{Driver: entsql.OpenDB(dialect.SQLite, db), turn: make(chan struct{}, 1)}, nil
+}
+
+// oneWriter hands SQLite's single write lock to one transaction of this
+// process at a time, in Go. Left to SQLite, waiting writers poll with
+// sleeps of up to 100 ms (its busy handler) and hold a pooled connection
+// while they wait; queued here, the next one starts the moment the last
+// one ends. Another process on the same file still waits by busy_timeout.
+type oneWriter struct {
+	*entsql.Driver
+	turn chan struct{}
+}
+
+func (d *oneWriter) Tx(ctx context.Context) (dialect.Tx, error) { return d.BeginTx(ctx, nil) }
+
+func (d *oneWriter) BeginTx(ctx context.Context, opts *entsql.TxOptions) (dialect.Tx, error) {
+	select {
+	case d.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	tx, err := d.Driver.BeginTx(ctx, opts)
+	if err != nil {
+		<-d.turn
+		return nil, err
+	}
+	return &writerTx{Tx: tx, done: func() { <-d.turn }}, nil
+}
+
+// writerTx gives the turn back when it ends, once.
+type writerTx struct {
+	dialect.Tx
+	once sync.Once
+	done func()
+}
+
+func (t *writerTx) Commit() error {
+	defer t.once.Do(t.done)
+	return t.Tx.Commit()
+}
+
+func (t *writerTx) Rollback() error {
+	defer t.once.Do(t.done)
+	return t.Tx.Rollback()
 }
 
 // Migrate brings the schema up to date. It only adds tables, columns and

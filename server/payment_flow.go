@@ -37,7 +37,7 @@ func pgAmount(p *ent.Payment) providers.Amount {
 
 // markPending is step 1 for a payment that exists: it moves p to
 // PAY_PENDING if check passes on the locked row.
-func (s *Server) markPending(ctx context.Context, id string, check func(*ent.Payment) error, set func(*ent.PaymentUpdateOne)) (*ent.Payment, error) {
+func (s *Server) markPending(ctx context.Context, id string, check func(*ent.PreRegistrationClient, *ent.Payment) error, set func(*ent.PaymentUpdateOne)) (*ent.Payment, error) {
 	var out *ent.Payment
 	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
 		p, err := lockPayment(ctx, tx, id)
@@ -45,7 +45,7 @@ func (s *Server) markPending(ctx context.Context, id string, check func(*ent.Pay
 			return err
 		}
 		if check != nil {
-			if err := check(p); err != nil {
+			if err := check(tx.PreRegistration, p); err != nil {
 				return err
 			}
 		}
@@ -57,10 +57,10 @@ func (s *Server) markPending(ctx context.Context, id string, check func(*ent.Pay
 
 // approveWindow charges a payment the window authenticated, for its own
 // amount: window-ahead PAY_PENDING, the PG's Approve, then its answer.
-func (s *Server) approveWindow(ctx context.Context, id string, window map[string]string, check func(*ent.Payment) error) (*ent.Payment, error) {
-	p, err := s.markPending(ctx, id, func(p *ent.Payment) error {
+func (s *Server) approveWindow(ctx context.Context, id string, window map[string]string, check func(*ent.PreRegistrationClient, *ent.Payment) error) (*ent.Payment, error) {
+	p, err := s.markPending(ctx, id, func(pre *ent.PreRegistrationClient, p *ent.Payment) error {
 		if check != nil {
-			if err := check(p); err != nil {
+			if err := check(pre, p); err != nil {
 				return err
 			}
 		}

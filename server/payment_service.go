@@ -86,8 +86,8 @@ func errPaymentExists(merchantID string) error {
 
 // checkPreRegistered refuses an amount that differs from the one
 // pre-registered for the merchant payment id, if any (seed 002).
-func (s *Server) checkPreRegistered(ctx context.Context, merchantID string, total, taxFree int64, field string) error {
-	pre, err := s.db.PreRegistration.Query().Where(preregistration.MerchantPaymentID(merchantID)).Only(ctx)
+func checkPreRegistered(ctx context.Context, db *ent.PreRegistrationClient, merchantID string, total, taxFree int64, field string) error {
+	pre, err := db.Query().Where(preregistration.MerchantPaymentID(merchantID)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil
 	}
@@ -135,7 +135,7 @@ func (s *Server) prepareNewPayment(ctx context.Context, storeID, channelID, merc
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkPreRegistered(ctx, merchantID, amounts.Total, amounts.TaxFree, "amount"); err != nil {
+	if err := checkPreRegistered(ctx, s.db.PreRegistration, merchantID, amounts.Total, amounts.TaxFree, "amount"); err != nil {
 		return nil, err
 	}
 	taken, err := s.db.Payment.Query().Where(payment.MerchantPaymentID(merchantID)).Exist(ctx)
@@ -277,7 +277,10 @@ func (s *paymentService) ConfirmPayment(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	check := func(p *ent.Payment) error {
+	// check runs on the locked row too, inside the transaction: whatever it
+	// reads goes through tx, never the pool (a transaction waiting for a
+	// second connection can starve the pool).
+	check := func(pre *ent.PreRegistrationClient, p *ent.Payment) error {
 		if p.ApprovalModel != payment.ApprovalModelSERVER {
 			return apierr.New(connect.CodeFailedPrecondition, reasonApprovalModelMismatch,
 				"payment %s uses client approval: the window approves it; look it up to verify", p.ID)
@@ -291,9 +294,9 @@ func (s *paymentService) ConfirmPayment(ctx context.Context, req *connect.Reques
 				map[string]string{"payment_id": p.ID, "field": "amount"},
 				"amount: %d differs from the payment's amount; nothing was charged", m.GetAmount())
 		}
-		return s.checkPreRegistered(ctx, p.MerchantPaymentID, p.Total, p.TaxFree, "amount")
+		return checkPreRegistered(ctx, pre, p.MerchantPaymentID, p.Total, p.TaxFree, "amount")
 	}
-	if err := check(p); err != nil {
+	if err := check(s.db.PreRegistration, p); err != nil {
 		return nil, err
 	}
 	p, err = s.approveWindow(ctx, p.ID, m.GetWindowResult(), check)
