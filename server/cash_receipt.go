@@ -28,8 +28,10 @@ func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Requ
 		return nil, apierr.New(connect.CodeFailedPrecondition, reasonCashReceiptNotAllowed,
 			"payment %s was paid by %s: cash receipts cover virtual-account and transfer payments", p.ID, p.Method)
 	}
-	if p.Status != payment.StatusPAID && p.Status != payment.StatusPARTIAL_CANCELLED {
-		return nil, transitionError(p, &paystate.TransitionError{From: paystate.State(p.Status), Reason: paystate.ReasonPaymentNotPaid})
+	// A receipt covers money still held: as for a cancel, the payment must
+	// be paid and not wholly cancelled, and the reason says which it is not.
+	if _, err := paystate.Next(paystate.State(p.Status), paystate.PartialCancel); err != nil {
+		return nil, transitionError(p, err)
 	}
 	old, err := s.db.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID)).Only(ctx)
 	switch {

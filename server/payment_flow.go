@@ -9,11 +9,13 @@ import (
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/cancellation"
+	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/schema/details"
 	"github.com/paymux/paymux/money"
 	"github.com/paymux/paymux/paystate"
 	"github.com/paymux/paymux/providers"
+	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/tenant"
 )
 
@@ -368,7 +370,18 @@ func (s *Server) recordDeposit(ctx context.Context, id string, amount int64, dep
 		out, err = s.transition(ctx, tx, cur, paystate.Deposit, func(u *ent.PaymentUpdateOne) {
 			u.SetPaid(amount).SetPaidAt(at.UTC().Truncate(time.Microsecond)).SetVirtualAccount(&va)
 		})
-		return err
+		if err != nil || va.CashReceiptType == "" {
+			return err
+		}
+		// The account was issued with a cash receipt: the PG requests it on
+		// the deposit. Record it REQUESTED; GetCashReceipt follows it up at
+		// the PG by the order id.
+		return tx.CashReceipt.Create().
+			SetID(secrets.NewID("cr")).SetStoreID(out.StoreID).SetPaymentID(out.ID).
+			SetType(cashreceipt.Type(va.CashReceiptType)).SetIdentityMasked(va.CashReceiptIdentity).
+			SetStatus(cashreceipt.StatusREQUESTED).
+			SetAmount(out.Total).SetTaxFree(out.TaxFree).SetVat(out.Vat).
+			Exec(ctx)
 	})
 	return out, err
 }

@@ -461,7 +461,7 @@ func (s *paymentService) GetPayment(ctx context.Context, req *connect.Request[pa
 		if ctx, _, err = s.actingStore(ctx, m.GetStoreId()); err != nil {
 			return nil, err
 		}
-		p, err = s.db.Payment.Query().Where(payment.MerchantPaymentID(m.GetMerchantPaymentId())).Only(ctx)
+		p, err = s.db.Payment.Query().Where(append(visiblePayments(ctx), payment.MerchantPaymentID(m.GetMerchantPaymentId()))...).Only(ctx)
 		if ent.IsNotFound(err) {
 			err = apierr.New(connect.CodeNotFound, reasonPaymentNotFound, "no payment with merchant payment id %q", m.GetMerchantPaymentId())
 		}
@@ -508,10 +508,7 @@ func (s *paymentService) ListPayments(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, err
 	}
-	q := s.db.Payment.Query().Order(ent.Desc(payment.FieldCreatedAt), ent.Desc(payment.FieldID))
-	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST {
-		q = q.Where(payment.ModeEQ(payment.ModeTEST))
-	}
+	q := s.db.Payment.Query().Where(visiblePayments(ctx)...).Order(ent.Desc(payment.FieldCreatedAt), ent.Desc(payment.FieldID))
 	if len(m.GetStatuses()) > 0 {
 		var in []payment.Status
 		for _, st := range m.GetStatuses() {
@@ -536,10 +533,12 @@ func (s *paymentService) ListPayments(ctx context.Context, req *connect.Request[
 		q = q.Where(payment.CreatedAtLT(t.AsTime()))
 	}
 	if text := strings.TrimSpace(m.GetQuery()); text != "" {
+		// Case-insensitive on every database (SQLite's LIKE folds ASCII
+		// case, PostgreSQL's does not).
 		q = q.Where(payment.Or(
-			payment.MerchantPaymentIDContains(text),
-			payment.OrderNameContains(text),
-			payment.CustomerNameContains(text),
+			payment.MerchantPaymentIDContainsFold(text),
+			payment.OrderNameContainsFold(text),
+			payment.CustomerNameContainsFold(text),
 		))
 	}
 	if after {
@@ -601,7 +600,7 @@ func (s *paymentService) CancelPayment(ctx context.Context, req *connect.Request
 			Amount: amount, TaxFree: m.TaxFreeAmount, VAT: m.VatAmount, CurrentCancellable: m.CurrentCancellableAmount,
 		})
 		if err != nil {
-			return moneyError(err, "amount")
+			return moneyError(err, cancelField(err))
 		}
 		id := secrets.NewID("cnl")
 		create := tx.Cancellation.Create().
@@ -634,6 +633,20 @@ func (s *paymentService) CancelPayment(ctx context.Context, req *connect.Request
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.CancelPaymentResponse{Payment: full, Cancellation: toCancellationPB(c)}), nil
+}
+
+// cancelField is the request field a refused cancel split is about.
+func cancelField(err error) string {
+	var me *money.Error
+	if errors.As(err, &me) {
+		switch me.Reason {
+		case money.ReasonInvalidCancelTaxFreeAmount:
+			return "tax_free_amount"
+		case money.ReasonInvalidCancelVATAmount:
+			return "vat_amount"
+		}
+	}
+	return "amount"
 }
 
 func (s *paymentService) CloseVirtualAccount(ctx context.Context, req *connect.Request[paymuxv1.CloseVirtualAccountRequest]) (*connect.Response[paymuxv1.CloseVirtualAccountResponse], error) {

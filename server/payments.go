@@ -18,6 +18,7 @@ import (
 	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/schema/details"
 	"github.com/paymux/paymux/money"
 	"github.com/paymux/paymux/paystate"
@@ -147,9 +148,19 @@ func (s *Server) openChannel(row *ent.Channel) (*payChannel, error) {
 
 // ---- loading and locking ---------------------------------------------------
 
+// visiblePayments hides LIVE payments from TEST keys, as visibleChannels
+// hides LIVE channels: a test key cannot reach live money, not even to read
+// it.
+func visiblePayments(ctx context.Context) []predicate.Payment {
+	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST {
+		return []predicate.Payment{payment.ModeEQ(payment.ModeTEST)}
+	}
+	return nil
+}
+
 // loadPayment reads a payment of the caller's store by paymux id.
 func (s *Server) loadPayment(ctx context.Context, id string) (*ent.Payment, error) {
-	p, err := s.db.Payment.Query().Where(payment.ID(id)).Only(ctx)
+	p, err := s.db.Payment.Query().Where(append(visiblePayments(ctx), payment.ID(id))...).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, apierr.New(connect.CodeNotFound, reasonPaymentNotFound, "payment %s not found", id)
 	}
