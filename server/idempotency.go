@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -29,7 +28,8 @@ const (
 	reasonIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
 	reasonIdempotencyKeyInUse  = "IDEMPOTENCY_KEY_IN_USE"
 	maxIdempotencyKeyLen       = 255
-	// idempotencyLease is how long a call holds its key; a retry after it
+	// idempotencyLease is how long a call holds its key at least (see
+	// leaseFor); a retry after it
 	// ran out (the first call's process died) runs the call again.
 	idempotencyLease = 5 * time.Minute
 )
@@ -39,7 +39,8 @@ const (
 // response; with another request, IDEMPOTENCY_KEY_REUSED; while the first
 // call runs, IDEMPOTENCY_KEY_IN_USE (409). Keys are kept in the database,
 // per store, for payments.idempotency_ttl. Errors that say "try again"
-// (unavailable, aborted, internal...) are not kept, so a retry runs again.
+// (unavailable, aborted, internal...) are not kept, so a retry runs again;
+// except PG_OUTCOME_UNKNOWN (see storableError).
 func (s *Server) withIdempotency(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 		key := req.Header().Get(idempotencyKeyHeader)
@@ -57,18 +58,23 @@ func (s *Server) withIdempotency(next connect.UnaryFunc) connect.UnaryFunc {
 		if err != nil {
 			return nil, fmt.Errorf("idempotency: hash request: %w", err)
 		}
-		sum := sha256.Sum256(append([]byte(req.Spec().Procedure+"\x00"), body...))
-		scope := "admin"
+		// The key is the store's, but what a call does also depends on the
+		// key that makes it (its mode picks TEST or LIVE channels and may
+		// refuse LIVE changes; its approval model is a default): a call
+		// from a key of another mode or model is another request, so a
+		// TEST key is never answered what a LIVE key did.
+		scope, caller := "admin", "admin"
 		if p := callFrom(ctx).Principal; p.Key != nil {
-			scope = p.Key.StoreID
+			scope, caller = p.Key.StoreID, string(p.Key.Mode)+"/"+string(p.Key.ApprovalModel)
 		}
+		hash := s.idempotencyRequestHash(req.Spec().Procedure, caller, body)
 		sys := tenant.System(ctx)
-		rec, replay, err := s.claimIdempotencyKey(sys, scope, key, req.Spec().Procedure, sum[:])
+		rec, replay, err := s.claimIdempotencyKey(sys, scope, key, req.Spec().Procedure, hash)
 		if err != nil {
 			return nil, err
 		}
 		if replay {
-			return replayResponse(req.Spec().Schema, rec)
+			return s.replayResponse(req.Spec().Schema, rec)
 		}
 
 		res, callErr := next(ctx, req)
@@ -77,6 +83,9 @@ func (s *Server) withIdempotency(next connect.UnaryFunc) connect.UnaryFunc {
 		if callErr == nil {
 			out, err := proto.Marshal(res.Any().(proto.Message))
 			if err == nil {
+				out, err = s.sealIdempotent(rec, out)
+			}
+			if err == nil {
 				err = s.db.IdempotencyRecord.UpdateOne(rec).SetState(idempotencyrecord.StateDONE).SetResponse(out).Exec(sys)
 			}
 			if err != nil {
@@ -84,7 +93,14 @@ func (s *Server) withIdempotency(next connect.UnaryFunc) connect.UnaryFunc {
 			}
 			return res, nil
 		}
-		if keep, stored := storableError(s.toAPIError(ctx, callErr)); keep {
+		// Mapped here, once: what is stored is exactly what the client got.
+		callErr = s.toAPIError(ctx, callErr)
+		keep, stored := storableError(callErr)
+		if keep {
+			stored, err = s.sealIdempotent(rec, stored)
+			keep = err == nil
+		}
+		if keep {
 			err = s.db.IdempotencyRecord.UpdateOne(rec).SetState(idempotencyrecord.StateDONE).SetError(stored).Exec(sys)
 		} else {
 			err = s.db.IdempotencyRecord.DeleteOne(rec).Exec(sys)
@@ -109,7 +125,7 @@ func (s *Server) claimIdempotencyKey(ctx context.Context, scope, key, procedure 
 			rec, err = tx.IdempotencyRecord.Create().
 				SetScope(scope).SetKey(key).SetProcedure(procedure).SetRequestHash(hash).
 				SetState(idempotencyrecord.StateIN_PROGRESS).
-				SetLeaseUntil(now.Add(idempotencyLease)).
+				SetLeaseUntil(now.Add(s.idempotencyLease())).
 				SetExpiresAt(now.Add(s.cfg.Payments.IdempotencyTTL)).
 				Save(ctx)
 			return err
@@ -119,7 +135,7 @@ func (s *Server) claimIdempotencyKey(ctx context.Context, scope, key, procedure 
 			// Forgotten: start over under the same key.
 			rec, err = old.Update().SetProcedure(procedure).SetRequestHash(hash).
 				SetState(idempotencyrecord.StateIN_PROGRESS).ClearResponse().ClearError().
-				SetLeaseUntil(now.Add(idempotencyLease)).SetExpiresAt(now.Add(s.cfg.Payments.IdempotencyTTL)).
+				SetLeaseUntil(now.Add(s.idempotencyLease())).SetExpiresAt(now.Add(s.cfg.Payments.IdempotencyTTL)).
 				Save(ctx)
 			return err
 		case old.Procedure != procedure || !bytes.Equal(old.RequestHash, hash):
@@ -132,7 +148,7 @@ func (s *Server) claimIdempotencyKey(ctx context.Context, scope, key, procedure 
 			return apierr.New(connect.CodeAborted, reasonIdempotencyKeyInUse,
 				"a request with Idempotency-Key %q is still being processed; retry later", key)
 		default:
-			rec, err = old.Update().SetLeaseUntil(now.Add(idempotencyLease)).Save(ctx)
+			rec, err = old.Update().SetLeaseUntil(now.Add(s.idempotencyLease())).Save(ctx)
 			return err
 		}
 	})
@@ -144,13 +160,56 @@ func (s *Server) claimIdempotencyKey(ctx context.Context, scope, key, procedure 
 	return rec, replay, err
 }
 
+// idempotencyRequestHash names a request: the method, who calls (see
+// withIdempotency) and the request. Keyed (HMAC with the master key's hash
+// key), as the sandbox keys its fingerprints: a request can hold a whole
+// card number, which an unkeyed hash next to the payment's BIN and last 4
+// digits would give away to a brute force.
+func (s *Server) idempotencyRequestHash(procedure, caller string, body []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("paymux idempotency\x00")
+	b.WriteString(procedure)
+	b.WriteByte(0)
+	b.WriteString(caller)
+	b.WriteByte(0)
+	b.Write(body)
+	return s.keyring.HashSecret(b.String())
+}
+
+// idempotencyAAD binds a sealed answer to its record.
+func idempotencyAAD(rec *ent.IdempotencyRecord) []byte {
+	return []byte("idempotency:" + rec.Scope + "\x00" + rec.Key)
+}
+
+// sealIdempotent encrypts an answer to store: it may carry a secret shown
+// once (CreateKey's secret key, an access token), which paymux otherwise
+// only keeps hashed.
+func (s *Server) sealIdempotent(rec *ent.IdempotencyRecord, plain []byte) ([]byte, error) {
+	return s.keyring.Encrypt(plain, idempotencyAAD(rec))
+}
+
+// openIdempotent decrypts a stored answer. (A record stored before answers
+// were sealed also had an unkeyed hash: it never matches, so it is never
+// opened; a retry under its key is refused as reused until it expires.)
+func (s *Server) openIdempotent(rec *ent.IdempotencyRecord, stored []byte) ([]byte, error) {
+	plain, err := s.keyring.Decrypt(stored, idempotencyAAD(rec))
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: open stored answer of key scope %s: %w", rec.Scope, err)
+	}
+	return plain, nil
+}
+
 // replayResponse rebuilds the stored answer. The message is decoded as the
 // method's output type without knowing its Go type; codecs only need a
 // proto.Message.
-func replayResponse(schema any, rec *ent.IdempotencyRecord) (connect.AnyResponse, error) {
+func (s *Server) replayResponse(schema any, rec *ent.IdempotencyRecord) (connect.AnyResponse, error) {
 	if rec.Error != nil {
+		raw, err := s.openIdempotent(rec, rec.Error)
+		if err != nil {
+			return nil, err
+		}
 		st := &status.Status{}
-		if err := proto.Unmarshal(rec.Error, st); err != nil {
+		if err := proto.Unmarshal(raw, st); err != nil {
 			return nil, fmt.Errorf("idempotency: stored error: %w", err)
 		}
 		ce := connect.NewError(connect.Code(st.GetCode()), errors.New(st.GetMessage()))
@@ -167,8 +226,12 @@ func replayResponse(schema any, rec *ent.IdempotencyRecord) (connect.AnyResponse
 	if !ok {
 		return nil, errors.New("idempotency: method has no descriptor")
 	}
+	raw, err := s.openIdempotent(rec, rec.Response)
+	if err != nil {
+		return nil, err
+	}
 	msg := dynamicpb.NewMessage(md.Output())
-	if err := proto.Unmarshal(rec.Response, msg); err != nil {
+	if err := proto.Unmarshal(raw, msg); err != nil {
 		return nil, fmt.Errorf("idempotency: stored response: %w", err)
 	}
 	return connect.NewResponse(msg), nil
@@ -176,6 +239,12 @@ func replayResponse(schema any, rec *ent.IdempotencyRecord) (connect.AnyResponse
 
 // storableError says whether an API error is a final answer to keep, and
 // encodes it.
+//
+// PG_OUTCOME_UNKNOWN is kept although it is Unavailable: the call reached
+// the PG, which may have acted, and paymux has already done its part (a
+// cancel is held against the balance, a charge is PAY_PENDING) and settles
+// it later. Run again, the call would start a second one: a second partial
+// cancel refunds twice. A retry is told again to read the payment.
 func storableError(err error) (bool, []byte) {
 	var ce *connect.Error
 	if !errors.As(err, &ce) {
@@ -184,6 +253,14 @@ func storableError(err error) (bool, []byte) {
 	switch ce.Code() {
 	case connect.CodeInvalidArgument, connect.CodeFailedPrecondition, connect.CodeNotFound,
 		connect.CodeAlreadyExists, connect.CodePermissionDenied, connect.CodeOutOfRange:
+	case connect.CodeUnavailable:
+		if apierr.Reason(ce) != reasonPGOutcomeUnknown {
+			return false, nil
+		}
+	case connect.CodeInternal, connect.CodeUnknown:
+		// Part of the call may be committed (a cancel held against the
+		// balance, say): running it again could do it twice. The client
+		// reads the resource and retries under a new key.
 	default:
 		return false, nil
 	}
@@ -196,4 +273,10 @@ func storableError(err error) (bool, []byte) {
 		return false, nil
 	}
 	return true, b
+}
+
+// idempotencyLease outlives any call: one call may make a few PG calls in a
+// row (charge, lookup, net-cancel), each up to payments.pg_timeout.
+func (s *Server) idempotencyLease() time.Duration {
+	return max(idempotencyLease, 4*s.cfg.Payments.PGTimeout)
 }
