@@ -77,3 +77,51 @@ func onePayment(b *testing.B, ts *testServer, sf surface, key map[string][]strin
 		b.Fatalf("payment %s is %s", id, got.GetPayment().GetStatus())
 	}
 }
+
+// BenchmarkPaymentCallLatency takes one payment at a time and reports the
+// p50/p99 latency of each call on its own, as a merchant's server sees it
+// with no other load: the API's own latency over the sandbox PG.
+//
+//	go test ./server -run '^$' -bench BenchmarkPaymentCallLatency -benchtime 1000x
+func BenchmarkPaymentCallLatency(b *testing.B) {
+	for _, db := range databases(b) {
+		for _, sf := range []surface{surfaces[1], surfaces[4]} { // connect, rest
+			b.Run(db.name+"/"+sf.name, func(b *testing.B) {
+				ts := startServer(b, db.open(b))
+				key := headers("Authorization", ts.firstKeyAuth())
+				pg := sandboxPG(ts)
+				var create, confirm, get []time.Duration
+				b.ResetTimer()
+				for i := range b.N {
+					mid := fmt.Sprintf("lat-%s-%d", sf.name, i)
+					t0 := time.Now()
+					created := mustOK[*paymuxv1.CreatePaymentResponse](b, sf.call(b, ts, createPayment(&paymuxv1.CreatePaymentRequest{
+						MerchantPaymentId: mid, OrderName: "bench", Amount: &paymuxv1.Amount{Total: 10000},
+					}), key))
+					create = append(create, time.Since(t0))
+					window, err := ts.Sandbox.AuthenticateWindow(context.Background(), pg, created.GetWindow().GetParams()[sandbox.WindowSessionID],
+						sandbox.WindowAuth{Card: providers.CardData{Number: providers.NewCardNumber(sandbox.CardSuccess), ExpiryYear: 2030, ExpiryMonth: 12}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					id := created.GetPayment().GetId()
+					t1 := time.Now()
+					mustOK[*paymuxv1.ConfirmPaymentResponse](b, sf.call(b, ts, confirmPayment(&paymuxv1.ConfirmPaymentRequest{Id: id, Amount: 10000, WindowResult: window}), key))
+					confirm = append(confirm, time.Since(t1))
+					t2 := time.Now()
+					mustOK[*paymuxv1.GetPaymentResponse](b, sf.call(b, ts, getPayment(id), key))
+					get = append(get, time.Since(t2))
+				}
+				b.StopTimer()
+				for _, x := range []struct {
+					name string
+					d    []time.Duration
+				}{{"create", create}, {"confirm", confirm}, {"get", get}} {
+					slices.Sort(x.d)
+					b.ReportMetric(float64(x.d[len(x.d)/2].Microseconds())/1000, x.name+"-p50-ms")
+					b.ReportMetric(float64(x.d[len(x.d)*99/100].Microseconds())/1000, x.name+"-p99-ms")
+				}
+			})
+		}
+	}
+}

@@ -273,13 +273,9 @@ func errWindowNotCompleted(p *ent.Payment) error {
 
 func (s *paymentService) ConfirmPayment(ctx context.Context, req *connect.Request[paymuxv1.ConfirmPaymentRequest]) (*connect.Response[paymuxv1.ConfirmPaymentResponse], error) {
 	m := req.Msg
-	p, err := s.loadPayment(ctx, m.GetId())
-	if err != nil {
-		return nil, err
-	}
-	// check runs on the locked row too, inside the transaction: whatever it
-	// reads goes through tx, never the pool (a transaction waiting for a
-	// second connection can starve the pool).
+	// check runs on the locked row, inside the transaction that moves it to
+	// PAY_PENDING: whatever it reads goes through tx, never the pool (a
+	// transaction waiting for a second connection can starve the pool).
 	check := func(pre *ent.PreRegistrationClient, p *ent.Payment) error {
 		if p.ApprovalModel != payment.ApprovalModelSERVER {
 			return apierr.New(connect.CodeFailedPrecondition, reasonApprovalModelMismatch,
@@ -296,13 +292,7 @@ func (s *paymentService) ConfirmPayment(ctx context.Context, req *connect.Reques
 		}
 		return checkPreRegistered(ctx, pre, p.MerchantPaymentID, p.Total, p.TaxFree, "amount")
 	}
-	if err := check(s.db.PreRegistration, p); err != nil {
-		return nil, err
-	}
-	p, err = s.approveWindow(ctx, p.ID, m.GetWindowResult(), check)
-	if p == nil {
-		return nil, err
-	}
+	p, err := s.approveWindow(ctx, m.GetId(), m.GetWindowResult(), check)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -113,6 +114,9 @@ func (s *Server) channelForNewPayment(ctx context.Context, id string) (*payChann
 
 // channelOf returns the channel a payment was made through.
 func (s *Server) channelOf(ctx context.Context, p *ent.Payment) (*payChannel, error) {
+	if ch := s.channels.get(p.ChannelID); ch != nil {
+		return ch, nil
+	}
 	row, err := s.db.Channel.Get(tenant.System(ctx), p.ChannelID)
 	if ent.IsNotFound(err) {
 		return nil, apierr.New(connect.CodeFailedPrecondition, apierr.ReasonChannelNotFound,
@@ -121,7 +125,61 @@ func (s *Server) channelOf(ctx context.Context, p *ent.Payment) (*payChannel, er
 	if err != nil {
 		return nil, err
 	}
-	return s.openChannel(row)
+	ch, err := s.openChannel(row)
+	if err != nil {
+		return nil, err
+	}
+	s.channels.put(ch)
+	return ch, nil
+}
+
+// channelCache keeps opened channels for a short time (auth_cache_ttl):
+// every charge and cancel needs its channel, which changes rarely. A change
+// made through this process empties it at once; one made through another
+// replica applies within the TTL, as for keys.
+type channelCache struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	now func() time.Time
+	m   map[string]cachedChannel
+}
+
+type cachedChannel struct {
+	ch      *payChannel
+	fetched time.Time
+}
+
+func newChannelCache(ttl time.Duration, now func() time.Time) *channelCache {
+	return &channelCache{ttl: ttl, now: now, m: map[string]cachedChannel{}}
+}
+
+func (c *channelCache) get(id string) *payChannel {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || c.now().Sub(e.fetched) >= c.ttl {
+		return nil
+	}
+	return e.ch
+}
+
+func (c *channelCache) put(ch *payChannel) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= 10_000 { // bounded: start over rather than grow
+		clear(c.m)
+	}
+	c.m[ch.row.ID] = cachedChannel{ch: ch, fetched: c.now()}
+}
+
+// forget drops every cached channel; called on any channel change.
+func (c *channelCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
 }
 
 func (s *Server) openChannel(row *ent.Channel) (*payChannel, error) {
@@ -171,7 +229,7 @@ func (s *Server) loadPayment(ctx context.Context, id string) (*ent.Payment, erro
 // until tx ends: FOR UPDATE on PostgreSQL; SQLite runs one write
 // transaction at a time already.
 func lockPayment(ctx context.Context, tx *ent.Tx, id string) (*ent.Payment, error) {
-	p, err := tx.Payment.Query().Where(payment.ID(id)).
+	p, err := tx.Payment.Query().Where(append(visiblePayments(ctx), payment.ID(id))...).
 		Modify(forUpdate).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, apierr.New(connect.CodeNotFound, reasonPaymentNotFound, "payment %s not found", id)

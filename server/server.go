@@ -69,6 +69,7 @@ type Server struct {
 	// providers are the PG adapters by provider name ("sandbox", ...).
 	providers map[string]providers.Provider
 	sandbox   *sandbox.Sandbox
+	channels  *channelCache
 
 	handler http.Handler
 	gateway *gatewayHop
@@ -121,6 +122,7 @@ func New(opts Options) (*Server, error) {
 	s.cache = newAuthCache(opts.DB, opts.Config.AuthCacheTTL, opts.Now)
 	s.auth = &authenticator{keyring: opts.Keyring, adminHash: opts.AdminTokenHash, cache: s.cache, now: opts.Now}
 	s.usage = newUsageRecorder(opts.DB, opts.Logger)
+	s.channels = newChannelCache(opts.Config.AuthCacheTTL, opts.Now)
 	s.sandbox = opts.Sandbox
 	var sbState *sandboxState
 	if s.sandbox == nil {
