@@ -537,26 +537,6 @@ func TestCashReceipts(t *testing.T) {
 
 // ---- 3. client approval ------------------------------------------------------------
 
-// flSubmitCheckout plays the buyer in the sandbox window and follows every
-// redirect: to paymux's return page, then to the merchant's page, whose
-// JSON (its query, and "path") it returns.
-func flSubmitCheckout(t testing.TB, checkoutURL, card string) map[string]string {
-	t.Helper()
-	resp, err := http.PostForm(checkoutURL, url.Values{"number": {card}, "exp_month": {"12"}, "exp_year": {"2030"}, "months": {"0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("checkout: HTTP %d", resp.StatusCode)
-	}
-	out := map[string]string{}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("merchant page: %v", err)
-	}
-	return out
-}
-
 // flMerchantPage is the merchant's return page: it answers its path and
 // query as JSON.
 func flMerchantPage(t testing.TB) *httptest.Server {
@@ -601,7 +581,7 @@ func TestClientApprovalWindow(t *testing.T) {
 					if flStatusName(p) != "READY" || p.GetApprovalModel() != paymuxv1.ApprovalModel_APPROVAL_MODEL_CLIENT || p.GetReturnUrl() != returnURL {
 						t.Fatalf("created %v", p)
 					}
-					back := flSubmitCheckout(t, created.GetWindow().GetCheckoutUrl(), c.card)
+					back := completeWindow(t, created.GetWindow().GetCheckoutUrl(), c.card)
 					if back["path"] != "/shop/done" || back["cart"] != "42" || back["payment_id"] != p.GetId() || back["merchant_payment_id"] != mid ||
 						back["amount"] != "45000" || back["status"] != c.status || back["failure_reason"] != c.failure {
 						t.Fatalf("the merchant page got %v", back)

@@ -34,8 +34,9 @@ func testCard(number string) *paymuxv1.CardInput {
 }
 
 // completeWindow plays the buyer: it submits the sandbox checkout form with
-// card and follows the redirects to paymux's return page (no merchant
-// return URL), whose JSON it returns.
+// card and follows every redirect: to paymux's return page, and on to the
+// merchant's page if the payment has a return URL. It returns the JSON the
+// last page answered.
 func completeWindow(t testing.TB, checkoutURL, card string) map[string]string {
 	t.Helper()
 	resp, err := http.PostForm(checkoutURL, url.Values{"number": {card}, "exp_month": {"12"}, "exp_year": {"2030"}, "months": {"0"}})
