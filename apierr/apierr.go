@@ -82,6 +82,12 @@ type FieldViolation struct {
 // Invalid returns InvalidArgument with the INVALID_ARGUMENT reason and the
 // offending fields as google.rpc.BadRequest.
 func Invalid(violations ...FieldViolation) *connect.Error {
+	return InvalidBecause(ReasonInvalidArgument, violations...)
+}
+
+// InvalidBecause is Invalid with a more specific reason
+// (INSTALLMENT_NOT_ALLOWED_UNDER_50000, say) a client may switch on.
+func InvalidBecause(reason string, violations ...FieldViolation) *connect.Error {
 	msg := "invalid request"
 	for i, v := range violations {
 		sep := ": "
@@ -90,7 +96,7 @@ func Invalid(violations ...FieldViolation) *connect.Error {
 		}
 		msg += sep + v.Field + ": " + v.Description
 	}
-	err := New(connect.CodeInvalidArgument, ReasonInvalidArgument, "%s", msg)
+	err := New(connect.CodeInvalidArgument, reason, "%s", msg)
 	br := &errdetails.BadRequest{}
 	for _, v := range violations {
 		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{

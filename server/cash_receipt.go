@@ -56,7 +56,9 @@ func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Requ
 	vat := left.CancellableVAT()
 	pgctx, cancel := s.pgContext(ctx)
 	res, err := ch.api.IssueCashReceipt(pgctx, ch.pg, providers.IssueCashReceiptRequest{
-		OrderID:         p.ID,
+		// The receipt's own id: a PG takes one receipt per order id, and a
+		// failed or cancelled receipt may be asked for again.
+		OrderID:         id,
 		OrderName:       p.OrderName,
 		Amount:          providers.Amount{Total: left.Cancellable(), TaxFree: left.CancellableTaxFree(), VAT: &vat, Currency: p.Currency},
 		Subject:         providers.CashReceiptSubject{Type: cashReceiptType(in.GetType()), Identity: providers.NewRedacted(in.GetIdentityNumber())},
@@ -143,7 +145,7 @@ func (s *paymentService) GetCashReceipt(ctx context.Context, req *connect.Reques
 	if r.Status == cashreceipt.StatusREQUESTED {
 		// Issuing is asynchronous at the PG: see whether it has finished.
 		pgctx, cancel := s.pgContext(ctx)
-		res, err := ch.api.LookupCashReceipt(pgctx, ch.pg, providers.LookupCashReceiptRequest{ReceiptID: r.PgReceiptID, OrderID: p.ID})
+		res, err := ch.api.LookupCashReceipt(pgctx, ch.pg, receiptRef(p, r))
 		cancel()
 		if err == nil {
 			upd := s.db.CashReceipt.UpdateOne(r)
@@ -168,7 +170,7 @@ func (s *paymentService) CancelCashReceipt(ctx context.Context, req *connect.Req
 	}
 	pgctx, cancel := s.pgContext(ctx)
 	res, err := ch.api.CancelCashReceipt(pgctx, ch.pg, providers.CancelCashReceiptRequest{
-		ReceiptID: r.PgReceiptID, OrderID: p.ID, Reason: req.Msg.GetReason(), IdempotencyKey: r.ID + ":cancel",
+		ReceiptID: receiptRef(p, r).ReceiptID, OrderID: receiptRef(p, r).OrderID, Reason: req.Msg.GetReason(), IdempotencyKey: r.ID + ":cancel",
 	})
 	cancel()
 	if err != nil {
@@ -186,4 +188,14 @@ func (s *paymentService) CancelCashReceipt(ctx context.Context, req *connect.Req
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.CancelCashReceiptResponse{CashReceipt: toCashReceiptPB(r)}), nil
+}
+
+// receiptRef names a receipt at the PG: by the PG's id once known, else by
+// order id (a receipt the PG issued itself with a deposit carries the
+// payment's).
+func receiptRef(p *ent.Payment, r *ent.CashReceipt) providers.LookupCashReceiptRequest {
+	if r.PgReceiptID != "" {
+		return providers.LookupCashReceiptRequest{ReceiptID: r.PgReceiptID}
+	}
+	return providers.LookupCashReceiptRequest{OrderID: p.ID}
 }

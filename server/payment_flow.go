@@ -438,3 +438,38 @@ func ignorePaymentOutcome(err error) error {
 	}
 	return err
 }
+
+// refreshRefunds asks the PG how far the pending refunds of a deposited
+// virtual account have got (they settle a business day later) and records
+// it, so a read shows COMPLETED once the bank has paid.
+func (s *Server) refreshRefunds(ctx context.Context, p *ent.Payment) error {
+	pending, err := s.db.Cancellation.Query().
+		Where(cancellation.PaymentID(p.ID), cancellation.RefundStatusEQ(cancellation.RefundStatusPENDING)).All(ctx)
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	ch, err := s.channelOf(ctx, p)
+	if err != nil {
+		return err
+	}
+	pgctx, cancel := s.pgContext(ctx)
+	found, err := ch.api.Lookup(pgctx, ch.pg, lookupOf(p))
+	cancel()
+	if err != nil {
+		if providers.OutcomeUnknown(err) {
+			return nil // shown as PENDING still; the next read asks again
+		}
+		return err
+	}
+	for _, c := range pending {
+		for _, pc := range found.Cancellations {
+			if pc.ID != c.PgCancellationID || pc.Refund == nil || pc.Refund.Status == providers.RefundPending {
+				continue
+			}
+			if err := s.db.Cancellation.UpdateOne(c).SetRefundStatus(cancellation.RefundStatus(pc.Refund.Status)).Exec(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -462,6 +462,9 @@ func (s *paymentService) GetPayment(ctx context.Context, req *connect.Request[pa
 	if p, err = s.expireIfDue(ctx, p); err != nil {
 		return nil, err
 	}
+	if err := s.refreshRefunds(ctx, p); err != nil {
+		return nil, err
+	}
 	full, err := s.paymentPB(ctx, p)
 	if err != nil {
 		return nil, err
@@ -679,5 +682,9 @@ func (s *paymentService) CloseVirtualAccount(ctx context.Context, req *connect.R
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&paymuxv1.CloseVirtualAccountResponse{Payment: toPaymentPB(p, nil, nil, nil)}), nil
+	full, err := s.paymentPB(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymuxv1.CloseVirtualAccountResponse{Payment: full}), nil
 }

@@ -309,9 +309,11 @@ func moneyError(err error, field string) error {
 	if !errors.As(err, &me) {
 		return err
 	}
-	if strings.HasPrefix(me.Reason, "INVALID_") {
-		e := apierr.InvalidField(field, "%s", me.Message)
-		return e
+	switch {
+	case strings.HasPrefix(me.Reason, "INVALID_"):
+		return apierr.InvalidField(field, "%s", me.Message)
+	case me.Reason == money.ReasonInstallmentNotAllowedUnder50000:
+		return apierr.InvalidBecause(me.Reason, apierr.FieldViolation{Field: field, Description: me.Message})
 	}
 	return apierr.New(connect.CodeFailedPrecondition, me.Reason, "%s", me.Message)
 }

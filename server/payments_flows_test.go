@@ -370,6 +370,11 @@ func TestVirtualAccountFlows(t *testing.T) {
 						t.Fatalf("the refund account shows in full: %s", s)
 					}
 				}
+				// The bank settles the refund a business day later; a read then shows it.
+				ts.Clock.Advance(25 * time.Hour)
+				if got := flReadPayment(t, ts, key, issued.GetId()).GetCancellations()[0]; got.GetRefundStatus() != paymuxv1.RefundStatus_REFUND_STATUS_COMPLETED {
+					t.Fatalf("refund a day later: %v", got)
+				}
 				row, err := ts.DB.Cancellation.Get(flSysCtx(), c.GetId())
 				if err != nil {
 					t.Fatal(err)
@@ -490,6 +495,14 @@ func TestCashReceipts(t *testing.T) {
 					t.Fatalf("refused receipt %v", failed)
 				}
 				wantRefusal(t, sf.call(t, ts, cancelCashReceipt(q.GetId()), key), connect.CodeFailedPrecondition, "CASH_RECEIPT_NOT_CANCELLABLE")
+				// A refused receipt is asked for again with a corrected number.
+				again := mustOK[*paymuxv1.IssueCashReceiptResponse](t, sf.call(t, ts, issueCashReceipt(q.GetId(), income("01012345678")), key)).GetCashReceipt()
+				if again.GetId() == failed.GetId() || again.GetStatus() == paymuxv1.CashReceiptStatus_CASH_RECEIPT_STATUS_FAILED {
+					t.Fatalf("receipt asked for again: %v", again)
+				}
+				if got := mustOK[*paymuxv1.GetCashReceiptResponse](t, sf.call(t, ts, getCashReceipt(q.GetId()), key)).GetCashReceipt(); got.GetStatus() != paymuxv1.CashReceiptStatus_CASH_RECEIPT_STATUS_ISSUED {
+					t.Fatalf("receipt asked for again, then read: %v", got)
+				}
 
 				// Asked for with the account: the PG requests it on the deposit, and paymux shows it.
 				withReceipt := flVaRequest(merchantID("cr-auto-"+sf.name), 44000, nil)
@@ -838,7 +851,7 @@ func TestPaymentBadInput(t *testing.T) {
 				r.Amount = amount(49999)
 				r.GetCard().InstallmentMonths = 3
 			}),
-				code: connect.CodeFailedPrecondition, reason: "INSTALLMENT_NOT_ALLOWED_UNDER_50000"},
+				code: connect.CodeInvalidArgument, reason: "INSTALLMENT_NOT_ALLOWED_UNDER_50000", fields: []string{"card.installment_months"}},
 			{name: "card number not digits", r: card(func(c *paymuxv1.CardInput) { c.Number = "9410-0000-0000-0005" }),
 				code: connect.CodeInvalidArgument, reason: invalidArgument, fields: []string{"card.number"}},
 			{name: "unknown virtual account bank", r: instantPayment(badBank),

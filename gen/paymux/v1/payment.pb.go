@@ -1184,9 +1184,12 @@ type Payment struct {
 	Card            *CardDetails    `protobuf:"bytes,15,opt,name=card,proto3" json:"card,omitempty"`
 	VirtualAccount  *VirtualAccount `protobuf:"bytes,16,opt,name=virtual_account,json=virtualAccount,proto3" json:"virtual_account,omitempty"`
 	Failure         *Failure        `protobuf:"bytes,17,opt,name=failure,proto3" json:"failure,omitempty"`
-	Cancellations   []*Cancellation `protobuf:"bytes,18,rep,name=cancellations,proto3" json:"cancellations,omitempty"`
-	StatusHistory   []*StatusChange `protobuf:"bytes,19,rep,name=status_history,json=statusHistory,proto3" json:"status_history,omitempty"`
-	CashReceipt     *CashReceipt    `protobuf:"bytes,20,opt,name=cash_receipt,json=cashReceipt,proto3" json:"cash_receipt,omitempty"`
+	// The cancels, the status history and the cash receipt are filled in by
+	// GetPayment, CancelPayment, CloseVirtualAccount and SimulateDeposit; the
+	// answers of the calls that create or confirm a payment leave them out.
+	Cancellations []*Cancellation `protobuf:"bytes,18,rep,name=cancellations,proto3" json:"cancellations,omitempty"`
+	StatusHistory []*StatusChange `protobuf:"bytes,19,rep,name=status_history,json=statusHistory,proto3" json:"status_history,omitempty"`
+	CashReceipt   *CashReceipt    `protobuf:"bytes,20,opt,name=cash_receipt,json=cashReceipt,proto3" json:"cash_receipt,omitempty"`
 	// The PG's sales slip.
 	ReceiptUrl string `protobuf:"bytes,21,opt,name=receipt_url,json=receiptUrl,proto3" json:"receipt_url,omitempty"`
 	// Where the window sends the buyer back.
