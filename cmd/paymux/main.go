@@ -234,12 +234,14 @@ func printFirstRun(out io.Writer, f server.FirstRun, baseURL, hostPort string, p
 		p("  curl -u %s:%s %s/v1/keys", f.ClientKey, f.SecretKey, baseURL)
 		p("  buf curl %s-H 'Authorization: Basic %s' %s/paymux.v1.KeyService/ListKeys", h2, basic, baseURL)
 		p("  grpcurl %s-H 'Authorization: Basic %s' %s paymux.v1.KeyService/ListKeys", grpcurlTLS, basic, hostPort)
-		p("")
-		p("Take a sandbox payment (open the checkout_url it answers in a browser):")
-		p(`  curl -u %s:%s %s/v1/payments -d '{"merchantPaymentId":"order-1","orderName":"T-shirt","amount":{"total":30000}}'`, f.ClientKey, f.SecretKey, baseURL)
 	}
 	if f.AdminToken != "" {
 		p("  curl -H 'Authorization: Bearer %s' %s/v1/stores", f.AdminToken, baseURL)
+	}
+	if f.ClientKey != "" {
+		p("")
+		p("Take a sandbox payment (open the checkout_url it answers in a browser):")
+		p(`  curl -u %s:%s %s/v1/payments -d '{"merchantPaymentId":"order-1","orderName":"T-shirt","amount":{"total":30000}}'`, f.ClientKey, f.SecretKey, baseURL)
 	}
 	p("")
 }
