@@ -23,6 +23,9 @@ import (
 	"github.com/paymux/paymux/ent/preregistration"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
+	"github.com/paymux/paymux/ent/webhookattempt"
+	"github.com/paymux/paymux/ent/webhookdelivery"
+	"github.com/paymux/paymux/ent/webhookendpoint"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -94,6 +97,9 @@ func checkColumn(t, c string) error {
 			preregistration.Table:   preregistration.ValidColumn,
 			setting.Table:           setting.ValidColumn,
 			store.Table:             store.ValidColumn,
+			webhookattempt.Table:    webhookattempt.ValidColumn,
+			webhookdelivery.Table:   webhookdelivery.ValidColumn,
+			webhookendpoint.Table:   webhookendpoint.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -15,6 +15,9 @@ import (
 	"github.com/paymux/paymux/ent/preregistration"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
+	"github.com/paymux/paymux/ent/webhookattempt"
+	"github.com/paymux/paymux/ent/webhookdelivery"
+	"github.com/paymux/paymux/ent/webhookendpoint"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -24,7 +27,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 11)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 14)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -308,6 +311,90 @@ var schemaGraph = func() *sqlgraph.Schema {
 			store.FieldContactEmail: {Type: field.TypeString, Column: store.FieldContactEmail},
 			store.FieldState:        {Type: field.TypeEnum, Column: store.FieldState},
 			store.FieldKeyCount:     {Type: field.TypeInt, Column: store.FieldKeyCount},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   webhookattempt.Table,
+			Columns: webhookattempt.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: webhookattempt.FieldID,
+			},
+		},
+		Type: "WebhookAttempt",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			webhookattempt.FieldStoreID:           {Type: field.TypeString, Column: webhookattempt.FieldStoreID},
+			webhookattempt.FieldEndpointID:        {Type: field.TypeString, Column: webhookattempt.FieldEndpointID},
+			webhookattempt.FieldDeliveryID:        {Type: field.TypeString, Column: webhookattempt.FieldDeliveryID},
+			webhookattempt.FieldNumber:            {Type: field.TypeInt, Column: webhookattempt.FieldNumber},
+			webhookattempt.FieldTrigger:           {Type: field.TypeEnum, Column: webhookattempt.FieldTrigger},
+			webhookattempt.FieldURL:               {Type: field.TypeString, Column: webhookattempt.FieldURL},
+			webhookattempt.FieldRequestHeaders:    {Type: field.TypeJSON, Column: webhookattempt.FieldRequestHeaders},
+			webhookattempt.FieldRequestBody:       {Type: field.TypeBytes, Column: webhookattempt.FieldRequestBody},
+			webhookattempt.FieldResponseStatus:    {Type: field.TypeInt, Column: webhookattempt.FieldResponseStatus},
+			webhookattempt.FieldResponseHeaders:   {Type: field.TypeJSON, Column: webhookattempt.FieldResponseHeaders},
+			webhookattempt.FieldResponseBody:      {Type: field.TypeBytes, Column: webhookattempt.FieldResponseBody},
+			webhookattempt.FieldResponseTruncated: {Type: field.TypeBool, Column: webhookattempt.FieldResponseTruncated},
+			webhookattempt.FieldLatencyUs:         {Type: field.TypeInt64, Column: webhookattempt.FieldLatencyUs},
+			webhookattempt.FieldError:             {Type: field.TypeString, Column: webhookattempt.FieldError},
+			webhookattempt.FieldCreatedAt:         {Type: field.TypeTime, Column: webhookattempt.FieldCreatedAt},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   webhookdelivery.Table,
+			Columns: webhookdelivery.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: webhookdelivery.FieldID,
+			},
+		},
+		Type: "WebhookDelivery",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			webhookdelivery.FieldStoreID:           {Type: field.TypeString, Column: webhookdelivery.FieldStoreID},
+			webhookdelivery.FieldCreatedAt:         {Type: field.TypeTime, Column: webhookdelivery.FieldCreatedAt},
+			webhookdelivery.FieldUpdatedAt:         {Type: field.TypeTime, Column: webhookdelivery.FieldUpdatedAt},
+			webhookdelivery.FieldEndpointID:        {Type: field.TypeString, Column: webhookdelivery.FieldEndpointID},
+			webhookdelivery.FieldEventID:           {Type: field.TypeString, Column: webhookdelivery.FieldEventID},
+			webhookdelivery.FieldEventType:         {Type: field.TypeString, Column: webhookdelivery.FieldEventType},
+			webhookdelivery.FieldPaymentID:         {Type: field.TypeString, Column: webhookdelivery.FieldPaymentID},
+			webhookdelivery.FieldMerchantPaymentID: {Type: field.TypeString, Column: webhookdelivery.FieldMerchantPaymentID},
+			webhookdelivery.FieldStatus:            {Type: field.TypeEnum, Column: webhookdelivery.FieldStatus},
+			webhookdelivery.FieldAttempts:          {Type: field.TypeInt, Column: webhookdelivery.FieldAttempts},
+			webhookdelivery.FieldNextAttemptAt:     {Type: field.TypeTime, Column: webhookdelivery.FieldNextAttemptAt},
+			webhookdelivery.FieldLeaseUntil:        {Type: field.TypeTime, Column: webhookdelivery.FieldLeaseUntil},
+			webhookdelivery.FieldTrigger:           {Type: field.TypeEnum, Column: webhookdelivery.FieldTrigger},
+			webhookdelivery.FieldLastStatus:        {Type: field.TypeInt, Column: webhookdelivery.FieldLastStatus},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   webhookendpoint.Table,
+			Columns: webhookendpoint.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: webhookendpoint.FieldID,
+			},
+		},
+		Type: "WebhookEndpoint",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			webhookendpoint.FieldStoreID:                 {Type: field.TypeString, Column: webhookendpoint.FieldStoreID},
+			webhookendpoint.FieldCreatedAt:               {Type: field.TypeTime, Column: webhookendpoint.FieldCreatedAt},
+			webhookendpoint.FieldUpdatedAt:               {Type: field.TypeTime, Column: webhookendpoint.FieldUpdatedAt},
+			webhookendpoint.FieldMode:                    {Type: field.TypeEnum, Column: webhookendpoint.FieldMode},
+			webhookendpoint.FieldURL:                     {Type: field.TypeString, Column: webhookendpoint.FieldURL},
+			webhookendpoint.FieldDescription:             {Type: field.TypeString, Column: webhookendpoint.FieldDescription},
+			webhookendpoint.FieldEventTypes:              {Type: field.TypeJSON, Column: webhookendpoint.FieldEventTypes},
+			webhookendpoint.FieldPayMethods:              {Type: field.TypeJSON, Column: webhookendpoint.FieldPayMethods},
+			webhookendpoint.FieldContentType:             {Type: field.TypeEnum, Column: webhookendpoint.FieldContentType},
+			webhookendpoint.FieldEnabled:                 {Type: field.TypeBool, Column: webhookendpoint.FieldEnabled},
+			webhookendpoint.FieldDisabledReason:          {Type: field.TypeString, Column: webhookendpoint.FieldDisabledReason},
+			webhookendpoint.FieldDisabledAt:              {Type: field.TypeTime, Column: webhookendpoint.FieldDisabledAt},
+			webhookendpoint.FieldFailingSince:            {Type: field.TypeTime, Column: webhookendpoint.FieldFailingSince},
+			webhookendpoint.FieldSecretSealed:            {Type: field.TypeBytes, Column: webhookendpoint.FieldSecretSealed},
+			webhookendpoint.FieldPreviousSecretSealed:    {Type: field.TypeBytes, Column: webhookendpoint.FieldPreviousSecretSealed},
+			webhookendpoint.FieldPreviousSecretExpiresAt: {Type: field.TypeTime, Column: webhookendpoint.FieldPreviousSecretExpiresAt},
 		},
 	}
 	graph.MustAddE(
@@ -1779,4 +1866,349 @@ func (f *StoreFilter) WhereHasPaymentsWith(preds ...predicate.Payment) {
 			p(s)
 		}
 	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *WebhookAttemptQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the WebhookAttemptQuery builder.
+func (_q *WebhookAttemptQuery) Filter() *WebhookAttemptFilter {
+	return &WebhookAttemptFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *WebhookAttemptMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the WebhookAttemptMutation builder.
+func (m *WebhookAttemptMutation) Filter() *WebhookAttemptFilter {
+	return &WebhookAttemptFilter{config: m.config, predicateAdder: m}
+}
+
+// WebhookAttemptFilter provides a generic filtering capability at runtime for WebhookAttemptQuery.
+type WebhookAttemptFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *WebhookAttemptFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *WebhookAttemptFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(webhookattempt.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *WebhookAttemptFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(webhookattempt.FieldStoreID))
+}
+
+// WhereEndpointID applies the entql string predicate on the endpoint_id field.
+func (f *WebhookAttemptFilter) WhereEndpointID(p entql.StringP) {
+	f.Where(p.Field(webhookattempt.FieldEndpointID))
+}
+
+// WhereDeliveryID applies the entql string predicate on the delivery_id field.
+func (f *WebhookAttemptFilter) WhereDeliveryID(p entql.StringP) {
+	f.Where(p.Field(webhookattempt.FieldDeliveryID))
+}
+
+// WhereNumber applies the entql int predicate on the number field.
+func (f *WebhookAttemptFilter) WhereNumber(p entql.IntP) {
+	f.Where(p.Field(webhookattempt.FieldNumber))
+}
+
+// WhereTrigger applies the entql string predicate on the trigger field.
+func (f *WebhookAttemptFilter) WhereTrigger(p entql.StringP) {
+	f.Where(p.Field(webhookattempt.FieldTrigger))
+}
+
+// WhereURL applies the entql string predicate on the url field.
+func (f *WebhookAttemptFilter) WhereURL(p entql.StringP) {
+	f.Where(p.Field(webhookattempt.FieldURL))
+}
+
+// WhereRequestHeaders applies the entql json.RawMessage predicate on the request_headers field.
+func (f *WebhookAttemptFilter) WhereRequestHeaders(p entql.BytesP) {
+	f.Where(p.Field(webhookattempt.FieldRequestHeaders))
+}
+
+// WhereRequestBody applies the entql []byte predicate on the request_body field.
+func (f *WebhookAttemptFilter) WhereRequestBody(p entql.BytesP) {
+	f.Where(p.Field(webhookattempt.FieldRequestBody))
+}
+
+// WhereResponseStatus applies the entql int predicate on the response_status field.
+func (f *WebhookAttemptFilter) WhereResponseStatus(p entql.IntP) {
+	f.Where(p.Field(webhookattempt.FieldResponseStatus))
+}
+
+// WhereResponseHeaders applies the entql json.RawMessage predicate on the response_headers field.
+func (f *WebhookAttemptFilter) WhereResponseHeaders(p entql.BytesP) {
+	f.Where(p.Field(webhookattempt.FieldResponseHeaders))
+}
+
+// WhereResponseBody applies the entql []byte predicate on the response_body field.
+func (f *WebhookAttemptFilter) WhereResponseBody(p entql.BytesP) {
+	f.Where(p.Field(webhookattempt.FieldResponseBody))
+}
+
+// WhereResponseTruncated applies the entql bool predicate on the response_truncated field.
+func (f *WebhookAttemptFilter) WhereResponseTruncated(p entql.BoolP) {
+	f.Where(p.Field(webhookattempt.FieldResponseTruncated))
+}
+
+// WhereLatencyUs applies the entql int64 predicate on the latency_us field.
+func (f *WebhookAttemptFilter) WhereLatencyUs(p entql.Int64P) {
+	f.Where(p.Field(webhookattempt.FieldLatencyUs))
+}
+
+// WhereError applies the entql string predicate on the error field.
+func (f *WebhookAttemptFilter) WhereError(p entql.StringP) {
+	f.Where(p.Field(webhookattempt.FieldError))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *WebhookAttemptFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookattempt.FieldCreatedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *WebhookDeliveryQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the WebhookDeliveryQuery builder.
+func (_q *WebhookDeliveryQuery) Filter() *WebhookDeliveryFilter {
+	return &WebhookDeliveryFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *WebhookDeliveryMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the WebhookDeliveryMutation builder.
+func (m *WebhookDeliveryMutation) Filter() *WebhookDeliveryFilter {
+	return &WebhookDeliveryFilter{config: m.config, predicateAdder: m}
+}
+
+// WebhookDeliveryFilter provides a generic filtering capability at runtime for WebhookDeliveryQuery.
+type WebhookDeliveryFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *WebhookDeliveryFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *WebhookDeliveryFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *WebhookDeliveryFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *WebhookDeliveryFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookdelivery.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *WebhookDeliveryFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookdelivery.FieldUpdatedAt))
+}
+
+// WhereEndpointID applies the entql string predicate on the endpoint_id field.
+func (f *WebhookDeliveryFilter) WhereEndpointID(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldEndpointID))
+}
+
+// WhereEventID applies the entql string predicate on the event_id field.
+func (f *WebhookDeliveryFilter) WhereEventID(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldEventID))
+}
+
+// WhereEventType applies the entql string predicate on the event_type field.
+func (f *WebhookDeliveryFilter) WhereEventType(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldEventType))
+}
+
+// WherePaymentID applies the entql string predicate on the payment_id field.
+func (f *WebhookDeliveryFilter) WherePaymentID(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldPaymentID))
+}
+
+// WhereMerchantPaymentID applies the entql string predicate on the merchant_payment_id field.
+func (f *WebhookDeliveryFilter) WhereMerchantPaymentID(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldMerchantPaymentID))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *WebhookDeliveryFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldStatus))
+}
+
+// WhereAttempts applies the entql int predicate on the attempts field.
+func (f *WebhookDeliveryFilter) WhereAttempts(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldAttempts))
+}
+
+// WhereNextAttemptAt applies the entql time.Time predicate on the next_attempt_at field.
+func (f *WebhookDeliveryFilter) WhereNextAttemptAt(p entql.TimeP) {
+	f.Where(p.Field(webhookdelivery.FieldNextAttemptAt))
+}
+
+// WhereLeaseUntil applies the entql time.Time predicate on the lease_until field.
+func (f *WebhookDeliveryFilter) WhereLeaseUntil(p entql.TimeP) {
+	f.Where(p.Field(webhookdelivery.FieldLeaseUntil))
+}
+
+// WhereTrigger applies the entql string predicate on the trigger field.
+func (f *WebhookDeliveryFilter) WhereTrigger(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldTrigger))
+}
+
+// WhereLastStatus applies the entql int predicate on the last_status field.
+func (f *WebhookDeliveryFilter) WhereLastStatus(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldLastStatus))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *WebhookEndpointQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the WebhookEndpointQuery builder.
+func (_q *WebhookEndpointQuery) Filter() *WebhookEndpointFilter {
+	return &WebhookEndpointFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *WebhookEndpointMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the WebhookEndpointMutation builder.
+func (m *WebhookEndpointMutation) Filter() *WebhookEndpointFilter {
+	return &WebhookEndpointFilter{config: m.config, predicateAdder: m}
+}
+
+// WebhookEndpointFilter provides a generic filtering capability at runtime for WebhookEndpointQuery.
+type WebhookEndpointFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *WebhookEndpointFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *WebhookEndpointFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *WebhookEndpointFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *WebhookEndpointFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *WebhookEndpointFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldUpdatedAt))
+}
+
+// WhereMode applies the entql string predicate on the mode field.
+func (f *WebhookEndpointFilter) WhereMode(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldMode))
+}
+
+// WhereURL applies the entql string predicate on the url field.
+func (f *WebhookEndpointFilter) WhereURL(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldURL))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *WebhookEndpointFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldDescription))
+}
+
+// WhereEventTypes applies the entql json.RawMessage predicate on the event_types field.
+func (f *WebhookEndpointFilter) WhereEventTypes(p entql.BytesP) {
+	f.Where(p.Field(webhookendpoint.FieldEventTypes))
+}
+
+// WherePayMethods applies the entql json.RawMessage predicate on the pay_methods field.
+func (f *WebhookEndpointFilter) WherePayMethods(p entql.BytesP) {
+	f.Where(p.Field(webhookendpoint.FieldPayMethods))
+}
+
+// WhereContentType applies the entql string predicate on the content_type field.
+func (f *WebhookEndpointFilter) WhereContentType(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldContentType))
+}
+
+// WhereEnabled applies the entql bool predicate on the enabled field.
+func (f *WebhookEndpointFilter) WhereEnabled(p entql.BoolP) {
+	f.Where(p.Field(webhookendpoint.FieldEnabled))
+}
+
+// WhereDisabledReason applies the entql string predicate on the disabled_reason field.
+func (f *WebhookEndpointFilter) WhereDisabledReason(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldDisabledReason))
+}
+
+// WhereDisabledAt applies the entql time.Time predicate on the disabled_at field.
+func (f *WebhookEndpointFilter) WhereDisabledAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldDisabledAt))
+}
+
+// WhereFailingSince applies the entql time.Time predicate on the failing_since field.
+func (f *WebhookEndpointFilter) WhereFailingSince(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldFailingSince))
+}
+
+// WhereSecretSealed applies the entql []byte predicate on the secret_sealed field.
+func (f *WebhookEndpointFilter) WhereSecretSealed(p entql.BytesP) {
+	f.Where(p.Field(webhookendpoint.FieldSecretSealed))
+}
+
+// WherePreviousSecretSealed applies the entql []byte predicate on the previous_secret_sealed field.
+func (f *WebhookEndpointFilter) WherePreviousSecretSealed(p entql.BytesP) {
+	f.Where(p.Field(webhookendpoint.FieldPreviousSecretSealed))
+}
+
+// WherePreviousSecretExpiresAt applies the entql time.Time predicate on the previous_secret_expires_at field.
+func (f *WebhookEndpointFilter) WherePreviousSecretExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldPreviousSecretExpiresAt))
 }

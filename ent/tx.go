@@ -36,6 +36,12 @@ type Tx struct {
 	Setting *SettingClient
 	// Store is the client for interacting with the Store builders.
 	Store *StoreClient
+	// WebhookAttempt is the client for interacting with the WebhookAttempt builders.
+	WebhookAttempt *WebhookAttemptClient
+	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
+	WebhookDelivery *WebhookDeliveryClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
 
 	// lazily loaded.
 	client     *Client
@@ -178,6 +184,9 @@ func (tx *Tx) init() {
 	tx.PreRegistration = NewPreRegistrationClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.Store = NewStoreClient(tx.config)
+	tx.WebhookAttempt = NewWebhookAttemptClient(tx.config)
+	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)
+	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

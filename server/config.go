@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/paymux/paymux/clientip"
+	"github.com/paymux/paymux/webhook"
 )
 
 // Config is everything paymux reads at start. Each key has a default
@@ -48,6 +49,31 @@ type Config struct {
 	// http://<listen>, with a wildcard host read as localhost.
 	PublicURL string         `mapstructure:"public_url"`
 	Payments  PaymentsConfig `mapstructure:"payments"`
+	Webhooks  WebhooksConfig `mapstructure:"webhooks"`
+}
+
+type WebhooksConfig struct {
+	// AllowPrivate lets endpoints be private, loopback or link-local
+	// addresses. For local development only: in production it would let
+	// any merchant make paymux call into its own network.
+	AllowPrivate bool `mapstructure:"allow_private"`
+	// Timeout bounds one attempt, connection to last byte.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// RetrySchedule is the wait before each retry, comma-separated Go
+	// durations ("5s,5m,30m,2h"); empty: the default (webhook.DefaultSchedule).
+	RetrySchedule string `mapstructure:"retry_schedule"`
+	// DisableAfter disables an endpoint whose every attempt has failed for
+	// this long.
+	DisableAfter time.Duration `mapstructure:"disable_after"`
+	// LogRetention is how long attempts are kept in the delivery log.
+	LogRetention time.Duration `mapstructure:"log_retention"`
+	// Workers bounds the attempts in flight in this process.
+	Workers int `mapstructure:"workers"`
+	// MaxResponseBytes is how much of an endpoint's answer is kept.
+	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
+	// PollInterval is how often the engine looks for due deliveries when
+	// nothing woke it (another replica's events, retries coming due).
+	PollInterval time.Duration `mapstructure:"poll_interval"`
 }
 
 type PaymentsConfig struct {
@@ -81,24 +107,32 @@ type LogConfig struct {
 
 // Defaults lists every configuration key with its default value.
 var Defaults = map[string]any{
-	"listen":                   "127.0.0.1:8080",
-	"data_dir":                 "paymux-data",
-	"database.dsn":             "",
-	"database.max_open_conns":  20,
-	"master_key":               "",
-	"admin_token":              "",
-	"trusted_proxies":          []string{},
-	"tls.cert_file":            "",
-	"tls.key_file":             "",
-	"max_request_bytes":        int64(1 << 20),
-	"shutdown_timeout":         "15s",
-	"auth_cache_ttl":           "10s",
-	"log.level":                "info",
-	"log.format":               "text",
-	"public_url":               "",
-	"payments.pg_timeout":      "30s",
-	"payments.sweep_interval":  "30s",
-	"payments.idempotency_ttl": "24h",
+	"listen":                      "127.0.0.1:8080",
+	"data_dir":                    "paymux-data",
+	"database.dsn":                "",
+	"database.max_open_conns":     20,
+	"master_key":                  "",
+	"admin_token":                 "",
+	"trusted_proxies":             []string{},
+	"tls.cert_file":               "",
+	"tls.key_file":                "",
+	"max_request_bytes":           int64(1 << 20),
+	"shutdown_timeout":            "15s",
+	"auth_cache_ttl":              "10s",
+	"log.level":                   "info",
+	"log.format":                  "text",
+	"public_url":                  "",
+	"payments.pg_timeout":         "30s",
+	"payments.sweep_interval":     "30s",
+	"payments.idempotency_ttl":    "24h",
+	"webhooks.allow_private":      false,
+	"webhooks.timeout":            "10s",
+	"webhooks.retry_schedule":     "",
+	"webhooks.disable_after":      "120h",
+	"webhooks.log_retention":      "720h",
+	"webhooks.workers":            64,
+	"webhooks.max_response_bytes": int64(16 << 10),
+	"webhooks.poll_interval":      "500ms",
 }
 
 // NewViper returns a viper that knows every key, its default and its
@@ -204,6 +238,29 @@ func (c *Config) Validate() error {
 	}
 	if c.Payments.IdempotencyTTL < 24*time.Hour {
 		bad("payments.idempotency_ttl", "must be at least 24h")
+	}
+	if c.Webhooks.Timeout < 100*time.Millisecond || c.Webhooks.Timeout > time.Minute {
+		bad("webhooks.timeout", "must be between 100ms and 1m")
+	}
+	if c.Webhooks.RetrySchedule != "" {
+		if _, err := webhook.ParseSchedule(c.Webhooks.RetrySchedule); err != nil {
+			bad("webhooks.retry_schedule", "%v", err)
+		}
+	}
+	if c.Webhooks.DisableAfter < time.Minute {
+		bad("webhooks.disable_after", "must be at least 1m")
+	}
+	if c.Webhooks.LogRetention < 24*time.Hour {
+		bad("webhooks.log_retention", "must be at least 24h")
+	}
+	if c.Webhooks.Workers < 1 || c.Webhooks.Workers > 4096 {
+		bad("webhooks.workers", "must be between 1 and 4096")
+	}
+	if c.Webhooks.MaxResponseBytes < 0 || c.Webhooks.MaxResponseBytes > 1<<20 {
+		bad("webhooks.max_response_bytes", "must be between 0 and 1048576")
+	}
+	if c.Webhooks.PollInterval < 10*time.Millisecond || c.Webhooks.PollInterval > time.Minute {
+		bad("webhooks.poll_interval", "must be between 10ms and 1m")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -48,6 +48,8 @@ func defaultConfig() Config {
 		AuthCacheTTL:    10 * time.Second,
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Payments:        PaymentsConfig{PGTimeout: 30 * time.Second, SweepInterval: 30 * time.Second, IdempotencyTTL: 24 * time.Hour},
+		Webhooks: WebhooksConfig{Timeout: 10 * time.Second, DisableAfter: 120 * time.Hour, LogRetention: 720 * time.Hour,
+			Workers: 64, MaxResponseBytes: 16 << 10, PollInterval: 500 * time.Millisecond},
 	}
 }
 
@@ -134,24 +136,32 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 	masterKey := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 	clearPaymuxEnv(t)
 	env := map[string]string{
-		"listen":                   "0.0.0.0:9000",
-		"data_dir":                 "/var/lib/paymux",
-		"database.dsn":             "postgresql://u@db/paymux",
-		"database.max_open_conns":  "7",
-		"master_key":               masterKey,
-		"admin_token":              token,
-		"trusted_proxies":          "10.0.0.1",
-		"tls.cert_file":            cert,
-		"tls.key_file":             key,
-		"max_request_bytes":        "4096",
-		"shutdown_timeout":         "3s",
-		"auth_cache_ttl":           "0s",
-		"log.level":                "debug",
-		"log.format":               "json",
-		"public_url":               "https://pay.example.com",
-		"payments.pg_timeout":      "10s",
-		"payments.sweep_interval":  "1m",
-		"payments.idempotency_ttl": "48h",
+		"listen":                      "0.0.0.0:9000",
+		"data_dir":                    "/var/lib/paymux",
+		"database.dsn":                "postgresql://u@db/paymux",
+		"database.max_open_conns":     "7",
+		"master_key":                  masterKey,
+		"admin_token":                 token,
+		"trusted_proxies":             "10.0.0.1",
+		"tls.cert_file":               cert,
+		"tls.key_file":                key,
+		"max_request_bytes":           "4096",
+		"shutdown_timeout":            "3s",
+		"auth_cache_ttl":              "0s",
+		"log.level":                   "debug",
+		"log.format":                  "json",
+		"public_url":                  "https://pay.example.com",
+		"payments.pg_timeout":         "10s",
+		"payments.sweep_interval":     "1m",
+		"payments.idempotency_ttl":    "48h",
+		"webhooks.allow_private":      "true",
+		"webhooks.timeout":            "5s",
+		"webhooks.retry_schedule":     "1s,1m",
+		"webhooks.disable_after":      "24h",
+		"webhooks.log_retention":      "2160h",
+		"webhooks.workers":            "16",
+		"webhooks.max_response_bytes": "4096",
+		"webhooks.poll_interval":      "1s",
 	}
 	if len(env) != len(Defaults) {
 		t.Fatalf("test sets %d keys, Defaults has %d", len(env), len(Defaults))
@@ -177,6 +187,8 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		Log:             LogConfig{Level: "debug", Format: "json"},
 		PublicURL:       "https://pay.example.com",
 		Payments:        PaymentsConfig{PGTimeout: 10 * time.Second, SweepInterval: time.Minute, IdempotencyTTL: 48 * time.Hour},
+		Webhooks: WebhooksConfig{AllowPrivate: true, Timeout: 5 * time.Second, RetrySchedule: "1s,1m", DisableAfter: 24 * time.Hour,
+			LogRetention: 2160 * time.Hour, Workers: 16, MaxResponseBytes: 4096, PollInterval: time.Second},
 	})
 }
 
@@ -498,6 +510,9 @@ func TestConfigValidate(t *testing.T) {
 		{"payments.pg_timeout 0", func(c *Config) { c.Payments.PGTimeout = 0 }, []string{"payments.pg_timeout"}},
 		{"payments.sweep_interval 0", func(c *Config) { c.Payments.SweepInterval = 0 }, []string{"payments.sweep_interval"}},
 		{"payments.idempotency_ttl 1h", func(c *Config) { c.Payments.IdempotencyTTL = time.Hour }, []string{"payments.idempotency_ttl"}},
+		{"webhooks.retry_schedule bad", func(c *Config) { c.Webhooks.RetrySchedule = "soon" }, []string{"webhooks.retry_schedule"}},
+		{"webhooks.workers 0", func(c *Config) { c.Webhooks.Workers = 0 }, []string{"webhooks.workers"}},
+		{"webhooks.timeout 0", func(c *Config) { c.Webhooks.Timeout = 0 }, []string{"webhooks.timeout"}},
 		{
 			"several at once",
 			func(c *Config) {

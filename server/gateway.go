@@ -82,6 +82,7 @@ func newGatewayHop(api http.Handler, maxBytes int64, log *slog.Logger) (*gateway
 		paymuxv1.RegisterChannelServiceHandler,
 		paymuxv1.RegisterPaymentServiceHandler,
 		paymuxv1.RegisterSandboxServiceHandler,
+		paymuxv1.RegisterWebhookServiceHandler,
 	} {
 		if err := register(ctx, g.mux, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)

@@ -272,7 +272,7 @@ func (s *Server) recordEvent(ctx context.Context, tx *ent.Tx, p *ent.Payment, fr
 	if err != nil {
 		return fmt.Errorf("event data: %w", err)
 	}
-	return tx.Event.Create().
+	ev, err := tx.Event.Create().
 		SetStoreID(p.StoreID).
 		SetMode(event.Mode(p.Mode)).
 		SetType(eventType(p.Status)).
@@ -282,7 +282,11 @@ func (s *Server) recordEvent(ctx context.Context, tx *ent.Tx, p *ent.Payment, fr
 		SetToStatus(string(p.Status)).
 		SetData(data).
 		SetCreatedAt(p.StatusAt).
-		Exec(ctx)
+		Save(ctx)
+	if err != nil {
+		return err
+	}
+	return s.queueDeliveries(ctx, tx, ev, string(p.Method))
 }
 
 // eventType names the event of reaching status: "payment.paid", ...

@@ -70,6 +70,7 @@ type Server struct {
 	providers map[string]providers.Provider
 	sandbox   *sandbox.Sandbox
 	channels  *channelCache
+	webhooks  *webhookEngine
 
 	handler http.Handler
 	gateway *gatewayHop
@@ -86,6 +87,7 @@ var serviceNames = []string{
 	paymuxv1connect.ChannelServiceName,
 	paymuxv1connect.PaymentServiceName,
 	paymuxv1connect.SandboxServiceName,
+	paymuxv1connect.WebhookServiceName,
 }
 
 // New builds a Server. Close it to stop its background work.
@@ -123,6 +125,9 @@ func New(opts Options) (*Server, error) {
 	s.auth = &authenticator{keyring: opts.Keyring, adminHash: opts.AdminTokenHash, cache: s.cache, now: opts.Now}
 	s.usage = newUsageRecorder(opts.DB, opts.Logger)
 	s.channels = newChannelCache(opts.Config.AuthCacheTTL, opts.Now)
+	if s.webhooks, err = newWebhookEngine(s); err != nil {
+		return nil, err
+	}
 	s.sandbox = opts.Sandbox
 	var sbState *sandboxState
 	if s.sandbox == nil {
@@ -151,6 +156,7 @@ func New(opts Options) (*Server, error) {
 	api.Handle(paymuxv1connect.NewChannelServiceHandler(&channelService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewPaymentServiceHandler(&paymentService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewSandboxServiceHandler(&sandboxService{s}, handlerOpts...))
+	api.Handle(paymuxv1connect.NewWebhookServiceHandler(&webhookService{s}, handlerOpts...))
 	// Health and reflection are public: they say nothing about any store.
 	api.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(serviceNames...)))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)
@@ -185,6 +191,11 @@ func New(opts Options) (*Server, error) {
 	go func() {
 		defer s.background.Done()
 		s.sweepLoop(ctx)
+	}()
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.webhooks.run(ctx)
 	}()
 	if sbState != nil {
 		s.background.Add(1)

@@ -8,6 +8,8 @@ import (
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/ent/webhookattempt"
+	"github.com/paymux/paymux/ent/webhookdelivery"
 	"github.com/paymux/paymux/tenant"
 )
 
@@ -73,6 +75,14 @@ func (s *Server) sweep(ctx context.Context) {
 
 	_, err = s.db.IdempotencyRecord.Delete().Where(idempotencyrecord.ExpiresAtLT(s.clock())).Exec(ctx)
 	logErr("drop idempotency records", "", err)
+
+	// The delivery log is kept for webhooks.log_retention.
+	old := s.clock().Add(-s.cfg.Webhooks.LogRetention)
+	_, err = s.db.WebhookAttempt.Delete().Where(webhookattempt.CreatedAtLT(old)).Exec(ctx)
+	logErr("drop old webhook attempts", "", err)
+	_, err = s.db.WebhookDelivery.Delete().
+		Where(webhookdelivery.StatusNEQ(webhookdelivery.StatusPENDING), webhookdelivery.UpdatedAtLT(old)).Exec(ctx)
+	logErr("drop old webhook deliveries", "", err)
 }
 
 // resolveStale settles a payment whose PG call never came back.

@@ -1,0 +1,491 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/webhookattempt"
+	"github.com/paymux/paymux/ent/webhookdelivery"
+	"github.com/paymux/paymux/ent/webhookendpoint"
+	"github.com/paymux/paymux/tenant"
+	"github.com/paymux/paymux/webhook"
+)
+
+// How webhooks leave paymux:
+//
+//  1. An event is written in the same transaction as the change it reports,
+//     with one WebhookDelivery per endpoint that wants it (queueDeliveries).
+//  2. The engine claims due deliveries with a lease (FOR UPDATE SKIP LOCKED
+//     on PostgreSQL, so replicas share the work without taking the same
+//     one) and sends each in its own goroutine: a slow endpoint holds at
+//     most perEndpoint of the workers, never the others' deliveries.
+//  3. Each attempt is logged; the delivery succeeds (2xx), is retried on the
+//     schedule (Retry-After honoured), or fails for good. 410 Gone and an
+//     endpoint failing for webhooks.disable_after disable the endpoint.
+//  4. A worker that dies leaves its lease to run out: the delivery is sent
+//     again (at least once, with the same webhook-id for the receiver to
+//     drop the duplicate).
+
+// perEndpoint bounds the attempts in flight to one endpoint.
+const perEndpoint = 4
+
+type webhookEngine struct {
+	s        *Server
+	client   *http.Client
+	schedule webhook.Schedule
+	wakeCh   chan struct{}
+	slots    chan struct{} // one per attempt in flight
+
+	mu   sync.Mutex
+	busy map[string]int // endpoint id -> attempts in flight
+	rnd  *rand.Rand
+	wg   sync.WaitGroup
+}
+
+func newWebhookEngine(s *Server) (*webhookEngine, error) {
+	schedule := webhook.DefaultSchedule
+	if s.cfg.Webhooks.RetrySchedule != "" {
+		var err error
+		if schedule, err = webhook.ParseSchedule(s.cfg.Webhooks.RetrySchedule); err != nil {
+			return nil, fmt.Errorf("webhooks.retry_schedule: %w", err)
+		}
+	}
+	return &webhookEngine{
+		s:        s,
+		client:   webhook.NewClient(webhook.ClientOptions{AllowPrivate: s.cfg.Webhooks.AllowPrivate, Timeout: s.cfg.Webhooks.Timeout}),
+		schedule: schedule,
+		wakeCh:   make(chan struct{}, 1),
+		slots:    make(chan struct{}, s.cfg.Webhooks.Workers),
+		busy:     map[string]int{},
+		rnd:      rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}, nil
+}
+
+// wake makes the engine look for due deliveries now, not at its next tick.
+func (e *webhookEngine) wake() {
+	select {
+	case e.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// run claims and sends due deliveries until ctx ends, then waits for the
+// attempts in flight.
+func (e *webhookEngine) run(ctx context.Context) {
+	defer e.wg.Wait()
+	t := time.NewTicker(e.s.cfg.Webhooks.PollInterval)
+	defer t.Stop()
+	for {
+		for e.dispatch(ctx) {
+			// A full batch: there may be more due at once.
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-e.wakeCh:
+		}
+	}
+}
+
+// dispatch claims as many due deliveries as there are free workers and
+// starts them; it reports whether it filled every free worker.
+func (e *webhookEngine) dispatch(ctx context.Context) bool {
+	free := cap(e.slots) - len(e.slots)
+	if free == 0 || ctx.Err() != nil {
+		return false
+	}
+	claimed, err := e.claim(ctx, free)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.s.log.WarnContext(ctx, "webhooks: claim", "error", err)
+		}
+		return false
+	}
+	for _, d := range claimed {
+		e.slots <- struct{}{}
+		e.mu.Lock()
+		e.busy[d.EndpointID]++
+		e.mu.Unlock()
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			defer func() {
+				e.mu.Lock()
+				if e.busy[d.EndpointID]--; e.busy[d.EndpointID] <= 0 {
+					delete(e.busy, d.EndpointID)
+				}
+				e.mu.Unlock()
+				<-e.slots
+			}()
+			if err := e.attempt(context.WithoutCancel(ctx), d); err != nil {
+				e.s.log.WarnContext(ctx, "webhooks: attempt", "delivery_id", d.ID, "error", err)
+			}
+		}()
+	}
+	return len(claimed) == free
+}
+
+// lease is how long a claimed delivery is ours: the attempt's timeout and
+// room to record it.
+func (e *webhookEngine) lease() time.Duration { return 2*e.s.cfg.Webhooks.Timeout + 30*time.Second }
+
+// claim takes up to n due deliveries whose endpoints have a free worker.
+func (e *webhookEngine) claim(ctx context.Context, n int) ([]*ent.WebhookDelivery, error) {
+	ctx = tenant.System(ctx)
+	e.mu.Lock()
+	var full []string
+	for id, k := range e.busy {
+		if k >= perEndpoint {
+			full = append(full, id)
+		}
+	}
+	e.mu.Unlock()
+	now := e.s.clock()
+	var out []*ent.WebhookDelivery
+	err := inTx(ctx, e.s.db, func(tx *ent.Tx) error {
+		q := tx.WebhookDelivery.Query().Where(
+			webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING),
+			webhookdelivery.NextAttemptAtLTE(now),
+			webhookdelivery.Or(webhookdelivery.LeaseUntilIsNil(), webhookdelivery.LeaseUntilLT(now)),
+		)
+		if len(full) > 0 {
+			q = q.Where(webhookdelivery.EndpointIDNotIn(full...))
+		}
+		rows, err := q.Order(ent.Asc(webhookdelivery.FieldNextAttemptAt)).Limit(n).
+			Modify(func(s *sql.Selector) {
+				// Replicas skip each other's rows instead of waiting for them.
+				if s.Dialect() == dialect.Postgres {
+					s.ForUpdate(sql.WithLockAction(sql.SkipLocked))
+				}
+			}).All(ctx)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		// Within one claim, at most perEndpoint per endpoint.
+		per := map[string]int{}
+		var ids []string
+		for _, d := range rows {
+			e.mu.Lock()
+			inFlight := e.busy[d.EndpointID]
+			e.mu.Unlock()
+			if inFlight+per[d.EndpointID] >= perEndpoint {
+				continue
+			}
+			per[d.EndpointID]++
+			ids = append(ids, d.ID)
+			out = append(out, d)
+		}
+		until := now.Add(e.lease())
+		if err := tx.WebhookDelivery.Update().Where(webhookdelivery.IDIn(ids...)).SetLeaseUntil(until).Exec(ctx); err != nil {
+			return err
+		}
+		for _, d := range out {
+			d.LeaseUntil = &until
+		}
+		return nil
+	})
+	return out, err
+}
+
+// queueDeliveries writes, in the event's transaction, one delivery per
+// enabled endpoint of the event's store and mode that wants it, and wakes
+// the engine once the transaction commits.
+func (s *Server) queueDeliveries(ctx context.Context, tx *ent.Tx, ev *ent.Event, method string) error {
+	endpoints, err := tx.WebhookEndpoint.Query().Where(
+		webhookendpoint.StoreID(ev.StoreID),
+		webhookendpoint.ModeEQ(webhookendpoint.Mode(ev.Mode)),
+		webhookendpoint.Enabled(true),
+	).All(ctx)
+	if err != nil || len(endpoints) == 0 {
+		return err
+	}
+	var creates []*ent.WebhookDeliveryCreate
+	for _, ep := range endpoints {
+		if !wants(ep, ev.Type, method) {
+			continue
+		}
+		creates = append(creates, tx.WebhookDelivery.Create().
+			SetStoreID(ev.StoreID).
+			SetEndpointID(ep.ID).
+			SetEventID(ev.ID).
+			SetEventType(ev.Type).
+			SetPaymentID(ev.PaymentID).
+			SetMerchantPaymentID(ev.MerchantPaymentID).
+			SetStatus(webhookdelivery.StatusPENDING).
+			SetNextAttemptAt(ev.CreatedAt))
+	}
+	if len(creates) == 0 {
+		return nil
+	}
+	if err := tx.WebhookDelivery.CreateBulk(creates...).Exec(ctx); err != nil {
+		return err
+	}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(ctx, tx)
+			if err == nil && s.webhooks != nil {
+				s.webhooks.wake()
+			}
+			return err
+		})
+	})
+	return nil
+}
+
+// wants reports whether an endpoint takes an event of this type about a
+// payment of this method (empty filters take everything).
+func wants(ep *ent.WebhookEndpoint, eventType, method string) bool {
+	if len(ep.EventTypes) > 0 && !slices.Contains(ep.EventTypes, eventType) {
+		return false
+	}
+	if len(ep.PayMethods) > 0 && method != "" && !slices.Contains(ep.PayMethods, method) {
+		return false
+	}
+	return true
+}
+
+// webhookRequest is one signed request to an endpoint.
+type webhookRequest struct {
+	url     string
+	headers http.Header
+	body    []byte
+}
+
+// buildRequest signs the event for the endpoint with its secret (and the
+// previous one during a rotation's overlap).
+func (s *Server) buildRequest(ep *ent.WebhookEndpoint, eventID, eventType string, at time.Time, data []byte) (*webhookRequest, error) {
+	keys, err := s.endpointSecrets(ep)
+	if err != nil {
+		return nil, err
+	}
+	var body []byte
+	contentType := "application/json"
+	if ep.ContentType == webhookendpoint.ContentTypeFORM {
+		contentType = "application/x-www-form-urlencoded"
+		var p struct {
+			ID                string `json:"id"`
+			MerchantPaymentID string `json:"merchantPaymentId"`
+			Status            string `json:"status"`
+		}
+		_ = json.Unmarshal(data, &p) // best effort: data is the full JSON below anyway
+		form := url.Values{
+			"type":                {eventType},
+			"timestamp":           {at.UTC().Format(time.RFC3339Nano)},
+			"payment_id":          {p.ID},
+			"merchant_payment_id": {p.MerchantPaymentID},
+			"status":              {p.Status},
+			"data":                {string(data)},
+		}
+		body = []byte(form.Encode())
+	} else {
+		body, err = json.Marshal(struct {
+			Type      string          `json:"type"`
+			Timestamp string          `json:"timestamp"`
+			Data      json.RawMessage `json:"data"`
+		}{eventType, at.UTC().Format(time.RFC3339Nano), data})
+		if err != nil {
+			return nil, fmt.Errorf("webhook body: %w", err)
+		}
+	}
+	now := s.now()
+	h := webhook.Headers(eventID, now, webhook.Sign(keys, eventID, now, body))
+	h.Set("Content-Type", contentType)
+	h.Set("User-Agent", "paymux-webhooks/1")
+	return &webhookRequest{url: ep.URL, headers: h, body: body}, nil
+}
+
+// endpointSecrets opens the signing secrets: the current one, then the
+// previous one while its overlap lasts.
+func (s *Server) endpointSecrets(ep *ent.WebhookEndpoint) ([][]byte, error) {
+	open := func(sealed []byte) ([]byte, error) {
+		plain, err := s.keyring.Decrypt(sealed, []byte("webhook:"+ep.ID))
+		if err != nil {
+			return nil, fmt.Errorf("endpoint %s secret: %w", ep.ID, err)
+		}
+		return webhook.ParseSecret(string(plain))
+	}
+	cur, err := open(ep.SecretSealed)
+	if err != nil {
+		return nil, err
+	}
+	keys := [][]byte{cur}
+	if len(ep.PreviousSecretSealed) > 0 && ep.PreviousSecretExpiresAt != nil && s.now().Before(*ep.PreviousSecretExpiresAt) {
+		prev, err := open(ep.PreviousSecretSealed)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, prev)
+	}
+	return keys, nil
+}
+
+// sendResult is what one HTTP attempt gave.
+type sendResult struct {
+	status     int
+	headers    map[string]string
+	body       []byte
+	truncated  bool
+	latency    time.Duration
+	err        error
+	retryAfter time.Duration
+}
+
+// send makes one attempt. Redirects are not followed and private addresses
+// are refused at connect time (webhook.NewClient).
+func (s *Server) send(ctx context.Context, client *http.Client, r *webhookRequest) sendResult {
+	start := time.Now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(r.body))
+	if err != nil {
+		return sendResult{err: err}
+	}
+	req.Header = r.headers.Clone()
+	resp, err := client.Do(req)
+	if err != nil {
+		return sendResult{err: err, latency: time.Since(start)}
+	}
+	defer resp.Body.Close()
+	body, truncated, rerr := webhook.ReadLimited(resp.Body, s.cfg.Webhooks.MaxResponseBytes)
+	out := sendResult{status: resp.StatusCode, body: body, truncated: truncated, latency: time.Since(start), headers: map[string]string{}}
+	for k := range resp.Header {
+		out.headers[k] = resp.Header.Get(k)
+	}
+	if rerr != nil {
+		out.err = fmt.Errorf("reading the answer: %w", rerr)
+	}
+	if d, ok := webhook.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now()); ok {
+		out.retryAfter = d
+	}
+	return out
+}
+
+// logAttempt writes an attempt to the delivery log.
+func (s *Server) logAttempt(ctx context.Context, db *ent.Client, ep *ent.WebhookEndpoint, deliveryID string, number int, trigger string, r *webhookRequest, res sendResult) (*ent.WebhookAttempt, error) {
+	hdr := map[string]string{}
+	for k := range r.headers {
+		hdr[k] = r.headers.Get(k)
+	}
+	c := db.WebhookAttempt.Create().
+		SetStoreID(ep.StoreID).
+		SetEndpointID(ep.ID).
+		SetDeliveryID(deliveryID).
+		SetNumber(number).
+		SetTrigger(webhookattempt.Trigger(trigger)).
+		SetURL(r.url).
+		SetRequestHeaders(hdr).
+		SetRequestBody(r.body).
+		SetResponseStatus(res.status).
+		SetResponseHeaders(res.headers).
+		SetResponseBody(res.body).
+		SetResponseTruncated(res.truncated).
+		SetLatencyUs(res.latency.Microseconds()).
+		SetCreatedAt(s.clock())
+	if res.err != nil {
+		c.SetError(res.err.Error())
+	}
+	return c.Save(ctx)
+}
+
+// attempt sends one claimed delivery and records what happened.
+func (e *webhookEngine) attempt(ctx context.Context, d *ent.WebhookDelivery) error {
+	s := e.s
+	ctx = tenant.System(ctx)
+	ep, err := s.db.WebhookEndpoint.Get(ctx, d.EndpointID)
+	if ent.IsNotFound(err) {
+		return s.db.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusFAILED).ClearLeaseUntil().Exec(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if !ep.Enabled {
+		return s.db.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusFAILED).ClearLeaseUntil().Exec(ctx)
+	}
+	ev, err := s.db.Event.Get(ctx, d.EventID)
+	if err != nil {
+		return err
+	}
+	r, err := s.buildRequest(ep, ev.ID, ev.Type, ev.CreatedAt, ev.Data)
+	if err != nil {
+		return err
+	}
+	res := s.send(ctx, e.client, r)
+	number := d.Attempts + 1
+	now := s.clock()
+
+	ok := res.err == nil && res.status >= 200 && res.status < 300
+	gone := res.err == nil && res.status == http.StatusGone
+	return inTx(ctx, s.db, func(tx *ent.Tx) error {
+		if _, err := s.logAttempt(ctx, tx.Client(), ep, d.ID, number, string(d.Trigger), r, res); err != nil {
+			return err
+		}
+		// Only while the lease is ours: if it ran out and another worker
+		// took the delivery, that worker records its own outcome.
+		upd := tx.WebhookDelivery.Update().
+			Where(webhookdelivery.ID(d.ID), webhookdelivery.LeaseUntil(*d.LeaseUntil)).
+			SetAttempts(number).SetLastStatus(res.status).ClearLeaseUntil().SetTrigger(webhookdelivery.TriggerAUTOMATIC)
+		switch next, retry := e.nextAttempt(number, now, res.retryAfter); {
+		case ok:
+			upd.SetStatus(webhookdelivery.StatusSUCCEEDED)
+		case gone || !retry:
+			upd.SetStatus(webhookdelivery.StatusFAILED)
+		default:
+			upd.SetNextAttemptAt(next)
+		}
+		if n, err := upd.Save(ctx); err != nil || n == 0 {
+			return err
+		}
+		return s.noteEndpointHealth(ctx, tx, ep, ok, gone, now)
+	})
+}
+
+func (e *webhookEngine) nextAttempt(number int, now time.Time, retryAfter time.Duration) (time.Time, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.schedule.Next(number, now, retryAfter, e.rnd)
+}
+
+// noteEndpointHealth keeps failing_since, and disables an endpoint that
+// answered 410 Gone or has failed for webhooks.disable_after.
+func (s *Server) noteEndpointHealth(ctx context.Context, tx *ent.Tx, ep *ent.WebhookEndpoint, ok, gone bool, now time.Time) error {
+	switch {
+	case ok:
+		if ep.FailingSince == nil {
+			return nil
+		}
+		return tx.WebhookEndpoint.UpdateOneID(ep.ID).ClearFailingSince().Exec(ctx)
+	case gone:
+		return s.disableEndpoint(ctx, tx, ep.ID, "the endpoint answered 410 Gone", now)
+	case ep.FailingSince == nil:
+		return tx.WebhookEndpoint.UpdateOneID(ep.ID).Where(webhookendpoint.FailingSinceIsNil()).SetFailingSince(now).Exec(ctx)
+	case now.Sub(*ep.FailingSince) >= s.cfg.Webhooks.DisableAfter:
+		return s.disableEndpoint(ctx, tx, ep.ID, "every attempt has failed since "+ep.FailingSince.UTC().Format(time.RFC3339), now)
+	}
+	return nil
+}
+
+// disableEndpoint turns an endpoint off and fails its pending deliveries;
+// the reason shows on the endpoint.
+func (s *Server) disableEndpoint(ctx context.Context, tx *ent.Tx, id, reason string, now time.Time) error {
+	n, err := tx.WebhookEndpoint.Update().Where(webhookendpoint.ID(id), webhookendpoint.Enabled(true)).
+		SetEnabled(false).SetDisabledReason(reason).SetDisabledAt(now).Save(ctx)
+	if err != nil || n == 0 {
+		return err
+	}
+	s.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint_id", id, "reason", reason)
+	return tx.WebhookDelivery.Update().
+		Where(webhookdelivery.EndpointID(id), webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING), webhookdelivery.LeaseUntilIsNil()).
+		SetStatus(webhookdelivery.StatusFAILED).Exec(ctx)
+}
+
