@@ -488,4 +488,3 @@ func (s *Server) disableEndpoint(ctx context.Context, tx *ent.Tx, id, reason str
 		Where(webhookdelivery.EndpointID(id), webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING), webhookdelivery.LeaseUntilIsNil()).
 		SetStatus(webhookdelivery.StatusFAILED).Exec(ctx)
 }
-
