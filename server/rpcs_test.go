@@ -200,3 +200,66 @@ func cancelCashReceipt(paymentID string) rpc {
 func simulateDeposit(paymentID string, amount *int64, depositor string) rpc {
 	return newRPC[paymuxv1.SimulateDepositRequest, paymuxv1.SimulateDepositResponse]("/paymux.v1.SandboxService/SimulateDeposit", http.MethodPost, "/v1/sandbox/payments/"+url.PathEscape(paymentID)+"/deposit", &paymuxv1.SimulateDepositRequest{PaymentId: paymentID, Amount: amount, DepositorName: depositor})
 }
+
+func createWebhookEndpoint(req *paymuxv1.CreateWebhookEndpointRequest) rpc {
+	return newRPC[paymuxv1.CreateWebhookEndpointRequest, paymuxv1.CreateWebhookEndpointResponse]("/paymux.v1.WebhookService/CreateWebhookEndpoint", http.MethodPost, "/v1/webhook-endpoints", req)
+}
+
+func listWebhookEndpoints(storeID string) rpc {
+	return newRPC[paymuxv1.ListWebhookEndpointsRequest, paymuxv1.ListWebhookEndpointsResponse]("/paymux.v1.WebhookService/ListWebhookEndpoints", http.MethodGet, "/v1/webhook-endpoints"+query("storeId", storeID), &paymuxv1.ListWebhookEndpointsRequest{StoreId: storeID})
+}
+
+func getWebhookEndpoint(id string) rpc {
+	return newRPC[paymuxv1.GetWebhookEndpointRequest, paymuxv1.GetWebhookEndpointResponse]("/paymux.v1.WebhookService/GetWebhookEndpoint", http.MethodGet, "/v1/webhook-endpoints/"+url.PathEscape(id), &paymuxv1.GetWebhookEndpointRequest{Id: id})
+}
+
+func updateWebhookEndpoint(req *paymuxv1.UpdateWebhookEndpointRequest) rpc {
+	return newRPC[paymuxv1.UpdateWebhookEndpointRequest, paymuxv1.UpdateWebhookEndpointResponse]("/paymux.v1.WebhookService/UpdateWebhookEndpoint", http.MethodPatch, "/v1/webhook-endpoints/"+url.PathEscape(req.GetId()), req)
+}
+
+func deleteWebhookEndpoint(id string) rpc {
+	return newRPC[paymuxv1.DeleteWebhookEndpointRequest, paymuxv1.DeleteWebhookEndpointResponse]("/paymux.v1.WebhookService/DeleteWebhookEndpoint", http.MethodDelete, "/v1/webhook-endpoints/"+url.PathEscape(id), &paymuxv1.DeleteWebhookEndpointRequest{Id: id})
+}
+
+func rotateWebhookSecret(req *paymuxv1.RotateWebhookSecretRequest) rpc {
+	return newRPC[paymuxv1.RotateWebhookSecretRequest, paymuxv1.RotateWebhookSecretResponse]("/paymux.v1.WebhookService/RotateWebhookSecret", http.MethodPost, "/v1/webhook-endpoints/"+url.PathEscape(req.GetId())+"/rotate-secret", req)
+}
+
+func testWebhookEndpoint(id, eventType string) rpc {
+	return newRPC[paymuxv1.TestWebhookEndpointRequest, paymuxv1.TestWebhookEndpointResponse]("/paymux.v1.WebhookService/TestWebhookEndpoint", http.MethodPost, "/v1/webhook-endpoints/"+url.PathEscape(id)+"/test", &paymuxv1.TestWebhookEndpointRequest{Id: id, EventType: eventType})
+}
+
+func listWebhookDeliveries(req *paymuxv1.ListWebhookDeliveriesRequest) rpc {
+	v := url.Values{}
+	for _, s := range req.GetStatuses() {
+		v.Add("statuses", s.String())
+	}
+	for k, val := range map[string]string{"storeId": req.GetStoreId(), "endpointId": req.GetEndpointId(), "eventType": req.GetEventType(),
+		"merchantPaymentId": req.GetMerchantPaymentId(), "pageToken": req.GetPageToken()} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	if req.GetPageSize() != 0 {
+		v.Set("pageSize", itoa(req.GetPageSize()))
+	}
+	if t := req.GetStartTime(); t != nil {
+		v.Set("startTime", t.AsTime().Format(time.RFC3339Nano))
+	}
+	if t := req.GetEndTime(); t != nil {
+		v.Set("endTime", t.AsTime().Format(time.RFC3339Nano))
+	}
+	path := "/v1/webhook-deliveries"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	return newRPC[paymuxv1.ListWebhookDeliveriesRequest, paymuxv1.ListWebhookDeliveriesResponse]("/paymux.v1.WebhookService/ListWebhookDeliveries", http.MethodGet, path, req)
+}
+
+func getWebhookDelivery(id string) rpc {
+	return newRPC[paymuxv1.GetWebhookDeliveryRequest, paymuxv1.GetWebhookDeliveryResponse]("/paymux.v1.WebhookService/GetWebhookDelivery", http.MethodGet, "/v1/webhook-deliveries/"+url.PathEscape(id), &paymuxv1.GetWebhookDeliveryRequest{Id: id})
+}
+
+func resendWebhooks(req *paymuxv1.ResendWebhooksRequest) rpc {
+	return newRPC[paymuxv1.ResendWebhooksRequest, paymuxv1.ResendWebhooksResponse]("/paymux.v1.WebhookService/ResendWebhooks", http.MethodPost, "/v1/webhook-deliveries/resend", req)
+}
