@@ -103,7 +103,7 @@ func newRootCommand() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), "paymux", versionString())
 		},
 	}
-	root.AddCommand(serve, migrate, ver)
+	root.AddCommand(serve, migrate, ver, newListenCommand())
 	return root
 }
 
