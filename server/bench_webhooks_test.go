@@ -179,4 +179,3 @@ func BenchmarkWebhookLatency(b *testing.B) {
 		})
 	}
 }
-

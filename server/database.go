@@ -68,6 +68,10 @@ type oneWriter struct {
 func (d *oneWriter) Tx(ctx context.Context) (dialect.Tx, error) { return d.BeginTx(ctx, nil) }
 
 func (d *oneWriter) BeginTx(ctx context.Context, opts *entsql.TxOptions) (dialect.Tx, error) {
+	if opts != nil && opts.ReadOnly {
+		// A reader needs no write turn (the driver begins it deferred).
+		return d.Driver.BeginTx(ctx, opts)
+	}
 	select {
 	case d.turn <- struct{}{}:
 	case <-ctx.Done():

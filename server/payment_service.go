@@ -474,21 +474,32 @@ func (s *paymentService) GetPayment(ctx context.Context, req *connect.Request[pa
 
 // paymentPB is the whole payment: cancels, status history and receipt.
 func (s *Server) paymentPB(ctx context.Context, p *ent.Payment) (*paymuxv1.Payment, error) {
-	cancels, err := s.db.Cancellation.Query().Where(cancellation.PaymentID(p.ID)).
-		Order(ent.Asc(cancellation.FieldCreatedAt), ent.Asc(cancellation.FieldID)).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	history, err := s.db.Event.Query().Where(event.PaymentID(p.ID)).
-		Order(ent.Asc(event.FieldCreatedAt), ent.Asc(event.FieldID)).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	receipt, err := s.db.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID)).Only(ctx)
-	if err != nil && !ent.IsNotFound(err) {
-		return nil, err
-	}
-	return toPaymentPB(p, cancels, history, receipt), nil
+	// One snapshot: a cancel settling between two reads would otherwise show
+	// as neither held nor cancelled.
+	var out *paymuxv1.Payment
+	err := readTx(ctx, s.db, func(tx *ent.Tx) error {
+		p, err := tx.Payment.Get(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		cancels, err := tx.Cancellation.Query().Where(cancellation.PaymentID(p.ID)).
+			Order(ent.Asc(cancellation.FieldCreatedAt), ent.Asc(cancellation.FieldID)).All(ctx)
+		if err != nil {
+			return err
+		}
+		history, err := tx.Event.Query().Where(event.PaymentID(p.ID)).
+			Order(ent.Asc(event.FieldCreatedAt), ent.Asc(event.FieldID)).All(ctx)
+		if err != nil {
+			return err
+		}
+		receipt, err := tx.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID)).Only(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return err
+		}
+		out = toPaymentPB(p, cancels, history, receipt)
+		return nil
+	})
+	return out, err
 }
 
 func (s *paymentService) ListPayments(ctx context.Context, req *connect.Request[paymuxv1.ListPaymentsRequest]) (*connect.Response[paymuxv1.ListPaymentsResponse], error) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	stdsql "database/sql"
 	"errors"
 	"fmt"
 
@@ -28,6 +29,26 @@ func inTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) error 
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// readTx runs fn in a read-only transaction, so that its reads see one
+// snapshot of the database (REPEATABLE READ on PostgreSQL; on SQLite a
+// deferred transaction, which needs no write turn).
+func readTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) error {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: stdsql.LevelRepeatableRead})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit read: %w", err)
 	}
 	return nil
 }
