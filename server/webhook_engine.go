@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -41,6 +42,12 @@ import (
 // perEndpoint bounds the attempts in flight to one endpoint.
 const perEndpoint = 4
 
+// leaseMargin is what a lease allows beyond webhooks.timeout: the database
+// work around the request (reading the endpoint and the event before it,
+// recording the outcome after), milliseconds normally. It is also how long
+// a crashed worker's deliveries wait, beyond the timeout, to be sent again.
+const leaseMargin = 5 * time.Second
+
 type webhookEngine struct {
 	s        *Server
 	client   *http.Client
@@ -52,6 +59,12 @@ type webhookEngine struct {
 	busy map[string]int // endpoint id -> attempts in flight
 	rnd  *rand.Rand
 	wg   sync.WaitGroup
+
+	// backlog says a claim left due deliveries behind, for want of a free
+	// worker or because their endpoint was at its cap: the next attempt to
+	// finish wakes the engine to take them, rather than leaving its worker
+	// idle until the next poll.
+	backlog atomic.Bool
 }
 
 func newWebhookEngine(s *Server) (*webhookEngine, error) {
@@ -103,16 +116,23 @@ func (e *webhookEngine) run(ctx context.Context) {
 // dispatch claims as many due deliveries as there are free workers and
 // starts them; it reports whether it filled every free worker.
 func (e *webhookEngine) dispatch(ctx context.Context) bool {
-	free := cap(e.slots) - len(e.slots)
-	if free == 0 || ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return false
 	}
-	claimed, err := e.claim(ctx, free)
+	free := cap(e.slots) - len(e.slots)
+	if free == 0 {
+		e.backlog.Store(true)
+		return false
+	}
+	claimed, more, err := e.claim(ctx, free)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.s.log.WarnContext(ctx, "webhooks: claim", "error", err)
 		}
 		return false
+	}
+	if more {
+		e.backlog.Store(true)
 	}
 	for _, d := range claimed {
 		e.slots <- struct{}{}
@@ -124,13 +144,24 @@ func (e *webhookEngine) dispatch(ctx context.Context) bool {
 			defer e.wg.Done()
 			defer func() {
 				e.mu.Lock()
+				// An endpoint at its cap had its due deliveries left out of
+				// every claim: one of them may go now.
+				wasFull := e.busy[d.EndpointID] >= perEndpoint
 				if e.busy[d.EndpointID]--; e.busy[d.EndpointID] <= 0 {
 					delete(e.busy, d.EndpointID)
 				}
 				e.mu.Unlock()
 				<-e.slots
+				if e.backlog.Swap(false) || wasFull {
+					e.wake()
+				}
 			}()
-			if err := e.attempt(context.WithoutCancel(ctx), d); err != nil {
+			// Not cut short by shutdown (an attempt is seen through), but
+			// never outliving its lease: past it another worker may have
+			// taken the delivery, and must not find this one still sending.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.lease())
+			defer cancel()
+			if err := e.attempt(actx, d); err != nil {
 				e.s.log.WarnContext(ctx, "webhooks: attempt", "delivery_id", d.ID, "error", err)
 			}
 		}()
@@ -139,11 +170,12 @@ func (e *webhookEngine) dispatch(ctx context.Context) bool {
 }
 
 // lease is how long a claimed delivery is ours: the attempt's timeout and
-// room to record it.
-func (e *webhookEngine) lease() time.Duration { return 2*e.s.cfg.Webhooks.Timeout + 30*time.Second }
+// room to read what it sends and record what came back.
+func (e *webhookEngine) lease() time.Duration { return e.s.cfg.Webhooks.Timeout + leaseMargin }
 
 // claim takes up to n due deliveries whose endpoints have a free worker.
-func (e *webhookEngine) claim(ctx context.Context, n int) ([]*ent.WebhookDelivery, error) {
+// more reports that it may have left due ones behind.
+func (e *webhookEngine) claim(ctx context.Context, n int) (out []*ent.WebhookDelivery, more bool, err error) {
 	ctx = tenant.System(ctx)
 	e.mu.Lock()
 	var full []string
@@ -154,8 +186,7 @@ func (e *webhookEngine) claim(ctx context.Context, n int) ([]*ent.WebhookDeliver
 	}
 	e.mu.Unlock()
 	now := e.s.clock()
-	var out []*ent.WebhookDelivery
-	err := inTx(ctx, e.s.db, func(tx *ent.Tx) error {
+	err = inTx(ctx, e.s.db, func(tx *ent.Tx) error {
 		q := tx.WebhookDelivery.Query().Where(
 			webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING),
 			webhookdelivery.NextAttemptAtLTE(now),
@@ -188,6 +219,7 @@ func (e *webhookEngine) claim(ctx context.Context, n int) ([]*ent.WebhookDeliver
 			ids = append(ids, d.ID)
 			out = append(out, d)
 		}
+		more = len(rows) == n || len(out) < len(rows)
 		until := now.Add(e.lease())
 		if err := tx.WebhookDelivery.Update().Where(webhookdelivery.IDIn(ids...)).SetLeaseUntil(until).Exec(ctx); err != nil {
 			return err
@@ -197,7 +229,10 @@ func (e *webhookEngine) claim(ctx context.Context, n int) ([]*ent.WebhookDeliver
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, false, err
+	}
+	return out, more, nil
 }
 
 // queueDeliveries writes, in the event's transaction, one delivery per
@@ -334,6 +369,7 @@ func (s *Server) endpointSecrets(ep *ent.WebhookEndpoint) ([][]byte, error) {
 
 // sendResult is what one HTTP attempt gave.
 type sendResult struct {
+	at         time.Time // when the request went out (the server's clock)
 	status     int
 	headers    map[string]string
 	body       []byte
@@ -346,19 +382,19 @@ type sendResult struct {
 // send makes one attempt. Redirects are not followed and private addresses
 // are refused at connect time (webhook.NewClient).
 func (s *Server) send(ctx context.Context, client *http.Client, r *webhookRequest) sendResult {
-	start := time.Now()
+	start, at := time.Now(), s.clock()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(r.body))
 	if err != nil {
-		return sendResult{err: err}
+		return sendResult{at: at, err: err}
 	}
 	req.Header = r.headers.Clone()
 	resp, err := client.Do(req)
 	if err != nil {
-		return sendResult{err: err, latency: time.Since(start)}
+		return sendResult{at: at, err: err, latency: time.Since(start)}
 	}
 	defer resp.Body.Close()
 	body, truncated, rerr := webhook.ReadLimited(resp.Body, s.cfg.Webhooks.MaxResponseBytes)
-	out := sendResult{status: resp.StatusCode, body: body, truncated: truncated, latency: time.Since(start), headers: map[string]string{}}
+	out := sendResult{at: at, status: resp.StatusCode, body: body, truncated: truncated, latency: time.Since(start), headers: map[string]string{}}
 	for k := range resp.Header {
 		out.headers[k] = resp.Header.Get(k)
 	}
@@ -373,6 +409,12 @@ func (s *Server) send(ctx context.Context, client *http.Client, r *webhookReques
 
 // logAttempt writes an attempt to the delivery log.
 func (s *Server) logAttempt(ctx context.Context, db *ent.Client, ep *ent.WebhookEndpoint, deliveryID string, number int, trigger string, r *webhookRequest, res sendResult) (*ent.WebhookAttempt, error) {
+	// The attempt's time is when its request went out, not when it is
+	// written down (which may have waited for the database).
+	at := res.at
+	if at.IsZero() {
+		at = s.clock()
+	}
 	hdr := map[string]string{}
 	for k := range r.headers {
 		hdr[k] = r.headers.Get(k)
@@ -391,7 +433,7 @@ func (s *Server) logAttempt(ctx context.Context, db *ent.Client, ep *ent.Webhook
 		SetResponseBody(res.body).
 		SetResponseTruncated(res.truncated).
 		SetLatencyUs(res.latency.Microseconds()).
-		SetCreatedAt(s.clock())
+		SetCreatedAt(at)
 	if res.err != nil {
 		c.SetError(res.err.Error())
 	}
@@ -446,7 +488,7 @@ func (e *webhookEngine) attempt(ctx context.Context, d *ent.WebhookDelivery) err
 		if n, err := upd.Save(ctx); err != nil || n == 0 {
 			return err
 		}
-		return s.noteEndpointHealth(ctx, tx, ep, ok, gone, now)
+		return s.noteEndpointHealth(ctx, tx, ep, ok, gone, res.failure(), now)
 	})
 }
 
@@ -456,9 +498,18 @@ func (e *webhookEngine) nextAttempt(number int, now time.Time, retryAfter time.D
 	return e.schedule.Next(number, now, retryAfter, e.rnd)
 }
 
+// failure says what went wrong with an attempt, for a disabled endpoint's
+// reason.
+func (r sendResult) failure() string {
+	if r.err != nil {
+		return r.err.Error()
+	}
+	return fmt.Sprintf("HTTP %d", r.status)
+}
+
 // noteEndpointHealth keeps failing_since, and disables an endpoint that
 // answered 410 Gone or has failed for webhooks.disable_after.
-func (s *Server) noteEndpointHealth(ctx context.Context, tx *ent.Tx, ep *ent.WebhookEndpoint, ok, gone bool, now time.Time) error {
+func (s *Server) noteEndpointHealth(ctx context.Context, tx *ent.Tx, ep *ent.WebhookEndpoint, ok, gone bool, failure string, now time.Time) error {
 	switch {
 	case ok:
 		if ep.FailingSince == nil {
@@ -467,10 +518,23 @@ func (s *Server) noteEndpointHealth(ctx context.Context, tx *ent.Tx, ep *ent.Web
 		return tx.WebhookEndpoint.UpdateOneID(ep.ID).ClearFailingSince().Exec(ctx)
 	case gone:
 		return s.disableEndpoint(ctx, tx, ep.ID, "the endpoint answered 410 Gone", now)
-	case ep.FailingSince == nil:
-		return tx.WebhookEndpoint.UpdateOneID(ep.ID).Where(webhookendpoint.FailingSinceIsNil()).SetFailingSince(now).Exec(ctx)
-	case now.Sub(*ep.FailingSince) >= s.cfg.Webhooks.DisableAfter:
-		return s.disableEndpoint(ctx, tx, ep.ID, "every attempt has failed since "+ep.FailingSince.UTC().Format(time.RFC3339), now)
+	}
+	// ep was read before the request; another attempt may have succeeded
+	// (ending the streak) or failed (starting one) since. Judge by the
+	// endpoint as it is now, locked until this outcome is recorded.
+	cur, err := tx.WebhookEndpoint.Query().Where(webhookendpoint.ID(ep.ID)).Modify(forUpdate).Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return nil // deleted meanwhile
+	case err != nil:
+		return err
+	case !cur.Enabled:
+		return nil
+	case cur.FailingSince == nil:
+		return tx.WebhookEndpoint.UpdateOneID(ep.ID).SetFailingSince(now).Exec(ctx)
+	case now.Sub(*cur.FailingSince) >= s.cfg.Webhooks.DisableAfter:
+		return s.disableEndpoint(ctx, tx, ep.ID, fmt.Sprintf("every attempt has failed since %s; the last: %s",
+			cur.FailingSince.UTC().Format(time.RFC3339), failure), now)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -56,12 +57,43 @@ func (s *Server) checkWebhookURL(field, raw string) error {
 	if u.User != nil {
 		return apierr.InvalidField(field, "must not carry credentials")
 	}
-	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !s.cfg.Webhooks.AllowPrivate {
-		if err := webhook.CheckAddr(ip); err != nil {
-			return apierr.InvalidField(field, "%v (allowed only with webhooks.allow_private, for development)", err)
+	host := u.Hostname()
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		if endsInNumber(host) {
+			// "2130706433", "0x7f.1", "0177.0.0.1", "127.1", "127.0.0.1.":
+			// browsers and curl read these as IPv4 addresses, Go as host
+			// names. Either way they only hide an address.
+			return apierr.InvalidField(field, "a numeric host must be a dotted-decimal IPv4 address")
+		}
+		return nil
+	}
+	if err := webhook.CheckAddr(ip); err != nil {
+		// Metadata addresses are refused when connecting even with
+		// allow_private: refuse them here too.
+		var blocked *webhook.BlockedAddressError
+		if !s.cfg.Webhooks.AllowPrivate || (errors.As(err, &blocked) && strings.Contains(blocked.Reason, "metadata")) {
+			return apierr.InvalidField(field, "%v (private addresses are allowed only with webhooks.allow_private, for development; metadata addresses never)", err)
 		}
 	}
 	return nil
+}
+
+// endsInNumber is the WHATWG URL Standard's "ends in a number": the host's
+// last label (a trailing dot aside) is decimal digits or 0x hex, which makes
+// the host an IPv4 address in one of its many spellings.
+func endsInNumber(host string) bool {
+	labels := strings.Split(host, ".")
+	if len(labels) > 1 && labels[len(labels)-1] == "" {
+		labels = labels[:len(labels)-1]
+	}
+	last := labels[len(labels)-1]
+	if last == "" {
+		return false
+	}
+	digits := strings.TrimLeft(last, "0123456789") == ""
+	hex, isHex := strings.CutPrefix(strings.ToLower(last), "0x")
+	return digits || (isHex && strings.TrimLeft(hex, "0123456789abcdef") == "")
 }
 
 func checkEventTypes(field string, types []string) error {
@@ -408,39 +440,80 @@ func (s *webhookService) ResendWebhooks(ctx context.Context, req *connect.Reques
 		q = q.Where(webhookdelivery.EventID(m.GetEventId()))
 	default:
 		fs := m.GetFailedSince()
+		// The endpoint is named: one the caller cannot see is not found,
+		// a disabled one is refused even with nothing to resend.
+		ep, err := s.loadEndpoint(ctx, fs.GetEndpointId())
+		if err != nil {
+			return nil, err
+		}
+		if err := endpointDisabled(ep); err != nil {
+			return nil, err
+		}
 		q = q.Where(webhookdelivery.EndpointID(fs.GetEndpointId()), webhookdelivery.StatusEQ(webhookdelivery.StatusFAILED),
 			webhookdelivery.CreatedAtGTE(fs.GetSince().AsTime()))
 	}
-	rows, err := q.Limit(1000).All(ctx)
+	rows, err := q.Order(ent.Asc(webhookdelivery.FieldCreatedAt), ent.Asc(webhookdelivery.FieldID)).Limit(1000).All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) == 0 && m.GetDeliveryId() != "" {
+	// Check every endpoint before changing anything: a refusal re-queues
+	// nothing.
+	visible := map[string]bool{}
+	var todo []*ent.WebhookDelivery
+	for _, d := range rows {
+		ok, seen := visible[d.EndpointID]
+		if !seen {
+			ep, err := s.loadEndpoint(ctx, d.EndpointID)
+			switch {
+			case apierr.Reason(err) == reasonWebhookEndpointNotFound:
+				// A TEST key and a LIVE endpoint's delivery, or a deleted
+				// endpoint's: not the caller's to resend.
+			case err != nil:
+				return nil, err
+			default:
+				if err := endpointDisabled(ep); err != nil {
+					return nil, err
+				}
+				ok = true
+			}
+			visible[d.EndpointID] = ok
+		}
+		if ok {
+			todo = append(todo, d)
+		}
+	}
+	if len(todo) == 0 && m.GetDeliveryId() != "" {
 		return nil, apierr.New(connect.CodeNotFound, reasonWebhookDeliveryNotFound, "webhook delivery %s not found", m.GetDeliveryId())
 	}
 	now := s.clock()
 	res := &paymuxv1.ResendWebhooksResponse{}
-	for _, d := range rows {
-		ep, err := s.loadEndpoint(ctx, d.EndpointID)
-		if apierr.Reason(err) == reasonWebhookEndpointNotFound {
-			continue // a TEST key resending a LIVE endpoint's: not its to see
+	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+		for _, d := range todo {
+			d, err := tx.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusPENDING).
+				SetNextAttemptAt(now).SetTrigger(webhookdelivery.TriggerRESEND).Save(ctx)
+			if err != nil {
+				return err
+			}
+			res.Deliveries = append(res.Deliveries, toDeliveryPB(d, nil))
 		}
-		if err != nil {
-			return nil, err
-		}
-		if !ep.Enabled {
-			return nil, apierr.WithMetadata(connect.CodeFailedPrecondition, reasonWebhookEndpointDisabled,
-				map[string]string{"endpoint_id": ep.ID}, "endpoint %s is disabled (%s): enable it first", ep.ID, ep.DisabledReason)
-		}
-		d, err = s.db.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusPENDING).
-			SetNextAttemptAt(now).SetTrigger(webhookdelivery.TriggerRESEND).Save(ctx)
-		if err != nil {
-			return nil, err
-		}
-		res.Deliveries = append(res.Deliveries, toDeliveryPB(d, nil))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	s.webhooks.wake()
+	if len(todo) > 0 {
+		s.webhooks.wake()
+	}
 	return connect.NewResponse(res), nil
+}
+
+// endpointDisabled refuses sending to a disabled endpoint.
+func endpointDisabled(ep *ent.WebhookEndpoint) error {
+	if ep.Enabled {
+		return nil
+	}
+	return apierr.WithMetadata(connect.CodeFailedPrecondition, reasonWebhookEndpointDisabled,
+		map[string]string{"endpoint_id": ep.ID}, "endpoint %s is disabled (%s): enable it first", ep.ID, ep.DisabledReason)
 }
 
 func toEndpointPB(e *ent.WebhookEndpoint) *paymuxv1.WebhookEndpoint {
