@@ -995,17 +995,29 @@ func TestWebhookAPIFilters(t *testing.T) {
 		if !slices.Contains(cardTypes, waPaid) || !slices.Contains(cardTypes, waCancelled) || !slices.Contains(vaTypes, "payment.virtual_account_issued") {
 			t.Fatalf("events: card %v, virtual account %v", cardTypes, vaTypes)
 		}
+		// Endpoints with no event filter do not get the quiet types.
+		loud := func(types, events []string) ([]string, []string) {
+			var ts, es []string
+			for i, typ := range types {
+				if typ != "payment.ready" && typ != "payment.pay_pending" {
+					ts, es = append(ts, typ), append(es, events[i])
+				}
+			}
+			return ts, es
+		}
+		cardLoudTypes, cardLoudEvents := loud(cardTypes, cardEvents)
+		vaLoudTypes, vaLoudEvents := loud(vaTypes, vaEvents)
 		// What each endpoint must get, as event ids.
 		want := map[string][]string{
-			eAll.GetId():  append(slices.Clone(cardEvents), vaEvents...),
+			eAll.GetId():  append(slices.Clone(cardLoudEvents), vaLoudEvents...),
 			ePaid.GetId(): {cardEvents[slices.Index(cardTypes, waPaid)]},
-			eCard.GetId(): cardEvents,
+			eCard.GetId(): cardLoudEvents,
 			eLive.GetId(): nil,
 		}
 		wantTypes := map[string][]string{
-			eAll.GetId():  append(slices.Clone(cardTypes), vaTypes...),
+			eAll.GetId():  append(slices.Clone(cardLoudTypes), vaLoudTypes...),
 			ePaid.GetId(): {waPaid},
-			eCard.GetId(): cardTypes,
+			eCard.GetId(): cardLoudTypes,
 			eLive.GetId(): nil,
 		}
 		// Deliveries are written with the events: the log is exact at once.
@@ -1046,7 +1058,7 @@ func TestWebhookAPIFilters(t *testing.T) {
 		if n := rLive.count(); n != 0 {
 			t.Fatalf("the LIVE endpoint got %d TEST events", n)
 		}
-		if rPaid.count() != 1 || rCard.count() != len(cardEvents) || rAll.count() != len(cardEvents)+len(vaEvents) {
+		if rPaid.count() != 1 || rCard.count() != len(cardLoudEvents) || rAll.count() != len(cardLoudEvents)+len(vaLoudEvents) {
 			t.Fatalf("extra requests: paid %d, card %d, all %d", rPaid.count(), rCard.count(), rAll.count())
 		}
 	})
@@ -1206,11 +1218,22 @@ func TestWebhookAPITestCall(t *testing.T) {
 		if len(slices.Compact(sorted(ids...))) != len(surfaces) {
 			t.Fatalf("TEST calls share webhook-ids: %v", ids)
 		}
-		// A TEST call makes no delivery and touches the endpoint's health
-		// not at all.
-		if ds := waDeliveries(t, ts, key, &paymuxv1.ListWebhookDeliveriesRequest{}); len(ds) != 0 {
-			t.Fatalf("TEST calls made deliveries: %v", ds)
+		// Each TEST call is in the delivery log, with its one TEST attempt,
+		// and is not resent; it touches the endpoint's health not at all.
+		ds := waDeliveries(t, ts, key, &paymuxv1.ListWebhookDeliveriesRequest{})
+		if len(ds) != 3*len(surfaces) {
+			t.Fatalf("TEST calls logged %d deliveries, want %d", len(ds), 3*len(surfaces))
 		}
+		for _, d := range ds {
+			full := waGetDelivery(t, ts, key, d.GetId())
+			if !strings.HasPrefix(d.GetEventId(), "evt_test_") || d.GetAttemptCount() != 1 || len(full.GetAttempts()) != 1 ||
+				full.GetAttempts()[0].GetTrigger() != paymuxv1.WebhookTrigger_WEBHOOK_TRIGGER_TEST {
+				t.Fatalf("TEST call's log: %v", full)
+			}
+		}
+		wantRefusal(t, callConnect(t, ts, resendWebhooks(&paymuxv1.ResendWebhooksRequest{
+			Target: &paymuxv1.ResendWebhooksRequest_DeliveryId{DeliveryId: ds[0].GetId()}}), key),
+			connect.CodeFailedPrecondition, "WEBHOOK_TEST_NOT_RESENT")
 		if ep := waGetEndpoint(t, ts, key, e500.GetEndpoint().GetId()); ep.GetFailingSince() != nil || !ep.GetEnabled() {
 			t.Fatalf("after failing TEST calls: %v", ep)
 		}
@@ -1244,7 +1267,7 @@ func TestWebhookAPITestCallBlocked(t *testing.T) {
 		}
 		// An automatic delivery is refused the same way.
 		p := waPay(t, ts, waConnect(), key, merchantID("wa-blocked"))
-		d := waWaitDeliveries(t, ts, key, &paymuxv1.ListWebhookDeliveriesRequest{EndpointId: ep.GetId()}, "one attempt", func(ds []*paymuxv1.WebhookDelivery) bool {
+		d := waWaitDeliveries(t, ts, key, &paymuxv1.ListWebhookDeliveriesRequest{EndpointId: ep.GetId(), MerchantPaymentId: p.GetMerchantPaymentId()}, "one attempt", func(ds []*paymuxv1.WebhookDelivery) bool {
 			return len(ds) == 1 && ds[0].GetAttemptCount() == 1
 		})[0]
 		full := waGetDelivery(t, ts, key, d.GetId())

@@ -280,10 +280,19 @@ func (s *Server) queueDeliveries(ctx context.Context, tx *ent.Tx, ev *ent.Event,
 	return nil
 }
 
+// quietEventTypes are sent only to endpoints that name them: a payment
+// created, or waiting for its PG's answer, is nothing a merchant acts on
+// (DOMAIN §7 lists what is sent).
+var quietEventTypes = []string{"payment.ready", "payment.pay_pending"}
+
 // wants reports whether an endpoint takes an event of this type about a
-// payment of this method (empty filters take everything).
+// payment of this method (empty filters take everything but the quiet
+// event types).
 func wants(ep *ent.WebhookEndpoint, eventType, method string) bool {
 	if len(ep.EventTypes) > 0 && !slices.Contains(ep.EventTypes, eventType) {
+		return false
+	}
+	if len(ep.EventTypes) == 0 && slices.Contains(quietEventTypes, eventType) {
 		return false
 	}
 	if len(ep.PayMethods) > 0 && method != "" && !slices.Contains(ep.PayMethods, method) {
@@ -455,6 +464,10 @@ func (e *webhookEngine) attempt(ctx context.Context, d *ent.WebhookDelivery) err
 		return s.db.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusFAILED).ClearLeaseUntil().Exec(ctx)
 	}
 	ev, err := s.db.Event.Get(ctx, d.EventID)
+	if ent.IsNotFound(err) {
+		// Nothing to send (a TEST call's record resent by hand, say).
+		return s.db.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusFAILED).ClearLeaseUntil().Exec(ctx)
+	}
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ const (
 	reasonWebhookEndpointNotFound = "WEBHOOK_ENDPOINT_NOT_FOUND"
 	reasonWebhookDeliveryNotFound = "WEBHOOK_DELIVERY_NOT_FOUND"
 	reasonWebhookEndpointDisabled = "WEBHOOK_ENDPOINT_DISABLED"
+	reasonWebhookTestNotResent    = "WEBHOOK_TEST_NOT_RESENT"
 	defaultSecretOverlap          = 24 * time.Hour
 )
 
@@ -333,12 +334,30 @@ func (s *webhookService) TestWebhookEndpoint(ctx context.Context, req *connect.R
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.buildRequest(ep, secrets.NewID("evt_test"), typ, now, sample)
+	eventID := secrets.NewID("evt_test")
+	r, err := s.buildRequest(ep, eventID, typ, now, sample)
 	if err != nil {
 		return nil, err
 	}
 	res := s.send(ctx, s.webhooks.client, r)
-	a, err := s.logAttempt(context.WithoutCancel(ctx), s.db, ep, "", 1, "TEST", r, res)
+	// Kept in the delivery log like any delivery, marked TEST.
+	status := webhookdelivery.StatusFAILED
+	if res.err == nil && res.status >= 200 && res.status < 300 {
+		status = webhookdelivery.StatusSUCCEEDED
+	}
+	var a *ent.WebhookAttempt
+	wctx := context.WithoutCancel(ctx)
+	err = inTx(wctx, s.db, func(tx *ent.Tx) error {
+		d, err := tx.WebhookDelivery.Create().
+			SetStoreID(ep.StoreID).SetEndpointID(ep.ID).SetEventID(eventID).SetEventType(typ).
+			SetStatus(status).SetAttempts(1).SetNextAttemptAt(now).SetTrigger(webhookdelivery.TriggerTEST).
+			SetLastStatus(res.status).Save(wctx)
+		if err != nil {
+			return err
+		}
+		a, err = s.logAttempt(wctx, tx.Client(), ep, d.ID, 1, "TEST", r, res)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -456,6 +475,12 @@ func (s *webhookService) ResendWebhooks(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
+	// A TEST call's record has no event to send again: fire another TEST.
+	if len(rows) == 1 && m.GetDeliveryId() != "" && rows[0].Trigger == webhookdelivery.TriggerTEST {
+		return nil, apierr.New(connect.CodeFailedPrecondition, reasonWebhookTestNotResent,
+			"webhook delivery %s was a TEST call: fire another TEST call instead", rows[0].ID)
+	}
+	rows = slices.DeleteFunc(rows, func(d *ent.WebhookDelivery) bool { return d.Trigger == webhookdelivery.TriggerTEST })
 	// Check every endpoint before changing anything: a refusal re-queues
 	// nothing.
 	visible := map[string]bool{}

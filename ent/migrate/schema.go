@@ -453,7 +453,7 @@ var (
 		{Name: "attempts", Type: field.TypeInt, Default: 0},
 		{Name: "next_attempt_at", Type: field.TypeTime},
 		{Name: "lease_until", Type: field.TypeTime, Nullable: true},
-		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"AUTOMATIC", "RESEND"}, Default: "AUTOMATIC"},
+		{Name: "trigger", Type: field.TypeEnum, Enums: []string{"AUTOMATIC", "RESEND", "TEST"}, Default: "AUTOMATIC"},
 		{Name: "last_status", Type: field.TypeInt, Default: 0},
 	}
 	// WebhookDeliveriesTable holds the schema information for the "webhook_deliveries" table.

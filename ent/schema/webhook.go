@@ -59,8 +59,9 @@ func (WebhookDelivery) Fields() []ent.Field {
 		field.Time("next_attempt_at"),
 		// A worker holds the delivery until then.
 		field.Time("lease_until").Optional().Nillable(),
-		// The trigger of the next attempt: AUTOMATIC, or RESEND after a resend.
-		field.Enum("trigger").Values("AUTOMATIC", "RESEND").Default("AUTOMATIC"),
+		// The trigger of the next attempt: AUTOMATIC, or RESEND after a
+		// resend. TEST marks a TEST call's record, which is never sent again.
+		field.Enum("trigger").Values("AUTOMATIC", "RESEND", "TEST").Default("AUTOMATIC"),
 		field.Int("last_status").Default(0),
 	}
 }

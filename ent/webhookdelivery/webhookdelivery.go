@@ -146,6 +146,7 @@ const DefaultTrigger = TriggerAUTOMATIC
 const (
 	TriggerAUTOMATIC Trigger = "AUTOMATIC"
 	TriggerRESEND    Trigger = "RESEND"
+	TriggerTEST      Trigger = "TEST"
 )
 
 func (t Trigger) String() string {
@@ -155,7 +156,7 @@ func (t Trigger) String() string {
 // TriggerValidator is a validator for the "trigger" field enum values. It is called by the builders before save.
 func TriggerValidator(t Trigger) error {
 	switch t {
-	case TriggerAUTOMATIC, TriggerRESEND:
+	case TriggerAUTOMATIC, TriggerRESEND, TriggerTEST:
 		return nil
 	default:
 		return fmt.Errorf("webhookdelivery: invalid enum value for trigger field: %q", t)

@@ -194,7 +194,8 @@ type WebhookEndpoint struct {
 	// Events of this mode only: TEST and LIVE endpoints are set apart.
 	Mode        Mode   `protobuf:"varint,4,opt,name=mode,proto3,enum=paymux.v1.Mode" json:"mode,omitempty"`
 	Description string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
-	// Event types sent ("payment.paid", ...). Empty: all.
+	// Event types sent ("payment.paid", ...). Empty: every type but
+	// payment.ready and payment.pay_pending, which are sent only when named.
 	EventTypes []string `protobuf:"bytes,6,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
 	// Only events of payments by these methods. Empty: all.
 	PayMethods  []PayMethod        `protobuf:"varint,7,rep,packed,name=pay_methods,json=payMethods,proto3,enum=paymux.v1.PayMethod" json:"pay_methods,omitempty"`

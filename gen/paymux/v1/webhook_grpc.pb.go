@@ -55,7 +55,8 @@ type WebhookServiceClient interface {
 	// signatures of both the new and the old secret.
 	RotateWebhookSecret(ctx context.Context, in *RotateWebhookSecretRequest, opts ...grpc.CallOption) (*RotateWebhookSecretResponse, error)
 	// Sends a sample event to the endpoint now (TEST호출) and answers what came
-	// back. The attempt is kept in the delivery log.
+	// back. It is kept in the delivery log as a delivery whose attempt has
+	// trigger TEST, and is not resent.
 	TestWebhookEndpoint(ctx context.Context, in *TestWebhookEndpointRequest, opts ...grpc.CallOption) (*TestWebhookEndpointResponse, error)
 	// Lists deliveries, newest first.
 	ListWebhookDeliveries(ctx context.Context, in *ListWebhookDeliveriesRequest, opts ...grpc.CallOption) (*ListWebhookDeliveriesResponse, error)
@@ -199,7 +200,8 @@ type WebhookServiceServer interface {
 	// signatures of both the new and the old secret.
 	RotateWebhookSecret(context.Context, *RotateWebhookSecretRequest) (*RotateWebhookSecretResponse, error)
 	// Sends a sample event to the endpoint now (TEST호출) and answers what came
-	// back. The attempt is kept in the delivery log.
+	// back. It is kept in the delivery log as a delivery whose attempt has
+	// trigger TEST, and is not resent.
 	TestWebhookEndpoint(context.Context, *TestWebhookEndpointRequest) (*TestWebhookEndpointResponse, error)
 	// Lists deliveries, newest first.
 	ListWebhookDeliveries(context.Context, *ListWebhookDeliveriesRequest) (*ListWebhookDeliveriesResponse, error)

@@ -81,7 +81,8 @@ type WebhookServiceClient interface {
 	// signatures of both the new and the old secret.
 	RotateWebhookSecret(context.Context, *connect.Request[v1.RotateWebhookSecretRequest]) (*connect.Response[v1.RotateWebhookSecretResponse], error)
 	// Sends a sample event to the endpoint now (TEST호출) and answers what came
-	// back. The attempt is kept in the delivery log.
+	// back. It is kept in the delivery log as a delivery whose attempt has
+	// trigger TEST, and is not resent.
 	TestWebhookEndpoint(context.Context, *connect.Request[v1.TestWebhookEndpointRequest]) (*connect.Response[v1.TestWebhookEndpointResponse], error)
 	// Lists deliveries, newest first.
 	ListWebhookDeliveries(context.Context, *connect.Request[v1.ListWebhookDeliveriesRequest]) (*connect.Response[v1.ListWebhookDeliveriesResponse], error)
@@ -247,7 +248,8 @@ type WebhookServiceHandler interface {
 	// signatures of both the new and the old secret.
 	RotateWebhookSecret(context.Context, *connect.Request[v1.RotateWebhookSecretRequest]) (*connect.Response[v1.RotateWebhookSecretResponse], error)
 	// Sends a sample event to the endpoint now (TEST호출) and answers what came
-	// back. The attempt is kept in the delivery log.
+	// back. It is kept in the delivery log as a delivery whose attempt has
+	// trigger TEST, and is not resent.
 	TestWebhookEndpoint(context.Context, *connect.Request[v1.TestWebhookEndpointRequest]) (*connect.Response[v1.TestWebhookEndpointResponse], error)
 	// Lists deliveries, newest first.
 	ListWebhookDeliveries(context.Context, *connect.Request[v1.ListWebhookDeliveriesRequest]) (*connect.Response[v1.ListWebhookDeliveriesResponse], error)
