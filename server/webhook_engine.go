@@ -39,8 +39,22 @@ import (
 //     again (at least once, with the same webhook-id for the receiver to
 //     drop the duplicate).
 
-// perEndpoint bounds the attempts in flight to one endpoint.
-const perEndpoint = 4
+// How many attempts one endpoint may have in flight: a quarter of the
+// workers while it answers quickly, perEndpoint once it is slow or failing
+// (an attempt over slowAttempt, or no answer), so that a dead endpoint
+// holds few workers and a fast one is not held to a trickle.
+const (
+	perEndpoint = 4
+	slowAttempt = time.Second
+)
+
+// capLocked is endpoint id's cap; called with e.mu held.
+func (e *webhookEngine) capLocked(id string) int {
+	if e.slow[id] {
+		return perEndpoint
+	}
+	return max(perEndpoint, cap(e.slots)/4)
+}
 
 // leaseMargin is what a lease allows beyond webhooks.timeout: the database
 // work around the request (reading the endpoint and the event before it,
@@ -54,9 +68,11 @@ type webhookEngine struct {
 	schedule webhook.Schedule
 	wakeCh   chan struct{}
 	slots    chan struct{} // one per attempt in flight
+	outcomes chan *outcome // attempts done, for recordLoop
 
 	mu   sync.Mutex
-	busy map[string]int // endpoint id -> attempts in flight
+	busy map[string]int  // endpoint id -> attempts in flight
+	slow map[string]bool // endpoints whose last attempt was slow or failed
 	rnd  *rand.Rand
 	wg   sync.WaitGroup
 
@@ -80,8 +96,10 @@ func newWebhookEngine(s *Server) (*webhookEngine, error) {
 		client:   webhook.NewClient(webhook.ClientOptions{AllowPrivate: s.cfg.Webhooks.AllowPrivate, Timeout: s.cfg.Webhooks.Timeout}),
 		schedule: schedule,
 		wakeCh:   make(chan struct{}, 1),
+		outcomes: make(chan *outcome, s.cfg.Webhooks.Workers),
 		slots:    make(chan struct{}, s.cfg.Webhooks.Workers),
 		busy:     map[string]int{},
+		slow:     map[string]bool{},
 		rnd:      rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}, nil
 }
@@ -97,7 +115,18 @@ func (e *webhookEngine) wake() {
 // run claims and sends due deliveries until ctx ends, then waits for the
 // attempts in flight.
 func (e *webhookEngine) run(ctx context.Context) {
-	defer e.wg.Wait()
+	// The recorder outlives ctx until every attempt in flight is written.
+	rctx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		e.recordLoop(rctx)
+	}()
+	defer func() {
+		e.wg.Wait()
+		stopRecorder()
+		<-recorded
+	}()
 	t := time.NewTicker(e.s.cfg.Webhooks.PollInterval)
 	defer t.Stop()
 	for {
@@ -146,7 +175,7 @@ func (e *webhookEngine) dispatch(ctx context.Context) bool {
 				e.mu.Lock()
 				// An endpoint at its cap had its due deliveries left out of
 				// every claim: one of them may go now.
-				wasFull := e.busy[d.EndpointID] >= perEndpoint
+				wasFull := e.busy[d.EndpointID] >= e.capLocked(d.EndpointID)
 				if e.busy[d.EndpointID]--; e.busy[d.EndpointID] <= 0 {
 					delete(e.busy, d.EndpointID)
 				}
@@ -180,7 +209,7 @@ func (e *webhookEngine) claim(ctx context.Context, n int) (out []*ent.WebhookDel
 	e.mu.Lock()
 	var full []string
 	for id, k := range e.busy {
-		if k >= perEndpoint {
+		if k >= e.capLocked(id) {
 			full = append(full, id)
 		}
 	}
@@ -205,14 +234,17 @@ func (e *webhookEngine) claim(ctx context.Context, n int) (out []*ent.WebhookDel
 		if err != nil || len(rows) == 0 {
 			return err
 		}
-		// Within one claim, at most perEndpoint per endpoint.
+		// Within one claim, at most the endpoint's cap.
 		per := map[string]int{}
 		var ids []string
 		for _, d := range rows {
 			e.mu.Lock()
 			inFlight := e.busy[d.EndpointID]
 			e.mu.Unlock()
-			if inFlight+per[d.EndpointID] >= perEndpoint {
+			e.mu.Lock()
+			limit := e.capLocked(d.EndpointID)
+			e.mu.Unlock()
+			if inFlight+per[d.EndpointID] >= limit {
 				continue
 			}
 			per[d.EndpointID]++
@@ -476,33 +508,100 @@ func (e *webhookEngine) attempt(ctx context.Context, d *ent.WebhookDelivery) err
 		return err
 	}
 	res := s.send(ctx, e.client, r)
-	number := d.Attempts + 1
-	now := s.clock()
+	e.mu.Lock()
+	if res.err != nil || res.status >= 500 || res.latency >= slowAttempt {
+		e.slow[ep.ID] = true
+	} else {
+		delete(e.slow, ep.ID)
+	}
+	e.mu.Unlock()
+	o := &outcome{ep: ep, d: d, number: d.Attempts + 1, r: r, res: res, now: s.clock(), done: make(chan error, 1)}
+	select {
+	case e.outcomes <- o:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-o.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
+// outcome is one attempt's result, waiting to be recorded.
+type outcome struct {
+	ep     *ent.WebhookEndpoint
+	d      *ent.WebhookDelivery
+	number int
+	r      *webhookRequest
+	res    sendResult
+	now    time.Time
+	done   chan error
+}
+
+// recordLoop writes attempts' outcomes, all those waiting in one
+// transaction: under load one commit serves many attempts (SQLite has one
+// writer; PostgreSQL flushes its log at each commit), and alone an outcome
+// is written at once.
+func (e *webhookEngine) recordLoop(ctx context.Context) {
+	for {
+		var batch []*outcome
+		select {
+		case <-ctx.Done():
+			return
+		case o := <-e.outcomes:
+			batch = append(batch, o)
+		}
+	more:
+		for len(batch) < 200 {
+			select {
+			case o := <-e.outcomes:
+				batch = append(batch, o)
+			default:
+				break more
+			}
+		}
+		err := inTx(tenant.System(ctx), e.s.db, func(tx *ent.Tx) error {
+			for _, o := range batch {
+				if err := e.record(tenant.System(ctx), tx, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, o := range batch {
+			o.done <- err
+		}
+	}
+}
+
+// record writes one outcome: the attempt in the log, the delivery's next
+// step, and the endpoint's health.
+func (e *webhookEngine) record(ctx context.Context, tx *ent.Tx, o *outcome) error {
+	s, res := e.s, o.res
 	ok := res.err == nil && res.status >= 200 && res.status < 300
 	gone := res.err == nil && res.status == http.StatusGone
-	return inTx(ctx, s.db, func(tx *ent.Tx) error {
-		if _, err := s.logAttempt(ctx, tx.Client(), ep, d.ID, number, string(d.Trigger), r, res); err != nil {
-			return err
-		}
-		// Only while the lease is ours: if it ran out and another worker
-		// took the delivery, that worker records its own outcome.
-		upd := tx.WebhookDelivery.Update().
-			Where(webhookdelivery.ID(d.ID), webhookdelivery.LeaseUntil(*d.LeaseUntil)).
-			SetAttempts(number).SetLastStatus(res.status).ClearLeaseUntil().SetTrigger(webhookdelivery.TriggerAUTOMATIC)
-		switch next, retry := e.nextAttempt(number, now, res.retryAfter); {
-		case ok:
-			upd.SetStatus(webhookdelivery.StatusSUCCEEDED)
-		case gone || !retry:
-			upd.SetStatus(webhookdelivery.StatusFAILED)
-		default:
-			upd.SetNextAttemptAt(next)
-		}
-		if n, err := upd.Save(ctx); err != nil || n == 0 {
-			return err
-		}
-		return s.noteEndpointHealth(ctx, tx, ep, ok, gone, res.failure(), now)
-	})
+	if _, err := s.logAttempt(ctx, tx.Client(), o.ep, o.d.ID, o.number, string(o.d.Trigger), o.r, res); err != nil {
+		return err
+	}
+	// Only while the lease is ours: if it ran out and another worker took
+	// the delivery, that worker records its own outcome.
+	upd := tx.WebhookDelivery.Update().
+		Where(webhookdelivery.ID(o.d.ID), webhookdelivery.LeaseUntil(*o.d.LeaseUntil)).
+		SetAttempts(o.number).SetLastStatus(res.status).ClearLeaseUntil().SetTrigger(webhookdelivery.TriggerAUTOMATIC)
+	switch next, retry := e.nextAttempt(o.number, o.now, res.retryAfter); {
+	case ok:
+		upd.SetStatus(webhookdelivery.StatusSUCCEEDED)
+	case gone || !retry:
+		upd.SetStatus(webhookdelivery.StatusFAILED)
+	default:
+		upd.SetNextAttemptAt(next)
+	}
+	if n, err := upd.Save(ctx); err != nil || n == 0 {
+		return err
+	}
+	return s.noteEndpointHealth(ctx, tx, o.ep, ok, gone, res.failure(), o.now)
 }
 
 func (e *webhookEngine) nextAttempt(number int, now time.Time, retryAfter time.Duration) (time.Time, bool) {
@@ -528,7 +627,8 @@ func (s *Server) noteEndpointHealth(ctx context.Context, tx *ent.Tx, ep *ent.Web
 		if ep.FailingSince == nil {
 			return nil
 		}
-		return tx.WebhookEndpoint.UpdateOneID(ep.ID).ClearFailingSince().Exec(ctx)
+		// Update, not UpdateOne: an endpoint deleted meanwhile is no error.
+		return tx.WebhookEndpoint.Update().Where(webhookendpoint.ID(ep.ID)).ClearFailingSince().Exec(ctx)
 	case gone:
 		return s.disableEndpoint(ctx, tx, ep.ID, "the endpoint answered 410 Gone", now)
 	}
