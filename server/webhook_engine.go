@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/webhookattempt"
 	"github.com/paymux/paymux/ent/webhookdelivery"
 	"github.com/paymux/paymux/ent/webhookendpoint"
@@ -163,7 +164,8 @@ func (e *webhookEngine) dispatch(ctx context.Context) bool {
 	if more {
 		e.backlog.Store(true)
 	}
-	for _, d := range claimed {
+	for _, c := range claimed {
+		d := c.d
 		e.slots <- struct{}{}
 		e.mu.Lock()
 		e.busy[d.EndpointID]++
@@ -190,7 +192,7 @@ func (e *webhookEngine) dispatch(ctx context.Context) bool {
 			// taken the delivery, and must not find this one still sending.
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.lease())
 			defer cancel()
-			if err := e.attempt(actx, d); err != nil {
+			if err := e.attempt(actx, c); err != nil {
 				e.s.log.WarnContext(ctx, "webhooks: attempt", "delivery_id", d.ID, "error", err)
 			}
 		}()
@@ -204,7 +206,7 @@ func (e *webhookEngine) lease() time.Duration { return e.s.cfg.Webhooks.Timeout 
 
 // claim takes up to n due deliveries whose endpoints have a free worker.
 // more reports that it may have left due ones behind.
-func (e *webhookEngine) claim(ctx context.Context, n int) (out []*ent.WebhookDelivery, more bool, err error) {
+func (e *webhookEngine) claim(ctx context.Context, n int) (out []*claimedDelivery, more bool, err error) {
 	ctx = tenant.System(ctx)
 	e.mu.Lock()
 	var full []string
@@ -249,15 +251,40 @@ func (e *webhookEngine) claim(ctx context.Context, n int) (out []*ent.WebhookDel
 			}
 			per[d.EndpointID]++
 			ids = append(ids, d.ID)
-			out = append(out, d)
+			out = append(out, &claimedDelivery{d: d})
 		}
 		more = len(rows) == n || len(out) < len(rows)
 		until := now.Add(e.lease())
 		if err := tx.WebhookDelivery.Update().Where(webhookdelivery.IDIn(ids...)).SetLeaseUntil(until).Exec(ctx); err != nil {
 			return err
 		}
-		for _, d := range out {
-			d.LeaseUntil = &until
+		for _, c := range out {
+			c.d.LeaseUntil = &until
+		}
+		// What the attempts will send, read here for the whole batch.
+		var epIDs, evIDs []string
+		for _, c := range out {
+			epIDs, evIDs = append(epIDs, c.d.EndpointID), append(evIDs, c.d.EventID)
+		}
+		eps, err := tx.WebhookEndpoint.Query().Where(webhookendpoint.IDIn(epIDs...)).All(ctx)
+		if err != nil {
+			return err
+		}
+		evs, err := tx.Event.Query().Where(event.IDIn(evIDs...)).All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range out {
+			for _, ep := range eps {
+				if ep.ID == c.d.EndpointID {
+					c.ep = ep
+				}
+			}
+			for _, ev := range evs {
+				if ev.ID == c.d.EventID {
+					c.ev = ev
+				}
+			}
 		}
 		return nil
 	})
@@ -482,26 +509,21 @@ func (s *Server) logAttempt(ctx context.Context, db *ent.Client, ep *ent.Webhook
 }
 
 // attempt sends one claimed delivery and records what happened.
-func (e *webhookEngine) attempt(ctx context.Context, d *ent.WebhookDelivery) error {
-	s := e.s
+// claimedDelivery is a claimed delivery with what its attempt sends: its
+// endpoint and its event (nil when gone).
+type claimedDelivery struct {
+	d  *ent.WebhookDelivery
+	ep *ent.WebhookEndpoint
+	ev *ent.Event
+}
+
+func (e *webhookEngine) attempt(ctx context.Context, c *claimedDelivery) error {
+	s, d, ep, ev := e.s, c.d, c.ep, c.ev
 	ctx = tenant.System(ctx)
-	ep, err := s.db.WebhookEndpoint.Get(ctx, d.EndpointID)
-	if ent.IsNotFound(err) {
+	// A deleted or disabled endpoint, or an event gone (a TEST call's record
+	// resent by hand, say): nothing to send.
+	if ep == nil || !ep.Enabled || ev == nil {
 		return s.db.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusFAILED).ClearLeaseUntil().Exec(ctx)
-	}
-	if err != nil {
-		return err
-	}
-	if !ep.Enabled {
-		return s.db.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusFAILED).ClearLeaseUntil().Exec(ctx)
-	}
-	ev, err := s.db.Event.Get(ctx, d.EventID)
-	if ent.IsNotFound(err) {
-		// Nothing to send (a TEST call's record resent by hand, say).
-		return s.db.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusFAILED).ClearLeaseUntil().Exec(ctx)
-	}
-	if err != nil {
-		return err
 	}
 	r, err := s.buildRequest(ep, ev.ID, ev.Type, ev.CreatedAt, ev.Data)
 	if err != nil {
