@@ -134,13 +134,20 @@ func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 		if err == nil {
 			level = slog.LevelDebug
 		}
-		if !s.log.Enabled(ctx, level) {
-			return res, err
-		}
 		c := callFrom(ctx)
 		code := "ok"
 		if err != nil {
 			code = connect.CodeOf(err).String()
+		}
+		surface := req.Peer().Protocol
+		if c.ViaGateway {
+			surface = "rest"
+		}
+		if s.metrics != nil {
+			s.metrics.observeCall(req.Spec().Procedure, surface, code, time.Since(start))
+		}
+		if !s.log.Enabled(ctx, level) {
+			return res, err
 		}
 		s.log.Log(ctx, level, msg,
 			"request_id", c.RequestID, "procedure", req.Spec().Procedure, "protocol", req.Peer().Protocol,

@@ -71,6 +71,7 @@ type Server struct {
 	sandbox   *sandbox.Sandbox
 	channels  *channelCache
 	webhooks  *webhookEngine
+	metrics   *metrics
 
 	handler http.Handler
 	gateway *gatewayHop
@@ -125,6 +126,7 @@ func New(opts Options) (*Server, error) {
 	s.auth = &authenticator{keyring: opts.Keyring, adminHash: opts.AdminTokenHash, cache: s.cache, now: opts.Now}
 	s.usage = newUsageRecorder(opts.DB, opts.Logger)
 	s.channels = newChannelCache(opts.Config.AuthCacheTTL, opts.Now)
+	s.metrics = newMetrics(s)
 	if s.webhooks, err = newWebhookEngine(s); err != nil {
 		return nil, err
 	}
@@ -178,6 +180,7 @@ func New(opts Options) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	root.Handle("GET /metrics", s.metrics.handler(s))
 	s.mountPublicPages(root)
 	s.handler = root
 

@@ -612,17 +612,21 @@ func (e *webhookEngine) record(ctx context.Context, tx *ent.Tx, o *outcome) erro
 	upd := tx.WebhookDelivery.Update().
 		Where(webhookdelivery.ID(o.d.ID), webhookdelivery.LeaseUntil(*o.d.LeaseUntil)).
 		SetAttempts(o.number).SetLastStatus(res.status).ClearLeaseUntil().SetTrigger(webhookdelivery.TriggerAUTOMATIC)
+	outcome := "retry"
 	switch next, retry := e.nextAttempt(o.number, o.now, res.retryAfter); {
 	case ok:
 		upd.SetStatus(webhookdelivery.StatusSUCCEEDED)
+		outcome = "succeeded"
 	case gone || !retry:
 		upd.SetStatus(webhookdelivery.StatusFAILED)
+		outcome = "failed"
 	default:
 		upd.SetNextAttemptAt(next)
 	}
 	if n, err := upd.Save(ctx); err != nil || n == 0 {
 		return err
 	}
+	s.metrics.attempts.WithLabelValues(outcome).Inc()
 	return s.noteEndpointHealth(ctx, tx, o.ep, ok, gone, res.failure(), o.now)
 }
 
