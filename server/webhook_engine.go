@@ -31,9 +31,11 @@ import (
 //     with one WebhookDelivery per endpoint that wants it (queueDeliveries).
 //  2. The engine claims due deliveries with a lease (FOR UPDATE SKIP LOCKED
 //     on PostgreSQL, so replicas share the work without taking the same
-//     one) and sends each in its own goroutine: a slow endpoint holds at
-//     most perEndpoint of the workers, never the others' deliveries.
-//  3. Each attempt is logged; the delivery succeeds (2xx), is retried on the
+//     one), reading their endpoints and events in the same transaction, and
+//     sends each in its own goroutine: an endpoint holds at most its cap of
+//     the workers (capLocked), never the others' deliveries.
+//  3. Each attempt is logged (outcomes waiting are written in one
+//     transaction, recordLoop); the delivery succeeds (2xx), is retried on the
 //     schedule (Retry-After honoured), or fails for good. 410 Gone and an
 //     endpoint failing for webhooks.disable_after disable the endpoint.
 //  4. A worker that dies leaves its lease to run out: the delivery is sent
@@ -58,8 +60,7 @@ func (e *webhookEngine) capLocked(id string) int {
 }
 
 // leaseMargin is what a lease allows beyond webhooks.timeout: the database
-// work around the request (reading the endpoint and the event before it,
-// recording the outcome after), milliseconds normally. It is also how long
+// work after the request (recording the outcome), milliseconds normally. It is also how long
 // a crashed worker's deliveries wait, beyond the timeout, to be sent again.
 const leaseMargin = 5 * time.Second
 
