@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -45,6 +46,9 @@ func OpenDriver(dsn, sqlitePath string, maxOpenConns int) (dialect.Driver, error
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
+	// Checkpoints run in the background (see oneWriter), not in whichever
+	// commit happens to cross the threshold.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+sqlitePath+"?"+q.Encode())
 	if err != nil {
@@ -52,7 +56,37 @@ func OpenDriver(dsn, sqlitePath string, maxOpenConns int) (dialect.Driver, error
 	}
 	db.SetMaxOpenConns(maxOpenConns)
 	db.SetMaxIdleConns(maxOpenConns)
-	return &oneWriter{Driver: entsql.OpenDB(dialect.SQLite, db), turn: make(chan struct{}, 1)}, nil
+	w := &oneWriter{Driver: entsql.OpenDB(dialect.SQLite, db), turn: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go w.checkpoint(db)
+	return w, nil
+}
+
+// checkpointEvery is how often the WAL is copied back into the database
+// file. A passive checkpoint waits for no one and holds no writer back.
+const checkpointEvery = 500 * time.Millisecond
+
+// checkpoint keeps the WAL short in the background until Close.
+func (d *oneWriter) checkpoint(db *sql.DB) {
+	defer close(d.stopped)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			// An error (the database closing, a busy reader) only means this
+			// round is skipped; the next one catches up.
+			_, _ = db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
+}
+
+// Close stops the checkpoints, then closes the database.
+func (d *oneWriter) Close() error {
+	d.closeOnce.Do(func() { close(d.stop) })
+	<-d.stopped
+	return d.Driver.Close()
 }
 
 // oneWriter hands SQLite's single write lock to one transaction of this
@@ -63,6 +97,9 @@ func OpenDriver(dsn, sqlitePath string, maxOpenConns int) (dialect.Driver, error
 type oneWriter struct {
 	*entsql.Driver
 	turn chan struct{}
+
+	stop, stopped chan struct{}
+	closeOnce     sync.Once
 }
 
 func (d *oneWriter) Tx(ctx context.Context) (dialect.Tx, error) { return d.BeginTx(ctx, nil) }

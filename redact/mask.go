@@ -1,0 +1,154 @@
+package redact
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Redacted replaces secrets.
+const Redacted = "[REDACTED]"
+
+// MaskCard masks a value found under a card-number key.
+//
+// With spaces and dashes removed, a value of 13 to 19 characters that are all
+// digits or '*' becomes its first 6 and last 4 positions with '*' between
+// ("9410-0000-0000-0005" → "941000******0005"; an already masked
+// "941000******0005" stays as it is). Any other value has every digit
+// replaced by '*'. The empty string stays empty.
+func MaskCard(s string) string {
+	var buf [19]byte
+	d := buf[:0]
+	ok := true
+	for i := 0; i < len(s) && ok; i++ {
+		switch c := s[i]; {
+		case c == ' ' || c == '-':
+		case isDigit(c) || c == '*':
+			if len(d) == cap(d) {
+				ok = false
+				break
+			}
+			d = append(d, c)
+		default:
+			ok = false
+		}
+	}
+	if ok && len(d) >= 13 {
+		for i := 6; i < len(d)-4; i++ {
+			d[i] = '*'
+		}
+		return string(d)
+	}
+	return maskAllDigits(s)
+}
+
+// MaskIdentity masks an identity or account number: a phone number,
+// business registration number, birth date, cash-receipt identity or bank
+// account number.
+//
+// The positions that hold a digit or '*' are counted. With 10 or more such
+// positions the first 3 and last 4 are kept and the others become '*'
+// ("01012345678" → "010****5678", "010-1234-5678" → "010-****-5678",
+// "1234567890" → "123***7890"); with fewer, every digit becomes '*'
+// ("900101" → "******"). Other characters are kept. Masking a masked value
+// changes nothing.
+func MaskIdentity(s string) string {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if isDigit(s[i]) || s[i] == '*' {
+			n++
+		}
+	}
+	if n < 10 {
+		return maskAllDigits(s)
+	}
+	b := []byte(s)
+	pos := 0
+	changed := false
+	for i, c := range b {
+		if !isDigit(c) && c != '*' {
+			continue
+		}
+		if pos >= 3 && pos < n-4 && c != '*' {
+			b[i] = '*'
+			changed = true
+		}
+		pos++
+	}
+	if !changed {
+		return s
+	}
+	return string(b)
+}
+
+// maskAllDigits replaces every ASCII digit with '*'.
+func maskAllDigits(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return r >= '0' && r <= '9' })
+	if i < 0 {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if isDigit(b[i]) {
+			b[i] = '*'
+		}
+	}
+	return string(b)
+}
+
+// maskAuth redacts an Authorization-like value, keeping a leading scheme
+// word: "Basic Y2s6c2s=" → "Basic [REDACTED]", "sk_live_x" → "[REDACTED]".
+func maskAuth(s string) string {
+	if s == "" {
+		return ""
+	}
+	i := 0
+	for i < len(s) && isLetter(s[i]) {
+		i++
+	}
+	if i > 0 && i < len(s) && s[i] == ' ' && strings.TrimSpace(s[i:]) != "" {
+		return s[:i] + " " + Redacted
+	}
+	return Redacted
+}
+
+// maskClass applies the key rule of c to a string value, and then the value
+// rules (Text) to what a key rule leaves readable. The result is a fixed
+// point: masking it again changes nothing.
+func maskClass(c class, s string) string {
+	switch c {
+	case classSecret:
+		if s == "" {
+			return ""
+		}
+		return Redacted
+	case classAuth:
+		return maskAuth(s)
+	case classNone:
+		return textString(s)
+	}
+	for range 4 {
+		n := textString(s)
+		switch c {
+		case classCard:
+			n = MaskCard(n)
+		case classIdentity:
+			n = MaskIdentity(n)
+		case classResident:
+			n = maskAllDigits(n)
+		}
+		if n == s {
+			break
+		}
+		s = n
+	}
+	return s
+}
+
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
+func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+func isAlnum(c byte) bool  { return isDigit(c) || isLetter(c) }
+
+// stars returns n '*'.
+func stars(n int) string { return strings.Repeat("*", n) }
+
+var _ = utf8.RuneError
