@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // class is what a key (JSON member name, form field, header name) says about
 // its value. Higher classes mask more; a secret ancestor makes every
@@ -35,18 +38,18 @@ var exemptKeys = map[string]bool{
 
 // A key containing one of these is a secret.
 var secretContains = []string{
-	"password", "passwd", "secret", "cvc", "cvv", "privatekey", "apikey",
+	"password", "passwd", "pwd", "secret", "cvc", "cvv", "privatekey", "apikey",
 	"accesskey", "signkey", "sitekey", "merchantkey", "hashkey", "credential",
 	"cookie",
 }
 
 // A key ending with one of these is a secret ("accessToken", "cardPin",
-// "cardPwd", "notificationSignature").
-var secretSuffixes = []string{"token", "tokens", "pwd", "pw", "pin", "signature", "whsec"}
+// "cardPw", "cardPass", "notificationSignature").
+var secretSuffixes = []string{"token", "tokens", "pw", "pass", "pin", "signature", "whsec"}
 
 // Keys that are secrets only when they are the whole key.
 var secretExact = map[string]bool{
-	"pass": true, "passcode": true, "otp": true, "securitycode": true,
+	"passcode": true, "otp": true, "securitycode": true,
 	"cardsecuritycode": true, "signdata": true, "batchgroupid": true,
 }
 
@@ -71,12 +74,12 @@ var identityContains = []string{
 	"refundaccount", "vbanknum", "vbankno", "birth", "dateofbirth", "ownerid",
 }
 var identitySuffixes = []string{"tel", "telno"}
-var identityExact = map[string]bool{"hp": true, "dob": true}
+var identityExact = map[string]bool{"hp": true, "dob": true, "idno": true, "idnum": true, "idnumber": true}
 
 // "number", "no", "num" mean what their parent object is about:
 // card.number is a card number, refund_account.number an account number.
 var numberKeys = map[string]bool{"number": true, "no": true, "num": true}
-var identityParents = []string{"account", "refund", "vbank", "bank", "phone", "mobile", "identity"}
+var identityParents = []string{"account", "refund", "vbank", "bank", "phone", "mobile", "identity", "business"}
 
 // A cash receipt's "identifier" (iamport) or "identity" is a phone,
 // cash-receipt card or business number.
@@ -84,24 +87,39 @@ var receiptIdentityKeys = map[string]bool{"identifier": true, "identity": true}
 
 // classifyKey classifies the raw key name under the raw parent key name (the
 // key of the enclosing object, "" at the top or when unknown).
-func classifyKey(key, parent string) class {
-	if strings.ContainsAny(key, ".[]") {
-		segs := strings.FieldsFunc(key, func(r rune) bool { return r == '.' || r == '[' || r == ']' })
-		switch len(segs) {
-		case 0:
-			return classNone
-		case 1:
-			key = segs[0]
-		default:
-			key, parent = segs[len(segs)-1], segs[len(segs)-2]
+func classifyKey[K, P string | []byte](key K, parent P) class {
+	var kb, pb [64]byte
+	// Split a path at '.', '[' and ']': the last segment is the key, the one
+	// before it the parent.
+	end := len(key)
+	for end > 0 && isPathSep(key[end-1]) {
+		end--
+	}
+	start := end
+	for start > 0 && !isPathSep(key[start-1]) {
+		start--
+	}
+	k := normKey(kb[:0], key[start:end])
+	if start > 0 {
+		pe := start
+		for pe > 0 && isPathSep(key[pe-1]) {
+			pe--
+		}
+		ps := pe
+		for ps > 0 && !isPathSep(key[ps-1]) {
+			ps--
+		}
+		if pe > ps {
+			return classifyNorm(k, normKey(pb[:0], key[ps:pe]))
 		}
 	}
-	var kb, pb [64]byte
-	return classifyNorm(normKey(kb[:0], key), normKey(pb[:0], parent))
+	return classifyNorm(k, normKey(pb[:0], parent))
 }
 
+func isPathSep(c byte) bool { return c == '.' || c == '[' || c == ']' }
+
 // normKey appends the normalised key to dst.
-func normKey(dst []byte, s string) []byte {
+func normKey[K string | []byte](dst []byte, s K) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -115,40 +133,91 @@ func normKey(dst []byte, s string) []byte {
 	return dst
 }
 
-func classifyNorm(kb, pb []byte) class {
-	if len(kb) == 0 {
+type matchKind uint8
+
+const (
+	kindContains matchKind = iota
+	kindSuffix
+	kindExact
+)
+
+type keyRule struct {
+	pat  string
+	kind matchKind
+	cls  class
+}
+
+// rulesByFirst indexes every key rule by the first byte of its pattern, so
+// that classifying a key tries at each position only the patterns that can
+// start there.
+var rulesByFirst = func() (idx [256][]keyRule) {
+	add := func(pats []string, kind matchKind, c class) {
+		for _, p := range pats {
+			idx[p[0]] = append(idx[p[0]], keyRule{p, kind, c})
+		}
+	}
+	add(secretContains, kindContains, classSecret)
+	add(secretSuffixes, kindSuffix, classSecret)
+	add(mapKeys(secretExact), kindExact, classSecret)
+	add([]string{"authorization"}, kindContains, classAuth)
+	add(residentContains, kindContains, classResident)
+	add(mapKeys(residentExact), kindExact, classResident)
+	add([]string{"rrn", "ssn"}, kindSuffix, classResident)
+	add(cardContains, kindContains, classCard)
+	add(cardSuffixes, kindSuffix, classCard)
+	add(mapKeys(cardExact), kindExact, classCard)
+	add(identityContains, kindContains, classIdentity)
+	add(identitySuffixes, kindSuffix, classIdentity)
+	add(mapKeys(identityExact), kindExact, classIdentity)
+	return idx
+}()
+
+func mapKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// classifyNorm classifies a normalised key under a normalised parent. When
+// several rules match, the one that masks most wins.
+func classifyNorm(k, p []byte) class {
+	if len(k) == 0 || exemptKeys[string(k)] {
 		return classNone
 	}
-	k, p := string(kb), string(pb) // short keys; the compiler may not even copy in map look-ups
-	if exemptKeys[k] {
-		return classNone
+	best := classNone
+	for i := range k {
+		for _, r := range rulesByFirst[k[i]] {
+			if r.cls <= best || len(r.pat) > len(k)-i || string(k[i:i+len(r.pat)]) != r.pat {
+				continue
+			}
+			switch {
+			case r.kind == kindContains,
+				r.kind == kindSuffix && i+len(r.pat) == len(k),
+				r.kind == kindExact && i == 0 && len(r.pat) == len(k):
+				best = r.cls
+			}
+		}
 	}
-	if strings.Contains(k, "authorization") {
-		return classAuth
+	if best != classNone {
+		return best
 	}
-	if containsAny(k, secretContains) || hasAnySuffix(k, secretSuffixes) || secretExact[k] {
-		return classSecret
-	}
-	if containsAny(k, residentContains) || residentExact[k] || strings.HasSuffix(k, "rrn") || strings.HasSuffix(k, "ssn") {
-		return classResident
-	}
-	if containsAny(k, cardContains) || hasAnySuffix(k, cardSuffixes) || cardExact[k] {
-		return classCard
-	}
-	if numberKeys[k] && strings.Contains(p, "card") {
-		return classCard
-	}
-	if containsAny(k, identityContains) || hasAnySuffix(k, identitySuffixes) || identityExact[k] {
-		return classIdentity
-	}
-	if numberKeys[k] && containsAny(p, identityParents) {
-		return classIdentity
-	}
-	if receiptIdentityKeys[k] && strings.Contains(p, "receipt") {
-		return classIdentity
-	}
-	if numberKeys[k] && containsAny(p, residentContains) {
-		return classResident
+	switch {
+	case numberKeys[string(k)]:
+		ps := string(p)
+		switch {
+		case strings.Contains(ps, "card"):
+			return classCard
+		case containsAny(ps, identityParents):
+			return classIdentity
+		case containsAny(ps, residentContains):
+			return classResident
+		}
+	case receiptIdentityKeys[string(k)]:
+		if bytes.Contains(p, []byte("receipt")) {
+			return classIdentity
+		}
 	}
 	return classNone
 }
@@ -156,15 +225,6 @@ func classifyNorm(kb, pb []byte) class {
 func containsAny(s string, subs []string) bool {
 	for _, sub := range subs {
 		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-func hasAnySuffix(s string, sufs []string) bool {
-	for _, suf := range sufs {
-		if strings.HasSuffix(s, suf) {
 			return true
 		}
 	}

@@ -1,9 +1,6 @@
 package redact
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "strings"
 
 // Redacted replaces secrets.
 const Redacted = "[REDACTED]"
@@ -95,18 +92,23 @@ func maskAllDigits(s string) string {
 	return string(b)
 }
 
-// maskAuth redacts an Authorization-like value, keeping a leading scheme
-// word: "Basic Y2s6c2s=" → "Basic [REDACTED]", "sk_live_x" → "[REDACTED]".
+// authSchemes are the Authorization schemes whose name maskAuth keeps.
+var authSchemes = map[string]bool{
+	"basic": true, "bearer": true, "digest": true, "token": true, "negotiate": true,
+	"ntlm": true, "dpop": true, "hoba": true, "mutual": true, "vapid": true,
+	"aws4-hmac-sha256": true, "scram-sha-1": true, "scram-sha-256": true,
+}
+
+// maskAuth redacts an Authorization-like value, keeping a known scheme
+// name and the separator after it (a space, or '+' in a URL-encoded value):
+// "Basic Y2s6c2s=" → "Basic [REDACTED]", "sk_live_x" → "[REDACTED]".
 func maskAuth(s string) string {
 	if s == "" {
 		return ""
 	}
-	i := 0
-	for i < len(s) && isLetter(s[i]) {
-		i++
-	}
-	if i > 0 && i < len(s) && s[i] == ' ' && strings.TrimSpace(s[i:]) != "" {
-		return s[:i] + " " + Redacted
+	i := strings.IndexAny(s, " +")
+	if i > 0 && authSchemes[strings.ToLower(s[:i])] && strings.Trim(s[i:], " +") != "" {
+		return s[:i+1] + Redacted
 	}
 	return Redacted
 }
@@ -147,8 +149,3 @@ func maskClass(c class, s string) string {
 func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
 func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 func isAlnum(c byte) bool  { return isDigit(c) || isLetter(c) }
-
-// stars returns n '*'.
-func stars(n int) string { return strings.Repeat("*", n) }
-
-var _ = utf8.RuneError
