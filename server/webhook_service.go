@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -69,13 +68,8 @@ func (s *Server) checkWebhookURL(field, raw string) error {
 		}
 		return nil
 	}
-	if err := webhook.CheckAddr(ip); err != nil {
-		// Metadata addresses are refused when connecting even with
-		// allow_private: refuse them here too.
-		var blocked *webhook.BlockedAddressError
-		if !s.cfg.Webhooks.AllowPrivate || (errors.As(err, &blocked) && strings.Contains(blocked.Reason, "metadata")) {
-			return apierr.InvalidField(field, "%v (private addresses are allowed only with webhooks.allow_private, for development; metadata addresses never)", err)
-		}
+	if err := webhook.CheckAddrFor(ip, webhook.ClientOptions{AllowPrivate: s.cfg.Webhooks.AllowPrivate}); err != nil {
+		return apierr.InvalidField(field, "%v (private addresses are allowed only with webhooks.allow_private, for development; metadata addresses never)", err)
 	}
 	return nil
 }

@@ -31,6 +31,14 @@ func CheckAddr(ip netip.Addr) error {
 	return checkAddr(ip, false)
 }
 
+// CheckAddrFor is the rule a client made with opts applies when it
+// connects: CheckAddr, or with opts.AllowPrivate only the metadata
+// addresses. Validate saved endpoints with it, so that what is accepted is
+// what can be reached.
+func CheckAddrFor(ip netip.Addr, opts ClientOptions) error {
+	return checkAddr(ip, opts.AllowPrivate)
+}
+
 // checkAddr is CheckAddr with the development escape hatch. allowPrivate
 // still refuses metadata addresses: no local setup needs them, and they are
 // the most valuable SSRF target.
