@@ -443,6 +443,9 @@ func ignorePaymentOutcome(err error) error {
 // virtual account have got (they settle a business day later) and records
 // it, so a read shows COMPLETED once the bank has paid.
 func (s *Server) refreshRefunds(ctx context.Context, p *ent.Payment) error {
+	if p.Method != payment.MethodVIRTUAL_ACCOUNT || p.Cancelled == 0 {
+		return nil // only a deposited virtual account is refunded to a bank
+	}
 	pending, err := s.db.Cancellation.Query().
 		Where(cancellation.PaymentID(p.ID), cancellation.RefundStatusEQ(cancellation.RefundStatusPENDING)).All(ctx)
 	if err != nil || len(pending) == 0 {

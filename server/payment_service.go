@@ -330,9 +330,6 @@ func (s *paymentService) CreateInstantPayment(ctx context.Context, req *connect.
 	} else {
 		p, err = s.issueVirtualAccount(ctx, np, m, vaBank)
 	}
-	if p == nil {
-		return nil, err
-	}
 	if err != nil {
 		return nil, err
 	}
