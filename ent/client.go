@@ -22,6 +22,7 @@ import (
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/preregistration"
 	"github.com/paymux/paymux/ent/setting"
@@ -52,6 +53,8 @@ type Client struct {
 	IPRule *IPRuleClient
 	// IdempotencyRecord is the client for interacting with the IdempotencyRecord builders.
 	IdempotencyRecord *IdempotencyRecordClient
+	// LogRecord is the client for interacting with the LogRecord builders.
+	LogRecord *LogRecordClient
 	// Payment is the client for interacting with the Payment builders.
 	Payment *PaymentClient
 	// PreRegistration is the client for interacting with the PreRegistration builders.
@@ -84,6 +87,7 @@ func (c *Client) init() {
 	c.Event = NewEventClient(c.config)
 	c.IPRule = NewIPRuleClient(c.config)
 	c.IdempotencyRecord = NewIdempotencyRecordClient(c.config)
+	c.LogRecord = NewLogRecordClient(c.config)
 	c.Payment = NewPaymentClient(c.config)
 	c.PreRegistration = NewPreRegistrationClient(c.config)
 	c.Setting = NewSettingClient(c.config)
@@ -190,6 +194,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Event:             NewEventClient(cfg),
 		IPRule:            NewIPRuleClient(cfg),
 		IdempotencyRecord: NewIdempotencyRecordClient(cfg),
+		LogRecord:         NewLogRecordClient(cfg),
 		Payment:           NewPaymentClient(cfg),
 		PreRegistration:   NewPreRegistrationClient(cfg),
 		Setting:           NewSettingClient(cfg),
@@ -223,6 +228,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Event:             NewEventClient(cfg),
 		IPRule:            NewIPRuleClient(cfg),
 		IdempotencyRecord: NewIdempotencyRecordClient(cfg),
+		LogRecord:         NewLogRecordClient(cfg),
 		Payment:           NewPaymentClient(cfg),
 		PreRegistration:   NewPreRegistrationClient(cfg),
 		Setting:           NewSettingClient(cfg),
@@ -260,8 +266,8 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.Cancellation, c.CashReceipt, c.Channel, c.Event, c.IPRule,
-		c.IdempotencyRecord, c.Payment, c.PreRegistration, c.Setting, c.Store,
-		c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
+		c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration, c.Setting,
+		c.Store, c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -272,8 +278,8 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.Cancellation, c.CashReceipt, c.Channel, c.Event, c.IPRule,
-		c.IdempotencyRecord, c.Payment, c.PreRegistration, c.Setting, c.Store,
-		c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
+		c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration, c.Setting,
+		c.Store, c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -296,6 +302,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.IPRule.mutate(ctx, m)
 	case *IdempotencyRecordMutation:
 		return c.IdempotencyRecord.mutate(ctx, m)
+	case *LogRecordMutation:
+		return c.LogRecord.mutate(ctx, m)
 	case *PaymentMutation:
 		return c.Payment.mutate(ctx, m)
 	case *PreRegistrationMutation:
@@ -1330,6 +1338,140 @@ func (c *IdempotencyRecordClient) mutate(ctx context.Context, m *IdempotencyReco
 		return (&IdempotencyRecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown IdempotencyRecord mutation op: %q", m.Op())
+	}
+}
+
+// LogRecordClient is a client for the LogRecord schema.
+type LogRecordClient struct {
+	config
+}
+
+// NewLogRecordClient returns a client for the LogRecord from the given config.
+func NewLogRecordClient(c config) *LogRecordClient {
+	return &LogRecordClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `logrecord.Hooks(f(g(h())))`.
+func (c *LogRecordClient) Use(hooks ...Hook) {
+	c.hooks.LogRecord = append(c.hooks.LogRecord, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `logrecord.Intercept(f(g(h())))`.
+func (c *LogRecordClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LogRecord = append(c.inters.LogRecord, interceptors...)
+}
+
+// Create returns a builder for creating a LogRecord entity.
+func (c *LogRecordClient) Create() *LogRecordCreate {
+	mutation := newLogRecordMutation(c.config, OpCreate)
+	return &LogRecordCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LogRecord entities.
+func (c *LogRecordClient) CreateBulk(builders ...*LogRecordCreate) *LogRecordCreateBulk {
+	return &LogRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LogRecordClient) MapCreateBulk(slice any, setFunc func(*LogRecordCreate, int)) *LogRecordCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LogRecordCreateBulk{err: fmt.Errorf("calling to LogRecordClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LogRecordCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LogRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LogRecord.
+func (c *LogRecordClient) Update() *LogRecordUpdate {
+	mutation := newLogRecordMutation(c.config, OpUpdate)
+	return &LogRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LogRecordClient) UpdateOne(_m *LogRecord) *LogRecordUpdateOne {
+	mutation := newLogRecordMutation(c.config, OpUpdateOne, withLogRecord(_m))
+	return &LogRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LogRecordClient) UpdateOneID(id string) *LogRecordUpdateOne {
+	mutation := newLogRecordMutation(c.config, OpUpdateOne, withLogRecordID(id))
+	return &LogRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LogRecord.
+func (c *LogRecordClient) Delete() *LogRecordDelete {
+	mutation := newLogRecordMutation(c.config, OpDelete)
+	return &LogRecordDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LogRecordClient) DeleteOne(_m *LogRecord) *LogRecordDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LogRecordClient) DeleteOneID(id string) *LogRecordDeleteOne {
+	builder := c.Delete().Where(logrecord.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LogRecordDeleteOne{builder}
+}
+
+// Query returns a query builder for LogRecord.
+func (c *LogRecordClient) Query() *LogRecordQuery {
+	return &LogRecordQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLogRecord},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LogRecord entity by its id.
+func (c *LogRecordClient) Get(ctx context.Context, id string) (*LogRecord, error) {
+	return c.Query().Where(logrecord.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LogRecordClient) GetX(ctx context.Context, id string) *LogRecord {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *LogRecordClient) Hooks() []Hook {
+	hooks := c.hooks.LogRecord
+	return append(hooks[:len(hooks):len(hooks)], logrecord.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *LogRecordClient) Interceptors() []Interceptor {
+	return c.inters.LogRecord
+}
+
+func (c *LogRecordClient) mutate(ctx context.Context, m *LogRecordMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LogRecordCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LogRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LogRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LogRecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LogRecord mutation op: %q", m.Op())
 	}
 }
 
@@ -2387,13 +2529,13 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 type (
 	hooks struct {
 		APIKey, Cancellation, CashReceipt, Channel, Event, IPRule, IdempotencyRecord,
-		Payment, PreRegistration, Setting, Store, WebhookAttempt, WebhookDelivery,
-		WebhookEndpoint []ent.Hook
+		LogRecord, Payment, PreRegistration, Setting, Store, WebhookAttempt,
+		WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, Cancellation, CashReceipt, Channel, Event, IPRule, IdempotencyRecord,
-		Payment, PreRegistration, Setting, Store, WebhookAttempt, WebhookDelivery,
-		WebhookEndpoint []ent.Interceptor
+		LogRecord, Payment, PreRegistration, Setting, Store, WebhookAttempt,
+		WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 

@@ -19,6 +19,7 @@ import (
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/preregistration"
 	"github.com/paymux/paymux/ent/setting"
@@ -93,6 +94,7 @@ func checkColumn(t, c string) error {
 			event.Table:             event.ValidColumn,
 			iprule.Table:            iprule.ValidColumn,
 			idempotencyrecord.Table: idempotencyrecord.ValidColumn,
+			logrecord.Table:         logrecord.ValidColumn,
 			payment.Table:           payment.ValidColumn,
 			preregistration.Table:   preregistration.ValidColumn,
 			setting.Table:           setting.ValidColumn,

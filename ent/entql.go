@@ -10,6 +10,7 @@ import (
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/preregistration"
@@ -27,7 +28,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 14)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 15)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -211,6 +212,42 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   logrecord.Table,
+			Columns: logrecord.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: logrecord.FieldID,
+			},
+		},
+		Type: "LogRecord",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			logrecord.FieldStoreID:           {Type: field.TypeString, Column: logrecord.FieldStoreID},
+			logrecord.FieldMode:              {Type: field.TypeString, Column: logrecord.FieldMode},
+			logrecord.FieldKind:              {Type: field.TypeEnum, Column: logrecord.FieldKind},
+			logrecord.FieldCreatedAt:         {Type: field.TypeTime, Column: logrecord.FieldCreatedAt},
+			logrecord.FieldRequestID:         {Type: field.TypeString, Column: logrecord.FieldRequestID},
+			logrecord.FieldSurface:           {Type: field.TypeString, Column: logrecord.FieldSurface},
+			logrecord.FieldMethod:            {Type: field.TypeString, Column: logrecord.FieldMethod},
+			logrecord.FieldHTTPMethod:        {Type: field.TypeString, Column: logrecord.FieldHTTPMethod},
+			logrecord.FieldPath:              {Type: field.TypeString, Column: logrecord.FieldPath},
+			logrecord.FieldOk:                {Type: field.TypeBool, Column: logrecord.FieldOk},
+			logrecord.FieldCode:              {Type: field.TypeString, Column: logrecord.FieldCode},
+			logrecord.FieldHTTPStatus:        {Type: field.TypeInt, Column: logrecord.FieldHTTPStatus},
+			logrecord.FieldReason:            {Type: field.TypeString, Column: logrecord.FieldReason},
+			logrecord.FieldMessage:           {Type: field.TypeString, Column: logrecord.FieldMessage},
+			logrecord.FieldKeyID:             {Type: field.TypeString, Column: logrecord.FieldKeyID},
+			logrecord.FieldClientIP:          {Type: field.TypeString, Column: logrecord.FieldClientIP},
+			logrecord.FieldPaymentID:         {Type: field.TypeString, Column: logrecord.FieldPaymentID},
+			logrecord.FieldMerchantPaymentID: {Type: field.TypeString, Column: logrecord.FieldMerchantPaymentID},
+			logrecord.FieldLatencyUs:         {Type: field.TypeInt64, Column: logrecord.FieldLatencyUs},
+			logrecord.FieldRequestHeaders:    {Type: field.TypeJSON, Column: logrecord.FieldRequestHeaders},
+			logrecord.FieldRequestBody:       {Type: field.TypeBytes, Column: logrecord.FieldRequestBody},
+			logrecord.FieldResponseBody:      {Type: field.TypeBytes, Column: logrecord.FieldResponseBody},
+			logrecord.FieldTruncated:         {Type: field.TypeBool, Column: logrecord.FieldTruncated},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   payment.Table,
 			Columns: payment.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -258,7 +295,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			payment.FieldStatusAt:           {Type: field.TypeTime, Column: payment.FieldStatusAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   preregistration.Table,
 			Columns: preregistration.Columns,
@@ -278,7 +315,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			preregistration.FieldCurrency:          {Type: field.TypeString, Column: preregistration.FieldCurrency},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   setting.Table,
 			Columns: setting.Columns,
@@ -294,7 +331,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			setting.FieldValue:     {Type: field.TypeString, Column: setting.FieldValue},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   store.Table,
 			Columns: store.Columns,
@@ -313,7 +350,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			store.FieldKeyCount:     {Type: field.TypeInt, Column: store.FieldKeyCount},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookattempt.Table,
 			Columns: webhookattempt.Columns,
@@ -341,7 +378,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookattempt.FieldCreatedAt:         {Type: field.TypeTime, Column: webhookattempt.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -368,7 +405,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldLastStatus:        {Type: field.TypeInt, Column: webhookdelivery.FieldLastStatus},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -1351,6 +1388,161 @@ func (f *IdempotencyRecordFilter) WhereExpiresAt(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *LogRecordQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the LogRecordQuery builder.
+func (_q *LogRecordQuery) Filter() *LogRecordFilter {
+	return &LogRecordFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *LogRecordMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the LogRecordMutation builder.
+func (m *LogRecordMutation) Filter() *LogRecordFilter {
+	return &LogRecordFilter{config: m.config, predicateAdder: m}
+}
+
+// LogRecordFilter provides a generic filtering capability at runtime for LogRecordQuery.
+type LogRecordFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *LogRecordFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *LogRecordFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *LogRecordFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldStoreID))
+}
+
+// WhereMode applies the entql string predicate on the mode field.
+func (f *LogRecordFilter) WhereMode(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldMode))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *LogRecordFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldKind))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *LogRecordFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(logrecord.FieldCreatedAt))
+}
+
+// WhereRequestID applies the entql string predicate on the request_id field.
+func (f *LogRecordFilter) WhereRequestID(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldRequestID))
+}
+
+// WhereSurface applies the entql string predicate on the surface field.
+func (f *LogRecordFilter) WhereSurface(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldSurface))
+}
+
+// WhereMethod applies the entql string predicate on the method field.
+func (f *LogRecordFilter) WhereMethod(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldMethod))
+}
+
+// WhereHTTPMethod applies the entql string predicate on the http_method field.
+func (f *LogRecordFilter) WhereHTTPMethod(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldHTTPMethod))
+}
+
+// WherePath applies the entql string predicate on the path field.
+func (f *LogRecordFilter) WherePath(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldPath))
+}
+
+// WhereOk applies the entql bool predicate on the ok field.
+func (f *LogRecordFilter) WhereOk(p entql.BoolP) {
+	f.Where(p.Field(logrecord.FieldOk))
+}
+
+// WhereCode applies the entql string predicate on the code field.
+func (f *LogRecordFilter) WhereCode(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldCode))
+}
+
+// WhereHTTPStatus applies the entql int predicate on the http_status field.
+func (f *LogRecordFilter) WhereHTTPStatus(p entql.IntP) {
+	f.Where(p.Field(logrecord.FieldHTTPStatus))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *LogRecordFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldReason))
+}
+
+// WhereMessage applies the entql string predicate on the message field.
+func (f *LogRecordFilter) WhereMessage(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldMessage))
+}
+
+// WhereKeyID applies the entql string predicate on the key_id field.
+func (f *LogRecordFilter) WhereKeyID(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldKeyID))
+}
+
+// WhereClientIP applies the entql string predicate on the client_ip field.
+func (f *LogRecordFilter) WhereClientIP(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldClientIP))
+}
+
+// WherePaymentID applies the entql string predicate on the payment_id field.
+func (f *LogRecordFilter) WherePaymentID(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldPaymentID))
+}
+
+// WhereMerchantPaymentID applies the entql string predicate on the merchant_payment_id field.
+func (f *LogRecordFilter) WhereMerchantPaymentID(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldMerchantPaymentID))
+}
+
+// WhereLatencyUs applies the entql int64 predicate on the latency_us field.
+func (f *LogRecordFilter) WhereLatencyUs(p entql.Int64P) {
+	f.Where(p.Field(logrecord.FieldLatencyUs))
+}
+
+// WhereRequestHeaders applies the entql json.RawMessage predicate on the request_headers field.
+func (f *LogRecordFilter) WhereRequestHeaders(p entql.BytesP) {
+	f.Where(p.Field(logrecord.FieldRequestHeaders))
+}
+
+// WhereRequestBody applies the entql []byte predicate on the request_body field.
+func (f *LogRecordFilter) WhereRequestBody(p entql.BytesP) {
+	f.Where(p.Field(logrecord.FieldRequestBody))
+}
+
+// WhereResponseBody applies the entql []byte predicate on the response_body field.
+func (f *LogRecordFilter) WhereResponseBody(p entql.BytesP) {
+	f.Where(p.Field(logrecord.FieldResponseBody))
+}
+
+// WhereTruncated applies the entql bool predicate on the truncated field.
+func (f *LogRecordFilter) WhereTruncated(p entql.BoolP) {
+	f.Where(p.Field(logrecord.FieldTruncated))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *PaymentQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1379,7 +1571,7 @@ type PaymentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PaymentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1641,7 +1833,7 @@ type PreRegistrationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PreRegistrationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1716,7 +1908,7 @@ type SettingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SettingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1771,7 +1963,7 @@ type StoreFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StoreFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1897,7 +2089,7 @@ type WebhookAttemptFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookAttemptFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2012,7 +2204,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2122,7 +2314,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

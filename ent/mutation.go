@@ -18,6 +18,7 @@ import (
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/preregistration"
@@ -45,6 +46,7 @@ const (
 	TypeEvent             = "Event"
 	TypeIPRule            = "IPRule"
 	TypeIdempotencyRecord = "IdempotencyRecord"
+	TypeLogRecord         = "LogRecord"
 	TypePayment           = "Payment"
 	TypePreRegistration   = "PreRegistration"
 	TypeSetting           = "Setting"
@@ -7698,6 +7700,1655 @@ func (m *IdempotencyRecordMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *IdempotencyRecordMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown IdempotencyRecord edge %s", name)
+}
+
+// LogRecordMutation represents an operation that mutates the LogRecord nodes in the graph.
+type LogRecordMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *string
+	store_id            *string
+	mode                *string
+	kind                *logrecord.Kind
+	created_at          *time.Time
+	request_id          *string
+	surface             *string
+	method              *string
+	http_method         *string
+	_path               *string
+	ok                  *bool
+	code                *string
+	http_status         *int
+	addhttp_status      *int
+	reason              *string
+	message             *string
+	key_id              *string
+	client_ip           *string
+	payment_id          *string
+	merchant_payment_id *string
+	latency_us          *int64
+	addlatency_us       *int64
+	request_headers     *map[string]string
+	request_body        *[]byte
+	response_body       *[]byte
+	truncated           *bool
+	clearedFields       map[string]struct{}
+	done                bool
+	oldValue            func(context.Context) (*LogRecord, error)
+	predicates          []predicate.LogRecord
+}
+
+var _ ent.Mutation = (*LogRecordMutation)(nil)
+
+// logrecordOption allows management of the mutation configuration using functional options.
+type logrecordOption func(*LogRecordMutation)
+
+// newLogRecordMutation creates new mutation for the LogRecord entity.
+func newLogRecordMutation(c config, op Op, opts ...logrecordOption) *LogRecordMutation {
+	m := &LogRecordMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLogRecord,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLogRecordID sets the ID field of the mutation.
+func withLogRecordID(id string) logrecordOption {
+	return func(m *LogRecordMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LogRecord
+		)
+		m.oldValue = func(ctx context.Context) (*LogRecord, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LogRecord.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLogRecord sets the old LogRecord of the mutation.
+func withLogRecord(node *LogRecord) logrecordOption {
+	return func(m *LogRecordMutation) {
+		m.oldValue = func(context.Context) (*LogRecord, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LogRecordMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LogRecordMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of LogRecord entities.
+func (m *LogRecordMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LogRecordMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LogRecordMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LogRecord.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *LogRecordMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *LogRecordMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *LogRecordMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetMode sets the "mode" field.
+func (m *LogRecordMutation) SetMode(s string) {
+	m.mode = &s
+}
+
+// Mode returns the value of the "mode" field in the mutation.
+func (m *LogRecordMutation) Mode() (r string, exists bool) {
+	v := m.mode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMode returns the old "mode" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldMode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMode: %w", err)
+	}
+	return oldValue.Mode, nil
+}
+
+// ResetMode resets all changes to the "mode" field.
+func (m *LogRecordMutation) ResetMode() {
+	m.mode = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *LogRecordMutation) SetKind(l logrecord.Kind) {
+	m.kind = &l
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *LogRecordMutation) Kind() (r logrecord.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldKind(ctx context.Context) (v logrecord.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *LogRecordMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *LogRecordMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *LogRecordMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *LogRecordMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetRequestID sets the "request_id" field.
+func (m *LogRecordMutation) SetRequestID(s string) {
+	m.request_id = &s
+}
+
+// RequestID returns the value of the "request_id" field in the mutation.
+func (m *LogRecordMutation) RequestID() (r string, exists bool) {
+	v := m.request_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestID returns the old "request_id" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldRequestID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestID: %w", err)
+	}
+	return oldValue.RequestID, nil
+}
+
+// ResetRequestID resets all changes to the "request_id" field.
+func (m *LogRecordMutation) ResetRequestID() {
+	m.request_id = nil
+}
+
+// SetSurface sets the "surface" field.
+func (m *LogRecordMutation) SetSurface(s string) {
+	m.surface = &s
+}
+
+// Surface returns the value of the "surface" field in the mutation.
+func (m *LogRecordMutation) Surface() (r string, exists bool) {
+	v := m.surface
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSurface returns the old "surface" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldSurface(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSurface is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSurface requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSurface: %w", err)
+	}
+	return oldValue.Surface, nil
+}
+
+// ResetSurface resets all changes to the "surface" field.
+func (m *LogRecordMutation) ResetSurface() {
+	m.surface = nil
+}
+
+// SetMethod sets the "method" field.
+func (m *LogRecordMutation) SetMethod(s string) {
+	m.method = &s
+}
+
+// Method returns the value of the "method" field in the mutation.
+func (m *LogRecordMutation) Method() (r string, exists bool) {
+	v := m.method
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMethod returns the old "method" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldMethod(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMethod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMethod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMethod: %w", err)
+	}
+	return oldValue.Method, nil
+}
+
+// ResetMethod resets all changes to the "method" field.
+func (m *LogRecordMutation) ResetMethod() {
+	m.method = nil
+}
+
+// SetHTTPMethod sets the "http_method" field.
+func (m *LogRecordMutation) SetHTTPMethod(s string) {
+	m.http_method = &s
+}
+
+// HTTPMethod returns the value of the "http_method" field in the mutation.
+func (m *LogRecordMutation) HTTPMethod() (r string, exists bool) {
+	v := m.http_method
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHTTPMethod returns the old "http_method" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldHTTPMethod(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHTTPMethod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHTTPMethod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHTTPMethod: %w", err)
+	}
+	return oldValue.HTTPMethod, nil
+}
+
+// ResetHTTPMethod resets all changes to the "http_method" field.
+func (m *LogRecordMutation) ResetHTTPMethod() {
+	m.http_method = nil
+}
+
+// SetPath sets the "path" field.
+func (m *LogRecordMutation) SetPath(s string) {
+	m._path = &s
+}
+
+// Path returns the value of the "path" field in the mutation.
+func (m *LogRecordMutation) Path() (r string, exists bool) {
+	v := m._path
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPath returns the old "path" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldPath(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPath is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPath requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPath: %w", err)
+	}
+	return oldValue.Path, nil
+}
+
+// ResetPath resets all changes to the "path" field.
+func (m *LogRecordMutation) ResetPath() {
+	m._path = nil
+}
+
+// SetOk sets the "ok" field.
+func (m *LogRecordMutation) SetOk(b bool) {
+	m.ok = &b
+}
+
+// Ok returns the value of the "ok" field in the mutation.
+func (m *LogRecordMutation) Ok() (r bool, exists bool) {
+	v := m.ok
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOk returns the old "ok" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldOk(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOk is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOk requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOk: %w", err)
+	}
+	return oldValue.Ok, nil
+}
+
+// ResetOk resets all changes to the "ok" field.
+func (m *LogRecordMutation) ResetOk() {
+	m.ok = nil
+}
+
+// SetCode sets the "code" field.
+func (m *LogRecordMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *LogRecordMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *LogRecordMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetHTTPStatus sets the "http_status" field.
+func (m *LogRecordMutation) SetHTTPStatus(i int) {
+	m.http_status = &i
+	m.addhttp_status = nil
+}
+
+// HTTPStatus returns the value of the "http_status" field in the mutation.
+func (m *LogRecordMutation) HTTPStatus() (r int, exists bool) {
+	v := m.http_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHTTPStatus returns the old "http_status" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldHTTPStatus(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHTTPStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHTTPStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHTTPStatus: %w", err)
+	}
+	return oldValue.HTTPStatus, nil
+}
+
+// AddHTTPStatus adds i to the "http_status" field.
+func (m *LogRecordMutation) AddHTTPStatus(i int) {
+	if m.addhttp_status != nil {
+		*m.addhttp_status += i
+	} else {
+		m.addhttp_status = &i
+	}
+}
+
+// AddedHTTPStatus returns the value that was added to the "http_status" field in this mutation.
+func (m *LogRecordMutation) AddedHTTPStatus() (r int, exists bool) {
+	v := m.addhttp_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHTTPStatus resets all changes to the "http_status" field.
+func (m *LogRecordMutation) ResetHTTPStatus() {
+	m.http_status = nil
+	m.addhttp_status = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *LogRecordMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *LogRecordMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *LogRecordMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetMessage sets the "message" field.
+func (m *LogRecordMutation) SetMessage(s string) {
+	m.message = &s
+}
+
+// Message returns the value of the "message" field in the mutation.
+func (m *LogRecordMutation) Message() (r string, exists bool) {
+	v := m.message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMessage returns the old "message" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMessage: %w", err)
+	}
+	return oldValue.Message, nil
+}
+
+// ResetMessage resets all changes to the "message" field.
+func (m *LogRecordMutation) ResetMessage() {
+	m.message = nil
+}
+
+// SetKeyID sets the "key_id" field.
+func (m *LogRecordMutation) SetKeyID(s string) {
+	m.key_id = &s
+}
+
+// KeyID returns the value of the "key_id" field in the mutation.
+func (m *LogRecordMutation) KeyID() (r string, exists bool) {
+	v := m.key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyID returns the old "key_id" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldKeyID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyID: %w", err)
+	}
+	return oldValue.KeyID, nil
+}
+
+// ResetKeyID resets all changes to the "key_id" field.
+func (m *LogRecordMutation) ResetKeyID() {
+	m.key_id = nil
+}
+
+// SetClientIP sets the "client_ip" field.
+func (m *LogRecordMutation) SetClientIP(s string) {
+	m.client_ip = &s
+}
+
+// ClientIP returns the value of the "client_ip" field in the mutation.
+func (m *LogRecordMutation) ClientIP() (r string, exists bool) {
+	v := m.client_ip
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClientIP returns the old "client_ip" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldClientIP(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClientIP is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClientIP requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClientIP: %w", err)
+	}
+	return oldValue.ClientIP, nil
+}
+
+// ResetClientIP resets all changes to the "client_ip" field.
+func (m *LogRecordMutation) ResetClientIP() {
+	m.client_ip = nil
+}
+
+// SetPaymentID sets the "payment_id" field.
+func (m *LogRecordMutation) SetPaymentID(s string) {
+	m.payment_id = &s
+}
+
+// PaymentID returns the value of the "payment_id" field in the mutation.
+func (m *LogRecordMutation) PaymentID() (r string, exists bool) {
+	v := m.payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentID returns the old "payment_id" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentID: %w", err)
+	}
+	return oldValue.PaymentID, nil
+}
+
+// ResetPaymentID resets all changes to the "payment_id" field.
+func (m *LogRecordMutation) ResetPaymentID() {
+	m.payment_id = nil
+}
+
+// SetMerchantPaymentID sets the "merchant_payment_id" field.
+func (m *LogRecordMutation) SetMerchantPaymentID(s string) {
+	m.merchant_payment_id = &s
+}
+
+// MerchantPaymentID returns the value of the "merchant_payment_id" field in the mutation.
+func (m *LogRecordMutation) MerchantPaymentID() (r string, exists bool) {
+	v := m.merchant_payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMerchantPaymentID returns the old "merchant_payment_id" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldMerchantPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMerchantPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMerchantPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMerchantPaymentID: %w", err)
+	}
+	return oldValue.MerchantPaymentID, nil
+}
+
+// ResetMerchantPaymentID resets all changes to the "merchant_payment_id" field.
+func (m *LogRecordMutation) ResetMerchantPaymentID() {
+	m.merchant_payment_id = nil
+}
+
+// SetLatencyUs sets the "latency_us" field.
+func (m *LogRecordMutation) SetLatencyUs(i int64) {
+	m.latency_us = &i
+	m.addlatency_us = nil
+}
+
+// LatencyUs returns the value of the "latency_us" field in the mutation.
+func (m *LogRecordMutation) LatencyUs() (r int64, exists bool) {
+	v := m.latency_us
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLatencyUs returns the old "latency_us" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldLatencyUs(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLatencyUs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLatencyUs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLatencyUs: %w", err)
+	}
+	return oldValue.LatencyUs, nil
+}
+
+// AddLatencyUs adds i to the "latency_us" field.
+func (m *LogRecordMutation) AddLatencyUs(i int64) {
+	if m.addlatency_us != nil {
+		*m.addlatency_us += i
+	} else {
+		m.addlatency_us = &i
+	}
+}
+
+// AddedLatencyUs returns the value that was added to the "latency_us" field in this mutation.
+func (m *LogRecordMutation) AddedLatencyUs() (r int64, exists bool) {
+	v := m.addlatency_us
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLatencyUs resets all changes to the "latency_us" field.
+func (m *LogRecordMutation) ResetLatencyUs() {
+	m.latency_us = nil
+	m.addlatency_us = nil
+}
+
+// SetRequestHeaders sets the "request_headers" field.
+func (m *LogRecordMutation) SetRequestHeaders(value map[string]string) {
+	m.request_headers = &value
+}
+
+// RequestHeaders returns the value of the "request_headers" field in the mutation.
+func (m *LogRecordMutation) RequestHeaders() (r map[string]string, exists bool) {
+	v := m.request_headers
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestHeaders returns the old "request_headers" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldRequestHeaders(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestHeaders is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestHeaders requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestHeaders: %w", err)
+	}
+	return oldValue.RequestHeaders, nil
+}
+
+// ClearRequestHeaders clears the value of the "request_headers" field.
+func (m *LogRecordMutation) ClearRequestHeaders() {
+	m.request_headers = nil
+	m.clearedFields[logrecord.FieldRequestHeaders] = struct{}{}
+}
+
+// RequestHeadersCleared returns if the "request_headers" field was cleared in this mutation.
+func (m *LogRecordMutation) RequestHeadersCleared() bool {
+	_, ok := m.clearedFields[logrecord.FieldRequestHeaders]
+	return ok
+}
+
+// ResetRequestHeaders resets all changes to the "request_headers" field.
+func (m *LogRecordMutation) ResetRequestHeaders() {
+	m.request_headers = nil
+	delete(m.clearedFields, logrecord.FieldRequestHeaders)
+}
+
+// SetRequestBody sets the "request_body" field.
+func (m *LogRecordMutation) SetRequestBody(b []byte) {
+	m.request_body = &b
+}
+
+// RequestBody returns the value of the "request_body" field in the mutation.
+func (m *LogRecordMutation) RequestBody() (r []byte, exists bool) {
+	v := m.request_body
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestBody returns the old "request_body" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldRequestBody(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestBody is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestBody requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestBody: %w", err)
+	}
+	return oldValue.RequestBody, nil
+}
+
+// ClearRequestBody clears the value of the "request_body" field.
+func (m *LogRecordMutation) ClearRequestBody() {
+	m.request_body = nil
+	m.clearedFields[logrecord.FieldRequestBody] = struct{}{}
+}
+
+// RequestBodyCleared returns if the "request_body" field was cleared in this mutation.
+func (m *LogRecordMutation) RequestBodyCleared() bool {
+	_, ok := m.clearedFields[logrecord.FieldRequestBody]
+	return ok
+}
+
+// ResetRequestBody resets all changes to the "request_body" field.
+func (m *LogRecordMutation) ResetRequestBody() {
+	m.request_body = nil
+	delete(m.clearedFields, logrecord.FieldRequestBody)
+}
+
+// SetResponseBody sets the "response_body" field.
+func (m *LogRecordMutation) SetResponseBody(b []byte) {
+	m.response_body = &b
+}
+
+// ResponseBody returns the value of the "response_body" field in the mutation.
+func (m *LogRecordMutation) ResponseBody() (r []byte, exists bool) {
+	v := m.response_body
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponseBody returns the old "response_body" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldResponseBody(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponseBody is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponseBody requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponseBody: %w", err)
+	}
+	return oldValue.ResponseBody, nil
+}
+
+// ClearResponseBody clears the value of the "response_body" field.
+func (m *LogRecordMutation) ClearResponseBody() {
+	m.response_body = nil
+	m.clearedFields[logrecord.FieldResponseBody] = struct{}{}
+}
+
+// ResponseBodyCleared returns if the "response_body" field was cleared in this mutation.
+func (m *LogRecordMutation) ResponseBodyCleared() bool {
+	_, ok := m.clearedFields[logrecord.FieldResponseBody]
+	return ok
+}
+
+// ResetResponseBody resets all changes to the "response_body" field.
+func (m *LogRecordMutation) ResetResponseBody() {
+	m.response_body = nil
+	delete(m.clearedFields, logrecord.FieldResponseBody)
+}
+
+// SetTruncated sets the "truncated" field.
+func (m *LogRecordMutation) SetTruncated(b bool) {
+	m.truncated = &b
+}
+
+// Truncated returns the value of the "truncated" field in the mutation.
+func (m *LogRecordMutation) Truncated() (r bool, exists bool) {
+	v := m.truncated
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTruncated returns the old "truncated" field's value of the LogRecord entity.
+// If the LogRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LogRecordMutation) OldTruncated(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTruncated is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTruncated requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTruncated: %w", err)
+	}
+	return oldValue.Truncated, nil
+}
+
+// ResetTruncated resets all changes to the "truncated" field.
+func (m *LogRecordMutation) ResetTruncated() {
+	m.truncated = nil
+}
+
+// Where appends a list predicates to the LogRecordMutation builder.
+func (m *LogRecordMutation) Where(ps ...predicate.LogRecord) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LogRecordMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LogRecordMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LogRecord, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LogRecordMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LogRecordMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LogRecord).
+func (m *LogRecordMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LogRecordMutation) Fields() []string {
+	fields := make([]string, 0, 23)
+	if m.store_id != nil {
+		fields = append(fields, logrecord.FieldStoreID)
+	}
+	if m.mode != nil {
+		fields = append(fields, logrecord.FieldMode)
+	}
+	if m.kind != nil {
+		fields = append(fields, logrecord.FieldKind)
+	}
+	if m.created_at != nil {
+		fields = append(fields, logrecord.FieldCreatedAt)
+	}
+	if m.request_id != nil {
+		fields = append(fields, logrecord.FieldRequestID)
+	}
+	if m.surface != nil {
+		fields = append(fields, logrecord.FieldSurface)
+	}
+	if m.method != nil {
+		fields = append(fields, logrecord.FieldMethod)
+	}
+	if m.http_method != nil {
+		fields = append(fields, logrecord.FieldHTTPMethod)
+	}
+	if m._path != nil {
+		fields = append(fields, logrecord.FieldPath)
+	}
+	if m.ok != nil {
+		fields = append(fields, logrecord.FieldOk)
+	}
+	if m.code != nil {
+		fields = append(fields, logrecord.FieldCode)
+	}
+	if m.http_status != nil {
+		fields = append(fields, logrecord.FieldHTTPStatus)
+	}
+	if m.reason != nil {
+		fields = append(fields, logrecord.FieldReason)
+	}
+	if m.message != nil {
+		fields = append(fields, logrecord.FieldMessage)
+	}
+	if m.key_id != nil {
+		fields = append(fields, logrecord.FieldKeyID)
+	}
+	if m.client_ip != nil {
+		fields = append(fields, logrecord.FieldClientIP)
+	}
+	if m.payment_id != nil {
+		fields = append(fields, logrecord.FieldPaymentID)
+	}
+	if m.merchant_payment_id != nil {
+		fields = append(fields, logrecord.FieldMerchantPaymentID)
+	}
+	if m.latency_us != nil {
+		fields = append(fields, logrecord.FieldLatencyUs)
+	}
+	if m.request_headers != nil {
+		fields = append(fields, logrecord.FieldRequestHeaders)
+	}
+	if m.request_body != nil {
+		fields = append(fields, logrecord.FieldRequestBody)
+	}
+	if m.response_body != nil {
+		fields = append(fields, logrecord.FieldResponseBody)
+	}
+	if m.truncated != nil {
+		fields = append(fields, logrecord.FieldTruncated)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LogRecordMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case logrecord.FieldStoreID:
+		return m.StoreID()
+	case logrecord.FieldMode:
+		return m.Mode()
+	case logrecord.FieldKind:
+		return m.Kind()
+	case logrecord.FieldCreatedAt:
+		return m.CreatedAt()
+	case logrecord.FieldRequestID:
+		return m.RequestID()
+	case logrecord.FieldSurface:
+		return m.Surface()
+	case logrecord.FieldMethod:
+		return m.Method()
+	case logrecord.FieldHTTPMethod:
+		return m.HTTPMethod()
+	case logrecord.FieldPath:
+		return m.Path()
+	case logrecord.FieldOk:
+		return m.Ok()
+	case logrecord.FieldCode:
+		return m.Code()
+	case logrecord.FieldHTTPStatus:
+		return m.HTTPStatus()
+	case logrecord.FieldReason:
+		return m.Reason()
+	case logrecord.FieldMessage:
+		return m.Message()
+	case logrecord.FieldKeyID:
+		return m.KeyID()
+	case logrecord.FieldClientIP:
+		return m.ClientIP()
+	case logrecord.FieldPaymentID:
+		return m.PaymentID()
+	case logrecord.FieldMerchantPaymentID:
+		return m.MerchantPaymentID()
+	case logrecord.FieldLatencyUs:
+		return m.LatencyUs()
+	case logrecord.FieldRequestHeaders:
+		return m.RequestHeaders()
+	case logrecord.FieldRequestBody:
+		return m.RequestBody()
+	case logrecord.FieldResponseBody:
+		return m.ResponseBody()
+	case logrecord.FieldTruncated:
+		return m.Truncated()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LogRecordMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case logrecord.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case logrecord.FieldMode:
+		return m.OldMode(ctx)
+	case logrecord.FieldKind:
+		return m.OldKind(ctx)
+	case logrecord.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case logrecord.FieldRequestID:
+		return m.OldRequestID(ctx)
+	case logrecord.FieldSurface:
+		return m.OldSurface(ctx)
+	case logrecord.FieldMethod:
+		return m.OldMethod(ctx)
+	case logrecord.FieldHTTPMethod:
+		return m.OldHTTPMethod(ctx)
+	case logrecord.FieldPath:
+		return m.OldPath(ctx)
+	case logrecord.FieldOk:
+		return m.OldOk(ctx)
+	case logrecord.FieldCode:
+		return m.OldCode(ctx)
+	case logrecord.FieldHTTPStatus:
+		return m.OldHTTPStatus(ctx)
+	case logrecord.FieldReason:
+		return m.OldReason(ctx)
+	case logrecord.FieldMessage:
+		return m.OldMessage(ctx)
+	case logrecord.FieldKeyID:
+		return m.OldKeyID(ctx)
+	case logrecord.FieldClientIP:
+		return m.OldClientIP(ctx)
+	case logrecord.FieldPaymentID:
+		return m.OldPaymentID(ctx)
+	case logrecord.FieldMerchantPaymentID:
+		return m.OldMerchantPaymentID(ctx)
+	case logrecord.FieldLatencyUs:
+		return m.OldLatencyUs(ctx)
+	case logrecord.FieldRequestHeaders:
+		return m.OldRequestHeaders(ctx)
+	case logrecord.FieldRequestBody:
+		return m.OldRequestBody(ctx)
+	case logrecord.FieldResponseBody:
+		return m.OldResponseBody(ctx)
+	case logrecord.FieldTruncated:
+		return m.OldTruncated(ctx)
+	}
+	return nil, fmt.Errorf("unknown LogRecord field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LogRecordMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case logrecord.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case logrecord.FieldMode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMode(v)
+		return nil
+	case logrecord.FieldKind:
+		v, ok := value.(logrecord.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case logrecord.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case logrecord.FieldRequestID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestID(v)
+		return nil
+	case logrecord.FieldSurface:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSurface(v)
+		return nil
+	case logrecord.FieldMethod:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMethod(v)
+		return nil
+	case logrecord.FieldHTTPMethod:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHTTPMethod(v)
+		return nil
+	case logrecord.FieldPath:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPath(v)
+		return nil
+	case logrecord.FieldOk:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOk(v)
+		return nil
+	case logrecord.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case logrecord.FieldHTTPStatus:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHTTPStatus(v)
+		return nil
+	case logrecord.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case logrecord.FieldMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMessage(v)
+		return nil
+	case logrecord.FieldKeyID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyID(v)
+		return nil
+	case logrecord.FieldClientIP:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClientIP(v)
+		return nil
+	case logrecord.FieldPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentID(v)
+		return nil
+	case logrecord.FieldMerchantPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMerchantPaymentID(v)
+		return nil
+	case logrecord.FieldLatencyUs:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLatencyUs(v)
+		return nil
+	case logrecord.FieldRequestHeaders:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestHeaders(v)
+		return nil
+	case logrecord.FieldRequestBody:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestBody(v)
+		return nil
+	case logrecord.FieldResponseBody:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponseBody(v)
+		return nil
+	case logrecord.FieldTruncated:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTruncated(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LogRecord field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LogRecordMutation) AddedFields() []string {
+	var fields []string
+	if m.addhttp_status != nil {
+		fields = append(fields, logrecord.FieldHTTPStatus)
+	}
+	if m.addlatency_us != nil {
+		fields = append(fields, logrecord.FieldLatencyUs)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LogRecordMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case logrecord.FieldHTTPStatus:
+		return m.AddedHTTPStatus()
+	case logrecord.FieldLatencyUs:
+		return m.AddedLatencyUs()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LogRecordMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case logrecord.FieldHTTPStatus:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHTTPStatus(v)
+		return nil
+	case logrecord.FieldLatencyUs:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLatencyUs(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LogRecord numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LogRecordMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(logrecord.FieldRequestHeaders) {
+		fields = append(fields, logrecord.FieldRequestHeaders)
+	}
+	if m.FieldCleared(logrecord.FieldRequestBody) {
+		fields = append(fields, logrecord.FieldRequestBody)
+	}
+	if m.FieldCleared(logrecord.FieldResponseBody) {
+		fields = append(fields, logrecord.FieldResponseBody)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LogRecordMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LogRecordMutation) ClearField(name string) error {
+	switch name {
+	case logrecord.FieldRequestHeaders:
+		m.ClearRequestHeaders()
+		return nil
+	case logrecord.FieldRequestBody:
+		m.ClearRequestBody()
+		return nil
+	case logrecord.FieldResponseBody:
+		m.ClearResponseBody()
+		return nil
+	}
+	return fmt.Errorf("unknown LogRecord nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LogRecordMutation) ResetField(name string) error {
+	switch name {
+	case logrecord.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case logrecord.FieldMode:
+		m.ResetMode()
+		return nil
+	case logrecord.FieldKind:
+		m.ResetKind()
+		return nil
+	case logrecord.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case logrecord.FieldRequestID:
+		m.ResetRequestID()
+		return nil
+	case logrecord.FieldSurface:
+		m.ResetSurface()
+		return nil
+	case logrecord.FieldMethod:
+		m.ResetMethod()
+		return nil
+	case logrecord.FieldHTTPMethod:
+		m.ResetHTTPMethod()
+		return nil
+	case logrecord.FieldPath:
+		m.ResetPath()
+		return nil
+	case logrecord.FieldOk:
+		m.ResetOk()
+		return nil
+	case logrecord.FieldCode:
+		m.ResetCode()
+		return nil
+	case logrecord.FieldHTTPStatus:
+		m.ResetHTTPStatus()
+		return nil
+	case logrecord.FieldReason:
+		m.ResetReason()
+		return nil
+	case logrecord.FieldMessage:
+		m.ResetMessage()
+		return nil
+	case logrecord.FieldKeyID:
+		m.ResetKeyID()
+		return nil
+	case logrecord.FieldClientIP:
+		m.ResetClientIP()
+		return nil
+	case logrecord.FieldPaymentID:
+		m.ResetPaymentID()
+		return nil
+	case logrecord.FieldMerchantPaymentID:
+		m.ResetMerchantPaymentID()
+		return nil
+	case logrecord.FieldLatencyUs:
+		m.ResetLatencyUs()
+		return nil
+	case logrecord.FieldRequestHeaders:
+		m.ResetRequestHeaders()
+		return nil
+	case logrecord.FieldRequestBody:
+		m.ResetRequestBody()
+		return nil
+	case logrecord.FieldResponseBody:
+		m.ResetResponseBody()
+		return nil
+	case logrecord.FieldTruncated:
+		m.ResetTruncated()
+		return nil
+	}
+	return fmt.Errorf("unknown LogRecord field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LogRecordMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LogRecordMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LogRecordMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LogRecordMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LogRecordMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LogRecordMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LogRecordMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown LogRecord unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LogRecordMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown LogRecord edge %s", name)
 }
 
 // PaymentMutation represents an operation that mutates the Payment nodes in the graph.

@@ -28,6 +28,8 @@ type Tx struct {
 	IPRule *IPRuleClient
 	// IdempotencyRecord is the client for interacting with the IdempotencyRecord builders.
 	IdempotencyRecord *IdempotencyRecordClient
+	// LogRecord is the client for interacting with the LogRecord builders.
+	LogRecord *LogRecordClient
 	// Payment is the client for interacting with the Payment builders.
 	Payment *PaymentClient
 	// PreRegistration is the client for interacting with the PreRegistration builders.
@@ -180,6 +182,7 @@ func (tx *Tx) init() {
 	tx.Event = NewEventClient(tx.config)
 	tx.IPRule = NewIPRuleClient(tx.config)
 	tx.IdempotencyRecord = NewIdempotencyRecordClient(tx.config)
+	tx.LogRecord = NewLogRecordClient(tx.config)
 	tx.Payment = NewPaymentClient(tx.config)
 	tx.PreRegistration = NewPreRegistrationClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)

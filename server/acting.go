@@ -36,6 +36,7 @@ func (s *Server) actingStore(ctx context.Context, requested string) (context.Con
 	if !exists {
 		return nil, "", apierr.New(connect.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", requested)
 	}
+	callFrom(ctx).ActingStoreID = requested
 	return tenant.NewContext(ctx, tenant.Viewer{Admin: true, StoreID: requested}), requested, nil
 }
 

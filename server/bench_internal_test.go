@@ -82,6 +82,9 @@ func newBenchEnv(tb testing.TB, logger ...*slog.Logger) *benchEnv {
 	// own schedule: keep it out of the counted window.
 	cfg.Webhooks.PollInterval = time.Minute
 	cfg.Payments.SweepInterval = time.Hour
+	// So does the call log's writer (after the call, in batches);
+	// BenchmarkCallLog measures it.
+	cfg.CallLog.Enabled = false
 	adminHash, first, err := Bootstrap(ctx, db, keyring, cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -12,6 +12,9 @@ type call struct {
 	ClientIP   netip.Addr
 	ViaGateway bool // arrived over REST through the in-process gateway hop
 	Principal  Principal
+	// ActingStoreID is the store an administrator's call named (actingStore),
+	// so its log record belongs to that store.
+	ActingStoreID string
 }
 
 type callKey struct{}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -143,16 +144,18 @@ func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 		if c.ViaGateway {
 			surface = "rest"
 		}
+		latency := time.Since(start)
 		if s.metrics != nil {
-			s.metrics.observeCall(req.Spec().Procedure, surface, code, time.Since(start))
+			s.metrics.observeCall(req.Spec().Procedure, surface, code, latency)
 		}
+		s.captureCall(ctx, req, res, err, start, latency, surface, strings.ToUpper(code))
 		if !s.log.Enabled(ctx, level) {
 			return res, err
 		}
 		s.log.Log(ctx, level, msg,
 			"request_id", c.RequestID, "procedure", req.Spec().Procedure, "protocol", req.Peer().Protocol,
 			"rest", c.ViaGateway, "code", code, "reason", apierr.Reason(err), "client_ip", displayIP(c.ClientIP),
-			"key_id", keyIDOf(c.Principal), "admin", c.Principal.Admin, "duration", time.Since(start))
+			"key_id", keyIDOf(c.Principal), "admin", c.Principal.Admin, "duration", latency)
 		return res, err
 	}
 }

@@ -50,6 +50,24 @@ type Config struct {
 	PublicURL string         `mapstructure:"public_url"`
 	Payments  PaymentsConfig `mapstructure:"payments"`
 	Webhooks  WebhooksConfig `mapstructure:"webhooks"`
+	CallLog   CallLogConfig  `mapstructure:"call_log"`
+}
+
+// CallLogConfig is the stored log of API and PG calls the Log API reads
+// (not the process log, which is log.*).
+type CallLogConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Retention is how long a record is kept; a sweep purges older ones.
+	Retention time.Duration `mapstructure:"retention"`
+	// MaxBodyBytes cuts each stored request and response body.
+	MaxBodyBytes int `mapstructure:"max_body_bytes"`
+	// Buffer is how many records may wait to be written; it bounds memory.
+	Buffer int `mapstructure:"buffer"`
+	// Overload is what a call does when the buffer is full: "drop" (the
+	// record is dropped and counted in paymux_log_records_dropped_total)
+	// or "block" (the call waits for room, so logging slows calls down
+	// rather than lose a record).
+	Overload string `mapstructure:"overload"`
 }
 
 type WebhooksConfig struct {
@@ -133,6 +151,11 @@ var Defaults = map[string]any{
 	"webhooks.workers":            64,
 	"webhooks.max_response_bytes": int64(16 << 10),
 	"webhooks.poll_interval":      "500ms",
+	"call_log.enabled":            true,
+	"call_log.retention":          "720h",
+	"call_log.max_body_bytes":     16 << 10,
+	"call_log.buffer":             10000,
+	"call_log.overload":           "drop",
 }
 
 // NewViper returns a viper that knows every key, its default and its
@@ -261,6 +284,20 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.PollInterval < 10*time.Millisecond || c.Webhooks.PollInterval > time.Minute {
 		bad("webhooks.poll_interval", "must be between 10ms and 1m")
+	}
+	if c.CallLog.Retention < time.Hour {
+		bad("call_log.retention", "must be at least 1h")
+	}
+	if c.CallLog.MaxBodyBytes < 256 || c.CallLog.MaxBodyBytes > 1<<20 {
+		bad("call_log.max_body_bytes", "must be between 256 and 1048576")
+	}
+	if c.CallLog.Buffer < 1 || c.CallLog.Buffer > 1_000_000 {
+		bad("call_log.buffer", "must be between 1 and 1000000")
+	}
+	switch c.CallLog.Overload {
+	case "drop", "block":
+	default:
+		bad("call_log.overload", "want drop or block, got %q", c.CallLog.Overload)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -50,6 +50,7 @@ func defaultConfig() Config {
 		Payments:        PaymentsConfig{PGTimeout: 30 * time.Second, SweepInterval: 30 * time.Second, IdempotencyTTL: 24 * time.Hour},
 		Webhooks: WebhooksConfig{Timeout: 10 * time.Second, DisableAfter: 120 * time.Hour, LogRetention: 720 * time.Hour,
 			Workers: 64, MaxResponseBytes: 16 << 10, PollInterval: 500 * time.Millisecond},
+		CallLog: CallLogConfig{Enabled: true, Retention: 720 * time.Hour, MaxBodyBytes: 16 << 10, Buffer: 10000, Overload: "drop"},
 	}
 }
 
@@ -162,6 +163,11 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		"webhooks.workers":            "16",
 		"webhooks.max_response_bytes": "4096",
 		"webhooks.poll_interval":      "1s",
+		"call_log.enabled":            "false",
+		"call_log.retention":          "48h",
+		"call_log.max_body_bytes":     "1024",
+		"call_log.buffer":             "50",
+		"call_log.overload":           "block",
 	}
 	if len(env) != len(Defaults) {
 		t.Fatalf("test sets %d keys, Defaults has %d", len(env), len(Defaults))
@@ -189,6 +195,7 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		Payments:        PaymentsConfig{PGTimeout: 10 * time.Second, SweepInterval: time.Minute, IdempotencyTTL: 48 * time.Hour},
 		Webhooks: WebhooksConfig{AllowPrivate: true, Timeout: 5 * time.Second, RetrySchedule: "1s,1m", DisableAfter: 24 * time.Hour,
 			LogRetention: 2160 * time.Hour, Workers: 16, MaxResponseBytes: 4096, PollInterval: time.Second},
+		CallLog: CallLogConfig{Enabled: false, Retention: 48 * time.Hour, MaxBodyBytes: 1024, Buffer: 50, Overload: "block"},
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -70,6 +71,10 @@ func newGatewayHop(api http.Handler, maxBytes int64, log *slog.Logger) (*gateway
 			UnmarshalOptions: jsonUnmarshal,
 		}),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		// The call log shows the verb and path a REST client used.
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			return metadata.Pairs(restMethodHeader, r.Method, restPathHeader, r.URL.RequestURI())
+		}),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithErrorHandler(restError),
 		runtime.WithRoutingErrorHandler(routingError),
@@ -83,6 +88,7 @@ func newGatewayHop(api http.Handler, maxBytes int64, log *slog.Logger) (*gateway
 		paymuxv1.RegisterPaymentServiceHandler,
 		paymuxv1.RegisterSandboxServiceHandler,
 		paymuxv1.RegisterWebhookServiceHandler,
+		paymuxv1.RegisterLogServiceHandler,
 	} {
 		if err := register(ctx, g.mux, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
@@ -147,6 +153,9 @@ func incomingHeader(key string) (string, bool) {
 	switch textproto.CanonicalMIMEHeaderKey(key) {
 	case requestIDHeader, idempotencyKeyHeader:
 		return strings.ToLower(key), true
+	}
+	if strings.HasPrefix(strings.ToLower(key), "grpc-metadata-x-paymux-") {
+		return "", false // paymux's own hop headers come from the gateway only
 	}
 	return runtime.DefaultHeaderMatcher(key)
 }

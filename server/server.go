@@ -72,6 +72,7 @@ type Server struct {
 	channels  *channelCache
 	webhooks  *webhookEngine
 	metrics   *metrics
+	calls     *callLog // nil when call_log.enabled is false
 
 	handler http.Handler
 	gateway *gatewayHop
@@ -89,6 +90,7 @@ var serviceNames = []string{
 	paymuxv1connect.PaymentServiceName,
 	paymuxv1connect.SandboxServiceName,
 	paymuxv1connect.WebhookServiceName,
+	paymuxv1connect.LogServiceName,
 }
 
 // New builds a Server. Close it to stop its background work.
@@ -127,6 +129,7 @@ func New(opts Options) (*Server, error) {
 	s.usage = newUsageRecorder(opts.DB, opts.Logger)
 	s.channels = newChannelCache(opts.Config.AuthCacheTTL, opts.Now)
 	s.metrics = newMetrics(s)
+	s.calls = newCallLog(s)
 	if s.webhooks, err = newWebhookEngine(s); err != nil {
 		return nil, err
 	}
@@ -159,6 +162,7 @@ func New(opts Options) (*Server, error) {
 	api.Handle(paymuxv1connect.NewPaymentServiceHandler(&paymentService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewSandboxServiceHandler(&sandboxService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewWebhookServiceHandler(&webhookService{s}, handlerOpts...))
+	api.Handle(paymuxv1connect.NewLogServiceHandler(&logService{s}, handlerOpts...))
 	// Health and reflection are public: they say nothing about any store.
 	api.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(serviceNames...)))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)
@@ -200,6 +204,13 @@ func New(opts Options) (*Server, error) {
 		defer s.background.Done()
 		s.webhooks.run(ctx)
 	}()
+	if s.calls != nil {
+		s.background.Add(1)
+		go func() {
+			defer s.background.Done()
+			s.calls.run(ctx)
+		}()
+	}
 	if sbState != nil {
 		s.background.Add(1)
 		go func() {

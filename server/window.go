@@ -37,8 +37,19 @@ const (
 
 func (s *Server) mountPublicPages(mux *http.ServeMux) {
 	mux.Handle(checkoutPath+"/", http.StripPrefix(checkoutPath, s.sandbox.Checkout()))
-	mux.HandleFunc("GET "+windowReturnPath+"{id}", s.serveWindowReturn)
-	mux.HandleFunc("POST "+notifyPath+"{channel}", s.serveNotification)
+	mux.Handle("GET "+windowReturnPath+"{id}", withRequestID(s.serveWindowReturn))
+	mux.Handle("POST "+notifyPath+"{channel}", withRequestID(s.serveNotification))
+}
+
+// withRequestID gives a page outside the API a request id, as the chain
+// gives every API call one, so the PG calls it makes are linked to it in
+// the call log and the process log.
+func withRequestID(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{RequestID: newRequestID()}
+		w.Header().Set(requestIDHeader, c.RequestID)
+		h(w, r.WithContext(withCall(r.Context(), c)))
+	})
 }
 
 // windowReturnURL is where the PG's window sends the buyer back: paymux
@@ -235,7 +246,7 @@ func (s *sandboxService) SimulateDeposit(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, err
 	}
-	if ch.api != providers.Provider(s.sandbox) {
+	if ch.api.Name() != sandbox.Name {
 		return nil, apierr.New(connect.CodeFailedPrecondition, reasonNotSandboxChannel,
 			"payment %s is on a %s channel: only sandbox accounts take simulated deposits", p.ID, p.Provider)
 	}

@@ -265,6 +265,66 @@ var (
 			},
 		},
 	}
+	// LogRecordsColumns holds the columns for the "log_records" table.
+	LogRecordsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "store_id", Type: field.TypeString, Default: ""},
+		{Name: "mode", Type: field.TypeString, Default: ""},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"API", "PG"}},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "request_id", Type: field.TypeString, Default: ""},
+		{Name: "surface", Type: field.TypeString, Default: ""},
+		{Name: "method", Type: field.TypeString},
+		{Name: "http_method", Type: field.TypeString, Default: ""},
+		{Name: "path", Type: field.TypeString, Default: ""},
+		{Name: "ok", Type: field.TypeBool},
+		{Name: "code", Type: field.TypeString},
+		{Name: "http_status", Type: field.TypeInt, Default: 0},
+		{Name: "reason", Type: field.TypeString, Default: ""},
+		{Name: "message", Type: field.TypeString, Default: ""},
+		{Name: "key_id", Type: field.TypeString, Default: ""},
+		{Name: "client_ip", Type: field.TypeString, Default: ""},
+		{Name: "payment_id", Type: field.TypeString, Default: ""},
+		{Name: "merchant_payment_id", Type: field.TypeString, Default: ""},
+		{Name: "latency_us", Type: field.TypeInt64},
+		{Name: "request_headers", Type: field.TypeJSON, Nullable: true},
+		{Name: "request_body", Type: field.TypeBytes, Nullable: true},
+		{Name: "response_body", Type: field.TypeBytes, Nullable: true},
+		{Name: "truncated", Type: field.TypeBool, Default: false},
+	}
+	// LogRecordsTable holds the schema information for the "log_records" table.
+	LogRecordsTable = &schema.Table{
+		Name:       "log_records",
+		Columns:    LogRecordsColumns,
+		PrimaryKey: []*schema.Column{LogRecordsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "logrecord_store_id_kind_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{LogRecordsColumns[1], LogRecordsColumns[3], LogRecordsColumns[4]},
+			},
+			{
+				Name:    "logrecord_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{LogRecordsColumns[4]},
+			},
+			{
+				Name:    "logrecord_payment_id",
+				Unique:  false,
+				Columns: []*schema.Column{LogRecordsColumns[17]},
+			},
+			{
+				Name:    "logrecord_merchant_payment_id",
+				Unique:  false,
+				Columns: []*schema.Column{LogRecordsColumns[18]},
+			},
+			{
+				Name:    "logrecord_request_id",
+				Unique:  false,
+				Columns: []*schema.Column{LogRecordsColumns[5]},
+			},
+		},
+	}
 	// PaymentsColumns holds the columns for the "payments" table.
 	PaymentsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -526,6 +586,7 @@ var (
 		EventsTable,
 		IPRulesTable,
 		IdempotencyRecordsTable,
+		LogRecordsTable,
 		PaymentsTable,
 		PreRegistrationsTable,
 		SettingsTable,

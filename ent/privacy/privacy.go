@@ -279,6 +279,30 @@ func (f IdempotencyRecordMutationRuleFunc) EvalMutation(ctx context.Context, m e
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.IdempotencyRecordMutation", m)
 }
 
+// The LogRecordQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type LogRecordQueryRuleFunc func(context.Context, *ent.LogRecordQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f LogRecordQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LogRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.LogRecordQuery", q)
+}
+
+// The LogRecordMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type LogRecordMutationRuleFunc func(context.Context, *ent.LogRecordMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f LogRecordMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.LogRecordMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LogRecordMutation", m)
+}
+
 // The PaymentQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type PaymentQueryRuleFunc func(context.Context, *ent.PaymentQuery) error
@@ -496,6 +520,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.IdempotencyRecordQuery:
 		return q.Filter(), nil
+	case *ent.LogRecordQuery:
+		return q.Filter(), nil
 	case *ent.PaymentQuery:
 		return q.Filter(), nil
 	case *ent.PreRegistrationQuery:
@@ -530,6 +556,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.IPRuleMutation:
 		return m.Filter(), nil
 	case *ent.IdempotencyRecordMutation:
+		return m.Filter(), nil
+	case *ent.LogRecordMutation:
 		return m.Filter(), nil
 	case *ent.PaymentMutation:
 		return m.Filter(), nil

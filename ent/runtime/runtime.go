@@ -13,6 +13,7 @@ import (
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
+	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/preregistration"
 	"github.com/paymux/paymux/ent/schema"
@@ -370,6 +371,83 @@ func init() {
 	idempotencyrecordDescProcedure := idempotencyrecordFields[2].Descriptor()
 	// idempotencyrecord.ProcedureValidator is a validator for the "procedure" field. It is called by the builders before save.
 	idempotencyrecord.ProcedureValidator = idempotencyrecordDescProcedure.Validators[0].(func(string) error)
+	logrecord.Policy = privacy.NewPolicies(schema.LogRecord{})
+	logrecord.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := logrecord.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	logrecordFields := schema.LogRecord{}.Fields()
+	_ = logrecordFields
+	// logrecordDescStoreID is the schema descriptor for store_id field.
+	logrecordDescStoreID := logrecordFields[1].Descriptor()
+	// logrecord.DefaultStoreID holds the default value on creation for the store_id field.
+	logrecord.DefaultStoreID = logrecordDescStoreID.Default.(string)
+	// logrecordDescMode is the schema descriptor for mode field.
+	logrecordDescMode := logrecordFields[2].Descriptor()
+	// logrecord.DefaultMode holds the default value on creation for the mode field.
+	logrecord.DefaultMode = logrecordDescMode.Default.(string)
+	// logrecordDescRequestID is the schema descriptor for request_id field.
+	logrecordDescRequestID := logrecordFields[5].Descriptor()
+	// logrecord.DefaultRequestID holds the default value on creation for the request_id field.
+	logrecord.DefaultRequestID = logrecordDescRequestID.Default.(string)
+	// logrecordDescSurface is the schema descriptor for surface field.
+	logrecordDescSurface := logrecordFields[6].Descriptor()
+	// logrecord.DefaultSurface holds the default value on creation for the surface field.
+	logrecord.DefaultSurface = logrecordDescSurface.Default.(string)
+	// logrecordDescMethod is the schema descriptor for method field.
+	logrecordDescMethod := logrecordFields[7].Descriptor()
+	// logrecord.MethodValidator is a validator for the "method" field. It is called by the builders before save.
+	logrecord.MethodValidator = logrecordDescMethod.Validators[0].(func(string) error)
+	// logrecordDescHTTPMethod is the schema descriptor for http_method field.
+	logrecordDescHTTPMethod := logrecordFields[8].Descriptor()
+	// logrecord.DefaultHTTPMethod holds the default value on creation for the http_method field.
+	logrecord.DefaultHTTPMethod = logrecordDescHTTPMethod.Default.(string)
+	// logrecordDescPath is the schema descriptor for path field.
+	logrecordDescPath := logrecordFields[9].Descriptor()
+	// logrecord.DefaultPath holds the default value on creation for the path field.
+	logrecord.DefaultPath = logrecordDescPath.Default.(string)
+	// logrecordDescHTTPStatus is the schema descriptor for http_status field.
+	logrecordDescHTTPStatus := logrecordFields[12].Descriptor()
+	// logrecord.DefaultHTTPStatus holds the default value on creation for the http_status field.
+	logrecord.DefaultHTTPStatus = logrecordDescHTTPStatus.Default.(int)
+	// logrecordDescReason is the schema descriptor for reason field.
+	logrecordDescReason := logrecordFields[13].Descriptor()
+	// logrecord.DefaultReason holds the default value on creation for the reason field.
+	logrecord.DefaultReason = logrecordDescReason.Default.(string)
+	// logrecordDescMessage is the schema descriptor for message field.
+	logrecordDescMessage := logrecordFields[14].Descriptor()
+	// logrecord.DefaultMessage holds the default value on creation for the message field.
+	logrecord.DefaultMessage = logrecordDescMessage.Default.(string)
+	// logrecordDescKeyID is the schema descriptor for key_id field.
+	logrecordDescKeyID := logrecordFields[15].Descriptor()
+	// logrecord.DefaultKeyID holds the default value on creation for the key_id field.
+	logrecord.DefaultKeyID = logrecordDescKeyID.Default.(string)
+	// logrecordDescClientIP is the schema descriptor for client_ip field.
+	logrecordDescClientIP := logrecordFields[16].Descriptor()
+	// logrecord.DefaultClientIP holds the default value on creation for the client_ip field.
+	logrecord.DefaultClientIP = logrecordDescClientIP.Default.(string)
+	// logrecordDescPaymentID is the schema descriptor for payment_id field.
+	logrecordDescPaymentID := logrecordFields[17].Descriptor()
+	// logrecord.DefaultPaymentID holds the default value on creation for the payment_id field.
+	logrecord.DefaultPaymentID = logrecordDescPaymentID.Default.(string)
+	// logrecordDescMerchantPaymentID is the schema descriptor for merchant_payment_id field.
+	logrecordDescMerchantPaymentID := logrecordFields[18].Descriptor()
+	// logrecord.DefaultMerchantPaymentID holds the default value on creation for the merchant_payment_id field.
+	logrecord.DefaultMerchantPaymentID = logrecordDescMerchantPaymentID.Default.(string)
+	// logrecordDescTruncated is the schema descriptor for truncated field.
+	logrecordDescTruncated := logrecordFields[23].Descriptor()
+	// logrecord.DefaultTruncated holds the default value on creation for the truncated field.
+	logrecord.DefaultTruncated = logrecordDescTruncated.Default.(bool)
+	// logrecordDescID is the schema descriptor for id field.
+	logrecordDescID := logrecordFields[0].Descriptor()
+	// logrecord.DefaultID holds the default value on creation for the id field.
+	logrecord.DefaultID = logrecordDescID.Default.(func() string)
+	// logrecord.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	logrecord.IDValidator = logrecordDescID.Validators[0].(func(string) error)
 	paymentMixin := schema.Payment{}.Mixin()
 	payment.Policy = privacy.NewPolicies(paymentMixin[0], schema.Payment{})
 	payment.Hooks[0] = func(next ent.Mutator) ent.Mutator {

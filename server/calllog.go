@@ -1,0 +1,386 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/logrecord"
+	"github.com/paymux/paymux/redact"
+	"github.com/paymux/paymux/tenant"
+)
+
+// The call log keeps every API call and every PG call for the Log API.
+// Calls hand their record to a bounded queue and go on; one writer masks
+// the bodies (package redact) and inserts what is waiting in one statement,
+// so logging costs a call an allocation and a channel send, not a commit.
+// When the queue is full, call_log.overload decides: drop the record and
+// count it (paymux_log_records_dropped_total), or make the call wait.
+
+// logWriteBatch bounds the records one insert writes.
+const logWriteBatch = 500
+
+// pendingLog is one call waiting to be written. Bodies are kept as the
+// messages or values they were and turned into masked JSON by the writer,
+// off the call's path.
+type pendingLog struct {
+	kind       logrecord.Kind
+	at         time.Time
+	storeID    string
+	mode       string
+	requestID  string
+	surface    string
+	method     string
+	httpMethod string
+	path       string
+	code       string
+	httpStatus int
+	reason     string
+	message    string
+	keyID      string
+	clientIP   string
+	paymentID  string
+	merchantID string
+	latency    time.Duration
+	headers    http.Header
+
+	// API calls: the request and response messages, or the error.
+	reqMsg, resMsg proto.Message
+	errDetails     []*connect.ErrorDetail
+	errCode        connect.Code
+	// PG calls: the request and result values (JSON-marshalled).
+	reqValue, resValue any
+}
+
+type callLog struct {
+	s       *Server
+	queue   chan *pendingLog
+	block   bool
+	closing chan struct{}
+}
+
+func newCallLog(s *Server) *callLog {
+	if !s.cfg.CallLog.Enabled {
+		return nil
+	}
+	return &callLog{
+		s:       s,
+		queue:   make(chan *pendingLog, s.cfg.CallLog.Buffer),
+		block:   s.cfg.CallLog.Overload == "block",
+		closing: make(chan struct{}),
+	}
+}
+
+// add queues r. Nil-safe: a disabled call log takes nothing.
+func (l *callLog) add(r *pendingLog) {
+	if l == nil {
+		return
+	}
+	if l.block {
+		select {
+		case l.queue <- r:
+		case <-l.closing:
+			l.s.metrics.logDropped.WithLabelValues("closing").Inc()
+		}
+		return
+	}
+	select {
+	case l.queue <- r:
+	default:
+		l.s.metrics.logDropped.WithLabelValues("overload").Inc()
+	}
+}
+
+// run writes queued records until ctx ends, then writes what is left.
+func (l *callLog) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			close(l.closing)
+			l.drain()
+			return
+		case r := <-l.queue:
+			l.write(ctx, l.collect(r))
+		}
+	}
+}
+
+// collect takes first and whatever else is waiting, up to a batch.
+func (l *callLog) collect(first *pendingLog) []*pendingLog {
+	batch := []*pendingLog{first}
+	for len(batch) < logWriteBatch {
+		select {
+		case r := <-l.queue:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// drain writes what is queued at shutdown, within a few seconds.
+func (l *callLog) drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		select {
+		case r := <-l.queue:
+			l.write(ctx, l.collect(r))
+		default:
+			return
+		}
+	}
+}
+
+func (l *callLog) write(ctx context.Context, batch []*pendingLog) {
+	s := l.s
+	creates := make([]*ent.LogRecordCreate, len(batch))
+	for i, r := range batch {
+		creates[i] = l.build(r)
+	}
+	if err := s.db.LogRecord.CreateBulk(creates...).Exec(tenant.System(ctx)); err != nil {
+		s.log.Error("call log: write", "records", len(batch), "error", err)
+		s.metrics.logDropped.WithLabelValues("write_error").Add(float64(len(batch)))
+		return
+	}
+	s.metrics.logWritten.Add(float64(len(batch)))
+}
+
+// build masks r's bodies and headers and makes its row.
+func (l *callLog) build(r *pendingLog) *ent.LogRecordCreate {
+	limit := l.s.cfg.CallLog.MaxBodyBytes
+	var reqBody, resBody []byte
+	switch r.kind {
+	case logrecord.KindAPI:
+		reqBody = messageJSON(r.reqMsg)
+		if r.resMsg != nil {
+			resBody = messageJSON(r.resMsg)
+		} else if r.code != "OK" {
+			resBody = errorJSON(r.errCode, r.message, r.errDetails)
+		}
+		if r.paymentID == "" || r.merchantID == "" {
+			pid, mid := paymentIDsOf(r.method, r.reqMsg, r.resMsg)
+			r.paymentID = cmpOr(r.paymentID, pid)
+			r.merchantID = cmpOr(r.merchantID, mid)
+		}
+	case logrecord.KindPG:
+		reqBody = valueJSON(r.reqValue)
+		resBody = valueJSON(r.resValue)
+	}
+	reqBody, cutReq := redact.Truncate(redact.JSON(reqBody), limit)
+	resBody, cutRes := redact.Truncate(redact.JSON(resBody), limit)
+	c := l.s.db.LogRecord.Create().
+		SetStoreID(r.storeID).
+		SetMode(r.mode).
+		SetKind(r.kind).
+		SetCreatedAt(r.at).
+		SetRequestID(r.requestID).
+		SetSurface(r.surface).
+		SetMethod(r.method).
+		SetHTTPMethod(r.httpMethod).
+		SetPath(maskQuery(r.path)).
+		SetOk(r.code == "OK").
+		SetCode(r.code).
+		SetHTTPStatus(r.httpStatus).
+		SetReason(r.reason).
+		SetMessage(redact.String(r.message)).
+		SetKeyID(r.keyID).
+		SetClientIP(r.clientIP).
+		SetPaymentID(r.paymentID).
+		SetMerchantPaymentID(r.merchantID).
+		SetLatencyUs(r.latency.Microseconds()).
+		SetTruncated(cutReq || cutRes)
+	if len(r.headers) > 0 {
+		c.SetRequestHeaders(redact.Headers(loggedHeaders(r.headers)))
+	}
+	if len(reqBody) > 0 {
+		c.SetRequestBody(reqBody)
+	}
+	if len(resBody) > 0 {
+		c.SetResponseBody(resBody)
+	}
+	return c
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// logJSON writes messages as the JSON surfaces show them, compactly.
+var logJSON = protojson.MarshalOptions{EmitDefaultValues: true}
+
+func messageJSON(m proto.Message) []byte {
+	if m == nil {
+		return nil
+	}
+	b, err := logJSON.Marshal(m)
+	if err != nil {
+		return []byte(`{"unloggable":` + quoteJSON(err.Error()) + `}`)
+	}
+	return b
+}
+
+// errorJSON is an error as REST shows it: a google.rpc.Status.
+func errorJSON(code connect.Code, message string, details []*connect.ErrorDetail) []byte {
+	st := &status.Status{Code: int32(code), Message: message}
+	for _, d := range details {
+		st.Details = append(st.Details, &anypb.Any{TypeUrl: "type.googleapis.com/" + d.Type(), Value: d.Bytes()})
+	}
+	return messageJSON(st)
+}
+
+func quoteJSON(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
+}
+
+// loggedHeaders drops the transport's own headers, which say nothing about
+// the call, and paymux's internal ones; redact.Headers masks the rest.
+func loggedHeaders(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, v := range h {
+		switch strings.ToLower(k) {
+		case "te", "content-length", "connection", "accept-encoding", "grpc-accept-encoding",
+			"connect-accept-encoding", "grpc-timeout", "connect-timeout-ms", "content-encoding",
+			"connect-content-encoding", "grpc-encoding", restMethodHeader, restPathHeader:
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// maskQuery masks a REST path's query string, which may carry anything a
+// body could.
+func maskQuery(path string) string {
+	p, q, ok := strings.Cut(path, "?")
+	if !ok {
+		return path
+	}
+	return p + "?" + string(redact.Form([]byte(q)))
+}
+
+// paymentIDsOf finds the payment a call was about: a request's payment_id
+// or merchant_payment_id (and a PaymentService request's id), or the
+// payment (or a message's payment_id) in the response.
+func paymentIDsOf(procedure string, req, res proto.Message) (paymentID, merchantID string) {
+	if req != nil {
+		m := req.ProtoReflect()
+		paymentID = stringField(m, "payment_id")
+		merchantID = stringField(m, "merchant_payment_id")
+		if paymentID == "" && strings.HasPrefix(procedure, "/paymux.v1.PaymentService/") {
+			paymentID = stringField(m, "id")
+		}
+	}
+	if res == nil {
+		return paymentID, merchantID
+	}
+	m := res.ProtoReflect()
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		f := fields.Get(i)
+		if f.Kind() != protoreflect.MessageKind || f.IsList() || f.IsMap() || !m.Has(f) {
+			continue
+		}
+		sub := m.Get(f).Message()
+		if f.Name() == "payment" {
+			return cmpOr(stringField(sub, "id"), paymentID), cmpOr(stringField(sub, "merchant_payment_id"), merchantID)
+		}
+		if paymentID == "" {
+			paymentID = stringField(sub, "payment_id")
+		}
+	}
+	return paymentID, merchantID
+}
+
+func stringField(m protoreflect.Message, name protoreflect.Name) string {
+	f := m.Descriptor().Fields().ByName(name)
+	if f == nil || f.Kind() != protoreflect.StringKind || f.IsList() {
+		return ""
+	}
+	return m.Get(f).String()
+}
+
+// ---- capture in the policy chain --------------------------------------------
+
+// Headers the REST gateway adds to its hop so the log can show the verb and
+// path the client used. Believed only on the gateway hop; a client cannot
+// send them through the gateway (incomingHeader drops them).
+const (
+	restMethodHeader = "x-paymux-rest-method"
+	restPathHeader   = "x-paymux-rest-path"
+)
+
+// captureCall queues the record of one API call; the chain's accesslog step
+// calls it with the final result.
+func (s *Server) captureCall(ctx context.Context, req connect.AnyRequest, res connect.AnyResponse, err error, start time.Time, latency time.Duration, surface, code string) {
+	if s.calls == nil {
+		return
+	}
+	c := callFrom(ctx)
+	r := &pendingLog{
+		kind:      logrecord.KindAPI,
+		at:        start.UTC().Truncate(time.Microsecond),
+		storeID:   cmpOr(c.Principal.StoreID(), c.ActingStoreID),
+		requestID: c.RequestID,
+		surface:   surface,
+		method:    req.Spec().Procedure,
+		code:      code,
+		keyID:     keyIDOf(c.Principal),
+		clientIP:  displayIP(c.ClientIP),
+		latency:   latency,
+		headers:   req.Header(),
+	}
+	if k := c.Principal.Key; k != nil {
+		r.mode = string(k.Mode)
+	}
+	if c.ViaGateway {
+		r.httpMethod = req.Header().Get(restMethodHeader)
+		r.path = req.Header().Get(restPathHeader)
+	}
+	if m, ok := req.Any().(proto.Message); ok {
+		r.reqMsg = m
+	}
+	if err != nil {
+		r.errCode = connect.CodeOf(err)
+		r.reason = apierr.Reason(err)
+		var ce *connect.Error
+		if errors.As(err, &ce) {
+			r.message = ce.Message()
+			r.errDetails = ce.Details()
+		} else {
+			r.message = err.Error()
+		}
+		if c.ViaGateway {
+			r.httpStatus = runtime.HTTPStatusFromCode(codes.Code(r.errCode))
+		}
+	} else {
+		if res != nil {
+			if m, ok := res.Any().(proto.Message); ok {
+				r.resMsg = m
+			}
+		}
+		if c.ViaGateway {
+			r.httpStatus = http.StatusOK
+		}
+	}
+	s.calls.add(r)
+}

@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/paymux/paymux/ent/logrecord"
+	"github.com/paymux/paymux/providers"
+	"github.com/paymux/paymux/redact"
+)
+
+// loggedProvider records every call paymux makes to a PG through one
+// store's channel: in the call log (masked, linked to the API call or job
+// by request id) and in the PG latency metric. openChannel wraps every
+// adapter in it, so no PG call goes unrecorded.
+type loggedProvider struct {
+	providers.Provider
+	s       *Server
+	storeID string
+}
+
+// logPG runs call and records it as operation op.
+func logPG[T any](ctx context.Context, p loggedProvider, op string, ch providers.Channel, req any, orderID string, call func() (T, error)) (T, error) {
+	start := time.Now()
+	res, err := call()
+	p.record(ctx, op, ch, req, res, err, orderID, start)
+	return res, err
+}
+
+func (p loggedProvider) record(ctx context.Context, op string, ch providers.Channel, req, res any, err error, orderID string, start time.Time) {
+	latency := time.Since(start)
+	code, reason, message := "OK", "", ""
+	if err != nil {
+		code, message = "UNKNOWN", err.Error()
+		var pe *providers.Error
+		switch {
+		case errors.As(err, &pe):
+			code, reason, message = pe.Kind.String(), pe.Code, pe.Message
+			if pe.Err != nil {
+				message = strings.TrimSpace(message + " (" + pe.Err.Error() + ")")
+			}
+		case errors.Is(err, providers.ErrNotSupported):
+			code = "NOT_SUPPORTED"
+		}
+		res = nil
+	}
+	p.s.metrics.pgLatency.WithLabelValues(p.Name(), op, code).Observe(latency.Seconds())
+	c := callFrom(ctx)
+	p.s.log.DebugContext(ctx, "pg call", "request_id", c.RequestID, "provider", p.Name(), "op", op,
+		"channel", ch.ID, "code", code, "reason", reason, "duration", latency)
+	r := &pendingLog{
+		kind:      logrecord.KindPG,
+		at:        start.UTC().Truncate(time.Microsecond),
+		storeID:   p.storeID,
+		mode:      string(ch.Mode),
+		requestID: c.RequestID,
+		surface:   p.Name(),
+		method:    p.Name() + "/" + op,
+		code:      code,
+		reason:    reason,
+		message:   message,
+		latency:   latency,
+		reqValue:  req,
+		resValue:  res,
+	}
+	// paymux sends its payment id as the PG's order id.
+	if strings.HasPrefix(orderID, "pay_") {
+		r.paymentID = orderID
+	}
+	p.s.calls.add(r)
+}
+
+// valueJSON is a PG request or result as JSON. The providers' card and
+// secret types marshal masked already; the writer masks the JSON again.
+func valueJSON(v any) []byte {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte(`{"unloggable":` + quoteJSON(err.Error()) + `}`)
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	return b
+}
+
+func (p loggedProvider) PrepareWindow(ctx context.Context, ch providers.Channel, req providers.PrepareWindowRequest) (*providers.PrepareWindowResult, error) {
+	return logPG(ctx, p, "PrepareWindow", ch, req, req.OrderID, func() (*providers.PrepareWindowResult, error) {
+		return p.Provider.PrepareWindow(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) Approve(ctx context.Context, ch providers.Channel, req providers.ApproveRequest) (*providers.Payment, error) {
+	return logPG(ctx, p, "Approve", ch, req, req.OrderID, func() (*providers.Payment, error) {
+		return p.Provider.Approve(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) Lookup(ctx context.Context, ch providers.Channel, req providers.LookupRequest) (*providers.Payment, error) {
+	return logPG(ctx, p, "Lookup", ch, req, req.OrderID, func() (*providers.Payment, error) {
+		return p.Provider.Lookup(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) Cancel(ctx context.Context, ch providers.Channel, req providers.CancelRequest) (*providers.CancelResult, error) {
+	return logPG(ctx, p, "Cancel", ch, req, req.OrderID, func() (*providers.CancelResult, error) {
+		return p.Provider.Cancel(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) NetCancel(ctx context.Context, ch providers.Channel, req providers.NetCancelRequest) (*providers.Payment, error) {
+	return logPG(ctx, p, "NetCancel", ch, req, req.OrderID, func() (*providers.Payment, error) {
+		return p.Provider.NetCancel(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) ChargeKeyIn(ctx context.Context, ch providers.Channel, req providers.KeyInRequest) (*providers.Payment, error) {
+	return logPG(ctx, p, "ChargeKeyIn", ch, req, req.OrderID, func() (*providers.Payment, error) {
+		return p.Provider.ChargeKeyIn(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) IssueBillingKey(ctx context.Context, ch providers.Channel, req providers.IssueBillingKeyRequest) (*providers.BillingKey, error) {
+	return logPG(ctx, p, "IssueBillingKey", ch, req, req.OrderID, func() (*providers.BillingKey, error) {
+		return p.Provider.IssueBillingKey(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) ChargeBillingKey(ctx context.Context, ch providers.Channel, req providers.ChargeBillingKeyRequest) (*providers.Payment, error) {
+	return logPG(ctx, p, "ChargeBillingKey", ch, req, req.OrderID, func() (*providers.Payment, error) {
+		return p.Provider.ChargeBillingKey(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) DeleteBillingKey(ctx context.Context, ch providers.Channel, req providers.DeleteBillingKeyRequest) (*providers.BillingKey, error) {
+	return logPG(ctx, p, "DeleteBillingKey", ch, req, req.OrderID, func() (*providers.BillingKey, error) {
+		return p.Provider.DeleteBillingKey(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) IssueVirtualAccount(ctx context.Context, ch providers.Channel, req providers.IssueVirtualAccountRequest) (*providers.Payment, error) {
+	return logPG(ctx, p, "IssueVirtualAccount", ch, req, req.OrderID, func() (*providers.Payment, error) {
+		return p.Provider.IssueVirtualAccount(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) CloseVirtualAccount(ctx context.Context, ch providers.Channel, req providers.CloseVirtualAccountRequest) (*providers.Payment, error) {
+	return logPG(ctx, p, "CloseVirtualAccount", ch, req, req.OrderID, func() (*providers.Payment, error) {
+		return p.Provider.CloseVirtualAccount(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) IssueCashReceipt(ctx context.Context, ch providers.Channel, req providers.IssueCashReceiptRequest) (*providers.CashReceipt, error) {
+	return logPG(ctx, p, "IssueCashReceipt", ch, req, req.OrderID, func() (*providers.CashReceipt, error) {
+		return p.Provider.IssueCashReceipt(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) CancelCashReceipt(ctx context.Context, ch providers.Channel, req providers.CancelCashReceiptRequest) (*providers.CashReceipt, error) {
+	return logPG(ctx, p, "CancelCashReceipt", ch, req, req.OrderID, func() (*providers.CashReceipt, error) {
+		return p.Provider.CancelCashReceipt(ctx, ch, req)
+	})
+}
+
+func (p loggedProvider) LookupCashReceipt(ctx context.Context, ch providers.Channel, req providers.LookupCashReceiptRequest) (*providers.CashReceipt, error) {
+	return logPG(ctx, p, "LookupCashReceipt", ch, req, req.OrderID, func() (*providers.CashReceipt, error) {
+		return p.Provider.LookupCashReceipt(ctx, ch, req)
+	})
+}
+
+// ParseNotification records the PG's inbound notification: its path,
+// headers and body as received (masked), and what paymux read from it.
+func (p loggedProvider) ParseNotification(ctx context.Context, ch providers.Channel, n providers.Notification) (*providers.Event, error) {
+	received := map[string]any{
+		"method":  n.Method,
+		"path":    n.Path,
+		"headers": redact.Headers(n.Header),
+		"body":    string(n.Body),
+		"from":    n.RemoteAddr.String(),
+	}
+	start := time.Now()
+	ev, err := p.Provider.ParseNotification(ctx, ch, n)
+	orderID := ""
+	if ev != nil {
+		orderID = ev.OrderID
+	}
+	p.record(ctx, "ParseNotification", ch, received, ev, err, orderID, start)
+	return ev, err
+}
