@@ -10,6 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -57,6 +58,7 @@ type pendingLog struct {
 	merchantID string
 	latency    time.Duration
 	headers    http.Header
+	viaREST    bool // headers are the gateway hop's
 
 	// API calls: the request and response messages, or the error.
 	reqMsg, resMsg proto.Message
@@ -175,7 +177,7 @@ func (l *callLog) build(r *pendingLog) *ent.LogRecordCreate {
 		}
 		if r.paymentID == "" || r.merchantID == "" {
 			pid, mid := paymentIDsOf(r.method, r.reqMsg, r.resMsg)
-			r.paymentID = cmpOr(r.paymentID, pid)
+			r.paymentID = cmpOr(cmpOr(r.paymentID, pid), errorPaymentID(r.errDetails))
 			r.merchantID = cmpOr(r.merchantID, mid)
 		}
 	case logrecord.KindPG:
@@ -206,7 +208,7 @@ func (l *callLog) build(r *pendingLog) *ent.LogRecordCreate {
 		SetLatencyUs(r.latency.Microseconds()).
 		SetTruncated(cutReq || cutRes)
 	if len(r.headers) > 0 {
-		c.SetRequestHeaders(redact.Headers(loggedHeaders(r.headers)))
+		c.SetRequestHeaders(redact.Headers(loggedHeaders(r.headers, r.viaREST)))
 	}
 	if len(reqBody) > 0 {
 		c.SetRequestBody(reqBody)
@@ -253,10 +255,18 @@ func quoteJSON(s string) string {
 }
 
 // loggedHeaders drops the transport's own headers, which say nothing about
-// the call, and paymux's internal ones; redact.Headers masks the rest.
-func loggedHeaders(h http.Header) http.Header {
+// the call, and paymux's internal ones; redact.Headers masks the rest. On
+// the REST hop the client's headers are the gateway's Grpcgateway-* ones;
+// the hop's own Content-Type, User-Agent and Host are not the client's.
+func loggedHeaders(h http.Header, viaREST bool) http.Header {
 	out := make(http.Header, len(h))
 	for k, v := range h {
+		switch lower := strings.ToLower(k); {
+		case viaREST && strings.HasPrefix(lower, "grpcgateway-"):
+			k = k[len("grpcgateway-"):]
+		case viaREST && (lower == "content-type" || lower == "user-agent" || lower == "host" || lower == "authorization"):
+			continue
+		}
 		switch strings.ToLower(k) {
 		case "te", "content-length", "connection", "accept-encoding", "grpc-accept-encoding",
 			"connect-accept-encoding", "grpc-timeout", "connect-timeout-ms", "content-encoding",
@@ -266,6 +276,19 @@ func loggedHeaders(h http.Header) http.Header {
 		out[k] = v
 	}
 	return out
+}
+
+// errorPaymentID is the payment an error names in its ErrorInfo (a
+// declined charge's FAILED payment, say).
+func errorPaymentID(details []*connect.ErrorDetail) string {
+	for _, d := range details {
+		if v, err := d.Value(); err == nil {
+			if info, ok := v.(*errdetails.ErrorInfo); ok && info.GetMetadata()["payment_id"] != "" {
+				return info.GetMetadata()["payment_id"]
+			}
+		}
+	}
+	return ""
 }
 
 // maskQuery masks a REST path's query string, which may carry anything a
@@ -331,14 +354,14 @@ const (
 
 // captureCall queues the record of one API call; the chain's accesslog step
 // calls it with the final result.
-func (s *Server) captureCall(ctx context.Context, req connect.AnyRequest, res connect.AnyResponse, err error, start time.Time, latency time.Duration, surface, code string) {
+func (s *Server) captureCall(ctx context.Context, req connect.AnyRequest, res connect.AnyResponse, err error, at time.Time, latency time.Duration, surface, code string) {
 	if s.calls == nil {
 		return
 	}
 	c := callFrom(ctx)
 	r := &pendingLog{
 		kind:      logrecord.KindAPI,
-		at:        start.UTC().Truncate(time.Microsecond),
+		at:        at,
 		storeID:   cmpOr(c.Principal.StoreID(), c.ActingStoreID),
 		requestID: c.RequestID,
 		surface:   surface,
@@ -348,6 +371,7 @@ func (s *Server) captureCall(ctx context.Context, req connect.AnyRequest, res co
 		clientIP:  displayIP(c.ClientIP),
 		latency:   latency,
 		headers:   req.Header(),
+		viaREST:   c.ViaGateway,
 	}
 	if k := c.Principal.Key; k != nil {
 		r.mode = string(k.Mode)

@@ -120,7 +120,7 @@ func (s *Server) recoverAndRequestID(next connect.UnaryFunc) connect.UnaryFunc {
 
 func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		start := time.Now()
+		start, at := time.Now(), s.clock()
 		res, err := next(ctx, req)
 		// Refusals are what an operator looks for after an attack or a
 		// misconfigured client, so they are logged at info; internal errors
@@ -148,7 +148,7 @@ func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 		if s.metrics != nil {
 			s.metrics.observeCall(req.Spec().Procedure, surface, code, latency)
 		}
-		s.captureCall(ctx, req, res, err, start, latency, surface, strings.ToUpper(code))
+		s.captureCall(ctx, req, res, err, at, latency, surface, strings.ToUpper(code))
 		if !s.log.Enabled(ctx, level) {
 			return res, err
 		}

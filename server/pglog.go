@@ -24,14 +24,13 @@ type loggedProvider struct {
 
 // logPG runs call and records it as operation op.
 func logPG[T any](ctx context.Context, p loggedProvider, op string, ch providers.Channel, req any, orderID string, call func() (T, error)) (T, error) {
-	start := time.Now()
+	start, at := time.Now(), p.s.clock()
 	res, err := call()
-	p.record(ctx, op, ch, req, res, err, orderID, start)
+	p.record(ctx, op, ch, req, res, err, orderID, at, time.Since(start))
 	return res, err
 }
 
-func (p loggedProvider) record(ctx context.Context, op string, ch providers.Channel, req, res any, err error, orderID string, start time.Time) {
-	latency := time.Since(start)
+func (p loggedProvider) record(ctx context.Context, op string, ch providers.Channel, req, res any, err error, orderID string, at time.Time, latency time.Duration) {
 	code, reason, message := "OK", "", ""
 	if err != nil {
 		code, message = "UNKNOWN", err.Error()
@@ -53,7 +52,7 @@ func (p loggedProvider) record(ctx context.Context, op string, ch providers.Chan
 		"channel", ch.ID, "code", code, "reason", reason, "duration", latency)
 	r := &pendingLog{
 		kind:      logrecord.KindPG,
-		at:        start.UTC().Truncate(time.Microsecond),
+		at:        at,
 		storeID:   p.storeID,
 		mode:      string(ch.Mode),
 		requestID: c.RequestID,
@@ -183,12 +182,12 @@ func (p loggedProvider) ParseNotification(ctx context.Context, ch providers.Chan
 		"body":    string(n.Body),
 		"from":    n.RemoteAddr.String(),
 	}
-	start := time.Now()
+	start, at := time.Now(), p.s.clock()
 	ev, err := p.Provider.ParseNotification(ctx, ch, n)
 	orderID := ""
 	if ev != nil {
 		orderID = ev.OrderID
 	}
-	p.record(ctx, "ParseNotification", ch, received, ev, err, orderID, start)
+	p.record(ctx, "ParseNotification", ch, received, ev, err, orderID, at, time.Since(start))
 	return ev, err
 }
