@@ -303,8 +303,14 @@ func maskQuery(path string) string {
 
 // paymentIDsOf finds the payment a call was about: a request's payment_id
 // or merchant_payment_id (and a PaymentService request's id), or the
-// payment (or a message's payment_id) in the response.
+// payment (or a message's payment_id) in the response. Searches are not
+// about the payments they look for: a list's or the Log API's filters do
+// not count, or reading a payment's log would add to it.
 func paymentIDsOf(procedure string, req, res proto.Message) (paymentID, merchantID string) {
+	_, name, _ := strings.Cut(strings.TrimPrefix(procedure, "/"), "/")
+	if strings.HasPrefix(procedure, "/paymux.v1.LogService/") || strings.HasPrefix(name, "List") {
+		return "", ""
+	}
 	if req != nil {
 		m := req.ProtoReflect()
 		paymentID = stringField(m, "payment_id")
