@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/clientip"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/redact"
@@ -413,4 +414,32 @@ func (s *Server) captureCall(ctx context.Context, req connect.AnyRequest, res co
 		}
 	}
 	s.calls.add(r)
+}
+
+// captureRESTRefusal records a REST call the gateway answered itself. Nobody
+// was identified yet, so the record belongs to no store: the administrator
+// sees it.
+func (s *Server) captureRESTRefusal(r *http.Request, procedure string, err *connect.Error, httpStatus int, requestID string) {
+	if s.calls == nil {
+		return
+	}
+	peer, _ := clientip.ParsePeer(r.RemoteAddr)
+	ip := s.resolver.Resolve(peer, r.Header.Values("X-Forwarded-For"), false)
+	s.calls.add(&pendingLog{
+		kind:       logrecord.KindAPI,
+		at:         s.clock(),
+		requestID:  requestID,
+		surface:    "rest",
+		method:     cmpOr(procedure, r.Method+" "+r.URL.Path),
+		httpMethod: r.Method,
+		path:       r.URL.RequestURI(),
+		code:       strings.ToUpper(err.Code().String()),
+		httpStatus: httpStatus,
+		reason:     apierr.Reason(err),
+		message:    err.Message(),
+		clientIP:   displayIP(ip),
+		headers:    r.Header,
+		errCode:    err.Code(),
+		errDetails: err.Details(),
+	})
 }

@@ -37,6 +37,10 @@ type gatewayHop struct {
 	conn     *grpc.ClientConn
 	mux      *runtime.ServeMux
 	maxBytes int64
+	// refused is told of every REST call the gateway answers itself (a body
+	// that is not JSON, no such path, too large), which never reaches the
+	// chain, so that the call log has them too.
+	refused func(r *http.Request, procedure string, err *connect.Error, httpStatus int, requestID string)
 }
 
 func newGatewayHop(api http.Handler, maxBytes int64, log *slog.Logger) (*gatewayHop, error) {
@@ -76,8 +80,8 @@ func newGatewayHop(api http.Handler, maxBytes int64, log *slog.Logger) (*gateway
 			return metadata.Pairs(restMethodHeader, r.Method, restPathHeader, r.URL.RequestURI())
 		}),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
-		runtime.WithErrorHandler(restError),
-		runtime.WithRoutingErrorHandler(routingError),
+		runtime.WithErrorHandler(g.restError),
+		runtime.WithRoutingErrorHandler(g.routingError),
 	)
 	ctx := context.Background()
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
@@ -110,7 +114,7 @@ func (g *gatewayHop) close() error {
 func (g *gatewayHop) restHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > g.maxBytes {
-			writeRESTError(w, r, apierr.New(connect.CodeResourceExhausted, apierr.ReasonRequestTooLarge,
+			g.writeRESTError(w, r, apierr.New(connect.CodeResourceExhausted, apierr.ReasonRequestTooLarge,
 				"request body of %d bytes exceeds the limit of %d", r.ContentLength, g.maxBytes), http.StatusRequestEntityTooLarge)
 			return
 		}
@@ -170,7 +174,7 @@ func outgoingHeader(key string) (string, bool) {
 // restError writes gRPC errors as JSON with the same ErrorInfo reason the
 // other surfaces carry; errors raised by the gateway itself (a body that is
 // not JSON, an unknown field) get the reason of their code.
-func restError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+func (g *gatewayHop) restError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st := status.Convert(err)
 	hasInfo := false
 	for _, d := range st.Details() {
@@ -192,22 +196,28 @@ func restError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, 
 		}
 	}
 	if w.Header().Get(requestIDHeader) == "" { // refused by the gateway itself
-		w.Header().Set(requestIDHeader, newRequestID())
+		id := newRequestID()
+		w.Header().Set(requestIDHeader, id)
+		if g.refused != nil {
+			procedure, _ := runtime.RPCMethod(ctx)
+			ce := apierr.New(connect.Code(st.Code()), apierr.ReasonForCode(connect.Code(st.Code())), "%s", st.Message())
+			g.refused(r, procedure, ce, runtime.HTTPStatusFromCode(st.Code()), id)
+		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, st.Err())
 }
 
-func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+func (g *gatewayHop) routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	err := apierr.New(connect.CodeNotFound, apierr.ReasonNotFound, "no REST method at %s %s", r.Method, r.URL.Path)
 	if httpStatus == http.StatusMethodNotAllowed {
 		err = apierr.New(connect.CodeUnimplemented, apierr.ReasonUnimplemented, "method %s not allowed at %s", r.Method, r.URL.Path)
 	}
-	writeRESTError(w, r, err, httpStatus)
+	g.writeRESTError(w, r, err, httpStatus)
 }
 
 // writeRESTError writes a Connect error in the gateway's JSON error shape,
 // for errors answered before the gateway runs.
-func writeRESTError(w http.ResponseWriter, _ *http.Request, err *connect.Error, httpStatus int) {
+func (g *gatewayHop) writeRESTError(w http.ResponseWriter, r *http.Request, err *connect.Error, httpStatus int) {
 	st := status.New(codes.Code(err.Code()), err.Message())
 	for _, d := range err.Details() {
 		if v, derr := d.Value(); derr == nil {
@@ -222,8 +232,12 @@ func writeRESTError(w http.ResponseWriter, _ *http.Request, err *connect.Error, 
 	if merr != nil {
 		body, _ = json.Marshal(map[string]any{"code": int(err.Code()), "message": err.Message()})
 	}
+	id := newRequestID()
+	if g.refused != nil {
+		g.refused(r, "", err, httpStatus, id)
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set(requestIDHeader, newRequestID())
+	w.Header().Set(requestIDHeader, id)
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
 }

@@ -173,6 +173,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.gateway.refused = s.captureRESTRefusal
 	root := http.NewServeMux()
 	root.Handle("/", api)
 	root.Handle("/v1/", s.gateway.restHandler())
