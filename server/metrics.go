@@ -60,6 +60,9 @@ func newMetrics(s *Server) *metrics {
 		Name: "paymux_log_records_dropped_total",
 		Help: "Call log records not written: overload (the buffer was full and call_log.overload is drop), write_error, closing.",
 	}, []string{"reason"})
+	for _, reason := range []string{"overload", "write_error", "closing"} {
+		m.logDropped.WithLabelValues(reason) // shown as 0 until something is dropped
+	}
 	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "paymux_log_records_queued",
 		Help: "Call log records waiting to be written (at most call_log.buffer).",

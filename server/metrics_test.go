@@ -11,7 +11,8 @@ import (
 )
 
 // TestMetrics: /metrics is the administrator's; it counts calls by method,
-// surface and code, and webhook attempts by outcome.
+// surface and code, PG calls, webhook attempts by outcome, and the call
+// log's records.
 func TestMetrics(t *testing.T) {
 	ts := startServer(t, openSQLite(t), allowLocalWebhooks)
 	key := headers("Authorization", ts.firstKeyAuth())
@@ -41,7 +42,8 @@ func TestMetrics(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		body = string(b)
-		if strings.Contains(body, `paymux_webhook_attempts_total{outcome="succeeded"} 1`) {
+		if strings.Contains(body, `paymux_webhook_attempts_total{outcome="succeeded"} 1`) &&
+			!strings.Contains(body, "paymux_log_records_written_total 0") {
 			break
 		}
 	}
@@ -51,6 +53,10 @@ func TestMetrics(t *testing.T) {
 		`paymux_request_duration_seconds_count{procedure="/paymux.v1.PaymentService/CreateInstantPayment",surface="rest"} 1`,
 		`paymux_webhook_attempts_total{outcome="succeeded"} 1`,
 		`paymux_webhook_deliveries_due `,
+		`paymux_pg_call_duration_seconds_count{code="OK",operation="ChargeKeyIn",provider="sandbox"} 1`,
+		`paymux_log_records_queued `,
+		`paymux_log_records_dropped_total{reason="overload"} 0`,
+		`paymux_log_records_written_total `,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
