@@ -126,14 +126,13 @@ func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 		// misconfigured client, so they are logged at info; internal errors
 		// at error; everything else only at debug.
 		level, msg := slog.LevelDebug, "call"
-		switch connect.CodeOf(err) {
-		case connect.CodeUnauthenticated, connect.CodePermissionDenied:
-			level, msg = slog.LevelInfo, "call refused"
-		case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss:
-			level, msg = slog.LevelError, "call failed"
-		}
-		if err == nil {
-			level = slog.LevelDebug
+		if err != nil { // CodeOf(nil) is Unknown
+			switch connect.CodeOf(err) {
+			case connect.CodeUnauthenticated, connect.CodePermissionDenied:
+				level, msg = slog.LevelInfo, "call refused"
+			case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss:
+				level, msg = slog.LevelError, "call failed"
+			}
 		}
 		c := callFrom(ctx)
 		code := "ok"
