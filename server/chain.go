@@ -152,8 +152,7 @@ func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 			return res, err
 		}
 		s.log.Log(ctx, level, msg,
-			"request_id", c.RequestID, "procedure", req.Spec().Procedure, "protocol", req.Peer().Protocol,
-			"rest", c.ViaGateway, "code", code, "reason", apierr.Reason(err), "client_ip", displayIP(c.ClientIP),
+			"request_id", c.RequestID, "procedure", req.Spec().Procedure, "surface", surface, "code", code, "reason", apierr.Reason(err), "client_ip", displayIP(c.ClientIP),
 			"key_id", keyIDOf(c.Principal), "admin", c.Principal.Admin, "duration", latency)
 		return res, err
 	}
