@@ -131,8 +131,8 @@ func (LogResult) EnumDescriptor() ([]byte, []int) {
 	return file_paymux_v1_log_proto_rawDescGZIP(), []int{1}
 }
 
-// LogEntry is one call. List answers leave out the headers and bodies;
-// GetLog and the timeline carry them.
+// LogEntry is one call. Lists and timelines leave out the headers and
+// bodies; GetLog carries them.
 type LogEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// log_... for API and PG calls, wha_... for webhook attempts.
@@ -172,7 +172,8 @@ type LogEntry struct {
 	Latency           *durationpb.Duration `protobuf:"bytes,20,opt,name=latency,proto3" json:"latency,omitempty"`
 	RequestHeaders    map[string]string    `protobuf:"bytes,21,rep,name=request_headers,json=requestHeaders,proto3" json:"request_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Masked, and cut at the server's logs.max_body_bytes.
-	RequestBody     string            `protobuf:"bytes,22,opt,name=request_body,json=requestBody,proto3" json:"request_body,omitempty"`
+	RequestBody string `protobuf:"bytes,22,opt,name=request_body,json=requestBody,proto3" json:"request_body,omitempty"`
+	// WEBHOOK only: what the endpoint answered with.
 	ResponseHeaders map[string]string `protobuf:"bytes,23,rep,name=response_headers,json=responseHeaders,proto3" json:"response_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	ResponseBody    string            `protobuf:"bytes,24,opt,name=response_body,json=responseBody,proto3" json:"response_body,omitempty"`
 	Truncated       bool              `protobuf:"varint,25,opt,name=truncated,proto3" json:"truncated,omitempty"`
