@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -33,8 +34,13 @@ import (
 // When the queue is full, call_log.overload decides: drop the record and
 // count it (paymux_log_records_dropped_total), or make the call wait.
 
-// logWriteBatch bounds the records one insert writes.
-const logWriteBatch = 500
+// logWriteBatch bounds the records one insert writes; logLinger is how
+// long the writer waits for a batch to fill. One insert of many rows costs
+// far less per row than many inserts of few (a commit each).
+const (
+	logWriteBatch = 500
+	logLinger     = 50 * time.Millisecond
+)
 
 // pendingLog is one call waiting to be written. Bodies are kept as the
 // messages or values they were and turned into masked JSON by the writer,
@@ -70,10 +76,15 @@ type pendingLog struct {
 }
 
 type callLog struct {
-	s       *Server
-	queue   chan *pendingLog
-	block   bool
+	s     *Server
+	queue chan *pendingLog
+	block bool
+	// closing is closed when the writer stops: a blocked add gives up.
+	// closed (under mu) then turns every later add into a counted drop,
+	// so that no record waits in a queue nobody reads.
 	closing chan struct{}
+	mu      sync.RWMutex
+	closed  bool
 }
 
 func newCallLog(s *Server) *callLog {
@@ -93,6 +104,12 @@ func (l *callLog) add(r *pendingLog) {
 	if l == nil {
 		return
 	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		l.s.metrics.logDropped.WithLabelValues("closing").Inc()
+		return
+	}
 	if l.block {
 		select {
 		case l.queue <- r:
@@ -109,20 +126,60 @@ func (l *callLog) add(r *pendingLog) {
 }
 
 // run writes queued records until ctx ends, then writes what is left.
+// Writes are not cut short by ctx: a batch gathered is written.
 func (l *callLog) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			close(l.closing)
-			l.drain()
+			l.close()
 			return
 		case r := <-l.queue:
-			l.write(ctx, l.collect(r))
+			l.write(l.fill(ctx, r))
 		}
 	}
 }
 
-// collect takes first and whatever else is waiting, up to a batch.
+// close stops taking records and writes what is queued, within a few
+// seconds.
+func (l *callLog) close() {
+	close(l.closing) // blocked adds give up, so the lock below comes free
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case r := <-l.queue:
+			l.write(l.collect(r))
+		default:
+			return
+		}
+	}
+	if n := len(l.queue); n > 0 {
+		l.s.metrics.logDropped.WithLabelValues("closing").Add(float64(n))
+	}
+}
+
+// fill gathers a batch: first, and what arrives within logLinger, up to
+// logWriteBatch.
+func (l *callLog) fill(ctx context.Context, first *pendingLog) []*pendingLog {
+	batch := []*pendingLog{first}
+	linger := time.NewTimer(logLinger)
+	defer linger.Stop()
+	for len(batch) < logWriteBatch {
+		select {
+		case r := <-l.queue:
+			batch = append(batch, r)
+		case <-linger.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
+}
+
+// collect takes first and whatever else is waiting now, up to a batch.
 func (l *callLog) collect(first *pendingLog) []*pendingLog {
 	batch := []*pendingLog{first}
 	for len(batch) < logWriteBatch {
@@ -136,27 +193,16 @@ func (l *callLog) collect(first *pendingLog) []*pendingLog {
 	return batch
 }
 
-// drain writes what is queued at shutdown, within a few seconds.
-func (l *callLog) drain() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for {
-		select {
-		case r := <-l.queue:
-			l.write(ctx, l.collect(r))
-		default:
-			return
-		}
-	}
-}
-
-func (l *callLog) write(ctx context.Context, batch []*pendingLog) {
+// write inserts a batch in one statement.
+func (l *callLog) write(batch []*pendingLog) {
 	s := l.s
+	ctx, cancel := context.WithTimeout(tenant.System(context.Background()), 30*time.Second)
+	defer cancel()
 	creates := make([]*ent.LogRecordCreate, len(batch))
 	for i, r := range batch {
 		creates[i] = l.build(r)
 	}
-	if err := s.db.LogRecord.CreateBulk(creates...).Exec(tenant.System(ctx)); err != nil {
+	if err := s.db.LogRecord.CreateBulk(creates...).Exec(ctx); err != nil {
 		s.log.Error("call log: write", "records", len(batch), "error", err)
 		s.metrics.logDropped.WithLabelValues("write_error").Add(float64(len(batch)))
 		return
@@ -227,8 +273,10 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// logJSON writes messages as the JSON surfaces show them, compactly.
-var logJSON = protojson.MarshalOptions{EmitDefaultValues: true}
+// logJSON writes messages as the JSON surfaces name their fields; unset
+// fields are left out, which keeps every stored body (and its masking)
+// small.
+var logJSON = protojson.MarshalOptions{}
 
 func messageJSON(m proto.Message) []byte {
 	if m == nil {
@@ -265,8 +313,9 @@ func loggedHeaders(h http.Header, viaREST bool) http.Header {
 		switch lower := strings.ToLower(k); {
 		case viaREST && strings.HasPrefix(lower, "grpcgateway-"):
 			k = k[len("grpcgateway-"):]
-		case viaREST && (lower == "content-type" || lower == "user-agent" || lower == "host" || lower == "authorization"):
-			continue
+		case viaREST && (lower == "content-type" || lower == "user-agent" || lower == "host" || lower == "authorization" ||
+			lower == "x-forwarded-host"):
+			continue // the hop's, or the gateway's own
 		}
 		switch strings.ToLower(k) {
 		case "te", "content-length", "connection", "accept-encoding", "grpc-accept-encoding",

@@ -104,6 +104,18 @@ type oneWriter struct {
 
 func (d *oneWriter) Tx(ctx context.Context) (dialect.Tx, error) { return d.BeginTx(ctx, nil) }
 
+// Exec runs a statement outside a transaction (a bulk insert, a delete)
+// in its own write turn too; Query needs none.
+func (d *oneWriter) Exec(ctx context.Context, query string, args, v any) error {
+	select {
+	case d.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-d.turn }()
+	return d.Driver.Exec(ctx, query, args, v)
+}
+
 func (d *oneWriter) BeginTx(ctx context.Context, opts *entsql.TxOptions) (dialect.Tx, error) {
 	if opts != nil && opts.ReadOnly {
 		// A reader needs no write turn (the driver begins it deferred).
