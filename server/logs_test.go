@@ -10,6 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
@@ -427,5 +428,638 @@ func TestLogEachSurfaceOnce(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// ---- 2. filters and pages ----------------------------------------------------
+
+// TestLogFilters: each ListLogs filter narrows to exactly the records it
+// names (time range, kind, method as a procedure, a bare name, a REST path
+// with and without a query, a PG operation; result; code and reason;
+// merchant and paymux payment ids; key; client IP; request id), on Connect
+// and REST; and pages of 2 walk every record once, newest first.
+func TestLogFilters(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db, func(c *configT) { c.TrustedProxies = []string{"127.0.0.1"} })
+		keyA, keyAID := ts.firstKeyAuth(), ts.First.KeyID
+		b := newKey(t, ts, "lg-filter-b", paymuxv1.AuthMethod_AUTH_METHOD_BASIC, paymuxv1.Mode_MODE_TEST, nil)
+		keyB, keyBID := keyAuth(b), b.GetKey().GetId()
+		const (
+			midPaid, midDeclined = "lg-f-paid", "lg-f-declined"
+			missing              = "pay_lgmissing0000"
+			nearIP, farIP        = "198.51.100.7", "203.0.113.9"
+		)
+
+		// What each call is, as the test knows it (not as the log says).
+		type call struct {
+			rid, method, path, key, ip, mid, pid, code, reason string
+			pg                                                 []string // the PG operations it made
+		}
+		var calls []call
+		// Every call says where it comes from: the server trusts the
+		// loopback proxy's X-Forwarded-For.
+		do := func(sf surface, r rpc, key, xff string, c call) result {
+			t.Helper()
+			c.ip = xff
+			time.Sleep(2 * time.Millisecond) // distinct times, so the order is the calls'
+			res := sf.call(t, ts, r, headers("Authorization", key, "X-Request-Id", c.rid, "X-Forwarded-For", xff))
+			c.method, c.code, c.reason = r.procedure, lgCode(res), res.reason
+			if sf.name == "rest" {
+				c.path = r.httpPath
+			}
+			calls = append(calls, c)
+			return res
+		}
+
+		time.Sleep(5 * time.Millisecond)
+		t0 := ts.Clock.Now()
+		paid := mustOK[*paymuxv1.CreateInstantPaymentResponse](t, do(surfaces[1], instantPayment(waCardRequest(midPaid)), keyA, nearIP,
+			call{rid: "lg-f-pay", key: keyAID, mid: midPaid, pg: []string{"sandbox/ChargeKeyIn"}})).GetPayment()
+		pid := paid.GetId()
+		calls[0].pid = pid
+		declined := &paymuxv1.CreateInstantPaymentRequest{
+			MerchantPaymentId: midDeclined, OrderName: "declined order", Amount: amount(1000),
+			Method: &paymuxv1.CreateInstantPaymentRequest_Card{Card: testCard(sandbox.CardInsufficientFunds)},
+		}
+		if res := do(surfaces[4], instantPayment(declined), keyB, nearIP,
+			call{rid: "lg-f-declined", key: keyBID, mid: midDeclined, pg: []string{"sandbox/ChargeKeyIn"}}); res.code == 0 {
+			t.Fatalf("declined card paid: %v", res)
+		}
+		mustOK[*paymuxv1.GetPaymentResponse](t, do(surfaces[4], getPayment(pid), keyA, nearIP,
+			call{rid: "lg-f-get-rest", key: keyAID, mid: midPaid, pid: pid}))
+		wantRefusal(t, do(surfaces[0], getPayment(missing), keyA, nearIP,
+			call{rid: "lg-f-missing", key: keyAID, pid: missing}), connect.CodeNotFound, "PAYMENT_NOT_FOUND")
+		mustOK[*paymuxv1.ListPaymentsResponse](t, do(surfaces[4], listPayments(&paymuxv1.ListPaymentsRequest{PageSize: 5}), keyB, nearIP,
+			call{rid: "lg-f-list-rest", key: keyBID}))
+		mustOK[*paymuxv1.CancelPaymentResponse](t, do(surfaces[2], cancelPayment(&paymuxv1.CancelPaymentRequest{Id: pid, Amount: i64(300), Reason: "lg"}), keyA, nearIP,
+			call{rid: "lg-f-cancel", key: keyAID, mid: midPaid, pid: pid, pg: []string{"sandbox/Cancel"}}))
+		mustOK[*paymuxv1.ListKeysResponse](t, do(surfaces[3], listKeys(""), keyB, farIP,
+			call{rid: "lg-f-keys", key: keyBID}))
+		time.Sleep(5 * time.Millisecond)
+		t1 := ts.Clock.Now()
+
+		// The declined payment's id, which its error named.
+		failed := mustOK[*paymuxv1.GetPaymentResponse](t, callConnect(t, ts, getPaymentByMerchantID("", midDeclined), headers("Authorization", keyA))).GetPayment()
+		calls[1].pid = failed.GetId()
+
+		key := headers("Authorization", keyA)
+		window := func(req *paymuxv1.ListLogsRequest) *paymuxv1.ListLogsRequest {
+			req = proto.CloneOf(req)
+			if req.StartTime == nil {
+				req.StartTime = timestamppb.New(t0)
+			}
+			if req.EndTime == nil {
+				req.EndTime = timestamppb.New(t1)
+			}
+			return req
+		}
+		var rids []string
+		nPG := 0
+		for _, c := range calls {
+			rids = append(rids, c.rid)
+			nPG += len(c.pg)
+		}
+		api := lgWait(t, ts, key, window(&paymuxv1.ListLogsRequest{PageSize: 100}), "every call", lgHasAll(rids...))
+		pgKind := window(&paymuxv1.ListLogsRequest{Kind: paymuxv1.LogKind_LOG_KIND_PG, PageSize: 100})
+		pg := lgWait(t, ts, key, pgKind, "every PG call", lgAtLeast(nPG))
+		time.Sleep(50 * time.Millisecond)
+		api = lgAll(t, ts, key, window(&paymuxv1.ListLogsRequest{}))
+		pg = lgAll(t, ts, key, pgKind)
+
+		// The records are the calls, newest first, each as it was made.
+		var gotRIDs []string
+		for _, e := range api {
+			gotRIDs = append(gotRIDs, e.GetRequestId())
+		}
+		var wantRIDs []string
+		for i := len(calls) - 1; i >= 0; i-- {
+			wantRIDs = append(wantRIDs, calls[i].rid)
+		}
+		if strings.Join(gotRIDs, " ") != strings.Join(wantRIDs, " ") {
+			t.Fatalf("records of %q, want %q", gotRIDs, wantRIDs)
+		}
+		lgNewestFirst(t, api)
+		lgNewestFirst(t, pg)
+		callOf := map[string]call{}
+		for i, c := range calls {
+			callOf[c.rid] = c
+			e := api[len(api)-1-i]
+			ok := c.code == "OK"
+			if e.GetMethod() != c.method || e.GetPath() != c.path || e.GetKeyId() != c.key || e.GetClientIp() != c.ip ||
+				e.GetMerchantPaymentId() != c.mid || e.GetPaymentId() != c.pid || e.GetCode() != c.code || e.GetReason() != c.reason ||
+				(e.GetResult() == paymuxv1.LogResult_LOG_RESULT_OK) != ok {
+				t.Errorf("call %+v logged as %v", c, e)
+			}
+		}
+		// Each PG record names the API call that made it and its payment.
+		var gotPG, wantPG []string
+		for _, e := range pg {
+			gotPG = append(gotPG, e.GetRequestId()+" "+e.GetMethod()+" "+e.GetPaymentId())
+		}
+		for i := len(calls) - 1; i >= 0; i-- {
+			for _, op := range calls[i].pg {
+				wantPG = append(wantPG, calls[i].rid+" "+op+" "+calls[i].pid)
+			}
+		}
+		if strings.Join(gotPG, ", ") != strings.Join(wantPG, ", ") {
+			t.Fatalf("PG records %q, want %q", gotPG, wantPG)
+		}
+
+		rid := func(keep func(c call) bool) func(e *paymuxv1.LogEntry) bool {
+			return func(e *paymuxv1.LogEntry) bool { return keep(callOf[e.GetRequestId()]) }
+		}
+		at := func(e *paymuxv1.LogEntry) time.Time { return e.GetTime().AsTime() }
+		// A range from the 2nd oldest record up to (not including) the 2nd newest.
+		from, to := api[len(api)-2].GetTime(), api[1].GetTime()
+		// Each case: the filter, how many of the records it keeps, and
+		// which (by what the test knows of the calls).
+		type filterCase struct {
+			name string
+			req  *paymuxv1.ListLogsRequest
+			n    int
+			keep func(e *paymuxv1.LogEntry) bool
+		}
+		cases := []filterCase{
+			{"everything", &paymuxv1.ListLogsRequest{}, 7, rid(func(call) bool { return true })},
+			{"kind API", &paymuxv1.ListLogsRequest{Kind: paymuxv1.LogKind_LOG_KIND_API}, 7, rid(func(call) bool { return true })},
+			{"time range", &paymuxv1.ListLogsRequest{StartTime: from, EndTime: to}, 4, func(e *paymuxv1.LogEntry) bool {
+				return !at(e).Before(from.AsTime()) && at(e).Before(to.AsTime())
+			}},
+			{"procedure", &paymuxv1.ListLogsRequest{Method: "/paymux.v1.PaymentService/GetPayment"}, 2,
+				rid(func(c call) bool { return c.method == "/paymux.v1.PaymentService/GetPayment" })},
+			{"method name", &paymuxv1.ListLogsRequest{Method: "CreateInstantPayment"}, 2,
+				rid(func(c call) bool { return c.method == "/paymux.v1.PaymentService/CreateInstantPayment" })},
+			{"part of a method name", &paymuxv1.ListLogsRequest{Method: "Payment"}, 0, rid(func(call) bool { return false })},
+			{"REST path", &paymuxv1.ListLogsRequest{Method: "/v1/payments/instant"}, 1, rid(func(c call) bool { return c.rid == "lg-f-declined" })},
+			{"REST path with an id", &paymuxv1.ListLogsRequest{Method: "/v1/payments/" + pid}, 1, rid(func(c call) bool { return c.rid == "lg-f-get-rest" })},
+			{"REST path called with a query", &paymuxv1.ListLogsRequest{Method: "/v1/payments"}, 1, rid(func(c call) bool { return c.rid == "lg-f-list-rest" })},
+			{"result OK", &paymuxv1.ListLogsRequest{Result: paymuxv1.LogResult_LOG_RESULT_OK}, 5, rid(func(c call) bool { return c.code == "OK" })},
+			{"result ERROR", &paymuxv1.ListLogsRequest{Result: paymuxv1.LogResult_LOG_RESULT_ERROR}, 2, rid(func(c call) bool { return c.code != "OK" })},
+			{"code", &paymuxv1.ListLogsRequest{Code: "NOT_FOUND"}, 1, rid(func(c call) bool { return c.rid == "lg-f-missing" })},
+			{"reason", &paymuxv1.ListLogsRequest{Code: "PAYMENT_NOT_FOUND"}, 1, rid(func(c call) bool { return c.rid == "lg-f-missing" })},
+			{"declined's code", &paymuxv1.ListLogsRequest{Code: callOf["lg-f-declined"].code}, 1, rid(func(c call) bool { return c.rid == "lg-f-declined" })},
+			{"declined's reason", &paymuxv1.ListLogsRequest{Code: callOf["lg-f-declined"].reason}, 1, rid(func(c call) bool { return c.rid == "lg-f-declined" })},
+			{"merchant payment id", &paymuxv1.ListLogsRequest{MerchantPaymentId: midPaid}, 3, rid(func(c call) bool { return c.mid == midPaid })},
+			{"declined merchant payment id", &paymuxv1.ListLogsRequest{MerchantPaymentId: midDeclined}, 1, rid(func(c call) bool { return c.mid == midDeclined })},
+			{"payment id", &paymuxv1.ListLogsRequest{PaymentId: pid}, 3, rid(func(c call) bool { return c.pid == pid })},
+			{"failed payment id", &paymuxv1.ListLogsRequest{PaymentId: failed.GetId()}, 1, rid(func(c call) bool { return c.rid == "lg-f-declined" })},
+			{"key", &paymuxv1.ListLogsRequest{KeyId: keyBID}, 3, rid(func(c call) bool { return c.key == keyBID })},
+			{"client IP", &paymuxv1.ListLogsRequest{ClientIp: farIP}, 1, rid(func(c call) bool { return c.ip == farIP })},
+			{"other client IP", &paymuxv1.ListLogsRequest{ClientIp: nearIP}, 6, rid(func(c call) bool { return c.ip == nearIP })},
+			{"request id", &paymuxv1.ListLogsRequest{RequestId: "lg-f-missing"}, 1, rid(func(c call) bool { return c.rid == "lg-f-missing" })},
+			{"key and result", &paymuxv1.ListLogsRequest{KeyId: keyBID, Result: paymuxv1.LogResult_LOG_RESULT_ERROR}, 1,
+				rid(func(c call) bool { return c.key == keyBID && c.code != "OK" })},
+			{"no such key", &paymuxv1.ListLogsRequest{KeyId: "key_nosuchkey"}, 0, rid(func(call) bool { return false })},
+		}
+		pgOp := func(op string) func(e *paymuxv1.LogEntry) bool {
+			return func(e *paymuxv1.LogEntry) bool { return e.GetMethod() == op }
+		}
+		pgCases := []filterCase{
+			{"PG", &paymuxv1.ListLogsRequest{}, 3, func(*paymuxv1.LogEntry) bool { return true }},
+			{"PG operation", &paymuxv1.ListLogsRequest{Method: "ChargeKeyIn"}, 2, pgOp("sandbox/ChargeKeyIn")},
+			{"PG provider/operation", &paymuxv1.ListLogsRequest{Method: "sandbox/Cancel"}, 1, pgOp("sandbox/Cancel")},
+			{"PG operation Cancel", &paymuxv1.ListLogsRequest{Method: "Cancel"}, 1, pgOp("sandbox/Cancel")},
+			{"PG error", &paymuxv1.ListLogsRequest{Result: paymuxv1.LogResult_LOG_RESULT_ERROR}, 1,
+				func(e *paymuxv1.LogEntry) bool { return e.GetRequestId() == "lg-f-declined" }},
+			{"PG error kind", &paymuxv1.ListLogsRequest{Code: "DECLINED"}, 1,
+				func(e *paymuxv1.LogEntry) bool { return e.GetRequestId() == "lg-f-declined" }},
+			{"PG payment", &paymuxv1.ListLogsRequest{PaymentId: pid}, 2, func(e *paymuxv1.LogEntry) bool { return e.GetPaymentId() == pid }},
+			{"PG request id", &paymuxv1.ListLogsRequest{RequestId: "lg-f-cancel"}, 1, pgOp("sandbox/Cancel")},
+			{"PG key (none)", &paymuxv1.ListLogsRequest{KeyId: keyAID}, 0, func(*paymuxv1.LogEntry) bool { return false }},
+		}
+		for _, c := range pgCases {
+			c.req.Kind = paymuxv1.LogKind_LOG_KIND_PG
+			cases = append(cases, c)
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				from := api
+				if c.req.GetKind() == paymuxv1.LogKind_LOG_KIND_PG {
+					from = pg
+				}
+				var want []string
+				for _, e := range from {
+					if c.keep(e) {
+						want = append(want, e.GetId())
+					}
+				}
+				if len(want) != c.n {
+					t.Fatalf("the test expects %d records, its predicate keeps %d", c.n, len(want))
+				}
+				if c.n == len(from) && c.name != "everything" && c.name != "kind API" && c.name != "PG" {
+					t.Fatalf("the filter keeps everything: it narrows nothing")
+				}
+				req := window(c.req)
+				req.PageSize = 100
+				for _, sf := range []surface{surfaces[1], surfaces[4]} {
+					got := mustOK[*paymuxv1.ListLogsResponse](t, sf.call(t, ts, lgListRPC(req), key))
+					if ids := lgIDs(got.GetLogs()); strings.Join(ids, " ") != strings.Join(want, " ") {
+						t.Errorf("%s: %v lists %q, want %q", sf.name, req, ids, want)
+					}
+				}
+			})
+		}
+
+		// Pages of 2 walk every record once, newest first.
+		for _, kind := range []paymuxv1.LogKind{paymuxv1.LogKind_LOG_KIND_API, paymuxv1.LogKind_LOG_KIND_PG} {
+			want := api
+			if kind == paymuxv1.LogKind_LOG_KIND_PG {
+				want = pg
+			}
+			paged, pages := lgPages(t, ts, key, window(&paymuxv1.ListLogsRequest{Kind: kind, PageSize: 2}))
+			if strings.Join(lgIDs(paged), " ") != strings.Join(lgIDs(want), " ") || pages != (len(want)+1)/2 {
+				t.Errorf("%s: %d pages of 2 list %q, want %d pages listing %q", kind, pages, lgIDs(paged), (len(want)+1)/2, lgIDs(want))
+			}
+		}
+		// And without a window: the records written meanwhile (these very
+		// ListLogs calls) do not push a record onto two pages.
+		paged, _ := lgPages(t, ts, key, &paymuxv1.ListLogsRequest{PageSize: 2})
+		lgNewestFirst(t, paged)
+		seen := map[string]bool{}
+		for _, e := range paged {
+			if seen[e.GetId()] {
+				t.Fatalf("%s listed twice", e.GetId())
+			}
+			seen[e.GetId()] = true
+		}
+		for _, e := range api {
+			if !seen[e.GetId()] {
+				t.Errorf("%s (%s) not on any page", e.GetId(), e.GetRequestId())
+			}
+		}
+	})
+}
+
+// ---- 3. a payment's timeline -------------------------------------------------
+
+// TestLogTimelineOrder: a card payment with a webhook endpoint, paid and
+// then partly cancelled. Its timeline, by payment id and by order number
+// on every surface, holds its API calls, its PG calls, its status changes
+// and the webhook attempts, in time order; a webhook entry's detail shows
+// masked bodies; webhook attempts are listed apart (kind WEBHOOK), never
+// with the API calls.
+func TestLogTimelineOrder(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db, allowLocalWebhooks)
+		key := headers("Authorization", ts.firstKeyAuth())
+		// The endpoint answers with what must not be shown in full.
+		answer := `{"received":true,"card_number":"` + sandbox.CardSuccess + `","note":"card ` + sandbox.CardLimitExceeded + `","password":"hunter2"}`
+		rcv := waNewReceiver(t, http.StatusOK, answer)
+		ep := waCreate(t, ts, key, &paymuxv1.CreateWebhookEndpointRequest{Url: rcv.URL + "/lg", EventTypes: []string{waPaid, "payment.partial_cancelled"}}).GetEndpoint()
+
+		mid := merchantID("lg-timeline")
+		p := waPay(t, ts, waConnect(), key, mid)
+		waWaitDeliveries(t, ts, key, &paymuxv1.ListWebhookDeliveriesRequest{EndpointId: ep.GetId()}, "the paid webhook", waAll(1, waSucceeded))
+		mustOK[*paymuxv1.CancelPaymentResponse](t, surfaces[4].call(t, ts, cancelPayment(&paymuxv1.CancelPaymentRequest{Id: p.GetId(), Amount: i64(400), Reason: "lg partial"}), key))
+		waWaitDeliveries(t, ts, key, &paymuxv1.ListWebhookDeliveriesRequest{EndpointId: ep.GetId()}, "the partial cancel webhook", waAll(2, waSucceeded))
+		lgWait(t, ts, key, &paymuxv1.ListLogsRequest{PaymentId: p.GetId()}, "the API calls", lgAtLeast(2))
+		lgWait(t, ts, key, &paymuxv1.ListLogsRequest{Kind: paymuxv1.LogKind_LOG_KIND_PG, PaymentId: p.GetId()}, "the PG calls", lgAtLeast(2))
+		time.Sleep(50 * time.Millisecond)
+
+		want := []string{
+			"api:CreateInstantPayment", "status:READY", "status:PAY_PENDING", "pg:sandbox/ChargeKeyIn", "status:PAID", "webhook:payment.paid",
+			"api:CancelPayment", "pg:sandbox/Cancel", "status:PARTIAL_CANCELLED", "webhook:payment.partial_cancelled",
+		}
+		var first *paymuxv1.GetPaymentTimelineResponse
+		for _, by := range []*paymuxv1.GetPaymentTimelineRequest{{PaymentId: p.GetId()}, {MerchantPaymentId: mid}} {
+			for _, sf := range surfaces {
+				tl := mustOK[*paymuxv1.GetPaymentTimelineResponse](t, sf.call(t, ts, lgTimelineRPC(by), key))
+				if got := lgTimelineKinds(tl); strings.Join(got, " ") != strings.Join(want, " ") {
+					t.Fatalf("%s: timeline by %v is\n %q, want\n %q", sf.name, by, got, want)
+				}
+				if tl.GetPaymentId() != p.GetId() || tl.GetMerchantPaymentId() != mid || tl.GetTruncated() {
+					t.Errorf("%s: timeline of %s/%s (truncated %v)", sf.name, tl.GetPaymentId(), tl.GetMerchantPaymentId(), tl.GetTruncated())
+				}
+				for i := 1; i < len(tl.GetEntries()); i++ {
+					if a, b := tl.GetEntries()[i-1].GetTime().AsTime(), tl.GetEntries()[i].GetTime().AsTime(); b.Before(a) {
+						t.Errorf("%s: entry %d at %s comes after one at %s", sf.name, i, b, a)
+					}
+				}
+				if first == nil {
+					first = tl
+				} else if !proto.Equal(tl, first) {
+					t.Errorf("%s: timeline by %v differs:\n %v\nwant\n %v", sf.name, by, tl, first)
+				}
+			}
+		}
+
+		// Each entry is what happened: the calls' results, the PG calls
+		// linked to their API calls, the status changes' events, the
+		// webhook attempts' endpoint and answer.
+		entries := first.GetEntries()
+		createCall, charge, cancelCall, cancel := entries[0].GetLog(), entries[3].GetLog(), entries[6].GetLog(), entries[7].GetLog()
+		if charge.GetRequestId() != createCall.GetRequestId() || cancel.GetRequestId() != cancelCall.GetRequestId() || createCall.GetRequestId() == cancelCall.GetRequestId() {
+			t.Errorf("PG calls %s, %s not linked to their API calls %s, %s", charge.GetRequestId(), cancel.GetRequestId(), createCall.GetRequestId(), cancelCall.GetRequestId())
+		}
+		if cancelCall.GetSurface() != "rest" || cancelCall.GetPath() != "/v1/payments/"+p.GetId()+"/cancel" || cancelCall.GetHttpStatus() != 200 ||
+			createCall.GetSurface() != "connect" || createCall.GetResult() != paymuxv1.LogResult_LOG_RESULT_OK || charge.GetResult() != paymuxv1.LogResult_LOG_RESULT_OK {
+			t.Errorf("calls logged as %v and %v", createCall, cancelCall)
+		}
+		if paid := entries[4].GetStatusChange(); paid.GetEventType() != waPaid || paid.GetEventId() != waChange(t, ts, key, p.GetId(), "PAID").GetEventId() {
+			t.Errorf("status change %v", paid)
+		}
+		if part := entries[8].GetStatusChange(); part.GetEventType() != "payment.partial_cancelled" || part.GetFromStatus() != paymuxv1.PaymentStatus_PAYMENT_STATUS_PAID {
+			t.Errorf("status change %v", part)
+		}
+		var hooks []*paymuxv1.LogEntry
+		for _, i := range []int{5, 9} {
+			h := entries[i].GetLog()
+			hooks = append(hooks, h)
+			if !strings.HasPrefix(h.GetId(), "wha_") || h.GetSurface() != "webhook" || h.GetPath() != rcv.URL+"/lg" || h.GetHttpStatus() != 200 ||
+				h.GetResult() != paymuxv1.LogResult_LOG_RESULT_OK || h.GetPaymentId() != p.GetId() || h.GetMerchantPaymentId() != mid || h.GetMode() != "TEST" ||
+				h.GetStoreId() != ts.First.StoreID || h.GetRequestBody() != "" {
+				t.Errorf("webhook entry %v", h)
+			}
+		}
+
+		// A webhook entry's detail: the bodies as sent and answered, masked.
+		got := mustOK[*paymuxv1.GetLogResponse](t, surfaces[4].call(t, ts, lgGetLogRPC(hooks[0].GetId()), key)).GetLog()
+		sent := rcv.hooks()[0]
+		if !strings.Contains(got.GetRequestBody(), p.GetId()) || !strings.Contains(got.GetRequestBody(), waPaid) ||
+			got.GetRequestBody() != string(sent.body) { // the payload holds no secret: masking leaves it as sent
+			t.Errorf("request body %q, sent %q", got.GetRequestBody(), sent.body)
+		}
+		body := got.GetResponseBody()
+		for _, secret := range []string{sandbox.CardSuccess, sandbox.CardLimitExceeded, "hunter2"} {
+			if strings.Contains(body, secret) || strings.Contains(got.String(), secret) {
+				t.Errorf("webhook entry shows %q: %s", secret, body)
+			}
+		}
+		for _, kept := range []string{"received", "941000", "0005", "0617"} {
+			if !strings.Contains(body, kept) {
+				t.Errorf("response body %q lost %q", body, kept)
+			}
+		}
+		if waHeader(got.GetResponseHeaders(), "X-Receiver") != "wa" || waHeader(got.GetRequestHeaders(), "webhook-id") != sent.id() {
+			t.Errorf("headers %v, %v", got.GetRequestHeaders(), got.GetResponseHeaders())
+		}
+		summary := proto.CloneOf(got)
+		summary.RequestHeaders, summary.ResponseHeaders, summary.RequestBody, summary.ResponseBody = nil, nil, "", ""
+		if !proto.Equal(summary, hooks[0]) {
+			t.Errorf("GetLog %v, timeline %v", summary, hooks[0])
+		}
+
+		// Webhook logs stay apart: kind WEBHOOK lists the attempts only, the
+		// default list (API) and the PG list none of them.
+		listed := lgAll(t, ts, key, &paymuxv1.ListLogsRequest{Kind: paymuxv1.LogKind_LOG_KIND_WEBHOOK})
+		if ids := lgIDs(listed); strings.Join(ids, " ") != hooks[1].GetId()+" "+hooks[0].GetId() {
+			t.Errorf("webhook list %q, want %s %s", ids, hooks[1].GetId(), hooks[0].GetId())
+		}
+		for i, e := range listed {
+			if !proto.Equal(e, hooks[1-i]) {
+				t.Errorf("webhook list entry %v, timeline %v", e, hooks[1-i])
+			}
+		}
+		byEvent := lgAll(t, ts, key, &paymuxv1.ListLogsRequest{Kind: paymuxv1.LogKind_LOG_KIND_WEBHOOK, Method: waPaid, MerchantPaymentId: mid})
+		if ids := lgIDs(byEvent); len(ids) != 1 || ids[0] != hooks[0].GetId() {
+			t.Errorf("webhook list by event type lists %q, want %s", ids, hooks[0].GetId())
+		}
+		for _, kind := range []paymuxv1.LogKind{paymuxv1.LogKind_LOG_KIND_UNSPECIFIED, paymuxv1.LogKind_LOG_KIND_API, paymuxv1.LogKind_LOG_KIND_PG} {
+			l := lgAll(t, ts, key, &paymuxv1.ListLogsRequest{Kind: kind})
+			if len(l) == 0 {
+				t.Errorf("%s lists nothing", kind)
+			}
+			for _, e := range l {
+				if strings.HasPrefix(e.GetId(), "wha_") || e.GetKind() == paymuxv1.LogKind_LOG_KIND_WEBHOOK ||
+					(kind == paymuxv1.LogKind_LOG_KIND_PG) != (e.GetKind() == paymuxv1.LogKind_LOG_KIND_PG) {
+					t.Errorf("%s lists %v", kind, e)
+				}
+			}
+		}
+	})
+}
+
+// ---- 4. retention ------------------------------------------------------------
+
+// TestLogRetention: with call_log.retention 1h and a fast sweep, records
+// older than an hour by the server's clock are purged (API and PG calls
+// alike) and the fresh ones kept.
+func TestLogRetention(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db, func(c *configT) {
+			c.CallLog.Retention = time.Hour
+			c.Payments.SweepInterval = 20 * time.Millisecond
+		})
+		auth := ts.firstKeyAuth()
+		key := headers("Authorization", auth)
+		call := func(rid string) {
+			t.Helper()
+			mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(""), headers("Authorization", auth, "X-Request-Id", rid)))
+		}
+		old := waPay(t, ts, waConnect(), key, merchantID("lg-retention-old"))
+		call("lg-old-1")
+		call("lg-old-2")
+		lgWait(t, ts, key, &paymuxv1.ListLogsRequest{}, "the old calls", lgHasAll("lg-old-1", "lg-old-2"))
+		lgWait(t, ts, key, &paymuxv1.ListLogsRequest{Kind: paymuxv1.LogKind_LOG_KIND_PG, PaymentId: old.GetId()}, "the old PG call", lgAtLeast(1))
+		// Sweeps so far kept them: they are younger than an hour.
+		time.Sleep(60 * time.Millisecond)
+		if n := len(lgAll(t, ts, key, &paymuxv1.ListLogsRequest{PaymentId: old.GetId()})); n != 1 {
+			t.Fatalf("%d records of the old payment before any time passed, want 1", n)
+		}
+
+		ts.Clock.Advance(2 * time.Hour)
+		call("lg-new-1")
+		fresh := waPay(t, ts, waConnect(), key, merchantID("lg-retention-new"))
+		call("lg-new-2")
+		lgWait(t, ts, key, &paymuxv1.ListLogsRequest{}, "the old calls purged", func(l []*paymuxv1.LogEntry) bool {
+			n := lgRequestIDs(l)
+			return n["lg-old-1"] == 0 && n["lg-old-2"] == 0 && n["lg-new-1"] == 1 && n["lg-new-2"] == 1
+		})
+		time.Sleep(60 * time.Millisecond) // a few more sweeps
+		all := lgAll(t, ts, key, &paymuxv1.ListLogsRequest{})
+		if n := lgRequestIDs(all); n["lg-new-1"] != 1 || n["lg-new-2"] != 1 {
+			t.Fatalf("fresh records purged: %v", n)
+		}
+		for _, tc := range []struct {
+			req  *paymuxv1.ListLogsRequest
+			want int
+		}{
+			{&paymuxv1.ListLogsRequest{PaymentId: old.GetId()}, 0},
+			{&paymuxv1.ListLogsRequest{Kind: paymuxv1.LogKind_LOG_KIND_PG, PaymentId: old.GetId()}, 0},
+			{&paymuxv1.ListLogsRequest{PaymentId: fresh.GetId()}, 1},
+			{&paymuxv1.ListLogsRequest{Kind: paymuxv1.LogKind_LOG_KIND_PG, PaymentId: fresh.GetId()}, 1},
+		} {
+			if got := lgAll(t, ts, key, tc.req); len(got) != tc.want {
+				t.Errorf("%v lists %d records, want %d: %v", tc.req, len(got), tc.want, got)
+			}
+		}
+		// In storage: nothing older than the retention, by the server's clock.
+		cutoff := ts.Clock.Now().Add(-time.Hour)
+		rows, err := db.LogRecord.Query().All(tenant.System(context.Background()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) < 4 {
+			t.Fatalf("%d records left", len(rows))
+		}
+		for _, r := range rows {
+			if r.CreatedAt.Before(cutoff) {
+				t.Errorf("record %s (%s %s) of %s outlived the retention (cutoff %s)", r.ID, r.Method, r.RequestID, r.CreatedAt, cutoff)
+			}
+		}
+		// The timeline of the purged payment has its status changes only.
+		tl := mustOK[*paymuxv1.GetPaymentTimelineResponse](t, callConnect(t, ts, lgTimelineRPC(&paymuxv1.GetPaymentTimelineRequest{PaymentId: old.GetId()}), key))
+		for _, e := range tl.GetEntries() {
+			if e.GetLog() != nil {
+				t.Errorf("purged payment's timeline shows %v", e.GetLog())
+			}
+		}
+	})
+}
+
+// ---- 5. who sees what --------------------------------------------------------
+
+// TestLogTenantIsolation: another store's key cannot list, read or build
+// a timeline from a store's logs; a TEST key does not see what a LIVE key
+// did; the administrator sees every store with store_id empty and one with
+// it set; a call refused before authentication belongs to no store and
+// only the administrator sees it.
+func TestLogTenantIsolation(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db)
+		testAuth := ts.firstKeyAuth()
+		testKey := headers("Authorization", testAuth)
+		liveAuth := liveKeyAuth(t, ts)
+		liveKey := headers("Authorization", liveAuth)
+		other, otherKey := waOtherStore(t, ts)
+		mustOK[*paymuxv1.CreateChannelResponse](t, callConnect(t, ts, createChannel(sandboxChannel("", "lg other")), otherKey))
+		admin := headers("Authorization", ts.adminAuth())
+		with := func(auth, rid string) http.Header { return headers("Authorization", auth, "X-Request-Id", rid) }
+
+		mid := merchantID("lg-iso")
+		p := mustOK[*paymuxv1.CreateInstantPaymentResponse](t, callConnect(t, ts, instantPayment(waCardRequest(mid)), with(testAuth, "lg-iso-test"))).GetPayment()
+		mustOK[*paymuxv1.ListKeysResponse](t, callConnect(t, ts, listKeys(""), with(liveAuth, "lg-iso-live")))
+		otherPay := mustOK[*paymuxv1.CreateInstantPaymentResponse](t, callConnect(t, ts, instantPayment(waCardRequest(mid)), // the same order number
+			headers("Authorization", otherKey.Get("Authorization"), "X-Request-Id", "lg-iso-other"))).GetPayment()
+		// No credentials, and credentials nobody has: refused before anyone is known.
+		wantRefusal(t, callConnect(t, ts, listKeys(""), headers("X-Request-Id", "lg-iso-anon")), connect.CodeUnauthenticated, "CREDENTIALS_MISSING")
+		if res := surfaces[4].call(t, ts, listKeys(""), with(basicAuth("ck_test_nobody", "sk_test_nobody"), "lg-iso-bad")); res.code != connect.CodeUnauthenticated {
+			t.Fatalf("unknown key: %v", res)
+		}
+
+		rids := []string{"lg-iso-test", "lg-iso-live", "lg-iso-other", "lg-iso-anon", "lg-iso-bad"}
+		everything := lgWait(t, ts, admin, &paymuxv1.ListLogsRequest{PageSize: 100}, "every call", lgHasAll(rids...))
+		lgWait(t, ts, admin, &paymuxv1.ListLogsRequest{Kind: paymuxv1.LogKind_LOG_KIND_PG}, "both PG calls", lgAtLeast(2))
+		rec := map[string]*paymuxv1.LogEntry{}
+		for _, e := range everything {
+			if _, dup := rec[e.GetRequestId()]; !dup {
+				rec[e.GetRequestId()] = e
+			}
+		}
+		for rid, want := range map[string][2]string{ // store, mode
+			"lg-iso-test": {ts.First.StoreID, "TEST"}, "lg-iso-live": {ts.First.StoreID, "LIVE"}, "lg-iso-other": {other.GetId(), "TEST"},
+			"lg-iso-anon": {"", ""}, "lg-iso-bad": {"", ""},
+		} {
+			if e := rec[rid]; e.GetStoreId() != want[0] || e.GetMode() != want[1] || e.GetKeyId() != "" && want[0] == "" {
+				t.Errorf("%s stored for store %q mode %q key %q, want store %q mode %q", rid, e.GetStoreId(), e.GetMode(), e.GetKeyId(), want[0], want[1])
+			}
+		}
+		if e := rec["lg-iso-anon"]; e.GetCode() != "UNAUTHENTICATED" || e.GetReason() != "CREDENTIALS_MISSING" || e.GetClientIp() != "127.0.0.1" {
+			t.Errorf("refused call logged as %v", e)
+		}
+		if e := rec["lg-iso-bad"]; e.GetSurface() != "rest" || e.GetHttpStatus() != 401 || e.GetCode() != "UNAUTHENTICATED" {
+			t.Errorf("refused REST call logged as %v", e)
+		}
+
+		// visible lists which of rids a caller's ListLogs (all pages) shows.
+		visible := func(h http.Header, req *paymuxv1.ListLogsRequest) []string {
+			t.Helper()
+			n := lgRequestIDs(lgAll(t, ts, h, req))
+			var seen []string
+			for _, r := range rids {
+				if n[r] > 0 {
+					seen = append(seen, r)
+				}
+			}
+			return seen
+		}
+		for _, tc := range []struct {
+			who  string
+			h    http.Header
+			req  *paymuxv1.ListLogsRequest
+			want []string
+		}{
+			{"TEST key", testKey, &paymuxv1.ListLogsRequest{}, []string{"lg-iso-test"}},
+			{"LIVE key", liveKey, &paymuxv1.ListLogsRequest{}, []string{"lg-iso-test", "lg-iso-live"}},
+			{"other store", otherKey, &paymuxv1.ListLogsRequest{}, []string{"lg-iso-other"}},
+			{"other store by order number", otherKey, &paymuxv1.ListLogsRequest{MerchantPaymentId: mid}, []string{"lg-iso-other"}},
+			{"other store by payment id", otherKey, &paymuxv1.ListLogsRequest{PaymentId: p.GetId()}, nil},
+			{"other store by request id", otherKey, &paymuxv1.ListLogsRequest{RequestId: "lg-iso-test"}, nil},
+			{"admin, every store", admin, &paymuxv1.ListLogsRequest{}, rids},
+			{"admin, first store", admin, &paymuxv1.ListLogsRequest{StoreId: ts.First.StoreID}, []string{"lg-iso-test", "lg-iso-live"}},
+			{"admin, other store", admin, &paymuxv1.ListLogsRequest{StoreId: other.GetId()}, []string{"lg-iso-other"}},
+		} {
+			if got := visible(tc.h, tc.req); strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("%s: %v shows %q, want %q", tc.who, tc.req, got, tc.want)
+			}
+		}
+		// The PG calls too: each store sees its own.
+		for _, tc := range []struct {
+			who  string
+			h    http.Header
+			req  *paymuxv1.ListLogsRequest
+			want []string // payment ids
+		}{
+			{"first store", testKey, &paymuxv1.ListLogsRequest{}, []string{p.GetId()}},
+			{"other store", otherKey, &paymuxv1.ListLogsRequest{}, []string{otherPay.GetId()}},
+			{"admin", admin, &paymuxv1.ListLogsRequest{}, []string{otherPay.GetId(), p.GetId()}},
+			{"admin, other store", admin, &paymuxv1.ListLogsRequest{StoreId: other.GetId()}, []string{otherPay.GetId()}},
+		} {
+			tc.req.Kind = paymuxv1.LogKind_LOG_KIND_PG
+			var got []string
+			for _, e := range lgAll(t, ts, tc.h, tc.req) {
+				got = append(got, e.GetPaymentId())
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("%s: PG calls of %q, want %q", tc.who, got, tc.want)
+			}
+		}
+
+		// Reading one record, or a timeline, of another store: not found.
+		for _, rid := range []string{"lg-iso-test", "lg-iso-live", "lg-iso-anon"} {
+			for _, sf := range []surface{surfaces[1], surfaces[4]} {
+				wantRefusal(t, sf.call(t, ts, lgGetLogRPC(rec[rid].GetId()), otherKey), connect.CodeNotFound, "LOG_NOT_FOUND")
+			}
+		}
+		for _, rid := range []string{"lg-iso-live", "lg-iso-anon", "lg-iso-bad"} {
+			wantRefusal(t, callConnect(t, ts, lgGetLogRPC(rec[rid].GetId()), testKey), connect.CodeNotFound, "LOG_NOT_FOUND")
+		}
+		for _, rid := range []string{"lg-iso-test", "lg-iso-live"} {
+			mustOK[*paymuxv1.GetLogResponse](t, callConnect(t, ts, lgGetLogRPC(rec[rid].GetId()), liveKey))
+		}
+		for _, rid := range rids {
+			got := mustOK[*paymuxv1.GetLogResponse](t, callConnect(t, ts, lgGetLogRPC(rec[rid].GetId()), admin)).GetLog()
+			if got.GetRequestId() != rid {
+				t.Errorf("admin reads %s as %v", rid, got)
+			}
+		}
+		wantRefusal(t, surfaces[4].call(t, ts, lgTimelineRPC(&paymuxv1.GetPaymentTimelineRequest{PaymentId: p.GetId()}), otherKey), connect.CodeNotFound, "PAYMENT_NOT_FOUND")
+		otherTL := mustOK[*paymuxv1.GetPaymentTimelineResponse](t, callConnect(t, ts, lgTimelineRPC(&paymuxv1.GetPaymentTimelineRequest{MerchantPaymentId: mid}), otherKey))
+		if otherTL.GetPaymentId() != otherPay.GetId() {
+			t.Errorf("the other store's timeline of %s is of %s", mid, otherTL.GetPaymentId())
+		}
+		for _, e := range otherTL.GetEntries() {
+			if l := e.GetLog(); l != nil && (l.GetStoreId() != other.GetId() || l.GetPaymentId() == p.GetId()) {
+				t.Errorf("the other store's timeline shows %v", l)
+			}
+		}
+		firstTL := mustOK[*paymuxv1.GetPaymentTimelineResponse](t, callConnect(t, ts, lgTimelineRPC(&paymuxv1.GetPaymentTimelineRequest{PaymentId: p.GetId()}), testKey))
+		adminTL := mustOK[*paymuxv1.GetPaymentTimelineResponse](t, callConnect(t, ts,
+			lgTimelineRPC(&paymuxv1.GetPaymentTimelineRequest{MerchantPaymentId: mid, StoreId: ts.First.StoreID}), admin))
+		if len(firstTL.GetEntries()) == 0 || !proto.Equal(firstTL, adminTL) {
+			t.Errorf("the store's timeline\n %v\nthe administrator's\n %v", firstTL, adminTL)
+		}
+		for _, e := range firstTL.GetEntries() {
+			if l := e.GetLog(); l != nil && l.GetStoreId() != ts.First.StoreID {
+				t.Errorf("the first store's timeline shows %v", l)
+			}
+		}
+
+		// A key cannot name another store.
+		wantRefusal(t, callConnect(t, ts, lgListRPC(&paymuxv1.ListLogsRequest{StoreId: ts.First.StoreID}), otherKey), connect.CodePermissionDenied, "STORE_MISMATCH")
+		wantRefusal(t, callConnect(t, ts, lgTimelineRPC(&paymuxv1.GetPaymentTimelineRequest{PaymentId: p.GetId(), StoreId: ts.First.StoreID}), otherKey),
+			connect.CodePermissionDenied, "STORE_MISMATCH")
+		// Nobody: nothing.
+		wantRefusal(t, surfaces[4].call(t, ts, lgListRPC(&paymuxv1.ListLogsRequest{}), nil), connect.CodeUnauthenticated, "CREDENTIALS_MISSING")
 	})
 }
