@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
@@ -25,6 +26,7 @@ import (
 	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/preregistration"
+	"github.com/paymux/paymux/ent/schedule"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
 	"github.com/paymux/paymux/ent/webhookattempt"
@@ -41,6 +43,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// BillingKey is the client for interacting with the BillingKey builders.
+	BillingKey *BillingKeyClient
 	// Cancellation is the client for interacting with the Cancellation builders.
 	Cancellation *CancellationClient
 	// CashReceipt is the client for interacting with the CashReceipt builders.
@@ -59,6 +63,8 @@ type Client struct {
 	Payment *PaymentClient
 	// PreRegistration is the client for interacting with the PreRegistration builders.
 	PreRegistration *PreRegistrationClient
+	// Schedule is the client for interacting with the Schedule builders.
+	Schedule *ScheduleClient
 	// Setting is the client for interacting with the Setting builders.
 	Setting *SettingClient
 	// Store is the client for interacting with the Store builders.
@@ -81,6 +87,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
+	c.BillingKey = NewBillingKeyClient(c.config)
 	c.Cancellation = NewCancellationClient(c.config)
 	c.CashReceipt = NewCashReceiptClient(c.config)
 	c.Channel = NewChannelClient(c.config)
@@ -90,6 +97,7 @@ func (c *Client) init() {
 	c.LogRecord = NewLogRecordClient(c.config)
 	c.Payment = NewPaymentClient(c.config)
 	c.PreRegistration = NewPreRegistrationClient(c.config)
+	c.Schedule = NewScheduleClient(c.config)
 	c.Setting = NewSettingClient(c.config)
 	c.Store = NewStoreClient(c.config)
 	c.WebhookAttempt = NewWebhookAttemptClient(c.config)
@@ -188,6 +196,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:               ctx,
 		config:            cfg,
 		APIKey:            NewAPIKeyClient(cfg),
+		BillingKey:        NewBillingKeyClient(cfg),
 		Cancellation:      NewCancellationClient(cfg),
 		CashReceipt:       NewCashReceiptClient(cfg),
 		Channel:           NewChannelClient(cfg),
@@ -197,6 +206,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		LogRecord:         NewLogRecordClient(cfg),
 		Payment:           NewPaymentClient(cfg),
 		PreRegistration:   NewPreRegistrationClient(cfg),
+		Schedule:          NewScheduleClient(cfg),
 		Setting:           NewSettingClient(cfg),
 		Store:             NewStoreClient(cfg),
 		WebhookAttempt:    NewWebhookAttemptClient(cfg),
@@ -222,6 +232,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:               ctx,
 		config:            cfg,
 		APIKey:            NewAPIKeyClient(cfg),
+		BillingKey:        NewBillingKeyClient(cfg),
 		Cancellation:      NewCancellationClient(cfg),
 		CashReceipt:       NewCashReceiptClient(cfg),
 		Channel:           NewChannelClient(cfg),
@@ -231,6 +242,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		LogRecord:         NewLogRecordClient(cfg),
 		Payment:           NewPaymentClient(cfg),
 		PreRegistration:   NewPreRegistrationClient(cfg),
+		Schedule:          NewScheduleClient(cfg),
 		Setting:           NewSettingClient(cfg),
 		Store:             NewStoreClient(cfg),
 		WebhookAttempt:    NewWebhookAttemptClient(cfg),
@@ -265,9 +277,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.Cancellation, c.CashReceipt, c.Channel, c.Event, c.IPRule,
-		c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration, c.Setting,
-		c.Store, c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
+		c.APIKey, c.BillingKey, c.Cancellation, c.CashReceipt, c.Channel, c.Event,
+		c.IPRule, c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration,
+		c.Schedule, c.Setting, c.Store, c.WebhookAttempt, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -277,9 +290,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.Cancellation, c.CashReceipt, c.Channel, c.Event, c.IPRule,
-		c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration, c.Setting,
-		c.Store, c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
+		c.APIKey, c.BillingKey, c.Cancellation, c.CashReceipt, c.Channel, c.Event,
+		c.IPRule, c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration,
+		c.Schedule, c.Setting, c.Store, c.WebhookAttempt, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -290,6 +304,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APIKeyMutation:
 		return c.APIKey.mutate(ctx, m)
+	case *BillingKeyMutation:
+		return c.BillingKey.mutate(ctx, m)
 	case *CancellationMutation:
 		return c.Cancellation.mutate(ctx, m)
 	case *CashReceiptMutation:
@@ -308,6 +324,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Payment.mutate(ctx, m)
 	case *PreRegistrationMutation:
 		return c.PreRegistration.mutate(ctx, m)
+	case *ScheduleMutation:
+		return c.Schedule.mutate(ctx, m)
 	case *SettingMutation:
 		return c.Setting.mutate(ctx, m)
 	case *StoreMutation:
@@ -470,6 +488,140 @@ func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, er
 		return (&APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown APIKey mutation op: %q", m.Op())
+	}
+}
+
+// BillingKeyClient is a client for the BillingKey schema.
+type BillingKeyClient struct {
+	config
+}
+
+// NewBillingKeyClient returns a client for the BillingKey from the given config.
+func NewBillingKeyClient(c config) *BillingKeyClient {
+	return &BillingKeyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `billingkey.Hooks(f(g(h())))`.
+func (c *BillingKeyClient) Use(hooks ...Hook) {
+	c.hooks.BillingKey = append(c.hooks.BillingKey, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `billingkey.Intercept(f(g(h())))`.
+func (c *BillingKeyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BillingKey = append(c.inters.BillingKey, interceptors...)
+}
+
+// Create returns a builder for creating a BillingKey entity.
+func (c *BillingKeyClient) Create() *BillingKeyCreate {
+	mutation := newBillingKeyMutation(c.config, OpCreate)
+	return &BillingKeyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BillingKey entities.
+func (c *BillingKeyClient) CreateBulk(builders ...*BillingKeyCreate) *BillingKeyCreateBulk {
+	return &BillingKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BillingKeyClient) MapCreateBulk(slice any, setFunc func(*BillingKeyCreate, int)) *BillingKeyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BillingKeyCreateBulk{err: fmt.Errorf("calling to BillingKeyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BillingKeyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BillingKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BillingKey.
+func (c *BillingKeyClient) Update() *BillingKeyUpdate {
+	mutation := newBillingKeyMutation(c.config, OpUpdate)
+	return &BillingKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BillingKeyClient) UpdateOne(_m *BillingKey) *BillingKeyUpdateOne {
+	mutation := newBillingKeyMutation(c.config, OpUpdateOne, withBillingKey(_m))
+	return &BillingKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BillingKeyClient) UpdateOneID(id string) *BillingKeyUpdateOne {
+	mutation := newBillingKeyMutation(c.config, OpUpdateOne, withBillingKeyID(id))
+	return &BillingKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BillingKey.
+func (c *BillingKeyClient) Delete() *BillingKeyDelete {
+	mutation := newBillingKeyMutation(c.config, OpDelete)
+	return &BillingKeyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BillingKeyClient) DeleteOne(_m *BillingKey) *BillingKeyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BillingKeyClient) DeleteOneID(id string) *BillingKeyDeleteOne {
+	builder := c.Delete().Where(billingkey.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BillingKeyDeleteOne{builder}
+}
+
+// Query returns a query builder for BillingKey.
+func (c *BillingKeyClient) Query() *BillingKeyQuery {
+	return &BillingKeyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBillingKey},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BillingKey entity by its id.
+func (c *BillingKeyClient) Get(ctx context.Context, id string) (*BillingKey, error) {
+	return c.Query().Where(billingkey.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BillingKeyClient) GetX(ctx context.Context, id string) *BillingKey {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *BillingKeyClient) Hooks() []Hook {
+	hooks := c.hooks.BillingKey
+	return append(hooks[:len(hooks):len(hooks)], billingkey.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *BillingKeyClient) Interceptors() []Interceptor {
+	return c.inters.BillingKey
+}
+
+func (c *BillingKeyClient) mutate(ctx context.Context, m *BillingKeyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BillingKeyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BillingKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BillingKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BillingKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BillingKey mutation op: %q", m.Op())
 	}
 }
 
@@ -1791,6 +1943,140 @@ func (c *PreRegistrationClient) mutate(ctx context.Context, m *PreRegistrationMu
 	}
 }
 
+// ScheduleClient is a client for the Schedule schema.
+type ScheduleClient struct {
+	config
+}
+
+// NewScheduleClient returns a client for the Schedule from the given config.
+func NewScheduleClient(c config) *ScheduleClient {
+	return &ScheduleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `schedule.Hooks(f(g(h())))`.
+func (c *ScheduleClient) Use(hooks ...Hook) {
+	c.hooks.Schedule = append(c.hooks.Schedule, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `schedule.Intercept(f(g(h())))`.
+func (c *ScheduleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Schedule = append(c.inters.Schedule, interceptors...)
+}
+
+// Create returns a builder for creating a Schedule entity.
+func (c *ScheduleClient) Create() *ScheduleCreate {
+	mutation := newScheduleMutation(c.config, OpCreate)
+	return &ScheduleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Schedule entities.
+func (c *ScheduleClient) CreateBulk(builders ...*ScheduleCreate) *ScheduleCreateBulk {
+	return &ScheduleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ScheduleClient) MapCreateBulk(slice any, setFunc func(*ScheduleCreate, int)) *ScheduleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ScheduleCreateBulk{err: fmt.Errorf("calling to ScheduleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ScheduleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ScheduleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Schedule.
+func (c *ScheduleClient) Update() *ScheduleUpdate {
+	mutation := newScheduleMutation(c.config, OpUpdate)
+	return &ScheduleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ScheduleClient) UpdateOne(_m *Schedule) *ScheduleUpdateOne {
+	mutation := newScheduleMutation(c.config, OpUpdateOne, withSchedule(_m))
+	return &ScheduleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ScheduleClient) UpdateOneID(id string) *ScheduleUpdateOne {
+	mutation := newScheduleMutation(c.config, OpUpdateOne, withScheduleID(id))
+	return &ScheduleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Schedule.
+func (c *ScheduleClient) Delete() *ScheduleDelete {
+	mutation := newScheduleMutation(c.config, OpDelete)
+	return &ScheduleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ScheduleClient) DeleteOne(_m *Schedule) *ScheduleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ScheduleClient) DeleteOneID(id string) *ScheduleDeleteOne {
+	builder := c.Delete().Where(schedule.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ScheduleDeleteOne{builder}
+}
+
+// Query returns a query builder for Schedule.
+func (c *ScheduleClient) Query() *ScheduleQuery {
+	return &ScheduleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSchedule},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Schedule entity by its id.
+func (c *ScheduleClient) Get(ctx context.Context, id string) (*Schedule, error) {
+	return c.Query().Where(schedule.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ScheduleClient) GetX(ctx context.Context, id string) *Schedule {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ScheduleClient) Hooks() []Hook {
+	hooks := c.hooks.Schedule
+	return append(hooks[:len(hooks):len(hooks)], schedule.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ScheduleClient) Interceptors() []Interceptor {
+	return c.inters.Schedule
+}
+
+func (c *ScheduleClient) mutate(ctx context.Context, m *ScheduleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ScheduleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ScheduleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ScheduleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ScheduleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Schedule mutation op: %q", m.Op())
+	}
+}
+
 // SettingClient is a client for the Setting schema.
 type SettingClient struct {
 	config
@@ -2528,14 +2814,14 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, Cancellation, CashReceipt, Channel, Event, IPRule, IdempotencyRecord,
-		LogRecord, Payment, PreRegistration, Setting, Store, WebhookAttempt,
-		WebhookDelivery, WebhookEndpoint []ent.Hook
+		APIKey, BillingKey, Cancellation, CashReceipt, Channel, Event, IPRule,
+		IdempotencyRecord, LogRecord, Payment, PreRegistration, Schedule, Setting,
+		Store, WebhookAttempt, WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
-		APIKey, Cancellation, CashReceipt, Channel, Event, IPRule, IdempotencyRecord,
-		LogRecord, Payment, PreRegistration, Setting, Store, WebhookAttempt,
-		WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		APIKey, BillingKey, Cancellation, CashReceipt, Channel, Event, IPRule,
+		IdempotencyRecord, LogRecord, Payment, PreRegistration, Schedule, Setting,
+		Store, WebhookAttempt, WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 

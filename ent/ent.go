@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
@@ -22,6 +23,7 @@ import (
 	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/preregistration"
+	"github.com/paymux/paymux/ent/schedule"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
 	"github.com/paymux/paymux/ent/webhookattempt"
@@ -88,6 +90,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apikey.Table:            apikey.ValidColumn,
+			billingkey.Table:        billingkey.ValidColumn,
 			cancellation.Table:      cancellation.ValidColumn,
 			cashreceipt.Table:       cashreceipt.ValidColumn,
 			channel.Table:           channel.ValidColumn,
@@ -97,6 +100,7 @@ func checkColumn(t, c string) error {
 			logrecord.Table:         logrecord.ValidColumn,
 			payment.Table:           payment.ValidColumn,
 			preregistration.Table:   preregistration.ValidColumn,
+			schedule.Table:          schedule.ValidColumn,
 			setting.Table:           setting.ValidColumn,
 			store.Table:             store.ValidColumn,
 			webhookattempt.Table:    webhookattempt.ValidColumn,

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
@@ -14,6 +15,7 @@ import (
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/preregistration"
+	"github.com/paymux/paymux/ent/schedule"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
 	"github.com/paymux/paymux/ent/webhookattempt"
@@ -28,7 +30,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 15)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 17)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -62,6 +64,35 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   billingkey.Table,
+			Columns: billingkey.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: billingkey.FieldID,
+			},
+		},
+		Type: "BillingKey",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			billingkey.FieldStoreID:       {Type: field.TypeString, Column: billingkey.FieldStoreID},
+			billingkey.FieldCreatedAt:     {Type: field.TypeTime, Column: billingkey.FieldCreatedAt},
+			billingkey.FieldUpdatedAt:     {Type: field.TypeTime, Column: billingkey.FieldUpdatedAt},
+			billingkey.FieldName:          {Type: field.TypeString, Column: billingkey.FieldName},
+			billingkey.FieldActiveName:    {Type: field.TypeString, Column: billingkey.FieldActiveName},
+			billingkey.FieldChannelID:     {Type: field.TypeString, Column: billingkey.FieldChannelID},
+			billingkey.FieldProvider:      {Type: field.TypeString, Column: billingkey.FieldProvider},
+			billingkey.FieldMode:          {Type: field.TypeEnum, Column: billingkey.FieldMode},
+			billingkey.FieldStatus:        {Type: field.TypeEnum, Column: billingkey.FieldStatus},
+			billingkey.FieldPgKeySealed:   {Type: field.TypeBytes, Column: billingkey.FieldPgKeySealed},
+			billingkey.FieldCard:          {Type: field.TypeJSON, Column: billingkey.FieldCard},
+			billingkey.FieldCustomerName:  {Type: field.TypeString, Column: billingkey.FieldCustomerName},
+			billingkey.FieldCustomerEmail: {Type: field.TypeString, Column: billingkey.FieldCustomerEmail},
+			billingkey.FieldCustomerPhone: {Type: field.TypeString, Column: billingkey.FieldCustomerPhone},
+			billingkey.FieldKeyID:         {Type: field.TypeString, Column: billingkey.FieldKeyID},
+			billingkey.FieldDeletedAt:     {Type: field.TypeTime, Column: billingkey.FieldDeletedAt},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   cancellation.Table,
 			Columns: cancellation.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -92,7 +123,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			cancellation.FieldCancelledAt:        {Type: field.TypeTime, Column: cancellation.FieldCancelledAt},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   cashreceipt.Table,
 			Columns: cashreceipt.Columns,
@@ -121,7 +152,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			cashreceipt.FieldCancelledAt:    {Type: field.TypeTime, Column: cashreceipt.FieldCancelledAt},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   channel.Table,
 			Columns: channel.Columns,
@@ -146,7 +177,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			channel.FieldDefault:       {Type: field.TypeBool, Column: channel.FieldDefault},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   event.Table,
 			Columns: event.Columns,
@@ -168,7 +199,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			event.FieldCreatedAt:         {Type: field.TypeTime, Column: event.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   iprule.Table,
 			Columns: iprule.Columns,
@@ -186,7 +217,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			iprule.FieldDescription: {Type: field.TypeString, Column: iprule.FieldDescription},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencyrecord.Table,
 			Columns: idempotencyrecord.Columns,
@@ -210,7 +241,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencyrecord.FieldExpiresAt:   {Type: field.TypeTime, Column: idempotencyrecord.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   logrecord.Table,
 			Columns: logrecord.Columns,
@@ -246,7 +277,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			logrecord.FieldTruncated:         {Type: field.TypeBool, Column: logrecord.FieldTruncated},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   payment.Table,
 			Columns: payment.Columns,
@@ -293,9 +324,11 @@ var schemaGraph = func() *sqlgraph.Schema {
 			payment.FieldCancelledAt:        {Type: field.TypeTime, Column: payment.FieldCancelledAt},
 			payment.FieldFailedAt:           {Type: field.TypeTime, Column: payment.FieldFailedAt},
 			payment.FieldStatusAt:           {Type: field.TypeTime, Column: payment.FieldStatusAt},
+			payment.FieldBillingKeyID:       {Type: field.TypeString, Column: payment.FieldBillingKeyID},
+			payment.FieldScheduleID:         {Type: field.TypeString, Column: payment.FieldScheduleID},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   preregistration.Table,
 			Columns: preregistration.Columns,
@@ -315,7 +348,48 @@ var schemaGraph = func() *sqlgraph.Schema {
 			preregistration.FieldCurrency:          {Type: field.TypeString, Column: preregistration.FieldCurrency},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   schedule.Table,
+			Columns: schedule.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: schedule.FieldID,
+			},
+		},
+		Type: "Schedule",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			schedule.FieldStoreID:              {Type: field.TypeString, Column: schedule.FieldStoreID},
+			schedule.FieldCreatedAt:            {Type: field.TypeTime, Column: schedule.FieldCreatedAt},
+			schedule.FieldUpdatedAt:            {Type: field.TypeTime, Column: schedule.FieldUpdatedAt},
+			schedule.FieldBillingKeyID:         {Type: field.TypeString, Column: schedule.FieldBillingKeyID},
+			schedule.FieldBillingKeyName:       {Type: field.TypeString, Column: schedule.FieldBillingKeyName},
+			schedule.FieldChannelID:            {Type: field.TypeString, Column: schedule.FieldChannelID},
+			schedule.FieldMode:                 {Type: field.TypeEnum, Column: schedule.FieldMode},
+			schedule.FieldStatus:               {Type: field.TypeEnum, Column: schedule.FieldStatus},
+			schedule.FieldMerchantPaymentID:    {Type: field.TypeString, Column: schedule.FieldMerchantPaymentID},
+			schedule.FieldOrderName:            {Type: field.TypeString, Column: schedule.FieldOrderName},
+			schedule.FieldTotal:                {Type: field.TypeInt64, Column: schedule.FieldTotal},
+			schedule.FieldTaxFree:              {Type: field.TypeInt64, Column: schedule.FieldTaxFree},
+			schedule.FieldVat:                  {Type: field.TypeInt64, Column: schedule.FieldVat},
+			schedule.FieldInstallmentMonths:    {Type: field.TypeInt, Column: schedule.FieldInstallmentMonths},
+			schedule.FieldCustomerName:         {Type: field.TypeString, Column: schedule.FieldCustomerName},
+			schedule.FieldCustomerEmail:        {Type: field.TypeString, Column: schedule.FieldCustomerEmail},
+			schedule.FieldCustomerPhone:        {Type: field.TypeString, Column: schedule.FieldCustomerPhone},
+			schedule.FieldPayAt:                {Type: field.TypeTime, Column: schedule.FieldPayAt},
+			schedule.FieldRetryIntervalSeconds: {Type: field.TypeInt64, Column: schedule.FieldRetryIntervalSeconds},
+			schedule.FieldMaxRetries:           {Type: field.TypeInt, Column: schedule.FieldMaxRetries},
+			schedule.FieldRetryNumber:          {Type: field.TypeInt, Column: schedule.FieldRetryNumber},
+			schedule.FieldRetryOf:              {Type: field.TypeString, Column: schedule.FieldRetryOf},
+			schedule.FieldPaymentID:            {Type: field.TypeString, Column: schedule.FieldPaymentID},
+			schedule.FieldKeyID:                {Type: field.TypeString, Column: schedule.FieldKeyID},
+			schedule.FieldStartedAt:            {Type: field.TypeTime, Column: schedule.FieldStartedAt},
+			schedule.FieldEndedAt:              {Type: field.TypeTime, Column: schedule.FieldEndedAt},
+			schedule.FieldRevokedAt:            {Type: field.TypeTime, Column: schedule.FieldRevokedAt},
+			schedule.FieldFailure:              {Type: field.TypeJSON, Column: schedule.FieldFailure},
+		},
+	}
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   setting.Table,
 			Columns: setting.Columns,
@@ -331,7 +405,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			setting.FieldValue:     {Type: field.TypeString, Column: setting.FieldValue},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   store.Table,
 			Columns: store.Columns,
@@ -350,7 +424,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			store.FieldKeyCount:     {Type: field.TypeInt, Column: store.FieldKeyCount},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookattempt.Table,
 			Columns: webhookattempt.Columns,
@@ -378,7 +452,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookattempt.FieldCreatedAt:         {Type: field.TypeTime, Column: webhookattempt.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -405,7 +479,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldLastStatus:        {Type: field.TypeInt, Column: webhookdelivery.FieldLastStatus},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -732,6 +806,126 @@ func (f *APIKeyFilter) WhereHasStoreWith(preds ...predicate.Store) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *BillingKeyQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the BillingKeyQuery builder.
+func (_q *BillingKeyQuery) Filter() *BillingKeyFilter {
+	return &BillingKeyFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *BillingKeyMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the BillingKeyMutation builder.
+func (m *BillingKeyMutation) Filter() *BillingKeyFilter {
+	return &BillingKeyFilter{config: m.config, predicateAdder: m}
+}
+
+// BillingKeyFilter provides a generic filtering capability at runtime for BillingKeyQuery.
+type BillingKeyFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *BillingKeyFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *BillingKeyFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *BillingKeyFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *BillingKeyFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(billingkey.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *BillingKeyFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(billingkey.FieldUpdatedAt))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *BillingKeyFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldName))
+}
+
+// WhereActiveName applies the entql string predicate on the active_name field.
+func (f *BillingKeyFilter) WhereActiveName(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldActiveName))
+}
+
+// WhereChannelID applies the entql string predicate on the channel_id field.
+func (f *BillingKeyFilter) WhereChannelID(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldChannelID))
+}
+
+// WhereProvider applies the entql string predicate on the provider field.
+func (f *BillingKeyFilter) WhereProvider(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldProvider))
+}
+
+// WhereMode applies the entql string predicate on the mode field.
+func (f *BillingKeyFilter) WhereMode(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldMode))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *BillingKeyFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldStatus))
+}
+
+// WherePgKeySealed applies the entql []byte predicate on the pg_key_sealed field.
+func (f *BillingKeyFilter) WherePgKeySealed(p entql.BytesP) {
+	f.Where(p.Field(billingkey.FieldPgKeySealed))
+}
+
+// WhereCard applies the entql json.RawMessage predicate on the card field.
+func (f *BillingKeyFilter) WhereCard(p entql.BytesP) {
+	f.Where(p.Field(billingkey.FieldCard))
+}
+
+// WhereCustomerName applies the entql string predicate on the customer_name field.
+func (f *BillingKeyFilter) WhereCustomerName(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldCustomerName))
+}
+
+// WhereCustomerEmail applies the entql string predicate on the customer_email field.
+func (f *BillingKeyFilter) WhereCustomerEmail(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldCustomerEmail))
+}
+
+// WhereCustomerPhone applies the entql string predicate on the customer_phone field.
+func (f *BillingKeyFilter) WhereCustomerPhone(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldCustomerPhone))
+}
+
+// WhereKeyID applies the entql string predicate on the key_id field.
+func (f *BillingKeyFilter) WhereKeyID(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldKeyID))
+}
+
+// WhereDeletedAt applies the entql time.Time predicate on the deleted_at field.
+func (f *BillingKeyFilter) WhereDeletedAt(p entql.TimeP) {
+	f.Where(p.Field(billingkey.FieldDeletedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *CancellationQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -760,7 +954,7 @@ type CancellationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CancellationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -909,7 +1103,7 @@ type CashReceiptFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CashReceiptFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1043,7 +1237,7 @@ type ChannelFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ChannelFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1157,7 +1351,7 @@ type EventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1242,7 +1436,7 @@ type IPRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IPRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1321,7 +1515,7 @@ type IdempotencyRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1416,7 +1610,7 @@ type LogRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LogRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1571,7 +1765,7 @@ type PaymentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PaymentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1762,6 +1956,16 @@ func (f *PaymentFilter) WhereStatusAt(p entql.TimeP) {
 	f.Where(p.Field(payment.FieldStatusAt))
 }
 
+// WhereBillingKeyID applies the entql string predicate on the billing_key_id field.
+func (f *PaymentFilter) WhereBillingKeyID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldBillingKeyID))
+}
+
+// WhereScheduleID applies the entql string predicate on the schedule_id field.
+func (f *PaymentFilter) WhereScheduleID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldScheduleID))
+}
+
 // WhereHasStore applies a predicate to check if query has an edge store.
 func (f *PaymentFilter) WhereHasStore() {
 	f.Where(entql.HasEdge("store"))
@@ -1833,7 +2037,7 @@ type PreRegistrationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PreRegistrationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1880,6 +2084,186 @@ func (f *PreRegistrationFilter) WhereCurrency(p entql.StringP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ScheduleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ScheduleQuery builder.
+func (_q *ScheduleQuery) Filter() *ScheduleFilter {
+	return &ScheduleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ScheduleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ScheduleMutation builder.
+func (m *ScheduleMutation) Filter() *ScheduleFilter {
+	return &ScheduleFilter{config: m.config, predicateAdder: m}
+}
+
+// ScheduleFilter provides a generic filtering capability at runtime for ScheduleQuery.
+type ScheduleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ScheduleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ScheduleFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *ScheduleFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ScheduleFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ScheduleFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldUpdatedAt))
+}
+
+// WhereBillingKeyID applies the entql string predicate on the billing_key_id field.
+func (f *ScheduleFilter) WhereBillingKeyID(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldBillingKeyID))
+}
+
+// WhereBillingKeyName applies the entql string predicate on the billing_key_name field.
+func (f *ScheduleFilter) WhereBillingKeyName(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldBillingKeyName))
+}
+
+// WhereChannelID applies the entql string predicate on the channel_id field.
+func (f *ScheduleFilter) WhereChannelID(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldChannelID))
+}
+
+// WhereMode applies the entql string predicate on the mode field.
+func (f *ScheduleFilter) WhereMode(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldMode))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *ScheduleFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldStatus))
+}
+
+// WhereMerchantPaymentID applies the entql string predicate on the merchant_payment_id field.
+func (f *ScheduleFilter) WhereMerchantPaymentID(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldMerchantPaymentID))
+}
+
+// WhereOrderName applies the entql string predicate on the order_name field.
+func (f *ScheduleFilter) WhereOrderName(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldOrderName))
+}
+
+// WhereTotal applies the entql int64 predicate on the total field.
+func (f *ScheduleFilter) WhereTotal(p entql.Int64P) {
+	f.Where(p.Field(schedule.FieldTotal))
+}
+
+// WhereTaxFree applies the entql int64 predicate on the tax_free field.
+func (f *ScheduleFilter) WhereTaxFree(p entql.Int64P) {
+	f.Where(p.Field(schedule.FieldTaxFree))
+}
+
+// WhereVat applies the entql int64 predicate on the vat field.
+func (f *ScheduleFilter) WhereVat(p entql.Int64P) {
+	f.Where(p.Field(schedule.FieldVat))
+}
+
+// WhereInstallmentMonths applies the entql int predicate on the installment_months field.
+func (f *ScheduleFilter) WhereInstallmentMonths(p entql.IntP) {
+	f.Where(p.Field(schedule.FieldInstallmentMonths))
+}
+
+// WhereCustomerName applies the entql string predicate on the customer_name field.
+func (f *ScheduleFilter) WhereCustomerName(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldCustomerName))
+}
+
+// WhereCustomerEmail applies the entql string predicate on the customer_email field.
+func (f *ScheduleFilter) WhereCustomerEmail(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldCustomerEmail))
+}
+
+// WhereCustomerPhone applies the entql string predicate on the customer_phone field.
+func (f *ScheduleFilter) WhereCustomerPhone(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldCustomerPhone))
+}
+
+// WherePayAt applies the entql time.Time predicate on the pay_at field.
+func (f *ScheduleFilter) WherePayAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldPayAt))
+}
+
+// WhereRetryIntervalSeconds applies the entql int64 predicate on the retry_interval_seconds field.
+func (f *ScheduleFilter) WhereRetryIntervalSeconds(p entql.Int64P) {
+	f.Where(p.Field(schedule.FieldRetryIntervalSeconds))
+}
+
+// WhereMaxRetries applies the entql int predicate on the max_retries field.
+func (f *ScheduleFilter) WhereMaxRetries(p entql.IntP) {
+	f.Where(p.Field(schedule.FieldMaxRetries))
+}
+
+// WhereRetryNumber applies the entql int predicate on the retry_number field.
+func (f *ScheduleFilter) WhereRetryNumber(p entql.IntP) {
+	f.Where(p.Field(schedule.FieldRetryNumber))
+}
+
+// WhereRetryOf applies the entql string predicate on the retry_of field.
+func (f *ScheduleFilter) WhereRetryOf(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldRetryOf))
+}
+
+// WherePaymentID applies the entql string predicate on the payment_id field.
+func (f *ScheduleFilter) WherePaymentID(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldPaymentID))
+}
+
+// WhereKeyID applies the entql string predicate on the key_id field.
+func (f *ScheduleFilter) WhereKeyID(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldKeyID))
+}
+
+// WhereStartedAt applies the entql time.Time predicate on the started_at field.
+func (f *ScheduleFilter) WhereStartedAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldStartedAt))
+}
+
+// WhereEndedAt applies the entql time.Time predicate on the ended_at field.
+func (f *ScheduleFilter) WhereEndedAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldEndedAt))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *ScheduleFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldRevokedAt))
+}
+
+// WhereFailure applies the entql json.RawMessage predicate on the failure field.
+func (f *ScheduleFilter) WhereFailure(p entql.BytesP) {
+	f.Where(p.Field(schedule.FieldFailure))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SettingQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1908,7 +2292,7 @@ type SettingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SettingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1963,7 +2347,7 @@ type StoreFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StoreFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2089,7 +2473,7 @@ type WebhookAttemptFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookAttemptFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2204,7 +2588,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2314,7 +2698,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
@@ -22,6 +23,7 @@ import (
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/preregistration"
+	"github.com/paymux/paymux/ent/schedule"
 	"github.com/paymux/paymux/ent/schema/details"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
@@ -40,6 +42,7 @@ const (
 
 	// Node types.
 	TypeAPIKey            = "APIKey"
+	TypeBillingKey        = "BillingKey"
 	TypeCancellation      = "Cancellation"
 	TypeCashReceipt       = "CashReceipt"
 	TypeChannel           = "Channel"
@@ -49,6 +52,7 @@ const (
 	TypeLogRecord         = "LogRecord"
 	TypePayment           = "Payment"
 	TypePreRegistration   = "PreRegistration"
+	TypeSchedule          = "Schedule"
 	TypeSetting           = "Setting"
 	TypeStore             = "Store"
 	TypeWebhookAttempt    = "WebhookAttempt"
@@ -1492,6 +1496,1208 @@ func (m *APIKeyMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown APIKey edge %s", name)
+}
+
+// BillingKeyMutation represents an operation that mutates the BillingKey nodes in the graph.
+type BillingKeyMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *string
+	store_id       *string
+	created_at     *time.Time
+	updated_at     *time.Time
+	name           *string
+	active_name    *string
+	channel_id     *string
+	provider       *string
+	mode           *billingkey.Mode
+	status         *billingkey.Status
+	pg_key_sealed  *[]byte
+	card           **details.Card
+	customer_name  *string
+	customer_email *string
+	customer_phone *string
+	key_id         *string
+	deleted_at     *time.Time
+	clearedFields  map[string]struct{}
+	done           bool
+	oldValue       func(context.Context) (*BillingKey, error)
+	predicates     []predicate.BillingKey
+}
+
+var _ ent.Mutation = (*BillingKeyMutation)(nil)
+
+// billingkeyOption allows management of the mutation configuration using functional options.
+type billingkeyOption func(*BillingKeyMutation)
+
+// newBillingKeyMutation creates new mutation for the BillingKey entity.
+func newBillingKeyMutation(c config, op Op, opts ...billingkeyOption) *BillingKeyMutation {
+	m := &BillingKeyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBillingKey,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBillingKeyID sets the ID field of the mutation.
+func withBillingKeyID(id string) billingkeyOption {
+	return func(m *BillingKeyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BillingKey
+		)
+		m.oldValue = func(ctx context.Context) (*BillingKey, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BillingKey.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBillingKey sets the old BillingKey of the mutation.
+func withBillingKey(node *BillingKey) billingkeyOption {
+	return func(m *BillingKeyMutation) {
+		m.oldValue = func(context.Context) (*BillingKey, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BillingKeyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BillingKeyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of BillingKey entities.
+func (m *BillingKeyMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BillingKeyMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BillingKeyMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BillingKey.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *BillingKeyMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *BillingKeyMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *BillingKeyMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *BillingKeyMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *BillingKeyMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *BillingKeyMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *BillingKeyMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *BillingKeyMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *BillingKeyMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetName sets the "name" field.
+func (m *BillingKeyMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *BillingKeyMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *BillingKeyMutation) ResetName() {
+	m.name = nil
+}
+
+// SetActiveName sets the "active_name" field.
+func (m *BillingKeyMutation) SetActiveName(s string) {
+	m.active_name = &s
+}
+
+// ActiveName returns the value of the "active_name" field in the mutation.
+func (m *BillingKeyMutation) ActiveName() (r string, exists bool) {
+	v := m.active_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActiveName returns the old "active_name" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldActiveName(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActiveName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActiveName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActiveName: %w", err)
+	}
+	return oldValue.ActiveName, nil
+}
+
+// ClearActiveName clears the value of the "active_name" field.
+func (m *BillingKeyMutation) ClearActiveName() {
+	m.active_name = nil
+	m.clearedFields[billingkey.FieldActiveName] = struct{}{}
+}
+
+// ActiveNameCleared returns if the "active_name" field was cleared in this mutation.
+func (m *BillingKeyMutation) ActiveNameCleared() bool {
+	_, ok := m.clearedFields[billingkey.FieldActiveName]
+	return ok
+}
+
+// ResetActiveName resets all changes to the "active_name" field.
+func (m *BillingKeyMutation) ResetActiveName() {
+	m.active_name = nil
+	delete(m.clearedFields, billingkey.FieldActiveName)
+}
+
+// SetChannelID sets the "channel_id" field.
+func (m *BillingKeyMutation) SetChannelID(s string) {
+	m.channel_id = &s
+}
+
+// ChannelID returns the value of the "channel_id" field in the mutation.
+func (m *BillingKeyMutation) ChannelID() (r string, exists bool) {
+	v := m.channel_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChannelID returns the old "channel_id" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldChannelID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChannelID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChannelID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChannelID: %w", err)
+	}
+	return oldValue.ChannelID, nil
+}
+
+// ResetChannelID resets all changes to the "channel_id" field.
+func (m *BillingKeyMutation) ResetChannelID() {
+	m.channel_id = nil
+}
+
+// SetProvider sets the "provider" field.
+func (m *BillingKeyMutation) SetProvider(s string) {
+	m.provider = &s
+}
+
+// Provider returns the value of the "provider" field in the mutation.
+func (m *BillingKeyMutation) Provider() (r string, exists bool) {
+	v := m.provider
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProvider returns the old "provider" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldProvider(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProvider is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProvider requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProvider: %w", err)
+	}
+	return oldValue.Provider, nil
+}
+
+// ResetProvider resets all changes to the "provider" field.
+func (m *BillingKeyMutation) ResetProvider() {
+	m.provider = nil
+}
+
+// SetMode sets the "mode" field.
+func (m *BillingKeyMutation) SetMode(b billingkey.Mode) {
+	m.mode = &b
+}
+
+// Mode returns the value of the "mode" field in the mutation.
+func (m *BillingKeyMutation) Mode() (r billingkey.Mode, exists bool) {
+	v := m.mode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMode returns the old "mode" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldMode(ctx context.Context) (v billingkey.Mode, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMode: %w", err)
+	}
+	return oldValue.Mode, nil
+}
+
+// ResetMode resets all changes to the "mode" field.
+func (m *BillingKeyMutation) ResetMode() {
+	m.mode = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *BillingKeyMutation) SetStatus(b billingkey.Status) {
+	m.status = &b
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *BillingKeyMutation) Status() (r billingkey.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldStatus(ctx context.Context) (v billingkey.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *BillingKeyMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetPgKeySealed sets the "pg_key_sealed" field.
+func (m *BillingKeyMutation) SetPgKeySealed(b []byte) {
+	m.pg_key_sealed = &b
+}
+
+// PgKeySealed returns the value of the "pg_key_sealed" field in the mutation.
+func (m *BillingKeyMutation) PgKeySealed() (r []byte, exists bool) {
+	v := m.pg_key_sealed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPgKeySealed returns the old "pg_key_sealed" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldPgKeySealed(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPgKeySealed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPgKeySealed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPgKeySealed: %w", err)
+	}
+	return oldValue.PgKeySealed, nil
+}
+
+// ResetPgKeySealed resets all changes to the "pg_key_sealed" field.
+func (m *BillingKeyMutation) ResetPgKeySealed() {
+	m.pg_key_sealed = nil
+}
+
+// SetCard sets the "card" field.
+func (m *BillingKeyMutation) SetCard(d *details.Card) {
+	m.card = &d
+}
+
+// Card returns the value of the "card" field in the mutation.
+func (m *BillingKeyMutation) Card() (r *details.Card, exists bool) {
+	v := m.card
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCard returns the old "card" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldCard(ctx context.Context) (v *details.Card, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCard is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCard requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCard: %w", err)
+	}
+	return oldValue.Card, nil
+}
+
+// ClearCard clears the value of the "card" field.
+func (m *BillingKeyMutation) ClearCard() {
+	m.card = nil
+	m.clearedFields[billingkey.FieldCard] = struct{}{}
+}
+
+// CardCleared returns if the "card" field was cleared in this mutation.
+func (m *BillingKeyMutation) CardCleared() bool {
+	_, ok := m.clearedFields[billingkey.FieldCard]
+	return ok
+}
+
+// ResetCard resets all changes to the "card" field.
+func (m *BillingKeyMutation) ResetCard() {
+	m.card = nil
+	delete(m.clearedFields, billingkey.FieldCard)
+}
+
+// SetCustomerName sets the "customer_name" field.
+func (m *BillingKeyMutation) SetCustomerName(s string) {
+	m.customer_name = &s
+}
+
+// CustomerName returns the value of the "customer_name" field in the mutation.
+func (m *BillingKeyMutation) CustomerName() (r string, exists bool) {
+	v := m.customer_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerName returns the old "customer_name" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldCustomerName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerName: %w", err)
+	}
+	return oldValue.CustomerName, nil
+}
+
+// ResetCustomerName resets all changes to the "customer_name" field.
+func (m *BillingKeyMutation) ResetCustomerName() {
+	m.customer_name = nil
+}
+
+// SetCustomerEmail sets the "customer_email" field.
+func (m *BillingKeyMutation) SetCustomerEmail(s string) {
+	m.customer_email = &s
+}
+
+// CustomerEmail returns the value of the "customer_email" field in the mutation.
+func (m *BillingKeyMutation) CustomerEmail() (r string, exists bool) {
+	v := m.customer_email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerEmail returns the old "customer_email" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldCustomerEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerEmail: %w", err)
+	}
+	return oldValue.CustomerEmail, nil
+}
+
+// ResetCustomerEmail resets all changes to the "customer_email" field.
+func (m *BillingKeyMutation) ResetCustomerEmail() {
+	m.customer_email = nil
+}
+
+// SetCustomerPhone sets the "customer_phone" field.
+func (m *BillingKeyMutation) SetCustomerPhone(s string) {
+	m.customer_phone = &s
+}
+
+// CustomerPhone returns the value of the "customer_phone" field in the mutation.
+func (m *BillingKeyMutation) CustomerPhone() (r string, exists bool) {
+	v := m.customer_phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerPhone returns the old "customer_phone" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldCustomerPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerPhone: %w", err)
+	}
+	return oldValue.CustomerPhone, nil
+}
+
+// ResetCustomerPhone resets all changes to the "customer_phone" field.
+func (m *BillingKeyMutation) ResetCustomerPhone() {
+	m.customer_phone = nil
+}
+
+// SetKeyID sets the "key_id" field.
+func (m *BillingKeyMutation) SetKeyID(s string) {
+	m.key_id = &s
+}
+
+// KeyID returns the value of the "key_id" field in the mutation.
+func (m *BillingKeyMutation) KeyID() (r string, exists bool) {
+	v := m.key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyID returns the old "key_id" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldKeyID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyID: %w", err)
+	}
+	return oldValue.KeyID, nil
+}
+
+// ResetKeyID resets all changes to the "key_id" field.
+func (m *BillingKeyMutation) ResetKeyID() {
+	m.key_id = nil
+}
+
+// SetDeletedAt sets the "deleted_at" field.
+func (m *BillingKeyMutation) SetDeletedAt(t time.Time) {
+	m.deleted_at = &t
+}
+
+// DeletedAt returns the value of the "deleted_at" field in the mutation.
+func (m *BillingKeyMutation) DeletedAt() (r time.Time, exists bool) {
+	v := m.deleted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeletedAt returns the old "deleted_at" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldDeletedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeletedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeletedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeletedAt: %w", err)
+	}
+	return oldValue.DeletedAt, nil
+}
+
+// ClearDeletedAt clears the value of the "deleted_at" field.
+func (m *BillingKeyMutation) ClearDeletedAt() {
+	m.deleted_at = nil
+	m.clearedFields[billingkey.FieldDeletedAt] = struct{}{}
+}
+
+// DeletedAtCleared returns if the "deleted_at" field was cleared in this mutation.
+func (m *BillingKeyMutation) DeletedAtCleared() bool {
+	_, ok := m.clearedFields[billingkey.FieldDeletedAt]
+	return ok
+}
+
+// ResetDeletedAt resets all changes to the "deleted_at" field.
+func (m *BillingKeyMutation) ResetDeletedAt() {
+	m.deleted_at = nil
+	delete(m.clearedFields, billingkey.FieldDeletedAt)
+}
+
+// Where appends a list predicates to the BillingKeyMutation builder.
+func (m *BillingKeyMutation) Where(ps ...predicate.BillingKey) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BillingKeyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BillingKeyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BillingKey, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BillingKeyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BillingKeyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BillingKey).
+func (m *BillingKeyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BillingKeyMutation) Fields() []string {
+	fields := make([]string, 0, 16)
+	if m.store_id != nil {
+		fields = append(fields, billingkey.FieldStoreID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, billingkey.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, billingkey.FieldUpdatedAt)
+	}
+	if m.name != nil {
+		fields = append(fields, billingkey.FieldName)
+	}
+	if m.active_name != nil {
+		fields = append(fields, billingkey.FieldActiveName)
+	}
+	if m.channel_id != nil {
+		fields = append(fields, billingkey.FieldChannelID)
+	}
+	if m.provider != nil {
+		fields = append(fields, billingkey.FieldProvider)
+	}
+	if m.mode != nil {
+		fields = append(fields, billingkey.FieldMode)
+	}
+	if m.status != nil {
+		fields = append(fields, billingkey.FieldStatus)
+	}
+	if m.pg_key_sealed != nil {
+		fields = append(fields, billingkey.FieldPgKeySealed)
+	}
+	if m.card != nil {
+		fields = append(fields, billingkey.FieldCard)
+	}
+	if m.customer_name != nil {
+		fields = append(fields, billingkey.FieldCustomerName)
+	}
+	if m.customer_email != nil {
+		fields = append(fields, billingkey.FieldCustomerEmail)
+	}
+	if m.customer_phone != nil {
+		fields = append(fields, billingkey.FieldCustomerPhone)
+	}
+	if m.key_id != nil {
+		fields = append(fields, billingkey.FieldKeyID)
+	}
+	if m.deleted_at != nil {
+		fields = append(fields, billingkey.FieldDeletedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BillingKeyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case billingkey.FieldStoreID:
+		return m.StoreID()
+	case billingkey.FieldCreatedAt:
+		return m.CreatedAt()
+	case billingkey.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case billingkey.FieldName:
+		return m.Name()
+	case billingkey.FieldActiveName:
+		return m.ActiveName()
+	case billingkey.FieldChannelID:
+		return m.ChannelID()
+	case billingkey.FieldProvider:
+		return m.Provider()
+	case billingkey.FieldMode:
+		return m.Mode()
+	case billingkey.FieldStatus:
+		return m.Status()
+	case billingkey.FieldPgKeySealed:
+		return m.PgKeySealed()
+	case billingkey.FieldCard:
+		return m.Card()
+	case billingkey.FieldCustomerName:
+		return m.CustomerName()
+	case billingkey.FieldCustomerEmail:
+		return m.CustomerEmail()
+	case billingkey.FieldCustomerPhone:
+		return m.CustomerPhone()
+	case billingkey.FieldKeyID:
+		return m.KeyID()
+	case billingkey.FieldDeletedAt:
+		return m.DeletedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BillingKeyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case billingkey.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case billingkey.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case billingkey.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case billingkey.FieldName:
+		return m.OldName(ctx)
+	case billingkey.FieldActiveName:
+		return m.OldActiveName(ctx)
+	case billingkey.FieldChannelID:
+		return m.OldChannelID(ctx)
+	case billingkey.FieldProvider:
+		return m.OldProvider(ctx)
+	case billingkey.FieldMode:
+		return m.OldMode(ctx)
+	case billingkey.FieldStatus:
+		return m.OldStatus(ctx)
+	case billingkey.FieldPgKeySealed:
+		return m.OldPgKeySealed(ctx)
+	case billingkey.FieldCard:
+		return m.OldCard(ctx)
+	case billingkey.FieldCustomerName:
+		return m.OldCustomerName(ctx)
+	case billingkey.FieldCustomerEmail:
+		return m.OldCustomerEmail(ctx)
+	case billingkey.FieldCustomerPhone:
+		return m.OldCustomerPhone(ctx)
+	case billingkey.FieldKeyID:
+		return m.OldKeyID(ctx)
+	case billingkey.FieldDeletedAt:
+		return m.OldDeletedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown BillingKey field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BillingKeyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case billingkey.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case billingkey.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case billingkey.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case billingkey.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case billingkey.FieldActiveName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActiveName(v)
+		return nil
+	case billingkey.FieldChannelID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChannelID(v)
+		return nil
+	case billingkey.FieldProvider:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProvider(v)
+		return nil
+	case billingkey.FieldMode:
+		v, ok := value.(billingkey.Mode)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMode(v)
+		return nil
+	case billingkey.FieldStatus:
+		v, ok := value.(billingkey.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case billingkey.FieldPgKeySealed:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPgKeySealed(v)
+		return nil
+	case billingkey.FieldCard:
+		v, ok := value.(*details.Card)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCard(v)
+		return nil
+	case billingkey.FieldCustomerName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerName(v)
+		return nil
+	case billingkey.FieldCustomerEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerEmail(v)
+		return nil
+	case billingkey.FieldCustomerPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerPhone(v)
+		return nil
+	case billingkey.FieldKeyID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyID(v)
+		return nil
+	case billingkey.FieldDeletedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeletedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BillingKey field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BillingKeyMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BillingKeyMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BillingKeyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown BillingKey numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BillingKeyMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(billingkey.FieldActiveName) {
+		fields = append(fields, billingkey.FieldActiveName)
+	}
+	if m.FieldCleared(billingkey.FieldCard) {
+		fields = append(fields, billingkey.FieldCard)
+	}
+	if m.FieldCleared(billingkey.FieldDeletedAt) {
+		fields = append(fields, billingkey.FieldDeletedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BillingKeyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BillingKeyMutation) ClearField(name string) error {
+	switch name {
+	case billingkey.FieldActiveName:
+		m.ClearActiveName()
+		return nil
+	case billingkey.FieldCard:
+		m.ClearCard()
+		return nil
+	case billingkey.FieldDeletedAt:
+		m.ClearDeletedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown BillingKey nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BillingKeyMutation) ResetField(name string) error {
+	switch name {
+	case billingkey.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case billingkey.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case billingkey.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case billingkey.FieldName:
+		m.ResetName()
+		return nil
+	case billingkey.FieldActiveName:
+		m.ResetActiveName()
+		return nil
+	case billingkey.FieldChannelID:
+		m.ResetChannelID()
+		return nil
+	case billingkey.FieldProvider:
+		m.ResetProvider()
+		return nil
+	case billingkey.FieldMode:
+		m.ResetMode()
+		return nil
+	case billingkey.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case billingkey.FieldPgKeySealed:
+		m.ResetPgKeySealed()
+		return nil
+	case billingkey.FieldCard:
+		m.ResetCard()
+		return nil
+	case billingkey.FieldCustomerName:
+		m.ResetCustomerName()
+		return nil
+	case billingkey.FieldCustomerEmail:
+		m.ResetCustomerEmail()
+		return nil
+	case billingkey.FieldCustomerPhone:
+		m.ResetCustomerPhone()
+		return nil
+	case billingkey.FieldKeyID:
+		m.ResetKeyID()
+		return nil
+	case billingkey.FieldDeletedAt:
+		m.ResetDeletedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown BillingKey field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BillingKeyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BillingKeyMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BillingKeyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BillingKeyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BillingKeyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BillingKeyMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BillingKeyMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown BillingKey unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BillingKeyMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown BillingKey edge %s", name)
 }
 
 // CancellationMutation represents an operation that mutates the Cancellation nodes in the graph.
@@ -9399,6 +10605,8 @@ type PaymentMutation struct {
 	cancelled_at          *time.Time
 	failed_at             *time.Time
 	status_at             *time.Time
+	billing_key_id        *string
+	schedule_id           *string
 	clearedFields         map[string]struct{}
 	store                 *string
 	clearedstore          bool
@@ -11056,6 +12264,78 @@ func (m *PaymentMutation) ResetStatusAt() {
 	m.status_at = nil
 }
 
+// SetBillingKeyID sets the "billing_key_id" field.
+func (m *PaymentMutation) SetBillingKeyID(s string) {
+	m.billing_key_id = &s
+}
+
+// BillingKeyID returns the value of the "billing_key_id" field in the mutation.
+func (m *PaymentMutation) BillingKeyID() (r string, exists bool) {
+	v := m.billing_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingKeyID returns the old "billing_key_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldBillingKeyID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingKeyID: %w", err)
+	}
+	return oldValue.BillingKeyID, nil
+}
+
+// ResetBillingKeyID resets all changes to the "billing_key_id" field.
+func (m *PaymentMutation) ResetBillingKeyID() {
+	m.billing_key_id = nil
+}
+
+// SetScheduleID sets the "schedule_id" field.
+func (m *PaymentMutation) SetScheduleID(s string) {
+	m.schedule_id = &s
+}
+
+// ScheduleID returns the value of the "schedule_id" field in the mutation.
+func (m *PaymentMutation) ScheduleID() (r string, exists bool) {
+	v := m.schedule_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScheduleID returns the old "schedule_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldScheduleID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScheduleID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScheduleID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScheduleID: %w", err)
+	}
+	return oldValue.ScheduleID, nil
+}
+
+// ResetScheduleID resets all changes to the "schedule_id" field.
+func (m *PaymentMutation) ResetScheduleID() {
+	m.schedule_id = nil
+}
+
 // ClearStore clears the "store" edge to the Store entity.
 func (m *PaymentMutation) ClearStore() {
 	m.clearedstore = true
@@ -11210,7 +12490,7 @@ func (m *PaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PaymentMutation) Fields() []string {
-	fields := make([]string, 0, 36)
+	fields := make([]string, 0, 38)
 	if m.store != nil {
 		fields = append(fields, payment.FieldStoreID)
 	}
@@ -11319,6 +12599,12 @@ func (m *PaymentMutation) Fields() []string {
 	if m.status_at != nil {
 		fields = append(fields, payment.FieldStatusAt)
 	}
+	if m.billing_key_id != nil {
+		fields = append(fields, payment.FieldBillingKeyID)
+	}
+	if m.schedule_id != nil {
+		fields = append(fields, payment.FieldScheduleID)
+	}
 	return fields
 }
 
@@ -11399,6 +12685,10 @@ func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.FailedAt()
 	case payment.FieldStatusAt:
 		return m.StatusAt()
+	case payment.FieldBillingKeyID:
+		return m.BillingKeyID()
+	case payment.FieldScheduleID:
+		return m.ScheduleID()
 	}
 	return nil, false
 }
@@ -11480,6 +12770,10 @@ func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldFailedAt(ctx)
 	case payment.FieldStatusAt:
 		return m.OldStatusAt(ctx)
+	case payment.FieldBillingKeyID:
+		return m.OldBillingKeyID(ctx)
+	case payment.FieldScheduleID:
+		return m.OldScheduleID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Payment field %s", name)
 }
@@ -11740,6 +13034,20 @@ func (m *PaymentMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetStatusAt(v)
+		return nil
+	case payment.FieldBillingKeyID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingKeyID(v)
+		return nil
+	case payment.FieldScheduleID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScheduleID(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Payment field %s", name)
@@ -12035,6 +13343,12 @@ func (m *PaymentMutation) ResetField(name string) error {
 		return nil
 	case payment.FieldStatusAt:
 		m.ResetStatusAt()
+		return nil
+	case payment.FieldBillingKeyID:
+		m.ResetBillingKeyID()
+		return nil
+	case payment.FieldScheduleID:
+		m.ResetScheduleID()
 		return nil
 	}
 	return fmt.Errorf("unknown Payment field %s", name)
@@ -12900,6 +14214,2109 @@ func (m *PreRegistrationMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *PreRegistrationMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown PreRegistration edge %s", name)
+}
+
+// ScheduleMutation represents an operation that mutates the Schedule nodes in the graph.
+type ScheduleMutation struct {
+	config
+	op                        Op
+	typ                       string
+	id                        *string
+	store_id                  *string
+	created_at                *time.Time
+	updated_at                *time.Time
+	billing_key_id            *string
+	billing_key_name          *string
+	channel_id                *string
+	mode                      *schedule.Mode
+	status                    *schedule.Status
+	merchant_payment_id       *string
+	order_name                *string
+	total                     *int64
+	addtotal                  *int64
+	tax_free                  *int64
+	addtax_free               *int64
+	vat                       *int64
+	addvat                    *int64
+	installment_months        *int
+	addinstallment_months     *int
+	customer_name             *string
+	customer_email            *string
+	customer_phone            *string
+	pay_at                    *time.Time
+	retry_interval_seconds    *int64
+	addretry_interval_seconds *int64
+	max_retries               *int
+	addmax_retries            *int
+	retry_number              *int
+	addretry_number           *int
+	retry_of                  *string
+	payment_id                *string
+	key_id                    *string
+	started_at                *time.Time
+	ended_at                  *time.Time
+	revoked_at                *time.Time
+	failure                   **details.Failure
+	clearedFields             map[string]struct{}
+	done                      bool
+	oldValue                  func(context.Context) (*Schedule, error)
+	predicates                []predicate.Schedule
+}
+
+var _ ent.Mutation = (*ScheduleMutation)(nil)
+
+// scheduleOption allows management of the mutation configuration using functional options.
+type scheduleOption func(*ScheduleMutation)
+
+// newScheduleMutation creates new mutation for the Schedule entity.
+func newScheduleMutation(c config, op Op, opts ...scheduleOption) *ScheduleMutation {
+	m := &ScheduleMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSchedule,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withScheduleID sets the ID field of the mutation.
+func withScheduleID(id string) scheduleOption {
+	return func(m *ScheduleMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Schedule
+		)
+		m.oldValue = func(ctx context.Context) (*Schedule, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Schedule.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSchedule sets the old Schedule of the mutation.
+func withSchedule(node *Schedule) scheduleOption {
+	return func(m *ScheduleMutation) {
+		m.oldValue = func(context.Context) (*Schedule, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ScheduleMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ScheduleMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Schedule entities.
+func (m *ScheduleMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ScheduleMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ScheduleMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Schedule.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *ScheduleMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *ScheduleMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *ScheduleMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ScheduleMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ScheduleMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ScheduleMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ScheduleMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ScheduleMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ScheduleMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetBillingKeyID sets the "billing_key_id" field.
+func (m *ScheduleMutation) SetBillingKeyID(s string) {
+	m.billing_key_id = &s
+}
+
+// BillingKeyID returns the value of the "billing_key_id" field in the mutation.
+func (m *ScheduleMutation) BillingKeyID() (r string, exists bool) {
+	v := m.billing_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingKeyID returns the old "billing_key_id" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldBillingKeyID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingKeyID: %w", err)
+	}
+	return oldValue.BillingKeyID, nil
+}
+
+// ResetBillingKeyID resets all changes to the "billing_key_id" field.
+func (m *ScheduleMutation) ResetBillingKeyID() {
+	m.billing_key_id = nil
+}
+
+// SetBillingKeyName sets the "billing_key_name" field.
+func (m *ScheduleMutation) SetBillingKeyName(s string) {
+	m.billing_key_name = &s
+}
+
+// BillingKeyName returns the value of the "billing_key_name" field in the mutation.
+func (m *ScheduleMutation) BillingKeyName() (r string, exists bool) {
+	v := m.billing_key_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingKeyName returns the old "billing_key_name" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldBillingKeyName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingKeyName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingKeyName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingKeyName: %w", err)
+	}
+	return oldValue.BillingKeyName, nil
+}
+
+// ResetBillingKeyName resets all changes to the "billing_key_name" field.
+func (m *ScheduleMutation) ResetBillingKeyName() {
+	m.billing_key_name = nil
+}
+
+// SetChannelID sets the "channel_id" field.
+func (m *ScheduleMutation) SetChannelID(s string) {
+	m.channel_id = &s
+}
+
+// ChannelID returns the value of the "channel_id" field in the mutation.
+func (m *ScheduleMutation) ChannelID() (r string, exists bool) {
+	v := m.channel_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChannelID returns the old "channel_id" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldChannelID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChannelID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChannelID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChannelID: %w", err)
+	}
+	return oldValue.ChannelID, nil
+}
+
+// ResetChannelID resets all changes to the "channel_id" field.
+func (m *ScheduleMutation) ResetChannelID() {
+	m.channel_id = nil
+}
+
+// SetMode sets the "mode" field.
+func (m *ScheduleMutation) SetMode(s schedule.Mode) {
+	m.mode = &s
+}
+
+// Mode returns the value of the "mode" field in the mutation.
+func (m *ScheduleMutation) Mode() (r schedule.Mode, exists bool) {
+	v := m.mode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMode returns the old "mode" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldMode(ctx context.Context) (v schedule.Mode, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMode: %w", err)
+	}
+	return oldValue.Mode, nil
+}
+
+// ResetMode resets all changes to the "mode" field.
+func (m *ScheduleMutation) ResetMode() {
+	m.mode = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *ScheduleMutation) SetStatus(s schedule.Status) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *ScheduleMutation) Status() (r schedule.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldStatus(ctx context.Context) (v schedule.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *ScheduleMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetMerchantPaymentID sets the "merchant_payment_id" field.
+func (m *ScheduleMutation) SetMerchantPaymentID(s string) {
+	m.merchant_payment_id = &s
+}
+
+// MerchantPaymentID returns the value of the "merchant_payment_id" field in the mutation.
+func (m *ScheduleMutation) MerchantPaymentID() (r string, exists bool) {
+	v := m.merchant_payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMerchantPaymentID returns the old "merchant_payment_id" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldMerchantPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMerchantPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMerchantPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMerchantPaymentID: %w", err)
+	}
+	return oldValue.MerchantPaymentID, nil
+}
+
+// ResetMerchantPaymentID resets all changes to the "merchant_payment_id" field.
+func (m *ScheduleMutation) ResetMerchantPaymentID() {
+	m.merchant_payment_id = nil
+}
+
+// SetOrderName sets the "order_name" field.
+func (m *ScheduleMutation) SetOrderName(s string) {
+	m.order_name = &s
+}
+
+// OrderName returns the value of the "order_name" field in the mutation.
+func (m *ScheduleMutation) OrderName() (r string, exists bool) {
+	v := m.order_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrderName returns the old "order_name" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldOrderName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrderName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrderName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrderName: %w", err)
+	}
+	return oldValue.OrderName, nil
+}
+
+// ResetOrderName resets all changes to the "order_name" field.
+func (m *ScheduleMutation) ResetOrderName() {
+	m.order_name = nil
+}
+
+// SetTotal sets the "total" field.
+func (m *ScheduleMutation) SetTotal(i int64) {
+	m.total = &i
+	m.addtotal = nil
+}
+
+// Total returns the value of the "total" field in the mutation.
+func (m *ScheduleMutation) Total() (r int64, exists bool) {
+	v := m.total
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTotal returns the old "total" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldTotal(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTotal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTotal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTotal: %w", err)
+	}
+	return oldValue.Total, nil
+}
+
+// AddTotal adds i to the "total" field.
+func (m *ScheduleMutation) AddTotal(i int64) {
+	if m.addtotal != nil {
+		*m.addtotal += i
+	} else {
+		m.addtotal = &i
+	}
+}
+
+// AddedTotal returns the value that was added to the "total" field in this mutation.
+func (m *ScheduleMutation) AddedTotal() (r int64, exists bool) {
+	v := m.addtotal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTotal resets all changes to the "total" field.
+func (m *ScheduleMutation) ResetTotal() {
+	m.total = nil
+	m.addtotal = nil
+}
+
+// SetTaxFree sets the "tax_free" field.
+func (m *ScheduleMutation) SetTaxFree(i int64) {
+	m.tax_free = &i
+	m.addtax_free = nil
+}
+
+// TaxFree returns the value of the "tax_free" field in the mutation.
+func (m *ScheduleMutation) TaxFree() (r int64, exists bool) {
+	v := m.tax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxFree returns the old "tax_free" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldTaxFree(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxFree is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxFree requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxFree: %w", err)
+	}
+	return oldValue.TaxFree, nil
+}
+
+// AddTaxFree adds i to the "tax_free" field.
+func (m *ScheduleMutation) AddTaxFree(i int64) {
+	if m.addtax_free != nil {
+		*m.addtax_free += i
+	} else {
+		m.addtax_free = &i
+	}
+}
+
+// AddedTaxFree returns the value that was added to the "tax_free" field in this mutation.
+func (m *ScheduleMutation) AddedTaxFree() (r int64, exists bool) {
+	v := m.addtax_free
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTaxFree resets all changes to the "tax_free" field.
+func (m *ScheduleMutation) ResetTaxFree() {
+	m.tax_free = nil
+	m.addtax_free = nil
+}
+
+// SetVat sets the "vat" field.
+func (m *ScheduleMutation) SetVat(i int64) {
+	m.vat = &i
+	m.addvat = nil
+}
+
+// Vat returns the value of the "vat" field in the mutation.
+func (m *ScheduleMutation) Vat() (r int64, exists bool) {
+	v := m.vat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVat returns the old "vat" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldVat(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVat is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVat requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVat: %w", err)
+	}
+	return oldValue.Vat, nil
+}
+
+// AddVat adds i to the "vat" field.
+func (m *ScheduleMutation) AddVat(i int64) {
+	if m.addvat != nil {
+		*m.addvat += i
+	} else {
+		m.addvat = &i
+	}
+}
+
+// AddedVat returns the value that was added to the "vat" field in this mutation.
+func (m *ScheduleMutation) AddedVat() (r int64, exists bool) {
+	v := m.addvat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetVat resets all changes to the "vat" field.
+func (m *ScheduleMutation) ResetVat() {
+	m.vat = nil
+	m.addvat = nil
+}
+
+// SetInstallmentMonths sets the "installment_months" field.
+func (m *ScheduleMutation) SetInstallmentMonths(i int) {
+	m.installment_months = &i
+	m.addinstallment_months = nil
+}
+
+// InstallmentMonths returns the value of the "installment_months" field in the mutation.
+func (m *ScheduleMutation) InstallmentMonths() (r int, exists bool) {
+	v := m.installment_months
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInstallmentMonths returns the old "installment_months" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldInstallmentMonths(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInstallmentMonths is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInstallmentMonths requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInstallmentMonths: %w", err)
+	}
+	return oldValue.InstallmentMonths, nil
+}
+
+// AddInstallmentMonths adds i to the "installment_months" field.
+func (m *ScheduleMutation) AddInstallmentMonths(i int) {
+	if m.addinstallment_months != nil {
+		*m.addinstallment_months += i
+	} else {
+		m.addinstallment_months = &i
+	}
+}
+
+// AddedInstallmentMonths returns the value that was added to the "installment_months" field in this mutation.
+func (m *ScheduleMutation) AddedInstallmentMonths() (r int, exists bool) {
+	v := m.addinstallment_months
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetInstallmentMonths resets all changes to the "installment_months" field.
+func (m *ScheduleMutation) ResetInstallmentMonths() {
+	m.installment_months = nil
+	m.addinstallment_months = nil
+}
+
+// SetCustomerName sets the "customer_name" field.
+func (m *ScheduleMutation) SetCustomerName(s string) {
+	m.customer_name = &s
+}
+
+// CustomerName returns the value of the "customer_name" field in the mutation.
+func (m *ScheduleMutation) CustomerName() (r string, exists bool) {
+	v := m.customer_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerName returns the old "customer_name" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldCustomerName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerName: %w", err)
+	}
+	return oldValue.CustomerName, nil
+}
+
+// ResetCustomerName resets all changes to the "customer_name" field.
+func (m *ScheduleMutation) ResetCustomerName() {
+	m.customer_name = nil
+}
+
+// SetCustomerEmail sets the "customer_email" field.
+func (m *ScheduleMutation) SetCustomerEmail(s string) {
+	m.customer_email = &s
+}
+
+// CustomerEmail returns the value of the "customer_email" field in the mutation.
+func (m *ScheduleMutation) CustomerEmail() (r string, exists bool) {
+	v := m.customer_email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerEmail returns the old "customer_email" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldCustomerEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerEmail: %w", err)
+	}
+	return oldValue.CustomerEmail, nil
+}
+
+// ResetCustomerEmail resets all changes to the "customer_email" field.
+func (m *ScheduleMutation) ResetCustomerEmail() {
+	m.customer_email = nil
+}
+
+// SetCustomerPhone sets the "customer_phone" field.
+func (m *ScheduleMutation) SetCustomerPhone(s string) {
+	m.customer_phone = &s
+}
+
+// CustomerPhone returns the value of the "customer_phone" field in the mutation.
+func (m *ScheduleMutation) CustomerPhone() (r string, exists bool) {
+	v := m.customer_phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCustomerPhone returns the old "customer_phone" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldCustomerPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCustomerPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCustomerPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCustomerPhone: %w", err)
+	}
+	return oldValue.CustomerPhone, nil
+}
+
+// ResetCustomerPhone resets all changes to the "customer_phone" field.
+func (m *ScheduleMutation) ResetCustomerPhone() {
+	m.customer_phone = nil
+}
+
+// SetPayAt sets the "pay_at" field.
+func (m *ScheduleMutation) SetPayAt(t time.Time) {
+	m.pay_at = &t
+}
+
+// PayAt returns the value of the "pay_at" field in the mutation.
+func (m *ScheduleMutation) PayAt() (r time.Time, exists bool) {
+	v := m.pay_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPayAt returns the old "pay_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldPayAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPayAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPayAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPayAt: %w", err)
+	}
+	return oldValue.PayAt, nil
+}
+
+// ResetPayAt resets all changes to the "pay_at" field.
+func (m *ScheduleMutation) ResetPayAt() {
+	m.pay_at = nil
+}
+
+// SetRetryIntervalSeconds sets the "retry_interval_seconds" field.
+func (m *ScheduleMutation) SetRetryIntervalSeconds(i int64) {
+	m.retry_interval_seconds = &i
+	m.addretry_interval_seconds = nil
+}
+
+// RetryIntervalSeconds returns the value of the "retry_interval_seconds" field in the mutation.
+func (m *ScheduleMutation) RetryIntervalSeconds() (r int64, exists bool) {
+	v := m.retry_interval_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRetryIntervalSeconds returns the old "retry_interval_seconds" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldRetryIntervalSeconds(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRetryIntervalSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRetryIntervalSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRetryIntervalSeconds: %w", err)
+	}
+	return oldValue.RetryIntervalSeconds, nil
+}
+
+// AddRetryIntervalSeconds adds i to the "retry_interval_seconds" field.
+func (m *ScheduleMutation) AddRetryIntervalSeconds(i int64) {
+	if m.addretry_interval_seconds != nil {
+		*m.addretry_interval_seconds += i
+	} else {
+		m.addretry_interval_seconds = &i
+	}
+}
+
+// AddedRetryIntervalSeconds returns the value that was added to the "retry_interval_seconds" field in this mutation.
+func (m *ScheduleMutation) AddedRetryIntervalSeconds() (r int64, exists bool) {
+	v := m.addretry_interval_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRetryIntervalSeconds resets all changes to the "retry_interval_seconds" field.
+func (m *ScheduleMutation) ResetRetryIntervalSeconds() {
+	m.retry_interval_seconds = nil
+	m.addretry_interval_seconds = nil
+}
+
+// SetMaxRetries sets the "max_retries" field.
+func (m *ScheduleMutation) SetMaxRetries(i int) {
+	m.max_retries = &i
+	m.addmax_retries = nil
+}
+
+// MaxRetries returns the value of the "max_retries" field in the mutation.
+func (m *ScheduleMutation) MaxRetries() (r int, exists bool) {
+	v := m.max_retries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxRetries returns the old "max_retries" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldMaxRetries(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxRetries is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxRetries requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxRetries: %w", err)
+	}
+	return oldValue.MaxRetries, nil
+}
+
+// AddMaxRetries adds i to the "max_retries" field.
+func (m *ScheduleMutation) AddMaxRetries(i int) {
+	if m.addmax_retries != nil {
+		*m.addmax_retries += i
+	} else {
+		m.addmax_retries = &i
+	}
+}
+
+// AddedMaxRetries returns the value that was added to the "max_retries" field in this mutation.
+func (m *ScheduleMutation) AddedMaxRetries() (r int, exists bool) {
+	v := m.addmax_retries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxRetries resets all changes to the "max_retries" field.
+func (m *ScheduleMutation) ResetMaxRetries() {
+	m.max_retries = nil
+	m.addmax_retries = nil
+}
+
+// SetRetryNumber sets the "retry_number" field.
+func (m *ScheduleMutation) SetRetryNumber(i int) {
+	m.retry_number = &i
+	m.addretry_number = nil
+}
+
+// RetryNumber returns the value of the "retry_number" field in the mutation.
+func (m *ScheduleMutation) RetryNumber() (r int, exists bool) {
+	v := m.retry_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRetryNumber returns the old "retry_number" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldRetryNumber(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRetryNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRetryNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRetryNumber: %w", err)
+	}
+	return oldValue.RetryNumber, nil
+}
+
+// AddRetryNumber adds i to the "retry_number" field.
+func (m *ScheduleMutation) AddRetryNumber(i int) {
+	if m.addretry_number != nil {
+		*m.addretry_number += i
+	} else {
+		m.addretry_number = &i
+	}
+}
+
+// AddedRetryNumber returns the value that was added to the "retry_number" field in this mutation.
+func (m *ScheduleMutation) AddedRetryNumber() (r int, exists bool) {
+	v := m.addretry_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRetryNumber resets all changes to the "retry_number" field.
+func (m *ScheduleMutation) ResetRetryNumber() {
+	m.retry_number = nil
+	m.addretry_number = nil
+}
+
+// SetRetryOf sets the "retry_of" field.
+func (m *ScheduleMutation) SetRetryOf(s string) {
+	m.retry_of = &s
+}
+
+// RetryOf returns the value of the "retry_of" field in the mutation.
+func (m *ScheduleMutation) RetryOf() (r string, exists bool) {
+	v := m.retry_of
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRetryOf returns the old "retry_of" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldRetryOf(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRetryOf is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRetryOf requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRetryOf: %w", err)
+	}
+	return oldValue.RetryOf, nil
+}
+
+// ResetRetryOf resets all changes to the "retry_of" field.
+func (m *ScheduleMutation) ResetRetryOf() {
+	m.retry_of = nil
+}
+
+// SetPaymentID sets the "payment_id" field.
+func (m *ScheduleMutation) SetPaymentID(s string) {
+	m.payment_id = &s
+}
+
+// PaymentID returns the value of the "payment_id" field in the mutation.
+func (m *ScheduleMutation) PaymentID() (r string, exists bool) {
+	v := m.payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentID returns the old "payment_id" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentID: %w", err)
+	}
+	return oldValue.PaymentID, nil
+}
+
+// ResetPaymentID resets all changes to the "payment_id" field.
+func (m *ScheduleMutation) ResetPaymentID() {
+	m.payment_id = nil
+}
+
+// SetKeyID sets the "key_id" field.
+func (m *ScheduleMutation) SetKeyID(s string) {
+	m.key_id = &s
+}
+
+// KeyID returns the value of the "key_id" field in the mutation.
+func (m *ScheduleMutation) KeyID() (r string, exists bool) {
+	v := m.key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKeyID returns the old "key_id" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldKeyID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKeyID: %w", err)
+	}
+	return oldValue.KeyID, nil
+}
+
+// ResetKeyID resets all changes to the "key_id" field.
+func (m *ScheduleMutation) ResetKeyID() {
+	m.key_id = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *ScheduleMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *ScheduleMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldStartedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ClearStartedAt clears the value of the "started_at" field.
+func (m *ScheduleMutation) ClearStartedAt() {
+	m.started_at = nil
+	m.clearedFields[schedule.FieldStartedAt] = struct{}{}
+}
+
+// StartedAtCleared returns if the "started_at" field was cleared in this mutation.
+func (m *ScheduleMutation) StartedAtCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldStartedAt]
+	return ok
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *ScheduleMutation) ResetStartedAt() {
+	m.started_at = nil
+	delete(m.clearedFields, schedule.FieldStartedAt)
+}
+
+// SetEndedAt sets the "ended_at" field.
+func (m *ScheduleMutation) SetEndedAt(t time.Time) {
+	m.ended_at = &t
+}
+
+// EndedAt returns the value of the "ended_at" field in the mutation.
+func (m *ScheduleMutation) EndedAt() (r time.Time, exists bool) {
+	v := m.ended_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEndedAt returns the old "ended_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldEndedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEndedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEndedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEndedAt: %w", err)
+	}
+	return oldValue.EndedAt, nil
+}
+
+// ClearEndedAt clears the value of the "ended_at" field.
+func (m *ScheduleMutation) ClearEndedAt() {
+	m.ended_at = nil
+	m.clearedFields[schedule.FieldEndedAt] = struct{}{}
+}
+
+// EndedAtCleared returns if the "ended_at" field was cleared in this mutation.
+func (m *ScheduleMutation) EndedAtCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldEndedAt]
+	return ok
+}
+
+// ResetEndedAt resets all changes to the "ended_at" field.
+func (m *ScheduleMutation) ResetEndedAt() {
+	m.ended_at = nil
+	delete(m.clearedFields, schedule.FieldEndedAt)
+}
+
+// SetRevokedAt sets the "revoked_at" field.
+func (m *ScheduleMutation) SetRevokedAt(t time.Time) {
+	m.revoked_at = &t
+}
+
+// RevokedAt returns the value of the "revoked_at" field in the mutation.
+func (m *ScheduleMutation) RevokedAt() (r time.Time, exists bool) {
+	v := m.revoked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevokedAt returns the old "revoked_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldRevokedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevokedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevokedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevokedAt: %w", err)
+	}
+	return oldValue.RevokedAt, nil
+}
+
+// ClearRevokedAt clears the value of the "revoked_at" field.
+func (m *ScheduleMutation) ClearRevokedAt() {
+	m.revoked_at = nil
+	m.clearedFields[schedule.FieldRevokedAt] = struct{}{}
+}
+
+// RevokedAtCleared returns if the "revoked_at" field was cleared in this mutation.
+func (m *ScheduleMutation) RevokedAtCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldRevokedAt]
+	return ok
+}
+
+// ResetRevokedAt resets all changes to the "revoked_at" field.
+func (m *ScheduleMutation) ResetRevokedAt() {
+	m.revoked_at = nil
+	delete(m.clearedFields, schedule.FieldRevokedAt)
+}
+
+// SetFailure sets the "failure" field.
+func (m *ScheduleMutation) SetFailure(d *details.Failure) {
+	m.failure = &d
+}
+
+// Failure returns the value of the "failure" field in the mutation.
+func (m *ScheduleMutation) Failure() (r *details.Failure, exists bool) {
+	v := m.failure
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailure returns the old "failure" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldFailure(ctx context.Context) (v *details.Failure, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailure is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailure requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailure: %w", err)
+	}
+	return oldValue.Failure, nil
+}
+
+// ClearFailure clears the value of the "failure" field.
+func (m *ScheduleMutation) ClearFailure() {
+	m.failure = nil
+	m.clearedFields[schedule.FieldFailure] = struct{}{}
+}
+
+// FailureCleared returns if the "failure" field was cleared in this mutation.
+func (m *ScheduleMutation) FailureCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldFailure]
+	return ok
+}
+
+// ResetFailure resets all changes to the "failure" field.
+func (m *ScheduleMutation) ResetFailure() {
+	m.failure = nil
+	delete(m.clearedFields, schedule.FieldFailure)
+}
+
+// Where appends a list predicates to the ScheduleMutation builder.
+func (m *ScheduleMutation) Where(ps ...predicate.Schedule) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ScheduleMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ScheduleMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Schedule, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ScheduleMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ScheduleMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Schedule).
+func (m *ScheduleMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ScheduleMutation) Fields() []string {
+	fields := make([]string, 0, 28)
+	if m.store_id != nil {
+		fields = append(fields, schedule.FieldStoreID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, schedule.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, schedule.FieldUpdatedAt)
+	}
+	if m.billing_key_id != nil {
+		fields = append(fields, schedule.FieldBillingKeyID)
+	}
+	if m.billing_key_name != nil {
+		fields = append(fields, schedule.FieldBillingKeyName)
+	}
+	if m.channel_id != nil {
+		fields = append(fields, schedule.FieldChannelID)
+	}
+	if m.mode != nil {
+		fields = append(fields, schedule.FieldMode)
+	}
+	if m.status != nil {
+		fields = append(fields, schedule.FieldStatus)
+	}
+	if m.merchant_payment_id != nil {
+		fields = append(fields, schedule.FieldMerchantPaymentID)
+	}
+	if m.order_name != nil {
+		fields = append(fields, schedule.FieldOrderName)
+	}
+	if m.total != nil {
+		fields = append(fields, schedule.FieldTotal)
+	}
+	if m.tax_free != nil {
+		fields = append(fields, schedule.FieldTaxFree)
+	}
+	if m.vat != nil {
+		fields = append(fields, schedule.FieldVat)
+	}
+	if m.installment_months != nil {
+		fields = append(fields, schedule.FieldInstallmentMonths)
+	}
+	if m.customer_name != nil {
+		fields = append(fields, schedule.FieldCustomerName)
+	}
+	if m.customer_email != nil {
+		fields = append(fields, schedule.FieldCustomerEmail)
+	}
+	if m.customer_phone != nil {
+		fields = append(fields, schedule.FieldCustomerPhone)
+	}
+	if m.pay_at != nil {
+		fields = append(fields, schedule.FieldPayAt)
+	}
+	if m.retry_interval_seconds != nil {
+		fields = append(fields, schedule.FieldRetryIntervalSeconds)
+	}
+	if m.max_retries != nil {
+		fields = append(fields, schedule.FieldMaxRetries)
+	}
+	if m.retry_number != nil {
+		fields = append(fields, schedule.FieldRetryNumber)
+	}
+	if m.retry_of != nil {
+		fields = append(fields, schedule.FieldRetryOf)
+	}
+	if m.payment_id != nil {
+		fields = append(fields, schedule.FieldPaymentID)
+	}
+	if m.key_id != nil {
+		fields = append(fields, schedule.FieldKeyID)
+	}
+	if m.started_at != nil {
+		fields = append(fields, schedule.FieldStartedAt)
+	}
+	if m.ended_at != nil {
+		fields = append(fields, schedule.FieldEndedAt)
+	}
+	if m.revoked_at != nil {
+		fields = append(fields, schedule.FieldRevokedAt)
+	}
+	if m.failure != nil {
+		fields = append(fields, schedule.FieldFailure)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ScheduleMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case schedule.FieldStoreID:
+		return m.StoreID()
+	case schedule.FieldCreatedAt:
+		return m.CreatedAt()
+	case schedule.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case schedule.FieldBillingKeyID:
+		return m.BillingKeyID()
+	case schedule.FieldBillingKeyName:
+		return m.BillingKeyName()
+	case schedule.FieldChannelID:
+		return m.ChannelID()
+	case schedule.FieldMode:
+		return m.Mode()
+	case schedule.FieldStatus:
+		return m.Status()
+	case schedule.FieldMerchantPaymentID:
+		return m.MerchantPaymentID()
+	case schedule.FieldOrderName:
+		return m.OrderName()
+	case schedule.FieldTotal:
+		return m.Total()
+	case schedule.FieldTaxFree:
+		return m.TaxFree()
+	case schedule.FieldVat:
+		return m.Vat()
+	case schedule.FieldInstallmentMonths:
+		return m.InstallmentMonths()
+	case schedule.FieldCustomerName:
+		return m.CustomerName()
+	case schedule.FieldCustomerEmail:
+		return m.CustomerEmail()
+	case schedule.FieldCustomerPhone:
+		return m.CustomerPhone()
+	case schedule.FieldPayAt:
+		return m.PayAt()
+	case schedule.FieldRetryIntervalSeconds:
+		return m.RetryIntervalSeconds()
+	case schedule.FieldMaxRetries:
+		return m.MaxRetries()
+	case schedule.FieldRetryNumber:
+		return m.RetryNumber()
+	case schedule.FieldRetryOf:
+		return m.RetryOf()
+	case schedule.FieldPaymentID:
+		return m.PaymentID()
+	case schedule.FieldKeyID:
+		return m.KeyID()
+	case schedule.FieldStartedAt:
+		return m.StartedAt()
+	case schedule.FieldEndedAt:
+		return m.EndedAt()
+	case schedule.FieldRevokedAt:
+		return m.RevokedAt()
+	case schedule.FieldFailure:
+		return m.Failure()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ScheduleMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case schedule.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case schedule.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case schedule.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case schedule.FieldBillingKeyID:
+		return m.OldBillingKeyID(ctx)
+	case schedule.FieldBillingKeyName:
+		return m.OldBillingKeyName(ctx)
+	case schedule.FieldChannelID:
+		return m.OldChannelID(ctx)
+	case schedule.FieldMode:
+		return m.OldMode(ctx)
+	case schedule.FieldStatus:
+		return m.OldStatus(ctx)
+	case schedule.FieldMerchantPaymentID:
+		return m.OldMerchantPaymentID(ctx)
+	case schedule.FieldOrderName:
+		return m.OldOrderName(ctx)
+	case schedule.FieldTotal:
+		return m.OldTotal(ctx)
+	case schedule.FieldTaxFree:
+		return m.OldTaxFree(ctx)
+	case schedule.FieldVat:
+		return m.OldVat(ctx)
+	case schedule.FieldInstallmentMonths:
+		return m.OldInstallmentMonths(ctx)
+	case schedule.FieldCustomerName:
+		return m.OldCustomerName(ctx)
+	case schedule.FieldCustomerEmail:
+		return m.OldCustomerEmail(ctx)
+	case schedule.FieldCustomerPhone:
+		return m.OldCustomerPhone(ctx)
+	case schedule.FieldPayAt:
+		return m.OldPayAt(ctx)
+	case schedule.FieldRetryIntervalSeconds:
+		return m.OldRetryIntervalSeconds(ctx)
+	case schedule.FieldMaxRetries:
+		return m.OldMaxRetries(ctx)
+	case schedule.FieldRetryNumber:
+		return m.OldRetryNumber(ctx)
+	case schedule.FieldRetryOf:
+		return m.OldRetryOf(ctx)
+	case schedule.FieldPaymentID:
+		return m.OldPaymentID(ctx)
+	case schedule.FieldKeyID:
+		return m.OldKeyID(ctx)
+	case schedule.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case schedule.FieldEndedAt:
+		return m.OldEndedAt(ctx)
+	case schedule.FieldRevokedAt:
+		return m.OldRevokedAt(ctx)
+	case schedule.FieldFailure:
+		return m.OldFailure(ctx)
+	}
+	return nil, fmt.Errorf("unknown Schedule field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScheduleMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case schedule.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case schedule.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case schedule.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case schedule.FieldBillingKeyID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingKeyID(v)
+		return nil
+	case schedule.FieldBillingKeyName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingKeyName(v)
+		return nil
+	case schedule.FieldChannelID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChannelID(v)
+		return nil
+	case schedule.FieldMode:
+		v, ok := value.(schedule.Mode)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMode(v)
+		return nil
+	case schedule.FieldStatus:
+		v, ok := value.(schedule.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case schedule.FieldMerchantPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMerchantPaymentID(v)
+		return nil
+	case schedule.FieldOrderName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrderName(v)
+		return nil
+	case schedule.FieldTotal:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTotal(v)
+		return nil
+	case schedule.FieldTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxFree(v)
+		return nil
+	case schedule.FieldVat:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVat(v)
+		return nil
+	case schedule.FieldInstallmentMonths:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInstallmentMonths(v)
+		return nil
+	case schedule.FieldCustomerName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerName(v)
+		return nil
+	case schedule.FieldCustomerEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerEmail(v)
+		return nil
+	case schedule.FieldCustomerPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCustomerPhone(v)
+		return nil
+	case schedule.FieldPayAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPayAt(v)
+		return nil
+	case schedule.FieldRetryIntervalSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRetryIntervalSeconds(v)
+		return nil
+	case schedule.FieldMaxRetries:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxRetries(v)
+		return nil
+	case schedule.FieldRetryNumber:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRetryNumber(v)
+		return nil
+	case schedule.FieldRetryOf:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRetryOf(v)
+		return nil
+	case schedule.FieldPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentID(v)
+		return nil
+	case schedule.FieldKeyID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKeyID(v)
+		return nil
+	case schedule.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case schedule.FieldEndedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEndedAt(v)
+		return nil
+	case schedule.FieldRevokedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevokedAt(v)
+		return nil
+	case schedule.FieldFailure:
+		v, ok := value.(*details.Failure)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailure(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Schedule field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ScheduleMutation) AddedFields() []string {
+	var fields []string
+	if m.addtotal != nil {
+		fields = append(fields, schedule.FieldTotal)
+	}
+	if m.addtax_free != nil {
+		fields = append(fields, schedule.FieldTaxFree)
+	}
+	if m.addvat != nil {
+		fields = append(fields, schedule.FieldVat)
+	}
+	if m.addinstallment_months != nil {
+		fields = append(fields, schedule.FieldInstallmentMonths)
+	}
+	if m.addretry_interval_seconds != nil {
+		fields = append(fields, schedule.FieldRetryIntervalSeconds)
+	}
+	if m.addmax_retries != nil {
+		fields = append(fields, schedule.FieldMaxRetries)
+	}
+	if m.addretry_number != nil {
+		fields = append(fields, schedule.FieldRetryNumber)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ScheduleMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case schedule.FieldTotal:
+		return m.AddedTotal()
+	case schedule.FieldTaxFree:
+		return m.AddedTaxFree()
+	case schedule.FieldVat:
+		return m.AddedVat()
+	case schedule.FieldInstallmentMonths:
+		return m.AddedInstallmentMonths()
+	case schedule.FieldRetryIntervalSeconds:
+		return m.AddedRetryIntervalSeconds()
+	case schedule.FieldMaxRetries:
+		return m.AddedMaxRetries()
+	case schedule.FieldRetryNumber:
+		return m.AddedRetryNumber()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScheduleMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case schedule.FieldTotal:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTotal(v)
+		return nil
+	case schedule.FieldTaxFree:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaxFree(v)
+		return nil
+	case schedule.FieldVat:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddVat(v)
+		return nil
+	case schedule.FieldInstallmentMonths:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddInstallmentMonths(v)
+		return nil
+	case schedule.FieldRetryIntervalSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRetryIntervalSeconds(v)
+		return nil
+	case schedule.FieldMaxRetries:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxRetries(v)
+		return nil
+	case schedule.FieldRetryNumber:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRetryNumber(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Schedule numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ScheduleMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(schedule.FieldStartedAt) {
+		fields = append(fields, schedule.FieldStartedAt)
+	}
+	if m.FieldCleared(schedule.FieldEndedAt) {
+		fields = append(fields, schedule.FieldEndedAt)
+	}
+	if m.FieldCleared(schedule.FieldRevokedAt) {
+		fields = append(fields, schedule.FieldRevokedAt)
+	}
+	if m.FieldCleared(schedule.FieldFailure) {
+		fields = append(fields, schedule.FieldFailure)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ScheduleMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ScheduleMutation) ClearField(name string) error {
+	switch name {
+	case schedule.FieldStartedAt:
+		m.ClearStartedAt()
+		return nil
+	case schedule.FieldEndedAt:
+		m.ClearEndedAt()
+		return nil
+	case schedule.FieldRevokedAt:
+		m.ClearRevokedAt()
+		return nil
+	case schedule.FieldFailure:
+		m.ClearFailure()
+		return nil
+	}
+	return fmt.Errorf("unknown Schedule nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ScheduleMutation) ResetField(name string) error {
+	switch name {
+	case schedule.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case schedule.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case schedule.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case schedule.FieldBillingKeyID:
+		m.ResetBillingKeyID()
+		return nil
+	case schedule.FieldBillingKeyName:
+		m.ResetBillingKeyName()
+		return nil
+	case schedule.FieldChannelID:
+		m.ResetChannelID()
+		return nil
+	case schedule.FieldMode:
+		m.ResetMode()
+		return nil
+	case schedule.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case schedule.FieldMerchantPaymentID:
+		m.ResetMerchantPaymentID()
+		return nil
+	case schedule.FieldOrderName:
+		m.ResetOrderName()
+		return nil
+	case schedule.FieldTotal:
+		m.ResetTotal()
+		return nil
+	case schedule.FieldTaxFree:
+		m.ResetTaxFree()
+		return nil
+	case schedule.FieldVat:
+		m.ResetVat()
+		return nil
+	case schedule.FieldInstallmentMonths:
+		m.ResetInstallmentMonths()
+		return nil
+	case schedule.FieldCustomerName:
+		m.ResetCustomerName()
+		return nil
+	case schedule.FieldCustomerEmail:
+		m.ResetCustomerEmail()
+		return nil
+	case schedule.FieldCustomerPhone:
+		m.ResetCustomerPhone()
+		return nil
+	case schedule.FieldPayAt:
+		m.ResetPayAt()
+		return nil
+	case schedule.FieldRetryIntervalSeconds:
+		m.ResetRetryIntervalSeconds()
+		return nil
+	case schedule.FieldMaxRetries:
+		m.ResetMaxRetries()
+		return nil
+	case schedule.FieldRetryNumber:
+		m.ResetRetryNumber()
+		return nil
+	case schedule.FieldRetryOf:
+		m.ResetRetryOf()
+		return nil
+	case schedule.FieldPaymentID:
+		m.ResetPaymentID()
+		return nil
+	case schedule.FieldKeyID:
+		m.ResetKeyID()
+		return nil
+	case schedule.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case schedule.FieldEndedAt:
+		m.ResetEndedAt()
+		return nil
+	case schedule.FieldRevokedAt:
+		m.ResetRevokedAt()
+		return nil
+	case schedule.FieldFailure:
+		m.ResetFailure()
+		return nil
+	}
+	return fmt.Errorf("unknown Schedule field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ScheduleMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ScheduleMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ScheduleMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ScheduleMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ScheduleMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ScheduleMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ScheduleMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Schedule unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ScheduleMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Schedule edge %s", name)
 }
 
 // SettingMutation represents an operation that mutates the Setting nodes in the graph.

@@ -93,6 +93,10 @@ type Payment struct {
 	FailedAt *time.Time `json:"failed_at,omitempty"`
 	// StatusAt holds the value of the "status_at" field.
 	StatusAt time.Time `json:"status_at,omitempty"`
+	// BillingKeyID holds the value of the "billing_key_id" field.
+	BillingKeyID string `json:"billing_key_id,omitempty"`
+	// ScheduleID holds the value of the "schedule_id" field.
+	ScheduleID string `json:"schedule_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the PaymentQuery when eager-loading is set.
 	Edges        PaymentEdges `json:"edges"`
@@ -152,7 +156,7 @@ func (*Payment) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case payment.FieldTotal, payment.FieldTaxFree, payment.FieldVat, payment.FieldPaid, payment.FieldCancelled, payment.FieldCancelledTaxFree, payment.FieldCancelledVat:
 			values[i] = new(sql.NullInt64)
-		case payment.FieldID, payment.FieldStoreID, payment.FieldChannelID, payment.FieldProvider, payment.FieldMode, payment.FieldMerchantPaymentID, payment.FieldOrderName, payment.FieldMethod, payment.FieldApprovalModel, payment.FieldStatus, payment.FieldCurrency, payment.FieldCustomerName, payment.FieldCustomerEmail, payment.FieldCustomerPhone, payment.FieldReturnURL, payment.FieldKeyID, payment.FieldPgTransactionID, payment.FieldNotificationSecret, payment.FieldReceiptURL:
+		case payment.FieldID, payment.FieldStoreID, payment.FieldChannelID, payment.FieldProvider, payment.FieldMode, payment.FieldMerchantPaymentID, payment.FieldOrderName, payment.FieldMethod, payment.FieldApprovalModel, payment.FieldStatus, payment.FieldCurrency, payment.FieldCustomerName, payment.FieldCustomerEmail, payment.FieldCustomerPhone, payment.FieldReturnURL, payment.FieldKeyID, payment.FieldPgTransactionID, payment.FieldNotificationSecret, payment.FieldReceiptURL, payment.FieldBillingKeyID, payment.FieldScheduleID:
 			values[i] = new(sql.NullString)
 		case payment.FieldCreatedAt, payment.FieldUpdatedAt, payment.FieldDueAt, payment.FieldPaidAt, payment.FieldCancelledAt, payment.FieldFailedAt, payment.FieldStatusAt:
 			values[i] = new(sql.NullTime)
@@ -405,6 +409,18 @@ func (_m *Payment) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.StatusAt = value.Time
 			}
+		case payment.FieldBillingKeyID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field billing_key_id", values[i])
+			} else if value.Valid {
+				_m.BillingKeyID = value.String
+			}
+		case payment.FieldScheduleID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field schedule_id", values[i])
+			} else if value.Valid {
+				_m.ScheduleID = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -569,6 +585,12 @@ func (_m *Payment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("status_at=")
 	builder.WriteString(_m.StatusAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("billing_key_id=")
+	builder.WriteString(_m.BillingKeyID)
+	builder.WriteString(", ")
+	builder.WriteString("schedule_id=")
+	builder.WriteString(_m.ScheduleID)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -395,6 +395,34 @@ func (_c *PaymentCreate) SetStatusAt(v time.Time) *PaymentCreate {
 	return _c
 }
 
+// SetBillingKeyID sets the "billing_key_id" field.
+func (_c *PaymentCreate) SetBillingKeyID(v string) *PaymentCreate {
+	_c.mutation.SetBillingKeyID(v)
+	return _c
+}
+
+// SetNillableBillingKeyID sets the "billing_key_id" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableBillingKeyID(v *string) *PaymentCreate {
+	if v != nil {
+		_c.SetBillingKeyID(*v)
+	}
+	return _c
+}
+
+// SetScheduleID sets the "schedule_id" field.
+func (_c *PaymentCreate) SetScheduleID(v string) *PaymentCreate {
+	_c.mutation.SetScheduleID(v)
+	return _c
+}
+
+// SetNillableScheduleID sets the "schedule_id" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableScheduleID(v *string) *PaymentCreate {
+	if v != nil {
+		_c.SetScheduleID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *PaymentCreate) SetID(v string) *PaymentCreate {
 	_c.mutation.SetID(v)
@@ -551,6 +579,14 @@ func (_c *PaymentCreate) defaults() error {
 		v := payment.DefaultReceiptURL
 		_c.mutation.SetReceiptURL(v)
 	}
+	if _, ok := _c.mutation.BillingKeyID(); !ok {
+		v := payment.DefaultBillingKeyID
+		_c.mutation.SetBillingKeyID(v)
+	}
+	if _, ok := _c.mutation.ScheduleID(); !ok {
+		v := payment.DefaultScheduleID
+		_c.mutation.SetScheduleID(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if payment.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized payment.DefaultID (forgotten import ent/runtime?)")
@@ -691,6 +727,12 @@ func (_c *PaymentCreate) check() error {
 	}
 	if _, ok := _c.mutation.StatusAt(); !ok {
 		return &ValidationError{Name: "status_at", err: errors.New(`ent: missing required field "Payment.status_at"`)}
+	}
+	if _, ok := _c.mutation.BillingKeyID(); !ok {
+		return &ValidationError{Name: "billing_key_id", err: errors.New(`ent: missing required field "Payment.billing_key_id"`)}
+	}
+	if _, ok := _c.mutation.ScheduleID(); !ok {
+		return &ValidationError{Name: "schedule_id", err: errors.New(`ent: missing required field "Payment.schedule_id"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := payment.IDValidator(v); err != nil {
@@ -875,6 +917,14 @@ func (_c *PaymentCreate) createSpec() (*Payment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.StatusAt(); ok {
 		_spec.SetField(payment.FieldStatusAt, field.TypeTime, value)
 		_node.StatusAt = value
+	}
+	if value, ok := _c.mutation.BillingKeyID(); ok {
+		_spec.SetField(payment.FieldBillingKeyID, field.TypeString, value)
+		_node.BillingKeyID = value
+	}
+	if value, ok := _c.mutation.ScheduleID(); ok {
+		_spec.SetField(payment.FieldScheduleID, field.TypeString, value)
+		_node.ScheduleID = value
 	}
 	if nodes := _c.mutation.StoreIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -1389,6 +1439,12 @@ func (u *PaymentUpsertOne) UpdateNewValues() *PaymentUpsertOne {
 		}
 		if _, exists := u.create.mutation.KeyID(); exists {
 			s.SetIgnore(payment.FieldKeyID)
+		}
+		if _, exists := u.create.mutation.BillingKeyID(); exists {
+			s.SetIgnore(payment.FieldBillingKeyID)
+		}
+		if _, exists := u.create.mutation.ScheduleID(); exists {
+			s.SetIgnore(payment.FieldScheduleID)
 		}
 	}))
 	return u
@@ -2059,6 +2115,12 @@ func (u *PaymentUpsertBulk) UpdateNewValues() *PaymentUpsertBulk {
 			}
 			if _, exists := b.mutation.KeyID(); exists {
 				s.SetIgnore(payment.FieldKeyID)
+			}
+			if _, exists := b.mutation.BillingKeyID(); exists {
+				s.SetIgnore(payment.FieldBillingKeyID)
+			}
+			if _, exists := b.mutation.ScheduleID(); exists {
+				s.SetIgnore(payment.FieldScheduleID)
 			}
 		}
 	}))

@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// BillingKey is the client for interacting with the BillingKey builders.
+	BillingKey *BillingKeyClient
 	// Cancellation is the client for interacting with the Cancellation builders.
 	Cancellation *CancellationClient
 	// CashReceipt is the client for interacting with the CashReceipt builders.
@@ -34,6 +36,8 @@ type Tx struct {
 	Payment *PaymentClient
 	// PreRegistration is the client for interacting with the PreRegistration builders.
 	PreRegistration *PreRegistrationClient
+	// Schedule is the client for interacting with the Schedule builders.
+	Schedule *ScheduleClient
 	// Setting is the client for interacting with the Setting builders.
 	Setting *SettingClient
 	// Store is the client for interacting with the Store builders.
@@ -176,6 +180,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
+	tx.BillingKey = NewBillingKeyClient(tx.config)
 	tx.Cancellation = NewCancellationClient(tx.config)
 	tx.CashReceipt = NewCashReceiptClient(tx.config)
 	tx.Channel = NewChannelClient(tx.config)
@@ -185,6 +190,7 @@ func (tx *Tx) init() {
 	tx.LogRecord = NewLogRecordClient(tx.config)
 	tx.Payment = NewPaymentClient(tx.config)
 	tx.PreRegistration = NewPreRegistrationClient(tx.config)
+	tx.Schedule = NewScheduleClient(tx.config)
 	tx.Setting = NewSettingClient(tx.config)
 	tx.Store = NewStoreClient(tx.config)
 	tx.WebhookAttempt = NewWebhookAttemptClient(tx.config)

@@ -51,6 +51,16 @@ type Config struct {
 	Payments  PaymentsConfig `mapstructure:"payments"`
 	Webhooks  WebhooksConfig `mapstructure:"webhooks"`
 	CallLog   CallLogConfig  `mapstructure:"call_log"`
+	Billing   BillingConfig  `mapstructure:"billing"`
+}
+
+// BillingConfig is the schedule executor's.
+type BillingConfig struct {
+	// PollInterval is how often due schedules are looked for (a schedule
+	// created or moved in this process wakes the executor at once).
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// Workers bounds the scheduled charges in flight in one process.
+	Workers int `mapstructure:"workers"`
 }
 
 // CallLogConfig is the stored log of API and PG calls the Log API reads
@@ -156,6 +166,8 @@ var Defaults = map[string]any{
 	"call_log.max_body_bytes":     16 << 10,
 	"call_log.buffer":             10000,
 	"call_log.overload":           "drop",
+	"billing.poll_interval":       "1s",
+	"billing.workers":             32,
 }
 
 // NewViper returns a viper that knows every key, its default and its
@@ -293,6 +305,12 @@ func (c *Config) Validate() error {
 	}
 	if c.CallLog.Buffer < 1 || c.CallLog.Buffer > 1_000_000 {
 		bad("call_log.buffer", "must be between 1 and 1000000")
+	}
+	if c.Billing.PollInterval < 10*time.Millisecond || c.Billing.PollInterval > time.Minute {
+		bad("billing.poll_interval", "must be between 10ms and 1m")
+	}
+	if c.Billing.Workers < 1 || c.Billing.Workers > 1024 {
+		bad("billing.workers", "must be between 1 and 1024")
 	}
 	switch c.CallLog.Overload {
 	case "drop", "block":

@@ -51,6 +51,7 @@ func defaultConfig() Config {
 		Webhooks: WebhooksConfig{Timeout: 10 * time.Second, DisableAfter: 120 * time.Hour, LogRetention: 720 * time.Hour,
 			Workers: 64, MaxResponseBytes: 16 << 10, PollInterval: 500 * time.Millisecond},
 		CallLog: CallLogConfig{Enabled: true, Retention: 720 * time.Hour, MaxBodyBytes: 16 << 10, Buffer: 10000, Overload: "drop"},
+		Billing: BillingConfig{PollInterval: time.Second, Workers: 32},
 	}
 }
 
@@ -168,6 +169,8 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		"call_log.max_body_bytes":     "1024",
 		"call_log.buffer":             "50",
 		"call_log.overload":           "block",
+		"billing.poll_interval":       "2s",
+		"billing.workers":             "8",
 	}
 	if len(env) != len(Defaults) {
 		t.Fatalf("test sets %d keys, Defaults has %d", len(env), len(Defaults))
@@ -196,6 +199,7 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		Webhooks: WebhooksConfig{AllowPrivate: true, Timeout: 5 * time.Second, RetrySchedule: "1s,1m", DisableAfter: 24 * time.Hour,
 			LogRetention: 2160 * time.Hour, Workers: 16, MaxResponseBytes: 4096, PollInterval: time.Second},
 		CallLog: CallLogConfig{Enabled: false, Retention: 48 * time.Hour, MaxBodyBytes: 1024, Buffer: 50, Overload: "block"},
+		Billing: BillingConfig{PollInterval: 2 * time.Second, Workers: 8},
 	})
 }
 

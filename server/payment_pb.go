@@ -54,16 +54,13 @@ func toPaymentPB(p *ent.Payment, cancels []*ent.Cancellation, history []*ent.Eve
 		PaidTime:        optTime(p.PaidAt),
 		CancelTime:      optTime(p.CancelledAt),
 		FailTime:        optTime(p.FailedAt),
+		BillingKeyId:    p.BillingKeyID,
+		ScheduleId:      p.ScheduleID,
 	}
 	if p.CustomerName != "" || p.CustomerEmail != "" || p.CustomerPhone != "" {
 		out.Customer = &paymuxv1.Customer{Name: p.CustomerName, Email: p.CustomerEmail, Phone: p.CustomerPhone}
 	}
-	if c := p.Card; c != nil {
-		out.Card = &paymuxv1.CardDetails{
-			Issuer: c.Issuer, Acquirer: c.Acquirer, Number: c.Number, Type: c.Type,
-			ApprovalNumber: c.ApprovalNumber, InstallmentMonths: int32(c.InstallmentMonths), InterestFree: c.InterestFree,
-		}
-	}
+	out.Card = cardPB(p.Card)
 	if va := p.VirtualAccount; va != nil {
 		out.VirtualAccount = &paymuxv1.VirtualAccount{
 			Bank: va.Bank, AccountNumber: va.AccountNumber, Holder: va.Holder, CustomerName: va.CustomerName,
@@ -123,6 +120,16 @@ func toCashReceiptPB(r *ent.CashReceipt) *paymuxv1.CashReceipt {
 		RequestTime:    timestamppb.New(r.CreatedAt),
 		IssueTime:      optTime(r.IssuedAt),
 		CancelTime:     optTime(r.CancelledAt),
+	}
+}
+
+func cardPB(c *details.Card) *paymuxv1.CardDetails {
+	if c == nil {
+		return nil
+	}
+	return &paymuxv1.CardDetails{
+		Issuer: c.Issuer, Acquirer: c.Acquirer, Number: c.Number, Type: c.Type,
+		ApprovalNumber: c.ApprovalNumber, InstallmentMonths: int32(c.InstallmentMonths), InterestFree: c.InterestFree,
 	}
 }
 

@@ -263,6 +263,11 @@ func (s *Server) transition(ctx context.Context, tx *ent.Tx, p *ent.Payment, ev 
 	if err := s.recordEvent(ctx, tx, updated, string(p.Status)); err != nil {
 		return nil, err
 	}
+	if updated.ScheduleID != "" {
+		if err := s.endSchedule(ctx, tx, updated); err != nil {
+			return nil, err
+		}
+	}
 	return updated, nil
 }
 

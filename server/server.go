@@ -73,6 +73,7 @@ type Server struct {
 	webhooks  *webhookEngine
 	metrics   *metrics
 	calls     *callLog // nil when call_log.enabled is false
+	schedules *scheduleEngine
 
 	handler http.Handler
 	gateway *gatewayHop
@@ -91,6 +92,7 @@ var serviceNames = []string{
 	paymuxv1connect.SandboxServiceName,
 	paymuxv1connect.WebhookServiceName,
 	paymuxv1connect.LogServiceName,
+	paymuxv1connect.BillingServiceName,
 }
 
 // New builds a Server. Close it to stop its background work.
@@ -130,6 +132,7 @@ func New(opts Options) (*Server, error) {
 	s.channels = newChannelCache(opts.Config.AuthCacheTTL, opts.Now)
 	s.metrics = newMetrics(s)
 	s.calls = newCallLog(s)
+	s.schedules = newScheduleEngine(s)
 	if s.webhooks, err = newWebhookEngine(s); err != nil {
 		return nil, err
 	}
@@ -163,6 +166,7 @@ func New(opts Options) (*Server, error) {
 	api.Handle(paymuxv1connect.NewSandboxServiceHandler(&sandboxService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewWebhookServiceHandler(&webhookService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewLogServiceHandler(&logService{s}, handlerOpts...))
+	api.Handle(paymuxv1connect.NewBillingServiceHandler(&billingService{s}, handlerOpts...))
 	// Health and reflection are public: they say nothing about any store.
 	api.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(serviceNames...)))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)
@@ -204,6 +208,11 @@ func New(opts Options) (*Server, error) {
 	go func() {
 		defer s.background.Done()
 		s.webhooks.run(ctx)
+	}()
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.schedules.run(ctx)
 	}()
 	if s.calls != nil {
 		s.background.Add(1)

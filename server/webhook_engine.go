@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -381,10 +382,14 @@ func (s *Server) buildRequest(ep *ent.WebhookEndpoint, eventID, eventType string
 		contentType = "application/x-www-form-urlencoded"
 		var p struct {
 			ID                string `json:"id"`
+			PaymentID         string `json:"paymentId"` // a schedule's
 			MerchantPaymentID string `json:"merchantPaymentId"`
 			Status            string `json:"status"`
 		}
 		_ = json.Unmarshal(data, &p) // best effort: data is the full JSON below anyway
+		if p.PaymentID != "" || strings.HasPrefix(eventType, "billing") {
+			p.ID = p.PaymentID // data is a schedule's or a billing key's, not a payment's
+		}
 		form := url.Values{
 			"type":                {eventType},
 			"timestamp":           {at.UTC().Format(time.RFC3339Nano)},

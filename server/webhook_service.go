@@ -37,13 +37,19 @@ const (
 type webhookService struct{ *Server }
 
 // eventTypes are the event types an endpoint may ask for: one per payment
-// status (payments.go, eventType).
+// status (payments.go, eventType), and billing's.
 func eventTypes() []string {
 	var out []string
 	for _, st := range schema.PaymentStatuses {
 		out = append(out, eventType(payment.Status(st)))
 	}
-	return out
+	return append(out, billingEventTypes...)
+}
+
+// billingEventTypes are billing's events (billing_service.go,
+// schedule_engine.go).
+var billingEventTypes = []string{
+	"billing_key.issued", "billing_key.deleted", "billing.schedule.succeeded", "billing.schedule.failed",
 }
 
 // checkWebhookURL refuses what can never be delivered: another scheme, no

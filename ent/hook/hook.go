@@ -21,6 +21,18 @@ func (f APIKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.APIKeyMutation", m)
 }
 
+// The BillingKeyFunc type is an adapter to allow the use of ordinary
+// function as BillingKey mutator.
+type BillingKeyFunc func(context.Context, *ent.BillingKeyMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BillingKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BillingKeyMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BillingKeyMutation", m)
+}
+
 // The CancellationFunc type is an adapter to allow the use of ordinary
 // function as Cancellation mutator.
 type CancellationFunc func(context.Context, *ent.CancellationMutation) (ent.Value, error)
@@ -127,6 +139,18 @@ func (f PreRegistrationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Va
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PreRegistrationMutation", m)
+}
+
+// The ScheduleFunc type is an adapter to allow the use of ordinary
+// function as Schedule mutator.
+type ScheduleFunc func(context.Context, *ent.ScheduleMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ScheduleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ScheduleMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ScheduleMutation", m)
 }
 
 // The SettingFunc type is an adapter to allow the use of ordinary

@@ -51,6 +51,49 @@ var (
 			},
 		},
 	}
+	// BillingKeysColumns holds the columns for the "billing_keys" table.
+	BillingKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString},
+		{Name: "active_name", Type: field.TypeString, Nullable: true},
+		{Name: "channel_id", Type: field.TypeString},
+		{Name: "provider", Type: field.TypeString},
+		{Name: "mode", Type: field.TypeEnum, Enums: []string{"TEST", "LIVE"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "DELETED"}},
+		{Name: "pg_key_sealed", Type: field.TypeBytes},
+		{Name: "card", Type: field.TypeJSON, Nullable: true},
+		{Name: "customer_name", Type: field.TypeString, Default: ""},
+		{Name: "customer_email", Type: field.TypeString, Default: ""},
+		{Name: "customer_phone", Type: field.TypeString, Default: ""},
+		{Name: "key_id", Type: field.TypeString, Default: ""},
+		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
+	}
+	// BillingKeysTable holds the schema information for the "billing_keys" table.
+	BillingKeysTable = &schema.Table{
+		Name:       "billing_keys",
+		Columns:    BillingKeysColumns,
+		PrimaryKey: []*schema.Column{BillingKeysColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "billingkey_store_id_active_name",
+				Unique:  true,
+				Columns: []*schema.Column{BillingKeysColumns[1], BillingKeysColumns[5]},
+			},
+			{
+				Name:    "billingkey_store_id_name",
+				Unique:  false,
+				Columns: []*schema.Column{BillingKeysColumns[1], BillingKeysColumns[4]},
+			},
+			{
+				Name:    "billingkey_store_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{BillingKeysColumns[1], BillingKeysColumns[2]},
+			},
+		},
+	}
 	// CancellationsColumns holds the columns for the "cancellations" table.
 	CancellationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -363,6 +406,8 @@ var (
 		{Name: "cancelled_at", Type: field.TypeTime, Nullable: true},
 		{Name: "failed_at", Type: field.TypeTime, Nullable: true},
 		{Name: "status_at", Type: field.TypeTime},
+		{Name: "billing_key_id", Type: field.TypeString, Default: ""},
+		{Name: "schedule_id", Type: field.TypeString, Default: ""},
 		{Name: "store_id", Type: field.TypeString},
 	}
 	// PaymentsTable holds the schema information for the "payments" table.
@@ -373,7 +418,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "payments_stores_payments",
-				Columns:    []*schema.Column{PaymentsColumns[36]},
+				Columns:    []*schema.Column{PaymentsColumns[38]},
 				RefColumns: []*schema.Column{StoresColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -382,12 +427,12 @@ var (
 			{
 				Name:    "payment_store_id_merchant_payment_id",
 				Unique:  true,
-				Columns: []*schema.Column{PaymentsColumns[36], PaymentsColumns[6]},
+				Columns: []*schema.Column{PaymentsColumns[38], PaymentsColumns[6]},
 			},
 			{
 				Name:    "payment_store_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{PaymentsColumns[36], PaymentsColumns[1]},
+				Columns: []*schema.Column{PaymentsColumns[38], PaymentsColumns[1]},
 			},
 			{
 				Name:    "payment_status_status_at",
@@ -422,6 +467,66 @@ var (
 				Name:    "preregistration_store_id_merchant_payment_id",
 				Unique:  true,
 				Columns: []*schema.Column{PreRegistrationsColumns[1], PreRegistrationsColumns[4]},
+			},
+		},
+	}
+	// SchedulesColumns holds the columns for the "schedules" table.
+	SchedulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "billing_key_id", Type: field.TypeString},
+		{Name: "billing_key_name", Type: field.TypeString},
+		{Name: "channel_id", Type: field.TypeString},
+		{Name: "mode", Type: field.TypeEnum, Enums: []string{"TEST", "LIVE"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"SCHEDULED", "STARTED", "SUCCEEDED", "FAILED", "REVOKED"}},
+		{Name: "merchant_payment_id", Type: field.TypeString},
+		{Name: "order_name", Type: field.TypeString},
+		{Name: "total", Type: field.TypeInt64},
+		{Name: "tax_free", Type: field.TypeInt64},
+		{Name: "vat", Type: field.TypeInt64},
+		{Name: "installment_months", Type: field.TypeInt, Default: 0},
+		{Name: "customer_name", Type: field.TypeString, Default: ""},
+		{Name: "customer_email", Type: field.TypeString, Default: ""},
+		{Name: "customer_phone", Type: field.TypeString, Default: ""},
+		{Name: "pay_at", Type: field.TypeTime},
+		{Name: "retry_interval_seconds", Type: field.TypeInt64, Default: 0},
+		{Name: "max_retries", Type: field.TypeInt, Default: 0},
+		{Name: "retry_number", Type: field.TypeInt, Default: 0},
+		{Name: "retry_of", Type: field.TypeString, Default: ""},
+		{Name: "payment_id", Type: field.TypeString, Default: ""},
+		{Name: "key_id", Type: field.TypeString, Default: ""},
+		{Name: "started_at", Type: field.TypeTime, Nullable: true},
+		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "failure", Type: field.TypeJSON, Nullable: true},
+	}
+	// SchedulesTable holds the schema information for the "schedules" table.
+	SchedulesTable = &schema.Table{
+		Name:       "schedules",
+		Columns:    SchedulesColumns,
+		PrimaryKey: []*schema.Column{SchedulesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "schedule_status_pay_at",
+				Unique:  false,
+				Columns: []*schema.Column{SchedulesColumns[8], SchedulesColumns[18]},
+			},
+			{
+				Name:    "schedule_store_id_billing_key_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{SchedulesColumns[1], SchedulesColumns[4], SchedulesColumns[8]},
+			},
+			{
+				Name:    "schedule_store_id_pay_at",
+				Unique:  false,
+				Columns: []*schema.Column{SchedulesColumns[1], SchedulesColumns[18]},
+			},
+			{
+				Name:    "schedule_store_id_merchant_payment_id",
+				Unique:  true,
+				Columns: []*schema.Column{SchedulesColumns[1], SchedulesColumns[9]},
 			},
 		},
 	}
@@ -580,6 +685,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
+		BillingKeysTable,
 		CancellationsTable,
 		CashReceiptsTable,
 		ChannelsTable,
@@ -589,6 +695,7 @@ var (
 		LogRecordsTable,
 		PaymentsTable,
 		PreRegistrationsTable,
+		SchedulesTable,
 		SettingsTable,
 		StoresTable,
 		WebhookAttemptsTable,

@@ -88,6 +88,10 @@ const (
 	FieldFailedAt = "failed_at"
 	// FieldStatusAt holds the string denoting the status_at field in the database.
 	FieldStatusAt = "status_at"
+	// FieldBillingKeyID holds the string denoting the billing_key_id field in the database.
+	FieldBillingKeyID = "billing_key_id"
+	// FieldScheduleID holds the string denoting the schedule_id field in the database.
+	FieldScheduleID = "schedule_id"
 	// EdgeStore holds the string denoting the store edge name in mutations.
 	EdgeStore = "store"
 	// EdgeCancellations holds the string denoting the cancellations edge name in mutations.
@@ -158,6 +162,8 @@ var Columns = []string{
 	FieldCancelledAt,
 	FieldFailedAt,
 	FieldStatusAt,
+	FieldBillingKeyID,
+	FieldScheduleID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -220,6 +226,10 @@ var (
 	DefaultNotificationSecret string
 	// DefaultReceiptURL holds the default value on creation for the "receipt_url" field.
 	DefaultReceiptURL string
+	// DefaultBillingKeyID holds the default value on creation for the "billing_key_id" field.
+	DefaultBillingKeyID string
+	// DefaultScheduleID holds the default value on creation for the "schedule_id" field.
+	DefaultScheduleID string
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -493,6 +503,16 @@ func ByFailedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByStatusAt orders the results by the status_at field.
 func ByStatusAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldStatusAt, opts...).ToFunc()
+}
+
+// ByBillingKeyID orders the results by the billing_key_id field.
+func ByBillingKeyID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldBillingKeyID, opts...).ToFunc()
+}
+
+// ByScheduleID orders the results by the schedule_id field.
+func ByScheduleID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldScheduleID, opts...).ToFunc()
 }
 
 // ByStoreField orders the results by store field.

@@ -205,6 +205,16 @@ func StatusAt(v time.Time) predicate.Payment {
 	return predicate.Payment(sql.FieldEQ(FieldStatusAt, v))
 }
 
+// BillingKeyID applies equality check predicate on the "billing_key_id" field. It's identical to BillingKeyIDEQ.
+func BillingKeyID(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldBillingKeyID, v))
+}
+
+// ScheduleID applies equality check predicate on the "schedule_id" field. It's identical to ScheduleIDEQ.
+func ScheduleID(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldScheduleID, v))
+}
+
 // StoreIDEQ applies the EQ predicate on the "store_id" field.
 func StoreIDEQ(v string) predicate.Payment {
 	return predicate.Payment(sql.FieldEQ(FieldStoreID, v))
@@ -1833,6 +1843,136 @@ func StatusAtLT(v time.Time) predicate.Payment {
 // StatusAtLTE applies the LTE predicate on the "status_at" field.
 func StatusAtLTE(v time.Time) predicate.Payment {
 	return predicate.Payment(sql.FieldLTE(FieldStatusAt, v))
+}
+
+// BillingKeyIDEQ applies the EQ predicate on the "billing_key_id" field.
+func BillingKeyIDEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldBillingKeyID, v))
+}
+
+// BillingKeyIDNEQ applies the NEQ predicate on the "billing_key_id" field.
+func BillingKeyIDNEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldBillingKeyID, v))
+}
+
+// BillingKeyIDIn applies the In predicate on the "billing_key_id" field.
+func BillingKeyIDIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldBillingKeyID, vs...))
+}
+
+// BillingKeyIDNotIn applies the NotIn predicate on the "billing_key_id" field.
+func BillingKeyIDNotIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldBillingKeyID, vs...))
+}
+
+// BillingKeyIDGT applies the GT predicate on the "billing_key_id" field.
+func BillingKeyIDGT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldBillingKeyID, v))
+}
+
+// BillingKeyIDGTE applies the GTE predicate on the "billing_key_id" field.
+func BillingKeyIDGTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldBillingKeyID, v))
+}
+
+// BillingKeyIDLT applies the LT predicate on the "billing_key_id" field.
+func BillingKeyIDLT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldBillingKeyID, v))
+}
+
+// BillingKeyIDLTE applies the LTE predicate on the "billing_key_id" field.
+func BillingKeyIDLTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldBillingKeyID, v))
+}
+
+// BillingKeyIDContains applies the Contains predicate on the "billing_key_id" field.
+func BillingKeyIDContains(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContains(FieldBillingKeyID, v))
+}
+
+// BillingKeyIDHasPrefix applies the HasPrefix predicate on the "billing_key_id" field.
+func BillingKeyIDHasPrefix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasPrefix(FieldBillingKeyID, v))
+}
+
+// BillingKeyIDHasSuffix applies the HasSuffix predicate on the "billing_key_id" field.
+func BillingKeyIDHasSuffix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasSuffix(FieldBillingKeyID, v))
+}
+
+// BillingKeyIDEqualFold applies the EqualFold predicate on the "billing_key_id" field.
+func BillingKeyIDEqualFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEqualFold(FieldBillingKeyID, v))
+}
+
+// BillingKeyIDContainsFold applies the ContainsFold predicate on the "billing_key_id" field.
+func BillingKeyIDContainsFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContainsFold(FieldBillingKeyID, v))
+}
+
+// ScheduleIDEQ applies the EQ predicate on the "schedule_id" field.
+func ScheduleIDEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldScheduleID, v))
+}
+
+// ScheduleIDNEQ applies the NEQ predicate on the "schedule_id" field.
+func ScheduleIDNEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldScheduleID, v))
+}
+
+// ScheduleIDIn applies the In predicate on the "schedule_id" field.
+func ScheduleIDIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldScheduleID, vs...))
+}
+
+// ScheduleIDNotIn applies the NotIn predicate on the "schedule_id" field.
+func ScheduleIDNotIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldScheduleID, vs...))
+}
+
+// ScheduleIDGT applies the GT predicate on the "schedule_id" field.
+func ScheduleIDGT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldScheduleID, v))
+}
+
+// ScheduleIDGTE applies the GTE predicate on the "schedule_id" field.
+func ScheduleIDGTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldScheduleID, v))
+}
+
+// ScheduleIDLT applies the LT predicate on the "schedule_id" field.
+func ScheduleIDLT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldScheduleID, v))
+}
+
+// ScheduleIDLTE applies the LTE predicate on the "schedule_id" field.
+func ScheduleIDLTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldScheduleID, v))
+}
+
+// ScheduleIDContains applies the Contains predicate on the "schedule_id" field.
+func ScheduleIDContains(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContains(FieldScheduleID, v))
+}
+
+// ScheduleIDHasPrefix applies the HasPrefix predicate on the "schedule_id" field.
+func ScheduleIDHasPrefix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasPrefix(FieldScheduleID, v))
+}
+
+// ScheduleIDHasSuffix applies the HasSuffix predicate on the "schedule_id" field.
+func ScheduleIDHasSuffix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasSuffix(FieldScheduleID, v))
+}
+
+// ScheduleIDEqualFold applies the EqualFold predicate on the "schedule_id" field.
+func ScheduleIDEqualFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEqualFold(FieldScheduleID, v))
+}
+
+// ScheduleIDContainsFold applies the ContainsFold predicate on the "schedule_id" field.
+func ScheduleIDContainsFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContainsFold(FieldScheduleID, v))
 }
 
 // HasStore applies the HasEdge predicate on the "store" edge.

@@ -9,6 +9,9 @@ import (
 // APIKey is the predicate function for apikey builders.
 type APIKey func(*sql.Selector)
 
+// BillingKey is the predicate function for billingkey builders.
+type BillingKey func(*sql.Selector)
+
 // Cancellation is the predicate function for cancellation builders.
 type Cancellation func(*sql.Selector)
 
@@ -35,6 +38,9 @@ type Payment func(*sql.Selector)
 
 // PreRegistration is the predicate function for preregistration builders.
 type PreRegistration func(*sql.Selector)
+
+// Schedule is the predicate function for schedule builders.
+type Schedule func(*sql.Selector)
 
 // Setting is the predicate function for setting builders.
 type Setting func(*sql.Selector)

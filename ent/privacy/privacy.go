@@ -135,6 +135,30 @@ func (f APIKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.APIKeyMutation", m)
 }
 
+// The BillingKeyQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type BillingKeyQueryRuleFunc func(context.Context, *ent.BillingKeyQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f BillingKeyQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BillingKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.BillingKeyQuery", q)
+}
+
+// The BillingKeyMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type BillingKeyMutationRuleFunc func(context.Context, *ent.BillingKeyMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f BillingKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.BillingKeyMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.BillingKeyMutation", m)
+}
+
 // The CancellationQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type CancellationQueryRuleFunc func(context.Context, *ent.CancellationQuery) error
@@ -351,6 +375,30 @@ func (f PreRegistrationMutationRuleFunc) EvalMutation(ctx context.Context, m ent
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.PreRegistrationMutation", m)
 }
 
+// The ScheduleQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ScheduleQueryRuleFunc func(context.Context, *ent.ScheduleQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ScheduleQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ScheduleQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ScheduleQuery", q)
+}
+
+// The ScheduleMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ScheduleMutationRuleFunc func(context.Context, *ent.ScheduleMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ScheduleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ScheduleMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ScheduleMutation", m)
+}
+
 // The SettingQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SettingQueryRuleFunc func(context.Context, *ent.SettingQuery) error
@@ -508,6 +556,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.APIKeyQuery:
 		return q.Filter(), nil
+	case *ent.BillingKeyQuery:
+		return q.Filter(), nil
 	case *ent.CancellationQuery:
 		return q.Filter(), nil
 	case *ent.CashReceiptQuery:
@@ -525,6 +575,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.PaymentQuery:
 		return q.Filter(), nil
 	case *ent.PreRegistrationQuery:
+		return q.Filter(), nil
+	case *ent.ScheduleQuery:
 		return q.Filter(), nil
 	case *ent.SettingQuery:
 		return q.Filter(), nil
@@ -545,6 +597,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.APIKeyMutation:
 		return m.Filter(), nil
+	case *ent.BillingKeyMutation:
+		return m.Filter(), nil
 	case *ent.CancellationMutation:
 		return m.Filter(), nil
 	case *ent.CashReceiptMutation:
@@ -562,6 +616,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.PaymentMutation:
 		return m.Filter(), nil
 	case *ent.PreRegistrationMutation:
+		return m.Filter(), nil
+	case *ent.ScheduleMutation:
 		return m.Filter(), nil
 	case *ent.SettingMutation:
 		return m.Filter(), nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
@@ -16,6 +17,7 @@ import (
 	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/preregistration"
+	"github.com/paymux/paymux/ent/schedule"
 	"github.com/paymux/paymux/ent/schema"
 	"github.com/paymux/paymux/ent/setting"
 	"github.com/paymux/paymux/ent/store"
@@ -83,6 +85,70 @@ func init() {
 	apikey.DefaultID = apikeyDescID.Default.(func() string)
 	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	apikey.IDValidator = apikeyDescID.Validators[0].(func(string) error)
+	billingkeyMixin := schema.BillingKey{}.Mixin()
+	billingkey.Policy = privacy.NewPolicies(billingkeyMixin[0], schema.BillingKey{})
+	billingkey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := billingkey.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	billingkeyMixinFields0 := billingkeyMixin[0].Fields()
+	_ = billingkeyMixinFields0
+	billingkeyMixinFields1 := billingkeyMixin[1].Fields()
+	_ = billingkeyMixinFields1
+	billingkeyFields := schema.BillingKey{}.Fields()
+	_ = billingkeyFields
+	// billingkeyDescStoreID is the schema descriptor for store_id field.
+	billingkeyDescStoreID := billingkeyMixinFields0[0].Descriptor()
+	// billingkey.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	billingkey.StoreIDValidator = billingkeyDescStoreID.Validators[0].(func(string) error)
+	// billingkeyDescCreatedAt is the schema descriptor for created_at field.
+	billingkeyDescCreatedAt := billingkeyMixinFields1[0].Descriptor()
+	// billingkey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	billingkey.DefaultCreatedAt = billingkeyDescCreatedAt.Default.(func() time.Time)
+	// billingkeyDescUpdatedAt is the schema descriptor for updated_at field.
+	billingkeyDescUpdatedAt := billingkeyMixinFields1[1].Descriptor()
+	// billingkey.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	billingkey.DefaultUpdatedAt = billingkeyDescUpdatedAt.Default.(func() time.Time)
+	// billingkey.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	billingkey.UpdateDefaultUpdatedAt = billingkeyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// billingkeyDescName is the schema descriptor for name field.
+	billingkeyDescName := billingkeyFields[1].Descriptor()
+	// billingkey.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	billingkey.NameValidator = billingkeyDescName.Validators[0].(func(string) error)
+	// billingkeyDescChannelID is the schema descriptor for channel_id field.
+	billingkeyDescChannelID := billingkeyFields[3].Descriptor()
+	// billingkey.ChannelIDValidator is a validator for the "channel_id" field. It is called by the builders before save.
+	billingkey.ChannelIDValidator = billingkeyDescChannelID.Validators[0].(func(string) error)
+	// billingkeyDescProvider is the schema descriptor for provider field.
+	billingkeyDescProvider := billingkeyFields[4].Descriptor()
+	// billingkey.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	billingkey.ProviderValidator = billingkeyDescProvider.Validators[0].(func(string) error)
+	// billingkeyDescCustomerName is the schema descriptor for customer_name field.
+	billingkeyDescCustomerName := billingkeyFields[9].Descriptor()
+	// billingkey.DefaultCustomerName holds the default value on creation for the customer_name field.
+	billingkey.DefaultCustomerName = billingkeyDescCustomerName.Default.(string)
+	// billingkeyDescCustomerEmail is the schema descriptor for customer_email field.
+	billingkeyDescCustomerEmail := billingkeyFields[10].Descriptor()
+	// billingkey.DefaultCustomerEmail holds the default value on creation for the customer_email field.
+	billingkey.DefaultCustomerEmail = billingkeyDescCustomerEmail.Default.(string)
+	// billingkeyDescCustomerPhone is the schema descriptor for customer_phone field.
+	billingkeyDescCustomerPhone := billingkeyFields[11].Descriptor()
+	// billingkey.DefaultCustomerPhone holds the default value on creation for the customer_phone field.
+	billingkey.DefaultCustomerPhone = billingkeyDescCustomerPhone.Default.(string)
+	// billingkeyDescKeyID is the schema descriptor for key_id field.
+	billingkeyDescKeyID := billingkeyFields[12].Descriptor()
+	// billingkey.DefaultKeyID holds the default value on creation for the key_id field.
+	billingkey.DefaultKeyID = billingkeyDescKeyID.Default.(string)
+	// billingkeyDescID is the schema descriptor for id field.
+	billingkeyDescID := billingkeyFields[0].Descriptor()
+	// billingkey.DefaultID holds the default value on creation for the id field.
+	billingkey.DefaultID = billingkeyDescID.Default.(func() string)
+	// billingkey.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	billingkey.IDValidator = billingkeyDescID.Validators[0].(func(string) error)
 	cancellationMixin := schema.Cancellation{}.Mixin()
 	cancellation.Policy = privacy.NewPolicies(cancellationMixin[0], schema.Cancellation{})
 	cancellation.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -546,6 +612,14 @@ func init() {
 	paymentDescReceiptURL := paymentFields[29].Descriptor()
 	// payment.DefaultReceiptURL holds the default value on creation for the receipt_url field.
 	payment.DefaultReceiptURL = paymentDescReceiptURL.Default.(string)
+	// paymentDescBillingKeyID is the schema descriptor for billing_key_id field.
+	paymentDescBillingKeyID := paymentFields[34].Descriptor()
+	// payment.DefaultBillingKeyID holds the default value on creation for the billing_key_id field.
+	payment.DefaultBillingKeyID = paymentDescBillingKeyID.Default.(string)
+	// paymentDescScheduleID is the schema descriptor for schedule_id field.
+	paymentDescScheduleID := paymentFields[35].Descriptor()
+	// payment.DefaultScheduleID holds the default value on creation for the schedule_id field.
+	payment.DefaultScheduleID = paymentDescScheduleID.Default.(string)
 	// paymentDescID is the schema descriptor for id field.
 	paymentDescID := paymentFields[0].Descriptor()
 	// payment.DefaultID holds the default value on creation for the id field.
@@ -590,6 +664,102 @@ func init() {
 	preregistrationDescCurrency := preregistrationFields[3].Descriptor()
 	// preregistration.DefaultCurrency holds the default value on creation for the currency field.
 	preregistration.DefaultCurrency = preregistrationDescCurrency.Default.(string)
+	scheduleMixin := schema.Schedule{}.Mixin()
+	schedule.Policy = privacy.NewPolicies(scheduleMixin[0], schema.Schedule{})
+	schedule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := schedule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	scheduleMixinFields0 := scheduleMixin[0].Fields()
+	_ = scheduleMixinFields0
+	scheduleMixinFields1 := scheduleMixin[1].Fields()
+	_ = scheduleMixinFields1
+	scheduleFields := schema.Schedule{}.Fields()
+	_ = scheduleFields
+	// scheduleDescStoreID is the schema descriptor for store_id field.
+	scheduleDescStoreID := scheduleMixinFields0[0].Descriptor()
+	// schedule.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	schedule.StoreIDValidator = scheduleDescStoreID.Validators[0].(func(string) error)
+	// scheduleDescCreatedAt is the schema descriptor for created_at field.
+	scheduleDescCreatedAt := scheduleMixinFields1[0].Descriptor()
+	// schedule.DefaultCreatedAt holds the default value on creation for the created_at field.
+	schedule.DefaultCreatedAt = scheduleDescCreatedAt.Default.(func() time.Time)
+	// scheduleDescUpdatedAt is the schema descriptor for updated_at field.
+	scheduleDescUpdatedAt := scheduleMixinFields1[1].Descriptor()
+	// schedule.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	schedule.DefaultUpdatedAt = scheduleDescUpdatedAt.Default.(func() time.Time)
+	// schedule.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	schedule.UpdateDefaultUpdatedAt = scheduleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// scheduleDescBillingKeyID is the schema descriptor for billing_key_id field.
+	scheduleDescBillingKeyID := scheduleFields[1].Descriptor()
+	// schedule.BillingKeyIDValidator is a validator for the "billing_key_id" field. It is called by the builders before save.
+	schedule.BillingKeyIDValidator = scheduleDescBillingKeyID.Validators[0].(func(string) error)
+	// scheduleDescBillingKeyName is the schema descriptor for billing_key_name field.
+	scheduleDescBillingKeyName := scheduleFields[2].Descriptor()
+	// schedule.BillingKeyNameValidator is a validator for the "billing_key_name" field. It is called by the builders before save.
+	schedule.BillingKeyNameValidator = scheduleDescBillingKeyName.Validators[0].(func(string) error)
+	// scheduleDescChannelID is the schema descriptor for channel_id field.
+	scheduleDescChannelID := scheduleFields[3].Descriptor()
+	// schedule.ChannelIDValidator is a validator for the "channel_id" field. It is called by the builders before save.
+	schedule.ChannelIDValidator = scheduleDescChannelID.Validators[0].(func(string) error)
+	// scheduleDescMerchantPaymentID is the schema descriptor for merchant_payment_id field.
+	scheduleDescMerchantPaymentID := scheduleFields[6].Descriptor()
+	// schedule.MerchantPaymentIDValidator is a validator for the "merchant_payment_id" field. It is called by the builders before save.
+	schedule.MerchantPaymentIDValidator = scheduleDescMerchantPaymentID.Validators[0].(func(string) error)
+	// scheduleDescOrderName is the schema descriptor for order_name field.
+	scheduleDescOrderName := scheduleFields[7].Descriptor()
+	// schedule.OrderNameValidator is a validator for the "order_name" field. It is called by the builders before save.
+	schedule.OrderNameValidator = scheduleDescOrderName.Validators[0].(func(string) error)
+	// scheduleDescInstallmentMonths is the schema descriptor for installment_months field.
+	scheduleDescInstallmentMonths := scheduleFields[11].Descriptor()
+	// schedule.DefaultInstallmentMonths holds the default value on creation for the installment_months field.
+	schedule.DefaultInstallmentMonths = scheduleDescInstallmentMonths.Default.(int)
+	// scheduleDescCustomerName is the schema descriptor for customer_name field.
+	scheduleDescCustomerName := scheduleFields[12].Descriptor()
+	// schedule.DefaultCustomerName holds the default value on creation for the customer_name field.
+	schedule.DefaultCustomerName = scheduleDescCustomerName.Default.(string)
+	// scheduleDescCustomerEmail is the schema descriptor for customer_email field.
+	scheduleDescCustomerEmail := scheduleFields[13].Descriptor()
+	// schedule.DefaultCustomerEmail holds the default value on creation for the customer_email field.
+	schedule.DefaultCustomerEmail = scheduleDescCustomerEmail.Default.(string)
+	// scheduleDescCustomerPhone is the schema descriptor for customer_phone field.
+	scheduleDescCustomerPhone := scheduleFields[14].Descriptor()
+	// schedule.DefaultCustomerPhone holds the default value on creation for the customer_phone field.
+	schedule.DefaultCustomerPhone = scheduleDescCustomerPhone.Default.(string)
+	// scheduleDescRetryIntervalSeconds is the schema descriptor for retry_interval_seconds field.
+	scheduleDescRetryIntervalSeconds := scheduleFields[16].Descriptor()
+	// schedule.DefaultRetryIntervalSeconds holds the default value on creation for the retry_interval_seconds field.
+	schedule.DefaultRetryIntervalSeconds = scheduleDescRetryIntervalSeconds.Default.(int64)
+	// scheduleDescMaxRetries is the schema descriptor for max_retries field.
+	scheduleDescMaxRetries := scheduleFields[17].Descriptor()
+	// schedule.DefaultMaxRetries holds the default value on creation for the max_retries field.
+	schedule.DefaultMaxRetries = scheduleDescMaxRetries.Default.(int)
+	// scheduleDescRetryNumber is the schema descriptor for retry_number field.
+	scheduleDescRetryNumber := scheduleFields[18].Descriptor()
+	// schedule.DefaultRetryNumber holds the default value on creation for the retry_number field.
+	schedule.DefaultRetryNumber = scheduleDescRetryNumber.Default.(int)
+	// scheduleDescRetryOf is the schema descriptor for retry_of field.
+	scheduleDescRetryOf := scheduleFields[19].Descriptor()
+	// schedule.DefaultRetryOf holds the default value on creation for the retry_of field.
+	schedule.DefaultRetryOf = scheduleDescRetryOf.Default.(string)
+	// scheduleDescPaymentID is the schema descriptor for payment_id field.
+	scheduleDescPaymentID := scheduleFields[20].Descriptor()
+	// schedule.DefaultPaymentID holds the default value on creation for the payment_id field.
+	schedule.DefaultPaymentID = scheduleDescPaymentID.Default.(string)
+	// scheduleDescKeyID is the schema descriptor for key_id field.
+	scheduleDescKeyID := scheduleFields[21].Descriptor()
+	// schedule.DefaultKeyID holds the default value on creation for the key_id field.
+	schedule.DefaultKeyID = scheduleDescKeyID.Default.(string)
+	// scheduleDescID is the schema descriptor for id field.
+	scheduleDescID := scheduleFields[0].Descriptor()
+	// schedule.DefaultID holds the default value on creation for the id field.
+	schedule.DefaultID = scheduleDescID.Default.(func() string)
+	// schedule.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	schedule.IDValidator = scheduleDescID.Validators[0].(func(string) error)
 	settingMixin := schema.Setting{}.Mixin()
 	setting.Policy = privacy.NewPolicies(schema.Setting{})
 	setting.Hooks[0] = func(next ent.Mutator) ent.Mutator {

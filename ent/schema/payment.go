@@ -65,6 +65,10 @@ func (Payment) Fields() []ent.Field {
 		field.Time("failed_at").Optional().Nillable(),
 		// When the payment last changed status, for the PAY_PENDING sweep.
 		field.Time("status_at"),
+		// A charge of a billing key: the key (its name, as the API shows
+		// it), and the schedule that made it, if one did.
+		field.String("billing_key_id").Default("").Immutable(),
+		field.String("schedule_id").Default("").Immutable(),
 	}
 }
 

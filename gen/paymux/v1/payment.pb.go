@@ -1193,12 +1193,16 @@ type Payment struct {
 	// The PG's sales slip.
 	ReceiptUrl string `protobuf:"bytes,21,opt,name=receipt_url,json=receiptUrl,proto3" json:"receipt_url,omitempty"`
 	// Where the window sends the buyer back.
-	ReturnUrl     string                 `protobuf:"bytes,22,opt,name=return_url,json=returnUrl,proto3" json:"return_url,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	PaidTime      *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=paid_time,json=paidTime,proto3" json:"paid_time,omitempty"`
-	CancelTime    *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=cancel_time,json=cancelTime,proto3" json:"cancel_time,omitempty"`
-	FailTime      *timestamppb.Timestamp `protobuf:"bytes,27,opt,name=fail_time,json=failTime,proto3" json:"fail_time,omitempty"`
+	ReturnUrl  string                 `protobuf:"bytes,22,opt,name=return_url,json=returnUrl,proto3" json:"return_url,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	PaidTime   *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=paid_time,json=paidTime,proto3" json:"paid_time,omitempty"`
+	CancelTime *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=cancel_time,json=cancelTime,proto3" json:"cancel_time,omitempty"`
+	FailTime   *timestamppb.Timestamp `protobuf:"bytes,27,opt,name=fail_time,json=failTime,proto3" json:"fail_time,omitempty"`
+	// A charge of a billing key: the key, and the schedule that made it, if
+	// one did.
+	BillingKeyId  string `protobuf:"bytes,28,opt,name=billing_key_id,json=billingKeyId,proto3" json:"billing_key_id,omitempty"`
+	ScheduleId    string `protobuf:"bytes,29,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1420,6 +1424,20 @@ func (x *Payment) GetFailTime() *timestamppb.Timestamp {
 		return x.FailTime
 	}
 	return nil
+}
+
+func (x *Payment) GetBillingKeyId() string {
+	if x != nil {
+		return x.BillingKeyId
+	}
+	return ""
+}
+
+func (x *Payment) GetScheduleId() string {
+	if x != nil {
+		return x.ScheduleId
+	}
+	return ""
 }
 
 type PreRegisterPaymentRequest struct {
@@ -3508,7 +3526,7 @@ const file_paymux_v1_payment_proto_rawDesc = "" +
 	"\x04from\x18\x01 \x01(\x0e2\x18.paymux.v1.PaymentStatusR\x04from\x12(\n" +
 	"\x02to\x18\x02 \x01(\x0e2\x18.paymux.v1.PaymentStatusR\x02to\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x19\n" +
-	"\bevent_id\x18\x04 \x01(\tR\aeventId\"\x8d\n" +
+	"\bevent_id\x18\x04 \x01(\tR\aeventId\"\xd4\n" +
 	"\n" +
 	"\aPayment\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\bR\x02id\x12\x19\n" +
@@ -3545,7 +3563,10 @@ const file_paymux_v1_payment_proto_rawDesc = "" +
 	"\tpaid_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\bpaidTime\x12;\n" +
 	"\vcancel_time\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"cancelTime\x127\n" +
-	"\tfail_time\x18\x1b \x01(\v2\x1a.google.protobuf.TimestampR\bfailTime\"\xb5\x02\n" +
+	"\tfail_time\x18\x1b \x01(\v2\x1a.google.protobuf.TimestampR\bfailTime\x12$\n" +
+	"\x0ebilling_key_id\x18\x1c \x01(\tR\fbillingKeyId\x12\x1f\n" +
+	"\vschedule_id\x18\x1d \x01(\tR\n" +
+	"scheduleId\"\xb5\x02\n" +
 	"\x19PreRegisterPaymentRequest\x12\"\n" +
 	"\bstore_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x12N\n" +
 	"\x13merchant_payment_id\x18\x02 \x01(\tB\x1e\xbaH\x1br\x19\x10\x01\x18@2\x13^[A-Za-z0-9_\\-.:]+$R\x11merchantPaymentId\x120\n" +

@@ -1,0 +1,449 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/billingkey"
+	"github.com/paymux/paymux/ent/event"
+	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/ent/predicate"
+	"github.com/paymux/paymux/ent/schedule"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/money"
+	"github.com/paymux/paymux/paystate"
+	"github.com/paymux/paymux/providers"
+	"github.com/paymux/paymux/secrets"
+)
+
+type billingService struct{ *Server }
+
+const (
+	reasonBillingKeyNotFound     = "BILLING_KEY_NOT_FOUND"
+	reasonBillingKeyExists       = "BILLING_KEY_EXISTS"
+	reasonBillingKeyDeleted      = "BILLING_KEY_DELETED"
+	reasonBillingKeyHasSchedules = "BILLING_KEY_HAS_SCHEDULES"
+	reasonScheduleNotFound       = "SCHEDULE_NOT_FOUND"
+	reasonScheduleExists         = "SCHEDULE_EXISTS"
+	reasonScheduleNotScheduled   = "SCHEDULE_NOT_SCHEDULED"
+)
+
+// visibleBillingKeys hides LIVE keys from TEST keys, as for payments.
+func visibleBillingKeys(ctx context.Context) []predicate.BillingKey {
+	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST {
+		return []predicate.BillingKey{billingkey.ModeEQ(billingkey.ModeTEST)}
+	}
+	return nil
+}
+
+func visibleSchedules(ctx context.Context) []predicate.Schedule {
+	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST {
+		return []predicate.Schedule{schedule.ModeEQ(schedule.ModeTEST)}
+	}
+	return nil
+}
+
+// loadBillingKey finds a billing key by the id the API shows: its bk_ id or
+// the merchant's name for it. A name finds the ACTIVE key of that name, or
+// else the last deleted one.
+func (s *Server) loadBillingKey(ctx context.Context, ref string) (*ent.BillingKey, error) {
+	q := s.db.BillingKey.Query().Where(visibleBillingKeys(ctx)...)
+	if strings.HasPrefix(ref, "bk_") {
+		q = q.Where(billingkey.ID(ref))
+	} else {
+		q = q.Where(billingkey.Name(ref)).Order(ent.Asc(billingkey.FieldStatus), ent.Desc(billingkey.FieldCreatedAt))
+	}
+	k, err := q.First(ctx)
+	if ent.IsNotFound(err) {
+		return nil, apierr.New(connect.CodeNotFound, reasonBillingKeyNotFound, "billing key %s not found", ref)
+	}
+	return k, err
+}
+
+func activeBillingKey(k *ent.BillingKey) error {
+	if k.Status != billingkey.StatusACTIVE {
+		return apierr.New(connect.CodeFailedPrecondition, reasonBillingKeyDeleted, "billing key %s was deleted", k.Name)
+	}
+	return nil
+}
+
+func (s *Server) sealBillingKey(id, pgKey string) ([]byte, error) {
+	return s.keyring.Encrypt([]byte(pgKey), []byte("billing-key:"+id))
+}
+
+func (s *Server) openBillingKey(k *ent.BillingKey) (string, error) {
+	plain, err := s.keyring.Decrypt(k.PgKeySealed, []byte("billing-key:"+k.ID))
+	if err != nil {
+		return "", fmt.Errorf("billing key %s: %w", k.ID, err)
+	}
+	return string(plain), nil
+}
+
+func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Request[paymuxv1.IssueBillingKeyRequest]) (*connect.Response[paymuxv1.IssueBillingKeyResponse], error) {
+	m := req.Msg
+	ctx, storeID, err := s.actingStore(ctx, m.GetStoreId())
+	if err != nil {
+		return nil, err
+	}
+	id := secrets.NewID("bk")
+	name := m.GetId()
+	switch {
+	case name == "":
+		name = id
+	case strings.HasPrefix(name, "bk_"):
+		return nil, apierr.InvalidField("id", "bk_ starts the ids paymux makes; name the key otherwise")
+	}
+	ch, err := s.channelForNewPayment(ctx, m.GetChannelId())
+	if err != nil {
+		return nil, err
+	}
+	if !ch.api.Capabilities().Has(providers.CapBillingKeyFromCard) {
+		return nil, apierr.New(connect.CodeFailedPrecondition, reasonNotSupported,
+			"channel %s (%s) does not issue billing keys from card data", ch.row.ID, ch.row.Provider)
+	}
+	taken, err := s.db.BillingKey.Query().Where(billingkey.ActiveName(name)).Exist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if taken {
+		return nil, apierr.New(connect.CodeAlreadyExists, reasonBillingKeyExists, "billing key %s exists; delete it first", name)
+	}
+	card := m.GetCard()
+	pgctx, cancel := s.pgContext(ctx)
+	defer cancel()
+	issued, err := ch.api.IssueBillingKey(pgctx, ch.pg, providers.IssueBillingKeyRequest{
+		CustomerKey: name,
+		OrderID:     id,
+		Card: &providers.CardData{
+			Number:      providers.NewCardNumber(card.GetNumber()),
+			ExpiryYear:  int(card.GetExpiryYear()),
+			ExpiryMonth: int(card.GetExpiryMonth()),
+			OwnerID:     providers.NewRedacted(card.GetBirthOrBusinessNumber()),
+			Password2:   providers.NewRedacted(card.GetPasswordTwoDigits()),
+		},
+		Buyer:          buyerOf(m.GetCustomer()),
+		IdempotencyKey: id,
+	})
+	if err != nil {
+		return nil, pgError(nil, err)
+	}
+	sealed, err := s.sealBillingKey(id, issued.Key)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	var k *ent.BillingKey
+	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+		k, err = tx.BillingKey.Create().
+			SetID(id).
+			SetStoreID(storeID).
+			SetName(name).
+			SetActiveName(name).
+			SetChannelID(ch.row.ID).
+			SetProvider(string(ch.row.Provider)).
+			SetMode(billingkey.Mode(ch.row.Mode)).
+			SetStatus(billingkey.StatusACTIVE).
+			SetPgKeySealed(sealed).
+			SetCard(cardOf(&issued.Card)).
+			SetCustomerName(m.GetCustomer().GetName()).
+			SetCustomerEmail(m.GetCustomer().GetEmail()).
+			SetCustomerPhone(m.GetCustomer().GetPhone()).
+			SetKeyID(keyIDOf(callFrom(ctx).Principal)).
+			SetCreatedAt(now).
+			SetUpdatedAt(now).
+			Save(ctx)
+		if err != nil {
+			return err
+		}
+		return s.recordBillingKeyEvent(ctx, tx, k, "billing_key.issued")
+	})
+	if ent.IsConstraintError(err) {
+		// Issued twice at once under one name: the other call won. The
+		// card this call registered is removed from the PG again.
+		s.deletePGBillingKey(ctx, ch, id, name, issued.Key, "issued twice under one name")
+		return nil, apierr.New(connect.CodeAlreadyExists, reasonBillingKeyExists, "billing key %s exists; delete it first", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymuxv1.IssueBillingKeyResponse{BillingKey: toBillingKeyPB(k, 0)}), nil
+}
+
+// deletePGBillingKey deletes a billing key at the PG; a key the PG no longer
+// has is deleted already.
+func (s *Server) deletePGBillingKey(ctx context.Context, ch *payChannel, id, name, pgKey, reason string) error {
+	if !ch.api.Capabilities().Has(providers.CapBillingKeyDelete) {
+		return nil // the PG keeps it; it is never charged again
+	}
+	pgctx, cancel := s.pgContext(ctx)
+	defer cancel()
+	_, err := ch.api.DeleteBillingKey(pgctx, ch.pg, providers.DeleteBillingKeyRequest{
+		BillingKey: pgKey, CustomerKey: name, OrderID: id + "-delete", Reason: reason,
+	})
+	if err != nil && !providers.IsKind(err, providers.KindNotFound) && !providers.IsKind(err, providers.KindAlreadyDone) {
+		s.log.WarnContext(ctx, "delete billing key at the PG", "billing_key", id, "error", err)
+		return err
+	}
+	return nil
+}
+
+// recordBillingKeyEvent writes billing_key.issued or .deleted.
+func (s *Server) recordBillingKeyEvent(ctx context.Context, tx *ent.Tx, k *ent.BillingKey, typ string) error {
+	data, err := protojson.Marshal(toBillingKeyPB(k, 0))
+	if err != nil {
+		return fmt.Errorf("event data: %w", err)
+	}
+	ev, err := tx.Event.Create().
+		SetStoreID(k.StoreID).
+		SetMode(event.Mode(k.Mode)).
+		SetType(typ).
+		SetData(data).
+		SetCreatedAt(s.clock()).
+		Save(ctx)
+	if err != nil {
+		return err
+	}
+	return s.queueDeliveries(ctx, tx, ev, string(payment.MethodCARD))
+}
+
+func (s *billingService) GetBillingKey(ctx context.Context, req *connect.Request[paymuxv1.GetBillingKeyRequest]) (*connect.Response[paymuxv1.GetBillingKeyResponse], error) {
+	k, err := s.loadBillingKey(ctx, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	pending, err := s.pendingSchedules(ctx, k.ID)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymuxv1.GetBillingKeyResponse{BillingKey: toBillingKeyPB(k, pending[k.ID])}), nil
+}
+
+// pendingSchedules counts the SCHEDULED and STARTED schedules of keys.
+func (s *Server) pendingSchedules(ctx context.Context, keyIDs ...string) (map[string]int, error) {
+	rows, err := s.db.Schedule.Query().
+		Where(schedule.BillingKeyIDIn(keyIDs...), schedule.StatusIn(schedule.StatusSCHEDULED, schedule.StatusSTARTED)).
+		Select(schedule.FieldBillingKeyID).Strings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, id := range rows {
+		out[id]++
+	}
+	return out, nil
+}
+
+func (s *billingService) ListBillingKeys(ctx context.Context, req *connect.Request[paymuxv1.ListBillingKeysRequest]) (*connect.Response[paymuxv1.ListBillingKeysResponse], error) {
+	m := req.Msg
+	ctx, _, err := s.actingStore(ctx, m.GetStoreId())
+	if err != nil {
+		return nil, err
+	}
+	cur, after, err := decodeCursor(m.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	q := s.db.BillingKey.Query().Where(visibleBillingKeys(ctx)...).
+		Order(ent.Desc(billingkey.FieldCreatedAt), ent.Desc(billingkey.FieldID))
+	if len(m.GetStatuses()) > 0 {
+		var in []billingkey.Status
+		for _, st := range m.GetStatuses() {
+			in = append(in, billingkey.Status(strings.TrimPrefix(st.String(), "BILLING_KEY_STATUS_")))
+		}
+		q = q.Where(billingkey.StatusIn(in...))
+	}
+	if id := m.GetChannelId(); id != "" {
+		q = q.Where(billingkey.ChannelID(id))
+	}
+	if t := m.GetQuery(); t != "" {
+		q = q.Where(billingkey.Or(billingkey.NameContains(t), billingkey.CustomerNameContains(t),
+			billingkey.CustomerEmailContains(t), billingkey.CustomerPhoneContains(t)))
+	}
+	if t := m.GetStartTime(); t != nil {
+		q = q.Where(billingkey.CreatedAtGTE(t.AsTime()))
+	}
+	if t := m.GetEndTime(); t != nil {
+		q = q.Where(billingkey.CreatedAtLT(t.AsTime()))
+	}
+	if after {
+		q = q.Where(billingkey.Or(billingkey.CreatedAtLT(cur.time()),
+			billingkey.And(billingkey.CreatedAt(cur.time()), billingkey.IDLT(cur.ID))))
+	}
+	size := pageSize(m.GetPageSize())
+	rows, err := q.Limit(size + 1).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, next := page(rows, size, func(k *ent.BillingKey) (time.Time, string) { return k.CreatedAt, k.ID })
+	ids := make([]string, len(rows))
+	for i, k := range rows {
+		ids[i] = k.ID
+	}
+	pending, err := s.pendingSchedules(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	res := &paymuxv1.ListBillingKeysResponse{NextPageToken: next}
+	for _, k := range rows {
+		res.BillingKeys = append(res.BillingKeys, toBillingKeyPB(k, pending[k.ID]))
+	}
+	return connect.NewResponse(res), nil
+}
+
+func (s *billingService) DeleteBillingKey(ctx context.Context, req *connect.Request[paymuxv1.DeleteBillingKeyRequest]) (*connect.Response[paymuxv1.DeleteBillingKeyResponse], error) {
+	m := req.Msg
+	k, err := s.loadBillingKey(ctx, m.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if k.Status == billingkey.StatusDELETED {
+		return connect.NewResponse(&paymuxv1.DeleteBillingKeyResponse{BillingKey: toBillingKeyPB(k, 0)}), nil
+	}
+	// First the schedules: revoked if asked, and none may be left to run.
+	var revoked []string
+	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+		if m.GetRevokeSchedules() {
+			if revoked, err = s.revokeWhere(ctx, tx, m.GetReason(), schedule.BillingKeyID(k.ID)); err != nil {
+				return err
+			}
+		}
+		left, err := tx.Schedule.Query().Where(schedule.BillingKeyID(k.ID),
+			schedule.StatusIn(schedule.StatusSCHEDULED, schedule.StatusSTARTED)).Count(ctx)
+		if err != nil {
+			return err
+		}
+		if left > 0 {
+			return apierr.WithMetadata(connect.CodeFailedPrecondition, reasonBillingKeyHasSchedules,
+				map[string]string{"pending_schedules": fmt.Sprint(left)},
+				"billing key %s has %d schedules still to run: revoke them (revoke_schedules) or wait for them", k.Name, left)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Then the PG, then the record: a key the PG still had would otherwise
+	// look deleted here.
+	ch, err := s.channelByID(ctx, k.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	pgKey, err := s.openBillingKey(k)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.deletePGBillingKey(ctx, ch, k.ID, k.Name, pgKey, m.GetReason()); err != nil {
+		return nil, pgError(nil, err)
+	}
+	now := s.clock()
+	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+		n, err := tx.BillingKey.Update().Where(billingkey.ID(k.ID), billingkey.StatusEQ(billingkey.StatusACTIVE)).
+			SetStatus(billingkey.StatusDELETED).ClearActiveName().SetDeletedAt(now).SetUpdatedAt(now).Save(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+		if k, err = tx.BillingKey.Get(ctx, k.ID); err != nil {
+			return err
+		}
+		return s.recordBillingKeyEvent(ctx, tx, k, "billing_key.deleted")
+	})
+	if err != nil {
+		return nil, err
+	}
+	if k, err = s.loadBillingKey(ctx, k.ID); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymuxv1.DeleteBillingKeyResponse{BillingKey: toBillingKeyPB(k, 0), RevokedScheduleIds: revoked}), nil
+}
+
+// channelByID opens a channel by id, for work that is not a payment's.
+func (s *Server) channelByID(ctx context.Context, id string) (*payChannel, error) {
+	return s.channelOf(ctx, &ent.Payment{ChannelID: id})
+}
+
+func (s *billingService) ChargeBillingKey(ctx context.Context, req *connect.Request[paymuxv1.ChargeBillingKeyRequest]) (*connect.Response[paymuxv1.ChargeBillingKeyResponse], error) {
+	m := req.Msg
+	k, err := s.loadBillingKey(ctx, m.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if err := activeBillingKey(k); err != nil {
+		return nil, err
+	}
+	if err := money.CheckInstallment(m.GetInstallmentMonths(), m.GetAmount().GetTotal()); err != nil {
+		return nil, moneyError(err, "installment_months")
+	}
+	customer := m.GetCustomer()
+	if customer == nil {
+		customer = &paymuxv1.Customer{Name: k.CustomerName, Email: k.CustomerEmail, Phone: k.CustomerPhone}
+	}
+	np, err := s.prepareNewPayment(ctx, k.StoreID, k.ChannelID, m.GetMerchantPaymentId(), m.GetOrderName(), "", m.GetAmount(), customer, payment.MethodCARD, payment.ApprovalModelSERVER)
+	if err != nil {
+		return nil, err
+	}
+	np.set(func(c *ent.PaymentCreate) { c.SetBillingKeyID(k.Name) })
+	p, err := s.insertPayment(ctx, np, func(tx *ent.Tx, p *ent.Payment) (*ent.Payment, error) {
+		return s.transition(ctx, tx, p, paystate.MarkPending, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	p, err = s.chargeBillingKey(ctx, p, np.ch, k, int(m.GetInstallmentMonths()), buyerOf(customer))
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymuxv1.ChargeBillingKeyResponse{Payment: toPaymentPB(p, nil, nil, nil)}), nil
+}
+
+// chargeBillingKey asks the PG to charge k for p (PAY_PENDING) and records
+// the answer. The payment id is the PG's order id and idempotency key, so
+// a second ask can only return the first charge.
+func (s *Server) chargeBillingKey(ctx context.Context, p *ent.Payment, ch *payChannel, k *ent.BillingKey, months int, buyer providers.Buyer) (*ent.Payment, error) {
+	pgKey, err := s.openBillingKey(k)
+	if err != nil {
+		return nil, err
+	}
+	pgctx, cancel := s.pgContext(ctx)
+	defer cancel()
+	res, err := ch.api.ChargeBillingKey(pgctx, ch.pg, providers.ChargeBillingKeyRequest{
+		BillingKey:        pgKey,
+		CustomerKey:       k.Name,
+		OrderID:           p.ID,
+		OrderName:         p.OrderName,
+		Amount:            pgAmount(p),
+		InstallmentMonths: months,
+		Buyer:             buyer,
+		IdempotencyKey:    p.ID,
+	})
+	return s.settleCharge(ctx, p, ch, res, err)
+}
+
+func toBillingKeyPB(k *ent.BillingKey, pending int) *paymuxv1.BillingKey {
+	out := &paymuxv1.BillingKey{
+		Id:               k.Name,
+		StoreId:          k.StoreID,
+		ChannelId:        k.ChannelID,
+		Provider:         providerPB(k.Provider),
+		Mode:             modePB(string(k.Mode)),
+		Status:           paymuxv1.BillingKeyStatus(paymuxv1.BillingKeyStatus_value["BILLING_KEY_STATUS_"+string(k.Status)]),
+		Card:             cardPB(k.Card),
+		CreateTime:       timestamppb.New(k.CreatedAt),
+		PendingSchedules: int32(pending),
+	}
+	if k.CustomerName != "" || k.CustomerEmail != "" || k.CustomerPhone != "" {
+		out.Customer = &paymuxv1.Customer{Name: k.CustomerName, Email: k.CustomerEmail, Phone: k.CustomerPhone}
+	}
+	if k.DeletedAt != nil {
+		out.DeleteTime = timestamppb.New(*k.DeletedAt)
+	}
+	return out
+}
