@@ -101,9 +101,6 @@ func (s *billingService) CreateSchedules(ctx context.Context, req *connect.Reque
 			return apierr.WithMetadata(connect.CodeAlreadyExists, reasonScheduleExists, map[string]string{"merchant_payment_id": taken[0]},
 				"merchant payment id %q is taken by a payment or a schedule", taken[0])
 		}
-		for _, c := range creates {
-			c.Mutation().SetStoreID(k.StoreID)
-		}
 		rows, err = tx.Schedule.CreateBulk(creates...).Save(ctx)
 		return err
 	})
@@ -325,9 +322,7 @@ func toSchedulePB(r *ent.Schedule) *paymuxv1.Schedule {
 		Status:            paymuxv1.ScheduleStatus(paymuxv1.ScheduleStatus_value["SCHEDULE_STATUS_"+string(r.Status)]),
 		MerchantPaymentId: r.MerchantPaymentID,
 		OrderName:         r.OrderName,
-		Amount: &paymuxv1.PaymentAmounts{
-			Total: r.Total, TaxFree: r.TaxFree, Vat: r.Vat, Supply: r.Total - r.TaxFree - r.Vat,
-		},
+		Amount:            &paymuxv1.Amount{Total: r.Total, TaxFree: r.TaxFree, Vat: &r.Vat},
 		InstallmentMonths: int32(r.InstallmentMonths),
 		PayTime:           timestamppb.New(r.PayAt),
 		RetryNumber:       int32(r.RetryNumber),

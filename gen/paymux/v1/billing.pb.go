@@ -934,9 +934,10 @@ type Schedule struct {
 	Status       ScheduleStatus         `protobuf:"varint,5,opt,name=status,proto3,enum=paymux.v1.ScheduleStatus" json:"status,omitempty"`
 	// The payment this schedule's charge makes (also a payment id once
 	// started).
-	MerchantPaymentId string                 `protobuf:"bytes,6,opt,name=merchant_payment_id,json=merchantPaymentId,proto3" json:"merchant_payment_id,omitempty"`
-	OrderName         string                 `protobuf:"bytes,7,opt,name=order_name,json=orderName,proto3" json:"order_name,omitempty"`
-	Amount            *PaymentAmounts        `protobuf:"bytes,8,opt,name=amount,proto3" json:"amount,omitempty"`
+	MerchantPaymentId string `protobuf:"bytes,6,opt,name=merchant_payment_id,json=merchantPaymentId,proto3" json:"merchant_payment_id,omitempty"`
+	OrderName         string `protobuf:"bytes,7,opt,name=order_name,json=orderName,proto3" json:"order_name,omitempty"`
+	// The amount to charge: total, tax-free part and VAT.
+	Amount            *Amount                `protobuf:"bytes,8,opt,name=amount,proto3" json:"amount,omitempty"`
 	InstallmentMonths int32                  `protobuf:"varint,9,opt,name=installment_months,json=installmentMonths,proto3" json:"installment_months,omitempty"`
 	Customer          *Customer              `protobuf:"bytes,10,opt,name=customer,proto3" json:"customer,omitempty"`
 	PayTime           *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=pay_time,json=payTime,proto3" json:"pay_time,omitempty"`
@@ -1036,7 +1037,7 @@ func (x *Schedule) GetOrderName() string {
 	return ""
 }
 
-func (x *Schedule) GetAmount() *PaymentAmounts {
+func (x *Schedule) GetAmount() *Amount {
 	if x != nil {
 		return x.Amount
 	}
@@ -1923,7 +1924,7 @@ const file_paymux_v1_billing_proto_rawDesc = "" +
 	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\x11\xbaH\x0e\xaa\x01\v\"\x05\b\x80\x9a\x9e\x012\x02\b<R\binterval\x12*\n" +
 	"\vmax_retries\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
 	"(\x01R\n" +
-	"maxRetries\"\xbb\a\n" +
+	"maxRetries\"\xb3\a\n" +
 	"\bSchedule\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bstore_id\x18\x02 \x01(\tR\astoreId\x12$\n" +
@@ -1932,8 +1933,8 @@ const file_paymux_v1_billing_proto_rawDesc = "" +
 	"\x06status\x18\x05 \x01(\x0e2\x19.paymux.v1.ScheduleStatusR\x06status\x12.\n" +
 	"\x13merchant_payment_id\x18\x06 \x01(\tR\x11merchantPaymentId\x12\x1d\n" +
 	"\n" +
-	"order_name\x18\a \x01(\tR\torderName\x121\n" +
-	"\x06amount\x18\b \x01(\v2\x19.paymux.v1.PaymentAmountsR\x06amount\x12-\n" +
+	"order_name\x18\a \x01(\tR\torderName\x12)\n" +
+	"\x06amount\x18\b \x01(\v2\x11.paymux.v1.AmountR\x06amount\x12-\n" +
 	"\x12installment_months\x18\t \x01(\x05R\x11installmentMonths\x12/\n" +
 	"\bcustomer\x18\n" +
 	" \x01(\v2\x13.paymux.v1.CustomerR\bcustomer\x125\n" +
@@ -2078,8 +2079,7 @@ var file_paymux_v1_billing_proto_goTypes = []any{
 	(*Amount)(nil),                   // 33: paymux.v1.Amount
 	(*Payment)(nil),                  // 34: paymux.v1.Payment
 	(*durationpb.Duration)(nil),      // 35: google.protobuf.Duration
-	(*PaymentAmounts)(nil),           // 36: paymux.v1.PaymentAmounts
-	(*Failure)(nil),                  // 37: paymux.v1.Failure
+	(*Failure)(nil),                  // 36: paymux.v1.Failure
 }
 var file_paymux_v1_billing_proto_depIdxs = []int32{
 	27, // 0: paymux.v1.BillingKey.provider:type_name -> paymux.v1.Provider
@@ -2104,14 +2104,14 @@ var file_paymux_v1_billing_proto_depIdxs = []int32{
 	35, // 19: paymux.v1.RetryPolicy.interval:type_name -> google.protobuf.Duration
 	28, // 20: paymux.v1.Schedule.mode:type_name -> paymux.v1.Mode
 	1,  // 21: paymux.v1.Schedule.status:type_name -> paymux.v1.ScheduleStatus
-	36, // 22: paymux.v1.Schedule.amount:type_name -> paymux.v1.PaymentAmounts
+	33, // 22: paymux.v1.Schedule.amount:type_name -> paymux.v1.Amount
 	30, // 23: paymux.v1.Schedule.customer:type_name -> paymux.v1.Customer
 	31, // 24: paymux.v1.Schedule.pay_time:type_name -> google.protobuf.Timestamp
 	13, // 25: paymux.v1.Schedule.retry_policy:type_name -> paymux.v1.RetryPolicy
 	31, // 26: paymux.v1.Schedule.start_time:type_name -> google.protobuf.Timestamp
 	31, // 27: paymux.v1.Schedule.end_time:type_name -> google.protobuf.Timestamp
 	31, // 28: paymux.v1.Schedule.revoke_time:type_name -> google.protobuf.Timestamp
-	37, // 29: paymux.v1.Schedule.failure:type_name -> paymux.v1.Failure
+	36, // 29: paymux.v1.Schedule.failure:type_name -> paymux.v1.Failure
 	31, // 30: paymux.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
 	31, // 31: paymux.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
 	31, // 32: paymux.v1.ScheduleInput.pay_time:type_name -> google.protobuf.Timestamp
