@@ -39,6 +39,8 @@ type BillingKey struct {
 	Status billingkey.Status `json:"status,omitempty"`
 	// PgKeySealed holds the value of the "pg_key_sealed" field.
 	PgKeySealed []byte `json:"-"`
+	// ReturnURL holds the value of the "return_url" field.
+	ReturnURL string `json:"return_url,omitempty"`
 	// Card holds the value of the "card" field.
 	Card *details.Card `json:"card,omitempty"`
 	// CustomerName holds the value of the "customer_name" field.
@@ -61,7 +63,7 @@ func (*BillingKey) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case billingkey.FieldPgKeySealed, billingkey.FieldCard:
 			values[i] = new([]byte)
-		case billingkey.FieldID, billingkey.FieldStoreID, billingkey.FieldName, billingkey.FieldActiveName, billingkey.FieldChannelID, billingkey.FieldProvider, billingkey.FieldMode, billingkey.FieldStatus, billingkey.FieldCustomerName, billingkey.FieldCustomerEmail, billingkey.FieldCustomerPhone, billingkey.FieldKeyID:
+		case billingkey.FieldID, billingkey.FieldStoreID, billingkey.FieldName, billingkey.FieldActiveName, billingkey.FieldChannelID, billingkey.FieldProvider, billingkey.FieldMode, billingkey.FieldStatus, billingkey.FieldReturnURL, billingkey.FieldCustomerName, billingkey.FieldCustomerEmail, billingkey.FieldCustomerPhone, billingkey.FieldKeyID:
 			values[i] = new(sql.NullString)
 		case billingkey.FieldCreatedAt, billingkey.FieldUpdatedAt, billingkey.FieldDeletedAt:
 			values[i] = new(sql.NullTime)
@@ -146,6 +148,12 @@ func (_m *BillingKey) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field pg_key_sealed", values[i])
 			} else if value != nil {
 				_m.PgKeySealed = *value
+			}
+		case billingkey.FieldReturnURL:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field return_url", values[i])
+			} else if value.Valid {
+				_m.ReturnURL = value.String
 			}
 		case billingkey.FieldCard:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -252,6 +260,9 @@ func (_m *BillingKey) String() string {
 	builder.WriteString(fmt.Sprintf("%v", _m.Status))
 	builder.WriteString(", ")
 	builder.WriteString("pg_key_sealed=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("return_url=")
+	builder.WriteString(_m.ReturnURL)
 	builder.WriteString(", ")
 	builder.WriteString("card=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Card))

@@ -108,6 +108,20 @@ func (_c *BillingKeyCreate) SetPgKeySealed(v []byte) *BillingKeyCreate {
 	return _c
 }
 
+// SetReturnURL sets the "return_url" field.
+func (_c *BillingKeyCreate) SetReturnURL(v string) *BillingKeyCreate {
+	_c.mutation.SetReturnURL(v)
+	return _c
+}
+
+// SetNillableReturnURL sets the "return_url" field if the given value is not nil.
+func (_c *BillingKeyCreate) SetNillableReturnURL(v *string) *BillingKeyCreate {
+	if v != nil {
+		_c.SetReturnURL(*v)
+	}
+	return _c
+}
+
 // SetCard sets the "card" field.
 func (_c *BillingKeyCreate) SetCard(v *details.Card) *BillingKeyCreate {
 	_c.mutation.SetCard(v)
@@ -249,6 +263,10 @@ func (_c *BillingKeyCreate) defaults() error {
 		v := billingkey.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.ReturnURL(); !ok {
+		v := billingkey.DefaultReturnURL
+		_c.mutation.SetReturnURL(v)
+	}
 	if _, ok := _c.mutation.CustomerName(); !ok {
 		v := billingkey.DefaultCustomerName
 		_c.mutation.SetCustomerName(v)
@@ -331,8 +349,8 @@ func (_c *BillingKeyCreate) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "BillingKey.status": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.PgKeySealed(); !ok {
-		return &ValidationError{Name: "pg_key_sealed", err: errors.New(`ent: missing required field "BillingKey.pg_key_sealed"`)}
+	if _, ok := _c.mutation.ReturnURL(); !ok {
+		return &ValidationError{Name: "return_url", err: errors.New(`ent: missing required field "BillingKey.return_url"`)}
 	}
 	if _, ok := _c.mutation.CustomerName(); !ok {
 		return &ValidationError{Name: "customer_name", err: errors.New(`ent: missing required field "BillingKey.customer_name"`)}
@@ -426,6 +444,10 @@ func (_c *BillingKeyCreate) createSpec() (*BillingKey, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PgKeySealed(); ok {
 		_spec.SetField(billingkey.FieldPgKeySealed, field.TypeBytes, value)
 		_node.PgKeySealed = value
+	}
+	if value, ok := _c.mutation.ReturnURL(); ok {
+		_spec.SetField(billingkey.FieldReturnURL, field.TypeString, value)
+		_node.ReturnURL = value
 	}
 	if value, ok := _c.mutation.Card(); ok {
 		_spec.SetField(billingkey.FieldCard, field.TypeJSON, value)
@@ -545,6 +567,36 @@ func (u *BillingKeyUpsert) UpdateStatus() *BillingKeyUpsert {
 	return u
 }
 
+// SetPgKeySealed sets the "pg_key_sealed" field.
+func (u *BillingKeyUpsert) SetPgKeySealed(v []byte) *BillingKeyUpsert {
+	u.Set(billingkey.FieldPgKeySealed, v)
+	return u
+}
+
+// UpdatePgKeySealed sets the "pg_key_sealed" field to the value that was provided on create.
+func (u *BillingKeyUpsert) UpdatePgKeySealed() *BillingKeyUpsert {
+	u.SetExcluded(billingkey.FieldPgKeySealed)
+	return u
+}
+
+// ClearPgKeySealed clears the value of the "pg_key_sealed" field.
+func (u *BillingKeyUpsert) ClearPgKeySealed() *BillingKeyUpsert {
+	u.SetNull(billingkey.FieldPgKeySealed)
+	return u
+}
+
+// SetReturnURL sets the "return_url" field.
+func (u *BillingKeyUpsert) SetReturnURL(v string) *BillingKeyUpsert {
+	u.Set(billingkey.FieldReturnURL, v)
+	return u
+}
+
+// UpdateReturnURL sets the "return_url" field to the value that was provided on create.
+func (u *BillingKeyUpsert) UpdateReturnURL() *BillingKeyUpsert {
+	u.SetExcluded(billingkey.FieldReturnURL)
+	return u
+}
+
 // SetCard sets the "card" field.
 func (u *BillingKeyUpsert) SetCard(v *details.Card) *BillingKeyUpsert {
 	u.Set(billingkey.FieldCard, v)
@@ -652,9 +704,6 @@ func (u *BillingKeyUpsertOne) UpdateNewValues() *BillingKeyUpsertOne {
 		if _, exists := u.create.mutation.Mode(); exists {
 			s.SetIgnore(billingkey.FieldMode)
 		}
-		if _, exists := u.create.mutation.PgKeySealed(); exists {
-			s.SetIgnore(billingkey.FieldPgKeySealed)
-		}
 		if _, exists := u.create.mutation.KeyID(); exists {
 			s.SetIgnore(billingkey.FieldKeyID)
 		}
@@ -735,6 +784,41 @@ func (u *BillingKeyUpsertOne) SetStatus(v billingkey.Status) *BillingKeyUpsertOn
 func (u *BillingKeyUpsertOne) UpdateStatus() *BillingKeyUpsertOne {
 	return u.Update(func(s *BillingKeyUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetPgKeySealed sets the "pg_key_sealed" field.
+func (u *BillingKeyUpsertOne) SetPgKeySealed(v []byte) *BillingKeyUpsertOne {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.SetPgKeySealed(v)
+	})
+}
+
+// UpdatePgKeySealed sets the "pg_key_sealed" field to the value that was provided on create.
+func (u *BillingKeyUpsertOne) UpdatePgKeySealed() *BillingKeyUpsertOne {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.UpdatePgKeySealed()
+	})
+}
+
+// ClearPgKeySealed clears the value of the "pg_key_sealed" field.
+func (u *BillingKeyUpsertOne) ClearPgKeySealed() *BillingKeyUpsertOne {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.ClearPgKeySealed()
+	})
+}
+
+// SetReturnURL sets the "return_url" field.
+func (u *BillingKeyUpsertOne) SetReturnURL(v string) *BillingKeyUpsertOne {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.SetReturnURL(v)
+	})
+}
+
+// UpdateReturnURL sets the "return_url" field to the value that was provided on create.
+func (u *BillingKeyUpsertOne) UpdateReturnURL() *BillingKeyUpsertOne {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.UpdateReturnURL()
 	})
 }
 
@@ -1023,9 +1107,6 @@ func (u *BillingKeyUpsertBulk) UpdateNewValues() *BillingKeyUpsertBulk {
 			if _, exists := b.mutation.Mode(); exists {
 				s.SetIgnore(billingkey.FieldMode)
 			}
-			if _, exists := b.mutation.PgKeySealed(); exists {
-				s.SetIgnore(billingkey.FieldPgKeySealed)
-			}
 			if _, exists := b.mutation.KeyID(); exists {
 				s.SetIgnore(billingkey.FieldKeyID)
 			}
@@ -1107,6 +1188,41 @@ func (u *BillingKeyUpsertBulk) SetStatus(v billingkey.Status) *BillingKeyUpsertB
 func (u *BillingKeyUpsertBulk) UpdateStatus() *BillingKeyUpsertBulk {
 	return u.Update(func(s *BillingKeyUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetPgKeySealed sets the "pg_key_sealed" field.
+func (u *BillingKeyUpsertBulk) SetPgKeySealed(v []byte) *BillingKeyUpsertBulk {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.SetPgKeySealed(v)
+	})
+}
+
+// UpdatePgKeySealed sets the "pg_key_sealed" field to the value that was provided on create.
+func (u *BillingKeyUpsertBulk) UpdatePgKeySealed() *BillingKeyUpsertBulk {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.UpdatePgKeySealed()
+	})
+}
+
+// ClearPgKeySealed clears the value of the "pg_key_sealed" field.
+func (u *BillingKeyUpsertBulk) ClearPgKeySealed() *BillingKeyUpsertBulk {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.ClearPgKeySealed()
+	})
+}
+
+// SetReturnURL sets the "return_url" field.
+func (u *BillingKeyUpsertBulk) SetReturnURL(v string) *BillingKeyUpsertBulk {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.SetReturnURL(v)
+	})
+}
+
+// UpdateReturnURL sets the "return_url" field to the value that was provided on create.
+func (u *BillingKeyUpsertBulk) UpdateReturnURL() *BillingKeyUpsertBulk {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.UpdateReturnURL()
 	})
 }
 

@@ -70,6 +70,32 @@ func (_u *BillingKeyUpdate) SetNillableStatus(v *billingkey.Status) *BillingKeyU
 	return _u
 }
 
+// SetPgKeySealed sets the "pg_key_sealed" field.
+func (_u *BillingKeyUpdate) SetPgKeySealed(v []byte) *BillingKeyUpdate {
+	_u.mutation.SetPgKeySealed(v)
+	return _u
+}
+
+// ClearPgKeySealed clears the value of the "pg_key_sealed" field.
+func (_u *BillingKeyUpdate) ClearPgKeySealed() *BillingKeyUpdate {
+	_u.mutation.ClearPgKeySealed()
+	return _u
+}
+
+// SetReturnURL sets the "return_url" field.
+func (_u *BillingKeyUpdate) SetReturnURL(v string) *BillingKeyUpdate {
+	_u.mutation.SetReturnURL(v)
+	return _u
+}
+
+// SetNillableReturnURL sets the "return_url" field if the given value is not nil.
+func (_u *BillingKeyUpdate) SetNillableReturnURL(v *string) *BillingKeyUpdate {
+	if v != nil {
+		_u.SetReturnURL(*v)
+	}
+	return _u
+}
+
 // SetCard sets the "card" field.
 func (_u *BillingKeyUpdate) SetCard(v *details.Card) *BillingKeyUpdate {
 	_u.mutation.SetCard(v)
@@ -231,6 +257,15 @@ func (_u *BillingKeyUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(billingkey.FieldStatus, field.TypeEnum, value)
 	}
+	if value, ok := _u.mutation.PgKeySealed(); ok {
+		_spec.SetField(billingkey.FieldPgKeySealed, field.TypeBytes, value)
+	}
+	if _u.mutation.PgKeySealedCleared() {
+		_spec.ClearField(billingkey.FieldPgKeySealed, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.ReturnURL(); ok {
+		_spec.SetField(billingkey.FieldReturnURL, field.TypeString, value)
+	}
 	if value, ok := _u.mutation.Card(); ok {
 		_spec.SetField(billingkey.FieldCard, field.TypeJSON, value)
 	}
@@ -310,6 +345,32 @@ func (_u *BillingKeyUpdateOne) SetStatus(v billingkey.Status) *BillingKeyUpdateO
 func (_u *BillingKeyUpdateOne) SetNillableStatus(v *billingkey.Status) *BillingKeyUpdateOne {
 	if v != nil {
 		_u.SetStatus(*v)
+	}
+	return _u
+}
+
+// SetPgKeySealed sets the "pg_key_sealed" field.
+func (_u *BillingKeyUpdateOne) SetPgKeySealed(v []byte) *BillingKeyUpdateOne {
+	_u.mutation.SetPgKeySealed(v)
+	return _u
+}
+
+// ClearPgKeySealed clears the value of the "pg_key_sealed" field.
+func (_u *BillingKeyUpdateOne) ClearPgKeySealed() *BillingKeyUpdateOne {
+	_u.mutation.ClearPgKeySealed()
+	return _u
+}
+
+// SetReturnURL sets the "return_url" field.
+func (_u *BillingKeyUpdateOne) SetReturnURL(v string) *BillingKeyUpdateOne {
+	_u.mutation.SetReturnURL(v)
+	return _u
+}
+
+// SetNillableReturnURL sets the "return_url" field if the given value is not nil.
+func (_u *BillingKeyUpdateOne) SetNillableReturnURL(v *string) *BillingKeyUpdateOne {
+	if v != nil {
+		_u.SetReturnURL(*v)
 	}
 	return _u
 }
@@ -504,6 +565,15 @@ func (_u *BillingKeyUpdateOne) sqlSave(ctx context.Context) (_node *BillingKey, 
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(billingkey.FieldStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.PgKeySealed(); ok {
+		_spec.SetField(billingkey.FieldPgKeySealed, field.TypeBytes, value)
+	}
+	if _u.mutation.PgKeySealedCleared() {
+		_spec.ClearField(billingkey.FieldPgKeySealed, field.TypeBytes)
+	}
+	if value, ok := _u.mutation.ReturnURL(); ok {
+		_spec.SetField(billingkey.FieldReturnURL, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.Card(); ok {
 		_spec.SetField(billingkey.FieldCard, field.TypeJSON, value)

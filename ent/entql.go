@@ -83,6 +83,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			billingkey.FieldMode:          {Type: field.TypeEnum, Column: billingkey.FieldMode},
 			billingkey.FieldStatus:        {Type: field.TypeEnum, Column: billingkey.FieldStatus},
 			billingkey.FieldPgKeySealed:   {Type: field.TypeBytes, Column: billingkey.FieldPgKeySealed},
+			billingkey.FieldReturnURL:     {Type: field.TypeString, Column: billingkey.FieldReturnURL},
 			billingkey.FieldCard:          {Type: field.TypeJSON, Column: billingkey.FieldCard},
 			billingkey.FieldCustomerName:  {Type: field.TypeString, Column: billingkey.FieldCustomerName},
 			billingkey.FieldCustomerEmail: {Type: field.TypeString, Column: billingkey.FieldCustomerEmail},
@@ -893,6 +894,11 @@ func (f *BillingKeyFilter) WhereStatus(p entql.StringP) {
 // WherePgKeySealed applies the entql []byte predicate on the pg_key_sealed field.
 func (f *BillingKeyFilter) WherePgKeySealed(p entql.BytesP) {
 	f.Where(p.Field(billingkey.FieldPgKeySealed))
+}
+
+// WhereReturnURL applies the entql string predicate on the return_url field.
+func (f *BillingKeyFilter) WhereReturnURL(p entql.StringP) {
+	f.Where(p.Field(billingkey.FieldReturnURL))
 }
 
 // WhereCard applies the entql json.RawMessage predicate on the card field.

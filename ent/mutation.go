@@ -1514,6 +1514,7 @@ type BillingKeyMutation struct {
 	mode           *billingkey.Mode
 	status         *billingkey.Status
 	pg_key_sealed  *[]byte
+	return_url     *string
 	card           **details.Card
 	customer_name  *string
 	customer_email *string
@@ -1998,9 +1999,58 @@ func (m *BillingKeyMutation) OldPgKeySealed(ctx context.Context) (v []byte, err 
 	return oldValue.PgKeySealed, nil
 }
 
+// ClearPgKeySealed clears the value of the "pg_key_sealed" field.
+func (m *BillingKeyMutation) ClearPgKeySealed() {
+	m.pg_key_sealed = nil
+	m.clearedFields[billingkey.FieldPgKeySealed] = struct{}{}
+}
+
+// PgKeySealedCleared returns if the "pg_key_sealed" field was cleared in this mutation.
+func (m *BillingKeyMutation) PgKeySealedCleared() bool {
+	_, ok := m.clearedFields[billingkey.FieldPgKeySealed]
+	return ok
+}
+
 // ResetPgKeySealed resets all changes to the "pg_key_sealed" field.
 func (m *BillingKeyMutation) ResetPgKeySealed() {
 	m.pg_key_sealed = nil
+	delete(m.clearedFields, billingkey.FieldPgKeySealed)
+}
+
+// SetReturnURL sets the "return_url" field.
+func (m *BillingKeyMutation) SetReturnURL(s string) {
+	m.return_url = &s
+}
+
+// ReturnURL returns the value of the "return_url" field in the mutation.
+func (m *BillingKeyMutation) ReturnURL() (r string, exists bool) {
+	v := m.return_url
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReturnURL returns the old "return_url" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldReturnURL(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReturnURL is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReturnURL requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReturnURL: %w", err)
+	}
+	return oldValue.ReturnURL, nil
+}
+
+// ResetReturnURL resets all changes to the "return_url" field.
+func (m *BillingKeyMutation) ResetReturnURL() {
+	m.return_url = nil
 }
 
 // SetCard sets the "card" field.
@@ -2279,7 +2329,7 @@ func (m *BillingKeyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *BillingKeyMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.store_id != nil {
 		fields = append(fields, billingkey.FieldStoreID)
 	}
@@ -2309,6 +2359,9 @@ func (m *BillingKeyMutation) Fields() []string {
 	}
 	if m.pg_key_sealed != nil {
 		fields = append(fields, billingkey.FieldPgKeySealed)
+	}
+	if m.return_url != nil {
+		fields = append(fields, billingkey.FieldReturnURL)
 	}
 	if m.card != nil {
 		fields = append(fields, billingkey.FieldCard)
@@ -2356,6 +2409,8 @@ func (m *BillingKeyMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case billingkey.FieldPgKeySealed:
 		return m.PgKeySealed()
+	case billingkey.FieldReturnURL:
+		return m.ReturnURL()
 	case billingkey.FieldCard:
 		return m.Card()
 	case billingkey.FieldCustomerName:
@@ -2397,6 +2452,8 @@ func (m *BillingKeyMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldStatus(ctx)
 	case billingkey.FieldPgKeySealed:
 		return m.OldPgKeySealed(ctx)
+	case billingkey.FieldReturnURL:
+		return m.OldReturnURL(ctx)
 	case billingkey.FieldCard:
 		return m.OldCard(ctx)
 	case billingkey.FieldCustomerName:
@@ -2488,6 +2545,13 @@ func (m *BillingKeyMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPgKeySealed(v)
 		return nil
+	case billingkey.FieldReturnURL:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReturnURL(v)
+		return nil
 	case billingkey.FieldCard:
 		v, ok := value.(*details.Card)
 		if !ok {
@@ -2563,6 +2627,9 @@ func (m *BillingKeyMutation) ClearedFields() []string {
 	if m.FieldCleared(billingkey.FieldActiveName) {
 		fields = append(fields, billingkey.FieldActiveName)
 	}
+	if m.FieldCleared(billingkey.FieldPgKeySealed) {
+		fields = append(fields, billingkey.FieldPgKeySealed)
+	}
 	if m.FieldCleared(billingkey.FieldCard) {
 		fields = append(fields, billingkey.FieldCard)
 	}
@@ -2585,6 +2652,9 @@ func (m *BillingKeyMutation) ClearField(name string) error {
 	switch name {
 	case billingkey.FieldActiveName:
 		m.ClearActiveName()
+		return nil
+	case billingkey.FieldPgKeySealed:
+		m.ClearPgKeySealed()
 		return nil
 	case billingkey.FieldCard:
 		m.ClearCard()
@@ -2629,6 +2699,9 @@ func (m *BillingKeyMutation) ResetField(name string) error {
 		return nil
 	case billingkey.FieldPgKeySealed:
 		m.ResetPgKeySealed()
+		return nil
+	case billingkey.FieldReturnURL:
+		m.ResetReturnURL()
 		return nil
 	case billingkey.FieldCard:
 		m.ResetCard()

@@ -22,7 +22,6 @@ import (
 	"github.com/paymux/paymux/money"
 	"github.com/paymux/paymux/paystate"
 	"github.com/paymux/paymux/providers"
-	"github.com/paymux/paymux/secrets"
 )
 
 type billingService struct{ *Server }
@@ -31,6 +30,7 @@ const (
 	reasonBillingKeyNotFound     = "BILLING_KEY_NOT_FOUND"
 	reasonBillingKeyExists       = "BILLING_KEY_EXISTS"
 	reasonBillingKeyDeleted      = "BILLING_KEY_DELETED"
+	reasonBillingKeyPending      = "BILLING_KEY_PENDING"
 	reasonBillingKeyHasSchedules = "BILLING_KEY_HAS_SCHEDULES"
 	reasonScheduleNotFound       = "SCHEDULE_NOT_FOUND"
 	reasonScheduleExists         = "SCHEDULE_EXISTS"
@@ -70,7 +70,10 @@ func (s *Server) loadBillingKey(ctx context.Context, ref string) (*ent.BillingKe
 }
 
 func activeBillingKey(k *ent.BillingKey) error {
-	if k.Status != billingkey.StatusACTIVE {
+	switch k.Status {
+	case billingkey.StatusPENDING:
+		return apierr.New(connect.CodeFailedPrecondition, reasonBillingKeyPending, "billing key %s waits for its window", k.Name)
+	case billingkey.StatusDELETED:
 		return apierr.New(connect.CodeFailedPrecondition, reasonBillingKeyDeleted, "billing key %s was deleted", k.Name)
 	}
 	return nil
@@ -94,13 +97,9 @@ func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, err
 	}
-	id := secrets.NewID("bk")
-	name := m.GetId()
-	switch {
-	case name == "":
-		name = id
-	case strings.HasPrefix(name, "bk_"):
-		return nil, apierr.InvalidField("id", "bk_ starts the ids paymux makes; name the key otherwise")
+	id, name, err := billingKeyName(m.GetId())
+	if err != nil {
+		return nil, err
 	}
 	ch, err := s.channelForNewPayment(ctx, m.GetChannelId())
 	if err != nil {
@@ -110,12 +109,8 @@ func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Reque
 		return nil, apierr.New(connect.CodeFailedPrecondition, reasonNotSupported,
 			"channel %s (%s) does not issue billing keys from card data", ch.row.ID, ch.row.Provider)
 	}
-	taken, err := s.db.BillingKey.Query().Where(billingkey.ActiveName(name)).Exist(ctx)
-	if err != nil {
+	if err := s.checkNameFree(ctx, name); err != nil {
 		return nil, err
-	}
-	if taken {
-		return nil, apierr.New(connect.CodeAlreadyExists, reasonBillingKeyExists, "billing key %s exists; delete it first", name)
 	}
 	card := m.GetCard()
 	pgctx, cancel := s.pgContext(ctx)
@@ -169,8 +164,8 @@ func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Reque
 	if ent.IsConstraintError(err) {
 		// Issued twice at once under one name: the other call won. The
 		// card this call registered is removed from the PG again.
-		s.deletePGBillingKey(ctx, ch, id, name, issued.Key, "issued twice under one name")
-		return nil, apierr.New(connect.CodeAlreadyExists, reasonBillingKeyExists, "billing key %s exists; delete it first", name)
+		_ = s.deletePGBillingKey(ctx, ch, id, name, issued.Key, "issued twice under one name") // logged there
+		return nil, errBillingKeyExists(name)
 	}
 	if err != nil {
 		return nil, err
@@ -305,7 +300,19 @@ func (s *billingService) DeleteBillingKey(ctx context.Context, req *connect.Requ
 	if err != nil {
 		return nil, err
 	}
-	if k.Status == billingkey.StatusDELETED {
+	switch k.Status {
+	case billingkey.StatusDELETED:
+		return connect.NewResponse(&paymuxv1.DeleteBillingKeyResponse{BillingKey: toBillingKeyPB(k, 0)}), nil
+	case billingkey.StatusPENDING:
+		// Its window never returned: the PG holds nothing yet.
+		now := s.clock()
+		if err := s.db.BillingKey.Update().Where(billingkey.ID(k.ID), billingkey.StatusEQ(billingkey.StatusPENDING)).
+			SetStatus(billingkey.StatusDELETED).ClearActiveName().SetDeletedAt(now).SetUpdatedAt(now).Exec(ctx); err != nil {
+			return nil, err
+		}
+		if k, err = s.loadBillingKey(ctx, k.ID); err != nil {
+			return nil, err
+		}
 		return connect.NewResponse(&paymuxv1.DeleteBillingKeyResponse{BillingKey: toBillingKeyPB(k, 0)}), nil
 	}
 	// First the schedules: revoked if asked, and none may be left to run.

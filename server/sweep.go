@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/logrecord"
@@ -88,6 +89,12 @@ func (s *Server) sweep(ctx context.Context) {
 	logErr("drop old webhook deliveries", "", err)
 
 	logErr("drop old call log records", "", s.purgeCallLog(ctx))
+
+	// A billing-key window not completed within a day is given up, and its
+	// name freed.
+	_, err = s.db.BillingKey.Delete().Where(billingkey.StatusEQ(billingkey.StatusPENDING),
+		billingkey.CreatedAtLT(s.clock().Add(-24*time.Hour))).Exec(ctx)
+	logErr("drop unfinished billing key windows", "", err)
 }
 
 // purgeCallLog deletes call log records older than call_log.retention, a

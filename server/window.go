@@ -39,6 +39,7 @@ func (s *Server) mountPublicPages(mux *http.ServeMux) {
 	mux.Handle(checkoutPath+"/", http.StripPrefix(checkoutPath, s.sandbox.Checkout()))
 	mux.Handle("GET "+windowReturnPath+"{id}", withRequestID(s.serveWindowReturn))
 	mux.Handle("POST "+notifyPath+"{channel}", withRequestID(s.serveNotification))
+	mux.Handle("GET "+billingReturnPath+"{id}", withRequestID(s.serveBillingReturn))
 }
 
 // withRequestID gives a page outside the API a request id, as the chain

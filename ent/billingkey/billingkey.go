@@ -35,6 +35,8 @@ const (
 	FieldStatus = "status"
 	// FieldPgKeySealed holds the string denoting the pg_key_sealed field in the database.
 	FieldPgKeySealed = "pg_key_sealed"
+	// FieldReturnURL holds the string denoting the return_url field in the database.
+	FieldReturnURL = "return_url"
 	// FieldCard holds the string denoting the card field in the database.
 	FieldCard = "card"
 	// FieldCustomerName holds the string denoting the customer_name field in the database.
@@ -64,6 +66,7 @@ var Columns = []string{
 	FieldMode,
 	FieldStatus,
 	FieldPgKeySealed,
+	FieldReturnURL,
 	FieldCard,
 	FieldCustomerName,
 	FieldCustomerEmail,
@@ -104,6 +107,8 @@ var (
 	ChannelIDValidator func(string) error
 	// ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
 	ProviderValidator func(string) error
+	// DefaultReturnURL holds the default value on creation for the "return_url" field.
+	DefaultReturnURL string
 	// DefaultCustomerName holds the default value on creation for the "customer_name" field.
 	DefaultCustomerName string
 	// DefaultCustomerEmail holds the default value on creation for the "customer_email" field.
@@ -148,6 +153,7 @@ type Status string
 const (
 	StatusACTIVE  Status = "ACTIVE"
 	StatusDELETED Status = "DELETED"
+	StatusPENDING Status = "PENDING"
 )
 
 func (s Status) String() string {
@@ -157,7 +163,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusACTIVE, StatusDELETED:
+	case StatusACTIVE, StatusDELETED, StatusPENDING:
 		return nil
 	default:
 		return fmt.Errorf("billingkey: invalid enum value for status field: %q", s)
@@ -215,6 +221,11 @@ func ByMode(opts ...sql.OrderTermOption) OrderOption {
 // ByStatus orders the results by the status field.
 func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldStatus, opts...).ToFunc()
+}
+
+// ByReturnURL orders the results by the return_url field.
+func ByReturnURL(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReturnURL, opts...).ToFunc()
 }
 
 // ByCustomerName orders the results by the customer_name field.

@@ -104,6 +104,11 @@ func PgKeySealed(v []byte) predicate.BillingKey {
 	return predicate.BillingKey(sql.FieldEQ(FieldPgKeySealed, v))
 }
 
+// ReturnURL applies equality check predicate on the "return_url" field. It's identical to ReturnURLEQ.
+func ReturnURL(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldEQ(FieldReturnURL, v))
+}
+
 // CustomerName applies equality check predicate on the "customer_name" field. It's identical to CustomerNameEQ.
 func CustomerName(v string) predicate.BillingKey {
 	return predicate.BillingKey(sql.FieldEQ(FieldCustomerName, v))
@@ -622,6 +627,81 @@ func PgKeySealedLT(v []byte) predicate.BillingKey {
 // PgKeySealedLTE applies the LTE predicate on the "pg_key_sealed" field.
 func PgKeySealedLTE(v []byte) predicate.BillingKey {
 	return predicate.BillingKey(sql.FieldLTE(FieldPgKeySealed, v))
+}
+
+// PgKeySealedIsNil applies the IsNil predicate on the "pg_key_sealed" field.
+func PgKeySealedIsNil() predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldIsNull(FieldPgKeySealed))
+}
+
+// PgKeySealedNotNil applies the NotNil predicate on the "pg_key_sealed" field.
+func PgKeySealedNotNil() predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldNotNull(FieldPgKeySealed))
+}
+
+// ReturnURLEQ applies the EQ predicate on the "return_url" field.
+func ReturnURLEQ(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldEQ(FieldReturnURL, v))
+}
+
+// ReturnURLNEQ applies the NEQ predicate on the "return_url" field.
+func ReturnURLNEQ(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldNEQ(FieldReturnURL, v))
+}
+
+// ReturnURLIn applies the In predicate on the "return_url" field.
+func ReturnURLIn(vs ...string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldIn(FieldReturnURL, vs...))
+}
+
+// ReturnURLNotIn applies the NotIn predicate on the "return_url" field.
+func ReturnURLNotIn(vs ...string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldNotIn(FieldReturnURL, vs...))
+}
+
+// ReturnURLGT applies the GT predicate on the "return_url" field.
+func ReturnURLGT(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldGT(FieldReturnURL, v))
+}
+
+// ReturnURLGTE applies the GTE predicate on the "return_url" field.
+func ReturnURLGTE(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldGTE(FieldReturnURL, v))
+}
+
+// ReturnURLLT applies the LT predicate on the "return_url" field.
+func ReturnURLLT(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldLT(FieldReturnURL, v))
+}
+
+// ReturnURLLTE applies the LTE predicate on the "return_url" field.
+func ReturnURLLTE(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldLTE(FieldReturnURL, v))
+}
+
+// ReturnURLContains applies the Contains predicate on the "return_url" field.
+func ReturnURLContains(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldContains(FieldReturnURL, v))
+}
+
+// ReturnURLHasPrefix applies the HasPrefix predicate on the "return_url" field.
+func ReturnURLHasPrefix(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldHasPrefix(FieldReturnURL, v))
+}
+
+// ReturnURLHasSuffix applies the HasSuffix predicate on the "return_url" field.
+func ReturnURLHasSuffix(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldHasSuffix(FieldReturnURL, v))
+}
+
+// ReturnURLEqualFold applies the EqualFold predicate on the "return_url" field.
+func ReturnURLEqualFold(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldEqualFold(FieldReturnURL, v))
+}
+
+// ReturnURLContainsFold applies the ContainsFold predicate on the "return_url" field.
+func ReturnURLContainsFold(v string) predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldContainsFold(FieldReturnURL, v))
 }
 
 // CardIsNil applies the IsNil predicate on the "card" field.

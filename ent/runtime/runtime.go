@@ -127,20 +127,24 @@ func init() {
 	billingkeyDescProvider := billingkeyFields[4].Descriptor()
 	// billingkey.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
 	billingkey.ProviderValidator = billingkeyDescProvider.Validators[0].(func(string) error)
+	// billingkeyDescReturnURL is the schema descriptor for return_url field.
+	billingkeyDescReturnURL := billingkeyFields[8].Descriptor()
+	// billingkey.DefaultReturnURL holds the default value on creation for the return_url field.
+	billingkey.DefaultReturnURL = billingkeyDescReturnURL.Default.(string)
 	// billingkeyDescCustomerName is the schema descriptor for customer_name field.
-	billingkeyDescCustomerName := billingkeyFields[9].Descriptor()
+	billingkeyDescCustomerName := billingkeyFields[10].Descriptor()
 	// billingkey.DefaultCustomerName holds the default value on creation for the customer_name field.
 	billingkey.DefaultCustomerName = billingkeyDescCustomerName.Default.(string)
 	// billingkeyDescCustomerEmail is the schema descriptor for customer_email field.
-	billingkeyDescCustomerEmail := billingkeyFields[10].Descriptor()
+	billingkeyDescCustomerEmail := billingkeyFields[11].Descriptor()
 	// billingkey.DefaultCustomerEmail holds the default value on creation for the customer_email field.
 	billingkey.DefaultCustomerEmail = billingkeyDescCustomerEmail.Default.(string)
 	// billingkeyDescCustomerPhone is the schema descriptor for customer_phone field.
-	billingkeyDescCustomerPhone := billingkeyFields[11].Descriptor()
+	billingkeyDescCustomerPhone := billingkeyFields[12].Descriptor()
 	// billingkey.DefaultCustomerPhone holds the default value on creation for the customer_phone field.
 	billingkey.DefaultCustomerPhone = billingkeyDescCustomerPhone.Default.(string)
 	// billingkeyDescKeyID is the schema descriptor for key_id field.
-	billingkeyDescKeyID := billingkeyFields[12].Descriptor()
+	billingkeyDescKeyID := billingkeyFields[13].Descriptor()
 	// billingkey.DefaultKeyID holds the default value on creation for the key_id field.
 	billingkey.DefaultKeyID = billingkeyDescKeyID.Default.(string)
 	// billingkeyDescID is the schema descriptor for id field.

@@ -26,9 +26,13 @@ func (BillingKey) Fields() []ent.Field {
 		field.String("channel_id").Immutable().NotEmpty(),
 		field.String("provider").Immutable().NotEmpty(),
 		field.Enum("mode").Values("TEST", "LIVE").Immutable(),
-		field.Enum("status").Values("ACTIVE", "DELETED"),
-		// The PG's billing key, sealed under the master key.
-		field.Bytes("pg_key_sealed").Sensitive().Immutable(),
+		// PENDING while the buyer is in the window (CreateBillingKeyWindow).
+		field.Enum("status").Values("ACTIVE", "DELETED", "PENDING"),
+		// The PG's billing key, sealed under the master key; none while
+		// PENDING.
+		field.Bytes("pg_key_sealed").Optional().Sensitive(),
+		// Where the window sends the buyer on to.
+		field.String("return_url").Default(""),
 		field.JSON("card", &details.Card{}).Optional(),
 		field.String("customer_name").Default(""),
 		field.String("customer_email").Default(""),

@@ -31,6 +31,8 @@ const (
 	BillingKeyStatus_BILLING_KEY_STATUS_UNSPECIFIED BillingKeyStatus = 0
 	BillingKeyStatus_BILLING_KEY_STATUS_ACTIVE      BillingKeyStatus = 1
 	BillingKeyStatus_BILLING_KEY_STATUS_DELETED     BillingKeyStatus = 2
+	// Waiting for the buyer in the window (CreateBillingKeyWindow).
+	BillingKeyStatus_BILLING_KEY_STATUS_PENDING BillingKeyStatus = 3
 )
 
 // Enum value maps for BillingKeyStatus.
@@ -39,11 +41,13 @@ var (
 		0: "BILLING_KEY_STATUS_UNSPECIFIED",
 		1: "BILLING_KEY_STATUS_ACTIVE",
 		2: "BILLING_KEY_STATUS_DELETED",
+		3: "BILLING_KEY_STATUS_PENDING",
 	}
 	BillingKeyStatus_value = map[string]int32{
 		"BILLING_KEY_STATUS_UNSPECIFIED": 0,
 		"BILLING_KEY_STATUS_ACTIVE":      1,
 		"BILLING_KEY_STATUS_DELETED":     2,
+		"BILLING_KEY_STATUS_PENDING":     3,
 	}
 )
 
@@ -384,6 +388,137 @@ func (x *IssueBillingKeyResponse) GetBillingKey() *BillingKey {
 	return nil
 }
 
+type CreateBillingKeyWindowRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	StoreId   string                 `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	ChannelId string                 `protobuf:"bytes,2,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	// As in IssueBillingKey.
+	Id       string    `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	Customer *Customer `protobuf:"bytes,4,opt,name=customer,proto3" json:"customer,omitempty"`
+	// Where the buyer goes once the window is done (empty: paymux shows the
+	// outcome as JSON).
+	ReturnUrl     string `protobuf:"bytes,5,opt,name=return_url,json=returnUrl,proto3" json:"return_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBillingKeyWindowRequest) Reset() {
+	*x = CreateBillingKeyWindowRequest{}
+	mi := &file_paymux_v1_billing_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBillingKeyWindowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBillingKeyWindowRequest) ProtoMessage() {}
+
+func (x *CreateBillingKeyWindowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_paymux_v1_billing_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBillingKeyWindowRequest.ProtoReflect.Descriptor instead.
+func (*CreateBillingKeyWindowRequest) Descriptor() ([]byte, []int) {
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CreateBillingKeyWindowRequest) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *CreateBillingKeyWindowRequest) GetChannelId() string {
+	if x != nil {
+		return x.ChannelId
+	}
+	return ""
+}
+
+func (x *CreateBillingKeyWindowRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CreateBillingKeyWindowRequest) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *CreateBillingKeyWindowRequest) GetReturnUrl() string {
+	if x != nil {
+		return x.ReturnUrl
+	}
+	return ""
+}
+
+type CreateBillingKeyWindowResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BillingKey    *BillingKey            `protobuf:"bytes,1,opt,name=billing_key,json=billingKey,proto3" json:"billing_key,omitempty"`
+	Window        *Window                `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBillingKeyWindowResponse) Reset() {
+	*x = CreateBillingKeyWindowResponse{}
+	mi := &file_paymux_v1_billing_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBillingKeyWindowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBillingKeyWindowResponse) ProtoMessage() {}
+
+func (x *CreateBillingKeyWindowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_paymux_v1_billing_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBillingKeyWindowResponse.ProtoReflect.Descriptor instead.
+func (*CreateBillingKeyWindowResponse) Descriptor() ([]byte, []int) {
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CreateBillingKeyWindowResponse) GetBillingKey() *BillingKey {
+	if x != nil {
+		return x.BillingKey
+	}
+	return nil
+}
+
+func (x *CreateBillingKeyWindowResponse) GetWindow() *Window {
+	if x != nil {
+		return x.Window
+	}
+	return nil
+}
+
 type GetBillingKeyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -393,7 +528,7 @@ type GetBillingKeyRequest struct {
 
 func (x *GetBillingKeyRequest) Reset() {
 	*x = GetBillingKeyRequest{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[3]
+	mi := &file_paymux_v1_billing_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -405,7 +540,7 @@ func (x *GetBillingKeyRequest) String() string {
 func (*GetBillingKeyRequest) ProtoMessage() {}
 
 func (x *GetBillingKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[3]
+	mi := &file_paymux_v1_billing_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -418,7 +553,7 @@ func (x *GetBillingKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBillingKeyRequest.ProtoReflect.Descriptor instead.
 func (*GetBillingKeyRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{3}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetBillingKeyRequest) GetId() string {
@@ -437,7 +572,7 @@ type GetBillingKeyResponse struct {
 
 func (x *GetBillingKeyResponse) Reset() {
 	*x = GetBillingKeyResponse{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[4]
+	mi := &file_paymux_v1_billing_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +584,7 @@ func (x *GetBillingKeyResponse) String() string {
 func (*GetBillingKeyResponse) ProtoMessage() {}
 
 func (x *GetBillingKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[4]
+	mi := &file_paymux_v1_billing_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +597,7 @@ func (x *GetBillingKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBillingKeyResponse.ProtoReflect.Descriptor instead.
 func (*GetBillingKeyResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{4}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetBillingKeyResponse) GetBillingKey() *BillingKey {
@@ -489,7 +624,7 @@ type ListBillingKeysRequest struct {
 
 func (x *ListBillingKeysRequest) Reset() {
 	*x = ListBillingKeysRequest{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[5]
+	mi := &file_paymux_v1_billing_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -501,7 +636,7 @@ func (x *ListBillingKeysRequest) String() string {
 func (*ListBillingKeysRequest) ProtoMessage() {}
 
 func (x *ListBillingKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[5]
+	mi := &file_paymux_v1_billing_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -514,7 +649,7 @@ func (x *ListBillingKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBillingKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListBillingKeysRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{5}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListBillingKeysRequest) GetStoreId() string {
@@ -583,7 +718,7 @@ type ListBillingKeysResponse struct {
 
 func (x *ListBillingKeysResponse) Reset() {
 	*x = ListBillingKeysResponse{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[6]
+	mi := &file_paymux_v1_billing_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +730,7 @@ func (x *ListBillingKeysResponse) String() string {
 func (*ListBillingKeysResponse) ProtoMessage() {}
 
 func (x *ListBillingKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[6]
+	mi := &file_paymux_v1_billing_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +743,7 @@ func (x *ListBillingKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBillingKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListBillingKeysResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{6}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListBillingKeysResponse) GetBillingKeys() []*BillingKey {
@@ -638,7 +773,7 @@ type DeleteBillingKeyRequest struct {
 
 func (x *DeleteBillingKeyRequest) Reset() {
 	*x = DeleteBillingKeyRequest{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[7]
+	mi := &file_paymux_v1_billing_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +785,7 @@ func (x *DeleteBillingKeyRequest) String() string {
 func (*DeleteBillingKeyRequest) ProtoMessage() {}
 
 func (x *DeleteBillingKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[7]
+	mi := &file_paymux_v1_billing_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +798,7 @@ func (x *DeleteBillingKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBillingKeyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBillingKeyRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{7}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteBillingKeyRequest) GetId() string {
@@ -698,7 +833,7 @@ type DeleteBillingKeyResponse struct {
 
 func (x *DeleteBillingKeyResponse) Reset() {
 	*x = DeleteBillingKeyResponse{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[8]
+	mi := &file_paymux_v1_billing_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +845,7 @@ func (x *DeleteBillingKeyResponse) String() string {
 func (*DeleteBillingKeyResponse) ProtoMessage() {}
 
 func (x *DeleteBillingKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[8]
+	mi := &file_paymux_v1_billing_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +858,7 @@ func (x *DeleteBillingKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBillingKeyResponse.ProtoReflect.Descriptor instead.
 func (*DeleteBillingKeyResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{8}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteBillingKeyResponse) GetBillingKey() *BillingKey {
@@ -756,7 +891,7 @@ type ChargeBillingKeyRequest struct {
 
 func (x *ChargeBillingKeyRequest) Reset() {
 	*x = ChargeBillingKeyRequest{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[9]
+	mi := &file_paymux_v1_billing_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +903,7 @@ func (x *ChargeBillingKeyRequest) String() string {
 func (*ChargeBillingKeyRequest) ProtoMessage() {}
 
 func (x *ChargeBillingKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[9]
+	mi := &file_paymux_v1_billing_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +916,7 @@ func (x *ChargeBillingKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargeBillingKeyRequest.ProtoReflect.Descriptor instead.
 func (*ChargeBillingKeyRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{9}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChargeBillingKeyRequest) GetId() string {
@@ -835,7 +970,7 @@ type ChargeBillingKeyResponse struct {
 
 func (x *ChargeBillingKeyResponse) Reset() {
 	*x = ChargeBillingKeyResponse{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[10]
+	mi := &file_paymux_v1_billing_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +982,7 @@ func (x *ChargeBillingKeyResponse) String() string {
 func (*ChargeBillingKeyResponse) ProtoMessage() {}
 
 func (x *ChargeBillingKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[10]
+	mi := &file_paymux_v1_billing_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +995,7 @@ func (x *ChargeBillingKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChargeBillingKeyResponse.ProtoReflect.Descriptor instead.
 func (*ChargeBillingKeyResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{10}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ChargeBillingKeyResponse) GetPayment() *Payment {
@@ -883,7 +1018,7 @@ type RetryPolicy struct {
 
 func (x *RetryPolicy) Reset() {
 	*x = RetryPolicy{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[11]
+	mi := &file_paymux_v1_billing_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +1030,7 @@ func (x *RetryPolicy) String() string {
 func (*RetryPolicy) ProtoMessage() {}
 
 func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[11]
+	mi := &file_paymux_v1_billing_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1043,7 @@ func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
 func (*RetryPolicy) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{11}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RetryPolicy) GetInterval() *durationpb.Duration {
@@ -960,7 +1095,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[12]
+	mi := &file_paymux_v1_billing_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1107,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[12]
+	mi := &file_paymux_v1_billing_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1120,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{12}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Schedule) GetId() string {
@@ -1150,7 +1285,7 @@ type ScheduleInput struct {
 
 func (x *ScheduleInput) Reset() {
 	*x = ScheduleInput{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[13]
+	mi := &file_paymux_v1_billing_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1297,7 @@ func (x *ScheduleInput) String() string {
 func (*ScheduleInput) ProtoMessage() {}
 
 func (x *ScheduleInput) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[13]
+	mi := &file_paymux_v1_billing_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1310,7 @@ func (x *ScheduleInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleInput.ProtoReflect.Descriptor instead.
 func (*ScheduleInput) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{13}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ScheduleInput) GetMerchantPaymentId() string {
@@ -1237,7 +1372,7 @@ type CreateSchedulesRequest struct {
 
 func (x *CreateSchedulesRequest) Reset() {
 	*x = CreateSchedulesRequest{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[14]
+	mi := &file_paymux_v1_billing_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1384,7 @@ func (x *CreateSchedulesRequest) String() string {
 func (*CreateSchedulesRequest) ProtoMessage() {}
 
 func (x *CreateSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[14]
+	mi := &file_paymux_v1_billing_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1397,7 @@ func (x *CreateSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*CreateSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{14}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateSchedulesRequest) GetBillingKeyId() string {
@@ -1288,7 +1423,7 @@ type CreateSchedulesResponse struct {
 
 func (x *CreateSchedulesResponse) Reset() {
 	*x = CreateSchedulesResponse{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[15]
+	mi := &file_paymux_v1_billing_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1435,7 @@ func (x *CreateSchedulesResponse) String() string {
 func (*CreateSchedulesResponse) ProtoMessage() {}
 
 func (x *CreateSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[15]
+	mi := &file_paymux_v1_billing_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1448,7 @@ func (x *CreateSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*CreateSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{15}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateSchedulesResponse) GetSchedules() []*Schedule {
@@ -1332,7 +1467,7 @@ type GetScheduleRequest struct {
 
 func (x *GetScheduleRequest) Reset() {
 	*x = GetScheduleRequest{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[16]
+	mi := &file_paymux_v1_billing_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1479,7 @@ func (x *GetScheduleRequest) String() string {
 func (*GetScheduleRequest) ProtoMessage() {}
 
 func (x *GetScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[16]
+	mi := &file_paymux_v1_billing_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1492,7 @@ func (x *GetScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetScheduleRequest.ProtoReflect.Descriptor instead.
 func (*GetScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{16}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetScheduleRequest) GetId() string {
@@ -1376,7 +1511,7 @@ type GetScheduleResponse struct {
 
 func (x *GetScheduleResponse) Reset() {
 	*x = GetScheduleResponse{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[17]
+	mi := &file_paymux_v1_billing_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1523,7 @@ func (x *GetScheduleResponse) String() string {
 func (*GetScheduleResponse) ProtoMessage() {}
 
 func (x *GetScheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[17]
+	mi := &file_paymux_v1_billing_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1536,7 @@ func (x *GetScheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetScheduleResponse.ProtoReflect.Descriptor instead.
 func (*GetScheduleResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{17}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetScheduleResponse) GetSchedule() *Schedule {
@@ -1427,7 +1562,7 @@ type ListSchedulesRequest struct {
 
 func (x *ListSchedulesRequest) Reset() {
 	*x = ListSchedulesRequest{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[18]
+	mi := &file_paymux_v1_billing_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1574,7 @@ func (x *ListSchedulesRequest) String() string {
 func (*ListSchedulesRequest) ProtoMessage() {}
 
 func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[18]
+	mi := &file_paymux_v1_billing_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1587,7 @@ func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{18}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListSchedulesRequest) GetStoreId() string {
@@ -1514,7 +1649,7 @@ type ListSchedulesResponse struct {
 
 func (x *ListSchedulesResponse) Reset() {
 	*x = ListSchedulesResponse{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[19]
+	mi := &file_paymux_v1_billing_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1661,7 @@ func (x *ListSchedulesResponse) String() string {
 func (*ListSchedulesResponse) ProtoMessage() {}
 
 func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[19]
+	mi := &file_paymux_v1_billing_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1674,7 @@ func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{19}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
@@ -1570,7 +1705,7 @@ type RevokeSchedulesRequest struct {
 
 func (x *RevokeSchedulesRequest) Reset() {
 	*x = RevokeSchedulesRequest{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[20]
+	mi := &file_paymux_v1_billing_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1717,7 @@ func (x *RevokeSchedulesRequest) String() string {
 func (*RevokeSchedulesRequest) ProtoMessage() {}
 
 func (x *RevokeSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[20]
+	mi := &file_paymux_v1_billing_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1730,7 @@ func (x *RevokeSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*RevokeSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{20}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RevokeSchedulesRequest) GetTarget() isRevokeSchedulesRequest_Target {
@@ -1656,7 +1791,7 @@ type ScheduleIDs struct {
 
 func (x *ScheduleIDs) Reset() {
 	*x = ScheduleIDs{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[21]
+	mi := &file_paymux_v1_billing_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1803,7 @@ func (x *ScheduleIDs) String() string {
 func (*ScheduleIDs) ProtoMessage() {}
 
 func (x *ScheduleIDs) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[21]
+	mi := &file_paymux_v1_billing_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1816,7 @@ func (x *ScheduleIDs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleIDs.ProtoReflect.Descriptor instead.
 func (*ScheduleIDs) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{21}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ScheduleIDs) GetIds() []string {
@@ -1702,7 +1837,7 @@ type RevokeSchedulesResponse struct {
 
 func (x *RevokeSchedulesResponse) Reset() {
 	*x = RevokeSchedulesResponse{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[22]
+	mi := &file_paymux_v1_billing_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1714,7 +1849,7 @@ func (x *RevokeSchedulesResponse) String() string {
 func (*RevokeSchedulesResponse) ProtoMessage() {}
 
 func (x *RevokeSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[22]
+	mi := &file_paymux_v1_billing_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1727,7 +1862,7 @@ func (x *RevokeSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*RevokeSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{22}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RevokeSchedulesResponse) GetRevoked() []*Schedule {
@@ -1756,7 +1891,7 @@ type RescheduleRequest struct {
 
 func (x *RescheduleRequest) Reset() {
 	*x = RescheduleRequest{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[23]
+	mi := &file_paymux_v1_billing_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +1903,7 @@ func (x *RescheduleRequest) String() string {
 func (*RescheduleRequest) ProtoMessage() {}
 
 func (x *RescheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[23]
+	mi := &file_paymux_v1_billing_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +1916,7 @@ func (x *RescheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescheduleRequest.ProtoReflect.Descriptor instead.
 func (*RescheduleRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{23}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RescheduleRequest) GetId() string {
@@ -1814,7 +1949,7 @@ type RescheduleResponse struct {
 
 func (x *RescheduleResponse) Reset() {
 	*x = RescheduleResponse{}
-	mi := &file_paymux_v1_billing_proto_msgTypes[24]
+	mi := &file_paymux_v1_billing_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +1961,7 @@ func (x *RescheduleResponse) String() string {
 func (*RescheduleResponse) ProtoMessage() {}
 
 func (x *RescheduleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_billing_proto_msgTypes[24]
+	mi := &file_paymux_v1_billing_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +1974,7 @@ func (x *RescheduleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescheduleResponse.ProtoReflect.Descriptor instead.
 func (*RescheduleResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{24}
+	return file_paymux_v1_billing_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RescheduleResponse) GetSchedule() *Schedule {
@@ -1880,7 +2015,19 @@ const file_paymux_v1_billing_proto_rawDesc = "" +
 	"\bcustomer\x18\x05 \x01(\v2\x13.paymux.v1.CustomerR\bcustomer\"Q\n" +
 	"\x17IssueBillingKeyResponse\x126\n" +
 	"\vbilling_key\x18\x01 \x01(\v2\x15.paymux.v1.BillingKeyR\n" +
-	"billingKey\"1\n" +
+	"billingKey\"\xfd\x01\n" +
+	"\x1dCreateBillingKeyWindowRequest\x12\"\n" +
+	"\bstore_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x12&\n" +
+	"\n" +
+	"channel_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\tchannelId\x120\n" +
+	"\x02id\x18\x03 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^([A-Za-z0-9_\\-.:@]+)?$R\x02id\x12/\n" +
+	"\bcustomer\x18\x04 \x01(\v2\x13.paymux.v1.CustomerR\bcustomer\x12-\n" +
+	"\n" +
+	"return_url\x18\x05 \x01(\tB\x0e\xbaH\v\xd8\x01\x01r\x06\x18\xd0\x0f\x88\x01\x01R\treturnUrl\"\x83\x01\n" +
+	"\x1eCreateBillingKeyWindowResponse\x126\n" +
+	"\vbilling_key\x18\x01 \x01(\v2\x15.paymux.v1.BillingKeyR\n" +
+	"billingKey\x12)\n" +
+	"\x06window\x18\x02 \x01(\v2\x11.paymux.v1.WindowR\x06window\"1\n" +
 	"\x14GetBillingKeyRequest\x12\x19\n" +
 	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\"O\n" +
 	"\x15GetBillingKeyResponse\x126\n" +
@@ -2003,20 +2150,22 @@ const file_paymux_v1_billing_proto_rawDesc = "" +
 	"\bpay_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\apayTime\x12)\n" +
 	"\x06amount\x18\x03 \x01(\v2\x11.paymux.v1.AmountR\x06amount\"E\n" +
 	"\x12RescheduleResponse\x12/\n" +
-	"\bschedule\x18\x01 \x01(\v2\x13.paymux.v1.ScheduleR\bschedule*u\n" +
+	"\bschedule\x18\x01 \x01(\v2\x13.paymux.v1.ScheduleR\bschedule*\x95\x01\n" +
 	"\x10BillingKeyStatus\x12\"\n" +
 	"\x1eBILLING_KEY_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19BILLING_KEY_STATUS_ACTIVE\x10\x01\x12\x1e\n" +
-	"\x1aBILLING_KEY_STATUS_DELETED\x10\x02*\xc5\x01\n" +
+	"\x1aBILLING_KEY_STATUS_DELETED\x10\x02\x12\x1e\n" +
+	"\x1aBILLING_KEY_STATUS_PENDING\x10\x03*\xc5\x01\n" +
 	"\x0eScheduleStatus\x12\x1f\n" +
 	"\x1bSCHEDULE_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SCHEDULE_STATUS_SCHEDULED\x10\x01\x12\x1b\n" +
 	"\x17SCHEDULE_STATUS_STARTED\x10\x02\x12\x1d\n" +
 	"\x19SCHEDULE_STATUS_SUCCEEDED\x10\x03\x12\x1a\n" +
 	"\x16SCHEDULE_STATUS_FAILED\x10\x04\x12\x1b\n" +
-	"\x17SCHEDULE_STATUS_REVOKED\x10\x052\xf1\t\n" +
+	"\x17SCHEDULE_STATUS_REVOKED\x10\x052\x89\v\n" +
 	"\x0eBillingService\x12y\n" +
-	"\x0fIssueBillingKey\x12!.paymux.v1.IssueBillingKeyRequest\x1a\".paymux.v1.IssueBillingKeyResponse\"\x1f\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/billing-keys\x12u\n" +
+	"\x0fIssueBillingKey\x12!.paymux.v1.IssueBillingKeyRequest\x1a\".paymux.v1.IssueBillingKeyResponse\"\x1f\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/billing-keys\x12\x95\x01\n" +
+	"\x16CreateBillingKeyWindow\x12(.paymux.v1.CreateBillingKeyWindowRequest\x1a).paymux.v1.CreateBillingKeyWindowResponse\"&\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/billing-keys/window\x12u\n" +
 	"\rGetBillingKey\x12\x1f.paymux.v1.GetBillingKeyRequest\x1a .paymux.v1.GetBillingKeyResponse\"!\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/billing-keys/{id}\x12v\n" +
 	"\x0fListBillingKeys\x12!.paymux.v1.ListBillingKeysRequest\x1a\".paymux.v1.ListBillingKeysResponse\"\x1c\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/billing-keys\x12~\n" +
 	"\x10DeleteBillingKey\x12\".paymux.v1.DeleteBillingKeyRequest\x1a#.paymux.v1.DeleteBillingKeyResponse\"!\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x17*\x15/v1/billing-keys/{id}\x12\x88\x01\n" +
@@ -2041,121 +2190,129 @@ func file_paymux_v1_billing_proto_rawDescGZIP() []byte {
 }
 
 var file_paymux_v1_billing_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_paymux_v1_billing_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_paymux_v1_billing_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_paymux_v1_billing_proto_goTypes = []any{
-	(BillingKeyStatus)(0),            // 0: paymux.v1.BillingKeyStatus
-	(ScheduleStatus)(0),              // 1: paymux.v1.ScheduleStatus
-	(*BillingKey)(nil),               // 2: paymux.v1.BillingKey
-	(*IssueBillingKeyRequest)(nil),   // 3: paymux.v1.IssueBillingKeyRequest
-	(*IssueBillingKeyResponse)(nil),  // 4: paymux.v1.IssueBillingKeyResponse
-	(*GetBillingKeyRequest)(nil),     // 5: paymux.v1.GetBillingKeyRequest
-	(*GetBillingKeyResponse)(nil),    // 6: paymux.v1.GetBillingKeyResponse
-	(*ListBillingKeysRequest)(nil),   // 7: paymux.v1.ListBillingKeysRequest
-	(*ListBillingKeysResponse)(nil),  // 8: paymux.v1.ListBillingKeysResponse
-	(*DeleteBillingKeyRequest)(nil),  // 9: paymux.v1.DeleteBillingKeyRequest
-	(*DeleteBillingKeyResponse)(nil), // 10: paymux.v1.DeleteBillingKeyResponse
-	(*ChargeBillingKeyRequest)(nil),  // 11: paymux.v1.ChargeBillingKeyRequest
-	(*ChargeBillingKeyResponse)(nil), // 12: paymux.v1.ChargeBillingKeyResponse
-	(*RetryPolicy)(nil),              // 13: paymux.v1.RetryPolicy
-	(*Schedule)(nil),                 // 14: paymux.v1.Schedule
-	(*ScheduleInput)(nil),            // 15: paymux.v1.ScheduleInput
-	(*CreateSchedulesRequest)(nil),   // 16: paymux.v1.CreateSchedulesRequest
-	(*CreateSchedulesResponse)(nil),  // 17: paymux.v1.CreateSchedulesResponse
-	(*GetScheduleRequest)(nil),       // 18: paymux.v1.GetScheduleRequest
-	(*GetScheduleResponse)(nil),      // 19: paymux.v1.GetScheduleResponse
-	(*ListSchedulesRequest)(nil),     // 20: paymux.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),    // 21: paymux.v1.ListSchedulesResponse
-	(*RevokeSchedulesRequest)(nil),   // 22: paymux.v1.RevokeSchedulesRequest
-	(*ScheduleIDs)(nil),              // 23: paymux.v1.ScheduleIDs
-	(*RevokeSchedulesResponse)(nil),  // 24: paymux.v1.RevokeSchedulesResponse
-	(*RescheduleRequest)(nil),        // 25: paymux.v1.RescheduleRequest
-	(*RescheduleResponse)(nil),       // 26: paymux.v1.RescheduleResponse
-	(Provider)(0),                    // 27: paymux.v1.Provider
-	(Mode)(0),                        // 28: paymux.v1.Mode
-	(*CardDetails)(nil),              // 29: paymux.v1.CardDetails
-	(*Customer)(nil),                 // 30: paymux.v1.Customer
-	(*timestamppb.Timestamp)(nil),    // 31: google.protobuf.Timestamp
-	(*CardInput)(nil),                // 32: paymux.v1.CardInput
-	(*Amount)(nil),                   // 33: paymux.v1.Amount
-	(*Payment)(nil),                  // 34: paymux.v1.Payment
-	(*durationpb.Duration)(nil),      // 35: google.protobuf.Duration
-	(*Failure)(nil),                  // 36: paymux.v1.Failure
+	(BillingKeyStatus)(0),                  // 0: paymux.v1.BillingKeyStatus
+	(ScheduleStatus)(0),                    // 1: paymux.v1.ScheduleStatus
+	(*BillingKey)(nil),                     // 2: paymux.v1.BillingKey
+	(*IssueBillingKeyRequest)(nil),         // 3: paymux.v1.IssueBillingKeyRequest
+	(*IssueBillingKeyResponse)(nil),        // 4: paymux.v1.IssueBillingKeyResponse
+	(*CreateBillingKeyWindowRequest)(nil),  // 5: paymux.v1.CreateBillingKeyWindowRequest
+	(*CreateBillingKeyWindowResponse)(nil), // 6: paymux.v1.CreateBillingKeyWindowResponse
+	(*GetBillingKeyRequest)(nil),           // 7: paymux.v1.GetBillingKeyRequest
+	(*GetBillingKeyResponse)(nil),          // 8: paymux.v1.GetBillingKeyResponse
+	(*ListBillingKeysRequest)(nil),         // 9: paymux.v1.ListBillingKeysRequest
+	(*ListBillingKeysResponse)(nil),        // 10: paymux.v1.ListBillingKeysResponse
+	(*DeleteBillingKeyRequest)(nil),        // 11: paymux.v1.DeleteBillingKeyRequest
+	(*DeleteBillingKeyResponse)(nil),       // 12: paymux.v1.DeleteBillingKeyResponse
+	(*ChargeBillingKeyRequest)(nil),        // 13: paymux.v1.ChargeBillingKeyRequest
+	(*ChargeBillingKeyResponse)(nil),       // 14: paymux.v1.ChargeBillingKeyResponse
+	(*RetryPolicy)(nil),                    // 15: paymux.v1.RetryPolicy
+	(*Schedule)(nil),                       // 16: paymux.v1.Schedule
+	(*ScheduleInput)(nil),                  // 17: paymux.v1.ScheduleInput
+	(*CreateSchedulesRequest)(nil),         // 18: paymux.v1.CreateSchedulesRequest
+	(*CreateSchedulesResponse)(nil),        // 19: paymux.v1.CreateSchedulesResponse
+	(*GetScheduleRequest)(nil),             // 20: paymux.v1.GetScheduleRequest
+	(*GetScheduleResponse)(nil),            // 21: paymux.v1.GetScheduleResponse
+	(*ListSchedulesRequest)(nil),           // 22: paymux.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),          // 23: paymux.v1.ListSchedulesResponse
+	(*RevokeSchedulesRequest)(nil),         // 24: paymux.v1.RevokeSchedulesRequest
+	(*ScheduleIDs)(nil),                    // 25: paymux.v1.ScheduleIDs
+	(*RevokeSchedulesResponse)(nil),        // 26: paymux.v1.RevokeSchedulesResponse
+	(*RescheduleRequest)(nil),              // 27: paymux.v1.RescheduleRequest
+	(*RescheduleResponse)(nil),             // 28: paymux.v1.RescheduleResponse
+	(Provider)(0),                          // 29: paymux.v1.Provider
+	(Mode)(0),                              // 30: paymux.v1.Mode
+	(*CardDetails)(nil),                    // 31: paymux.v1.CardDetails
+	(*Customer)(nil),                       // 32: paymux.v1.Customer
+	(*timestamppb.Timestamp)(nil),          // 33: google.protobuf.Timestamp
+	(*CardInput)(nil),                      // 34: paymux.v1.CardInput
+	(*Window)(nil),                         // 35: paymux.v1.Window
+	(*Amount)(nil),                         // 36: paymux.v1.Amount
+	(*Payment)(nil),                        // 37: paymux.v1.Payment
+	(*durationpb.Duration)(nil),            // 38: google.protobuf.Duration
+	(*Failure)(nil),                        // 39: paymux.v1.Failure
 }
 var file_paymux_v1_billing_proto_depIdxs = []int32{
-	27, // 0: paymux.v1.BillingKey.provider:type_name -> paymux.v1.Provider
-	28, // 1: paymux.v1.BillingKey.mode:type_name -> paymux.v1.Mode
+	29, // 0: paymux.v1.BillingKey.provider:type_name -> paymux.v1.Provider
+	30, // 1: paymux.v1.BillingKey.mode:type_name -> paymux.v1.Mode
 	0,  // 2: paymux.v1.BillingKey.status:type_name -> paymux.v1.BillingKeyStatus
-	29, // 3: paymux.v1.BillingKey.card:type_name -> paymux.v1.CardDetails
-	30, // 4: paymux.v1.BillingKey.customer:type_name -> paymux.v1.Customer
-	31, // 5: paymux.v1.BillingKey.create_time:type_name -> google.protobuf.Timestamp
-	31, // 6: paymux.v1.BillingKey.delete_time:type_name -> google.protobuf.Timestamp
-	32, // 7: paymux.v1.IssueBillingKeyRequest.card:type_name -> paymux.v1.CardInput
-	30, // 8: paymux.v1.IssueBillingKeyRequest.customer:type_name -> paymux.v1.Customer
+	31, // 3: paymux.v1.BillingKey.card:type_name -> paymux.v1.CardDetails
+	32, // 4: paymux.v1.BillingKey.customer:type_name -> paymux.v1.Customer
+	33, // 5: paymux.v1.BillingKey.create_time:type_name -> google.protobuf.Timestamp
+	33, // 6: paymux.v1.BillingKey.delete_time:type_name -> google.protobuf.Timestamp
+	34, // 7: paymux.v1.IssueBillingKeyRequest.card:type_name -> paymux.v1.CardInput
+	32, // 8: paymux.v1.IssueBillingKeyRequest.customer:type_name -> paymux.v1.Customer
 	2,  // 9: paymux.v1.IssueBillingKeyResponse.billing_key:type_name -> paymux.v1.BillingKey
-	2,  // 10: paymux.v1.GetBillingKeyResponse.billing_key:type_name -> paymux.v1.BillingKey
-	0,  // 11: paymux.v1.ListBillingKeysRequest.statuses:type_name -> paymux.v1.BillingKeyStatus
-	31, // 12: paymux.v1.ListBillingKeysRequest.start_time:type_name -> google.protobuf.Timestamp
-	31, // 13: paymux.v1.ListBillingKeysRequest.end_time:type_name -> google.protobuf.Timestamp
-	2,  // 14: paymux.v1.ListBillingKeysResponse.billing_keys:type_name -> paymux.v1.BillingKey
-	2,  // 15: paymux.v1.DeleteBillingKeyResponse.billing_key:type_name -> paymux.v1.BillingKey
-	33, // 16: paymux.v1.ChargeBillingKeyRequest.amount:type_name -> paymux.v1.Amount
-	30, // 17: paymux.v1.ChargeBillingKeyRequest.customer:type_name -> paymux.v1.Customer
-	34, // 18: paymux.v1.ChargeBillingKeyResponse.payment:type_name -> paymux.v1.Payment
-	35, // 19: paymux.v1.RetryPolicy.interval:type_name -> google.protobuf.Duration
-	28, // 20: paymux.v1.Schedule.mode:type_name -> paymux.v1.Mode
-	1,  // 21: paymux.v1.Schedule.status:type_name -> paymux.v1.ScheduleStatus
-	33, // 22: paymux.v1.Schedule.amount:type_name -> paymux.v1.Amount
-	30, // 23: paymux.v1.Schedule.customer:type_name -> paymux.v1.Customer
-	31, // 24: paymux.v1.Schedule.pay_time:type_name -> google.protobuf.Timestamp
-	13, // 25: paymux.v1.Schedule.retry_policy:type_name -> paymux.v1.RetryPolicy
-	31, // 26: paymux.v1.Schedule.start_time:type_name -> google.protobuf.Timestamp
-	31, // 27: paymux.v1.Schedule.end_time:type_name -> google.protobuf.Timestamp
-	31, // 28: paymux.v1.Schedule.revoke_time:type_name -> google.protobuf.Timestamp
-	36, // 29: paymux.v1.Schedule.failure:type_name -> paymux.v1.Failure
-	31, // 30: paymux.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
-	31, // 31: paymux.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
-	31, // 32: paymux.v1.ScheduleInput.pay_time:type_name -> google.protobuf.Timestamp
-	33, // 33: paymux.v1.ScheduleInput.amount:type_name -> paymux.v1.Amount
-	30, // 34: paymux.v1.ScheduleInput.customer:type_name -> paymux.v1.Customer
-	13, // 35: paymux.v1.ScheduleInput.retry_policy:type_name -> paymux.v1.RetryPolicy
-	15, // 36: paymux.v1.CreateSchedulesRequest.schedules:type_name -> paymux.v1.ScheduleInput
-	14, // 37: paymux.v1.CreateSchedulesResponse.schedules:type_name -> paymux.v1.Schedule
-	14, // 38: paymux.v1.GetScheduleResponse.schedule:type_name -> paymux.v1.Schedule
-	1,  // 39: paymux.v1.ListSchedulesRequest.statuses:type_name -> paymux.v1.ScheduleStatus
-	31, // 40: paymux.v1.ListSchedulesRequest.start_time:type_name -> google.protobuf.Timestamp
-	31, // 41: paymux.v1.ListSchedulesRequest.end_time:type_name -> google.protobuf.Timestamp
-	14, // 42: paymux.v1.ListSchedulesResponse.schedules:type_name -> paymux.v1.Schedule
-	23, // 43: paymux.v1.RevokeSchedulesRequest.schedule_ids:type_name -> paymux.v1.ScheduleIDs
-	14, // 44: paymux.v1.RevokeSchedulesResponse.revoked:type_name -> paymux.v1.Schedule
-	14, // 45: paymux.v1.RevokeSchedulesResponse.not_revoked:type_name -> paymux.v1.Schedule
-	31, // 46: paymux.v1.RescheduleRequest.pay_time:type_name -> google.protobuf.Timestamp
-	33, // 47: paymux.v1.RescheduleRequest.amount:type_name -> paymux.v1.Amount
-	14, // 48: paymux.v1.RescheduleResponse.schedule:type_name -> paymux.v1.Schedule
-	3,  // 49: paymux.v1.BillingService.IssueBillingKey:input_type -> paymux.v1.IssueBillingKeyRequest
-	5,  // 50: paymux.v1.BillingService.GetBillingKey:input_type -> paymux.v1.GetBillingKeyRequest
-	7,  // 51: paymux.v1.BillingService.ListBillingKeys:input_type -> paymux.v1.ListBillingKeysRequest
-	9,  // 52: paymux.v1.BillingService.DeleteBillingKey:input_type -> paymux.v1.DeleteBillingKeyRequest
-	11, // 53: paymux.v1.BillingService.ChargeBillingKey:input_type -> paymux.v1.ChargeBillingKeyRequest
-	16, // 54: paymux.v1.BillingService.CreateSchedules:input_type -> paymux.v1.CreateSchedulesRequest
-	18, // 55: paymux.v1.BillingService.GetSchedule:input_type -> paymux.v1.GetScheduleRequest
-	20, // 56: paymux.v1.BillingService.ListSchedules:input_type -> paymux.v1.ListSchedulesRequest
-	22, // 57: paymux.v1.BillingService.RevokeSchedules:input_type -> paymux.v1.RevokeSchedulesRequest
-	25, // 58: paymux.v1.BillingService.Reschedule:input_type -> paymux.v1.RescheduleRequest
-	4,  // 59: paymux.v1.BillingService.IssueBillingKey:output_type -> paymux.v1.IssueBillingKeyResponse
-	6,  // 60: paymux.v1.BillingService.GetBillingKey:output_type -> paymux.v1.GetBillingKeyResponse
-	8,  // 61: paymux.v1.BillingService.ListBillingKeys:output_type -> paymux.v1.ListBillingKeysResponse
-	10, // 62: paymux.v1.BillingService.DeleteBillingKey:output_type -> paymux.v1.DeleteBillingKeyResponse
-	12, // 63: paymux.v1.BillingService.ChargeBillingKey:output_type -> paymux.v1.ChargeBillingKeyResponse
-	17, // 64: paymux.v1.BillingService.CreateSchedules:output_type -> paymux.v1.CreateSchedulesResponse
-	19, // 65: paymux.v1.BillingService.GetSchedule:output_type -> paymux.v1.GetScheduleResponse
-	21, // 66: paymux.v1.BillingService.ListSchedules:output_type -> paymux.v1.ListSchedulesResponse
-	24, // 67: paymux.v1.BillingService.RevokeSchedules:output_type -> paymux.v1.RevokeSchedulesResponse
-	26, // 68: paymux.v1.BillingService.Reschedule:output_type -> paymux.v1.RescheduleResponse
-	59, // [59:69] is the sub-list for method output_type
-	49, // [49:59] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	32, // 10: paymux.v1.CreateBillingKeyWindowRequest.customer:type_name -> paymux.v1.Customer
+	2,  // 11: paymux.v1.CreateBillingKeyWindowResponse.billing_key:type_name -> paymux.v1.BillingKey
+	35, // 12: paymux.v1.CreateBillingKeyWindowResponse.window:type_name -> paymux.v1.Window
+	2,  // 13: paymux.v1.GetBillingKeyResponse.billing_key:type_name -> paymux.v1.BillingKey
+	0,  // 14: paymux.v1.ListBillingKeysRequest.statuses:type_name -> paymux.v1.BillingKeyStatus
+	33, // 15: paymux.v1.ListBillingKeysRequest.start_time:type_name -> google.protobuf.Timestamp
+	33, // 16: paymux.v1.ListBillingKeysRequest.end_time:type_name -> google.protobuf.Timestamp
+	2,  // 17: paymux.v1.ListBillingKeysResponse.billing_keys:type_name -> paymux.v1.BillingKey
+	2,  // 18: paymux.v1.DeleteBillingKeyResponse.billing_key:type_name -> paymux.v1.BillingKey
+	36, // 19: paymux.v1.ChargeBillingKeyRequest.amount:type_name -> paymux.v1.Amount
+	32, // 20: paymux.v1.ChargeBillingKeyRequest.customer:type_name -> paymux.v1.Customer
+	37, // 21: paymux.v1.ChargeBillingKeyResponse.payment:type_name -> paymux.v1.Payment
+	38, // 22: paymux.v1.RetryPolicy.interval:type_name -> google.protobuf.Duration
+	30, // 23: paymux.v1.Schedule.mode:type_name -> paymux.v1.Mode
+	1,  // 24: paymux.v1.Schedule.status:type_name -> paymux.v1.ScheduleStatus
+	36, // 25: paymux.v1.Schedule.amount:type_name -> paymux.v1.Amount
+	32, // 26: paymux.v1.Schedule.customer:type_name -> paymux.v1.Customer
+	33, // 27: paymux.v1.Schedule.pay_time:type_name -> google.protobuf.Timestamp
+	15, // 28: paymux.v1.Schedule.retry_policy:type_name -> paymux.v1.RetryPolicy
+	33, // 29: paymux.v1.Schedule.start_time:type_name -> google.protobuf.Timestamp
+	33, // 30: paymux.v1.Schedule.end_time:type_name -> google.protobuf.Timestamp
+	33, // 31: paymux.v1.Schedule.revoke_time:type_name -> google.protobuf.Timestamp
+	39, // 32: paymux.v1.Schedule.failure:type_name -> paymux.v1.Failure
+	33, // 33: paymux.v1.Schedule.create_time:type_name -> google.protobuf.Timestamp
+	33, // 34: paymux.v1.Schedule.update_time:type_name -> google.protobuf.Timestamp
+	33, // 35: paymux.v1.ScheduleInput.pay_time:type_name -> google.protobuf.Timestamp
+	36, // 36: paymux.v1.ScheduleInput.amount:type_name -> paymux.v1.Amount
+	32, // 37: paymux.v1.ScheduleInput.customer:type_name -> paymux.v1.Customer
+	15, // 38: paymux.v1.ScheduleInput.retry_policy:type_name -> paymux.v1.RetryPolicy
+	17, // 39: paymux.v1.CreateSchedulesRequest.schedules:type_name -> paymux.v1.ScheduleInput
+	16, // 40: paymux.v1.CreateSchedulesResponse.schedules:type_name -> paymux.v1.Schedule
+	16, // 41: paymux.v1.GetScheduleResponse.schedule:type_name -> paymux.v1.Schedule
+	1,  // 42: paymux.v1.ListSchedulesRequest.statuses:type_name -> paymux.v1.ScheduleStatus
+	33, // 43: paymux.v1.ListSchedulesRequest.start_time:type_name -> google.protobuf.Timestamp
+	33, // 44: paymux.v1.ListSchedulesRequest.end_time:type_name -> google.protobuf.Timestamp
+	16, // 45: paymux.v1.ListSchedulesResponse.schedules:type_name -> paymux.v1.Schedule
+	25, // 46: paymux.v1.RevokeSchedulesRequest.schedule_ids:type_name -> paymux.v1.ScheduleIDs
+	16, // 47: paymux.v1.RevokeSchedulesResponse.revoked:type_name -> paymux.v1.Schedule
+	16, // 48: paymux.v1.RevokeSchedulesResponse.not_revoked:type_name -> paymux.v1.Schedule
+	33, // 49: paymux.v1.RescheduleRequest.pay_time:type_name -> google.protobuf.Timestamp
+	36, // 50: paymux.v1.RescheduleRequest.amount:type_name -> paymux.v1.Amount
+	16, // 51: paymux.v1.RescheduleResponse.schedule:type_name -> paymux.v1.Schedule
+	3,  // 52: paymux.v1.BillingService.IssueBillingKey:input_type -> paymux.v1.IssueBillingKeyRequest
+	5,  // 53: paymux.v1.BillingService.CreateBillingKeyWindow:input_type -> paymux.v1.CreateBillingKeyWindowRequest
+	7,  // 54: paymux.v1.BillingService.GetBillingKey:input_type -> paymux.v1.GetBillingKeyRequest
+	9,  // 55: paymux.v1.BillingService.ListBillingKeys:input_type -> paymux.v1.ListBillingKeysRequest
+	11, // 56: paymux.v1.BillingService.DeleteBillingKey:input_type -> paymux.v1.DeleteBillingKeyRequest
+	13, // 57: paymux.v1.BillingService.ChargeBillingKey:input_type -> paymux.v1.ChargeBillingKeyRequest
+	18, // 58: paymux.v1.BillingService.CreateSchedules:input_type -> paymux.v1.CreateSchedulesRequest
+	20, // 59: paymux.v1.BillingService.GetSchedule:input_type -> paymux.v1.GetScheduleRequest
+	22, // 60: paymux.v1.BillingService.ListSchedules:input_type -> paymux.v1.ListSchedulesRequest
+	24, // 61: paymux.v1.BillingService.RevokeSchedules:input_type -> paymux.v1.RevokeSchedulesRequest
+	27, // 62: paymux.v1.BillingService.Reschedule:input_type -> paymux.v1.RescheduleRequest
+	4,  // 63: paymux.v1.BillingService.IssueBillingKey:output_type -> paymux.v1.IssueBillingKeyResponse
+	6,  // 64: paymux.v1.BillingService.CreateBillingKeyWindow:output_type -> paymux.v1.CreateBillingKeyWindowResponse
+	8,  // 65: paymux.v1.BillingService.GetBillingKey:output_type -> paymux.v1.GetBillingKeyResponse
+	10, // 66: paymux.v1.BillingService.ListBillingKeys:output_type -> paymux.v1.ListBillingKeysResponse
+	12, // 67: paymux.v1.BillingService.DeleteBillingKey:output_type -> paymux.v1.DeleteBillingKeyResponse
+	14, // 68: paymux.v1.BillingService.ChargeBillingKey:output_type -> paymux.v1.ChargeBillingKeyResponse
+	19, // 69: paymux.v1.BillingService.CreateSchedules:output_type -> paymux.v1.CreateSchedulesResponse
+	21, // 70: paymux.v1.BillingService.GetSchedule:output_type -> paymux.v1.GetScheduleResponse
+	23, // 71: paymux.v1.BillingService.ListSchedules:output_type -> paymux.v1.ListSchedulesResponse
+	26, // 72: paymux.v1.BillingService.RevokeSchedules:output_type -> paymux.v1.RevokeSchedulesResponse
+	28, // 73: paymux.v1.BillingService.Reschedule:output_type -> paymux.v1.RescheduleResponse
+	63, // [63:74] is the sub-list for method output_type
+	52, // [52:63] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_paymux_v1_billing_proto_init() }
@@ -2167,7 +2324,7 @@ func file_paymux_v1_billing_proto_init() {
 	file_paymux_v1_channel_proto_init()
 	file_paymux_v1_payment_proto_init()
 	file_paymux_v1_types_proto_init()
-	file_paymux_v1_billing_proto_msgTypes[20].OneofWrappers = []any{
+	file_paymux_v1_billing_proto_msgTypes[22].OneofWrappers = []any{
 		(*RevokeSchedulesRequest_ScheduleIds)(nil),
 		(*RevokeSchedulesRequest_BillingKeyId)(nil),
 	}
@@ -2177,7 +2334,7 @@ func file_paymux_v1_billing_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_paymux_v1_billing_proto_rawDesc), len(file_paymux_v1_billing_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -62,6 +62,33 @@ func local_request_BillingService_IssueBillingKey_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
+func request_BillingService_CreateBillingKeyWindow_0(ctx context.Context, marshaler runtime.Marshaler, client BillingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq CreateBillingKeyWindowRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.CreateBillingKeyWindow(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_BillingService_CreateBillingKeyWindow_0(ctx context.Context, marshaler runtime.Marshaler, server BillingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq CreateBillingKeyWindowRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.CreateBillingKeyWindow(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_BillingService_GetBillingKey_0(ctx context.Context, marshaler runtime.Marshaler, client BillingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetBillingKeyRequest
@@ -451,6 +478,26 @@ func RegisterBillingServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 		}
 		forward_BillingService_IssueBillingKey_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_BillingService_CreateBillingKeyWindow_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/paymux.v1.BillingService/CreateBillingKeyWindow", runtime.WithHTTPPathPattern("/v1/billing-keys/window"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_BillingService_CreateBillingKeyWindow_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_BillingService_CreateBillingKeyWindow_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_BillingService_GetBillingKey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -688,6 +735,23 @@ func RegisterBillingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_BillingService_IssueBillingKey_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_BillingService_CreateBillingKeyWindow_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/paymux.v1.BillingService/CreateBillingKeyWindow", runtime.WithHTTPPathPattern("/v1/billing-keys/window"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_BillingService_CreateBillingKeyWindow_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_BillingService_CreateBillingKeyWindow_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_BillingService_GetBillingKey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -845,27 +909,29 @@ func RegisterBillingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 }
 
 var (
-	pattern_BillingService_IssueBillingKey_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "billing-keys"}, ""))
-	pattern_BillingService_GetBillingKey_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "billing-keys", "id"}, ""))
-	pattern_BillingService_ListBillingKeys_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "billing-keys"}, ""))
-	pattern_BillingService_DeleteBillingKey_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "billing-keys", "id"}, ""))
-	pattern_BillingService_ChargeBillingKey_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "billing-keys", "id", "charge"}, ""))
-	pattern_BillingService_CreateSchedules_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "billing-keys", "billing_key_id", "schedules"}, ""))
-	pattern_BillingService_GetSchedule_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "schedules", "id"}, ""))
-	pattern_BillingService_ListSchedules_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "schedules"}, ""))
-	pattern_BillingService_RevokeSchedules_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "schedules", "revoke"}, ""))
-	pattern_BillingService_Reschedule_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "schedules", "id", "reschedule"}, ""))
+	pattern_BillingService_IssueBillingKey_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "billing-keys"}, ""))
+	pattern_BillingService_CreateBillingKeyWindow_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "billing-keys", "window"}, ""))
+	pattern_BillingService_GetBillingKey_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "billing-keys", "id"}, ""))
+	pattern_BillingService_ListBillingKeys_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "billing-keys"}, ""))
+	pattern_BillingService_DeleteBillingKey_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "billing-keys", "id"}, ""))
+	pattern_BillingService_ChargeBillingKey_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "billing-keys", "id", "charge"}, ""))
+	pattern_BillingService_CreateSchedules_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "billing-keys", "billing_key_id", "schedules"}, ""))
+	pattern_BillingService_GetSchedule_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "schedules", "id"}, ""))
+	pattern_BillingService_ListSchedules_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "schedules"}, ""))
+	pattern_BillingService_RevokeSchedules_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "schedules", "revoke"}, ""))
+	pattern_BillingService_Reschedule_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "schedules", "id", "reschedule"}, ""))
 )
 
 var (
-	forward_BillingService_IssueBillingKey_0  = runtime.ForwardResponseMessage
-	forward_BillingService_GetBillingKey_0    = runtime.ForwardResponseMessage
-	forward_BillingService_ListBillingKeys_0  = runtime.ForwardResponseMessage
-	forward_BillingService_DeleteBillingKey_0 = runtime.ForwardResponseMessage
-	forward_BillingService_ChargeBillingKey_0 = runtime.ForwardResponseMessage
-	forward_BillingService_CreateSchedules_0  = runtime.ForwardResponseMessage
-	forward_BillingService_GetSchedule_0      = runtime.ForwardResponseMessage
-	forward_BillingService_ListSchedules_0    = runtime.ForwardResponseMessage
-	forward_BillingService_RevokeSchedules_0  = runtime.ForwardResponseMessage
-	forward_BillingService_Reschedule_0       = runtime.ForwardResponseMessage
+	forward_BillingService_IssueBillingKey_0        = runtime.ForwardResponseMessage
+	forward_BillingService_CreateBillingKeyWindow_0 = runtime.ForwardResponseMessage
+	forward_BillingService_GetBillingKey_0          = runtime.ForwardResponseMessage
+	forward_BillingService_ListBillingKeys_0        = runtime.ForwardResponseMessage
+	forward_BillingService_DeleteBillingKey_0       = runtime.ForwardResponseMessage
+	forward_BillingService_ChargeBillingKey_0       = runtime.ForwardResponseMessage
+	forward_BillingService_CreateSchedules_0        = runtime.ForwardResponseMessage
+	forward_BillingService_GetSchedule_0            = runtime.ForwardResponseMessage
+	forward_BillingService_ListSchedules_0          = runtime.ForwardResponseMessage
+	forward_BillingService_RevokeSchedules_0        = runtime.ForwardResponseMessage
+	forward_BillingService_Reschedule_0             = runtime.ForwardResponseMessage
 )

@@ -19,16 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	BillingService_IssueBillingKey_FullMethodName  = "/paymux.v1.BillingService/IssueBillingKey"
-	BillingService_GetBillingKey_FullMethodName    = "/paymux.v1.BillingService/GetBillingKey"
-	BillingService_ListBillingKeys_FullMethodName  = "/paymux.v1.BillingService/ListBillingKeys"
-	BillingService_DeleteBillingKey_FullMethodName = "/paymux.v1.BillingService/DeleteBillingKey"
-	BillingService_ChargeBillingKey_FullMethodName = "/paymux.v1.BillingService/ChargeBillingKey"
-	BillingService_CreateSchedules_FullMethodName  = "/paymux.v1.BillingService/CreateSchedules"
-	BillingService_GetSchedule_FullMethodName      = "/paymux.v1.BillingService/GetSchedule"
-	BillingService_ListSchedules_FullMethodName    = "/paymux.v1.BillingService/ListSchedules"
-	BillingService_RevokeSchedules_FullMethodName  = "/paymux.v1.BillingService/RevokeSchedules"
-	BillingService_Reschedule_FullMethodName       = "/paymux.v1.BillingService/Reschedule"
+	BillingService_IssueBillingKey_FullMethodName        = "/paymux.v1.BillingService/IssueBillingKey"
+	BillingService_CreateBillingKeyWindow_FullMethodName = "/paymux.v1.BillingService/CreateBillingKeyWindow"
+	BillingService_GetBillingKey_FullMethodName          = "/paymux.v1.BillingService/GetBillingKey"
+	BillingService_ListBillingKeys_FullMethodName        = "/paymux.v1.BillingService/ListBillingKeys"
+	BillingService_DeleteBillingKey_FullMethodName       = "/paymux.v1.BillingService/DeleteBillingKey"
+	BillingService_ChargeBillingKey_FullMethodName       = "/paymux.v1.BillingService/ChargeBillingKey"
+	BillingService_CreateSchedules_FullMethodName        = "/paymux.v1.BillingService/CreateSchedules"
+	BillingService_GetSchedule_FullMethodName            = "/paymux.v1.BillingService/GetSchedule"
+	BillingService_ListSchedules_FullMethodName          = "/paymux.v1.BillingService/ListSchedules"
+	BillingService_RevokeSchedules_FullMethodName        = "/paymux.v1.BillingService/RevokeSchedules"
+	BillingService_Reschedule_FullMethodName             = "/paymux.v1.BillingService/Reschedule"
 )
 
 // BillingServiceClient is the client API for BillingService service.
@@ -45,6 +46,12 @@ const (
 type BillingServiceClient interface {
 	// Issues a billing key from card data (key-in) through a channel.
 	IssueBillingKey(ctx context.Context, in *IssueBillingKeyRequest, opts ...grpc.CallOption) (*IssueBillingKeyResponse, error)
+	// Opens the PG's window for the buyer to register a card. The key is
+	// PENDING until the window returns through paymux, which issues it and
+	// sends the buyer on to return_url with billing_key_id and status (ACTIVE
+	// or FAILED, with failure_reason). A window not completed within a day is
+	// dropped.
+	CreateBillingKeyWindow(ctx context.Context, in *CreateBillingKeyWindowRequest, opts ...grpc.CallOption) (*CreateBillingKeyWindowResponse, error)
 	GetBillingKey(ctx context.Context, in *GetBillingKeyRequest, opts ...grpc.CallOption) (*GetBillingKeyResponse, error)
 	// Lists billing keys, newest first.
 	ListBillingKeys(ctx context.Context, in *ListBillingKeysRequest, opts ...grpc.CallOption) (*ListBillingKeysResponse, error)
@@ -81,6 +88,16 @@ func (c *billingServiceClient) IssueBillingKey(ctx context.Context, in *IssueBil
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(IssueBillingKeyResponse)
 	err := c.cc.Invoke(ctx, BillingService_IssueBillingKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *billingServiceClient) CreateBillingKeyWindow(ctx context.Context, in *CreateBillingKeyWindowRequest, opts ...grpc.CallOption) (*CreateBillingKeyWindowResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateBillingKeyWindowResponse)
+	err := c.cc.Invoke(ctx, BillingService_CreateBillingKeyWindow_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +208,12 @@ func (c *billingServiceClient) Reschedule(ctx context.Context, in *RescheduleReq
 type BillingServiceServer interface {
 	// Issues a billing key from card data (key-in) through a channel.
 	IssueBillingKey(context.Context, *IssueBillingKeyRequest) (*IssueBillingKeyResponse, error)
+	// Opens the PG's window for the buyer to register a card. The key is
+	// PENDING until the window returns through paymux, which issues it and
+	// sends the buyer on to return_url with billing_key_id and status (ACTIVE
+	// or FAILED, with failure_reason). A window not completed within a day is
+	// dropped.
+	CreateBillingKeyWindow(context.Context, *CreateBillingKeyWindowRequest) (*CreateBillingKeyWindowResponse, error)
 	GetBillingKey(context.Context, *GetBillingKeyRequest) (*GetBillingKeyResponse, error)
 	// Lists billing keys, newest first.
 	ListBillingKeys(context.Context, *ListBillingKeysRequest) (*ListBillingKeysResponse, error)
@@ -225,6 +248,9 @@ type UnimplementedBillingServiceServer struct{}
 
 func (UnimplementedBillingServiceServer) IssueBillingKey(context.Context, *IssueBillingKeyRequest) (*IssueBillingKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IssueBillingKey not implemented")
+}
+func (UnimplementedBillingServiceServer) CreateBillingKeyWindow(context.Context, *CreateBillingKeyWindowRequest) (*CreateBillingKeyWindowResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateBillingKeyWindow not implemented")
 }
 func (UnimplementedBillingServiceServer) GetBillingKey(context.Context, *GetBillingKeyRequest) (*GetBillingKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetBillingKey not implemented")
@@ -288,6 +314,24 @@ func _BillingService_IssueBillingKey_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(BillingServiceServer).IssueBillingKey(ctx, req.(*IssueBillingKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BillingService_CreateBillingKeyWindow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateBillingKeyWindowRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BillingServiceServer).CreateBillingKeyWindow(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BillingService_CreateBillingKeyWindow_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BillingServiceServer).CreateBillingKeyWindow(ctx, req.(*CreateBillingKeyWindowRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -464,6 +508,10 @@ var BillingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "IssueBillingKey",
 			Handler:    _BillingService_IssueBillingKey_Handler,
+		},
+		{
+			MethodName: "CreateBillingKeyWindow",
+			Handler:    _BillingService_CreateBillingKeyWindow_Handler,
 		},
 		{
 			MethodName: "GetBillingKey",

@@ -36,6 +36,9 @@ const (
 	// BillingServiceIssueBillingKeyProcedure is the fully-qualified name of the BillingService's
 	// IssueBillingKey RPC.
 	BillingServiceIssueBillingKeyProcedure = "/paymux.v1.BillingService/IssueBillingKey"
+	// BillingServiceCreateBillingKeyWindowProcedure is the fully-qualified name of the BillingService's
+	// CreateBillingKeyWindow RPC.
+	BillingServiceCreateBillingKeyWindowProcedure = "/paymux.v1.BillingService/CreateBillingKeyWindow"
 	// BillingServiceGetBillingKeyProcedure is the fully-qualified name of the BillingService's
 	// GetBillingKey RPC.
 	BillingServiceGetBillingKeyProcedure = "/paymux.v1.BillingService/GetBillingKey"
@@ -69,6 +72,12 @@ const (
 type BillingServiceClient interface {
 	// Issues a billing key from card data (key-in) through a channel.
 	IssueBillingKey(context.Context, *connect.Request[v1.IssueBillingKeyRequest]) (*connect.Response[v1.IssueBillingKeyResponse], error)
+	// Opens the PG's window for the buyer to register a card. The key is
+	// PENDING until the window returns through paymux, which issues it and
+	// sends the buyer on to return_url with billing_key_id and status (ACTIVE
+	// or FAILED, with failure_reason). A window not completed within a day is
+	// dropped.
+	CreateBillingKeyWindow(context.Context, *connect.Request[v1.CreateBillingKeyWindowRequest]) (*connect.Response[v1.CreateBillingKeyWindowResponse], error)
 	GetBillingKey(context.Context, *connect.Request[v1.GetBillingKeyRequest]) (*connect.Response[v1.GetBillingKeyResponse], error)
 	// Lists billing keys, newest first.
 	ListBillingKeys(context.Context, *connect.Request[v1.ListBillingKeysRequest]) (*connect.Response[v1.ListBillingKeysResponse], error)
@@ -108,6 +117,12 @@ func NewBillingServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			httpClient,
 			baseURL+BillingServiceIssueBillingKeyProcedure,
 			connect.WithSchema(billingServiceMethods.ByName("IssueBillingKey")),
+			connect.WithClientOptions(opts...),
+		),
+		createBillingKeyWindow: connect.NewClient[v1.CreateBillingKeyWindowRequest, v1.CreateBillingKeyWindowResponse](
+			httpClient,
+			baseURL+BillingServiceCreateBillingKeyWindowProcedure,
+			connect.WithSchema(billingServiceMethods.ByName("CreateBillingKeyWindow")),
 			connect.WithClientOptions(opts...),
 		),
 		getBillingKey: connect.NewClient[v1.GetBillingKeyRequest, v1.GetBillingKeyResponse](
@@ -169,21 +184,27 @@ func NewBillingServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 
 // billingServiceClient implements BillingServiceClient.
 type billingServiceClient struct {
-	issueBillingKey  *connect.Client[v1.IssueBillingKeyRequest, v1.IssueBillingKeyResponse]
-	getBillingKey    *connect.Client[v1.GetBillingKeyRequest, v1.GetBillingKeyResponse]
-	listBillingKeys  *connect.Client[v1.ListBillingKeysRequest, v1.ListBillingKeysResponse]
-	deleteBillingKey *connect.Client[v1.DeleteBillingKeyRequest, v1.DeleteBillingKeyResponse]
-	chargeBillingKey *connect.Client[v1.ChargeBillingKeyRequest, v1.ChargeBillingKeyResponse]
-	createSchedules  *connect.Client[v1.CreateSchedulesRequest, v1.CreateSchedulesResponse]
-	getSchedule      *connect.Client[v1.GetScheduleRequest, v1.GetScheduleResponse]
-	listSchedules    *connect.Client[v1.ListSchedulesRequest, v1.ListSchedulesResponse]
-	revokeSchedules  *connect.Client[v1.RevokeSchedulesRequest, v1.RevokeSchedulesResponse]
-	reschedule       *connect.Client[v1.RescheduleRequest, v1.RescheduleResponse]
+	issueBillingKey        *connect.Client[v1.IssueBillingKeyRequest, v1.IssueBillingKeyResponse]
+	createBillingKeyWindow *connect.Client[v1.CreateBillingKeyWindowRequest, v1.CreateBillingKeyWindowResponse]
+	getBillingKey          *connect.Client[v1.GetBillingKeyRequest, v1.GetBillingKeyResponse]
+	listBillingKeys        *connect.Client[v1.ListBillingKeysRequest, v1.ListBillingKeysResponse]
+	deleteBillingKey       *connect.Client[v1.DeleteBillingKeyRequest, v1.DeleteBillingKeyResponse]
+	chargeBillingKey       *connect.Client[v1.ChargeBillingKeyRequest, v1.ChargeBillingKeyResponse]
+	createSchedules        *connect.Client[v1.CreateSchedulesRequest, v1.CreateSchedulesResponse]
+	getSchedule            *connect.Client[v1.GetScheduleRequest, v1.GetScheduleResponse]
+	listSchedules          *connect.Client[v1.ListSchedulesRequest, v1.ListSchedulesResponse]
+	revokeSchedules        *connect.Client[v1.RevokeSchedulesRequest, v1.RevokeSchedulesResponse]
+	reschedule             *connect.Client[v1.RescheduleRequest, v1.RescheduleResponse]
 }
 
 // IssueBillingKey calls paymux.v1.BillingService.IssueBillingKey.
 func (c *billingServiceClient) IssueBillingKey(ctx context.Context, req *connect.Request[v1.IssueBillingKeyRequest]) (*connect.Response[v1.IssueBillingKeyResponse], error) {
 	return c.issueBillingKey.CallUnary(ctx, req)
+}
+
+// CreateBillingKeyWindow calls paymux.v1.BillingService.CreateBillingKeyWindow.
+func (c *billingServiceClient) CreateBillingKeyWindow(ctx context.Context, req *connect.Request[v1.CreateBillingKeyWindowRequest]) (*connect.Response[v1.CreateBillingKeyWindowResponse], error) {
+	return c.createBillingKeyWindow.CallUnary(ctx, req)
 }
 
 // GetBillingKey calls paymux.v1.BillingService.GetBillingKey.
@@ -235,6 +256,12 @@ func (c *billingServiceClient) Reschedule(ctx context.Context, req *connect.Requ
 type BillingServiceHandler interface {
 	// Issues a billing key from card data (key-in) through a channel.
 	IssueBillingKey(context.Context, *connect.Request[v1.IssueBillingKeyRequest]) (*connect.Response[v1.IssueBillingKeyResponse], error)
+	// Opens the PG's window for the buyer to register a card. The key is
+	// PENDING until the window returns through paymux, which issues it and
+	// sends the buyer on to return_url with billing_key_id and status (ACTIVE
+	// or FAILED, with failure_reason). A window not completed within a day is
+	// dropped.
+	CreateBillingKeyWindow(context.Context, *connect.Request[v1.CreateBillingKeyWindowRequest]) (*connect.Response[v1.CreateBillingKeyWindowResponse], error)
 	GetBillingKey(context.Context, *connect.Request[v1.GetBillingKeyRequest]) (*connect.Response[v1.GetBillingKeyResponse], error)
 	// Lists billing keys, newest first.
 	ListBillingKeys(context.Context, *connect.Request[v1.ListBillingKeysRequest]) (*connect.Response[v1.ListBillingKeysResponse], error)
@@ -270,6 +297,12 @@ func NewBillingServiceHandler(svc BillingServiceHandler, opts ...connect.Handler
 		BillingServiceIssueBillingKeyProcedure,
 		svc.IssueBillingKey,
 		connect.WithSchema(billingServiceMethods.ByName("IssueBillingKey")),
+		connect.WithHandlerOptions(opts...),
+	)
+	billingServiceCreateBillingKeyWindowHandler := connect.NewUnaryHandler(
+		BillingServiceCreateBillingKeyWindowProcedure,
+		svc.CreateBillingKeyWindow,
+		connect.WithSchema(billingServiceMethods.ByName("CreateBillingKeyWindow")),
 		connect.WithHandlerOptions(opts...),
 	)
 	billingServiceGetBillingKeyHandler := connect.NewUnaryHandler(
@@ -330,6 +363,8 @@ func NewBillingServiceHandler(svc BillingServiceHandler, opts ...connect.Handler
 		switch r.URL.Path {
 		case BillingServiceIssueBillingKeyProcedure:
 			billingServiceIssueBillingKeyHandler.ServeHTTP(w, r)
+		case BillingServiceCreateBillingKeyWindowProcedure:
+			billingServiceCreateBillingKeyWindowHandler.ServeHTTP(w, r)
 		case BillingServiceGetBillingKeyProcedure:
 			billingServiceGetBillingKeyHandler.ServeHTTP(w, r)
 		case BillingServiceListBillingKeysProcedure:
@@ -359,6 +394,10 @@ type UnimplementedBillingServiceHandler struct{}
 
 func (UnimplementedBillingServiceHandler) IssueBillingKey(context.Context, *connect.Request[v1.IssueBillingKeyRequest]) (*connect.Response[v1.IssueBillingKeyResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("paymux.v1.BillingService.IssueBillingKey is not implemented"))
+}
+
+func (UnimplementedBillingServiceHandler) CreateBillingKeyWindow(context.Context, *connect.Request[v1.CreateBillingKeyWindowRequest]) (*connect.Response[v1.CreateBillingKeyWindowResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("paymux.v1.BillingService.CreateBillingKeyWindow is not implemented"))
 }
 
 func (UnimplementedBillingServiceHandler) GetBillingKey(context.Context, *connect.Request[v1.GetBillingKeyRequest]) (*connect.Response[v1.GetBillingKeyResponse], error) {

@@ -1,0 +1,228 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/billingkey"
+	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/providers"
+	"github.com/paymux/paymux/secrets"
+	"github.com/paymux/paymux/tenant"
+)
+
+// billingReturnPath is where a billing-key window returns: paymux issues the
+// key, then sends the buyer on to the merchant's return URL.
+const billingReturnPath = "/billing/return/"
+
+func (s *Server) billingReturnURL(id string) string {
+	return s.cfg.BaseURL() + billingReturnPath + id + "?rt=" + s.billingReturnToken(id)
+}
+
+// billingReturnToken proves a return came from the window paymux opened.
+func (s *Server) billingReturnToken(id string) string {
+	return hex.EncodeToString(s.keyring.HashSecret("billing-return:" + id)[:16])
+}
+
+func (s *billingService) CreateBillingKeyWindow(ctx context.Context, req *connect.Request[paymuxv1.CreateBillingKeyWindowRequest]) (*connect.Response[paymuxv1.CreateBillingKeyWindowResponse], error) {
+	m := req.Msg
+	ctx, storeID, err := s.actingStore(ctx, m.GetStoreId())
+	if err != nil {
+		return nil, err
+	}
+	if u := m.GetReturnUrl(); u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return nil, apierr.InvalidField("return_url", "must be an http or https URL")
+	}
+	id, name, err := billingKeyName(m.GetId())
+	if err != nil {
+		return nil, err
+	}
+	ch, err := s.channelForNewPayment(ctx, m.GetChannelId())
+	if err != nil {
+		return nil, err
+	}
+	if !ch.api.Capabilities().Has(providers.CapBillingKeyFromWindow) {
+		return nil, apierr.New(connect.CodeFailedPrecondition, reasonNotSupported,
+			"channel %s (%s) does not issue billing keys through a window", ch.row.ID, ch.row.Provider)
+	}
+	if err := s.checkNameFree(ctx, name); err != nil {
+		return nil, err
+	}
+	pgctx, cancel := s.pgContext(ctx)
+	win, err := ch.api.PrepareWindow(pgctx, ch.pg, providers.PrepareWindowRequest{
+		Purpose:     providers.WindowBillingKey,
+		OrderID:     id,
+		OrderName:   "billing key " + name,
+		CustomerKey: name,
+		ReturnURL:   s.billingReturnURL(id),
+		Buyer:       buyerOf(m.GetCustomer()),
+	})
+	cancel()
+	if err != nil {
+		return nil, pgError(nil, err)
+	}
+	now := s.clock()
+	k, err := s.db.BillingKey.Create().
+		SetID(id).
+		SetStoreID(storeID).
+		SetName(name).
+		SetActiveName(name).
+		SetChannelID(ch.row.ID).
+		SetProvider(string(ch.row.Provider)).
+		SetMode(billingkey.Mode(ch.row.Mode)).
+		SetStatus(billingkey.StatusPENDING).
+		SetReturnURL(m.GetReturnUrl()).
+		SetCustomerName(m.GetCustomer().GetName()).
+		SetCustomerEmail(m.GetCustomer().GetEmail()).
+		SetCustomerPhone(m.GetCustomer().GetPhone()).
+		SetKeyID(keyIDOf(callFrom(ctx).Principal)).
+		SetCreatedAt(now).
+		SetUpdatedAt(now).
+		Save(ctx)
+	if ent.IsConstraintError(err) {
+		return nil, errBillingKeyExists(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := &paymuxv1.CreateBillingKeyWindowResponse{
+		BillingKey: toBillingKeyPB(k, 0),
+		Window:     &paymuxv1.Window{CheckoutUrl: win.RedirectURL, SdkUrl: win.SDKURL, Params: win.Params},
+	}
+	if !win.ExpiresAt.IsZero() {
+		res.Window.ExpireTime = timestamppb.New(win.ExpiresAt)
+	}
+	return connect.NewResponse(res), nil
+}
+
+// serveBillingReturn receives the window's result for a PENDING key: it
+// issues the key at the PG and records it ACTIVE (or drops the PENDING key
+// if the PG refuses), then sends the buyer on.
+func (s *Server) serveBillingReturn(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	q := r.URL.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("rt")), []byte(s.billingReturnToken(id))) != 1 {
+		http.Error(w, "unknown billing key window", http.StatusNotFound)
+		return
+	}
+	q.Del("rt")
+	result := providers.WindowResult{}
+	for k := range q {
+		result[k] = q.Get(k)
+	}
+	ctx := tenant.System(r.Context())
+	k, err := s.db.BillingKey.Get(ctx, id)
+	if err != nil {
+		http.Error(w, "unknown billing key window", http.StatusNotFound)
+		return
+	}
+	out := map[string]string{"billing_key_id": k.Name}
+	if k.Status == billingkey.StatusPENDING {
+		if k, err = s.issueFromWindow(ctx, k, result); err != nil {
+			out["failure_reason"] = apierr.Reason(err)
+			var ce *connect.Error
+			if errors.As(err, &ce) {
+				out["failure_message"] = ce.Message()
+			}
+		}
+	}
+	out["status"] = "FAILED"
+	if k != nil && k.Status == billingkey.StatusACTIVE {
+		out["status"] = "ACTIVE"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if k != nil && k.ReturnURL != "" {
+		if u, err := url.Parse(k.ReturnURL); err == nil {
+			uq := u.Query()
+			for name, v := range out {
+				uq.Set(name, v)
+			}
+			u.RawQuery = uq.Encode()
+			http.Redirect(w, r, u.String(), http.StatusSeeOther)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out) // the buyer may have gone; nothing to do then
+}
+
+// issueFromWindow issues a PENDING key from the window's result. A refusal
+// deletes the PENDING key (its name is free again) and answers the error;
+// the returned key is then nil unless another return issued it meanwhile.
+func (s *Server) issueFromWindow(ctx context.Context, k *ent.BillingKey, result providers.WindowResult) (*ent.BillingKey, error) {
+	ch, err := s.channelByID(ctx, k.ChannelID)
+	if err != nil {
+		return k, err
+	}
+	pgctx, cancel := s.pgContext(ctx)
+	issued, err := ch.api.IssueBillingKey(pgctx, ch.pg, providers.IssueBillingKeyRequest{
+		CustomerKey: k.Name, OrderID: k.ID, Window: result, IdempotencyKey: k.ID,
+	})
+	cancel()
+	if err != nil {
+		if !providers.OutcomeUnknown(err) {
+			if _, derr := s.db.BillingKey.Delete().Where(billingkey.ID(k.ID), billingkey.StatusEQ(billingkey.StatusPENDING)).Exec(ctx); derr != nil {
+				s.log.ErrorContext(ctx, "billing window: drop refused key", "billing_key", k.ID, "error", derr)
+			}
+			// Still the buyer's way back, though the key is gone.
+			return &ent.BillingKey{Name: k.Name, ReturnURL: k.ReturnURL, Status: billingkey.StatusDELETED}, pgError(nil, err)
+		}
+		return k, pgError(nil, err)
+	}
+	sealed, err := s.sealBillingKey(k.ID, issued.Key)
+	if err != nil {
+		return k, err
+	}
+	var out *ent.BillingKey
+	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+		n, err := tx.BillingKey.Update().Where(billingkey.ID(k.ID), billingkey.StatusEQ(billingkey.StatusPENDING)).
+			SetStatus(billingkey.StatusACTIVE).SetPgKeySealed(sealed).SetCard(cardOf(&issued.Card)).SetUpdatedAt(s.clock()).Save(ctx)
+		if err != nil {
+			return err
+		}
+		if out, err = tx.BillingKey.Get(ctx, k.ID); err != nil || n == 0 {
+			return err
+		}
+		return s.recordBillingKeyEvent(ctx, tx, out, "billing_key.issued")
+	})
+	return out, err
+}
+
+// billingKeyName is a new key's id and the name the API shows for it.
+func billingKeyName(requested string) (id, name string, err error) {
+	id = secrets.NewID("bk")
+	switch {
+	case requested == "":
+		return id, id, nil
+	case strings.HasPrefix(requested, "bk_"):
+		return "", "", apierr.InvalidField("id", "bk_ starts the ids paymux makes; name the key otherwise")
+	}
+	return id, requested, nil
+}
+
+func errBillingKeyExists(name string) error {
+	return apierr.New(connect.CodeAlreadyExists, reasonBillingKeyExists, "billing key %s exists; delete it first", name)
+}
+
+// checkNameFree refuses the name of a key that is ACTIVE or PENDING.
+func (s *Server) checkNameFree(ctx context.Context, name string) error {
+	taken, err := s.db.BillingKey.Query().Where(billingkey.ActiveName(name)).Exist(ctx)
+	if err != nil {
+		return err
+	}
+	if taken {
+		return errBillingKeyExists(name)
+	}
+	return nil
+}
