@@ -98,7 +98,9 @@ func (s *Server) settleCharge(ctx context.Context, p *ent.Payment, ch *payChanne
 	switch {
 	case err == nil:
 		return s.recordCharge(ctx, p, ch, res)
-	case providers.OutcomeUnknown(err):
+	case providers.OutcomeUnknown(err), providers.IsKind(err, providers.KindAlreadyDone):
+		// Already done: the PG has this order (a resent charge whose first
+		// try went through). Either way, ask it.
 		return s.resolvePending(ctx, p.ID, ch)
 	}
 	reason := failRefused

@@ -247,6 +247,36 @@ func (s *Server) startSchedule(ctx context.Context, tx *ent.Tx, r *ent.Schedule,
 	return s.transition(ctx, tx, p, paystate.MarkPending, nil)
 }
 
+// resumeScheduledCharge settles the payment of a schedule that a crash (or
+// a lost answer) left PAY_PENDING. The PG is asked first; only if it has no
+// charge for the payment is the charge sent, with the same order id and
+// idempotency key, so that a crash between claiming a schedule and charging
+// it does not fail the schedule. Anything else is settled as any payment.
+func (s *Server) resumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *payChannel) error {
+	pgctx, cancel := s.pgContext(ctx)
+	_, err := ch.api.Lookup(pgctx, ch.pg, lookupOf(p))
+	cancel()
+	if !isNotFound(err) {
+		_, err = s.resolvePending(ctx, p.ID, ch)
+		return err
+	}
+	r, err := s.db.Schedule.Get(ctx, p.ScheduleID)
+	if err != nil {
+		return err
+	}
+	k, err := s.db.BillingKey.Get(ctx, r.BillingKeyID)
+	if err != nil {
+		return err
+	}
+	if k.Status != billingkey.StatusACTIVE {
+		_, err = s.resolvePending(ctx, p.ID, ch) // deleted meanwhile: settled as not charged
+		return err
+	}
+	_, err = s.chargeBillingKey(ctx, p, ch, k, r.InstallmentMonths,
+		providers.Buyer{Name: r.CustomerName, Email: r.CustomerEmail, Phone: r.CustomerPhone})
+	return err
+}
+
 // failUnstarted ends a due schedule that cannot be charged at all.
 func (s *Server) failUnstarted(ctx context.Context, tx *ent.Tx, r *ent.Schedule, why *details.Failure) error {
 	now := s.clock()

@@ -125,6 +125,9 @@ func (s *Server) resolveStale(ctx context.Context, p *ent.Payment) error {
 	if err != nil {
 		return err
 	}
+	if p.Status == payment.StatusPAY_PENDING && p.ScheduleID != "" {
+		return ignorePaymentOutcome(s.resumeScheduledCharge(ctx, p, ch))
+	}
 	if p.Status == payment.StatusPAY_PENDING {
 		_, err = s.resolvePending(ctx, p.ID, ch)
 		return ignorePaymentOutcome(err)
