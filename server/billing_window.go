@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -127,7 +125,7 @@ func (s *Server) serveBillingReturn(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown billing key window", http.StatusNotFound)
 		return
 	}
-	out := map[string]string{"billing_key_id": k.Name}
+	out := windowOutcome{"billing_key_id": k.Name}
 	if k.Status == billingkey.StatusPENDING {
 		if k, err = s.issueFromWindow(ctx, k, result); err != nil {
 			out["failure_reason"] = apierr.Reason(err)
@@ -141,20 +139,11 @@ func (s *Server) serveBillingReturn(w http.ResponseWriter, r *http.Request) {
 	if k != nil && k.Status == billingkey.StatusACTIVE {
 		out["status"] = "ACTIVE"
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	if k != nil && k.ReturnURL != "" {
-		if u, err := url.Parse(k.ReturnURL); err == nil {
-			uq := u.Query()
-			for name, v := range out {
-				uq.Set(name, v)
-			}
-			u.RawQuery = uq.Encode()
-			http.Redirect(w, r, u.String(), http.StatusSeeOther)
-			return
-		}
+	returnURL := ""
+	if k != nil {
+		returnURL = k.ReturnURL
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out) // the buyer may have gone; nothing to do then
+	sendOn(w, r, returnURL, out)
 }
 
 // issueFromWindow issues a PENDING key from the window's result. A refusal

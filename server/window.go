@@ -114,9 +114,16 @@ func (s *Server) serveWindowReturn(w http.ResponseWriter, r *http.Request) {
 		out["failure_reason"] = p.Failure.Reason
 		out["failure_message"] = p.Failure.Message
 	}
+	sendOn(w, r, p.ReturnURL, out)
+}
+
+// sendOn ends a window's return: the buyer goes on to the merchant's return
+// URL with the outcome as query parameters, or sees it as JSON when there
+// is none.
+func sendOn(w http.ResponseWriter, r *http.Request, returnURL string, out windowOutcome) {
 	w.Header().Set("Cache-Control", "no-store")
-	if p.ReturnURL != "" {
-		if u, err := url.Parse(p.ReturnURL); err == nil {
+	if returnURL != "" {
+		if u, err := url.Parse(returnURL); err == nil {
 			uq := u.Query()
 			for k, v := range out {
 				uq.Set(k, v)
@@ -127,7 +134,7 @@ func (s *Server) serveWindowReturn(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out) // the client may have gone; nothing to do then
+	_ = json.NewEncoder(w).Encode(out) // the buyer may have gone; nothing to do then
 }
 
 // serveNotification receives a PG's notification for a channel, has the
