@@ -31,6 +31,7 @@ const (
 	reasonBillingKeyExists       = "BILLING_KEY_EXISTS"
 	reasonBillingKeyDeleted      = "BILLING_KEY_DELETED"
 	reasonBillingKeyPending      = "BILLING_KEY_PENDING"
+	reasonBillingKeyAmbiguous    = "BILLING_KEY_AMBIGUOUS"
 	reasonBillingKeyHasSchedules = "BILLING_KEY_HAS_SCHEDULES"
 	reasonScheduleNotFound       = "SCHEDULE_NOT_FOUND"
 	reasonScheduleExists         = "SCHEDULE_EXISTS"
@@ -62,11 +63,22 @@ func (s *Server) loadBillingKey(ctx context.Context, ref string) (*ent.BillingKe
 	} else {
 		q = q.Where(billingkey.Name(ref)).Order(ent.Asc(billingkey.FieldStatus), ent.Desc(billingkey.FieldCreatedAt))
 	}
-	k, err := q.First(ctx)
-	if ent.IsNotFound(err) {
+	rows, err := q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
 		return nil, apierr.New(connect.CodeNotFound, reasonBillingKeyNotFound, "billing key %s not found", ref)
 	}
-	return k, err
+	// Names are a store's own: the administrator, who sees every store,
+	// may meet one name in several.
+	for _, k := range rows[1:] {
+		if k.StoreID != rows[0].StoreID {
+			return nil, apierr.New(connect.CodeFailedPrecondition, reasonBillingKeyAmbiguous,
+				"billing key name %s is used by several stores: call with that store's key", ref)
+		}
+	}
+	return rows[0], nil
 }
 
 func activeBillingKey(k *ent.BillingKey) error {
@@ -260,8 +272,8 @@ func (s *billingService) ListBillingKeys(ctx context.Context, req *connect.Reque
 		q = q.Where(billingkey.ChannelID(id))
 	}
 	if t := m.GetQuery(); t != "" {
-		q = q.Where(billingkey.Or(billingkey.NameContains(t), billingkey.CustomerNameContains(t),
-			billingkey.CustomerEmailContains(t), billingkey.CustomerPhoneContains(t)))
+		q = q.Where(billingkey.Or(billingkey.NameContainsFold(t), billingkey.CustomerNameContainsFold(t),
+			billingkey.CustomerEmailContainsFold(t), billingkey.CustomerPhoneContainsFold(t)))
 	}
 	if t := m.GetStartTime(); t != nil {
 		q = q.Where(billingkey.CreatedAtGTE(t.AsTime()))

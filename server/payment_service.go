@@ -17,6 +17,7 @@ import (
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/preregistration"
+	"github.com/paymux/paymux/ent/schedule"
 	"github.com/paymux/paymux/ent/schema/details"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/money"
@@ -141,6 +142,13 @@ func (s *Server) prepareNewPayment(ctx context.Context, storeID, channelID, merc
 	taken, err := s.db.Payment.Query().Where(payment.MerchantPaymentID(merchantID)).Exist(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if !taken { // a schedule still to run will make a payment under it
+		taken, err = s.db.Schedule.Query().Where(schedule.MerchantPaymentID(merchantID),
+			schedule.StatusIn(schedule.StatusSCHEDULED, schedule.StatusSTARTED)).Exist(ctx)
+		if err != nil {
+			return nil, err
+		}
 	}
 	if taken {
 		return nil, errPaymentExists(merchantID)

@@ -338,14 +338,29 @@ func (s *Server) scheduleRetry(ctx context.Context, tx *ent.Tx, r *ent.Schedule,
 		first = r.RetryOf
 		base = strings.TrimSuffix(base, fmt.Sprintf("-retry-%d", r.RetryNumber))
 	}
-	err := tx.Schedule.Create().
+	mid := fmt.Sprintf("%s-retry-%d", base, n)
+	// The merchant may have used the retry's id already: then there is no
+	// retry, and the failure is recorded all the same (an insert that
+	// broke the unique index would undo it).
+	taken, err := tx.Schedule.Query().Where(schedule.StoreID(r.StoreID), schedule.MerchantPaymentID(mid)).Exist(ctx)
+	if err == nil && !taken {
+		taken, err = tx.Payment.Query().Where(payment.StoreID(r.StoreID), payment.MerchantPaymentID(mid)).Exist(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if taken {
+		s.log.WarnContext(ctx, "schedules: no retry, its merchant payment id is taken", "schedule", r.ID, "merchant_payment_id", mid)
+		return nil
+	}
+	err = tx.Schedule.Create().
 		SetStoreID(r.StoreID).
 		SetBillingKeyID(r.BillingKeyID).
 		SetBillingKeyName(r.BillingKeyName).
 		SetChannelID(r.ChannelID).
 		SetMode(r.Mode).
 		SetStatus(schedule.StatusSCHEDULED).
-		SetMerchantPaymentID(fmt.Sprintf("%s-retry-%d", base, n)).
+		SetMerchantPaymentID(mid).
 		SetOrderName(r.OrderName).
 		SetTotal(r.Total).
 		SetTaxFree(r.TaxFree).
