@@ -427,13 +427,19 @@ func (s *billingService) ChargeBillingKey(ctx context.Context, req *connect.Requ
 // the answer. The payment id is the PG's order id and idempotency key, so
 // a second ask can only return the first charge.
 func (s *Server) chargeBillingKey(ctx context.Context, p *ent.Payment, ch *payChannel, k *ent.BillingKey, months int, buyer providers.Buyer) (*ent.Payment, error) {
+	res, err := s.sendBillingCharge(ctx, p, ch, k, months, buyer)
+	return s.settleCharge(ctx, p, ch, res, err)
+}
+
+// sendBillingCharge asks the PG to charge k for p.
+func (s *Server) sendBillingCharge(ctx context.Context, p *ent.Payment, ch *payChannel, k *ent.BillingKey, months int, buyer providers.Buyer) (*providers.Payment, error) {
 	pgKey, err := s.openBillingKey(k)
 	if err != nil {
 		return nil, err
 	}
 	pgctx, cancel := s.pgContext(ctx)
 	defer cancel()
-	res, err := ch.api.ChargeBillingKey(pgctx, ch.pg, providers.ChargeBillingKeyRequest{
+	return ch.api.ChargeBillingKey(pgctx, ch.pg, providers.ChargeBillingKeyRequest{
 		BillingKey:        pgKey,
 		CustomerKey:       k.Name,
 		OrderID:           p.ID,
@@ -443,7 +449,6 @@ func (s *Server) chargeBillingKey(ctx context.Context, p *ent.Payment, ch *payCh
 		Buyer:             buyer,
 		IdempotencyKey:    p.ID,
 	})
-	return s.settleCharge(ctx, p, ch, res, err)
 }
 
 func toBillingKeyPB(k *ent.BillingKey, pending int) *paymuxv1.BillingKey {

@@ -47,10 +47,16 @@ const scheduleClaimBatch = 200
 type scheduleEngine struct {
 	s     *Server
 	wakeC chan struct{}
+	// workers bounds the charges in flight (billing.workers); inflight
+	// counts them, so that the next batch is claimed while the last one is
+	// still being charged, and run waits for them before it returns.
+	workers  chan struct{}
+	inflight sync.WaitGroup
+	outcomes outcomeBatcher
 }
 
 func newScheduleEngine(s *Server) *scheduleEngine {
-	return &scheduleEngine{s: s, wakeC: make(chan struct{}, 1)}
+	return &scheduleEngine{s: s, wakeC: make(chan struct{}, 1), workers: make(chan struct{}, s.cfg.Billing.Workers)}
 }
 
 // wake makes the executor look for due schedules now.
@@ -69,6 +75,7 @@ func (e *scheduleEngine) wake() {
 func (e *scheduleEngine) run(ctx context.Context) {
 	t := time.NewTicker(e.s.cfg.Billing.PollInterval)
 	defer t.Stop()
+	defer e.inflight.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -77,7 +84,7 @@ func (e *scheduleEngine) run(ctx context.Context) {
 		case <-e.wakeC:
 		}
 		for ctx.Err() == nil {
-			n, err := e.runDue(ctx)
+			n, err := e.claimAndCharge(ctx)
 			if err != nil && ctx.Err() == nil {
 				e.s.log.Error("schedules: run due", "error", err)
 			}
@@ -96,33 +103,156 @@ type startedSchedule struct {
 	ch  *payChannel
 }
 
-// runDue claims one batch of due schedules and charges them. It answers how
-// many it claimed.
+// runDue claims one batch of due schedules and charges them, waiting for
+// the charges. It answers how many it claimed.
 func (e *scheduleEngine) runDue(ctx context.Context) (int, error) {
+	n, err := e.claimAndCharge(ctx)
+	e.inflight.Wait()
+	return n, err
+}
+
+// claimAndCharge claims one batch and hands its charges to the workers. It
+// returns once the last is handed over, not done: the next batch is
+// claimed while these are charged.
+func (e *scheduleEngine) claimAndCharge(ctx context.Context) (int, error) {
 	s := e.s
 	ctx = withCall(tenant.System(ctx), &call{RequestID: "job_schedule_" + secrets.RandomString(12)})
 	started, n, err := e.claim(ctx)
 	if err != nil || len(started) == 0 {
 		return n, err
 	}
-	sem := make(chan struct{}, s.cfg.Billing.Workers)
-	var wg sync.WaitGroup
 	for _, st := range started {
-		sem <- struct{}{}
-		wg.Add(1)
+		e.workers <- struct{}{}
+		e.inflight.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			// A charge's failure is its payment's (and schedule's) state;
-			// only an error recording it is worth a log line.
-			_, err := s.chargeBillingKey(ctx, st.p, st.ch, st.key, st.sch.InstallmentMonths,
-				providers.Buyer{Name: st.sch.CustomerName, Email: st.sch.CustomerEmail, Phone: st.sch.CustomerPhone})
-			if err != nil && !isPaymentOutcome(err) {
+			defer func() { <-e.workers; e.inflight.Done() }()
+			if err := s.chargeStarted(ctx, st); err != nil {
 				s.log.ErrorContext(ctx, "schedules: charge", "schedule", st.sch.ID, "payment", st.p.ID, "error", err)
 			}
 		}()
 	}
-	wg.Wait()
 	return n, nil
+}
+
+// chargeStarted charges a claimed schedule, unless the sweep took its
+// payment over meanwhile (a charge that waited for a worker longer than
+// the sweep waits).
+func (s *Server) chargeStarted(ctx context.Context, st *startedSchedule) error {
+	p, mine, err := s.takePending(ctx, st.p)
+	if err != nil || !mine {
+		return err
+	}
+	res, pgErr := s.sendBillingCharge(ctx, p, st.ch, st.key, st.sch.InstallmentMonths,
+		providers.Buyer{Name: st.sch.CustomerName, Email: st.sch.CustomerEmail, Phone: st.sch.CustomerPhone})
+	// A clear answer is recorded with others in one transaction; anything
+	// else (no answer, another amount, "already done") the one-by-one way.
+	o := &scheduleOutcome{p: p, done: make(chan error, 1)}
+	switch {
+	case pgErr == nil && res.Amounts.Total == p.Total:
+		o.paid = res
+	case pgErr != nil && !providers.OutcomeUnknown(pgErr) && !providers.IsKind(pgErr, providers.KindAlreadyDone):
+		o.failure = failureOf(failRefused, pgErr)
+		if providers.IsKind(pgErr, providers.KindDeclined) {
+			o.failure = failureOf(failDeclined, pgErr)
+		}
+	}
+	if (o.paid != nil || o.failure != nil) && s.schedules.outcomes.record(ctx, s, o) == nil {
+		return nil
+	}
+	_, err = s.settleCharge(ctx, p, st.ch, res, pgErr)
+	if isPaymentOutcome(err) {
+		// A charge's failure is its payment's (and schedule's) state.
+		return nil
+	}
+	return err
+}
+
+// scheduleOutcome is a scheduled charge's clear answer, waiting to be
+// recorded: paid, or failed.
+type scheduleOutcome struct {
+	p       *ent.Payment
+	paid    *providers.Payment
+	failure *details.Failure
+	done    chan error
+}
+
+// outcomeBatcher records outcomes many to a transaction: the worker that
+// finds no write under way writes what is waiting, the others wait for it.
+// Under load one commit serves many charges; alone a charge is written at
+// once.
+type outcomeBatcher struct {
+	mu       sync.Mutex
+	pending  []*scheduleOutcome
+	flushing bool
+}
+
+func (b *outcomeBatcher) record(ctx context.Context, s *Server, o *scheduleOutcome) error {
+	b.mu.Lock()
+	b.pending = append(b.pending, o)
+	if b.flushing {
+		b.mu.Unlock()
+		return <-o.done
+	}
+	b.flushing = true
+	for len(b.pending) > 0 {
+		batch := b.pending[:min(len(b.pending), scheduleClaimBatch)]
+		b.pending = b.pending[len(batch):]
+		b.mu.Unlock()
+		err := s.writeOutcomes(ctx, batch)
+		for _, x := range batch {
+			x.done <- err
+		}
+		b.mu.Lock()
+	}
+	b.flushing = false
+	b.mu.Unlock()
+	return <-o.done
+}
+
+// writeOutcomes records outcomes in one transaction, each through the
+// state machine (which ends its schedule). A payment no longer PAY_PENDING
+// was settled by someone else and is left as it is.
+func (s *Server) writeOutcomes(ctx context.Context, batch []*scheduleOutcome) error {
+	ctx = context.WithoutCancel(ctx) // the charges happened: record them
+	return inTx(ctx, s.db, func(tx *ent.Tx) error {
+		ctx := withEndpointMemo(ctx)
+		for _, o := range batch {
+			cur, err := lockPayment(ctx, tx, o.p.ID)
+			if err != nil {
+				return err
+			}
+			if cur.Status != payment.StatusPAY_PENDING {
+				continue
+			}
+			if o.paid != nil {
+				_, err = s.transition(ctx, tx, cur, paystate.Approve, setPaid(o.paid, s.clock()))
+			} else {
+				_, err = s.transition(ctx, tx, cur, paystate.Fail, setFailed(o.failure, s.clock(), ""))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// takePending makes the caller the one to send p's charge: it moves p's
+// status_at to now if p is still PAY_PENDING with the status_at the caller
+// read. The executor's worker and the sweep both take a payment so before
+// sending, so that only one of them sends; the sweep leaves a payment
+// whose status_at is recent alone.
+func (s *Server) takePending(ctx context.Context, p *ent.Payment) (*ent.Payment, bool, error) {
+	now := s.clock()
+	n, err := s.db.Payment.Update().
+		Where(payment.ID(p.ID), payment.StatusEQ(payment.StatusPAY_PENDING), payment.StatusAt(p.StatusAt)).
+		SetStatusAt(now).Save(ctx)
+	if err != nil || n == 0 {
+		return p, false, err
+	}
+	taken := *p
+	taken.StatusAt = now
+	return &taken, true, nil
 }
 
 // isPaymentOutcome reports whether err only tells how a charge went (a
@@ -137,6 +267,7 @@ func (e *scheduleEngine) claim(ctx context.Context) ([]*startedSchedule, int, er
 	var started []*startedSchedule
 	var claimed int
 	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+		ctx := withEndpointMemo(ctx) // one per try of the transaction
 		started, claimed = nil, 0
 		rows, err := tx.Schedule.Query().
 			Where(schedule.StatusEQ(schedule.StatusSCHEDULED), schedule.PayAtLTE(now)).
@@ -192,59 +323,107 @@ func (e *scheduleEngine) claim(ctx context.Context) ([]*startedSchedule, int, er
 				}
 				continue
 			}
-			p, err := s.startSchedule(ctx, tx, r, k, now)
-			if err != nil {
-				return err
-			}
-			if p != nil {
-				started = append(started, &startedSchedule{sch: r, p: p, key: k, ch: ch})
-			}
+			started = append(started, &startedSchedule{sch: r, key: k, ch: ch})
 		}
-		return nil
+		return s.startSchedules(ctx, tx, started, now)
 	})
 	return started, claimed, err
 }
 
-// startSchedule moves r to STARTED and creates its payment, PAY_PENDING.
-// It answers nil if r was not SCHEDULED any more.
-func (s *Server) startSchedule(ctx context.Context, tx *ent.Tx, r *ent.Schedule, k *ent.BillingKey, now time.Time) (*ent.Payment, error) {
-	id := secrets.NewID("pay")
-	n, err := tx.Schedule.Update().Where(schedule.ID(r.ID), schedule.StatusEQ(schedule.StatusSCHEDULED)).
-		SetStatus(schedule.StatusSTARTED).SetStartedAt(now).SetPaymentID(id).SetUpdatedAt(now).Save(ctx)
-	if err != nil || n == 0 {
-		return nil, err
+// startSchedules moves the claimed schedules to STARTED and creates their
+// payments, PAY_PENDING with the events of READY and PAY_PENDING, all with
+// a few statements for the whole batch. A payment's id is its schedule's
+// with the pay_ prefix: one schedule, one payment id.
+func (s *Server) startSchedules(ctx context.Context, tx *ent.Tx, started []*startedSchedule, now time.Time) error {
+	if len(started) == 0 {
+		return nil
 	}
-	p, err := tx.Payment.Create().
-		SetID(id).
-		SetStoreID(r.StoreID).
-		SetChannelID(r.ChannelID).
-		SetProvider(k.Provider).
-		SetMode(payment.Mode(r.Mode)).
-		SetMerchantPaymentID(r.MerchantPaymentID).
-		SetOrderName(r.OrderName).
-		SetMethod(payment.MethodCARD).
-		SetApprovalModel(payment.ApprovalModelSERVER).
-		SetStatus(payment.StatusREADY).
-		SetStatusAt(now).
-		SetCreatedAt(now).
-		SetUpdatedAt(now).
-		SetTotal(r.Total).
-		SetTaxFree(r.TaxFree).
-		SetVat(r.Vat).
-		SetCustomerName(r.CustomerName).
-		SetCustomerEmail(r.CustomerEmail).
-		SetCustomerPhone(r.CustomerPhone).
-		SetKeyID(r.KeyID).
-		SetBillingKeyID(r.BillingKeyName).
-		SetScheduleID(r.ID).
-		Save(ctx)
+	pending, err := paystate.Next(paystate.State(payment.StatusREADY), paystate.MarkPending)
 	if err != nil {
-		return nil, fmt.Errorf("schedule %s: payment: %w", r.ID, err)
+		return err
 	}
-	if err := s.recordEvent(ctx, tx, p, ""); err != nil {
-		return nil, err
+	ids := make([]string, len(started))
+	for i, st := range started {
+		ids[i] = st.sch.ID
 	}
-	return s.transition(ctx, tx, p, paystate.MarkPending, nil)
+	n, err := tx.Schedule.Update().Where(schedule.IDIn(ids...), schedule.StatusEQ(schedule.StatusSCHEDULED)).
+		SetStatus(schedule.StatusSTARTED).SetStartedAt(now).SetUpdatedAt(now).
+		Modify(func(u *sql.UpdateBuilder) {
+			u.Set(schedule.FieldPaymentID, sql.Expr("'pay_' || substr("+schedule.FieldID+", 5)"))
+		}).Save(ctx)
+	if err != nil {
+		return err
+	}
+	if n != len(ids) {
+		return fmt.Errorf("schedules: %d of %d claimed schedules changed meanwhile", len(ids)-n, len(ids))
+	}
+	// The PAY_PENDING step a microsecond after READY, so that the status
+	// history reads in order.
+	pendingAt := now.Add(time.Microsecond)
+	creates := make([]*ent.PaymentCreate, len(started))
+	for i, st := range started {
+		r := st.sch
+		r.PaymentID = "pay_" + strings.TrimPrefix(r.ID, "sch_")
+		creates[i] = tx.Payment.Create().
+			SetID(r.PaymentID).
+			SetStoreID(r.StoreID).
+			SetChannelID(r.ChannelID).
+			SetProvider(st.key.Provider).
+			SetMode(payment.Mode(r.Mode)).
+			SetMerchantPaymentID(r.MerchantPaymentID).
+			SetOrderName(r.OrderName).
+			SetMethod(payment.MethodCARD).
+			SetApprovalModel(payment.ApprovalModelSERVER).
+			SetStatus(payment.Status(pending)).
+			SetStatusAt(pendingAt).
+			SetCreatedAt(now).
+			SetUpdatedAt(pendingAt).
+			SetTotal(r.Total).
+			SetTaxFree(r.TaxFree).
+			SetVat(r.Vat).
+			SetCustomerName(r.CustomerName).
+			SetCustomerEmail(r.CustomerEmail).
+			SetCustomerPhone(r.CustomerPhone).
+			SetKeyID(r.KeyID).
+			SetBillingKeyID(r.BillingKeyName).
+			SetScheduleID(r.ID)
+	}
+	payments, err := tx.Payment.CreateBulk(creates...).Save(ctx)
+	if err != nil {
+		return fmt.Errorf("schedules: payments: %w", err)
+	}
+	// The two events every charge's payment has: created (READY), and sent
+	// to the PG (PAY_PENDING).
+	events := make([]*ent.EventCreate, 0, 2*len(payments))
+	for i, p := range payments {
+		started[i].p = p
+		ready := *p
+		ready.Status = payment.StatusREADY
+		for _, step := range []struct {
+			p    *ent.Payment
+			from string
+			at   time.Time
+		}{{&ready, "", now}, {p, string(payment.StatusREADY), pendingAt}} {
+			data, err := protojson.Marshal(toPaymentPB(step.p, nil, nil, nil))
+			if err != nil {
+				return fmt.Errorf("event data: %w", err)
+			}
+			events = append(events, tx.Event.Create().
+				SetStoreID(p.StoreID).SetMode(event.Mode(p.Mode)).SetType(eventType(step.p.Status)).
+				SetPaymentID(p.ID).SetMerchantPaymentID(p.MerchantPaymentID).
+				SetFromStatus(step.from).SetToStatus(string(step.p.Status)).SetData(data).SetCreatedAt(step.at))
+		}
+	}
+	saved, err := tx.Event.CreateBulk(events...).Save(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ev := range saved {
+		if err := s.queueDeliveries(ctx, tx, ev, string(payment.MethodCARD)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resumeScheduledCharge settles the payment of a schedule that a crash (or
@@ -271,6 +450,10 @@ func (s *Server) resumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *
 	if k.Status != billingkey.StatusACTIVE {
 		_, err = s.resolvePending(ctx, p.ID, ch) // deleted meanwhile: settled as not charged
 		return err
+	}
+	p, mine, err := s.takePending(ctx, p)
+	if err != nil || !mine {
+		return err // the executor's worker is sending it
 	}
 	_, err = s.chargeBillingKey(ctx, p, ch, k, r.InstallmentMonths,
 		providers.Buyer{Name: r.CustomerName, Email: r.CustomerEmail, Phone: r.CustomerPhone})

@@ -300,13 +300,25 @@ func (e *webhookEngine) claim(ctx context.Context, n int) (out []*claimedDeliver
 // enabled endpoint of the event's store and mode that wants it, and wakes
 // the engine once the transaction commits.
 func (s *Server) queueDeliveries(ctx context.Context, tx *ent.Tx, ev *ent.Event, method string) error {
-	endpoints, err := tx.WebhookEndpoint.Query().Where(
-		webhookendpoint.StoreID(ev.StoreID),
-		webhookendpoint.ModeEQ(webhookendpoint.Mode(ev.Mode)),
-		webhookendpoint.Enabled(true),
-	).All(ctx)
-	if err != nil || len(endpoints) == 0 {
-		return err
+	memo, _ := ctx.Value(endpointMemoKey{}).(endpointMemo)
+	key := ev.StoreID + "\x00" + string(ev.Mode)
+	endpoints, ok := memo[key]
+	if !ok {
+		var err error
+		endpoints, err = tx.WebhookEndpoint.Query().Where(
+			webhookendpoint.StoreID(ev.StoreID),
+			webhookendpoint.ModeEQ(webhookendpoint.Mode(ev.Mode)),
+			webhookendpoint.Enabled(true),
+		).All(ctx)
+		if err != nil {
+			return err
+		}
+		if memo != nil {
+			memo[key] = endpoints
+		}
+	}
+	if len(endpoints) == 0 {
+		return nil
 	}
 	var creates []*ent.WebhookDeliveryCreate
 	for _, ep := range endpoints {
@@ -339,6 +351,18 @@ func (s *Server) queueDeliveries(ctx context.Context, tx *ent.Tx, ev *ent.Event,
 		})
 	})
 	return nil
+}
+
+// endpointMemo keeps a store's enabled endpoints for the rest of one
+// transaction that writes many events (the schedule executor's claim), so
+// they are read once rather than once per event.
+type endpointMemo map[string][]*ent.WebhookEndpoint
+
+type endpointMemoKey struct{}
+
+// withEndpointMemo returns ctx for one such transaction.
+func withEndpointMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, endpointMemoKey{}, endpointMemo{})
 }
 
 // quietEventTypes are sent only to endpoints that name them: a payment
