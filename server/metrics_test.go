@@ -55,6 +55,7 @@ func TestMetrics(t *testing.T) {
 		`paymux_webhook_deliveries_due `,
 		`paymux_pg_call_duration_seconds_count{code="OK",operation="ChargeKeyIn",provider="sandbox"} 1`,
 		`paymux_log_records_queued `,
+		`paymux_schedules_due 0`,
 		`paymux_log_records_dropped_total{reason="overload"} 0`,
 		`paymux_log_records_written_total `,
 	} {
