@@ -3,14 +3,18 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
 	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/logrecord"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
 	"github.com/paymux/paymux/providers/sandbox"
+	"github.com/paymux/paymux/tenant"
 )
 
 func bwReq[T any](msg *T, auth string) *connect.Request[T] {
@@ -91,4 +95,46 @@ func TestBillingKeyWindow(t *testing.T) {
 			t.Fatalf("forged return: HTTP %d", resp.StatusCode)
 		}
 	})
+}
+
+// TestBillingKeyNeverLogged: the PG's billing key (with the channel's
+// credentials it charges the card) is kept only sealed: the call log's
+// records of issuing, charging and deleting show it masked.
+func TestBillingKeyNeverLogged(t *testing.T) {
+	ts := startServer(t, openSQLite(t))
+	auth := ts.firstKeyAuth()
+	billing := paymuxv1connect.NewBillingServiceClient(http.DefaultClient, ts.URL)
+	ctx := context.Background()
+	if _, err := billing.IssueBillingKey(ctx, bwReq(&paymuxv1.IssueBillingKeyRequest{Id: "logged-customer", Card: testCard(sandbox.CardSuccess)}, auth)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := billing.ChargeBillingKey(ctx, bwReq(&paymuxv1.ChargeBillingKeyRequest{
+		Id: "logged-customer", MerchantPaymentId: "bl-log-1", OrderName: "o", Amount: amount(1000),
+	}, auth)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := billing.DeleteBillingKey(ctx, bwReq(&paymuxv1.DeleteBillingKeyRequest{Id: "logged-customer"}, auth)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"sandbox/IssueBillingKey", "sandbox/ChargeBillingKey", "sandbox/DeleteBillingKey"}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		rows, err := ts.DB.LogRecord.Query().Where(logrecord.KindEQ(logrecord.KindPG)).All(tenant.System(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, r := range rows {
+			seen[r.Method] = true
+			// The sandbox's keys are sbx_bk_NNNNNN.
+			if body := string(r.RequestBody) + string(r.ResponseBody); strings.Contains(body, "sbx_bk_") {
+				t.Fatalf("%s stores the PG's billing key: %s", r.Method, body)
+			}
+		}
+		if seen[want[0]] && seen[want[1]] && seen[want[2]] {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("PG records %v, want %v", seen, want)
+		}
+	}
 }

@@ -62,14 +62,52 @@ func (p loggedProvider) record(ctx context.Context, op string, ch providers.Chan
 		reason:    reason,
 		message:   message,
 		latency:   latency,
-		reqValue:  req,
-		resValue:  res,
+		reqValue:  withoutBillingKey(req),
+		resValue:  withoutBillingKey(res),
 	}
 	// paymux sends its payment id as the PG's order id.
 	if strings.HasPrefix(orderID, "pay_") {
 		r.paymentID = orderID
 	}
 	p.s.calls.add(r)
+}
+
+// withoutBillingKey masks the PG's billing key in a request or result: with
+// the channel's credentials it charges the card, so it is a secret, which
+// paymux keeps only sealed. Its field names are too common ("Key",
+// "BillingKey", also the name of paymux's own resource) for package redact
+// to mask them by name, so they are masked here, by type.
+func withoutBillingKey(v any) any {
+	switch x := v.(type) {
+	case providers.ChargeBillingKeyRequest:
+		x.BillingKey = redact.Redacted
+		return x
+	case providers.DeleteBillingKeyRequest:
+		x.BillingKey = redact.Redacted
+		return x
+	case *providers.BillingKey:
+		if x == nil {
+			return x
+		}
+		c := *x
+		c.Key = redact.Redacted
+		return &c
+	case *providers.Payment:
+		if x == nil || x.BillingKey == "" {
+			return x
+		}
+		c := *x
+		c.BillingKey = redact.Redacted
+		return &c
+	case *providers.Event:
+		if x == nil || x.Payment == nil {
+			return x
+		}
+		c := *x
+		c.Payment, _ = withoutBillingKey(x.Payment).(*providers.Payment)
+		return &c
+	}
+	return v
 }
 
 // valueJSON is a PG request or result as JSON. The providers' card and

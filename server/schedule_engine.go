@@ -144,8 +144,14 @@ func (s *Server) chargeStarted(ctx context.Context, st *startedSchedule) error {
 	}
 	res, pgErr := s.sendBillingCharge(ctx, p, st.ch, st.key, st.sch.InstallmentMonths,
 		providers.Buyer{Name: st.sch.CustomerName, Email: st.sch.CustomerEmail, Phone: st.sch.CustomerPhone})
-	// A clear answer is recorded with others in one transaction; anything
-	// else (no answer, another amount, "already done") the one-by-one way.
+	if providers.OutcomeUnknown(pgErr) || providers.IsKind(pgErr, providers.KindAlreadyDone) {
+		// No clear answer: the payment stays PAY_PENDING, and the sweep asks
+		// the PG once any late charge has had time to land (resending with
+		// the same order id only if the PG has none).
+		return nil
+	}
+	// A clear answer is recorded with others in one transaction; another
+	// amount than asked is voided the one-by-one way.
 	o := &scheduleOutcome{p: p, done: make(chan error, 1)}
 	switch {
 	case pgErr == nil && res.Amounts.Total == p.Total:
@@ -222,6 +228,10 @@ func (s *Server) writeOutcomes(ctx context.Context, batch []*scheduleOutcome) er
 				return err
 			}
 			if cur.Status != payment.StatusPAY_PENDING {
+				if o.paid != nil && cur.Status != payment.StatusPAID {
+					s.log.ErrorContext(ctx, "schedules: the PG charged a payment paymux had settled otherwise",
+						"payment", cur.ID, "status", cur.Status, "pg_transaction_id", o.paid.PGTransactionID)
+				}
 				continue
 			}
 			if o.paid != nil {
@@ -427,17 +437,27 @@ func (s *Server) startSchedules(ctx context.Context, tx *ent.Tx, started []*star
 }
 
 // resumeScheduledCharge settles the payment of a schedule that a crash (or
-// a lost answer) left PAY_PENDING. The PG is asked first; only if it has no
-// charge for the payment is the charge sent, with the same order id and
-// idempotency key, so that a crash between claiming a schedule and charging
-// it does not fail the schedule. Anything else is settled as any payment.
+// a lost answer) left PAY_PENDING. It takes the payment first, so that no
+// worker or other sweep sends or settles it meanwhile. Then the PG is
+// asked: a charge it has is recorded; if it has none, the charge is sent
+// with the same order id and idempotency key (a crash between claiming a
+// schedule and charging it must not fail the schedule). No clear answer
+// leaves the payment PAY_PENDING for a later sweep: a charge the PG may
+// still be making is never declared not made.
 func (s *Server) resumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *payChannel) error {
-	pgctx, cancel := s.pgContext(ctx)
-	_, err := ch.api.Lookup(pgctx, ch.pg, lookupOf(p))
-	cancel()
-	if !isNotFound(err) {
-		_, err = s.resolvePending(ctx, p.ID, ch)
+	p, mine, err := s.takePending(ctx, p)
+	if err != nil || !mine {
 		return err
+	}
+	pgctx, cancel := s.pgContext(ctx)
+	_, err = ch.api.Lookup(pgctx, ch.pg, lookupOf(p))
+	cancel()
+	switch {
+	case err == nil:
+		_, err = s.resolvePending(ctx, p.ID, ch) // the PG has it: record what it shows
+		return err
+	case !isNotFound(err):
+		return nil // no answer: a later sweep asks again
 	}
 	r, err := s.db.Schedule.Get(ctx, p.ScheduleID)
 	if err != nil {
@@ -448,15 +468,15 @@ func (s *Server) resumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *
 		return err
 	}
 	if k.Status != billingkey.StatusACTIVE {
-		_, err = s.resolvePending(ctx, p.ID, ch) // deleted meanwhile: settled as not charged
+		_, err = s.notCharged(ctx, p, nil) // deleted meanwhile; the PG has no charge
 		return err
 	}
-	p, mine, err := s.takePending(ctx, p)
-	if err != nil || !mine {
-		return err // the executor's worker is sending it
-	}
-	_, err = s.chargeBillingKey(ctx, p, ch, k, r.InstallmentMonths,
+	res, pgErr := s.sendBillingCharge(ctx, p, ch, k, r.InstallmentMonths,
 		providers.Buyer{Name: r.CustomerName, Email: r.CustomerEmail, Phone: r.CustomerPhone})
+	if providers.OutcomeUnknown(pgErr) || providers.IsKind(pgErr, providers.KindAlreadyDone) {
+		return nil // a later sweep asks again
+	}
+	_, err = s.settleCharge(ctx, p, ch, res, pgErr)
 	return err
 }
 
