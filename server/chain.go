@@ -13,6 +13,7 @@ import (
 
 	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/paymux/paymux/apierr"
@@ -175,6 +176,14 @@ func (s *Server) mapErrors(next connect.UnaryFunc) connect.UnaryFunc {
 	}
 }
 
+// isTxConflict reports whether PostgreSQL ended a transaction for
+// conflicting with another (a deadlock, a serialization failure): the
+// call may be retried as it is.
+func isTxConflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
 // toAPIError is the one place errors become what clients see.
 func (s *Server) toAPIError(ctx context.Context, err error) error {
 	var ce *connect.Error
@@ -188,7 +197,7 @@ func (s *Server) toAPIError(ctx context.Context, err error) error {
 		return apierr.WithReason(ce)
 	case ent.IsNotFound(err):
 		return apierr.New(connect.CodeNotFound, apierr.ReasonNotFound, "not found")
-	case ent.IsConstraintError(err):
+	case ent.IsConstraintError(err), isTxConflict(err):
 		return apierr.New(connect.CodeAborted, apierr.ReasonConflict, "conflicting change; retry")
 	case errors.Is(err, privacy.Deny):
 		return apierr.New(connect.CodePermissionDenied, apierr.ReasonStoreMismatch, "not allowed for this store")

@@ -242,7 +242,10 @@ func (s *billingService) RevokeSchedules(ctx context.Context, req *connect.Reque
 // executor starts a schedule with a conditional update too, so a schedule
 // is either revoked or started, never both.
 func (s *Server) revokeWhere(ctx context.Context, tx *ent.Tx, reason string, where predicate.Schedule) ([]string, error) {
-	ids, err := tx.Schedule.Query().Where(where, schedule.StatusEQ(schedule.StatusSCHEDULED)).Modify(forUpdate).IDs(ctx)
+	// Locked in id order, as every revoke locks them, so that two revokes
+	// over the same schedules wait for each other instead of deadlocking.
+	ids, err := tx.Schedule.Query().Where(where, schedule.StatusEQ(schedule.StatusSCHEDULED)).
+		Order(ent.Asc(schedule.FieldID)).Modify(forUpdate).IDs(ctx)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
