@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -224,8 +225,8 @@ func (l *callLog) build(r *pendingLog) *ent.LogRecordCreate {
 		}
 		if r.paymentID == "" || r.merchantID == "" {
 			pid, mid := paymentIDsOf(r.method, r.reqMsg, r.resMsg)
-			r.paymentID = cmpOr(cmpOr(r.paymentID, pid), errorPaymentID(r.errDetails))
-			r.merchantID = cmpOr(r.merchantID, mid)
+			r.paymentID = cmp.Or(cmp.Or(r.paymentID, pid), errorPaymentID(r.errDetails))
+			r.merchantID = cmp.Or(r.merchantID, mid)
 		}
 	case logrecord.KindPG:
 		reqBody = valueJSON(r.reqValue)
@@ -264,13 +265,6 @@ func (l *callLog) build(r *pendingLog) *ent.LogRecordCreate {
 		c.SetResponseBody(resBody)
 	}
 	return c
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // logJSON writes messages as the JSON surfaces name their fields; unset
@@ -381,7 +375,7 @@ func paymentIDsOf(procedure string, req, res proto.Message) (paymentID, merchant
 		}
 		sub := m.Get(f).Message()
 		if f.Name() == "payment" {
-			return cmpOr(stringField(sub, "id"), paymentID), cmpOr(stringField(sub, "merchant_payment_id"), merchantID)
+			return cmp.Or(stringField(sub, "id"), paymentID), cmp.Or(stringField(sub, "merchant_payment_id"), merchantID)
 		}
 		if paymentID == "" {
 			paymentID = stringField(sub, "payment_id")
@@ -418,7 +412,7 @@ func (s *Server) captureCall(ctx context.Context, req connect.AnyRequest, res co
 	r := &pendingLog{
 		kind:      logrecord.KindAPI,
 		at:        at,
-		storeID:   cmpOr(c.Principal.StoreID(), c.ActingStoreID),
+		storeID:   cmp.Or(c.Principal.StoreID(), c.ActingStoreID),
 		requestID: c.RequestID,
 		surface:   surface,
 		method:    req.Spec().Procedure,
@@ -479,7 +473,7 @@ func (s *Server) captureRESTRefusal(r *http.Request, procedure string, err *conn
 		at:         s.clock(),
 		requestID:  requestID,
 		surface:    "rest",
-		method:     cmpOr(procedure, r.Method+" "+r.URL.Path),
+		method:     cmp.Or(procedure, r.Method+" "+r.URL.Path),
 		httpMethod: r.Method,
 		path:       r.URL.RequestURI(),
 		code:       strings.ToUpper(err.Code().String()),

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,9 +73,9 @@ func (s *billingService) CreateSchedules(ctx context.Context, req *connect.Reque
 			SetTaxFree(amounts.TaxFree).
 			SetVat(amounts.VAT).
 			SetInstallmentMonths(int(in.GetInstallmentMonths())).
-			SetCustomerName(cmpOr(in.GetCustomer().GetName(), k.CustomerName)).
-			SetCustomerEmail(cmpOr(in.GetCustomer().GetEmail(), k.CustomerEmail)).
-			SetCustomerPhone(cmpOr(in.GetCustomer().GetPhone(), k.CustomerPhone)).
+			SetCustomerName(cmp.Or(in.GetCustomer().GetName(), k.CustomerName)).
+			SetCustomerEmail(cmp.Or(in.GetCustomer().GetEmail(), k.CustomerEmail)).
+			SetCustomerPhone(cmp.Or(in.GetCustomer().GetPhone(), k.CustomerPhone)).
 			SetPayAt(payAt).
 			SetKeyID(keyIDOf(callFrom(ctx).Principal)).
 			SetCreatedAt(now).
@@ -199,11 +201,9 @@ func (s *billingService) RevokeSchedules(ctx context.Context, req *connect.Reque
 		if err != nil {
 			return nil, err
 		}
-		if len(found) < len(uniq(ids)) {
-			for _, id := range ids {
-				if !contains(found, id) {
-					return nil, apierr.New(connect.CodeNotFound, reasonScheduleNotFound, "schedule %s not found", id)
-				}
+		for _, id := range ids {
+			if !slices.Contains(found, id) {
+				return nil, apierr.New(connect.CodeNotFound, reasonScheduleNotFound, "schedule %s not found", id)
 			}
 		}
 		where = schedule.IDIn(ids...)
@@ -297,23 +297,6 @@ func (s *billingService) Reschedule(ctx context.Context, req *connect.Request[pa
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.RescheduleResponse{Schedule: toSchedulePB(r)}), nil
-}
-
-func uniq(ids []string) map[string]bool {
-	m := map[string]bool{}
-	for _, id := range ids {
-		m[id] = true
-	}
-	return m
-}
-
-func contains(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 func toSchedulePB(r *ent.Schedule) *paymuxv1.Schedule {
