@@ -124,19 +124,13 @@ func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Reque
 	if err := s.checkNameFree(ctx, name); err != nil {
 		return nil, err
 	}
-	card := m.GetCard()
+	card := cardDataOf(m.GetCard())
 	pgctx, cancel := s.pgContext(ctx)
 	defer cancel()
 	issued, err := ch.api.IssueBillingKey(pgctx, ch.pg, providers.IssueBillingKeyRequest{
-		CustomerKey: name,
-		OrderID:     id,
-		Card: &providers.CardData{
-			Number:      providers.NewCardNumber(card.GetNumber()),
-			ExpiryYear:  int(card.GetExpiryYear()),
-			ExpiryMonth: int(card.GetExpiryMonth()),
-			OwnerID:     providers.NewRedacted(card.GetBirthOrBusinessNumber()),
-			Password2:   providers.NewRedacted(card.GetPasswordTwoDigits()),
-		},
+		CustomerKey:    name,
+		OrderID:        id,
+		Card:           &card,
 		Buyer:          buyerOf(m.GetCustomer()),
 		IdempotencyKey: id,
 	})
@@ -382,11 +376,6 @@ func (s *billingService) DeleteBillingKey(ctx context.Context, req *connect.Requ
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.DeleteBillingKeyResponse{BillingKey: toBillingKeyPB(k, 0), RevokedScheduleIds: revoked}), nil
-}
-
-// channelByID opens a channel by id, for work that is not a payment's.
-func (s *Server) channelByID(ctx context.Context, id string) (*payChannel, error) {
-	return s.channelOf(ctx, &ent.Payment{ChannelID: id})
 }
 
 func (s *billingService) ChargeBillingKey(ctx context.Context, req *connect.Request[paymuxv1.ChargeBillingKeyRequest]) (*connect.Response[paymuxv1.ChargeBillingKeyResponse], error) {

@@ -209,6 +209,18 @@ func (s *Server) insertPayment(ctx context.Context, np *newPayment, then func(tx
 	return out, err
 }
 
+// cardDataOf is card input as the PG adapter takes it: the number and the
+// owner's digits in their masking types.
+func cardDataOf(card *paymuxv1.CardInput) providers.CardData {
+	return providers.CardData{
+		Number:      providers.NewCardNumber(card.GetNumber()),
+		ExpiryYear:  int(card.GetExpiryYear()),
+		ExpiryMonth: int(card.GetExpiryMonth()),
+		OwnerID:     providers.NewRedacted(card.GetBirthOrBusinessNumber()),
+		Password2:   providers.NewRedacted(card.GetPasswordTwoDigits()),
+	}
+}
+
 func buyerOf(c *paymuxv1.Customer) providers.Buyer {
 	return providers.Buyer{Name: c.GetName(), Email: c.GetEmail(), Phone: c.GetPhone()}
 }
@@ -356,16 +368,10 @@ func (s *Server) chargeCard(ctx context.Context, np *newPayment, m *paymuxv1.Cre
 	pgctx, cancel := s.pgContext(ctx)
 	defer cancel()
 	res, err := np.ch.api.ChargeKeyIn(pgctx, np.ch.pg, providers.KeyInRequest{
-		OrderID:   p.ID,
-		OrderName: p.OrderName,
-		Amount:    pgAmount(p),
-		Card: providers.CardData{
-			Number:      providers.NewCardNumber(card.GetNumber()),
-			ExpiryYear:  int(card.GetExpiryYear()),
-			ExpiryMonth: int(card.GetExpiryMonth()),
-			OwnerID:     providers.NewRedacted(card.GetBirthOrBusinessNumber()),
-			Password2:   providers.NewRedacted(card.GetPasswordTwoDigits()),
-		},
+		OrderID:           p.ID,
+		OrderName:         p.OrderName,
+		Amount:            pgAmount(p),
+		Card:              cardDataOf(card),
 		InstallmentMonths: int(card.GetInstallmentMonths()),
 		Buyer:             buyerOf(m.GetCustomer()),
 		IdempotencyKey:    p.ID,

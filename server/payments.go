@@ -114,13 +114,18 @@ func (s *Server) channelForNewPayment(ctx context.Context, id string) (*payChann
 
 // channelOf returns the channel a payment was made through.
 func (s *Server) channelOf(ctx context.Context, p *ent.Payment) (*payChannel, error) {
-	if ch := s.channels.get(p.ChannelID); ch != nil {
+	return s.channelByID(ctx, p.ChannelID)
+}
+
+// channelByID opens a channel by id (cached), for a payment's or a billing
+// key's work.
+func (s *Server) channelByID(ctx context.Context, id string) (*payChannel, error) {
+	if ch := s.channels.get(id); ch != nil {
 		return ch, nil
 	}
-	row, err := s.db.Channel.Get(tenant.System(ctx), p.ChannelID)
+	row, err := s.db.Channel.Get(tenant.System(ctx), id)
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeFailedPrecondition, apierr.ReasonChannelNotFound,
-			"channel %s of payment %s was deleted", p.ChannelID, p.ID)
+		return nil, apierr.New(connect.CodeFailedPrecondition, apierr.ReasonChannelNotFound, "channel %s was deleted", id)
 	}
 	if err != nil {
 		return nil, err
