@@ -109,19 +109,8 @@ func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, err
 	}
-	id, name, err := billingKeyName(m.GetId())
+	id, name, ch, err := s.newBillingKey(ctx, m.GetId(), m.GetChannelId(), providers.CapBillingKeyFromCard)
 	if err != nil {
-		return nil, err
-	}
-	ch, err := s.channelForNewPayment(ctx, m.GetChannelId())
-	if err != nil {
-		return nil, err
-	}
-	if !ch.api.Capabilities().Has(providers.CapBillingKeyFromCard) {
-		return nil, apierr.New(connect.CodeFailedPrecondition, reasonNotSupported,
-			"channel %s (%s) does not issue billing keys from card data", ch.row.ID, ch.row.Provider)
-	}
-	if err := s.checkNameFree(ctx, name); err != nil {
 		return nil, err
 	}
 	card := cardDataOf(m.GetCard())

@@ -39,22 +39,11 @@ func (s *billingService) CreateBillingKeyWindow(ctx context.Context, req *connec
 	if err != nil {
 		return nil, err
 	}
-	if u := m.GetReturnUrl(); u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		return nil, apierr.InvalidField("return_url", "must be an http or https URL")
-	}
-	id, name, err := billingKeyName(m.GetId())
-	if err != nil {
+	if err := checkReturnURL(m.GetReturnUrl()); err != nil {
 		return nil, err
 	}
-	ch, err := s.channelForNewPayment(ctx, m.GetChannelId())
+	id, name, ch, err := s.newBillingKey(ctx, m.GetId(), m.GetChannelId(), providers.CapBillingKeyFromWindow)
 	if err != nil {
-		return nil, err
-	}
-	if !ch.api.Capabilities().Has(providers.CapBillingKeyFromWindow) {
-		return nil, apierr.New(connect.CodeFailedPrecondition, reasonNotSupported,
-			"channel %s (%s) does not issue billing keys through a window", ch.row.ID, ch.row.Provider)
-	}
-	if err := s.checkNameFree(ctx, name); err != nil {
 		return nil, err
 	}
 	pgctx, cancel := s.pgContext(ctx)
@@ -188,30 +177,34 @@ func (s *Server) issueFromWindow(ctx context.Context, k *ent.BillingKey, result 
 	return out, err
 }
 
-// billingKeyName is a new key's id and the name the API shows for it.
-func billingKeyName(requested string) (id, name string, err error) {
-	id = secrets.NewID("bk")
+// newBillingKey checks what issuing a key needs, by card data or by window
+// (how): a free name (or a generated one), and a channel that can. It
+// answers the key's row id, its name and the channel.
+func (s *Server) newBillingKey(ctx context.Context, requested, channelID string, how providers.Capabilities) (id, name string, ch *payChannel, err error) {
+	id, name = secrets.NewID("bk"), requested
 	switch {
 	case requested == "":
-		return id, id, nil
+		name = id
 	case strings.HasPrefix(requested, "bk_"):
-		return "", "", apierr.InvalidField("id", "bk_ starts the ids paymux makes; name the key otherwise")
+		return "", "", nil, apierr.InvalidField("id", "bk_ starts the ids paymux makes; name the key otherwise")
 	}
-	return id, requested, nil
+	if ch, err = s.channelForNewPayment(ctx, channelID); err != nil {
+		return "", "", nil, err
+	}
+	if !ch.api.Capabilities().Has(how) {
+		return "", "", nil, apierr.New(connect.CodeFailedPrecondition, reasonNotSupported,
+			"channel %s (%s) does not issue billing keys this way", ch.row.ID, ch.row.Provider)
+	}
+	taken, err := s.db.BillingKey.Query().Where(billingkey.ActiveName(name)).Exist(ctx)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if taken {
+		return "", "", nil, errBillingKeyExists(name)
+	}
+	return id, name, ch, nil
 }
 
 func errBillingKeyExists(name string) error {
 	return apierr.New(connect.CodeAlreadyExists, reasonBillingKeyExists, "billing key %s exists; delete it first", name)
-}
-
-// checkNameFree refuses the name of a key that is ACTIVE or PENDING.
-func (s *Server) checkNameFree(ctx context.Context, name string) error {
-	taken, err := s.db.BillingKey.Query().Where(billingkey.ActiveName(name)).Exist(ctx)
-	if err != nil {
-		return err
-	}
-	if taken {
-		return errBillingKeyExists(name)
-	}
-	return nil
 }

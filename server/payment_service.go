@@ -209,6 +209,15 @@ func (s *Server) insertPayment(ctx context.Context, np *newPayment, then func(tx
 	return out, err
 }
 
+// checkReturnURL refuses a window's return URL that is not http(s) (the
+// proto checks it is a URL).
+func checkReturnURL(u string) error {
+	if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return apierr.InvalidField("return_url", "must be an http or https URL")
+	}
+	return nil
+}
+
 // cardDataOf is card input as the PG adapter takes it: the number and the
 // owner's digits in their masking types.
 func cardDataOf(card *paymuxv1.CardInput) providers.CardData {
@@ -231,8 +240,8 @@ func (s *paymentService) CreatePayment(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	if u := m.GetReturnUrl(); u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		return nil, apierr.InvalidField("return_url", "must be an http or https URL")
+	if err := checkReturnURL(m.GetReturnUrl()); err != nil {
+		return nil, err
 	}
 	method := payment.MethodCARD
 	if m.GetMethod() != paymuxv1.PayMethod_PAY_METHOD_UNSPECIFIED {
