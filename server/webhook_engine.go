@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -395,7 +394,8 @@ type webhookRequest struct {
 
 // buildRequest signs the event for the endpoint with its secret (and the
 // previous one during a rotation's overlap).
-func (s *Server) buildRequest(ep *ent.WebhookEndpoint, eventID, eventType string, at time.Time, data []byte) (*webhookRequest, error) {
+func (s *Server) buildRequest(ep *ent.WebhookEndpoint, ev *ent.Event) (*webhookRequest, error) {
+	eventID, eventType, at, data := ev.ID, ev.Type, ev.CreatedAt, ev.Data
 	keys, err := s.endpointSecrets(ep)
 	if err != nil {
 		return nil, err
@@ -404,22 +404,16 @@ func (s *Server) buildRequest(ep *ent.WebhookEndpoint, eventID, eventType string
 	contentType := "application/json"
 	if ep.ContentType == webhookendpoint.ContentTypeFORM {
 		contentType = "application/x-www-form-urlencoded"
-		var p struct {
-			ID                string `json:"id"`
-			PaymentID         string `json:"paymentId"` // a schedule's
-			MerchantPaymentID string `json:"merchantPaymentId"`
-			Status            string `json:"status"`
+		var obj struct {
+			Status string `json:"status"` // the payment's, schedule's or billing key's
 		}
-		_ = json.Unmarshal(data, &p) // best effort: data is the full JSON below anyway
-		if p.PaymentID != "" || strings.HasPrefix(eventType, "billing") {
-			p.ID = p.PaymentID // data is a schedule's or a billing key's, not a payment's
-		}
+		_ = json.Unmarshal(data, &obj) // best effort: data is the full JSON below anyway
 		form := url.Values{
 			"type":                {eventType},
 			"timestamp":           {at.UTC().Format(time.RFC3339Nano)},
-			"payment_id":          {p.ID},
-			"merchant_payment_id": {p.MerchantPaymentID},
-			"status":              {p.Status},
+			"payment_id":          {ev.PaymentID},
+			"merchant_payment_id": {ev.MerchantPaymentID},
+			"status":              {obj.Status},
 			"data":                {string(data)},
 		}
 		body = []byte(form.Encode())
@@ -555,7 +549,7 @@ func (e *webhookEngine) attempt(ctx context.Context, c *claimedDelivery) error {
 	if ep == nil || !ep.Enabled || ev == nil {
 		return s.db.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusFAILED).ClearLeaseUntil().Exec(ctx)
 	}
-	r, err := s.buildRequest(ep, ev.ID, ev.Type, ev.CreatedAt, ev.Data)
+	r, err := s.buildRequest(ep, ev)
 	if err != nil {
 		return err
 	}

@@ -326,8 +326,9 @@ func (s *webhookService) TestWebhookEndpoint(ctx context.Context, req *connect.R
 		return nil, err
 	}
 	now := s.clock()
+	paymentID := "pay_test_" + secrets.RandomString(12)
 	sample, err := json.Marshal(map[string]any{
-		"id": "pay_test_" + secrets.RandomString(12), "storeId": ep.StoreID, "merchantPaymentId": "test-order",
+		"id": paymentID, "storeId": ep.StoreID, "merchantPaymentId": "test-order",
 		"orderName": "TEST", "status": "PAYMENT_STATUS_" + strings.ToUpper(strings.TrimPrefix(typ, "payment.")),
 		"mode": "MODE_" + string(ep.Mode), "amounts": map[string]any{"total": "1000"}, "test": true,
 	})
@@ -335,7 +336,8 @@ func (s *webhookService) TestWebhookEndpoint(ctx context.Context, req *connect.R
 		return nil, err
 	}
 	eventID := secrets.NewID("evt_test")
-	r, err := s.buildRequest(ep, eventID, typ, now, sample)
+	r, err := s.buildRequest(ep, &ent.Event{ID: eventID, Type: typ, CreatedAt: now, Data: sample,
+		PaymentID: paymentID, MerchantPaymentID: "test-order"})
 	if err != nil {
 		return nil, err
 	}
