@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"google.golang.org/protobuf/proto"
 	"strings"
 	"time"
 
@@ -188,15 +189,25 @@ func (s *Server) deletePGBillingKey(ctx context.Context, ch *payChannel, id, nam
 
 // recordBillingKeyEvent writes billing_key.issued or .deleted.
 func (s *Server) recordBillingKeyEvent(ctx context.Context, tx *ent.Tx, k *ent.BillingKey, typ string) error {
-	data, err := protojson.Marshal(toBillingKeyPB(k, 0))
+	return s.recordBillingEvent(ctx, tx, typ, k.StoreID, string(k.Mode), "", "", toBillingKeyPB(k, 0))
+}
+
+// recordBillingEvent writes one of billing's events (billingEventTypes),
+// its data the billing key or schedule as the API shows it, and queues its
+// deliveries. Billing charges cards: endpoints filtered by pay method take
+// them as CARD.
+func (s *Server) recordBillingEvent(ctx context.Context, tx *ent.Tx, typ, storeID, mode, paymentID, merchantPaymentID string, data proto.Message) error {
+	raw, err := protojson.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("event data: %w", err)
 	}
 	ev, err := tx.Event.Create().
-		SetStoreID(k.StoreID).
-		SetMode(event.Mode(k.Mode)).
+		SetStoreID(storeID).
+		SetMode(event.Mode(mode)).
 		SetType(typ).
-		SetData(data).
+		SetPaymentID(paymentID).
+		SetMerchantPaymentID(merchantPaymentID).
+		SetData(raw).
 		SetCreatedAt(s.clock()).
 		Save(ctx)
 	if err != nil {

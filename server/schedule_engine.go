@@ -590,21 +590,5 @@ func (s *Server) scheduleRetry(ctx context.Context, tx *ent.Tx, r *ent.Schedule,
 // recordScheduleEvent writes a schedule's event: its data is the schedule
 // as the API shows it.
 func (s *Server) recordScheduleEvent(ctx context.Context, tx *ent.Tx, r *ent.Schedule, typ string) error {
-	data, err := protojson.Marshal(toSchedulePB(r))
-	if err != nil {
-		return fmt.Errorf("event data: %w", err)
-	}
-	ev, err := tx.Event.Create().
-		SetStoreID(r.StoreID).
-		SetMode(event.Mode(r.Mode)).
-		SetType(typ).
-		SetPaymentID(r.PaymentID).
-		SetMerchantPaymentID(r.MerchantPaymentID).
-		SetData(data).
-		SetCreatedAt(s.clock()).
-		Save(ctx)
-	if err != nil {
-		return err
-	}
-	return s.queueDeliveries(ctx, tx, ev, string(payment.MethodCARD))
+	return s.recordBillingEvent(ctx, tx, typ, r.StoreID, string(r.Mode), r.PaymentID, r.MerchantPaymentID, toSchedulePB(r))
 }
