@@ -1,16 +1,14 @@
-// Package apierr builds paymux's API errors: a gRPC/Connect code plus a
-// google.rpc.ErrorInfo whose reason is a stable UPPER_SNAKE string clients
-// can switch on, and field violations for bad input. The REST gateway
-// renders the same details as JSON, so every surface carries the reason.
+// Package apierr is paymux's error vocabulary, free of any transport: a
+// code (gRPC's numbering), a stable UPPER_SNAKE reason clients can switch
+// on, a message for people, metadata (ids, the PG's own code) and the
+// offending fields of bad input. Domain services return these; each surface
+// renders them (server/errors.go as Connect/gRPC errors with
+// google.rpc.ErrorInfo and BadRequest details, which REST carries as JSON).
 package apierr
 
 import (
 	"errors"
 	"fmt"
-
-	"connectrpc.com/connect"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/protobuf/proto"
 )
 
 // Domain is the ErrorInfo domain of every paymux error.
@@ -65,12 +63,82 @@ const (
 	ReasonUnknown              = "UNKNOWN"
 )
 
-// New returns a Connect error with code, an ErrorInfo carrying reason, and
-// a message for people.
-func New(code connect.Code, reason, format string, args ...any) *connect.Error {
-	err := connect.NewError(code, fmt.Errorf(format, args...))
-	attach(err, &errdetails.ErrorInfo{Reason: reason, Domain: Domain})
-	return err
+// Code is an error's class, numbered as gRPC numbers its status codes so
+// that a surface converts it by value.
+type Code uint32
+
+// The codes, as gRPC defines them.
+const (
+	CodeCanceled           Code = 1
+	CodeUnknown            Code = 2
+	CodeInvalidArgument    Code = 3
+	CodeDeadlineExceeded   Code = 4
+	CodeNotFound           Code = 5
+	CodeAlreadyExists      Code = 6
+	CodePermissionDenied   Code = 7
+	CodeResourceExhausted  Code = 8
+	CodeFailedPrecondition Code = 9
+	CodeAborted            Code = 10
+	CodeOutOfRange         Code = 11
+	CodeUnimplemented      Code = 12
+	CodeInternal           Code = 13
+	CodeUnavailable        Code = 14
+	CodeDataLoss           Code = 15
+	CodeUnauthenticated    Code = 16
+)
+
+var codeNames = map[Code]string{
+	CodeCanceled:           "canceled",
+	CodeUnknown:            "unknown",
+	CodeInvalidArgument:    "invalid_argument",
+	CodeDeadlineExceeded:   "deadline_exceeded",
+	CodeNotFound:           "not_found",
+	CodeAlreadyExists:      "already_exists",
+	CodePermissionDenied:   "permission_denied",
+	CodeResourceExhausted:  "resource_exhausted",
+	CodeFailedPrecondition: "failed_precondition",
+	CodeAborted:            "aborted",
+	CodeOutOfRange:         "out_of_range",
+	CodeUnimplemented:      "unimplemented",
+	CodeInternal:           "internal",
+	CodeUnavailable:        "unavailable",
+	CodeDataLoss:           "data_loss",
+	CodeUnauthenticated:    "unauthenticated",
+}
+
+// String is the code's lower_snake name, as Connect spells it.
+func (c Code) String() string {
+	if n, ok := codeNames[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("code_%d", uint32(c))
+}
+
+// Error is one refusal or failure a client is told about.
+type Error struct {
+	Code    Code
+	Reason  string
+	Message string
+	// Metadata are ids and the PG's own code, for a client to act on
+	// without parsing the message.
+	Metadata map[string]string
+	// Violations are the offending fields of an InvalidArgument.
+	Violations []FieldViolation
+}
+
+// Error reads as Connect's errors do: "code: message".
+func (e *Error) Error() string { return e.Code.String() + ": " + e.Message }
+
+// New returns an error with code, reason, and a message for people.
+func New(code Code, reason, format string, args ...any) *Error {
+	return &Error{Code: code, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// WithMetadata is New with metadata.
+func WithMetadata(code Code, reason string, metadata map[string]string, format string, args ...any) *Error {
+	e := New(code, reason, format, args...)
+	e.Metadata = metadata
+	return e
 }
 
 // FieldViolation is one bad field of a request.
@@ -80,14 +148,14 @@ type FieldViolation struct {
 }
 
 // Invalid returns InvalidArgument with the INVALID_ARGUMENT reason and the
-// offending fields as google.rpc.BadRequest.
-func Invalid(violations ...FieldViolation) *connect.Error {
+// offending fields.
+func Invalid(violations ...FieldViolation) *Error {
 	return InvalidBecause(ReasonInvalidArgument, violations...)
 }
 
 // InvalidBecause is Invalid with a more specific reason
 // (INSTALLMENT_NOT_ALLOWED_UNDER_50000, say) a client may switch on.
-func InvalidBecause(reason string, violations ...FieldViolation) *connect.Error {
+func InvalidBecause(reason string, violations ...FieldViolation) *Error {
 	msg := "invalid request"
 	for i, v := range violations {
 		sep := ": "
@@ -96,101 +164,68 @@ func InvalidBecause(reason string, violations ...FieldViolation) *connect.Error 
 		}
 		msg += sep + v.Field + ": " + v.Description
 	}
-	err := New(connect.CodeInvalidArgument, reason, "%s", msg)
-	br := &errdetails.BadRequest{}
-	for _, v := range violations {
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-			Field: v.Field, Description: v.Description,
-		})
-	}
-	attach(err, br)
-	return err
+	return &Error{Code: CodeInvalidArgument, Reason: reason, Message: msg, Violations: violations}
 }
 
 // InvalidField is Invalid for one field.
-func InvalidField(field, format string, args ...any) *connect.Error {
+func InvalidField(field, format string, args ...any) *Error {
 	return Invalid(FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
 }
 
-// Reason returns the ErrorInfo reason of err, or "" if it has none.
+// Reason returns the reason of the *Error in err's chain, or "".
 func Reason(err error) string {
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		return ""
-	}
-	for _, d := range ce.Details() {
-		v, derr := d.Value()
-		if derr != nil {
-			continue
-		}
-		if info, ok := v.(*errdetails.ErrorInfo); ok {
-			return info.GetReason()
-		}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
 	}
 	return ""
 }
 
+// CodeOf returns the code of the *Error in err's chain; CodeUnknown if
+// there is none.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeUnknown
+}
+
 // ReasonForCode is the reason given to an error that arrived without one
 // (from a library, say): the code's own name.
-func ReasonForCode(code connect.Code) string {
+func ReasonForCode(code Code) string {
 	switch code {
-	case connect.CodeCanceled:
+	case CodeCanceled:
 		return ReasonCanceled
-	case connect.CodeInvalidArgument:
+	case CodeInvalidArgument:
 		return ReasonInvalidArgument
-	case connect.CodeDeadlineExceeded:
+	case CodeDeadlineExceeded:
 		return ReasonDeadlineExceeded
-	case connect.CodeNotFound:
+	case CodeNotFound:
 		return ReasonNotFound
-	case connect.CodeAlreadyExists:
+	case CodeAlreadyExists:
 		return ReasonAlreadyExists
-	case connect.CodePermissionDenied:
+	case CodePermissionDenied:
 		return ReasonPermissionDenied
-	case connect.CodeResourceExhausted:
+	case CodeResourceExhausted:
 		return ReasonResourceExhausted
-	case connect.CodeFailedPrecondition:
+	case CodeFailedPrecondition:
 		return ReasonFailedPrecondition
-	case connect.CodeAborted:
+	case CodeAborted:
 		return ReasonAborted
-	case connect.CodeOutOfRange:
+	case CodeOutOfRange:
 		return ReasonOutOfRange
-	case connect.CodeUnimplemented:
+	case CodeUnimplemented:
 		return ReasonUnimplemented
-	case connect.CodeUnavailable:
+	case CodeUnavailable:
 		return ReasonUnavailable
-	case connect.CodeDataLoss:
+	case CodeDataLoss:
 		return ReasonDataLoss
-	case connect.CodeUnauthenticated:
+	case CodeUnauthenticated:
 		return ReasonUnauthenticated
-	case connect.CodeInternal:
+	case CodeInternal:
 		return ReasonInternal
 	default:
 		return ReasonUnknown
 	}
-}
-
-// WithReason adds an ErrorInfo with the code's reason to a Connect error
-// that has none, and returns it.
-func WithReason(err *connect.Error) *connect.Error {
-	if Reason(err) == "" {
-		attach(err, &errdetails.ErrorInfo{Reason: ReasonForCode(err.Code()), Domain: Domain})
-	}
-	return err
-}
-
-func attach(err *connect.Error, msg proto.Message) {
-	detail, derr := connect.NewErrorDetail(msg)
-	if derr != nil {
-		// Only a nil message fails to marshal; every caller passes a literal.
-		panic(fmt.Sprintf("apierr: %v", derr))
-	}
-	err.AddDetail(detail)
-}
-
-// WithMetadata returns New's error with metadata on its ErrorInfo: ids and
-// the PG's own code, for a client to act on without parsing the message.
-func WithMetadata(code connect.Code, reason string, metadata map[string]string, format string, args ...any) *connect.Error {
-	err := connect.NewError(code, fmt.Errorf(format, args...))
-	attach(err, &errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: metadata})
-	return err
 }

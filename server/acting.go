@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 
-	"connectrpc.com/connect"
-
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/store"
@@ -18,13 +16,13 @@ func (s *Server) actingStore(ctx context.Context, requested string) (context.Con
 	p := callFrom(ctx).Principal
 	if p.Key != nil {
 		if requested != "" && requested != p.Key.StoreID {
-			return nil, "", apierr.New(connect.CodePermissionDenied, apierr.ReasonStoreMismatch,
+			return nil, "", apierr.New(apierr.CodePermissionDenied, apierr.ReasonStoreMismatch,
 				"store_id %s is not the store of this key", requested)
 		}
 		return ctx, p.Key.StoreID, nil
 	}
 	if !p.Admin {
-		return nil, "", apierr.New(connect.CodeUnauthenticated, apierr.ReasonCredentialsMissing, "not authenticated")
+		return nil, "", apierr.New(apierr.CodeUnauthenticated, apierr.ReasonCredentialsMissing, "not authenticated")
 	}
 	if requested == "" {
 		return nil, "", apierr.InvalidField("store_id", "required when calling with the admin token")
@@ -34,7 +32,7 @@ func (s *Server) actingStore(ctx context.Context, requested string) (context.Con
 		return nil, "", err
 	}
 	if !exists {
-		return nil, "", apierr.New(connect.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", requested)
+		return nil, "", apierr.New(apierr.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", requested)
 	}
 	callFrom(ctx).ActingStoreID = requested
 	return tenant.NewContext(ctx, tenant.Viewer{Admin: true, StoreID: requested}), requested, nil
@@ -44,7 +42,7 @@ func (s *Server) actingStore(ctx context.Context, requested string) (context.Con
 // must not be a way to mint live credentials.
 func checkKeyMode(ctx context.Context, target apikey.Mode) error {
 	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST && target == apikey.ModeLIVE {
-		return apierr.New(connect.CodePermissionDenied, apierr.ReasonKeyModeNotAllowed,
+		return apierr.New(apierr.CodePermissionDenied, apierr.ReasonKeyModeNotAllowed,
 			"a TEST key cannot create or change LIVE keys")
 	}
 	return nil
@@ -54,7 +52,7 @@ func checkKeyMode(ctx context.Context, target apikey.Mode) error {
 // store's LIVE keys too, and a leaked test key must not lift or jam them.
 func checkRuleChange(ctx context.Context) error {
 	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST {
-		return apierr.New(connect.CodePermissionDenied, apierr.ReasonKeyModeNotAllowed,
+		return apierr.New(apierr.CodePermissionDenied, apierr.ReasonKeyModeNotAllowed,
 			"IP rules also guard LIVE keys: change them with a LIVE key or the admin token")
 	}
 	return nil

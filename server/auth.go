@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"connectrpc.com/connect"
-
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/authheader"
 	"github.com/paymux/paymux/ent/apikey"
@@ -52,12 +50,12 @@ type authenticator struct {
 
 func (a *authenticator) authenticate(ctx context.Context, header string, access paymuxv1.Access) (Principal, error) {
 	if strings.TrimSpace(header) == "" {
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonCredentialsMissing,
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonCredentialsMissing,
 			"missing Authorization header: send Basic base64(clientKey:secretKey) or Bearer <token>")
 	}
 	creds, err := authheader.Parse(header)
 	if err != nil {
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonCredentialsMalformed,
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonCredentialsMalformed,
 			"malformed Authorization header: %v", err)
 	}
 	if creds.Scheme == authheader.SchemeBearer {
@@ -70,10 +68,10 @@ func (a *authenticator) bearer(ctx context.Context, token string, access paymuxv
 	switch {
 	case strings.HasPrefix(token, adminTokenPrefix):
 		if !a.keyring.SecretMatches(token, a.adminHash) {
-			return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonAdminTokenInvalid, "invalid admin token")
+			return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAdminTokenInvalid, "invalid admin token")
 		}
 		if access == paymuxv1.Access_ACCESS_KEY_BASIC {
-			return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
+			return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
 				"access tokens are issued for keys with auth method BEARER, not for the admin token")
 		}
 		return Principal{Admin: true}, nil
@@ -82,16 +80,16 @@ func (a *authenticator) bearer(ctx context.Context, token string, access paymuxv
 	case strings.HasPrefix(token, clientKeyPrefix):
 		return Principal{}, a.clientKeyAlone(ctx, token)
 	case strings.HasPrefix(token, secretKeyPrefix):
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonCredentialsMalformed,
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonCredentialsMalformed,
 			"a secret key is sent with Basic: base64(clientKey:secretKey), not as a Bearer token")
 	}
-	return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonTokenInvalid, "unknown bearer token")
+	return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonTokenInvalid, "unknown bearer token")
 }
 
 func (a *authenticator) accessToken(ctx context.Context, token string, access paymuxv1.Access) (Principal, error) {
 	claims, err := a.keyring.ParseToken(token)
 	if err != nil {
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonTokenInvalid, "invalid access token")
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonTokenInvalid, "invalid access token")
 	}
 	key, err := a.cache.keyByID(ctx, claims.KeyID)
 	if err != nil {
@@ -99,17 +97,17 @@ func (a *authenticator) accessToken(ctx context.Context, token string, access pa
 	}
 	switch {
 	case key == nil:
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonTokenInvalid, "invalid access token")
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonTokenInvalid, "invalid access token")
 	case key.Deleted:
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyDeleted, "key %s was deleted", key.ID)
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyDeleted, "key %s was deleted", key.ID)
 	case key.SecretVersion != claims.SecretVersion:
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonTokenRevoked,
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonTokenRevoked,
 			"access token revoked: the secret of key %s was reissued", key.ID)
 	case !a.now().Before(claims.Expiry):
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonTokenExpired,
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonTokenExpired,
 			"access token expired at %s: get a new one at POST /v1/access-token", claims.Expiry.UTC().Format(time.RFC3339))
 	case key.AuthMethod != apikey.AuthMethodBEARER:
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
 			"key %s uses Basic authentication", key.ID)
 	}
 	if err := a.checkKey(key); err != nil {
@@ -119,7 +117,7 @@ func (a *authenticator) accessToken(ctx context.Context, token string, access pa
 	case paymuxv1.Access_ACCESS_ADMIN:
 		return Principal{}, adminOnly()
 	case paymuxv1.Access_ACCESS_KEY_BASIC:
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
 			"an access token is requested with Basic credentials, not with another token")
 	}
 	return Principal{Key: key}, nil
@@ -127,14 +125,14 @@ func (a *authenticator) accessToken(ctx context.Context, token string, access pa
 
 func (a *authenticator) basic(ctx context.Context, clientKey, secret string, access paymuxv1.Access) (Principal, error) {
 	if !strings.HasPrefix(clientKey, clientKeyPrefix) {
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonCredentialsMalformed,
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonCredentialsMalformed,
 			"Basic credentials are clientKey:secretKey, and a client key starts with %q", clientKeyPrefix)
 	}
 	if secret == "" {
 		return Principal{}, a.clientKeyAlone(ctx, clientKey)
 	}
 	if !isClientKey(clientKey) {
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
 	}
 	key, err := a.cache.keyByClientKey(ctx, clientKey)
 	if err != nil {
@@ -142,15 +140,15 @@ func (a *authenticator) basic(ctx context.Context, clientKey, secret string, acc
 	}
 	switch {
 	case key == nil:
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
 	case key.Deleted:
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyDeleted, "key %s was deleted", key.ID)
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyDeleted, "key %s was deleted", key.ID)
 	case a.keyring.SecretMatches(secret, key.SecretHash):
 	case key.PreviousSecretHash != nil && a.keyring.SecretMatches(secret, key.PreviousSecretHash):
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonSecretRevoked,
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonSecretRevoked,
 			"this secret of key %s was replaced by a reissue", key.ID)
 	default:
-		return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonSecretMismatch,
+		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonSecretMismatch,
 			"secret key does not match client key")
 	}
 	if err := a.checkKey(key); err != nil {
@@ -161,12 +159,12 @@ func (a *authenticator) basic(ctx context.Context, clientKey, secret string, acc
 		return Principal{}, adminOnly()
 	case paymuxv1.Access_ACCESS_KEY_BASIC:
 		if key.AuthMethod != apikey.AuthMethodBEARER {
-			return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
+			return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
 				"key %s uses Basic authentication on every call and needs no access token", key.ID)
 		}
 	default:
 		if key.AuthMethod != apikey.AuthMethodBASIC {
-			return Principal{}, apierr.New(connect.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
+			return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
 				"key %s uses Bearer authentication: get a token at POST /v1/access-token, then send Authorization: Bearer <token>", key.ID)
 		}
 	}
@@ -176,11 +174,11 @@ func (a *authenticator) basic(ctx context.Context, clientKey, secret string, acc
 // checkKey refuses a key that has expired or whose store is suspended.
 func (a *authenticator) checkKey(key *keyRecord) error {
 	if !key.ExpiresAt.IsZero() && !a.now().Before(key.ExpiresAt) {
-		return apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyExpired,
+		return apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyExpired,
 			"key %s expired at %s", key.ID, key.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	if key.StoreSuspended {
-		return apierr.New(connect.CodePermissionDenied, apierr.ReasonStoreSuspended, "store %s is suspended", key.StoreID)
+		return apierr.New(apierr.CodePermissionDenied, apierr.ReasonStoreSuspended, "store %s is suspended", key.StoreID)
 	}
 	return nil
 }
@@ -188,21 +186,21 @@ func (a *authenticator) checkKey(key *keyRecord) error {
 // clientKeyAlone answers a call made with only a public client key.
 func (a *authenticator) clientKeyAlone(ctx context.Context, clientKey string) error {
 	if !isClientKey(clientKey) {
-		return apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
+		return apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
 	}
 	key, err := a.cache.keyByClientKey(ctx, clientKey)
 	if err != nil {
 		return err
 	}
 	if key == nil || key.Deleted {
-		return apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
+		return apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
 	}
-	return apierr.New(connect.CodePermissionDenied, apierr.ReasonClientKeyNotAllowed,
+	return apierr.New(apierr.CodePermissionDenied, apierr.ReasonClientKeyNotAllowed,
 		"a client key is public and cannot call this method: use the secret key")
 }
 
 func adminOnly() error {
-	return apierr.New(connect.CodePermissionDenied, apierr.ReasonAdminOnly, "only the platform administrator may call this method")
+	return apierr.New(apierr.CodePermissionDenied, apierr.ReasonAdminOnly, "only the platform administrator may call this method")
 }
 
 // mintAccessToken returns the key's current token, or a new one when there

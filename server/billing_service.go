@@ -3,9 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
-	"google.golang.org/protobuf/proto"
 	"strings"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -69,13 +70,13 @@ func (s *Server) loadBillingKey(ctx context.Context, ref string) (*ent.BillingKe
 		return nil, err
 	}
 	if len(rows) == 0 {
-		return nil, apierr.New(connect.CodeNotFound, reasonBillingKeyNotFound, "billing key %s not found", ref)
+		return nil, apierr.New(apierr.CodeNotFound, reasonBillingKeyNotFound, "billing key %s not found", ref)
 	}
 	// Names are a store's own: the administrator, who sees every store,
 	// may meet one name in several.
 	for _, k := range rows[1:] {
 		if k.StoreID != rows[0].StoreID {
-			return nil, apierr.New(connect.CodeFailedPrecondition, reasonBillingKeyAmbiguous,
+			return nil, apierr.New(apierr.CodeFailedPrecondition, reasonBillingKeyAmbiguous,
 				"billing key name %s is used by several stores: call with that store's key", ref)
 		}
 	}
@@ -85,9 +86,9 @@ func (s *Server) loadBillingKey(ctx context.Context, ref string) (*ent.BillingKe
 func activeBillingKey(k *ent.BillingKey) error {
 	switch k.Status {
 	case billingkey.StatusPENDING:
-		return apierr.New(connect.CodeFailedPrecondition, reasonBillingKeyPending, "billing key %s waits for its window", k.Name)
+		return apierr.New(apierr.CodeFailedPrecondition, reasonBillingKeyPending, "billing key %s waits for its window", k.Name)
 	case billingkey.StatusDELETED:
-		return apierr.New(connect.CodeFailedPrecondition, reasonBillingKeyDeleted, "billing key %s was deleted", k.Name)
+		return apierr.New(apierr.CodeFailedPrecondition, reasonBillingKeyDeleted, "billing key %s was deleted", k.Name)
 	}
 	return nil
 }
@@ -335,7 +336,7 @@ func (s *billingService) DeleteBillingKey(ctx context.Context, req *connect.Requ
 			return err
 		}
 		if left > 0 {
-			return apierr.WithMetadata(connect.CodeFailedPrecondition, reasonBillingKeyHasSchedules,
+			return apierr.WithMetadata(apierr.CodeFailedPrecondition, reasonBillingKeyHasSchedules,
 				map[string]string{"pending_schedules": fmt.Sprint(left)},
 				"billing key %s has %d schedules still to run: revoke them (revoke_schedules) or wait for them", k.Name, left)
 		}

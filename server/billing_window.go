@@ -118,9 +118,9 @@ func (s *Server) serveBillingReturn(w http.ResponseWriter, r *http.Request) {
 	if k.Status == billingkey.StatusPENDING {
 		if k, err = s.issueFromWindow(ctx, k, result); err != nil {
 			out["failure_reason"] = apierr.Reason(err)
-			var ce *connect.Error
-			if errors.As(err, &ce) {
-				out["failure_message"] = ce.Message()
+			var ae *apierr.Error
+			if errors.As(err, &ae) {
+				out["failure_message"] = ae.Message
 			}
 		}
 	}
@@ -192,7 +192,7 @@ func (s *Server) newBillingKey(ctx context.Context, requested, channelID string,
 		return "", "", nil, err
 	}
 	if !ch.api.Capabilities().Has(how) {
-		return "", "", nil, apierr.New(connect.CodeFailedPrecondition, reasonNotSupported,
+		return "", "", nil, apierr.New(apierr.CodeFailedPrecondition, reasonNotSupported,
 			"channel %s (%s) does not issue billing keys this way", ch.row.ID, ch.row.Provider)
 	}
 	taken, err := s.db.BillingKey.Query().Where(billingkey.ActiveName(name)).Exist(ctx)
@@ -206,5 +206,5 @@ func (s *Server) newBillingKey(ctx context.Context, requested, channelID string,
 }
 
 func errBillingKeyExists(name string) error {
-	return apierr.New(connect.CodeAlreadyExists, reasonBillingKeyExists, "billing key %s exists; delete it first", name)
+	return apierr.New(apierr.CodeAlreadyExists, reasonBillingKeyExists, "billing key %s exists; delete it first", name)
 }

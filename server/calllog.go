@@ -20,7 +20,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 
-	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/clientip"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/logrecord"
@@ -434,8 +433,8 @@ func (s *Server) captureCall(ctx context.Context, req connect.AnyRequest, res co
 		r.reqMsg = m
 	}
 	if err != nil {
-		r.errCode = connect.CodeOf(err)
-		r.reason = apierr.Reason(err)
+		r.errCode = errorCode(err)
+		r.reason = errorReason(err)
 		var ce *connect.Error
 		if errors.As(err, &ce) {
 			r.message = ce.Message()
@@ -478,7 +477,7 @@ func (s *Server) captureRESTRefusal(r *http.Request, procedure string, err *conn
 		path:       r.URL.RequestURI(),
 		code:       strings.ToUpper(err.Code().String()),
 		httpStatus: httpStatus,
-		reason:     apierr.Reason(err),
+		reason:     errorReason(err),
 		message:    err.Message(),
 		clientIP:   displayIP(ip),
 		headers:    r.Header,

@@ -25,7 +25,7 @@ func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Requ
 		return nil, err
 	}
 	if p.Method != payment.MethodVIRTUAL_ACCOUNT && p.Method != payment.MethodTRANSFER {
-		return nil, apierr.New(connect.CodeFailedPrecondition, reasonCashReceiptNotAllowed,
+		return nil, apierr.New(apierr.CodeFailedPrecondition, reasonCashReceiptNotAllowed,
 			"payment %s was paid by %s: cash receipts cover virtual-account and transfer payments", p.ID, p.Method)
 	}
 	// A receipt covers money still held: as for a cancel, the payment must
@@ -40,7 +40,7 @@ func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Requ
 		return nil, err
 	case old.Status == cashreceipt.StatusFAILED || old.Status == cashreceipt.StatusCANCELLED:
 	default:
-		return nil, apierr.New(connect.CodeAlreadyExists, reasonCashReceiptExists, "payment %s already has cash receipt %s (%s)", p.ID, old.ID, old.Status)
+		return nil, apierr.New(apierr.CodeAlreadyExists, reasonCashReceiptExists, "payment %s already has cash receipt %s (%s)", p.ID, old.ID, old.Status)
 	}
 	ch, err := s.channelOf(ctx, p)
 	if err != nil {
@@ -125,7 +125,7 @@ func (s *paymentService) receiptOf(ctx context.Context, paymentID string) (*ent.
 	}
 	r, err := s.db.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID)).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, nil, nil, apierr.New(connect.CodeNotFound, reasonCashReceiptNotFound, "payment %s has no cash receipt", p.ID)
+		return nil, nil, nil, apierr.New(apierr.CodeNotFound, reasonCashReceiptNotFound, "payment %s has no cash receipt", p.ID)
 	}
 	if err != nil {
 		return nil, nil, nil, err
@@ -166,7 +166,7 @@ func (s *paymentService) CancelCashReceipt(ctx context.Context, req *connect.Req
 		return nil, err
 	}
 	if r.Status != cashreceipt.StatusISSUED && r.Status != cashreceipt.StatusREQUESTED {
-		return nil, apierr.New(connect.CodeFailedPrecondition, reasonCashReceiptNotIssuable, "cash receipt %s is %s", r.ID, r.Status)
+		return nil, apierr.New(apierr.CodeFailedPrecondition, reasonCashReceiptNotIssuable, "cash receipt %s is %s", r.ID, r.Status)
 	}
 	pgctx, cancel := s.pgContext(ctx)
 	res, err := ch.api.CancelCashReceipt(pgctx, ch.pg, providers.CancelCashReceiptRequest{

@@ -83,7 +83,7 @@ func (chainInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) co
 
 func (chainInterceptor) WrapStreamingHandler(connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(context.Context, connect.StreamingHandlerConn) error {
-		return apierr.New(connect.CodeUnimplemented, apierr.ReasonUnimplemented, "streaming methods are not served")
+		return toConnect(apierr.New(apierr.CodeUnimplemented, apierr.ReasonUnimplemented, "streaming methods are not served"))
 	}
 }
 
@@ -104,7 +104,7 @@ func (s *Server) recoverAndRequestID(next connect.UnaryFunc) connect.UnaryFunc {
 			if p := recover(); p != nil {
 				s.log.ErrorContext(ctx, "panic in handler", "request_id", c.RequestID,
 					"procedure", req.Spec().Procedure, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				res, err = nil, apierr.New(connect.CodeInternal, apierr.ReasonInternal, "internal error (request %s)", c.RequestID)
+				res, err = nil, toConnect(apierr.New(apierr.CodeInternal, apierr.ReasonInternal, "internal error (request %s)", c.RequestID))
 			}
 			if err != nil {
 				var ce *connect.Error
@@ -153,7 +153,7 @@ func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 			return res, err
 		}
 		s.log.Log(ctx, level, msg,
-			"request_id", c.RequestID, "procedure", req.Spec().Procedure, "surface", surface, "code", code, "reason", apierr.Reason(err), "client_ip", displayIP(c.ClientIP),
+			"request_id", c.RequestID, "procedure", req.Spec().Procedure, "surface", surface, "code", code, "reason", errorReason(err), "client_ip", displayIP(c.ClientIP),
 			"key_id", keyIDOf(c.Principal), "admin", c.Principal.Admin, "duration", latency)
 		return res, err
 	}
@@ -184,27 +184,37 @@ func isTxConflict(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
-// toAPIError is the one place errors become what clients see.
+// toAPIError is the one place errors become what clients see: domain
+// errors (apierr) keep their code and reason, library errors get the
+// reason of what they mean, anything else is masked as Internal.
 func (s *Server) toAPIError(ctx context.Context, err error) error {
+	var ae *apierr.Error
 	var ce *connect.Error
 	switch {
-	case errors.As(err, &ce):
-		if ce.Code() == connect.CodeInternal || ce.Code() == connect.CodeUnknown {
-			if apierr.Reason(ce) == "" {
+	case errors.As(err, &ae):
+		if ae.Code == apierr.CodeInternal || ae.Code == apierr.CodeUnknown {
+			if ae.Reason == "" {
 				return s.internal(ctx, err)
 			}
 		}
-		return apierr.WithReason(ce)
+		return toConnect(ae)
+	case errors.As(err, &ce):
+		if ce.Code() == connect.CodeInternal || ce.Code() == connect.CodeUnknown {
+			if errorReason(ce) == "" {
+				return s.internal(ctx, err)
+			}
+		}
+		return withReason(ce)
 	case ent.IsNotFound(err):
-		return apierr.New(connect.CodeNotFound, apierr.ReasonNotFound, "not found")
+		return toConnect(apierr.New(apierr.CodeNotFound, apierr.ReasonNotFound, "not found"))
 	case ent.IsConstraintError(err), isTxConflict(err):
-		return apierr.New(connect.CodeAborted, apierr.ReasonConflict, "conflicting change; retry")
+		return toConnect(apierr.New(apierr.CodeAborted, apierr.ReasonConflict, "conflicting change; retry"))
 	case errors.Is(err, privacy.Deny):
-		return apierr.New(connect.CodePermissionDenied, apierr.ReasonStoreMismatch, "not allowed for this store")
+		return toConnect(apierr.New(apierr.CodePermissionDenied, apierr.ReasonStoreMismatch, "not allowed for this store"))
 	case errors.Is(err, context.Canceled):
-		return apierr.New(connect.CodeCanceled, apierr.ReasonCanceled, "request canceled")
+		return toConnect(apierr.New(apierr.CodeCanceled, apierr.ReasonCanceled, "request canceled"))
 	case errors.Is(err, context.DeadlineExceeded):
-		return apierr.New(connect.CodeDeadlineExceeded, apierr.ReasonDeadlineExceeded, "deadline exceeded")
+		return toConnect(apierr.New(apierr.CodeDeadlineExceeded, apierr.ReasonDeadlineExceeded, "deadline exceeded"))
 	}
 	return s.internal(ctx, err)
 }
@@ -213,7 +223,7 @@ func (s *Server) toAPIError(ctx context.Context, err error) error {
 func (s *Server) internal(ctx context.Context, err error) error {
 	id := callFrom(ctx).RequestID
 	s.log.ErrorContext(ctx, "internal error", "request_id", id, "error", err)
-	return apierr.New(connect.CodeInternal, apierr.ReasonInternal, "internal error (request %s)", id)
+	return toConnect(apierr.New(apierr.CodeInternal, apierr.ReasonInternal, "internal error (request %s)", id))
 }
 
 func (s *Server) resolveClientIP(next connect.UnaryFunc) connect.UnaryFunc {
@@ -254,10 +264,10 @@ func (s *Server) checkIPRules(next connect.UnaryFunc) connect.UnaryFunc {
 		}
 		if _, allowed := iprule.Match(rules, c.ClientIP); !allowed {
 			if !c.ClientIP.IsValid() {
-				return nil, apierr.New(connect.CodePermissionDenied, apierr.ReasonIPNotAllowed,
+				return nil, apierr.New(apierr.CodePermissionDenied, apierr.ReasonIPNotAllowed,
 					"the client address is unknown (X-Forwarded-For from a trusted proxy is missing or malformed), so the IP rules of store %s refuse it", key.StoreID)
 			}
-			return nil, apierr.New(connect.CodePermissionDenied, apierr.ReasonIPNotAllowed,
+			return nil, apierr.New(apierr.CodePermissionDenied, apierr.ReasonIPNotAllowed,
 				"address %s is not allowed by the IP rules of store %s", displayIP(c.ClientIP), key.StoreID)
 		}
 		s.usage.record(key.ID, c.ClientIP, s.now())

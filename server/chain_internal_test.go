@@ -73,7 +73,7 @@ func TestChainInterceptorRefusesStreams(t *testing.T) {
 		return nil
 	})
 	err := h(context.Background(), nil)
-	if called || connect.CodeOf(err) != connect.CodeUnimplemented || apierr.Reason(err) != apierr.ReasonUnimplemented {
+	if called || connect.CodeOf(err) != connect.CodeUnimplemented || errorReason(err) != apierr.ReasonUnimplemented {
 		t.Fatalf("streaming handler: called=%v err=%v", called, err)
 	}
 }
@@ -141,7 +141,7 @@ func TestErrorMapping(t *testing.T) {
 		code   connect.Code
 		reason string
 	}{
-		{"domain error kept", apierr.New(connect.CodeNotFound, apierr.ReasonKeyNotFound, "key x"), connect.CodeNotFound, apierr.ReasonKeyNotFound},
+		{"domain error kept", apierr.New(apierr.CodeNotFound, apierr.ReasonKeyNotFound, "key x"), connect.CodeNotFound, apierr.ReasonKeyNotFound},
 		{"connect error gets a reason", connect.NewError(connect.CodeInvalidArgument, errors.New("bad")), connect.CodeInvalidArgument, apierr.ReasonInvalidArgument},
 		{"internal masked", fmt.Errorf("dial db at 10.0.0.5: secret-detail"), connect.CodeInternal, apierr.ReasonInternal},
 		{"bare connect internal masked", connect.NewError(connect.CodeInternal, errors.New("secret-detail")), connect.CodeInternal, apierr.ReasonInternal},
@@ -154,8 +154,8 @@ func TestErrorMapping(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			wrapped := s.mapErrors(func(context.Context, connect.AnyRequest) (connect.AnyResponse, error) { return nil, c.err })
 			_, err := wrapped(ctx, connect.NewRequest(&emptypb.Empty{}))
-			if connect.CodeOf(err) != c.code || apierr.Reason(err) != c.reason {
-				t.Fatalf("got %v/%s, want %v/%s", connect.CodeOf(err), apierr.Reason(err), c.code, c.reason)
+			if connect.CodeOf(err) != c.code || errorReason(err) != c.reason {
+				t.Fatalf("got %v/%s, want %v/%s", connect.CodeOf(err), errorReason(err), c.code, c.reason)
 			}
 			if strings.Contains(err.Error(), "secret-detail") {
 				t.Fatalf("internal detail leaked: %v", err)
@@ -179,7 +179,7 @@ func TestRecoverStep(t *testing.T) {
 	req := connect.NewRequest(&emptypb.Empty{})
 	req.Header().Set(requestIDHeader, "abc-123")
 	res, err := wrapped(context.Background(), req)
-	if res != nil || connect.CodeOf(err) != connect.CodeInternal || apierr.Reason(err) != apierr.ReasonInternal {
+	if res != nil || connect.CodeOf(err) != connect.CodeInternal || errorReason(err) != apierr.ReasonInternal {
 		t.Fatalf("panic: %v %v", res, err)
 	}
 	var ce *connect.Error

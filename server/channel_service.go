@@ -144,7 +144,7 @@ func visibleChannels(ctx context.Context) []predicate.Channel {
 func (s *channelService) channelByID(ctx context.Context, id string) (*ent.Channel, error) {
 	c, err := s.db.Channel.Query().Where(append(visibleChannels(ctx), channel.ID(id))...).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeNotFound, apierr.ReasonChannelNotFound, "channel %s not found", id)
+		return nil, apierr.New(apierr.CodeNotFound, apierr.ReasonChannelNotFound, "channel %s not found", id)
 	}
 	return c, err
 }
@@ -244,7 +244,7 @@ func (s *channelService) DeleteChannel(ctx context.Context, req *connect.Request
 				return err
 			}
 			if others {
-				return apierr.New(connect.CodeFailedPrecondition, apierr.ReasonChannelIsDefault,
+				return apierr.New(apierr.CodeFailedPrecondition, apierr.ReasonChannelIsDefault,
 					"channel %s is the default of its mode and purpose: make another one the default first", c.ID)
 			}
 		}

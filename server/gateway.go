@@ -115,8 +115,8 @@ func (g *gatewayHop) close() error {
 func (g *gatewayHop) restHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > g.maxBytes {
-			g.writeRESTError(w, r, apierr.New(connect.CodeResourceExhausted, apierr.ReasonRequestTooLarge,
-				"request body of %d bytes exceeds the limit of %d", r.ContentLength, g.maxBytes), http.StatusRequestEntityTooLarge)
+			g.writeRESTError(w, r, toConnect(apierr.New(apierr.CodeResourceExhausted, apierr.ReasonRequestTooLarge,
+				"request body of %d bytes exceeds the limit of %d", r.ContentLength, g.maxBytes)), http.StatusRequestEntityTooLarge)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, g.maxBytes)
@@ -184,7 +184,7 @@ func (g *gatewayHop) restError(ctx context.Context, mux *runtime.ServeMux, m run
 		}
 	}
 	if !hasInfo {
-		reason := apierr.ReasonForCode(connect.Code(st.Code()))
+		reason := apierr.ReasonForCode(apierr.Code(st.Code()))
 		if withInfo, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: apierr.Domain}); derr == nil {
 			st = withInfo
 		}
@@ -201,7 +201,7 @@ func (g *gatewayHop) restError(ctx context.Context, mux *runtime.ServeMux, m run
 		w.Header().Set(requestIDHeader, id)
 		if g.refused != nil {
 			procedure, _ := runtime.RPCMethod(ctx)
-			ce := apierr.New(connect.Code(st.Code()), apierr.ReasonForCode(connect.Code(st.Code())), "%s", st.Message())
+			ce := toConnect(apierr.New(apierr.Code(st.Code()), apierr.ReasonForCode(apierr.Code(st.Code())), "%s", st.Message()))
 			g.refused(r, procedure, ce, runtime.HTTPStatusFromCode(st.Code()), id)
 		}
 	}
@@ -209,11 +209,11 @@ func (g *gatewayHop) restError(ctx context.Context, mux *runtime.ServeMux, m run
 }
 
 func (g *gatewayHop) routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
-	err := apierr.New(connect.CodeNotFound, apierr.ReasonNotFound, "no REST method at %s %s", r.Method, r.URL.Path)
+	err := apierr.New(apierr.CodeNotFound, apierr.ReasonNotFound, "no REST method at %s %s", r.Method, r.URL.Path)
 	if httpStatus == http.StatusMethodNotAllowed {
-		err = apierr.New(connect.CodeUnimplemented, apierr.ReasonUnimplemented, "method %s not allowed at %s", r.Method, r.URL.Path)
+		err = apierr.New(apierr.CodeUnimplemented, apierr.ReasonUnimplemented, "method %s not allowed at %s", r.Method, r.URL.Path)
 	}
-	g.writeRESTError(w, r, err, httpStatus)
+	g.writeRESTError(w, r, toConnect(err), httpStatus)
 }
 
 // writeRESTError writes a Connect error in the gateway's JSON error shape,

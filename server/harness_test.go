@@ -407,7 +407,7 @@ func callConnect(t testing.TB, ts *testServer, r rpc, h http.Header, opts ...con
 	if !errors.As(err, &ce) {
 		t.Fatalf("connect %s: %v", r.procedure, err)
 	}
-	out := result{code: ce.Code(), reason: apierr.Reason(ce), message: ce.Message()}
+	out := result{code: ce.Code(), reason: reasonOf(ce), message: ce.Message()}
 	for _, d := range ce.Details() {
 		v, err := d.Value()
 		if err != nil {
@@ -636,3 +636,19 @@ func setRules(t testing.TB, ts *testServer, cidrs ...string) {
 }
 
 type configT = server.Config
+
+// reasonOf is the ErrorInfo reason a client reads off a Connect error.
+func reasonOf(err error) string {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return ""
+	}
+	for _, d := range ce.Details() {
+		if v, derr := d.Value(); derr == nil {
+			if info, ok := v.(*errdetails.ErrorInfo); ok {
+				return info.GetReason()
+			}
+		}
+	}
+	return ""
+}

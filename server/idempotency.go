@@ -139,13 +139,13 @@ func (s *Server) claimIdempotencyKey(ctx context.Context, scope, key, procedure 
 				Save(ctx)
 			return err
 		case old.Procedure != procedure || !bytes.Equal(old.RequestHash, hash):
-			return apierr.New(connect.CodeInvalidArgument, reasonIdempotencyKeyReused,
+			return apierr.New(apierr.CodeInvalidArgument, reasonIdempotencyKeyReused,
 				"Idempotency-Key %q was used with a different request; use a new key for a new request", key)
 		case old.State == idempotencyrecord.StateDONE:
 			rec, replay = old, true
 			return nil
 		case old.LeaseUntil.After(now):
-			return apierr.New(connect.CodeAborted, reasonIdempotencyKeyInUse,
+			return apierr.New(apierr.CodeAborted, reasonIdempotencyKeyInUse,
 				"a request with Idempotency-Key %q is still being processed; retry later", key)
 		default:
 			rec, err = old.Update().SetLeaseUntil(now.Add(s.idempotencyLease())).Save(ctx)
@@ -154,7 +154,7 @@ func (s *Server) claimIdempotencyKey(ctx context.Context, scope, key, procedure 
 	})
 	if ent.IsConstraintError(err) {
 		// Another call inserted the key between our read and insert.
-		return nil, false, apierr.New(connect.CodeAborted, reasonIdempotencyKeyInUse,
+		return nil, false, apierr.New(apierr.CodeAborted, reasonIdempotencyKeyInUse,
 			"a request with Idempotency-Key %q is still being processed; retry later", key)
 	}
 	return rec, replay, err
@@ -247,14 +247,14 @@ func (s *Server) replayResponse(schema any, rec *ent.IdempotencyRecord) (connect
 // cancel refunds twice. A retry is told again to read the payment.
 func storableError(err error) (bool, []byte) {
 	var ce *connect.Error
-	if !errors.As(err, &ce) {
+	if !errors.As(connectError(err), &ce) {
 		return false, nil
 	}
 	switch ce.Code() {
 	case connect.CodeInvalidArgument, connect.CodeFailedPrecondition, connect.CodeNotFound,
 		connect.CodeAlreadyExists, connect.CodePermissionDenied, connect.CodeOutOfRange:
 	case connect.CodeUnavailable:
-		if apierr.Reason(ce) != reasonPGOutcomeUnknown {
+		if errorReason(ce) != reasonPGOutcomeUnknown {
 			return false, nil
 		}
 	case connect.CodeInternal, connect.CodeUnknown:

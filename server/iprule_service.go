@@ -43,7 +43,7 @@ func (s *ipRuleService) CreateIPRule(ctx context.Context, req *connect.Request[p
 			return err
 		}
 		if n >= maxIPRulesPerStore {
-			return apierr.New(connect.CodeFailedPrecondition, apierr.ReasonIPRuleLimitExceeded,
+			return apierr.New(apierr.CodeFailedPrecondition, apierr.ReasonIPRuleLimitExceeded,
 				"store %s already has %d IP rules", storeID, maxIPRulesPerStore)
 		}
 		created, err = tx.IPRule.Create().
@@ -52,7 +52,7 @@ func (s *ipRuleService) CreateIPRule(ctx context.Context, req *connect.Request[p
 			SetDescription(req.Msg.GetDescription()).
 			Save(ctx)
 		if ent.IsConstraintError(err) {
-			return apierr.New(connect.CodeAlreadyExists, apierr.ReasonIPRuleAlreadyExists,
+			return apierr.New(apierr.CodeAlreadyExists, apierr.ReasonIPRuleAlreadyExists,
 				"store %s already has a rule for %s", storeID, prefix)
 		}
 		return err
@@ -109,7 +109,7 @@ func (s *ipRuleService) DeleteIPRule(ctx context.Context, req *connect.Request[p
 	// store: another store's rule is simply not found.
 	r, err := s.db.IPRule.Get(ctx, req.Msg.GetId())
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeNotFound, apierr.ReasonIPRuleNotFound, "IP rule %s not found", req.Msg.GetId())
+		return nil, apierr.New(apierr.CodeNotFound, apierr.ReasonIPRuleNotFound, "IP rule %s not found", req.Msg.GetId())
 	}
 	if err != nil {
 		return nil, err

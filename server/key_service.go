@@ -88,7 +88,7 @@ func (s *keyService) CreateKey(ctx context.Context, req *connect.Request[paymuxv
 			return err
 		}
 		if n == 0 {
-			return apierr.New(connect.CodeFailedPrecondition, apierr.ReasonKeyLimitExceeded,
+			return apierr.New(apierr.CodeFailedPrecondition, apierr.ReasonKeyLimitExceeded,
 				"store %s already has %d keys: delete one first", storeID, maxKeysPerStore)
 		}
 		create := tx.APIKey.Create().
@@ -143,7 +143,7 @@ func (s *keyService) ListKeys(ctx context.Context, req *connect.Request[paymuxv1
 func (s *keyService) liveKey(ctx context.Context, id string) (*ent.APIKey, error) {
 	k, err := s.db.APIKey.Query().Where(apikey.ID(id), apikey.DeletedAtIsNil()).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeNotFound, apierr.ReasonKeyNotFound, "key %s not found", id)
+		return nil, apierr.New(apierr.CodeNotFound, apierr.ReasonKeyNotFound, "key %s not found", id)
 	}
 	return k, err
 }
@@ -181,7 +181,7 @@ func (s *keyService) ReissueKeySecret(ctx context.Context, req *connect.Request[
 	}
 	s.cache.forgetKey(k.ID, k.ClientKey)
 	if n == 0 {
-		return nil, apierr.New(connect.CodeAborted, apierr.ReasonConflict, "key %s changed meanwhile; retry", k.ID)
+		return nil, apierr.New(apierr.CodeAborted, apierr.ReasonConflict, "key %s changed meanwhile; retry", k.ID)
 	}
 	k, err = s.db.APIKey.Get(ctx, k.ID)
 	if err != nil {
@@ -239,10 +239,10 @@ func (s *keyService) CreateAccessToken(ctx context.Context, _ *connect.Request[p
 		return nil, err
 	}
 	if k.DeletedAt != nil {
-		return nil, apierr.New(connect.CodeUnauthenticated, apierr.ReasonKeyDeleted, "key %s was deleted", k.ID)
+		return nil, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyDeleted, "key %s was deleted", k.ID)
 	}
 	if k.TokenExpiresAt == nil || k.SecretVersion != rec.SecretVersion {
-		return nil, apierr.New(connect.CodeAborted, apierr.ReasonConflict, "key %s changed meanwhile; retry", rec.ID)
+		return nil, apierr.New(apierr.CodeAborted, apierr.ReasonConflict, "key %s changed meanwhile; retry", rec.ID)
 	}
 	expiry = k.TokenExpiresAt.UTC()
 	token, err := mintAccessToken(s.keyring, k.ID, k.SecretVersion, expiry)

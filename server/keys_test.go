@@ -22,7 +22,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/tenant"
@@ -284,10 +283,10 @@ func TestKeyLimitConcurrent(t *testing.T) {
 			switch {
 			case err == nil:
 				created++
-			case connect.CodeOf(err) == connect.CodeFailedPrecondition && apierr.Reason(err) == "KEY_LIMIT_EXCEEDED":
+			case connect.CodeOf(err) == connect.CodeFailedPrecondition && reasonOf(err) == "KEY_LIMIT_EXCEEDED":
 				limited++
 			default:
-				t.Errorf("create %d: %v (reason %q)", i, err, apierr.Reason(err))
+				t.Errorf("create %d: %v (reason %q)", i, err, reasonOf(err))
 			}
 		}
 		if created != 4 || limited != 6 {

@@ -229,7 +229,7 @@ func (s *Server) webhookEntries(ctx context.Context, attempts []*ent.WebhookAtte
 
 func (s *logService) GetLog(ctx context.Context, req *connect.Request[paymuxv1.GetLogRequest]) (*connect.Response[paymuxv1.GetLogResponse], error) {
 	id := req.Msg.GetId()
-	notFound := apierr.New(connect.CodeNotFound, reasonLogNotFound, "log %s not found", id)
+	notFound := apierr.New(apierr.CodeNotFound, reasonLogNotFound, "log %s not found", id)
 	if strings.HasPrefix(id, "wha_") {
 		a, err := s.db.WebhookAttempt.Get(ctx, id)
 		if ent.IsNotFound(err) {
@@ -285,7 +285,7 @@ func (s *logService) GetPaymentTimeline(ctx context.Context, req *connect.Reques
 	p, err := pq.Only(ctx)
 	switch {
 	case ent.IsNotFound(err) && paymentID != "":
-		return nil, apierr.New(connect.CodeNotFound, reasonPaymentNotFound, "payment %s not found", paymentID)
+		return nil, apierr.New(apierr.CodeNotFound, reasonPaymentNotFound, "payment %s not found", paymentID)
 	case ent.IsNotFound(err):
 		// No payment under the order number: its calls may still have
 		// been made (and failed).
@@ -341,7 +341,7 @@ func (s *logService) GetPaymentTimeline(ctx context.Context, req *connect.Reques
 		}
 	}
 	if len(records) == 0 && p == nil {
-		return nil, apierr.New(connect.CodeNotFound, reasonTimelineNotFound, "nothing is logged for merchant payment id %s", merchantID)
+		return nil, apierr.New(apierr.CodeNotFound, reasonTimelineNotFound, "nothing is logged for merchant payment id %s", merchantID)
 	}
 	for _, r := range records {
 		add(r.CreatedAt, &paymuxv1.TimelineEntry{Entry: &paymuxv1.TimelineEntry_Log{Log: logEntryPB(r)}})

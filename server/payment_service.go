@@ -81,7 +81,7 @@ func currencyOf(c string) string {
 }
 
 func errPaymentExists(merchantID string) error {
-	return apierr.New(connect.CodeAlreadyExists, reasonPaymentAlreadyExists,
+	return apierr.New(apierr.CodeAlreadyExists, reasonPaymentAlreadyExists,
 		"merchant payment id %q is already used by a payment: every payment (a failed one included) needs a new one", merchantID)
 }
 
@@ -96,7 +96,7 @@ func checkPreRegistered(ctx context.Context, db *ent.PreRegistrationClient, merc
 		return err
 	}
 	if pre.Total != total || (pre.TaxFree != nil && *pre.TaxFree != taxFree) {
-		return apierr.WithMetadata(connect.CodeInvalidArgument, reasonInformationMismatch,
+		return apierr.WithMetadata(apierr.CodeInvalidArgument, reasonInformationMismatch,
 			map[string]string{"merchant_payment_id": merchantID, "field": field},
 			"%s: the amount differs from the one pre-registered for %q", field, merchantID)
 	}
@@ -295,7 +295,7 @@ func (s *paymentService) CreatePayment(ctx context.Context, req *connect.Request
 }
 
 func errWindowNotCompleted(p *ent.Payment) error {
-	return apierr.WithMetadata(connect.CodeFailedPrecondition, reasonWindowNotCompleted,
+	return apierr.WithMetadata(apierr.CodeFailedPrecondition, reasonWindowNotCompleted,
 		map[string]string{"payment_id": p.ID},
 		"the buyer has not completed the payment window of %s: pass its window_result, or let the window return through paymux", p.ID)
 }
@@ -307,7 +307,7 @@ func (s *paymentService) ConfirmPayment(ctx context.Context, req *connect.Reques
 	// transaction waiting for a second connection can starve the pool).
 	check := func(pre *ent.PreRegistrationClient, p *ent.Payment) error {
 		if p.ApprovalModel != payment.ApprovalModelSERVER {
-			return apierr.New(connect.CodeFailedPrecondition, reasonApprovalModelMismatch,
+			return apierr.New(apierr.CodeFailedPrecondition, reasonApprovalModelMismatch,
 				"payment %s uses client approval: the window approves it; look it up to verify", p.ID)
 		}
 		if p.Status != payment.StatusREADY {
@@ -315,7 +315,7 @@ func (s *paymentService) ConfirmPayment(ctx context.Context, req *connect.Reques
 			return transitionError(p, err)
 		}
 		if m.GetAmount() != p.Total {
-			return apierr.WithMetadata(connect.CodeInvalidArgument, reasonInformationMismatch,
+			return apierr.WithMetadata(apierr.CodeInvalidArgument, reasonInformationMismatch,
 				map[string]string{"payment_id": p.ID, "field": "amount"},
 				"amount: %d differs from the payment's amount; nothing was charged", m.GetAmount())
 		}
@@ -473,7 +473,7 @@ func (s *paymentService) GetPayment(ctx context.Context, req *connect.Request[pa
 		}
 		p, err = s.db.Payment.Query().Where(append(visiblePayments(ctx), payment.MerchantPaymentID(m.GetMerchantPaymentId()))...).Only(ctx)
 		if ent.IsNotFound(err) {
-			err = apierr.New(connect.CodeNotFound, reasonPaymentNotFound, "no payment with merchant payment id %q", m.GetMerchantPaymentId())
+			err = apierr.New(apierr.CodeNotFound, reasonPaymentNotFound, "no payment with merchant payment id %q", m.GetMerchantPaymentId())
 		}
 	}
 	if err != nil {
@@ -598,7 +598,7 @@ func (s *paymentService) CancelPayment(ctx context.Context, req *connect.Request
 		}
 	}
 	if p.Method == payment.MethodVIRTUAL_ACCOUNT && p.Paid > 0 && m.GetRefundAccount() == nil {
-		return nil, apierr.WithMetadata(connect.CodeInvalidArgument, reasonRefundAccountRequired,
+		return nil, apierr.WithMetadata(apierr.CodeInvalidArgument, reasonRefundAccountRequired,
 			map[string]string{"payment_id": p.ID, "field": "refund_account"},
 			"refund_account: a deposited virtual account is refunded to a bank account; give bank, number and holder")
 	}

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/paymux/paymux/apierr"
@@ -88,14 +87,14 @@ func (s *Server) channelForNewPayment(ctx context.Context, id string) (*payChann
 	if id != "" {
 		row, err = s.db.Channel.Query().Where(channel.ID(id)).Only(ctx)
 		if ent.IsNotFound(err) {
-			return nil, apierr.New(connect.CodeNotFound, apierr.ReasonChannelNotFound, "channel %s not found", id)
+			return nil, apierr.New(apierr.CodeNotFound, apierr.ReasonChannelNotFound, "channel %s not found", id)
 		}
 	} else {
 		row, err = s.db.Channel.Query().
 			Where(channel.ModeEQ(mode), channel.PurposeEQ(channel.PurposePAYMENT), channel.Default(true)).
 			First(ctx)
 		if ent.IsNotFound(err) {
-			return nil, apierr.New(connect.CodeFailedPrecondition, reasonNoDefaultChannel,
+			return nil, apierr.New(apierr.CodeFailedPrecondition, reasonNoDefaultChannel,
 				"the store has no %s payment channel: create one with POST /v1/channels", mode)
 		}
 	}
@@ -106,7 +105,7 @@ func (s *Server) channelForNewPayment(ctx context.Context, id string) (*payChann
 		return nil, apierr.InvalidField("channel_id", "channel %s is for %s, not payments", row.ID, row.Purpose)
 	}
 	if k := callFrom(ctx).Principal.Key; k != nil && string(k.Mode) != string(row.Mode) {
-		return nil, apierr.New(connect.CodePermissionDenied, reasonChannelModeMismatch,
+		return nil, apierr.New(apierr.CodePermissionDenied, reasonChannelModeMismatch,
 			"a %s key pays only through %s channels; channel %s is %s", k.Mode, k.Mode, row.ID, row.Mode)
 	}
 	return s.openChannel(row)
@@ -125,7 +124,7 @@ func (s *Server) channelByID(ctx context.Context, id string) (*payChannel, error
 	}
 	row, err := s.db.Channel.Get(tenant.System(ctx), id)
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeFailedPrecondition, apierr.ReasonChannelNotFound, "channel %s was deleted", id)
+		return nil, apierr.New(apierr.CodeFailedPrecondition, apierr.ReasonChannelNotFound, "channel %s was deleted", id)
 	}
 	if err != nil {
 		return nil, err
@@ -225,7 +224,7 @@ func visiblePayments(ctx context.Context) []predicate.Payment {
 func (s *Server) loadPayment(ctx context.Context, id string) (*ent.Payment, error) {
 	p, err := s.db.Payment.Query().Where(append(visiblePayments(ctx), payment.ID(id))...).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeNotFound, reasonPaymentNotFound, "payment %s not found", id)
+		return nil, apierr.New(apierr.CodeNotFound, reasonPaymentNotFound, "payment %s not found", id)
 	}
 	return p, err
 }
@@ -237,7 +236,7 @@ func lockPayment(ctx context.Context, tx *ent.Tx, id string) (*ent.Payment, erro
 	p, err := tx.Payment.Query().Where(append(visiblePayments(ctx), payment.ID(id))...).
 		Modify(forUpdate).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeNotFound, reasonPaymentNotFound, "payment %s not found", id)
+		return nil, apierr.New(apierr.CodeNotFound, reasonPaymentNotFound, "payment %s not found", id)
 	}
 	return p, err
 }
@@ -260,7 +259,7 @@ func (s *Server) transition(ctx context.Context, tx *ent.Tx, p *ent.Payment, ev 
 	}
 	updated, err := upd.Save(ctx)
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeAborted, apierr.ReasonConflict, "payment %s changed meanwhile; read it again", p.ID)
+		return nil, apierr.New(apierr.CodeAborted, apierr.ReasonConflict, "payment %s changed meanwhile; read it again", p.ID)
 	}
 	if err != nil {
 		return nil, err
@@ -309,7 +308,7 @@ func eventType(status payment.Status) string {
 func transitionError(p *ent.Payment, err error) error {
 	var te *paystate.TransitionError
 	if errors.As(err, &te) {
-		return apierr.WithMetadata(connect.CodeFailedPrecondition, te.Reason,
+		return apierr.WithMetadata(apierr.CodeFailedPrecondition, te.Reason,
 			map[string]string{"payment_id": p.ID, "status": string(p.Status)},
 			"payment %s is %s: %s", p.ID, p.Status, strings.ToLower(strings.ReplaceAll(te.Reason, "_", " ")))
 	}
@@ -329,13 +328,13 @@ func moneyError(err error, field string) error {
 	case me.Reason == money.ReasonInstallmentNotAllowedUnder50000:
 		return apierr.InvalidBecause(me.Reason, apierr.FieldViolation{Field: field, Description: me.Message})
 	}
-	return apierr.New(connect.CodeFailedPrecondition, me.Reason, "%s", me.Message)
+	return apierr.New(apierr.CodeFailedPrecondition, me.Reason, "%s", me.Message)
 }
 
 // pgError is the API error for a PG's definite refusal of op.
 func pgError(p *ent.Payment, err error) error {
 	if errors.Is(err, providers.ErrNotSupported) {
-		return apierr.New(connect.CodeFailedPrecondition, reasonNotSupported, "%v", err)
+		return apierr.New(apierr.CodeFailedPrecondition, reasonNotSupported, "%v", err)
 	}
 	var pe *providers.Error
 	if !errors.As(err, &pe) {
@@ -349,14 +348,14 @@ func pgError(p *ent.Payment, err error) error {
 	if pe.Decline != "" {
 		md["decline"] = string(pe.Decline)
 	}
-	code := connect.CodeFailedPrecondition
+	code := apierr.CodeFailedPrecondition
 	switch pe.Kind {
 	case providers.KindInvalidRequest:
-		code = connect.CodeInvalidArgument
+		code = apierr.CodeInvalidArgument
 	case providers.KindNotFound:
-		code = connect.CodeNotFound
+		code = apierr.CodeNotFound
 	case providers.KindTimeout, providers.KindUnavailable, providers.KindUnknown:
-		code = connect.CodeUnavailable
+		code = apierr.CodeUnavailable
 	}
 	return apierr.WithMetadata(code, reasonPGProvider, md, "the PG refused: [%s] %s", pe.Code, pe.Message)
 }
@@ -364,7 +363,7 @@ func pgError(p *ent.Payment, err error) error {
 // outcomeUnknownError tells the caller paymux does not know yet what the PG
 // did, and will find out.
 func outcomeUnknownError(p *ent.Payment, what string) error {
-	return apierr.WithMetadata(connect.CodeUnavailable, reasonPGOutcomeUnknown,
+	return apierr.WithMetadata(apierr.CodeUnavailable, reasonPGOutcomeUnknown,
 		map[string]string{"payment_id": p.ID, "status": string(p.Status)},
 		"no answer from the PG to %s of payment %s; paymux asks the PG again and records the outcome (read the payment later)", what, p.ID)
 }

@@ -100,14 +100,14 @@ func (s *billingService) CreateSchedules(ctx context.Context, req *connect.Reque
 			return err
 		}
 		if taken = append(taken, more...); len(taken) > 0 {
-			return apierr.WithMetadata(connect.CodeAlreadyExists, reasonScheduleExists, map[string]string{"merchant_payment_id": taken[0]},
+			return apierr.WithMetadata(apierr.CodeAlreadyExists, reasonScheduleExists, map[string]string{"merchant_payment_id": taken[0]},
 				"merchant payment id %q is taken by a payment or a schedule", taken[0])
 		}
 		rows, err = tx.Schedule.CreateBulk(creates...).Save(ctx)
 		return err
 	})
 	if ent.IsConstraintError(err) {
-		return nil, apierr.New(connect.CodeAlreadyExists, reasonScheduleExists, "a merchant payment id is taken by a schedule created meanwhile")
+		return nil, apierr.New(apierr.CodeAlreadyExists, reasonScheduleExists, "a merchant payment id is taken by a schedule created meanwhile")
 	}
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func (s *billingService) CreateSchedules(ctx context.Context, req *connect.Reque
 func (s *Server) loadSchedule(ctx context.Context, id string) (*ent.Schedule, error) {
 	r, err := s.db.Schedule.Query().Where(append(visibleSchedules(ctx), schedule.ID(id))...).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeNotFound, reasonScheduleNotFound, "schedule %s not found", id)
+		return nil, apierr.New(apierr.CodeNotFound, reasonScheduleNotFound, "schedule %s not found", id)
 	}
 	return r, err
 }
@@ -203,7 +203,7 @@ func (s *billingService) RevokeSchedules(ctx context.Context, req *connect.Reque
 		}
 		for _, id := range ids {
 			if !slices.Contains(found, id) {
-				return nil, apierr.New(connect.CodeNotFound, reasonScheduleNotFound, "schedule %s not found", id)
+				return nil, apierr.New(apierr.CodeNotFound, reasonScheduleNotFound, "schedule %s not found", id)
 			}
 		}
 		where = schedule.IDIn(ids...)
@@ -289,7 +289,7 @@ func (s *billingService) Reschedule(ctx context.Context, req *connect.Request[pa
 		return nil, err
 	}
 	if n == 0 {
-		return nil, apierr.WithMetadata(connect.CodeFailedPrecondition, reasonScheduleNotScheduled,
+		return nil, apierr.WithMetadata(apierr.CodeFailedPrecondition, reasonScheduleNotScheduled,
 			map[string]string{"status": string(r.Status)}, "schedule %s is %s: only a SCHEDULED one moves", r.ID, r.Status)
 	}
 	s.schedules.wake()

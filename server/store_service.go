@@ -53,7 +53,7 @@ func (s *storeService) GetStore(ctx context.Context, req *connect.Request[paymux
 	// The privacy policy hides every other store from a store key.
 	st, err := s.db.Store.Get(ctx, req.Msg.GetId())
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", req.Msg.GetId())
+		return nil, apierr.New(apierr.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", req.Msg.GetId())
 	}
 	if err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func (s *storeService) UpdateStore(ctx context.Context, req *connect.Request[pay
 	st, err := upd.Save(ctx)
 	var nf *ent.NotFoundError
 	if errors.As(err, &nf) {
-		return nil, apierr.New(connect.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", in.GetId())
+		return nil, apierr.New(apierr.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", in.GetId())
 	}
 	if err != nil {
 		return nil, err

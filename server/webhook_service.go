@@ -171,7 +171,7 @@ func (s *Server) loadEndpoint(ctx context.Context, id string) (*ent.WebhookEndpo
 	}
 	ep, err := q.Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeNotFound, reasonWebhookEndpointNotFound, "webhook endpoint %s not found", id)
+		return nil, apierr.New(apierr.CodeNotFound, reasonWebhookEndpointNotFound, "webhook endpoint %s not found", id)
 	}
 	return ep, err
 }
@@ -427,7 +427,7 @@ func (s *webhookService) ListWebhookDeliveries(ctx context.Context, req *connect
 func (s *webhookService) GetWebhookDelivery(ctx context.Context, req *connect.Request[paymuxv1.GetWebhookDeliveryRequest]) (*connect.Response[paymuxv1.GetWebhookDeliveryResponse], error) {
 	d, err := s.db.WebhookDelivery.Get(ctx, req.Msg.GetId())
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(connect.CodeNotFound, reasonWebhookDeliveryNotFound, "webhook delivery %s not found", req.Msg.GetId())
+		return nil, apierr.New(apierr.CodeNotFound, reasonWebhookDeliveryNotFound, "webhook delivery %s not found", req.Msg.GetId())
 	}
 	if err != nil {
 		return nil, err
@@ -435,7 +435,7 @@ func (s *webhookService) GetWebhookDelivery(ctx context.Context, req *connect.Re
 	if _, err := s.loadEndpoint(ctx, d.EndpointID); apierr.Reason(err) == reasonWebhookEndpointNotFound {
 		// A LIVE endpoint's delivery, asked for with a TEST key; or the
 		// endpoint was deleted, and its log with it.
-		return nil, apierr.New(connect.CodeNotFound, reasonWebhookDeliveryNotFound, "webhook delivery %s not found", d.ID)
+		return nil, apierr.New(apierr.CodeNotFound, reasonWebhookDeliveryNotFound, "webhook delivery %s not found", d.ID)
 	} else if err != nil {
 		return nil, err
 	}
@@ -479,7 +479,7 @@ func (s *webhookService) ResendWebhooks(ctx context.Context, req *connect.Reques
 	}
 	// A TEST call's record has no event to send again: fire another TEST.
 	if len(rows) == 1 && m.GetDeliveryId() != "" && rows[0].Trigger == webhookdelivery.TriggerTEST {
-		return nil, apierr.New(connect.CodeFailedPrecondition, reasonWebhookTestNotResent,
+		return nil, apierr.New(apierr.CodeFailedPrecondition, reasonWebhookTestNotResent,
 			"webhook delivery %s was a TEST call: fire another TEST call instead", rows[0].ID)
 	}
 	rows = slices.DeleteFunc(rows, func(d *ent.WebhookDelivery) bool { return d.Trigger == webhookdelivery.TriggerTEST })
@@ -510,7 +510,7 @@ func (s *webhookService) ResendWebhooks(ctx context.Context, req *connect.Reques
 		}
 	}
 	if len(todo) == 0 && m.GetDeliveryId() != "" {
-		return nil, apierr.New(connect.CodeNotFound, reasonWebhookDeliveryNotFound, "webhook delivery %s not found", m.GetDeliveryId())
+		return nil, apierr.New(apierr.CodeNotFound, reasonWebhookDeliveryNotFound, "webhook delivery %s not found", m.GetDeliveryId())
 	}
 	now := s.clock()
 	res := &paymuxv1.ResendWebhooksResponse{}
@@ -539,7 +539,7 @@ func endpointDisabled(ep *ent.WebhookEndpoint) error {
 	if ep.Enabled {
 		return nil
 	}
-	return apierr.WithMetadata(connect.CodeFailedPrecondition, reasonWebhookEndpointDisabled,
+	return apierr.WithMetadata(apierr.CodeFailedPrecondition, reasonWebhookEndpointDisabled,
 		map[string]string{"endpoint_id": ep.ID}, "endpoint %s is disabled (%s): enable it first", ep.ID, ep.DisabledReason)
 }
 

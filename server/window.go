@@ -229,8 +229,7 @@ func (s *Server) applyNotification(ctx context.Context, ch *payChannel, ev *prov
 			at = s.now()
 		}
 		out, err := s.recordDeposit(ctx, p.ID, amount, depositor, at)
-		var te *connect.Error
-		if errors.As(err, &te) && te.Code() == connect.CodeFailedPrecondition {
+		if apierr.CodeOf(err) == apierr.CodeFailedPrecondition {
 			s.log.WarnContext(ctx, "deposit notice not applicable", "payment_id", p.ID, "status", p.Status, "error", err)
 			return p, nil
 		}
@@ -255,7 +254,7 @@ func (s *sandboxService) SimulateDeposit(ctx context.Context, req *connect.Reque
 		return nil, err
 	}
 	if ch.api.Name() != sandbox.Name {
-		return nil, apierr.New(connect.CodeFailedPrecondition, reasonNotSandboxChannel,
+		return nil, apierr.New(apierr.CodeFailedPrecondition, reasonNotSandboxChannel,
 			"payment %s is on a %s channel: only sandbox accounts take simulated deposits", p.ID, p.Provider)
 	}
 	if p, err = s.expireIfDue(ctx, p); err != nil {
