@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/tenant"
@@ -15,13 +16,13 @@ import (
 // the key look-ups reaching the database.
 func cacheFixture(t *testing.T) (*authCache, *ent.APIKey, *atomic.Int32, *atomic.Bool) {
 	t.Helper()
-	db, err := OpenDatabase("", t.TempDir()+"/c.db", 2)
+	db, err := database.Open("", t.TempDir()+"/c.db", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	ctx := tenant.System(context.Background())
-	if err := Migrate(ctx, db); err != nil {
+	if err := database.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	st := db.Store.Create().SetName("s").SaveX(ctx)

@@ -17,12 +17,12 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/logrecord"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
 	"github.com/paymux/paymux/secrets"
-	"github.com/paymux/paymux/server"
 )
 
 // BenchmarkCallLog measures what the call log costs a hot authenticated
@@ -44,8 +44,8 @@ func BenchmarkCallLog(b *testing.B) {
 	for _, db := range databases(b) {
 		for _, sf := range []string{"connect", "rest"} {
 			for _, logging := range []bool{false, true} {
-				name := fmt.Sprintf("%s/surface=%s/logging=%s", db.name, sf, map[bool]string{false: "off", true: "on"}[logging])
-				b.Run(name, func(b *testing.B) { benchCallLog(b, db.name, sf, logging) })
+				name := fmt.Sprintf("%s/surface=%s/logging=%s", db.Name, sf, map[bool]string{false: "off", true: "on"}[logging])
+				b.Run(name, func(b *testing.B) { benchCallLog(b, db.Name, sf, logging) })
 			}
 		}
 	}
@@ -209,14 +209,14 @@ func openCountingDB(b *testing.B, name string) (*ent.Client, *atomic.Int64) {
 	default:
 		b.Fatalf("no database %q", name)
 	}
-	drv, err := server.OpenDriver(dsn, path, 8)
+	drv, err := database.OpenDriver(dsn, path, 8)
 	if err != nil {
 		b.Fatal(err)
 	}
 	n := new(atomic.Int64)
 	db := ent.NewClient(ent.Driver(logInsertCounter{Driver: drv, inserts: n}))
 	b.Cleanup(func() { db.Close() })
-	if err := server.Migrate(context.Background(), db); err != nil {
+	if err := database.Migrate(context.Background(), db); err != nil {
 		b.Fatal(err)
 	}
 	return db, n

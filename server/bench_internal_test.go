@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/dialect"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
@@ -56,7 +57,7 @@ type benchEnv struct {
 // which only the last admits 127.0.0.1.
 func newBenchEnv(tb testing.TB, logger ...*slog.Logger) *benchEnv {
 	tb.Helper()
-	drv, err := OpenDriver("", tb.TempDir()+"/paymux.db", 4)
+	drv, err := database.OpenDriver("", tb.TempDir()+"/paymux.db", 4)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func newBenchEnv(tb testing.TB, logger ...*slog.Logger) *benchEnv {
 	db := ent.NewClient(ent.Driver(counting))
 	tb.Cleanup(func() { db.Close() })
 	ctx := context.Background()
-	if err := Migrate(ctx, db); err != nil {
+	if err := database.Migrate(ctx, db); err != nil {
 		tb.Fatal(err)
 	}
 	master := bytes.Repeat([]byte{7}, 32)

@@ -24,8 +24,8 @@ import (
 func BenchmarkPaymentFlow(b *testing.B) {
 	for _, db := range databases(b) {
 		for _, sf := range []surface{surfaces[1], surfaces[4]} { // connect, rest
-			b.Run(db.name+"/"+sf.name, func(b *testing.B) {
-				ts := startServer(b, db.open(b))
+			b.Run(db.Name+"/"+sf.name, func(b *testing.B) {
+				ts := startServer(b, db.Open(b))
 				key := headers("Authorization", ts.firstKeyAuth())
 				pg := sandboxPG(ts)
 				var (
@@ -86,8 +86,8 @@ func onePayment(b *testing.B, ts *testServer, sf surface, key map[string][]strin
 func BenchmarkPaymentCallLatency(b *testing.B) {
 	for _, db := range databases(b) {
 		for _, sf := range []surface{surfaces[1], surfaces[4]} { // connect, rest
-			b.Run(db.name+"/"+sf.name, func(b *testing.B) {
-				ts := startServer(b, db.open(b))
+			b.Run(db.Name+"/"+sf.name, func(b *testing.B) {
+				ts := startServer(b, db.Open(b))
 				key := headers("Authorization", ts.firstKeyAuth())
 				pg := sandboxPG(ts)
 				var create, confirm, get []time.Duration

@@ -57,12 +57,12 @@ func BenchmarkSchedulesDueAtOnce(b *testing.B) {
 		}
 	}
 	for _, db := range databases(b) {
-		b.Run(db.name, func(b *testing.B) {
+		b.Run(db.Name, func(b *testing.B) {
 			var rounds []sxBenchResult
 			for i := range b.N {
 				profile := ""
 				if p := os.Getenv("PAYMUX_BENCH_CPUPROFILE"); p != "" && i == b.N-1 {
-					profile = p + "." + db.name
+					profile = p + "." + db.Name
 				}
 				rounds = append(rounds, sxBenchRound(b, db, n, profile))
 			}
@@ -88,7 +88,7 @@ func BenchmarkSchedulesDueAtOnce(b *testing.B) {
 
 func sxBenchRound(b *testing.B, db testDB, n int, profile string) sxBenchResult {
 	b.StopTimer()
-	ts := startServer(b, db.open(b))
+	ts := startServer(b, db.Open(b))
 	ctx := sxSys()
 	const perKey = 100
 	payAt := ts.Clock.Now().Add(time.Hour).Truncate(time.Millisecond)
@@ -197,7 +197,7 @@ func sxBenchRound(b *testing.B, db testDB, n int, profile string) sxBenchResult 
 	}
 	b.Logf("%s: %d schedules all charged %.2fs after their pay time (%.0f/s); lateness p50 %.2fs p99 %.2fs (claimed p50 %.2fs p99 %.2fs); "+
 		"%d claims: the first %.2fs after the pay time, claiming %.2fs, charging %.2fs, between %.2fs",
-		db.name, n, res.all, float64(n)/res.all, res.endP50, res.endP99, res.startP50, res.startP99,
+		db.Name, n, res.all, float64(n)/res.all, res.endP50, res.endP99, res.startP50, res.startP99,
 		len(order), res.firstPoll, res.claiming, res.charging, res.between)
 	return res
 }

@@ -66,8 +66,8 @@ func (r *benchReceiver) waitFor(b *testing.B, n int64) {
 //	go test ./server -run '^$' -bench BenchmarkWebhookDelivery -benchtime 3000x
 func BenchmarkWebhookDelivery(b *testing.B) {
 	for _, db := range databases(b) {
-		b.Run(db.name, func(b *testing.B) {
-			ts := startServer(b, db.open(b), allowLocalWebhooks, func(c *configT) { c.Webhooks.PollInterval = 10 * time.Millisecond })
+		b.Run(db.Name, func(b *testing.B) {
+			ts := startServer(b, db.Open(b), allowLocalWebhooks, func(c *configT) { c.Webhooks.PollInterval = 10 * time.Millisecond })
 			rcv := newBenchReceiver(b)
 			ep := mustOK[*paymuxv1.CreateWebhookEndpointResponse](b, callConnect(b, ts, createWebhookEndpoint(&paymuxv1.CreateWebhookEndpointRequest{Url: rcv.URL}),
 				headers("Authorization", ts.firstKeyAuth()))).GetEndpoint()
@@ -137,8 +137,8 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 //	go test ./server -run '^$' -bench BenchmarkWebhookLatency -benchtime 500x
 func BenchmarkWebhookLatency(b *testing.B) {
 	for _, db := range databases(b) {
-		b.Run(db.name, func(b *testing.B) {
-			ts := startServer(b, db.open(b), allowLocalWebhooks)
+		b.Run(db.Name, func(b *testing.B) {
+			ts := startServer(b, db.Open(b), allowLocalWebhooks)
 			key := headers("Authorization", ts.firstKeyAuth())
 			rcv := newBenchReceiver(b)
 			mustOK[*paymuxv1.CreateWebhookEndpointResponse](b, callConnect(b, ts, createWebhookEndpoint(&paymuxv1.CreateWebhookEndpointRequest{

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/billingkey"
@@ -134,7 +135,7 @@ func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Reque
 	}
 	now := s.clock()
 	var k *ent.BillingKey
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		k, err = tx.BillingKey.Create().
 			SetID(id).
 			SetStoreID(storeID).
@@ -324,7 +325,7 @@ func (s *billingService) DeleteBillingKey(ctx context.Context, req *connect.Requ
 	}
 	// First the schedules: revoked if asked, and none may be left to run.
 	var revoked []string
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		if m.GetRevokeSchedules() {
 			if revoked, err = s.revokeWhere(ctx, tx, m.GetReason(), schedule.BillingKeyID(k.ID)); err != nil {
 				return err
@@ -359,7 +360,7 @@ func (s *billingService) DeleteBillingKey(ctx context.Context, req *connect.Requ
 		return nil, pgError(nil, err)
 	}
 	now := s.clock()
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		n, err := tx.BillingKey.Update().Where(billingkey.ID(k.ID), billingkey.StatusEQ(billingkey.StatusACTIVE)).
 			SetStatus(billingkey.StatusDELETED).ClearActiveName().SetDeletedAt(now).SetUpdatedAt(now).Save(ctx)
 		if err != nil || n == 0 {

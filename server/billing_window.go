@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/billingkey"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
@@ -163,7 +164,7 @@ func (s *Server) issueFromWindow(ctx context.Context, k *ent.BillingKey, result 
 		return k, err
 	}
 	var out *ent.BillingKey
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		n, err := tx.BillingKey.Update().Where(billingkey.ID(k.ID), billingkey.StatusEQ(billingkey.StatusPENDING)).
 			SetStatus(billingkey.StatusACTIVE).SetPgKeySealed(sealed).SetCard(cardOf(&issued.Card)).SetUpdatedAt(s.clock()).Save(ctx)
 		if err != nil {

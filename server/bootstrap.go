@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/channel"
@@ -60,7 +61,7 @@ func bootstrapOnce(ctx context.Context, db *ent.Client, keyring *secrets.Keyring
 	if cfg.AdminToken != "" {
 		adminHash = keyring.HashSecret(cfg.AdminToken)
 	}
-	err := inTx(ctx, db, func(tx *ent.Tx) error {
+	err := database.InTx(ctx, db, func(tx *ent.Tx) error {
 		check, err := tx.Setting.Get(ctx, settingMasterKeyCheck)
 		switch {
 		case ent.IsNotFound(err):

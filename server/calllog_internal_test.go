@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/logrecord"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
@@ -32,13 +33,13 @@ import (
 // migrated SQLite database, a logger, a clock and the metrics.
 func lgServer(tb testing.TB, configure ...func(*Config)) *Server {
 	tb.Helper()
-	drv, err := OpenDriver("", tb.TempDir()+"/paymux.db", 1)
+	drv, err := database.OpenDriver("", tb.TempDir()+"/paymux.db", 1)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	db := ent.NewClient(ent.Driver(drv))
 	tb.Cleanup(func() { db.Close() })
-	if err := Migrate(context.Background(), db); err != nil {
+	if err := database.Migrate(context.Background(), db); err != nil {
 		tb.Fatal(err)
 	}
 	cfg, err := LoadConfig(NewViper(), "")

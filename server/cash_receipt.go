@@ -7,6 +7,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/payment"
@@ -73,7 +74,7 @@ func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Requ
 		return nil, pgError(p, err)
 	}
 	var row *ent.CashReceipt
-	err = inTx(context.WithoutCancel(ctx), s.db, func(tx *ent.Tx) error {
+	err = database.InTx(context.WithoutCancel(ctx), s.db, func(tx *ent.Tx) error {
 		if old != nil {
 			if err := tx.CashReceipt.DeleteOne(old).Exec(ctx); err != nil {
 				return err

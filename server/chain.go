@@ -13,11 +13,11 @@ import (
 
 	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/clientip"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/privacy"
 	"github.com/paymux/paymux/iprule"
@@ -176,14 +176,6 @@ func (s *Server) mapErrors(next connect.UnaryFunc) connect.UnaryFunc {
 	}
 }
 
-// isTxConflict reports whether PostgreSQL ended a transaction for
-// conflicting with another (a deadlock, a serialization failure): the
-// call may be retried as it is.
-func isTxConflict(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
-}
-
 // toAPIError is the one place errors become what clients see: domain
 // errors (apierr) keep their code and reason, library errors get the
 // reason of what they mean, anything else is masked as Internal.
@@ -207,7 +199,7 @@ func (s *Server) toAPIError(ctx context.Context, err error) error {
 		return withReason(ce)
 	case ent.IsNotFound(err):
 		return toConnect(apierr.New(apierr.CodeNotFound, apierr.ReasonNotFound, "not found"))
-	case ent.IsConstraintError(err), isTxConflict(err):
+	case ent.IsConstraintError(err), database.IsTxConflict(err):
 		return toConnect(apierr.New(apierr.CodeAborted, apierr.ReasonConflict, "conflicting change; retry"))
 	case errors.Is(err, privacy.Deny):
 		return toConnect(apierr.New(apierr.CodePermissionDenied, apierr.ReasonStoreMismatch, "not allowed for this store"))

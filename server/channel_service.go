@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/channel"
@@ -52,8 +53,8 @@ func (s *channelService) CreateChannel(ctx context.Context, req *connect.Request
 	}
 	purpose := purposeFromPB(req.Msg.GetPurpose())
 	var created *ent.Channel
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
-		if err := lockStore(ctx, tx, storeID); err != nil {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
+		if err := database.LockStore(ctx, tx, storeID); err != nil {
 			return err
 		}
 		others, err := tx.Channel.Query().Where(channel.ModeEQ(channel.Mode(mode)), channel.PurposeEQ(purpose)).Exist(ctx)
@@ -168,7 +169,7 @@ func (s *channelService) UpdateChannel(ctx context.Context, req *connect.Request
 		return nil, apierr.InvalidField("update_mask", "name at least one of name, merchant_id, tax_type, secrets, default")
 	}
 	var updated *ent.Channel
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		upd := tx.Channel.UpdateOneID(c.ID)
 		for _, path := range paths {
 			switch path {
@@ -204,7 +205,7 @@ func (s *channelService) UpdateChannel(ctx context.Context, req *connect.Request
 				if !req.Msg.GetDefault() {
 					return apierr.InvalidField("default", "make another channel the default instead")
 				}
-				if err := lockStore(ctx, tx, c.StoreID); err != nil {
+				if err := database.LockStore(ctx, tx, c.StoreID); err != nil {
 					return err
 				}
 				if err := tx.Channel.Update().
@@ -233,8 +234,8 @@ func (s *channelService) DeleteChannel(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
-		if err := lockStore(ctx, tx, c.StoreID); err != nil {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
+		if err := database.LockStore(ctx, tx, c.StoreID); err != nil {
 			return err
 		}
 		if c.Default {

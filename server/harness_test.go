@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +30,7 @@ import (
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/internal/testdb"
 	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/server"
@@ -40,76 +39,16 @@ import (
 // ---- databases ----------------------------------------------------------
 
 // postgresDSN is the PostgreSQL server tests use; CI always sets it.
-func postgresDSN(t testing.TB) string {
-	dsn := os.Getenv("PAYMUX_TEST_POSTGRES_DSN")
-	if dsn == "" && os.Getenv("CI") != "" {
-		t.Fatal("PAYMUX_TEST_POSTGRES_DSN must be set in CI: the suite runs on PostgreSQL too")
-	}
-	return dsn
-}
+func postgresDSN(t testing.TB) string { return testdb.PostgresDSN(t) }
 
-type testDB struct {
-	name string
-	open func(t testing.TB) *ent.Client
-}
+// forEachDB runs fn on SQLite and, when there is one, PostgreSQL.
+func forEachDB(t *testing.T, fn func(t *testing.T, db *ent.Client)) { testdb.ForEach(t, fn) }
 
-// databases lists the databases every store-facing test runs on: SQLite
-// always, PostgreSQL when PAYMUX_TEST_POSTGRES_DSN is set.
-func databases(t testing.TB) []testDB {
-	dbs := []testDB{{"sqlite", openSQLite}}
-	if postgresDSN(t) != "" {
-		dbs = append(dbs, testDB{"postgres", openPostgres})
-	}
-	return dbs
-}
+func openSQLite(t testing.TB) *ent.Client { return testdb.SQLite(t) }
 
-func forEachDB(t *testing.T, fn func(t *testing.T, db *ent.Client)) {
-	for _, d := range databases(t) {
-		t.Run(d.name, func(t *testing.T) { fn(t, d.open(t)) })
-	}
-}
+func openPostgres(t testing.TB) *ent.Client { return testdb.Postgres(t) }
 
-func openSQLite(t testing.TB) *ent.Client {
-	return openMigrated(t, "", t.TempDir()+"/paymux.db")
-}
-
-// openMigrated opens the database at dsn (PostgreSQL) or path (SQLite),
-// closed when the test ends, and migrates it.
-func openMigrated(t testing.TB, dsn, path string) *ent.Client {
-	db, err := server.OpenDatabase(dsn, path, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := server.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-// openPostgres gives the test its own schema, dropped afterwards.
-func openPostgres(t testing.TB) *ent.Client {
-	dsn := postgresDSN(t)
-	schema := "pmt_" + strings.ToLower(secrets.RandomString(12))
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema on %s: %v", dsn, err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		admin.Close()
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return openMigrated(t, dsn+sep+"search_path="+schema, "")
-}
+func openMigrated(t testing.TB, dsn, path string) *ent.Client { return testdb.Open(t, dsn, path) }
 
 // ---- server ---------------------------------------------------------------
 
@@ -652,3 +591,7 @@ func reasonOf(err error) string {
 	}
 	return ""
 }
+
+type testDB = testdb.DB
+
+func databases(t testing.TB) []testDB { return testdb.All(t) }

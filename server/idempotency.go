@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/tenant"
@@ -116,10 +117,10 @@ func (s *Server) withIdempotency(next connect.UnaryFunc) connect.UnaryFunc {
 // to replay. Its transaction makes "read, then insert or take over" one step.
 func (s *Server) claimIdempotencyKey(ctx context.Context, scope, key, procedure string, hash []byte) (rec *ent.IdempotencyRecord, replay bool, err error) {
 	now := s.clock()
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		old, err := tx.IdempotencyRecord.Query().
 			Where(idempotencyrecord.Scope(scope), idempotencyrecord.Key(key)).
-			Modify(forUpdate).Only(ctx)
+			Modify(database.ForUpdate).Only(ctx)
 		switch {
 		case ent.IsNotFound(err):
 			rec, err = tx.IdempotencyRecord.Create().

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	entiprule "github.com/paymux/paymux/ent/iprule"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
@@ -34,8 +35,8 @@ func (s *ipRuleService) CreateIPRule(ctx context.Context, req *connect.Request[p
 		return nil, apierr.InvalidField("cidr", "%v", err)
 	}
 	var created *ent.IPRule
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
-		if err := lockStore(ctx, tx, storeID); err != nil {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
+		if err := database.LockStore(ctx, tx, storeID); err != nil {
 			return err
 		}
 		n, err := tx.IPRule.Query().Count(ctx)

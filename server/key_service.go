@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/store"
@@ -76,7 +77,7 @@ func (s *keyService) CreateKey(ctx context.Context, req *connect.Request[paymuxv
 	clientKey, secret := newKeyPair(mode)
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var created *ent.APIKey
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		// The count is raised only while below the limit, in the same
 		// transaction as the insert: concurrent creates cannot pass it.
 		// A store key may not change its store row otherwise, hence System.
@@ -198,7 +199,7 @@ func (s *keyService) DeleteKey(ctx context.Context, req *connect.Request[paymuxv
 	if err := checkKeyMode(ctx, k.Mode); err != nil {
 		return nil, err
 	}
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		// The row stays as a tombstone without its hashes, so a call with
 		// the deleted key is told so.
 		n, err := tx.APIKey.Update().

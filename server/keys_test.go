@@ -32,15 +32,15 @@ import (
 // a keyed hash and no column, nor the SQLite files, hold the secret.
 func TestKeySecretShownOnce(t *testing.T) {
 	for _, d := range databases(t) {
-		t.Run(d.name, func(t *testing.T) {
+		t.Run(d.Name, func(t *testing.T) {
 			var db *ent.Client
 			var files []string
-			if d.name == "sqlite" {
+			if d.Name == "sqlite" {
 				path := filepath.Join(t.TempDir(), "paymux.db")
 				db = openMigrated(t, "", path)
 				files = []string{path, path + "-wal"}
 			} else {
-				db = d.open(t)
+				db = d.Open(t)
 			}
 			ts := startServer(t, db)
 			admin := headers("Authorization", ts.adminAuth())

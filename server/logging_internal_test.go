@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/secrets"
@@ -93,14 +94,14 @@ func TestGatewayRefusalsCarryRequestID(t *testing.T) {
 // the stored call log shows, so an operator can go from one to the other.
 func TestProcessLogMatchesCallLog(t *testing.T) {
 	var out syncBuffer
-	drv, err := OpenDriver("", t.TempDir()+"/paymux.db", 4)
+	drv, err := database.OpenDriver("", t.TempDir()+"/paymux.db", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db := ent.NewClient(ent.Driver(drv))
 	t.Cleanup(func() { db.Close() })
 	ctx := context.Background()
-	if err := Migrate(ctx, db); err != nil {
+	if err := database.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	keyring, err := secrets.NewKeyring(bytes.Repeat([]byte{9}, 32))

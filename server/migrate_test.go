@@ -6,9 +6,9 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/server"
 )
 
 // TestMigrateUpgradesPopulatedDatabase: a database made by an older paymux
@@ -31,10 +31,10 @@ func TestMigrateUpgradesPopulatedDatabase(t *testing.T) {
 				t.Fatalf("%s: %v", stmt, err)
 			}
 		}
-		if err := server.Migrate(ctx, db); err != nil {
+		if err := database.Migrate(ctx, db); err != nil {
 			t.Fatal(err)
 		}
-		if err := server.Migrate(ctx, db); err != nil { // a second run changes nothing
+		if err := database.Migrate(ctx, db); err != nil { // a second run changes nothing
 			t.Fatal(err)
 		}
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
@@ -41,7 +42,7 @@ func pgAmount(p *ent.Payment) providers.Amount {
 // PAY_PENDING if check passes on the locked row.
 func (s *Server) markPending(ctx context.Context, id string, check func(*ent.PreRegistrationClient, *ent.Payment) error, set func(*ent.PaymentUpdateOne)) (*ent.Payment, error) {
 	var out *ent.Payment
-	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		p, err := lockPayment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -122,7 +123,7 @@ func (s *Server) recordCharge(ctx context.Context, p *ent.Payment, ch *payChanne
 			fmt.Sprintf("the PG charged %d, not the expected %d", res.Amounts.Total, p.Total))
 	}
 	var out *ent.Payment
-	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		cur, err := lockPayment(ctx, tx, p.ID)
 		if err != nil {
 			return err
@@ -136,7 +137,7 @@ func (s *Server) recordCharge(ctx context.Context, p *ent.Payment, ch *payChanne
 // recordFailure moves a payment to FAILED.
 func (s *Server) recordFailure(ctx context.Context, id string, f *details.Failure, pgTID string) (*ent.Payment, error) {
 	var out *ent.Payment
-	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		cur, err := lockPayment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -235,7 +236,7 @@ func (s *Server) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cancel
 	}
 	var outP *ent.Payment
 	var outC *ent.Cancellation
-	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		cur, err := lockPayment(ctx, tx, p.ID)
 		if err != nil {
 			return err
@@ -337,7 +338,7 @@ func (s *Server) recordVirtualAccount(ctx context.Context, p *ent.Payment, res *
 	}
 	due := va.DueAt.UTC().Truncate(time.Microsecond)
 	var out *ent.Payment
-	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		cur, err := lockPayment(ctx, tx, p.ID)
 		if err != nil {
 			return err
@@ -355,7 +356,7 @@ func (s *Server) recordVirtualAccount(ctx context.Context, p *ent.Payment, res *
 // (already PAID) changes nothing and is not an error.
 func (s *Server) recordDeposit(ctx context.Context, id string, amount int64, depositor string, at time.Time) (*ent.Payment, error) {
 	var out *ent.Payment
-	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		cur, err := lockPayment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -410,7 +411,7 @@ func (s *Server) expireIfDue(ctx context.Context, p *ent.Payment) (*ent.Payment,
 		return s.recordDeposit(ctx, p.ID, found.Amounts.Paid, found.VirtualAccount.DepositorName, found.VirtualAccount.DepositedAt)
 	}
 	var out *ent.Payment
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		cur, err := lockPayment(ctx, tx, p.ID)
 		if err != nil {
 			return err

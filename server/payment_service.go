@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/cancellation"
@@ -38,7 +39,7 @@ func (s *paymentService) PreRegisterPayment(ctx context.Context, req *connect.Re
 		return nil, apierr.InvalidField("tax_free_amount", "must not exceed total_amount %d", m.GetTotalAmount())
 	}
 	var row *ent.PreRegistration
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		taken, err := tx.Payment.Query().Where(payment.MerchantPaymentID(m.GetMerchantPaymentId())).Exist(ctx)
 		if err != nil {
 			return err
@@ -185,7 +186,7 @@ func (s *Server) prepareNewPayment(ctx context.Context, storeID, channelID, merc
 // then on the created row in the same transaction.
 func (s *Server) insertPayment(ctx context.Context, np *newPayment, then func(tx *ent.Tx, p *ent.Payment) (*ent.Payment, error)) (*ent.Payment, error) {
 	var out *ent.Payment
-	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		create := tx.Payment.Create()
 		for _, f := range np.fields {
 			f(create)
@@ -497,7 +498,7 @@ func (s *Server) paymentPB(ctx context.Context, p *ent.Payment) (*paymuxv1.Payme
 	// One snapshot: a cancel settling between two reads would otherwise show
 	// as neither held nor cancelled.
 	var out *paymuxv1.Payment
-	err := readTx(ctx, s.db, func(tx *ent.Tx) error {
+	err := database.ReadTx(ctx, s.db, func(tx *ent.Tx) error {
 		p, err := tx.Payment.Get(ctx, p.ID)
 		if err != nil {
 			return err
@@ -604,7 +605,7 @@ func (s *paymentService) CancelPayment(ctx context.Context, req *connect.Request
 	}
 	// Hold the cancel against the balance before the PG is asked.
 	var c *ent.Cancellation
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		cur, err := lockPayment(ctx, tx, p.ID)
 		if err != nil {
 			return err
@@ -701,7 +702,7 @@ func (s *paymentService) CloseVirtualAccount(ctx context.Context, req *connect.R
 		return nil, pgError(p, err)
 	}
 	ctx = context.WithoutCancel(ctx)
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		cur, err := lockPayment(ctx, tx, p.ID)
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/cancellation"
@@ -234,7 +235,7 @@ func (s *Server) loadPayment(ctx context.Context, id string) (*ent.Payment, erro
 // transaction at a time already.
 func lockPayment(ctx context.Context, tx *ent.Tx, id string) (*ent.Payment, error) {
 	p, err := tx.Payment.Query().Where(append(visiblePayments(ctx), payment.ID(id))...).
-		Modify(forUpdate).Only(ctx)
+		Modify(database.ForUpdate).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, apierr.New(apierr.CodeNotFound, reasonPaymentNotFound, "payment %s not found", id)
 	}

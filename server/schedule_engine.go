@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/event"
@@ -220,7 +221,7 @@ func (b *outcomeBatcher) record(ctx context.Context, s *Server, o *scheduleOutco
 // was settled by someone else and is left as it is.
 func (s *Server) writeOutcomes(ctx context.Context, batch []*scheduleOutcome) error {
 	ctx = context.WithoutCancel(ctx) // the charges happened: record them
-	return inTx(ctx, s.db, func(tx *ent.Tx) error {
+	return database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		ctx := withEndpointMemo(ctx)
 		for _, o := range batch {
 			cur, err := lockPayment(ctx, tx, o.p.ID)
@@ -276,7 +277,7 @@ func (e *scheduleEngine) claim(ctx context.Context) ([]*startedSchedule, int, er
 	now := s.clock()
 	var started []*startedSchedule
 	var claimed int
-	err := inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		ctx := withEndpointMemo(ctx) // one per try of the transaction
 		started, claimed = nil, 0
 		rows, err := tx.Schedule.Query().

@@ -18,6 +18,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/schedule"
@@ -74,13 +75,13 @@ type sixEnv struct {
 // server before anything calls it.
 func sixNewEnv(t *testing.T, configure func(*Config), install func(*Server)) *sixEnv {
 	t.Helper()
-	db, err := OpenDatabase("", t.TempDir()+"/paymux.db", 8)
+	db, err := database.Open("", t.TempDir()+"/paymux.db", 8)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	ctx := context.Background()
-	if err := Migrate(ctx, db); err != nil {
+	if err := database.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	master := make([]byte, 32)

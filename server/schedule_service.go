@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/predicate"
@@ -86,7 +87,7 @@ func (s *billingService) CreateSchedules(ctx context.Context, req *connect.Reque
 		creates = append(creates, c)
 	}
 	var rows []*ent.Schedule
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		// A merchant payment id names one payment: not one made already,
 		// nor one another schedule will make.
 		taken, err := tx.Payment.Query().Where(payment.MerchantPaymentIDIn(mids...)).
@@ -209,7 +210,7 @@ func (s *billingService) RevokeSchedules(ctx context.Context, req *connect.Reque
 		where = schedule.IDIn(ids...)
 	}
 	var revoked []string
-	err := inTx(ctx, s.db, func(tx *ent.Tx) (err error) {
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) (err error) {
 		revoked, err = s.revokeWhere(ctx, tx, m.GetReason(), where)
 		return err
 	})
@@ -245,7 +246,7 @@ func (s *Server) revokeWhere(ctx context.Context, tx *ent.Tx, reason string, whe
 	// Locked in id order, as every revoke locks them, so that two revokes
 	// over the same schedules wait for each other instead of deadlocking.
 	ids, err := tx.Schedule.Query().Where(where, schedule.StatusEQ(schedule.StatusSCHEDULED)).
-		Order(ent.Asc(schedule.FieldID)).Modify(forUpdate).IDs(ctx)
+		Order(ent.Asc(schedule.FieldID)).Modify(database.ForUpdate).IDs(ctx)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}

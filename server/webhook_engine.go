@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/webhookattempt"
@@ -218,7 +219,7 @@ func (e *webhookEngine) claim(ctx context.Context, n int) (out []*claimedDeliver
 	}
 	e.mu.Unlock()
 	now := e.s.clock()
-	err = inTx(ctx, e.s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, e.s.db, func(tx *ent.Tx) error {
 		q := tx.WebhookDelivery.Query().Where(
 			webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING),
 			webhookdelivery.NextAttemptAtLTE(now),
@@ -608,7 +609,7 @@ func (e *webhookEngine) recordLoop(ctx context.Context) {
 				break more
 			}
 		}
-		err := inTx(tenant.System(ctx), e.s.db, func(tx *ent.Tx) error {
+		err := database.InTx(tenant.System(ctx), e.s.db, func(tx *ent.Tx) error {
 			for _, o := range batch {
 				if err := e.record(tenant.System(ctx), tx, o); err != nil {
 					return err
@@ -685,7 +686,7 @@ func (s *Server) noteEndpointHealth(ctx context.Context, tx *ent.Tx, ep *ent.Web
 	// ep was read before the request; another attempt may have succeeded
 	// (ending the streak) or failed (starting one) since. Judge by the
 	// endpoint as it is now, locked until this outcome is recorded.
-	cur, err := tx.WebhookEndpoint.Query().Where(webhookendpoint.ID(ep.ID)).Modify(forUpdate).Only(ctx)
+	cur, err := tx.WebhookEndpoint.Query().Where(webhookendpoint.ID(ep.ID)).Modify(database.ForUpdate).Only(ctx)
 	switch {
 	case ent.IsNotFound(err):
 		return nil // deleted meanwhile

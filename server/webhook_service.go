@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/payment"
@@ -273,7 +274,7 @@ func (s *webhookService) DeleteWebhookEndpoint(ctx context.Context, req *connect
 	if err != nil {
 		return nil, err
 	}
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		if _, err := tx.WebhookDelivery.Update().
 			Where(webhookdelivery.EndpointID(ep.ID), webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING)).
 			SetStatus(webhookdelivery.StatusFAILED).Save(ctx); err != nil {
@@ -349,7 +350,7 @@ func (s *webhookService) TestWebhookEndpoint(ctx context.Context, req *connect.R
 	}
 	var a *ent.WebhookAttempt
 	wctx := context.WithoutCancel(ctx)
-	err = inTx(wctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(wctx, s.db, func(tx *ent.Tx) error {
 		d, err := tx.WebhookDelivery.Create().
 			SetStoreID(ep.StoreID).SetEndpointID(ep.ID).SetEventID(eventID).SetEventType(typ).
 			SetStatus(status).SetAttempts(1).SetNextAttemptAt(now).SetTrigger(webhookdelivery.TriggerTEST).
@@ -514,7 +515,7 @@ func (s *webhookService) ResendWebhooks(ctx context.Context, req *connect.Reques
 	}
 	now := s.clock()
 	res := &paymuxv1.ResendWebhooksResponse{}
-	err = inTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		for _, d := range todo {
 			d, err := tx.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusPENDING).
 				SetNextAttemptAt(now).SetTrigger(webhookdelivery.TriggerRESEND).Save(ctx)

@@ -6,23 +6,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/privacy"
-	"github.com/paymux/paymux/server"
 	"github.com/paymux/paymux/tenant"
 )
 
 // fixture: two stores, each with one key and one IP rule.
 func fixture(t *testing.T) (*ent.Client, [2]string) {
 	t.Helper()
-	db, err := server.OpenDatabase("", t.TempDir()+"/t.db", 2)
+	db, err := database.Open("", t.TempDir()+"/t.db", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	ctx := tenant.System(context.Background())
-	if err := server.Migrate(ctx, db); err != nil {
+	if err := database.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	var stores [2]string

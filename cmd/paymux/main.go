@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/server"
@@ -87,7 +88,7 @@ func newRootCommand() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			if err := server.Migrate(cmd.Context(), db); err != nil {
+			if err := database.Migrate(cmd.Context(), db); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "paymux: schema is up to date")
@@ -130,7 +131,7 @@ func openDatabase(cfg server.Config) (*ent.Client, error) {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}
-	return server.OpenDatabase(cfg.Database.DSN, cfg.SQLitePath(), cfg.Database.MaxOpenConns)
+	return database.Open(cfg.Database.DSN, cfg.SQLitePath(), cfg.Database.MaxOpenConns)
 }
 
 func newLogger(cfg server.Config) *slog.Logger {
@@ -160,7 +161,7 @@ func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	if err := server.Migrate(ctx, db); err != nil {
+	if err := database.Migrate(ctx, db); err != nil {
 		return err
 	}
 	// Listen before the first run creates secrets: if the port is taken,

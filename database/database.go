@@ -1,4 +1,8 @@
-package server
+// Package database opens paymux's database (SQLite in the data directory,
+// or PostgreSQL), migrates its schema, and holds the transaction helpers
+// every domain service writes through: InTx, ReadTx, and the row locks that
+// PostgreSQL needs and SQLite's one writer makes unnecessary.
+package database
 
 import (
 	"context"
@@ -18,8 +22,8 @@ import (
 	_ "github.com/paymux/paymux/ent/runtime" // privacy policies and defaults
 )
 
-// OpenDatabase opens PostgreSQL when dsn is set, else SQLite at sqlitePath.
-func OpenDatabase(dsn, sqlitePath string, maxOpenConns int) (*ent.Client, error) {
+// Open opens PostgreSQL when dsn is set, else SQLite at sqlitePath.
+func Open(dsn, sqlitePath string, maxOpenConns int) (*ent.Client, error) {
 	drv, err := OpenDriver(dsn, sqlitePath, maxOpenConns)
 	if err != nil {
 		return nil, err
@@ -27,7 +31,7 @@ func OpenDatabase(dsn, sqlitePath string, maxOpenConns int) (*ent.Client, error)
 	return ent.NewClient(ent.Driver(drv)), nil
 }
 
-// OpenDriver is OpenDatabase's driver, for callers that wrap it.
+// OpenDriver is Open's driver, for callers that wrap it.
 func OpenDriver(dsn, sqlitePath string, maxOpenConns int) (dialect.Driver, error) {
 	if dsn != "" {
 		db, err := sql.Open("pgx", dsn)

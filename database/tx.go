@@ -1,4 +1,4 @@
-package server
+package database
 
 import (
 	"context"
@@ -9,14 +9,15 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/store"
 	"github.com/paymux/paymux/tenant"
 )
 
-// inTx runs fn in a transaction: committed if fn returns nil, rolled back
+// InTx runs fn in a transaction: committed if fn returns nil, rolled back
 // otherwise, so a failed call never leaves half a change behind.
-func inTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) error {
+func InTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) error {
 	tx, err := db.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -33,10 +34,10 @@ func inTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) error 
 	return nil
 }
 
-// readTx runs fn in a read-only transaction, so that its reads see one
+// ReadTx runs fn in a read-only transaction, so that its reads see one
 // snapshot of the database (REPEATABLE READ on PostgreSQL; on SQLite a
 // deferred transaction, which needs no write turn).
-func readTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) error {
+func ReadTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) error {
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: stdsql.LevelRepeatableRead})
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
@@ -53,13 +54,13 @@ func readTx(ctx context.Context, db *ent.Client, fn func(tx *ent.Tx) error) erro
 	return nil
 }
 
-// lockStore makes a transaction that checks a per-store limit (count, then
+// LockStore makes a transaction that checks a per-store limit (count, then
 // insert) the only one doing so for that store until it ends. On PostgreSQL
 // it locks the store's row; SQLite runs write transactions one at a time
 // already (BEGIN IMMEDIATE), so there is nothing to add.
-func lockStore(ctx context.Context, tx *ent.Tx, storeID string) error {
+func LockStore(ctx context.Context, tx *ent.Tx, storeID string) error {
 	_, err := tx.Store.Query().Where(store.ID(storeID)).Select(store.FieldID).
-		Modify(forUpdate).
+		Modify(ForUpdate).
 		Strings(tenant.System(ctx))
 	if err != nil {
 		return fmt.Errorf("lock store %s: %w", storeID, err)
@@ -67,11 +68,19 @@ func lockStore(ctx context.Context, tx *ent.Tx, storeID string) error {
 	return nil
 }
 
-// forUpdate makes a query inside a transaction lock the rows it reads until
+// ForUpdate makes a query inside a transaction lock the rows it reads until
 // the transaction ends: FOR UPDATE on PostgreSQL. SQLite needs nothing: it
 // runs write transactions one at a time (BEGIN IMMEDIATE).
-func forUpdate(s *sql.Selector) {
+func ForUpdate(s *sql.Selector) {
 	if s.Dialect() == dialect.Postgres {
 		s.ForUpdate()
 	}
+}
+
+// IsTxConflict reports whether PostgreSQL ended a transaction for
+// conflicting with another (a deadlock, a serialization failure): the
+// work may be retried as it is.
+func IsTxConflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
