@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	paymentsvc "github.com/paymux/paymux/payment"
+
 	"google.golang.org/protobuf/proto"
 
 	"connectrpc.com/connect"
@@ -117,9 +119,9 @@ func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Reque
 		return nil, err
 	}
 	card := cardDataOf(m.GetCard())
-	pgctx, cancel := s.pgContext(ctx)
+	pgctx, cancel := s.payments.PGContext(ctx)
 	defer cancel()
-	issued, err := ch.api.IssueBillingKey(pgctx, ch.pg, providers.IssueBillingKeyRequest{
+	issued, err := ch.API.IssueBillingKey(pgctx, ch.PG, providers.IssueBillingKeyRequest{
 		CustomerKey:    name,
 		OrderID:        id,
 		Card:           &card,
@@ -127,7 +129,7 @@ func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Reque
 		IdempotencyKey: id,
 	})
 	if err != nil {
-		return nil, pgError(nil, err)
+		return nil, paymentsvc.PGError(nil, err)
 	}
 	sealed, err := s.sealBillingKey(id, issued.Key)
 	if err != nil {
@@ -141,12 +143,12 @@ func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Reque
 			SetStoreID(storeID).
 			SetName(name).
 			SetActiveName(name).
-			SetChannelID(ch.row.ID).
-			SetProvider(string(ch.row.Provider)).
-			SetMode(billingkey.Mode(ch.row.Mode)).
+			SetChannelID(ch.Row.ID).
+			SetProvider(string(ch.Row.Provider)).
+			SetMode(billingkey.Mode(ch.Row.Mode)).
 			SetStatus(billingkey.StatusACTIVE).
 			SetPgKeySealed(sealed).
-			SetCard(cardOf(&issued.Card)).
+			SetCard(paymentsvc.CardOf(&issued.Card)).
 			SetCustomerName(m.GetCustomer().GetName()).
 			SetCustomerEmail(m.GetCustomer().GetEmail()).
 			SetCustomerPhone(m.GetCustomer().GetPhone()).
@@ -173,13 +175,13 @@ func (s *billingService) IssueBillingKey(ctx context.Context, req *connect.Reque
 
 // deletePGBillingKey deletes a billing key at the PG; a key the PG no longer
 // has is deleted already.
-func (s *Server) deletePGBillingKey(ctx context.Context, ch *payChannel, id, name, pgKey, reason string) error {
-	if !ch.api.Capabilities().Has(providers.CapBillingKeyDelete) {
+func (s *Server) deletePGBillingKey(ctx context.Context, ch *paymentsvc.Channel, id, name, pgKey, reason string) error {
+	if !ch.API.Capabilities().Has(providers.CapBillingKeyDelete) {
 		return nil // the PG keeps it; it is never charged again
 	}
-	pgctx, cancel := s.pgContext(ctx)
+	pgctx, cancel := s.payments.PGContext(ctx)
 	defer cancel()
-	_, err := ch.api.DeleteBillingKey(pgctx, ch.pg, providers.DeleteBillingKeyRequest{
+	_, err := ch.API.DeleteBillingKey(pgctx, ch.PG, providers.DeleteBillingKeyRequest{
 		BillingKey: pgKey, CustomerKey: name, OrderID: id + "-delete", Reason: reason,
 	})
 	if err != nil && !providers.IsKind(err, providers.KindNotFound) && !providers.IsKind(err, providers.KindAlreadyDone) {
@@ -348,7 +350,7 @@ func (s *billingService) DeleteBillingKey(ctx context.Context, req *connect.Requ
 	}
 	// Then the PG, then the record: a key the PG still had would otherwise
 	// look deleted here.
-	ch, err := s.channelByID(ctx, k.ChannelID)
+	ch, err := s.payments.ChannelByID(ctx, k.ChannelID)
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +359,7 @@ func (s *billingService) DeleteBillingKey(ctx context.Context, req *connect.Requ
 		return nil, err
 	}
 	if err := s.deletePGBillingKey(ctx, ch, k.ID, k.Name, pgKey, m.GetReason()); err != nil {
-		return nil, pgError(nil, err)
+		return nil, paymentsvc.PGError(nil, err)
 	}
 	now := s.clock()
 	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
@@ -390,24 +392,25 @@ func (s *billingService) ChargeBillingKey(ctx context.Context, req *connect.Requ
 		return nil, err
 	}
 	if err := money.CheckInstallment(m.GetInstallmentMonths(), m.GetAmount().GetTotal()); err != nil {
-		return nil, moneyError(err, "installment_months")
+		return nil, paymentsvc.MoneyError(err, "installment_months")
 	}
 	customer := m.GetCustomer()
 	if customer == nil {
 		customer = &paymuxv1.Customer{Name: k.CustomerName, Email: k.CustomerEmail, Phone: k.CustomerPhone}
 	}
-	np, err := s.prepareNewPayment(ctx, k.StoreID, k.ChannelID, m.GetMerchantPaymentId(), m.GetOrderName(), "", m.GetAmount(), customer, payment.MethodCARD, payment.ApprovalModelSERVER)
+	np, err := s.payments.PrepareNew(ctx, newInputOf(k.StoreID, k.ChannelID, m.GetMerchantPaymentId(), m.GetOrderName(), "", m.GetAmount(), customer),
+		payment.MethodCARD, payment.ApprovalModelSERVER)
 	if err != nil {
 		return nil, err
 	}
-	np.set(func(c *ent.PaymentCreate) { c.SetBillingKeyID(k.Name) })
-	p, err := s.insertPayment(ctx, np, func(tx *ent.Tx, p *ent.Payment) (*ent.Payment, error) {
-		return s.transition(ctx, tx, p, paystate.MarkPending, nil)
+	np.Set(func(c *ent.PaymentCreate) { c.SetBillingKeyID(k.Name) })
+	p, err := s.payments.Insert(ctx, np, func(tx *ent.Tx, p *ent.Payment) (*ent.Payment, error) {
+		return s.payments.Transition(ctx, tx, p, paystate.MarkPending, nil)
 	})
 	if err != nil {
 		return nil, err
 	}
-	p, err = s.chargeBillingKey(ctx, p, np.ch, k, int(m.GetInstallmentMonths()), buyerOf(customer))
+	p, err = s.chargeBillingKey(ctx, p, np.Channel, k, int(m.GetInstallmentMonths()), buyerOf(customer))
 	if err != nil {
 		return nil, err
 	}
@@ -417,25 +420,25 @@ func (s *billingService) ChargeBillingKey(ctx context.Context, req *connect.Requ
 // chargeBillingKey asks the PG to charge k for p (PAY_PENDING) and records
 // the answer. The payment id is the PG's order id and idempotency key, so
 // a second ask can only return the first charge.
-func (s *Server) chargeBillingKey(ctx context.Context, p *ent.Payment, ch *payChannel, k *ent.BillingKey, months int, buyer providers.Buyer) (*ent.Payment, error) {
+func (s *Server) chargeBillingKey(ctx context.Context, p *ent.Payment, ch *paymentsvc.Channel, k *ent.BillingKey, months int, buyer providers.Buyer) (*ent.Payment, error) {
 	res, err := s.sendBillingCharge(ctx, p, ch, k, months, buyer)
-	return s.settleCharge(ctx, p, ch, res, err)
+	return s.payments.SettleCharge(ctx, p, ch, res, err)
 }
 
 // sendBillingCharge asks the PG to charge k for p.
-func (s *Server) sendBillingCharge(ctx context.Context, p *ent.Payment, ch *payChannel, k *ent.BillingKey, months int, buyer providers.Buyer) (*providers.Payment, error) {
+func (s *Server) sendBillingCharge(ctx context.Context, p *ent.Payment, ch *paymentsvc.Channel, k *ent.BillingKey, months int, buyer providers.Buyer) (*providers.Payment, error) {
 	pgKey, err := s.openBillingKey(k)
 	if err != nil {
 		return nil, err
 	}
-	pgctx, cancel := s.pgContext(ctx)
+	pgctx, cancel := s.payments.PGContext(ctx)
 	defer cancel()
-	return ch.api.ChargeBillingKey(pgctx, ch.pg, providers.ChargeBillingKeyRequest{
+	return ch.API.ChargeBillingKey(pgctx, ch.PG, providers.ChargeBillingKeyRequest{
 		BillingKey:        pgKey,
 		CustomerKey:       k.Name,
 		OrderID:           p.ID,
 		OrderName:         p.OrderName,
-		Amount:            pgAmount(p),
+		Amount:            paymentsvc.PGAmount(p),
 		InstallmentMonths: months,
 		Buyer:             buyer,
 		IdempotencyKey:    p.ID,

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	paymentsvc "github.com/paymux/paymux/payment"
+
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -40,15 +42,15 @@ func (s *billingService) CreateBillingKeyWindow(ctx context.Context, req *connec
 	if err != nil {
 		return nil, err
 	}
-	if err := checkReturnURL(m.GetReturnUrl()); err != nil {
+	if err := paymentsvc.CheckReturnURL(m.GetReturnUrl()); err != nil {
 		return nil, err
 	}
 	id, name, ch, err := s.newBillingKey(ctx, m.GetId(), m.GetChannelId(), providers.CapBillingKeyFromWindow)
 	if err != nil {
 		return nil, err
 	}
-	pgctx, cancel := s.pgContext(ctx)
-	win, err := ch.api.PrepareWindow(pgctx, ch.pg, providers.PrepareWindowRequest{
+	pgctx, cancel := s.payments.PGContext(ctx)
+	win, err := ch.API.PrepareWindow(pgctx, ch.PG, providers.PrepareWindowRequest{
 		Purpose:     providers.WindowBillingKey,
 		OrderID:     id,
 		OrderName:   "billing key " + name,
@@ -58,7 +60,7 @@ func (s *billingService) CreateBillingKeyWindow(ctx context.Context, req *connec
 	})
 	cancel()
 	if err != nil {
-		return nil, pgError(nil, err)
+		return nil, paymentsvc.PGError(nil, err)
 	}
 	now := s.clock()
 	k, err := s.db.BillingKey.Create().
@@ -66,9 +68,9 @@ func (s *billingService) CreateBillingKeyWindow(ctx context.Context, req *connec
 		SetStoreID(storeID).
 		SetName(name).
 		SetActiveName(name).
-		SetChannelID(ch.row.ID).
-		SetProvider(string(ch.row.Provider)).
-		SetMode(billingkey.Mode(ch.row.Mode)).
+		SetChannelID(ch.Row.ID).
+		SetProvider(string(ch.Row.Provider)).
+		SetMode(billingkey.Mode(ch.Row.Mode)).
 		SetStatus(billingkey.StatusPENDING).
 		SetReturnURL(m.GetReturnUrl()).
 		SetCustomerName(m.GetCustomer().GetName()).
@@ -140,12 +142,12 @@ func (s *Server) serveBillingReturn(w http.ResponseWriter, r *http.Request) {
 // deletes the PENDING key (its name is free again) and answers the error;
 // the returned key is then nil unless another return issued it meanwhile.
 func (s *Server) issueFromWindow(ctx context.Context, k *ent.BillingKey, result providers.WindowResult) (*ent.BillingKey, error) {
-	ch, err := s.channelByID(ctx, k.ChannelID)
+	ch, err := s.payments.ChannelByID(ctx, k.ChannelID)
 	if err != nil {
 		return k, err
 	}
-	pgctx, cancel := s.pgContext(ctx)
-	issued, err := ch.api.IssueBillingKey(pgctx, ch.pg, providers.IssueBillingKeyRequest{
+	pgctx, cancel := s.payments.PGContext(ctx)
+	issued, err := ch.API.IssueBillingKey(pgctx, ch.PG, providers.IssueBillingKeyRequest{
 		CustomerKey: k.Name, OrderID: k.ID, Window: result, IdempotencyKey: k.ID,
 	})
 	cancel()
@@ -155,9 +157,9 @@ func (s *Server) issueFromWindow(ctx context.Context, k *ent.BillingKey, result 
 				s.log.ErrorContext(ctx, "billing window: drop refused key", "billing_key", k.ID, "error", derr)
 			}
 			// Still the buyer's way back, though the key is gone.
-			return &ent.BillingKey{Name: k.Name, ReturnURL: k.ReturnURL, Status: billingkey.StatusDELETED}, pgError(nil, err)
+			return &ent.BillingKey{Name: k.Name, ReturnURL: k.ReturnURL, Status: billingkey.StatusDELETED}, paymentsvc.PGError(nil, err)
 		}
-		return k, pgError(nil, err)
+		return k, paymentsvc.PGError(nil, err)
 	}
 	sealed, err := s.sealBillingKey(k.ID, issued.Key)
 	if err != nil {
@@ -166,7 +168,7 @@ func (s *Server) issueFromWindow(ctx context.Context, k *ent.BillingKey, result 
 	var out *ent.BillingKey
 	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		n, err := tx.BillingKey.Update().Where(billingkey.ID(k.ID), billingkey.StatusEQ(billingkey.StatusPENDING)).
-			SetStatus(billingkey.StatusACTIVE).SetPgKeySealed(sealed).SetCard(cardOf(&issued.Card)).SetUpdatedAt(s.clock()).Save(ctx)
+			SetStatus(billingkey.StatusACTIVE).SetPgKeySealed(sealed).SetCard(paymentsvc.CardOf(&issued.Card)).SetUpdatedAt(s.clock()).Save(ctx)
 		if err != nil {
 			return err
 		}
@@ -181,7 +183,7 @@ func (s *Server) issueFromWindow(ctx context.Context, k *ent.BillingKey, result 
 // newBillingKey checks what issuing a key needs, by card data or by window
 // (how): a free name (or a generated one), and a channel that can. It
 // answers the key's row id, its name and the channel.
-func (s *Server) newBillingKey(ctx context.Context, requested, channelID string, how providers.Capabilities) (id, name string, ch *payChannel, err error) {
+func (s *Server) newBillingKey(ctx context.Context, requested, channelID string, how providers.Capabilities) (id, name string, ch *paymentsvc.Channel, err error) {
 	id, name = secrets.NewID("bk"), requested
 	switch {
 	case requested == "":
@@ -189,12 +191,12 @@ func (s *Server) newBillingKey(ctx context.Context, requested, channelID string,
 	case strings.HasPrefix(requested, "bk_"):
 		return "", "", nil, apierr.InvalidField("id", "bk_ starts the ids paymux makes; name the key otherwise")
 	}
-	if ch, err = s.channelForNewPayment(ctx, channelID); err != nil {
+	if ch, err = s.payments.ChannelForNew(ctx, channelID); err != nil {
 		return "", "", nil, err
 	}
-	if !ch.api.Capabilities().Has(how) {
-		return "", "", nil, apierr.New(apierr.CodeFailedPrecondition, reasonNotSupported,
-			"channel %s (%s) does not issue billing keys this way", ch.row.ID, ch.row.Provider)
+	if !ch.API.Capabilities().Has(how) {
+		return "", "", nil, apierr.New(apierr.CodeFailedPrecondition, paymentsvc.ReasonNotSupported,
+			"channel %s (%s) does not issue billing keys this way", ch.Row.ID, ch.Row.Provider)
 	}
 	taken, err := s.db.BillingKey.Query().Where(billingkey.ActiveName(name)).Exist(ctx)
 	if err != nil {

@@ -239,8 +239,17 @@ func (s *Server) authenticateCall(next connect.UnaryFunc) connect.UnaryFunc {
 			return nil, err
 		}
 		callFrom(ctx).Principal = p
-		return next(tenant.NewContext(ctx, tenant.Viewer{StoreID: p.StoreID(), Admin: p.Admin}), req)
+		return next(tenant.NewContext(ctx, viewerOf(p)), req)
 	}
+}
+
+// viewerOf is who the domain services and ent privacy see acting.
+func viewerOf(p Principal) tenant.Viewer {
+	v := tenant.Viewer{StoreID: p.StoreID(), Admin: p.Admin}
+	if p.Key != nil {
+		v.KeyID, v.KeyMode = p.Key.ID, string(p.Key.Mode)
+	}
+	return v
 }
 
 func (s *Server) checkIPRules(next connect.UnaryFunc) connect.UnaryFunc {

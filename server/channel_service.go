@@ -159,7 +159,7 @@ func (s *channelService) GetChannel(ctx context.Context, req *connect.Request[pa
 }
 
 func (s *channelService) UpdateChannel(ctx context.Context, req *connect.Request[paymuxv1.UpdateChannelRequest]) (*connect.Response[paymuxv1.UpdateChannelResponse], error) {
-	defer s.channels.forget() // after the change, whatever its outcome
+	defer s.payments.ForgetChannels() // after the change, whatever its outcome
 	c, err := s.channelByID(ctx, req.Msg.GetId())
 	if err != nil {
 		return nil, err
@@ -229,7 +229,7 @@ func (s *channelService) UpdateChannel(ctx context.Context, req *connect.Request
 }
 
 func (s *channelService) DeleteChannel(ctx context.Context, req *connect.Request[paymuxv1.DeleteChannelRequest]) (*connect.Response[paymuxv1.DeleteChannelResponse], error) {
-	defer s.channels.forget() // after the change, whatever its outcome
+	defer s.payments.ForgetChannels() // after the change, whatever its outcome
 	c, err := s.channelByID(ctx, req.Msg.GetId())
 	if err != nil {
 		return nil, err

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paymux/paymux/payment"
+
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
@@ -48,7 +50,7 @@ type Config struct {
 	// window's checkout and return pages, PG notifications). Empty:
 	// http://<listen>, with a wildcard host read as localhost.
 	PublicURL string         `mapstructure:"public_url"`
-	Payments  PaymentsConfig `mapstructure:"payments"`
+	Payments  payment.Config `mapstructure:"payments"`
 	Webhooks  WebhooksConfig `mapstructure:"webhooks"`
 	CallLog   CallLogConfig  `mapstructure:"call_log"`
 	Billing   BillingConfig  `mapstructure:"billing"`
@@ -102,18 +104,6 @@ type WebhooksConfig struct {
 	// PollInterval is how often the engine looks for due deliveries when
 	// nothing woke it (another replica's events, retries coming due).
 	PollInterval time.Duration `mapstructure:"poll_interval"`
-}
-
-type PaymentsConfig struct {
-	// PGTimeout bounds one call to a PG. A call cut off is an unknown
-	// outcome, resolved by asking the PG.
-	PGTimeout time.Duration `mapstructure:"pg_timeout"`
-	// SweepInterval is how often paymux resolves unknown PG outcomes,
-	// retries unanswered cancels, expires unpaid virtual accounts and drops
-	// old idempotency records.
-	SweepInterval time.Duration `mapstructure:"sweep_interval"`
-	// IdempotencyTTL is how long an Idempotency-Key is remembered.
-	IdempotencyTTL time.Duration `mapstructure:"idempotency_ttl"`
 }
 
 type DatabaseConfig struct {

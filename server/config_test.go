@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paymux/paymux/payment"
 )
 
 // clearPaymuxEnv unsets every PAYMUX_* variable for the duration of the test
@@ -47,7 +49,7 @@ func defaultConfig() Config {
 		ShutdownTimeout: 15 * time.Second,
 		AuthCacheTTL:    10 * time.Second,
 		Log:             LogConfig{Level: "info", Format: "text"},
-		Payments:        PaymentsConfig{PGTimeout: 30 * time.Second, SweepInterval: 30 * time.Second, IdempotencyTTL: 24 * time.Hour},
+		Payments:        payment.Config{PGTimeout: 30 * time.Second, SweepInterval: 30 * time.Second, IdempotencyTTL: 24 * time.Hour},
 		Webhooks: WebhooksConfig{Timeout: 10 * time.Second, DisableAfter: 120 * time.Hour, LogRetention: 720 * time.Hour,
 			Workers: 64, MaxResponseBytes: 16 << 10, PollInterval: 500 * time.Millisecond},
 		CallLog: CallLogConfig{Enabled: true, Retention: 720 * time.Hour, MaxBodyBytes: 16 << 10, Buffer: 10000, Overload: "drop"},
@@ -195,7 +197,7 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		AuthCacheTTL:    0,
 		Log:             LogConfig{Level: "debug", Format: "json"},
 		PublicURL:       "https://pay.example.com",
-		Payments:        PaymentsConfig{PGTimeout: 10 * time.Second, SweepInterval: time.Minute, IdempotencyTTL: 48 * time.Hour},
+		Payments:        payment.Config{PGTimeout: 10 * time.Second, SweepInterval: time.Minute, IdempotencyTTL: 48 * time.Hour},
 		Webhooks: WebhooksConfig{AllowPrivate: true, Timeout: 5 * time.Second, RetrySchedule: "1s,1m", DisableAfter: 24 * time.Hour,
 			LogRetention: 2160 * time.Hour, Workers: 16, MaxResponseBytes: 4096, PollInterval: time.Second},
 		CallLog: CallLogConfig{Enabled: false, Retention: 48 * time.Hour, MaxBodyBytes: 1024, Buffer: 50, Overload: "block"},
@@ -253,7 +255,7 @@ payments:
 				c.AuthCacheTTL = time.Minute
 				c.Log = LogConfig{Level: "warn", Format: "json"}
 				c.PublicURL = "https://pay.example.com/"
-				c.Payments = PaymentsConfig{PGTimeout: 20 * time.Second, SweepInterval: 5 * time.Second, IdempotencyTTL: 72 * time.Hour}
+				c.Payments = payment.Config{PGTimeout: 20 * time.Second, SweepInterval: 5 * time.Second, IdempotencyTTL: 72 * time.Hour}
 			},
 		},
 		{

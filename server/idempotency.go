@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	paymentsvc "github.com/paymux/paymux/payment"
+
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
@@ -255,7 +257,7 @@ func storableError(err error) (bool, []byte) {
 	case connect.CodeInvalidArgument, connect.CodeFailedPrecondition, connect.CodeNotFound,
 		connect.CodeAlreadyExists, connect.CodePermissionDenied, connect.CodeOutOfRange:
 	case connect.CodeUnavailable:
-		if errorReason(ce) != reasonPGOutcomeUnknown {
+		if errorReason(ce) != paymentsvc.ReasonPGOutcomeUnknown {
 			return false, nil
 		}
 	case connect.CodeInternal, connect.CodeUnknown:

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	paymentsvc "github.com/paymux/paymux/payment"
+
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -276,7 +278,7 @@ func (s *logService) GetPaymentTimeline(ctx context.Context, req *connect.Reques
 		return nil, err
 	}
 	paymentID, merchantID := m.GetPaymentId(), m.GetMerchantPaymentId()
-	pq := s.db.Payment.Query().Where(visiblePayments(ctx)...)
+	pq := s.db.Payment.Query().Where(paymentsvc.Visible(ctx)...)
 	if paymentID != "" {
 		pq = pq.Where(payment.ID(paymentID))
 	} else {
@@ -285,7 +287,7 @@ func (s *logService) GetPaymentTimeline(ctx context.Context, req *connect.Reques
 	p, err := pq.Only(ctx)
 	switch {
 	case ent.IsNotFound(err) && paymentID != "":
-		return nil, apierr.New(apierr.CodeNotFound, reasonPaymentNotFound, "payment %s not found", paymentID)
+		return nil, apierr.New(apierr.CodeNotFound, paymentsvc.ReasonPaymentNotFound, "payment %s not found", paymentID)
 	case ent.IsNotFound(err):
 		// No payment under the order number: its calls may still have
 		// been made (and failed).

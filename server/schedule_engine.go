@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	paymentsvc "github.com/paymux/paymux/payment"
+
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -101,7 +103,7 @@ type startedSchedule struct {
 	sch *ent.Schedule
 	p   *ent.Payment
 	key *ent.BillingKey
-	ch  *payChannel
+	ch  *paymentsvc.Channel
 }
 
 // runDue claims one batch of due schedules and charges them, waiting for
@@ -158,15 +160,15 @@ func (s *Server) chargeStarted(ctx context.Context, st *startedSchedule) error {
 	case pgErr == nil && res.Amounts.Total == p.Total:
 		o.paid = res
 	case pgErr != nil && !providers.OutcomeUnknown(pgErr) && !providers.IsKind(pgErr, providers.KindAlreadyDone):
-		o.failure = failureOf(failRefused, pgErr)
+		o.failure = paymentsvc.FailureOf(paymentsvc.FailRefused, pgErr)
 		if providers.IsKind(pgErr, providers.KindDeclined) {
-			o.failure = failureOf(failDeclined, pgErr)
+			o.failure = paymentsvc.FailureOf(paymentsvc.FailDeclined, pgErr)
 		}
 	}
 	if (o.paid != nil || o.failure != nil) && s.schedules.outcomes.record(ctx, s, o) == nil {
 		return nil
 	}
-	_, err = s.settleCharge(ctx, p, st.ch, res, pgErr)
+	_, err = s.payments.SettleCharge(ctx, p, st.ch, res, pgErr)
 	if isPaymentOutcome(err) {
 		// A charge's failure is its payment's (and schedule's) state.
 		return nil
@@ -224,7 +226,7 @@ func (s *Server) writeOutcomes(ctx context.Context, batch []*scheduleOutcome) er
 	return database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		ctx := withEndpointMemo(ctx)
 		for _, o := range batch {
-			cur, err := lockPayment(ctx, tx, o.p.ID)
+			cur, err := paymentsvc.Lock(ctx, tx, o.p.ID)
 			if err != nil {
 				return err
 			}
@@ -236,9 +238,9 @@ func (s *Server) writeOutcomes(ctx context.Context, batch []*scheduleOutcome) er
 				continue
 			}
 			if o.paid != nil {
-				_, err = s.transition(ctx, tx, cur, paystate.Approve, setPaid(o.paid, s.clock()))
+				_, err = s.payments.Transition(ctx, tx, cur, paystate.Approve, paymentsvc.SetPaid(o.paid, s.clock()))
 			} else {
-				_, err = s.transition(ctx, tx, cur, paystate.Fail, setFailed(o.failure, s.clock(), ""))
+				_, err = s.payments.Transition(ctx, tx, cur, paystate.Fail, paymentsvc.SetFailed(o.failure, s.clock(), ""))
 			}
 			if err != nil {
 				return err
@@ -268,7 +270,7 @@ func (s *Server) takePending(ctx context.Context, p *ent.Payment) (*ent.Payment,
 
 // isPaymentOutcome reports whether err only tells how a charge went (a
 // decline, an unknown outcome being resolved), which the payment records.
-func isPaymentOutcome(err error) bool { return ignorePaymentOutcome(err) == nil }
+func isPaymentOutcome(err error) bool { return paymentsvc.IgnoreOutcome(err) == nil }
 
 // claim starts a batch of due schedules: each STARTED with its payment,
 // PAY_PENDING, in one transaction.
@@ -317,14 +319,14 @@ func (e *scheduleEngine) claim(ctx context.Context) ([]*startedSchedule, int, er
 		for _, r := range rows {
 			k := byID[r.BillingKeyID]
 			var why *details.Failure
-			var ch *payChannel
+			var ch *paymentsvc.Channel
 			switch {
 			case k == nil || k.Status != billingkey.StatusACTIVE:
 				why = &details.Failure{Reason: reasonBillingKeyDeleted, Message: "the billing key was deleted"}
 			case isTaken[r.StoreID+"\x00"+r.MerchantPaymentID]:
 				why = &details.Failure{Reason: "MERCHANT_PAYMENT_ID_TAKEN", Message: "a payment with this merchant payment id exists"}
 			default:
-				if ch, err = s.channelByID(ctx, r.ChannelID); err != nil {
+				if ch, err = s.payments.ChannelByID(ctx, r.ChannelID); err != nil {
 					why = &details.Failure{Reason: "CHANNEL_NOT_FOUND", Message: err.Error()}
 				}
 			}
@@ -420,7 +422,7 @@ func (s *Server) startSchedules(ctx context.Context, tx *ent.Tx, started []*star
 				return fmt.Errorf("event data: %w", err)
 			}
 			events = append(events, tx.Event.Create().
-				SetStoreID(p.StoreID).SetMode(event.Mode(p.Mode)).SetType(eventType(step.p.Status)).
+				SetStoreID(p.StoreID).SetMode(event.Mode(p.Mode)).SetType(paymentsvc.EventType(step.p.Status)).
 				SetPaymentID(p.ID).SetMerchantPaymentID(p.MerchantPaymentID).
 				SetFromStatus(step.from).SetToStatus(string(step.p.Status)).SetData(data).SetCreatedAt(step.at))
 		}
@@ -445,19 +447,19 @@ func (s *Server) startSchedules(ctx context.Context, tx *ent.Tx, started []*star
 // schedule and charging it must not fail the schedule). No clear answer
 // leaves the payment PAY_PENDING for a later sweep: a charge the PG may
 // still be making is never declared not made.
-func (s *Server) resumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *payChannel) error {
+func (s *Server) resumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *paymentsvc.Channel) error {
 	p, mine, err := s.takePending(ctx, p)
 	if err != nil || !mine {
 		return err
 	}
-	pgctx, cancel := s.pgContext(ctx)
-	_, err = ch.api.Lookup(pgctx, ch.pg, lookupOf(p))
+	pgctx, cancel := s.payments.PGContext(ctx)
+	_, err = ch.API.Lookup(pgctx, ch.PG, paymentsvc.LookupOf(p))
 	cancel()
 	switch {
 	case err == nil:
-		_, err = s.resolvePending(ctx, p.ID, ch) // the PG has it: record what it shows
+		_, err = s.payments.ResolvePending(ctx, p.ID, ch) // the PG has it: record what it shows
 		return err
-	case !isNotFound(err):
+	case !providers.IsKind(err, providers.KindNotFound):
 		return nil // no answer: a later sweep asks again
 	}
 	r, err := s.db.Schedule.Get(ctx, p.ScheduleID)
@@ -469,7 +471,7 @@ func (s *Server) resumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *
 		return err
 	}
 	if k.Status != billingkey.StatusACTIVE {
-		_, err = s.notCharged(ctx, p, nil) // deleted meanwhile; the PG has no charge
+		_, err = s.payments.NotCharged(ctx, p, nil) // deleted meanwhile; the PG has no charge
 		return err
 	}
 	res, pgErr := s.sendBillingCharge(ctx, p, ch, k, r.InstallmentMonths,
@@ -477,7 +479,7 @@ func (s *Server) resumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *
 	if providers.OutcomeUnknown(pgErr) || providers.IsKind(pgErr, providers.KindAlreadyDone) {
 		return nil // a later sweep asks again
 	}
-	_, err = s.settleCharge(ctx, p, ch, res, pgErr)
+	_, err = s.payments.SettleCharge(ctx, p, ch, res, pgErr)
 	return err
 }
 

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	paymentsvc "github.com/paymux/paymux/payment"
+
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -316,7 +318,7 @@ func TestScheduleCrashRecovery(t *testing.T) {
 	e.clock.Set(payAt.Add(time.Second))
 
 	started := e.claimAll(t, n+nd)
-	ch := started[0].ch.pg
+	ch := started[0].ch.PG
 	st := e.state(t, ch, all)
 	for _, mid := range all {
 		if r, p := st.rows[mid], st.onePayment(t, mid); r.Status != schedule.StatusSTARTED || p.Status != payment.StatusPAY_PENDING {
@@ -339,9 +341,9 @@ func TestScheduleCrashRecovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := e.srv.sandbox.ChargeBillingKey(ctx, s.ch.pg, providers.ChargeBillingKeyRequest{
+		res, err := e.srv.sandbox.ChargeBillingKey(ctx, s.ch.PG, providers.ChargeBillingKeyRequest{
 			BillingKey: pgKey, CustomerKey: s.key.Name, OrderID: s.p.ID, OrderName: s.p.OrderName,
-			Amount: pgAmount(s.p), IdempotencyKey: s.p.ID,
+			Amount: paymentsvc.PGAmount(s.p), IdempotencyKey: s.p.ID,
 		})
 		if err != nil {
 			t.Fatalf("charge %s at the sandbox: %v", s.p.ID, err)
@@ -379,8 +381,8 @@ func TestScheduleCrashRecovery(t *testing.T) {
 	}
 	for _, mid := range midsD {
 		r, p := st.rows[mid], st.onePayment(t, mid)
-		if r.Status != schedule.StatusFAILED || p.Status != payment.StatusFAILED || p.Failure == nil || p.Failure.Reason != failDeclined {
-			t.Errorf("schedule %s (card declines): %s with payment %s (%v), want FAILED and FAILED %s", mid, r.Status, p.Status, p.Failure, failDeclined)
+		if r.Status != schedule.StatusFAILED || p.Status != payment.StatusFAILED || p.Failure == nil || p.Failure.Reason != paymentsvc.FailDeclined {
+			t.Errorf("schedule %s (card declines): %s with payment %s (%v), want FAILED and FAILED %s", mid, r.Status, p.Status, p.Failure, paymentsvc.FailDeclined)
 		}
 		if c := st.charges[p.ID]; c.Status != providers.StatusFailed {
 			t.Errorf("schedule %s (card declines): the PG holds %q for order %s, want one declined charge", mid, c.Status, p.ID)
@@ -394,7 +396,7 @@ func TestScheduleCrashRecovery(t *testing.T) {
 	// Settled for good: neither the executor nor another sweep changes
 	// anything.
 	e.wantNothingDue(t, "after the sweep")
-	e.srv.sweep(context.Background())
+	e.srv.sweeper.Sweep(context.Background())
 	again := e.state(t, ch, all)
 	for _, mid := range all {
 		if a, b := st.rows[mid], again.rows[mid]; a.Status != b.Status || !a.UpdatedAt.Equal(b.UpdatedAt) {
@@ -431,7 +433,7 @@ func TestScheduleClockJumpDoesNotRerun(t *testing.T) {
 	// B: due and claimed, the charge lost in a crash.
 	e.clock.Set(payB.Add(time.Second))
 	started := e.claimAll(t, n)
-	ch := started[0].ch.pg
+	ch := started[0].ch.PG
 
 	check := func(when string, bEnded bool) sixState {
 		t.Helper()
@@ -465,7 +467,7 @@ func TestScheduleClockJumpDoesNotRerun(t *testing.T) {
 	// The clock jumps back an hour, before every pay time.
 	e.clock.Set(t0.Add(-time.Hour))
 	e.wantNothingDue(t, "an hour back")
-	e.srv.sweep(context.Background())
+	e.srv.sweeper.Sweep(context.Background())
 	time.Sleep(100 * time.Millisecond) // and the sweep loop's own turns
 	check("an hour back", false)
 
@@ -480,10 +482,10 @@ func TestScheduleClockJumpDoesNotRerun(t *testing.T) {
 	// Back and forth once more: nothing moves.
 	e.clock.Set(t0.Add(-24 * time.Hour))
 	e.wantNothingDue(t, "a day back")
-	e.srv.sweep(context.Background())
+	e.srv.sweeper.Sweep(context.Background())
 	e.clock.Set(payB.Add(time.Hour))
 	e.wantNothingDue(t, "an hour ahead")
-	e.srv.sweep(context.Background())
+	e.srv.sweeper.Sweep(context.Background())
 	final := check("an hour ahead", true)
 	for _, mid := range all {
 		if a, b := settled.rows[mid], final.rows[mid]; !a.UpdatedAt.Equal(b.UpdatedAt) {
@@ -541,7 +543,7 @@ func TestScheduleQueuedChargeNotSweptAsUncharged(t *testing.T) {
 	go func() { // the sweep loop, every 20 ms
 		defer sweeps.Done()
 		for ctx.Err() == nil {
-			e.srv.sweep(ctx)
+			e.srv.sweeper.Sweep(ctx)
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
@@ -556,11 +558,11 @@ func TestScheduleQueuedChargeNotSweptAsUncharged(t *testing.T) {
 			t.Fatal("the executor claimed nothing")
 		}
 		if p, err := e.db.Payment.Query().Where(payment.MerchantPaymentIDIn(mids...)).First(tenant.System(ctx)); err == nil {
-			c, err := e.srv.channelOf(ctx, p)
+			c, err := e.srv.payments.ChannelByID(ctx, p.ChannelID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ch = c.pg
+			ch = c.PG
 		}
 	}
 	e.waitEnded(t, ch, mids, 8*time.Second)

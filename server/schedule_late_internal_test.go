@@ -81,12 +81,12 @@ func TestScheduleLateChargeNotDeclaredNotMade(t *testing.T) {
 	}
 	pg.later.Wait() // the charge lands at the PG
 
-	e.srv.sweep(context.Background()) // too early: nothing moves
+	e.srv.sweeper.Sweep(context.Background()) // too early: nothing moves
 	if p, _ = e.db.Payment.Get(ctx, p.ID); p.Status != payment.StatusPAY_PENDING {
 		t.Fatalf("swept within 2 × pg_timeout: %s", p.Status)
 	}
 	e.clock.Advance(3 * time.Second)
-	e.srv.sweep(context.Background())
+	e.srv.sweeper.Sweep(context.Background())
 	if p, _ = e.db.Payment.Get(ctx, p.ID); p.Status != payment.StatusPAID {
 		t.Fatalf("after the sweep the payment is %s (%v), want PAID", p.Status, p.Failure)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	paymentsvc "github.com/paymux/paymux/payment"
+
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -48,7 +50,7 @@ func (s *billingService) CreateSchedules(ctx context.Context, req *connect.Reque
 			return nil, apierr.InvalidField(field("amount"), "%v", err)
 		}
 		if err := money.CheckInstallment(in.GetInstallmentMonths(), amounts.Total); err != nil {
-			return nil, moneyError(err, field("installment_months"))
+			return nil, paymentsvc.MoneyError(err, field("installment_months"))
 		}
 		payAt := in.GetPayTime().AsTime().UTC().Truncate(time.Microsecond)
 		if payAt.Before(now.Add(-schedulePastGrace)) {
@@ -281,7 +283,7 @@ func (s *billingService) Reschedule(ctx context.Context, req *connect.Request[pa
 			return nil, apierr.InvalidField("amount", "%v", err)
 		}
 		if err := money.CheckInstallment(int32(r.InstallmentMonths), amounts.Total); err != nil {
-			return nil, moneyError(err, "amount.total")
+			return nil, paymentsvc.MoneyError(err, "amount.total")
 		}
 		upd.SetTotal(amounts.Total).SetTaxFree(amounts.TaxFree).SetVat(amounts.VAT)
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	paymentsvc "github.com/paymux/paymux/payment"
+
 	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -69,7 +71,8 @@ type Server struct {
 	// providers are the PG adapters by provider name ("sandbox", ...).
 	providers map[string]providers.Provider
 	sandbox   *sandbox.Sandbox
-	channels  *channelCache
+	payments  *paymentsvc.Service
+	sweeper   *paymentsvc.Sweeper
 	webhooks  *webhookEngine
 	metrics   *metrics
 	calls     *callLog // nil when call_log.enabled is false
@@ -129,7 +132,6 @@ func New(opts Options) (*Server, error) {
 	s.cache = newAuthCache(opts.DB, opts.Config.AuthCacheTTL, opts.Now)
 	s.auth = &authenticator{keyring: opts.Keyring, adminHash: opts.AdminTokenHash, cache: s.cache, now: opts.Now}
 	s.usage = newUsageRecorder(opts.DB, opts.Logger)
-	s.channels = newChannelCache(opts.Config.AuthCacheTTL, opts.Now)
 	s.metrics = newMetrics(s)
 	s.calls = newCallLog(s)
 	s.schedules = newScheduleEngine(s)
@@ -151,6 +153,25 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.providers = map[string]providers.Provider{sandbox.Name: s.sandbox}
+	s.payments = paymentsvc.New(paymentsvc.Deps{
+		Config:    opts.Config.Payments,
+		DB:        opts.DB,
+		Keyring:   opts.Keyring,
+		Providers: s.providers,
+		WrapProvider: func(p providers.Provider, storeID string) providers.Provider {
+			return loggedProvider{Provider: p, s: s, storeID: storeID}
+		},
+		Outbox:          webhookOutbox{s},
+		EventData:       func(p *ent.Payment) ([]byte, error) { return protojson.Marshal(toPaymentPB(p, nil, nil, nil)) },
+		ReturnURL:       s.windowReturnURL,
+		ChannelCacheTTL: opts.Config.AuthCacheTTL,
+		Logger:          opts.Logger,
+		Now:             opts.Now,
+	})
+	s.payments.OnTransition(s.endSchedule)
+	s.sweeper = paymentsvc.NewSweeper(s.payments, s.resumeScheduledCharge, func(ctx context.Context) context.Context {
+		return withCall(ctx, &call{RequestID: "job_sweep_" + secrets.RandomString(12)})
+	})
 
 	api := http.NewServeMux()
 	handlerOpts := []connect.HandlerOption{
@@ -202,7 +223,12 @@ func New(opts Options) (*Server, error) {
 	}()
 	go func() {
 		defer s.background.Done()
-		s.sweepLoop(ctx)
+		_ = s.sweeper.Run(ctx)
+	}()
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		s.housekeeping(ctx)
 	}()
 	s.background.Add(1)
 	go func() {
@@ -229,6 +255,16 @@ func New(opts Options) (*Server, error) {
 		}()
 	}
 	return s, nil
+}
+
+// clock is the server's clock, truncated to what PostgreSQL keeps.
+func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// webhookOutbox queues an event's webhook deliveries in its transaction.
+type webhookOutbox struct{ s *Server }
+
+func (o webhookOutbox) Enqueue(ctx context.Context, tx *ent.Tx, ev *ent.Event, method string) error {
+	return o.s.queueDeliveries(ctx, tx, ev, method)
 }
 
 // Handler serves every surface.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	paymentsvc "github.com/paymux/paymux/payment"
+
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -42,7 +44,7 @@ type webhookService struct{ *Server }
 func eventTypes() []string {
 	var out []string
 	for _, st := range schema.PaymentStatuses {
-		out = append(out, eventType(payment.Status(st)))
+		out = append(out, paymentsvc.EventType(payment.Status(st)))
 	}
 	return append(out, billingEventTypes...)
 }
@@ -321,7 +323,7 @@ func (s *webhookService) TestWebhookEndpoint(ctx context.Context, req *connect.R
 	}
 	typ := req.Msg.GetEventType()
 	if typ == "" {
-		typ = eventType(payment.StatusPAID)
+		typ = paymentsvc.EventType(payment.StatusPAID)
 	}
 	if err := checkEventTypes("event_type", []string{typ}); err != nil {
 		return nil, err

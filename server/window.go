@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,14 +12,10 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/clientip"
-	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/payment"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/paystate"
 	"github.com/paymux/paymux/providers"
-	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/tenant"
 )
 
@@ -88,26 +83,16 @@ func (s *Server) serveWindowReturn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := windowOutcome{"payment_id": p.ID, "merchant_payment_id": p.MerchantPaymentID, "amount": strconv.FormatInt(p.Total, 10)}
-	switch {
-	case p.ApprovalModel == payment.ApprovalModelSERVER && p.Status == payment.StatusREADY:
-		// Keep the result for ConfirmPayment; the merchant confirms.
-		if err := s.db.Payment.UpdateOne(p).Where(payment.StatusEQ(payment.StatusREADY)).SetWindowResult(result).Exec(ctx); err != nil && !ent.IsNotFound(err) {
-			s.log.ErrorContext(ctx, "window return", "payment_id", p.ID, "error", err)
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
-		}
+	if p.ApprovalModel == payment.ApprovalModelSERVER && p.Status == payment.StatusREADY {
+		// The result is kept for ConfirmPayment, and shown to the merchant.
 		for k, v := range result {
 			out[k] = v
 		}
-	case p.ApprovalModel == payment.ApprovalModelCLIENT && p.Status == payment.StatusREADY:
-		// Client approval: the window's return approves at once.
-		approved, aerr := s.approveWindow(ctx, p.ID, result, nil)
-		if approved != nil {
-			p = approved
-		}
-		if aerr != nil && approved == nil {
-			s.log.WarnContext(ctx, "window approval", "payment_id", p.ID, "error", aerr)
-		}
+	}
+	if p, err = s.payments.WindowReturned(ctx, p, result); err != nil {
+		s.log.ErrorContext(ctx, "window return", "payment_id", id, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
 	}
 	out["status"] = p.Status.String()
 	if p.Failure != nil {
@@ -148,7 +133,7 @@ func (s *Server) serveNotification(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown channel", http.StatusNotFound)
 		return
 	}
-	ch, err := s.openChannel(row)
+	ch, err := s.payments.OpenChannel(row)
 	if err != nil {
 		s.log.ErrorContext(ctx, "notification channel", "channel_id", row.ID, "error", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -161,7 +146,7 @@ func (s *Server) serveNotification(w http.ResponseWriter, r *http.Request) {
 	}
 	peer, _ := clientip.ParsePeer(r.RemoteAddr)
 	ip := s.resolver.Resolve(peer, r.Header.Values("X-Forwarded-For"), false)
-	ev, err := ch.api.ParseNotification(ctx, ch.pg, providers.Notification{
+	ev, err := ch.API.ParseNotification(ctx, ch.PG, providers.Notification{
 		Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header, Body: body, RemoteAddr: ip, ReceivedAt: s.now(),
 	})
 	if err != nil {
@@ -173,7 +158,7 @@ func (s *Server) serveNotification(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "notification refused", status)
 		return
 	}
-	if _, err := s.applyNotification(ctx, ch, ev); err != nil {
+	if _, err := s.payments.ApplyNotification(ctx, ch, ev); err != nil {
 		s.log.ErrorContext(ctx, "notification not applied", "channel_id", row.ID, "event_id", ev.ID, "error", err)
 		http.Error(w, "not applied; send it again", http.StatusInternalServerError)
 		return
@@ -189,96 +174,11 @@ func (s *Server) serveNotification(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(ev.Ack.Body)
 }
 
-// applyNotification applies a verified PG event to its payment. The same
-// event twice changes nothing.
-func (s *Server) applyNotification(ctx context.Context, ch *payChannel, ev *providers.Event) (*ent.Payment, error) {
-	q := s.db.Payment.Query().Where(payment.ChannelID(ch.row.ID))
-	if ev.OrderID != "" {
-		q = q.Where(payment.ID(ev.OrderID))
-	} else {
-		q = q.Where(payment.PgTransactionID(ev.PGTransactionID))
-	}
-	p, err := q.Only(ctx)
-	if ent.IsNotFound(err) {
-		// Not ours (another system on the same contract): acknowledge.
-		s.log.WarnContext(ctx, "notification for an unknown payment", "channel_id", ch.row.ID, "order_id", ev.OrderID)
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if ev.Authenticity == providers.AuthenticityPaymentSecret &&
-		(p.NotificationSecret == "" || subtle.ConstantTimeCompare([]byte(ev.PaymentSecret), []byte(p.NotificationSecret)) != 1) {
-		return nil, errors.New("notification secret does not match the payment's")
-	}
-	trusted := ev.Authenticity == providers.AuthenticitySignature || ev.Authenticity == providers.AuthenticityPaymentSecret
-	switch ev.Type {
-	case providers.EventDepositArrived:
-		amount, depositor, at := ev.Amount, ev.DepositorName, ev.OccurredAt
-		if !trusted {
-			found, err := ch.api.Lookup(ctx, ch.pg, providers.LookupRequest{PGTransactionID: p.PgTransactionID, OrderID: p.ID, OrderDate: p.CreatedAt})
-			if err != nil {
-				return nil, err
-			}
-			if found.Status != providers.StatusPaid || found.VirtualAccount == nil {
-				return p, nil // the PG does not confirm it: nothing to apply
-			}
-			amount, depositor, at = found.Amounts.Paid, found.VirtualAccount.DepositorName, found.VirtualAccount.DepositedAt
-		}
-		if at.IsZero() {
-			at = s.now()
-		}
-		out, err := s.recordDeposit(ctx, p.ID, amount, depositor, at)
-		if apierr.CodeOf(err) == apierr.CodeFailedPrecondition {
-			s.log.WarnContext(ctx, "deposit notice not applicable", "payment_id", p.ID, "status", p.Status, "error", err)
-			return p, nil
-		}
-		return out, err
-	case providers.EventVirtualAccountExpired:
-		return s.expireIfDue(ctx, p)
-	default:
-		s.log.InfoContext(ctx, "notification ignored", "payment_id", p.ID, "type", ev.Type)
-		return p, nil
-	}
-}
-
 type sandboxService struct{ *Server }
 
 func (s *sandboxService) SimulateDeposit(ctx context.Context, req *connect.Request[paymuxv1.SimulateDepositRequest]) (*connect.Response[paymuxv1.SimulateDepositResponse], error) {
-	p, err := s.loadPayment(ctx, req.Msg.GetPaymentId())
+	p, err := s.payments.SimulateDeposit(ctx, req.Msg.GetPaymentId(), req.Msg.GetAmount(), req.Msg.GetDepositorName())
 	if err != nil {
-		return nil, err
-	}
-	ch, err := s.channelOf(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if ch.api.Name() != sandbox.Name {
-		return nil, apierr.New(apierr.CodeFailedPrecondition, reasonNotSandboxChannel,
-			"payment %s is on a %s channel: only sandbox accounts take simulated deposits", p.ID, p.Provider)
-	}
-	if p, err = s.expireIfDue(ctx, p); err != nil {
-		return nil, err
-	}
-	if _, err := paystate.Next(paystate.State(p.Status), paystate.Deposit); err != nil {
-		return nil, transitionError(p, err)
-	}
-	n, err := s.sandbox.SimulateDeposit(ctx, ch.pg, sandbox.DepositRequest{
-		PGTransactionID: p.PgTransactionID, OrderID: p.ID, Amount: req.Msg.GetAmount(), DepositorName: req.Msg.GetDepositorName(),
-	})
-	if err != nil {
-		return nil, pgError(p, err)
-	}
-	// Through the same door as a real PG's notice: verified, then applied.
-	ev, err := ch.api.ParseNotification(ctx, ch.pg, *n)
-	if err != nil {
-		return nil, err
-	}
-	ctx = context.WithoutCancel(ctx)
-	if _, err := s.applyNotification(tenant.System(ctx), ch, ev); err != nil {
-		return nil, err
-	}
-	if p, err = s.loadPayment(ctx, p.ID); err != nil {
 		return nil, err
 	}
 	full, err := s.paymentPB(ctx, p)

@@ -21,7 +21,15 @@ type Viewer struct {
 	StoreID string
 	// Admin is the platform administrator.
 	Admin bool
+	// KeyID is the API key acting, "" for the administrator.
+	KeyID string
+	// KeyMode is the acting key's mode, "TEST" or "LIVE" ("" for the
+	// administrator). A TEST key reaches only TEST money, not even to read.
+	KeyMode string
 }
+
+// TestOnly reports whether the viewer may see TEST payments only.
+func (v Viewer) TestOnly() bool { return v.KeyMode == "TEST" }
 
 type viewerKey struct{}
 

@@ -1,4 +1,4 @@
-package server
+package payment
 
 import (
 	"context"
@@ -30,20 +30,20 @@ import (
 //     PAY_PENDING and paymux asks the PG (Lookup). A charge of exactly the
 //     expected amount is recorded as PAID; any other charge is voided
 //     (NetCancel) and the payment FAILED; no charge means FAILED. If the PG
-//     cannot be asked either, the sweep (sweep.go) asks again later.
+//     cannot be asked either, the sweeper (sweeper.go) asks again later.
 
-// pgAmount is a payment's amount as the PG is asked for it.
-func pgAmount(p *ent.Payment) providers.Amount {
+// PGAmount is a payment's amount as the PG is asked for it.
+func PGAmount(p *ent.Payment) providers.Amount {
 	vat := p.Vat
 	return providers.Amount{Total: p.Total, TaxFree: p.TaxFree, VAT: &vat, Currency: p.Currency}
 }
 
 // markPending is step 1 for a payment that exists: it moves p to
 // PAY_PENDING if check passes on the locked row.
-func (s *Server) markPending(ctx context.Context, id string, check func(*ent.PreRegistrationClient, *ent.Payment) error, set func(*ent.PaymentUpdateOne)) (*ent.Payment, error) {
+func (s *Service) markPending(ctx context.Context, id string, check func(*ent.PreRegistrationClient, *ent.Payment) error, set func(*ent.PaymentUpdateOne)) (*ent.Payment, error) {
 	var out *ent.Payment
 	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		p, err := lockPayment(ctx, tx, id)
+		p, err := Lock(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ func (s *Server) markPending(ctx context.Context, id string, check func(*ent.Pre
 				return err
 			}
 		}
-		out, err = s.transition(ctx, tx, p, paystate.MarkPending, set)
+		out, err = s.Transition(ctx, tx, p, paystate.MarkPending, set)
 		return err
 	})
 	return out, err
@@ -60,7 +60,7 @@ func (s *Server) markPending(ctx context.Context, id string, check func(*ent.Pre
 
 // approveWindow charges a payment the window authenticated, for its own
 // amount: window-ahead PAY_PENDING, the PG's Approve, then its answer.
-func (s *Server) approveWindow(ctx context.Context, id string, window map[string]string, check func(*ent.PreRegistrationClient, *ent.Payment) error) (*ent.Payment, error) {
+func (s *Service) approveWindow(ctx context.Context, id string, window map[string]string, check func(*ent.PreRegistrationClient, *ent.Payment) error) (*ent.Payment, error) {
 	p, err := s.markPending(ctx, id, func(pre *ent.PreRegistrationClient, p *ent.Payment) error {
 		if check != nil {
 			if err := check(pre, p); err != nil {
@@ -83,17 +83,17 @@ func (s *Server) approveWindow(ctx context.Context, id string, window map[string
 	if err != nil {
 		return nil, err
 	}
-	pgctx, cancel := s.pgContext(ctx)
+	pgctx, cancel := s.PGContext(ctx)
 	defer cancel()
-	res, err := ch.api.Approve(pgctx, ch.pg, providers.ApproveRequest{
-		OrderID: p.ID, Amount: pgAmount(p), Window: p.WindowResult, IdempotencyKey: p.ID,
+	res, err := ch.API.Approve(pgctx, ch.PG, providers.ApproveRequest{
+		OrderID: p.ID, Amount: PGAmount(p), Window: p.WindowResult, IdempotencyKey: p.ID,
 	})
-	return s.settleCharge(ctx, p, ch, res, err)
+	return s.SettleCharge(ctx, p, ch, res, err)
 }
 
-// settleCharge is steps 2 and 3: it records the PG's answer to a charge of
+// SettleCharge is steps 2 and 3: it records the PG's answer to a charge of
 // p (PAY_PENDING), or finds out what happened when there was none.
-func (s *Server) settleCharge(ctx context.Context, p *ent.Payment, ch *payChannel, res *providers.Payment, err error) (*ent.Payment, error) {
+func (s *Service) SettleCharge(ctx context.Context, p *ent.Payment, ch *Channel, res *providers.Payment, err error) (*ent.Payment, error) {
 	// The charge happened or not whatever the API client does now: record it.
 	ctx = context.WithoutCancel(ctx)
 	switch {
@@ -102,56 +102,56 @@ func (s *Server) settleCharge(ctx context.Context, p *ent.Payment, ch *payChanne
 	case providers.OutcomeUnknown(err), providers.IsKind(err, providers.KindAlreadyDone):
 		// Already done: the PG has this order (a resent charge whose first
 		// try went through). Either way, ask it.
-		return s.resolvePending(ctx, p.ID, ch)
+		return s.ResolvePending(ctx, p.ID, ch)
 	}
-	reason := failRefused
+	reason := FailRefused
 	if providers.IsKind(err, providers.KindDeclined) {
-		reason = failDeclined
+		reason = FailDeclined
 	}
-	failed, ferr := s.recordFailure(ctx, p.ID, failureOf(reason, err), "")
+	failed, ferr := s.recordFailure(ctx, p.ID, FailureOf(reason, err), "")
 	if ferr != nil {
 		return nil, ferr
 	}
-	return failed, pgError(failed, err)
+	return failed, PGError(failed, err)
 }
 
 // recordCharge records a charge the PG reports for p. A charge of another
 // amount than p's is voided: paymux never keeps money it did not ask for.
-func (s *Server) recordCharge(ctx context.Context, p *ent.Payment, ch *payChannel, res *providers.Payment) (*ent.Payment, error) {
+func (s *Service) recordCharge(ctx context.Context, p *ent.Payment, ch *Channel, res *providers.Payment) (*ent.Payment, error) {
 	if res.Amounts.Total != p.Total {
-		return s.netCancel(ctx, p, ch, res.PGTransactionID, failAmountMismatchPG,
+		return s.netCancel(ctx, p, ch, res.PGTransactionID, FailAmountMismatchPG,
 			fmt.Sprintf("the PG charged %d, not the expected %d", res.Amounts.Total, p.Total))
 	}
 	var out *ent.Payment
 	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		cur, err := lockPayment(ctx, tx, p.ID)
+		cur, err := Lock(ctx, tx, p.ID)
 		if err != nil {
 			return err
 		}
-		out, err = s.transition(ctx, tx, cur, paystate.Approve, setPaid(res, s.clock()))
+		out, err = s.Transition(ctx, tx, cur, paystate.Approve, SetPaid(res, s.clock()))
 		return err
 	})
 	return out, err
 }
 
 // recordFailure moves a payment to FAILED.
-func (s *Server) recordFailure(ctx context.Context, id string, f *details.Failure, pgTID string) (*ent.Payment, error) {
+func (s *Service) recordFailure(ctx context.Context, id string, f *details.Failure, pgTID string) (*ent.Payment, error) {
 	var out *ent.Payment
 	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		cur, err := lockPayment(ctx, tx, id)
+		cur, err := Lock(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		out, err = s.transition(ctx, tx, cur, paystate.Fail, setFailed(f, s.clock(), pgTID))
+		out, err = s.Transition(ctx, tx, cur, paystate.Fail, SetFailed(f, s.clock(), pgTID))
 		return err
 	})
 	return out, err
 }
 
-// resolvePending asks the PG what became of a PAY_PENDING payment and
+// ResolvePending asks the PG what became of a PAY_PENDING payment and
 // records it. The payment is returned as it stands, with an error while
 // the outcome is still unknown.
-func (s *Server) resolvePending(ctx context.Context, id string, ch *payChannel) (*ent.Payment, error) {
+func (s *Service) ResolvePending(ctx context.Context, id string, ch *Channel) (*ent.Payment, error) {
 	p, err := s.db.Payment.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -159,31 +159,31 @@ func (s *Server) resolvePending(ctx context.Context, id string, ch *payChannel) 
 	if p.Status != payment.StatusPAY_PENDING {
 		return p, nil
 	}
-	pgctx, cancel := s.pgContext(ctx)
-	found, err := ch.api.Lookup(pgctx, ch.pg, providers.LookupRequest{
+	pgctx, cancel := s.PGContext(ctx)
+	found, err := ch.API.Lookup(pgctx, ch.PG, providers.LookupRequest{
 		PGTransactionID: p.PgTransactionID, OrderID: p.ID, OrderDate: p.CreatedAt,
 	})
 	cancel()
 	switch {
 	case providers.IsKind(err, providers.KindNotFound):
-		return s.notCharged(ctx, p, nil)
+		return s.NotCharged(ctx, p, nil)
 	case err != nil:
 		return p, outcomeUnknownError(p, "the approval")
 	case found.Status == providers.StatusPaid:
 		return s.recordCharge(ctx, p, ch, found)
 	case found.Status == providers.StatusPartialCancelled || found.Status == providers.StatusCancelled:
 		// Cancelled at the PG before paymux recorded the charge: void what is left.
-		return s.netCancel(ctx, p, ch, found.PGTransactionID, failNetCancelled, "the PG shows a charge paymux never confirmed")
+		return s.netCancel(ctx, p, ch, found.PGTransactionID, FailNetCancelled, "the PG shows a charge paymux never confirmed")
 	default:
-		return s.notCharged(ctx, p, found.Failure)
+		return s.NotCharged(ctx, p, found.Failure)
 	}
 }
 
-// notCharged records that the PG has no charge for p.
-func (s *Server) notCharged(ctx context.Context, p *ent.Payment, pgFailure *providers.Error) (*ent.Payment, error) {
-	f := &details.Failure{Reason: failNotCharged, Message: "the PG did not answer in time and has no charge for this payment"}
+// NotCharged records that the PG has no charge for p.
+func (s *Service) NotCharged(ctx context.Context, p *ent.Payment, pgFailure *providers.Error) (*ent.Payment, error) {
+	f := &details.Failure{Reason: FailNotCharged, Message: "the PG did not answer in time and has no charge for this payment"}
 	if pgFailure != nil {
-		f = failureOf(failDeclined, pgFailure)
+		f = FailureOf(FailDeclined, pgFailure)
 	}
 	failed, err := s.recordFailure(ctx, p.ID, f, "")
 	if err != nil {
@@ -194,9 +194,9 @@ func (s *Server) notCharged(ctx context.Context, p *ent.Payment, pgFailure *prov
 
 // netCancel voids a charge paymux will not record (망취소), then records
 // the payment FAILED.
-func (s *Server) netCancel(ctx context.Context, p *ent.Payment, ch *payChannel, pgTID, reason, message string) (*ent.Payment, error) {
-	pgctx, cancel := s.pgContext(ctx)
-	_, err := ch.api.NetCancel(pgctx, ch.pg, providers.NetCancelRequest{
+func (s *Service) netCancel(ctx context.Context, p *ent.Payment, ch *Channel, pgTID, reason, message string) (*ent.Payment, error) {
+	pgctx, cancel := s.PGContext(ctx)
+	_, err := ch.API.NetCancel(pgctx, ch.PG, providers.NetCancelRequest{
 		OrderID: p.ID, PGTransactionID: pgTID, Window: p.WindowResult, Reason: message,
 	})
 	cancel()
@@ -215,13 +215,13 @@ func (s *Server) netCancel(ctx context.Context, p *ent.Payment, ch *payChannel, 
 func apiFailure(p *ent.Payment) error {
 	f := p.Failure
 	if f == nil {
-		f = &details.Failure{Reason: failRefused}
+		f = &details.Failure{Reason: FailRefused}
 	}
 	pe := &providers.Error{Kind: providers.KindDeclined, Code: f.PGCode, Message: f.PGMessage, Decline: providers.DeclineReason(f.Decline)}
 	if f.PGCode == "" {
 		pe.Code, pe.Message = f.Reason, f.Message
 	}
-	return pgError(p, pe)
+	return PGError(p, pe)
 }
 
 // ---- cancels -----------------------------------------------------------------
@@ -229,7 +229,7 @@ func apiFailure(p *ent.Payment) error {
 // settleCancel records the PG's answer to cancel c of payment p. No answer
 // leaves c REQUESTED (its amount still held); the sweep asks again with the
 // same idempotency key.
-func (s *Server) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cancellation, res *providers.CancelResult, pgErr error) (*ent.Payment, *ent.Cancellation, error) {
+func (s *Service) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cancellation, res *providers.CancelResult, pgErr error) (*ent.Payment, *ent.Cancellation, error) {
 	ctx = context.WithoutCancel(ctx)
 	if pgErr != nil && providers.OutcomeUnknown(pgErr) {
 		return p, c, outcomeUnknownError(p, "the cancel "+c.ID)
@@ -237,7 +237,7 @@ func (s *Server) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cancel
 	var outP *ent.Payment
 	var outC *ent.Cancellation
 	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		cur, err := lockPayment(ctx, tx, p.ID)
+		cur, err := Lock(ctx, tx, p.ID)
 		if err != nil {
 			return err
 		}
@@ -251,7 +251,7 @@ func (s *Server) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cancel
 		}
 		now := s.clock()
 		if pgErr != nil {
-			outC, err = tx.Cancellation.UpdateOne(c).SetStatus(cancellation.StatusFAILED).SetFailure(failureOf(failRefused, pgErr)).Save(ctx)
+			outC, err = tx.Cancellation.UpdateOne(c).SetStatus(cancellation.StatusFAILED).SetFailure(FailureOf(FailRefused, pgErr)).Save(ctx)
 			outP = cur
 			return err
 		}
@@ -272,7 +272,7 @@ func (s *Server) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cancel
 		if next.Cancellable() == 0 {
 			ev = paystate.FullCancel
 		}
-		outP, err = s.transition(ctx, tx, cur, ev, func(u *ent.PaymentUpdateOne) {
+		outP, err = s.Transition(ctx, tx, cur, ev, func(u *ent.PaymentUpdateOne) {
 			u.SetCancelled(next.Cancelled).SetCancelledTaxFree(next.CancelledTaxFree).SetCancelledVat(next.CancelledVAT).
 				SetCancelledAt(cancelTime(res, now))
 		})
@@ -282,7 +282,7 @@ func (s *Server) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cancel
 		return nil, nil, err
 	}
 	if pgErr != nil {
-		return outP, outC, pgError(outP, pgErr)
+		return outP, outC, PGError(outP, pgErr)
 	}
 	return outP, outC, nil
 }
@@ -296,7 +296,7 @@ func cancelTime(res *providers.CancelResult, now time.Time) time.Time {
 
 // sendCancel asks the PG for cancel c (again, after a lost answer: the
 // idempotency key makes the PG answer the first call's result).
-func (s *Server) sendCancel(ctx context.Context, p *ent.Payment, ch *payChannel, c *ent.Cancellation) (*providers.CancelResult, error) {
+func (s *Service) sendCancel(ctx context.Context, p *ent.Payment, ch *Channel, c *ent.Cancellation) (*providers.CancelResult, error) {
 	req := providers.CancelRequest{
 		PGTransactionID: p.PgTransactionID,
 		OrderID:         p.ID,
@@ -316,15 +316,15 @@ func (s *Server) sendCancel(ctx context.Context, p *ent.Payment, ch *payChannel,
 			Holder: c.RefundHolder, Phone: c.RefundPhone,
 		}
 	}
-	pgctx, cancel := s.pgContext(ctx)
+	pgctx, cancel := s.PGContext(ctx)
 	defer cancel()
-	return ch.api.Cancel(pgctx, ch.pg, req)
+	return ch.API.Cancel(pgctx, ch.PG, req)
 }
 
 // ---- virtual accounts ----------------------------------------------------------
 
 // recordVirtualAccount records an account the PG issued for p.
-func (s *Server) recordVirtualAccount(ctx context.Context, p *ent.Payment, res *providers.Payment, cashReceipt *details.VirtualAccount) (*ent.Payment, error) {
+func (s *Service) recordVirtualAccount(ctx context.Context, p *ent.Payment, res *providers.Payment, cashReceipt *details.VirtualAccount) (*ent.Payment, error) {
 	va := res.VirtualAccount
 	if va == nil {
 		return nil, errors.New("the PG issued no virtual account details")
@@ -339,11 +339,11 @@ func (s *Server) recordVirtualAccount(ctx context.Context, p *ent.Payment, res *
 	due := va.DueAt.UTC().Truncate(time.Microsecond)
 	var out *ent.Payment
 	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		cur, err := lockPayment(ctx, tx, p.ID)
+		cur, err := Lock(ctx, tx, p.ID)
 		if err != nil {
 			return err
 		}
-		out, err = s.transition(ctx, tx, cur, paystate.IssueVirtualAccount, func(u *ent.PaymentUpdateOne) {
+		out, err = s.Transition(ctx, tx, cur, paystate.IssueVirtualAccount, func(u *ent.PaymentUpdateOne) {
 			u.SetVirtualAccount(d).SetDueAt(due).SetPgTransactionID(res.PGTransactionID).
 				SetNotificationSecret(res.NotificationSecret).SetReceiptURL(res.ReceiptURL)
 		})
@@ -352,12 +352,12 @@ func (s *Server) recordVirtualAccount(ctx context.Context, p *ent.Payment, res *
 	return out, err
 }
 
-// recordDeposit moves an issued virtual account to PAID. A duplicate notice
+// RecordDeposit moves an issued virtual account to PAID. A duplicate notice
 // (already PAID) changes nothing and is not an error.
-func (s *Server) recordDeposit(ctx context.Context, id string, amount int64, depositor string, at time.Time) (*ent.Payment, error) {
+func (s *Service) RecordDeposit(ctx context.Context, id string, amount int64, depositor string, at time.Time) (*ent.Payment, error) {
 	var out *ent.Payment
 	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		cur, err := lockPayment(ctx, tx, id)
+		cur, err := Lock(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -370,7 +370,7 @@ func (s *Server) recordDeposit(ctx context.Context, id string, amount int64, dep
 		}
 		va := *cur.VirtualAccount
 		va.DepositorName, va.DepositedAt = depositor, at.UnixMicro()
-		out, err = s.transition(ctx, tx, cur, paystate.Deposit, func(u *ent.PaymentUpdateOne) {
+		out, err = s.Transition(ctx, tx, cur, paystate.Deposit, func(u *ent.PaymentUpdateOne) {
 			u.SetPaid(amount).SetPaidAt(at.UTC().Truncate(time.Microsecond)).SetVirtualAccount(&va)
 		})
 		if err != nil || va.CashReceiptType == "" {
@@ -389,10 +389,10 @@ func (s *Server) recordDeposit(ctx context.Context, id string, amount int64, dep
 	return out, err
 }
 
-// expireIfDue expires an issued virtual account whose due time passed, once
+// ExpireIfDue expires an issued virtual account whose due time passed, once
 // the PG confirms no deposit arrived (a lost deposit notice is recorded
 // instead).
-func (s *Server) expireIfDue(ctx context.Context, p *ent.Payment) (*ent.Payment, error) {
+func (s *Service) ExpireIfDue(ctx context.Context, p *ent.Payment) (*ent.Payment, error) {
 	if p.Status != payment.StatusVIRTUAL_ACCOUNT_ISSUED || p.DueAt == nil || !s.now().After(*p.DueAt) {
 		return p, nil
 	}
@@ -401,18 +401,18 @@ func (s *Server) expireIfDue(ctx context.Context, p *ent.Payment) (*ent.Payment,
 	if err != nil {
 		return nil, err
 	}
-	pgctx, cancel := s.pgContext(ctx)
-	found, err := ch.api.Lookup(pgctx, ch.pg, providers.LookupRequest{PGTransactionID: p.PgTransactionID, OrderID: p.ID, OrderDate: p.CreatedAt})
+	pgctx, cancel := s.PGContext(ctx)
+	found, err := ch.API.Lookup(pgctx, ch.PG, providers.LookupRequest{PGTransactionID: p.PgTransactionID, OrderID: p.ID, OrderDate: p.CreatedAt})
 	cancel()
 	if err != nil {
 		return p, fmt.Errorf("look up virtual account %s: %w", p.ID, err)
 	}
 	if found.Status == providers.StatusPaid && found.VirtualAccount != nil {
-		return s.recordDeposit(ctx, p.ID, found.Amounts.Paid, found.VirtualAccount.DepositorName, found.VirtualAccount.DepositedAt)
+		return s.RecordDeposit(ctx, p.ID, found.Amounts.Paid, found.VirtualAccount.DepositorName, found.VirtualAccount.DepositedAt)
 	}
 	var out *ent.Payment
 	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		cur, err := lockPayment(ctx, tx, p.ID)
+		cur, err := Lock(ctx, tx, p.ID)
 		if err != nil {
 			return err
 		}
@@ -420,23 +420,23 @@ func (s *Server) expireIfDue(ctx context.Context, p *ent.Payment) (*ent.Payment,
 			out = cur
 			return nil
 		}
-		out, err = s.transition(ctx, tx, cur, paystate.Expire, nil)
+		out, err = s.Transition(ctx, tx, cur, paystate.Expire, nil)
 		return err
 	})
 	return out, err
 }
 
-// lookupOf names p for a PG Lookup.
-func lookupOf(p *ent.Payment) providers.LookupRequest {
+// LookupOf names p for a PG Lookup.
+func LookupOf(p *ent.Payment) providers.LookupRequest {
 	return providers.LookupRequest{PGTransactionID: p.PgTransactionID, OrderID: p.ID, OrderDate: p.CreatedAt}
 }
 
 func isNotFound(err error) bool { return providers.IsKind(err, providers.KindNotFound) }
 
-// ignorePaymentOutcome drops the API error that reports a recorded PG
-// refusal: for the sweep the outcome is settled, not failed.
-func ignorePaymentOutcome(err error) error {
-	if apierr.Reason(err) == reasonPGProvider {
+// IgnoreOutcome drops the API error that reports a recorded PG
+// refusal: for the sweep and the scheduler the outcome is settled, not failed.
+func IgnoreOutcome(err error) error {
+	if apierr.Reason(err) == ReasonPGProvider {
 		return nil
 	}
 	return err
@@ -445,7 +445,7 @@ func ignorePaymentOutcome(err error) error {
 // refreshRefunds asks the PG how far the pending refunds of a deposited
 // virtual account have got (they settle a business day later) and records
 // it, so a read shows COMPLETED once the bank has paid.
-func (s *Server) refreshRefunds(ctx context.Context, p *ent.Payment) error {
+func (s *Service) refreshRefunds(ctx context.Context, p *ent.Payment) error {
 	if p.Method != payment.MethodVIRTUAL_ACCOUNT || p.Cancelled == 0 {
 		return nil // only a deposited virtual account is refunded to a bank
 	}
@@ -458,8 +458,8 @@ func (s *Server) refreshRefunds(ctx context.Context, p *ent.Payment) error {
 	if err != nil {
 		return err
 	}
-	pgctx, cancel := s.pgContext(ctx)
-	found, err := ch.api.Lookup(pgctx, ch.pg, lookupOf(p))
+	pgctx, cancel := s.PGContext(ctx)
+	found, err := ch.API.Lookup(pgctx, ch.PG, LookupOf(p))
 	cancel()
 	if err != nil {
 		if providers.OutcomeUnknown(err) {

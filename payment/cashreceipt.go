@@ -1,17 +1,14 @@
-package server
+package payment
 
 import (
 	"context"
 	"time"
-
-	"connectrpc.com/connect"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/payment"
-	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/paystate"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/secrets"
@@ -20,19 +17,21 @@ import (
 // Cash receipts (현금영수증) cover what a buyer paid by virtual account or
 // transfer, as it stands when the receipt is asked for.
 
-func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Request[paymuxv1.IssueCashReceiptRequest]) (*connect.Response[paymuxv1.IssueCashReceiptResponse], error) {
-	p, err := s.loadPayment(ctx, req.Msg.GetPaymentId())
+// IssueCashReceipt asks the PG for a cash receipt of what a virtual
+// account or transfer payment still holds.
+func (s *Service) IssueCashReceipt(ctx context.Context, paymentID string, subject CashReceiptSubject) (*ent.CashReceipt, error) {
+	p, err := s.Load(ctx, paymentID)
 	if err != nil {
 		return nil, err
 	}
 	if p.Method != payment.MethodVIRTUAL_ACCOUNT && p.Method != payment.MethodTRANSFER {
-		return nil, apierr.New(apierr.CodeFailedPrecondition, reasonCashReceiptNotAllowed,
+		return nil, apierr.New(apierr.CodeFailedPrecondition, ReasonCashReceiptNotAllowed,
 			"payment %s was paid by %s: cash receipts cover virtual-account and transfer payments", p.ID, p.Method)
 	}
 	// A receipt covers money still held: as for a cancel, the payment must
 	// be paid and not wholly cancelled, and the reason says which it is not.
 	if _, err := paystate.Next(paystate.State(p.Status), paystate.PartialCancel); err != nil {
-		return nil, transitionError(p, err)
+		return nil, TransitionError(p, err)
 	}
 	old, err := s.db.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID)).Only(ctx)
 	switch {
@@ -41,13 +40,12 @@ func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Requ
 		return nil, err
 	case old.Status == cashreceipt.StatusFAILED || old.Status == cashreceipt.StatusCANCELLED:
 	default:
-		return nil, apierr.New(apierr.CodeAlreadyExists, reasonCashReceiptExists, "payment %s already has cash receipt %s (%s)", p.ID, old.ID, old.Status)
+		return nil, apierr.New(apierr.CodeAlreadyExists, ReasonCashReceiptExists, "payment %s already has cash receipt %s (%s)", p.ID, old.ID, old.Status)
 	}
 	ch, err := s.channelOf(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	in := req.Msg.GetReceipt()
 	id := secrets.NewID("cr")
 	held, err := pendingCancels(ctx, s.db.Cancellation, p.ID)
 	if err != nil {
@@ -55,14 +53,14 @@ func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Requ
 	}
 	left := amountsOf(p, held)
 	vat := left.CancellableVAT()
-	pgctx, cancel := s.pgContext(ctx)
-	res, err := ch.api.IssueCashReceipt(pgctx, ch.pg, providers.IssueCashReceiptRequest{
+	pgctx, cancel := s.PGContext(ctx)
+	res, err := ch.API.IssueCashReceipt(pgctx, ch.PG, providers.IssueCashReceiptRequest{
 		// The receipt's own id: a PG takes one receipt per order id, and a
 		// failed or cancelled receipt may be asked for again.
 		OrderID:         id,
 		OrderName:       p.OrderName,
 		Amount:          providers.Amount{Total: left.Cancellable(), TaxFree: left.CancellableTaxFree(), VAT: &vat, Currency: p.Currency},
-		Subject:         providers.CashReceiptSubject{Type: cashReceiptType(in.GetType()), Identity: providers.NewRedacted(in.GetIdentityNumber())},
+		Subject:         providers.CashReceiptSubject{Type: subject.Type, Identity: providers.NewRedacted(subject.Identity)},
 		PGTransactionID: p.PgTransactionID,
 		IdempotencyKey:  id,
 	})
@@ -71,7 +69,7 @@ func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Requ
 		if providers.OutcomeUnknown(err) {
 			return nil, outcomeUnknownError(p, "the cash receipt request")
 		}
-		return nil, pgError(p, err)
+		return nil, PGError(p, err)
 	}
 	var row *ent.CashReceipt
 	err = database.InTx(context.WithoutCancel(ctx), s.db, func(tx *ent.Tx) error {
@@ -82,8 +80,8 @@ func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Requ
 		}
 		create := tx.CashReceipt.Create().
 			SetID(id).SetStoreID(p.StoreID).SetPaymentID(p.ID).
-			SetType(cashreceipt.Type(cashReceiptType(in.GetType()))).
-			SetIdentityMasked(maskDigits(in.GetIdentityNumber())).
+			SetType(cashreceipt.Type(subject.Type)).
+			SetIdentityMasked(MaskDigits(subject.Identity)).
 			SetAmount(left.Cancellable()).SetTaxFree(left.CancellableTaxFree()).SetVat(vat)
 		applyReceipt(create.Mutation(), res)
 		row, err = create.Save(ctx)
@@ -92,7 +90,7 @@ func (s *paymentService) IssueCashReceipt(ctx context.Context, req *connect.Requ
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&paymuxv1.IssueCashReceiptResponse{CashReceipt: toCashReceiptPB(row)}), nil
+	return row, nil
 }
 
 // applyReceipt copies what the PG reports of a receipt onto a mutation.
@@ -105,7 +103,7 @@ func applyReceipt(m *ent.CashReceiptMutation, r *providers.CashReceipt) {
 		m.SetStatus(cashreceipt.StatusISSUED)
 	case providers.CashReceiptFailed:
 		m.SetStatus(cashreceipt.StatusFAILED)
-		m.SetFailure(failureOf(failRefused, r.Failure))
+		m.SetFailure(FailureOf(FailRefused, r.Failure))
 	case providers.CashReceiptCancelled:
 		m.SetStatus(cashreceipt.StatusCANCELLED)
 	default:
@@ -119,14 +117,14 @@ func applyReceipt(m *ent.CashReceiptMutation, r *providers.CashReceipt) {
 	}
 }
 
-func (s *paymentService) receiptOf(ctx context.Context, paymentID string) (*ent.Payment, *ent.CashReceipt, *payChannel, error) {
-	p, err := s.loadPayment(ctx, paymentID)
+func (s *Service) receiptOf(ctx context.Context, paymentID string) (*ent.Payment, *ent.CashReceipt, *Channel, error) {
+	p, err := s.Load(ctx, paymentID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	r, err := s.db.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID)).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, nil, nil, apierr.New(apierr.CodeNotFound, reasonCashReceiptNotFound, "payment %s has no cash receipt", p.ID)
+		return nil, nil, nil, apierr.New(apierr.CodeNotFound, ReasonCashReceiptNotFound, "payment %s has no cash receipt", p.ID)
 	}
 	if err != nil {
 		return nil, nil, nil, err
@@ -138,15 +136,17 @@ func (s *paymentService) receiptOf(ctx context.Context, paymentID string) (*ent.
 	return p, r, ch, nil
 }
 
-func (s *paymentService) GetCashReceipt(ctx context.Context, req *connect.Request[paymuxv1.GetCashReceiptRequest]) (*connect.Response[paymuxv1.GetCashReceiptResponse], error) {
-	p, r, ch, err := s.receiptOf(ctx, req.Msg.GetPaymentId())
+// GetCashReceipt reads a payment's cash receipt, asking the PG whether a
+// requested one has been issued meanwhile.
+func (s *Service) GetCashReceipt(ctx context.Context, paymentID string) (*ent.CashReceipt, error) {
+	p, r, ch, err := s.receiptOf(ctx, paymentID)
 	if err != nil {
 		return nil, err
 	}
 	if r.Status == cashreceipt.StatusREQUESTED {
 		// Issuing is asynchronous at the PG: see whether it has finished.
-		pgctx, cancel := s.pgContext(ctx)
-		res, err := ch.api.LookupCashReceipt(pgctx, ch.pg, receiptRef(p, r))
+		pgctx, cancel := s.PGContext(ctx)
+		res, err := ch.API.LookupCashReceipt(pgctx, ch.PG, receiptRef(p, r))
 		cancel()
 		if err == nil {
 			upd := s.db.CashReceipt.UpdateOne(r)
@@ -155,30 +155,31 @@ func (s *paymentService) GetCashReceipt(ctx context.Context, req *connect.Reques
 				return nil, err
 			}
 		} else if !providers.OutcomeUnknown(err) {
-			return nil, pgError(p, err)
+			return nil, PGError(p, err)
 		}
 	}
-	return connect.NewResponse(&paymuxv1.GetCashReceiptResponse{CashReceipt: toCashReceiptPB(r)}), nil
+	return r, nil
 }
 
-func (s *paymentService) CancelCashReceipt(ctx context.Context, req *connect.Request[paymuxv1.CancelCashReceiptRequest]) (*connect.Response[paymuxv1.CancelCashReceiptResponse], error) {
-	p, r, ch, err := s.receiptOf(ctx, req.Msg.GetPaymentId())
+// CancelCashReceipt cancels a payment's cash receipt at the PG.
+func (s *Service) CancelCashReceipt(ctx context.Context, paymentID, reason string) (*ent.CashReceipt, error) {
+	p, r, ch, err := s.receiptOf(ctx, paymentID)
 	if err != nil {
 		return nil, err
 	}
 	if r.Status != cashreceipt.StatusISSUED && r.Status != cashreceipt.StatusREQUESTED {
-		return nil, apierr.New(apierr.CodeFailedPrecondition, reasonCashReceiptNotIssuable, "cash receipt %s is %s", r.ID, r.Status)
+		return nil, apierr.New(apierr.CodeFailedPrecondition, ReasonCashReceiptNotIssuable, "cash receipt %s is %s", r.ID, r.Status)
 	}
-	pgctx, cancel := s.pgContext(ctx)
-	res, err := ch.api.CancelCashReceipt(pgctx, ch.pg, providers.CancelCashReceiptRequest{
-		ReceiptID: receiptRef(p, r).ReceiptID, OrderID: receiptRef(p, r).OrderID, Reason: req.Msg.GetReason(), IdempotencyKey: r.ID + ":cancel",
+	pgctx, cancel := s.PGContext(ctx)
+	res, err := ch.API.CancelCashReceipt(pgctx, ch.PG, providers.CancelCashReceiptRequest{
+		ReceiptID: receiptRef(p, r).ReceiptID, OrderID: receiptRef(p, r).OrderID, Reason: reason, IdempotencyKey: r.ID + ":cancel",
 	})
 	cancel()
 	if err != nil {
 		if providers.OutcomeUnknown(err) {
 			return nil, outcomeUnknownError(p, "the cash receipt cancel")
 		}
-		return nil, pgError(p, err)
+		return nil, PGError(p, err)
 	}
 	upd := s.db.CashReceipt.UpdateOne(r)
 	applyReceipt(upd.Mutation(), res)
@@ -188,7 +189,7 @@ func (s *paymentService) CancelCashReceipt(ctx context.Context, req *connect.Req
 	if r, err = upd.Save(context.WithoutCancel(ctx)); err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&paymuxv1.CancelCashReceiptResponse{CashReceipt: toCashReceiptPB(r)}), nil
+	return r, nil
 }
 
 // receiptRef names a receipt at the PG: by the PG's id once known, else by
