@@ -178,11 +178,15 @@ type AccessToken struct {
 	ExpiresIn time.Duration
 }
 
-// IssueAccessToken returns the key's current access token, or a new one
-// (valid for 30 minutes) when there is none or it has expired. The token is
-// derived from the key, its secret version and the expiry, so the same
-// valid token comes back each time.
+// IssueAccessToken returns the current access token of key (as
+// Authenticate gave it), or a new one, valid for 30 minutes, when there is
+// none or it has expired. The token is derived from the key, its secret
+// version and the expiry, so the same valid token comes back each time.
 func (s *Service) IssueAccessToken(ctx context.Context, key *Key) (AccessToken, error) {
+	if key == nil {
+		return AccessToken{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonCredentialsMissing,
+			"an access token is issued to a key: call with its Basic credentials")
+	}
 	now := s.now().UTC()
 	expiry := now.Add(accessTokenTTL).Truncate(time.Second)
 	// Start a new token only if there is none valid; otherwise hand back
