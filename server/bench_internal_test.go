@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/dialect"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
@@ -115,12 +116,13 @@ func (e *benchEnv) bareHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(paymuxv1connect.NewIPRuleServiceHandler(&ipRuleService{e.srv},
 		connect.WithCodec(strictJSONCodec{}), connect.WithReadMaxBytes(1<<20)))
-	key, err := e.srv.cache.keyByClientKey(context.Background(), e.first.ClientKey)
+	p, err := e.srv.accounts.Authenticate(context.Background(), e.auth, account.AccessStore)
+	key := p.Key
 	if err != nil || key == nil {
 		panic(fmt.Sprint("bench key: ", err))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{Principal: Principal{Key: key}}
+		c := &call{Principal: account.Principal{Key: key}}
 		ctx := tenant.NewContext(withCall(r.Context(), c), tenant.Viewer{StoreID: key.StoreID})
 		mux.ServeHTTP(w, r.WithContext(ctx))
 	})

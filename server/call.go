@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"net/netip"
+
+	"github.com/paymux/paymux/account"
 )
 
 // call is what the policy chain learns about one request, filled in step by
@@ -11,7 +13,7 @@ type call struct {
 	RequestID  string
 	ClientIP   netip.Addr
 	ViaGateway bool // arrived over REST through the in-process gateway hop
-	Principal  Principal
+	Principal  account.Principal
 	// ActingStoreID is the store an administrator's call named (actingStore),
 	// so its log record belongs to that store.
 	ActingStoreID string

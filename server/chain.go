@@ -15,6 +15,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/clientip"
 	"github.com/paymux/paymux/database"
@@ -159,7 +160,7 @@ func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 	}
 }
 
-func keyIDOf(p Principal) string {
+func keyIDOf(p account.Principal) string {
 	if p.Key == nil {
 		return ""
 	}
@@ -234,7 +235,7 @@ func (s *Server) authenticateCall(next connect.UnaryFunc) connect.UnaryFunc {
 		if !ok {
 			return nil, fmt.Errorf("no access rule for %s", req.Spec().Procedure)
 		}
-		p, err := s.auth.authenticate(ctx, req.Header().Get("Authorization"), access)
+		p, err := s.accounts.Authenticate(ctx, req.Header().Get("Authorization"), access)
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +245,7 @@ func (s *Server) authenticateCall(next connect.UnaryFunc) connect.UnaryFunc {
 }
 
 // viewerOf is who the domain services and ent privacy see acting.
-func viewerOf(p Principal) tenant.Viewer {
+func viewerOf(p account.Principal) tenant.Viewer {
 	v := tenant.Viewer{StoreID: p.StoreID(), Admin: p.Admin}
 	if p.Key != nil {
 		v.KeyID, v.KeyMode = p.Key.ID, string(p.Key.Mode)
@@ -259,7 +260,7 @@ func (s *Server) checkIPRules(next connect.UnaryFunc) connect.UnaryFunc {
 		if key == nil { // the administrator is not bound by a store's rules
 			return next(ctx, req)
 		}
-		rules, err := s.cache.rulesOf(ctx, key.StoreID)
+		rules, err := s.accounts.RulesOf(ctx, key.StoreID)
 		if err != nil {
 			return nil, err
 		}
@@ -271,7 +272,7 @@ func (s *Server) checkIPRules(next connect.UnaryFunc) connect.UnaryFunc {
 			return nil, apierr.New(apierr.CodePermissionDenied, apierr.ReasonIPNotAllowed,
 				"address %s is not allowed by the IP rules of store %s", displayIP(c.ClientIP), key.StoreID)
 		}
-		s.usage.record(key.ID, c.ClientIP, s.now())
+		s.usage.Record(key.ID, c.ClientIP, s.now())
 		return next(ctx, req)
 	}
 }

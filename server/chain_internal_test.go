@@ -15,9 +15,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent/privacy"
-	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
 )
 
@@ -96,7 +96,7 @@ func TestAccessRules(t *testing.T) {
 			methods++
 			proc := "/" + name + "/" + string(ms.Get(i).Name())
 			a, ok := rules[proc]
-			if !ok || a == paymuxv1.Access_ACCESS_UNSPECIFIED {
+			if !ok || a == account.AccessUnspecified {
 				t.Errorf("%s has no access rule", proc)
 			}
 		}
@@ -104,21 +104,21 @@ func TestAccessRules(t *testing.T) {
 	if len(rules) != methods || methods == 0 {
 		t.Fatalf("%d access rules for %d methods", len(rules), methods)
 	}
-	for proc, want := range map[string]paymuxv1.Access{
-		paymuxv1connect.StoreServiceCreateStoreProcedure:     paymuxv1.Access_ACCESS_ADMIN,
-		paymuxv1connect.StoreServiceListStoresProcedure:      paymuxv1.Access_ACCESS_ADMIN,
-		paymuxv1connect.StoreServiceUpdateStoreProcedure:     paymuxv1.Access_ACCESS_ADMIN,
-		paymuxv1connect.StoreServiceGetStoreProcedure:        paymuxv1.Access_ACCESS_STORE,
-		paymuxv1connect.KeyServiceListKeysProcedure:          paymuxv1.Access_ACCESS_STORE,
-		paymuxv1connect.KeyServiceCreateKeyProcedure:         paymuxv1.Access_ACCESS_STORE,
-		paymuxv1connect.KeyServiceCreateAccessTokenProcedure: paymuxv1.Access_ACCESS_KEY_BASIC,
-		paymuxv1connect.IPRuleServiceCreateIPRuleProcedure:   paymuxv1.Access_ACCESS_STORE,
-		paymuxv1connect.IPRuleServiceTestIPRulesProcedure:    paymuxv1.Access_ACCESS_STORE,
-		paymuxv1connect.IPRuleServiceDeleteIPRuleProcedure:   paymuxv1.Access_ACCESS_STORE,
-		paymuxv1connect.KeyServiceReissueKeySecretProcedure:  paymuxv1.Access_ACCESS_STORE,
-		paymuxv1connect.IPRuleServiceListIPRulesProcedure:    paymuxv1.Access_ACCESS_STORE,
-		paymuxv1connect.KeyServiceGetKeyProcedure:            paymuxv1.Access_ACCESS_STORE,
-		paymuxv1connect.KeyServiceDeleteKeyProcedure:         paymuxv1.Access_ACCESS_STORE,
+	for proc, want := range map[string]account.Access{
+		paymuxv1connect.StoreServiceCreateStoreProcedure:     account.AccessAdmin,
+		paymuxv1connect.StoreServiceListStoresProcedure:      account.AccessAdmin,
+		paymuxv1connect.StoreServiceUpdateStoreProcedure:     account.AccessAdmin,
+		paymuxv1connect.StoreServiceGetStoreProcedure:        account.AccessStore,
+		paymuxv1connect.KeyServiceListKeysProcedure:          account.AccessStore,
+		paymuxv1connect.KeyServiceCreateKeyProcedure:         account.AccessStore,
+		paymuxv1connect.KeyServiceCreateAccessTokenProcedure: account.AccessKeyBasic,
+		paymuxv1connect.IPRuleServiceCreateIPRuleProcedure:   account.AccessStore,
+		paymuxv1connect.IPRuleServiceTestIPRulesProcedure:    account.AccessStore,
+		paymuxv1connect.IPRuleServiceDeleteIPRuleProcedure:   account.AccessStore,
+		paymuxv1connect.KeyServiceReissueKeySecretProcedure:  account.AccessStore,
+		paymuxv1connect.IPRuleServiceListIPRulesProcedure:    account.AccessStore,
+		paymuxv1connect.KeyServiceGetKeyProcedure:            account.AccessStore,
+		paymuxv1connect.KeyServiceDeleteKeyProcedure:         account.AccessStore,
 	} {
 		if got := rules[proc]; got != want {
 			t.Errorf("%s: access %v, want %v", proc, got, want)

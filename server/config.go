@@ -15,6 +15,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/clientip"
 	"github.com/paymux/paymux/webhook"
 )
@@ -247,8 +248,8 @@ func (c *Config) Validate() error {
 	if c.AuthCacheTTL < 0 || c.AuthCacheTTL > 5*time.Minute {
 		bad("auth_cache_ttl", "must be between 0s and 5m")
 	}
-	if c.AdminToken != "" && (len(c.AdminToken) < 24 || !ValidAdminToken(c.AdminToken)) {
-		bad("admin_token", "must start with %q and be at least 24 characters", adminTokenPrefix)
+	if c.AdminToken != "" && (len(c.AdminToken) < 24 || !account.ValidAdminToken(c.AdminToken)) {
+		bad("admin_token", "must start with %q and be at least 24 characters", account.AdminTokenPrefix)
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {

@@ -9,16 +9,13 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/apierr"
-	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	entiprule "github.com/paymux/paymux/ent/iprule"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/iprule"
 )
-
-// maxIPRulesPerStore keeps a rule set something a person can review.
-const maxIPRulesPerStore = 100
 
 type ipRuleService struct{ *Server }
 
@@ -30,39 +27,13 @@ func (s *ipRuleService) CreateIPRule(ctx context.Context, req *connect.Request[p
 	if err := checkRuleChange(ctx); err != nil {
 		return nil, err
 	}
-	prefix, err := iprule.ParseCIDR(req.Msg.GetCidr())
-	if err != nil {
-		return nil, apierr.InvalidField("cidr", "%v", err)
-	}
-	var created *ent.IPRule
-	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		if err := database.LockStore(ctx, tx, storeID); err != nil {
-			return err
-		}
-		n, err := tx.IPRule.Query().Count(ctx)
-		if err != nil {
-			return err
-		}
-		if n >= maxIPRulesPerStore {
-			return apierr.New(apierr.CodeFailedPrecondition, apierr.ReasonIPRuleLimitExceeded,
-				"store %s already has %d IP rules", storeID, maxIPRulesPerStore)
-		}
-		created, err = tx.IPRule.Create().
-			SetStoreID(storeID).
-			SetCidr(prefix.String()).
-			SetDescription(req.Msg.GetDescription()).
-			Save(ctx)
-		if ent.IsConstraintError(err) {
-			return apierr.New(apierr.CodeAlreadyExists, apierr.ReasonIPRuleAlreadyExists,
-				"store %s already has a rule for %s", storeID, prefix)
-		}
-		return err
+	created, err := s.accounts.CreateIPRule(ctx, account.IPRuleInput{
+		StoreID: storeID, CIDR: req.Msg.GetCidr(), Description: req.Msg.GetDescription(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.cache.forgetStore(storeID)
-	rules, err := s.cache.rulesOf(ctx, storeID)
+	rules, err := s.accounts.RulesOf(ctx, storeID)
 	if err != nil {
 		return nil, err
 	}
@@ -106,19 +77,9 @@ func (s *ipRuleService) DeleteIPRule(ctx context.Context, req *connect.Request[p
 	if err := checkRuleChange(ctx); err != nil {
 		return nil, err
 	}
-	// The privacy policy limits both look-up and delete to the viewer's
-	// store: another store's rule is simply not found.
-	r, err := s.db.IPRule.Get(ctx, req.Msg.GetId())
-	if ent.IsNotFound(err) {
-		return nil, apierr.New(apierr.CodeNotFound, apierr.ReasonIPRuleNotFound, "IP rule %s not found", req.Msg.GetId())
-	}
-	if err != nil {
+	if err := s.accounts.DeleteIPRule(ctx, req.Msg.GetId()); err != nil {
 		return nil, err
 	}
-	if _, err := s.db.IPRule.Delete().Where(entiprule.ID(r.ID)).Exec(ctx); err != nil {
-		return nil, err
-	}
-	s.cache.forgetStore(r.StoreID)
 	return connect.NewResponse(&paymuxv1.DeleteIPRuleResponse{}), nil
 }
 
@@ -143,7 +104,7 @@ func (s *ipRuleService) TestIPRules(ctx context.Context, req *connect.Request[pa
 			}
 			rules = append(rules, iprule.Rule{Prefix: p})
 		}
-	} else if rules, err = s.cache.rulesOf(ctx, storeID); err != nil {
+	} else if rules, err = s.accounts.RulesOf(ctx, storeID); err != nil {
 		return nil, err
 	}
 	matched, allowed := iprule.Match(rules, addr)

@@ -2,68 +2,19 @@ package server
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/apierr"
-	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
-	"github.com/paymux/paymux/ent/store"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/secrets"
-	"github.com/paymux/paymux/tenant"
 )
 
-// maxKeysPerStore: a store may hold this many key pairs, enough to roll a
-// key over while the old one is still in use.
-const maxKeysPerStore = 5
-
 type keyService struct{ *Server }
-
-// newKeyPair returns a client key, a secret key and the secret's shown
-// prefix, marked with the mode so a live key is recognisable at a glance.
-func newKeyPair(mode apikey.Mode) (clientKey, secret string) {
-	m := "test_"
-	if mode == apikey.ModeLIVE {
-		m = "live_"
-	}
-	return clientKeyPrefix + m + secrets.RandomString(clientKeyRandomLen), secretKeyPrefix + m + secrets.RandomString(40)
-}
-
-func newSecret(mode apikey.Mode) string { _, s := newKeyPair(mode); return s }
-
-const clientKeyRandomLen = 24
-
-// isClientKey reports whether s has the shape newKeyPair gives client keys,
-// so that made-up keys are refused without a database look-up.
-func isClientKey(s string) bool {
-	rest, ok := strings.CutPrefix(s, clientKeyPrefix)
-	if !ok {
-		return false
-	}
-	if rest, ok = strings.CutPrefix(rest, "test_"); !ok {
-		if rest, ok = strings.CutPrefix(rest, "live_"); !ok {
-			return false
-		}
-	}
-	if len(rest) != clientKeyRandomLen {
-		return false
-	}
-	for i := 0; i < len(rest); i++ {
-		c := rest[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
-
-// secretPrefix is what a list shows of a secret: enough to tell keys apart.
-func secretPrefix(secret string) string { return secret[:len(secretKeyPrefix)+len("test_")+4] }
 
 func (s *keyService) CreateKey(ctx context.Context, req *connect.Request[paymuxv1.CreateKeyRequest]) (*connect.Response[paymuxv1.CreateKeyResponse], error) {
 	ctx, storeID, err := s.actingStore(ctx, req.Msg.GetStoreId())
@@ -74,40 +25,17 @@ func (s *keyService) CreateKey(ctx context.Context, req *connect.Request[paymuxv
 	if err := checkKeyMode(ctx, mode); err != nil {
 		return nil, err
 	}
-	clientKey, secret := newKeyPair(mode)
-	now := s.now().UTC().Truncate(time.Microsecond)
-	var created *ent.APIKey
-	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		// The count is raised only while below the limit, in the same
-		// transaction as the insert: concurrent creates cannot pass it.
-		// A store key may not change its store row otherwise, hence System.
-		n, err := tx.Store.Update().
-			Where(store.ID(storeID), store.KeyCountLT(maxKeysPerStore)).
-			AddKeyCount(1).
-			Save(tenant.System(ctx))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return apierr.New(apierr.CodeFailedPrecondition, apierr.ReasonKeyLimitExceeded,
-				"store %s already has %d keys: delete one first", storeID, maxKeysPerStore)
-		}
-		create := tx.APIKey.Create().
-			SetStoreID(storeID).
-			SetName(req.Msg.GetName()).
-			SetMode(mode).
-			SetApprovalModel(approvalFromPB(req.Msg.GetApprovalModel())).
-			SetAuthMethod(authMethodFromPB(req.Msg.GetAuthMethod())).
-			SetClientKey(clientKey).
-			SetSecretHash(s.keyring.HashSecret(secret)).
-			SetSecretPrefix(secretPrefix(secret)).
-			SetSecretIssuedAt(now)
-		if req.Msg.GetExpireTime() != nil {
-			create.SetExpiresAt(req.Msg.GetExpireTime().AsTime().UTC().Truncate(time.Microsecond)) // what PostgreSQL keeps
-		}
-		created, err = create.Save(ctx)
-		return err
-	})
+	in := account.KeyInput{
+		StoreID:       storeID,
+		Name:          req.Msg.GetName(),
+		Mode:          mode,
+		ApprovalModel: approvalFromPB(req.Msg.GetApprovalModel()),
+		AuthMethod:    authMethodFromPB(req.Msg.GetAuthMethod()),
+	}
+	if req.Msg.GetExpireTime() != nil {
+		in.ExpiresAt = new(req.Msg.GetExpireTime().AsTime())
+	}
+	created, secret, err := s.accounts.CreateKey(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -165,26 +93,7 @@ func (s *keyService) ReissueKeySecret(ctx context.Context, req *connect.Request[
 	if err := checkKeyMode(ctx, k.Mode); err != nil {
 		return nil, err
 	}
-	secret := newSecret(k.Mode)
-	// Conditional on the version read: of two concurrent reissues one wins,
-	// the other is told to retry instead of handing out a dead secret.
-	n, err := s.db.APIKey.Update().
-		Where(apikey.ID(k.ID), apikey.SecretVersion(k.SecretVersion), apikey.DeletedAtIsNil()).
-		SetPreviousSecretHash(k.SecretHash).
-		SetSecretHash(s.keyring.HashSecret(secret)).
-		SetSecretPrefix(secretPrefix(secret)).
-		SetSecretVersion(k.SecretVersion + 1).
-		SetSecretIssuedAt(s.now().UTC().Truncate(time.Microsecond)).
-		ClearTokenExpiresAt().
-		Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.forgetKey(k.ID, k.ClientKey)
-	if n == 0 {
-		return nil, apierr.New(apierr.CodeAborted, apierr.ReasonConflict, "key %s changed meanwhile; retry", k.ID)
-	}
-	k, err = s.db.APIKey.Get(ctx, k.ID)
+	k, secret, err := s.accounts.ReissueKeySecret(ctx, k)
 	if err != nil {
 		return nil, err
 	}
@@ -199,62 +108,22 @@ func (s *keyService) DeleteKey(ctx context.Context, req *connect.Request[paymuxv
 	if err := checkKeyMode(ctx, k.Mode); err != nil {
 		return nil, err
 	}
-	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		// The row stays as a tombstone without its hashes, so a call with
-		// the deleted key is told so.
-		n, err := tx.APIKey.Update().
-			Where(apikey.ID(k.ID), apikey.DeletedAtIsNil()).
-			SetDeletedAt(s.now().UTC().Truncate(time.Microsecond)).
-			SetSecretHash([]byte{}).
-			ClearPreviousSecretHash().
-			ClearTokenExpiresAt().
-			Save(ctx)
-		if err != nil || n == 0 {
-			return err // n == 0: deleted meanwhile, nothing more to do
-		}
-		return tx.Store.UpdateOneID(k.StoreID).AddKeyCount(-1).Exec(tenant.System(ctx))
-	})
-	s.cache.forgetKey(k.ID, k.ClientKey)
-	if err != nil {
+	if err := s.accounts.DeleteKey(ctx, k); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.DeleteKeyResponse{}), nil
 }
 
 func (s *keyService) CreateAccessToken(ctx context.Context, _ *connect.Request[paymuxv1.CreateAccessTokenRequest]) (*connect.Response[paymuxv1.CreateAccessTokenResponse], error) {
-	rec := callFrom(ctx).Principal.Key
-	now := s.now().UTC()
-	expiry := now.Add(accessTokenTTL).Truncate(time.Second)
-	// Start a new token only if there is none valid; otherwise hand back
-	// the one in force (same expiry, so the same token).
-	_, err := s.db.APIKey.Update().
-		Where(apikey.ID(rec.ID), apikey.SecretVersion(rec.SecretVersion), apikey.DeletedAtIsNil(),
-			apikey.Or(apikey.TokenExpiresAtIsNil(), apikey.TokenExpiresAtLTE(now))).
-		SetTokenExpiresAt(expiry).
-		Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	k, err := s.db.APIKey.Get(ctx, rec.ID)
-	if err != nil {
-		return nil, err
-	}
-	if k.DeletedAt != nil {
-		return nil, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyDeleted, "key %s was deleted", k.ID)
-	}
-	if k.TokenExpiresAt == nil || k.SecretVersion != rec.SecretVersion {
-		return nil, apierr.New(apierr.CodeAborted, apierr.ReasonConflict, "key %s changed meanwhile; retry", rec.ID)
-	}
-	expiry = k.TokenExpiresAt.UTC()
-	token, err := mintAccessToken(s.keyring, k.ID, k.SecretVersion, expiry)
+	tok, err := s.accounts.IssueAccessToken(ctx, callFrom(ctx).Principal.Key)
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.CreateAccessTokenResponse{
-		AccessToken: token,
+		AccessToken: tok.Token,
 		TokenType:   "Bearer",
-		ExpireTime:  timestamppb.New(expiry),
-		ExpiresIn:   int32(expiry.Sub(now).Seconds()),
+		ExpireTime:  timestamppb.New(tok.ExpiresAt),
+		ExpiresIn:   int32(tok.ExpiresIn.Seconds()),
 	}), nil
 }
 

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -117,8 +116,7 @@ func (m *metrics) handler(s *Server) http.Handler {
 	inner := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		creds, err := authheader.Parse(r.Header.Get("Authorization"))
-		if err != nil || creds.Scheme != authheader.SchemeBearer || !strings.HasPrefix(creds.Token, adminTokenPrefix) ||
-			!s.keyring.SecretMatches(creds.Token, s.auth.adminHash) {
+		if err != nil || creds.Scheme != authheader.SchemeBearer || !s.accounts.IsAdminToken(creds.Token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="paymux metrics"`)
 			http.Error(w, "the admin token is needed: Authorization: Bearer pma_...", http.StatusUnauthorized)
 			return

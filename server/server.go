@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/clientip"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/gen/openapi"
@@ -42,8 +43,11 @@ type Options struct {
 	Config  Config
 	DB      *ent.Client
 	Keyring *secrets.Keyring
+	// Accounts authenticates calls and writes stores, keys and IP rules;
+	// nil: a new one over DB, with AdminTokenHash and the server's clock.
+	Accounts *account.Service
 	// AdminTokenHash is the keyed hash of the administrator's token
-	// (see Bootstrap).
+	// (see Bootstrap); only used when Accounts is nil.
 	AdminTokenHash []byte
 	Logger         *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it.
@@ -59,12 +63,11 @@ type Server struct {
 	keyring   *secrets.Keyring
 	log       *slog.Logger
 	now       func() time.Time
-	auth      *authenticator
-	cache     *authCache
-	usage     *usageRecorder
+	accounts  *account.Service
+	usage     *account.UsageRecorder
 	resolver  *clientip.Resolver
 	validator protovalidate.Validator
-	access    map[string]paymuxv1.Access
+	access    map[string]account.Access
 	// mutating lists the procedures that change something (REST verb other
 	// than GET): they honour Idempotency-Key.
 	mutating map[string]bool
@@ -129,9 +132,12 @@ func New(opts Options) (*Server, error) {
 		access:    access,
 		mutating:  mutatingMethods(serviceNames),
 	}
-	s.cache = newAuthCache(opts.DB, opts.Config.AuthCacheTTL, opts.Now)
-	s.auth = &authenticator{keyring: opts.Keyring, adminHash: opts.AdminTokenHash, cache: s.cache, now: opts.Now}
-	s.usage = newUsageRecorder(opts.DB, opts.Logger)
+	s.accounts = opts.Accounts
+	if s.accounts == nil {
+		s.accounts = account.New(account.Options{DB: opts.DB, Keyring: opts.Keyring, AdminTokenHash: opts.AdminTokenHash,
+			CacheTTL: opts.Config.AuthCacheTTL, Now: opts.Now})
+	}
+	s.usage = account.NewUsageRecorder(opts.DB, opts.Logger, 5*time.Second)
 	s.metrics = newMetrics(s)
 	s.calls = newCallLog(s)
 	s.schedules = newScheduleEngine(s)
@@ -219,7 +225,7 @@ func New(opts Options) (*Server, error) {
 	s.background.Add(2)
 	go func() {
 		defer s.background.Done()
-		s.usage.run(ctx, 5*time.Second)
+		_ = s.usage.Run(ctx)
 	}()
 	go func() {
 		defer s.background.Done()
@@ -324,10 +330,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// accessOf is what each (paymux.v1.access) option demands of a caller.
+var accessOf = map[paymuxv1.Access]account.Access{
+	paymuxv1.Access_ACCESS_ADMIN:     account.AccessAdmin,
+	paymuxv1.Access_ACCESS_STORE:     account.AccessStore,
+	paymuxv1.Access_ACCESS_KEY_BASIC: account.AccessKeyBasic,
+}
+
 // accessRules reads each method's (paymux.v1.access) option. A method
 // without one is a startup error, so none can be served unguarded.
-func accessRules(services []string) (map[string]paymuxv1.Access, error) {
-	rules := map[string]paymuxv1.Access{}
+func accessRules(services []string) (map[string]account.Access, error) {
+	rules := map[string]account.Access{}
 	for _, name := range services {
 		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
 		if err != nil {
@@ -336,9 +349,13 @@ func accessRules(services []string) (map[string]paymuxv1.Access, error) {
 		methods := d.(protoreflect.ServiceDescriptor).Methods()
 		for i := range methods.Len() {
 			m := methods.Get(i)
-			access, _ := proto.GetExtension(m.Options(), paymuxv1.E_Access).(paymuxv1.Access)
-			if access == paymuxv1.Access_ACCESS_UNSPECIFIED {
+			declared, _ := proto.GetExtension(m.Options(), paymuxv1.E_Access).(paymuxv1.Access)
+			if declared == paymuxv1.Access_ACCESS_UNSPECIFIED {
 				return nil, fmt.Errorf("method %s declares no (paymux.v1.access) option", m.FullName())
+			}
+			access, ok := accessOf[declared]
+			if !ok {
+				return nil, fmt.Errorf("method %s declares access %v, which paymux does not know", m.FullName(), declared)
 			}
 			rules["/"+name+"/"+string(m.Name())] = access
 		}

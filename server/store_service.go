@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/store"
@@ -17,10 +17,7 @@ import (
 type storeService struct{ *Server }
 
 func (s *storeService) CreateStore(ctx context.Context, req *connect.Request[paymuxv1.CreateStoreRequest]) (*connect.Response[paymuxv1.CreateStoreResponse], error) {
-	if req.Msg.GetName() == "" {
-		return nil, apierr.InvalidField("name", "required")
-	}
-	st, err := s.db.Store.Create().SetName(req.Msg.GetName()).SetContactEmail(req.Msg.GetContactEmail()).Save(ctx)
+	st, err := s.accounts.CreateStore(ctx, account.StoreInput{Name: req.Msg.GetName(), ContactEmail: req.Msg.GetContactEmail()})
 	if err != nil {
 		return nil, err
 	}
@@ -70,22 +67,22 @@ func (s *storeService) UpdateStore(ctx context.Context, req *connect.Request[pay
 	if len(paths) == 0 {
 		return nil, apierr.InvalidField("update_mask", "name at least one field to change: name, contact_email, state")
 	}
-	upd := s.db.Store.UpdateOneID(in.GetId())
+	var upd account.StoreUpdate
 	for _, path := range paths {
 		switch path {
 		case "name":
 			if in.GetName() == "" {
 				return nil, apierr.InvalidField("store.name", "cannot be empty")
 			}
-			upd.SetName(in.GetName())
+			upd.Name = new(in.GetName())
 		case "contact_email":
-			upd.SetContactEmail(in.GetContactEmail())
+			upd.ContactEmail = new(in.GetContactEmail())
 		case "state":
 			switch in.GetState() {
 			case paymuxv1.StoreState_STORE_STATE_ACTIVE:
-				upd.SetState(store.StateACTIVE)
+				upd.State = new(store.StateACTIVE)
 			case paymuxv1.StoreState_STORE_STATE_SUSPENDED:
-				upd.SetState(store.StateSUSPENDED)
+				upd.State = new(store.StateSUSPENDED)
 			default:
 				return nil, apierr.InvalidField("store.state", "must be STORE_STATE_ACTIVE or STORE_STATE_SUSPENDED")
 			}
@@ -93,15 +90,10 @@ func (s *storeService) UpdateStore(ctx context.Context, req *connect.Request[pay
 			return nil, apierr.InvalidField("update_mask", "cannot update %q: only name, contact_email and state", path)
 		}
 	}
-	st, err := upd.Save(ctx)
-	var nf *ent.NotFoundError
-	if errors.As(err, &nf) {
-		return nil, apierr.New(apierr.CodeNotFound, apierr.ReasonStoreNotFound, "store %s not found", in.GetId())
-	}
+	st, err := s.accounts.UpdateStore(ctx, in.GetId(), upd)
 	if err != nil {
 		return nil, err
 	}
-	s.cache.forgetStore(st.ID)
 	return connect.NewResponse(&paymuxv1.UpdateStoreResponse{Store: toStorePB(st)}), nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/secrets"
@@ -183,13 +184,14 @@ func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
 		actual.Listen = ln.Addr().String()
 		cfg.PublicURL = actual.BaseURL()
 	}
-	adminHash, first, err := server.Bootstrap(ctx, db, keyring, cfg)
+	accounts := account.New(account.Options{DB: db, Keyring: keyring, CacheTTL: cfg.AuthCacheTTL})
+	first, err := accounts.Bootstrap(ctx, cfg.AdminToken)
 	if err != nil {
 		return err
 	}
 	// Shown at once: nothing after this may keep the secrets from being seen.
 	printFirstRun(out, first, baseURL, ln.Addr().String(), scheme == "http")
-	srv, err := server.New(server.Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Logger: log})
+	srv, err := server.New(server.Options{Config: cfg, DB: db, Keyring: keyring, Accounts: accounts, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -208,7 +210,7 @@ func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
 
 // printFirstRun shows, once, what the first run created, with calls to
 // paste.
-func printFirstRun(out io.Writer, f server.FirstRun, baseURL, hostPort string, plaintext bool) {
+func printFirstRun(out io.Writer, f account.FirstRun, baseURL, hostPort string, plaintext bool) {
 	if f.AdminToken == "" && f.ClientKey == "" {
 		return
 	}

@@ -1,54 +1,41 @@
-package server
+package account
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/authheader"
 	"github.com/paymux/paymux/ent/apikey"
-	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/secrets"
 )
-
-// Principal is who an authenticated call comes from: the platform
-// administrator, or a store's secret key.
-type Principal struct {
-	Admin bool
-	Key   *keyRecord // nil for the administrator
-}
-
-// StoreID is the principal's own store ("" for the administrator).
-func (p Principal) StoreID() string {
-	if p.Key == nil {
-		return ""
-	}
-	return p.Key.StoreID
-}
 
 // Token prefixes. A prefix tells paymux (and a person reading a config file)
 // what a credential is before anything is looked up.
 const (
-	adminTokenPrefix  = "pma_"
+	// AdminTokenPrefix starts every administrator token.
+	AdminTokenPrefix  = "pma_"
 	accessTokenPrefix = "at_"
 	clientKeyPrefix   = "ck_"
 	secretKeyPrefix   = "sk_"
 	accessTokenTTL    = 30 * time.Minute
 )
 
-// authenticator decides who a call comes from (claims); whether that
-// principal may call the method is decided here too, from the method's
-// declared Access, because the answer depends on how it authenticated.
-type authenticator struct {
-	keyring   *secrets.Keyring
-	adminHash []byte
-	cache     *authCache
-	now       func() time.Time
+// ValidAdminToken says whether a configured admin token can be told apart
+// from other bearer tokens.
+func ValidAdminToken(token string) bool { return strings.HasPrefix(token, AdminTokenPrefix) }
+
+// IsAdminToken reports whether token is the administrator's token, comparing
+// its keyed hash in constant time.
+func (s *Service) IsAdminToken(token string) bool {
+	return strings.HasPrefix(token, AdminTokenPrefix) && s.keyring.SecretMatches(token, *s.adminHash.Load())
 }
 
-func (a *authenticator) authenticate(ctx context.Context, header string, access paymuxv1.Access) (Principal, error) {
+// Authenticate decides who a call comes from, given its Authorization
+// header, and whether that principal may call a method that demands access:
+// the answer depends on how it authenticated. Refusals are apierr errors
+// (Unauthenticated or PermissionDenied) with the reason of the cause.
+func (s *Service) Authenticate(ctx context.Context, header string, access Access) (Principal, error) {
 	if strings.TrimSpace(header) == "" {
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonCredentialsMissing,
 			"missing Authorization header: send Basic base64(clientKey:secretKey) or Bearer <token>")
@@ -59,26 +46,26 @@ func (a *authenticator) authenticate(ctx context.Context, header string, access 
 			"malformed Authorization header: %v", err)
 	}
 	if creds.Scheme == authheader.SchemeBearer {
-		return a.bearer(ctx, creds.Token, access)
+		return s.bearer(ctx, creds.Token, access)
 	}
-	return a.basic(ctx, creds.User, creds.Password, access)
+	return s.basic(ctx, creds.User, creds.Password, access)
 }
 
-func (a *authenticator) bearer(ctx context.Context, token string, access paymuxv1.Access) (Principal, error) {
+func (s *Service) bearer(ctx context.Context, token string, access Access) (Principal, error) {
 	switch {
-	case strings.HasPrefix(token, adminTokenPrefix):
-		if !a.keyring.SecretMatches(token, a.adminHash) {
+	case strings.HasPrefix(token, AdminTokenPrefix):
+		if !s.keyring.SecretMatches(token, *s.adminHash.Load()) {
 			return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAdminTokenInvalid, "invalid admin token")
 		}
-		if access == paymuxv1.Access_ACCESS_KEY_BASIC {
+		if access == AccessKeyBasic {
 			return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
 				"access tokens are issued for keys with auth method BEARER, not for the admin token")
 		}
 		return Principal{Admin: true}, nil
 	case strings.HasPrefix(token, accessTokenPrefix):
-		return a.accessToken(ctx, token, access)
+		return s.accessToken(ctx, token, access)
 	case strings.HasPrefix(token, clientKeyPrefix):
-		return Principal{}, a.clientKeyAlone(ctx, token)
+		return Principal{}, s.clientKeyAlone(ctx, token)
 	case strings.HasPrefix(token, secretKeyPrefix):
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonCredentialsMalformed,
 			"a secret key is sent with Basic: base64(clientKey:secretKey), not as a Bearer token")
@@ -86,12 +73,12 @@ func (a *authenticator) bearer(ctx context.Context, token string, access paymuxv
 	return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonTokenInvalid, "unknown bearer token")
 }
 
-func (a *authenticator) accessToken(ctx context.Context, token string, access paymuxv1.Access) (Principal, error) {
-	claims, err := a.keyring.ParseToken(token)
+func (s *Service) accessToken(ctx context.Context, token string, access Access) (Principal, error) {
+	claims, err := s.keyring.ParseToken(token)
 	if err != nil {
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonTokenInvalid, "invalid access token")
 	}
-	key, err := a.cache.keyByID(ctx, claims.KeyID)
+	key, err := s.cache.keyByID(ctx, claims.KeyID)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -103,38 +90,38 @@ func (a *authenticator) accessToken(ctx context.Context, token string, access pa
 	case key.SecretVersion != claims.SecretVersion:
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonTokenRevoked,
 			"access token revoked: the secret of key %s was reissued", key.ID)
-	case !a.now().Before(claims.Expiry):
+	case !s.now().Before(claims.Expiry):
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonTokenExpired,
 			"access token expired at %s: get a new one at POST /v1/access-token", claims.Expiry.UTC().Format(time.RFC3339))
 	case key.AuthMethod != apikey.AuthMethodBEARER:
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
 			"key %s uses Basic authentication", key.ID)
 	}
-	if err := a.checkKey(key); err != nil {
+	if err := s.checkKey(key); err != nil {
 		return Principal{}, err
 	}
 	switch access {
-	case paymuxv1.Access_ACCESS_ADMIN:
+	case AccessAdmin:
 		return Principal{}, adminOnly()
-	case paymuxv1.Access_ACCESS_KEY_BASIC:
+	case AccessKeyBasic:
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
 			"an access token is requested with Basic credentials, not with another token")
 	}
 	return Principal{Key: key}, nil
 }
 
-func (a *authenticator) basic(ctx context.Context, clientKey, secret string, access paymuxv1.Access) (Principal, error) {
+func (s *Service) basic(ctx context.Context, clientKey, secret string, access Access) (Principal, error) {
 	if !strings.HasPrefix(clientKey, clientKeyPrefix) {
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonCredentialsMalformed,
 			"Basic credentials are clientKey:secretKey, and a client key starts with %q", clientKeyPrefix)
 	}
 	if secret == "" {
-		return Principal{}, a.clientKeyAlone(ctx, clientKey)
+		return Principal{}, s.clientKeyAlone(ctx, clientKey)
 	}
 	if !isClientKey(clientKey) {
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
 	}
-	key, err := a.cache.keyByClientKey(ctx, clientKey)
+	key, err := s.cache.keyByClientKey(ctx, clientKey)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -143,21 +130,21 @@ func (a *authenticator) basic(ctx context.Context, clientKey, secret string, acc
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
 	case key.Deleted:
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyDeleted, "key %s was deleted", key.ID)
-	case a.keyring.SecretMatches(secret, key.SecretHash):
-	case key.PreviousSecretHash != nil && a.keyring.SecretMatches(secret, key.PreviousSecretHash):
+	case s.keyring.SecretMatches(secret, key.SecretHash):
+	case key.PreviousSecretHash != nil && s.keyring.SecretMatches(secret, key.PreviousSecretHash):
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonSecretRevoked,
 			"this secret of key %s was replaced by a reissue", key.ID)
 	default:
 		return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonSecretMismatch,
 			"secret key does not match client key")
 	}
-	if err := a.checkKey(key); err != nil {
+	if err := s.checkKey(key); err != nil {
 		return Principal{}, err
 	}
 	switch access {
-	case paymuxv1.Access_ACCESS_ADMIN:
+	case AccessAdmin:
 		return Principal{}, adminOnly()
-	case paymuxv1.Access_ACCESS_KEY_BASIC:
+	case AccessKeyBasic:
 		if key.AuthMethod != apikey.AuthMethodBEARER {
 			return Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
 				"key %s uses Basic authentication on every call and needs no access token", key.ID)
@@ -172,8 +159,8 @@ func (a *authenticator) basic(ctx context.Context, clientKey, secret string, acc
 }
 
 // checkKey refuses a key that has expired or whose store is suspended.
-func (a *authenticator) checkKey(key *keyRecord) error {
-	if !key.ExpiresAt.IsZero() && !a.now().Before(key.ExpiresAt) {
+func (s *Service) checkKey(key *Key) error {
+	if !key.ExpiresAt.IsZero() && !s.now().Before(key.ExpiresAt) {
 		return apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyExpired,
 			"key %s expired at %s", key.ID, key.ExpiresAt.UTC().Format(time.RFC3339))
 	}
@@ -184,11 +171,11 @@ func (a *authenticator) checkKey(key *keyRecord) error {
 }
 
 // clientKeyAlone answers a call made with only a public client key.
-func (a *authenticator) clientKeyAlone(ctx context.Context, clientKey string) error {
+func (s *Service) clientKeyAlone(ctx context.Context, clientKey string) error {
 	if !isClientKey(clientKey) {
 		return apierr.New(apierr.CodeUnauthenticated, apierr.ReasonKeyUnknown, "unknown client key")
 	}
-	key, err := a.cache.keyByClientKey(ctx, clientKey)
+	key, err := s.cache.keyByClientKey(ctx, clientKey)
 	if err != nil {
 		return err
 	}
@@ -201,15 +188,4 @@ func (a *authenticator) clientKeyAlone(ctx context.Context, clientKey string) er
 
 func adminOnly() error {
 	return apierr.New(apierr.CodePermissionDenied, apierr.ReasonAdminOnly, "only the platform administrator may call this method")
-}
-
-// mintAccessToken returns the key's current token, or a new one when there
-// is none or it has expired. The token is derived from the key, its secret
-// version and the expiry, so the same valid token comes back each time.
-func mintAccessToken(k *secrets.Keyring, keyID string, secretVersion int64, expiry time.Time) (string, error) {
-	token, err := k.MintToken(secrets.TokenClaims{KeyID: keyID, SecretVersion: secretVersion, Expiry: expiry})
-	if err != nil {
-		return "", errors.Join(errors.New("mint access token"), err)
-	}
-	return token, nil
 }

@@ -1,4 +1,4 @@
-package server
+package account
 
 import (
 	"context"
@@ -15,25 +15,8 @@ import (
 	"github.com/paymux/paymux/tenant"
 )
 
-// keyRecord is what authentication needs of a key and its store, held in
-// memory so a known key costs no database round trip.
-type keyRecord struct {
-	ID                 string
-	StoreID            string
-	ClientKey          string
-	Mode               apikey.Mode
-	AuthMethod         apikey.AuthMethod
-	ApprovalModel      apikey.ApprovalModel
-	SecretHash         []byte
-	PreviousSecretHash []byte
-	SecretVersion      int64
-	ExpiresAt          time.Time // zero: never
-	Deleted            bool
-	StoreSuspended     bool
-}
-
 type cachedKey struct {
-	rec     *keyRecord
+	rec     *Key
 	fetched time.Time
 }
 
@@ -79,16 +62,16 @@ func (c *authCache) fresh(fetched time.Time) bool {
 }
 
 // keyByClientKey returns the key with this client key, or nil.
-func (c *authCache) keyByClientKey(ctx context.Context, clientKey string) (*keyRecord, error) {
+func (c *authCache) keyByClientKey(ctx context.Context, clientKey string) (*Key, error) {
 	return c.key(ctx, c.byClient, "client:"+clientKey, clientKey, apikey.ClientKey(clientKey))
 }
 
 // keyByID returns the key with this id, or nil.
-func (c *authCache) keyByID(ctx context.Context, id string) (*keyRecord, error) {
+func (c *authCache) keyByID(ctx context.Context, id string) (*Key, error) {
 	return c.key(ctx, c.byID, "id:"+id, id, apikey.ID(id))
 }
 
-func (c *authCache) key(ctx context.Context, m map[string]cachedKey, unknownKey, k string, where predicate.APIKey) (*keyRecord, error) {
+func (c *authCache) key(ctx context.Context, m map[string]cachedKey, unknownKey, k string, where predicate.APIKey) (*Key, error) {
 	c.mu.RLock()
 	e, ok := m[k]
 	missed, isUnknown := c.unknown[unknownKey]
@@ -121,7 +104,7 @@ func (c *authCache) key(ctx context.Context, m map[string]cachedKey, unknownKey,
 	return rec, nil
 }
 
-func (c *authCache) loadKey(ctx context.Context, where predicate.APIKey) (*keyRecord, error) {
+func (c *authCache) loadKey(ctx context.Context, where predicate.APIKey) (*Key, error) {
 	k, err := c.db.APIKey.Query().Where(where).WithStore().Only(tenant.System(ctx))
 	if ent.IsNotFound(err) {
 		return nil, nil
@@ -129,7 +112,7 @@ func (c *authCache) loadKey(ctx context.Context, where predicate.APIKey) (*keyRe
 	if err != nil {
 		return nil, fmt.Errorf("load key: %w", err)
 	}
-	rec := &keyRecord{
+	rec := &Key{
 		ID:                 k.ID,
 		StoreID:            k.StoreID,
 		ClientKey:          k.ClientKey,
@@ -146,6 +129,12 @@ func (c *authCache) loadKey(ctx context.Context, where predicate.APIKey) (*keyRe
 		rec.ExpiresAt = *k.ExpiresAt
 	}
 	return rec, nil
+}
+
+// RulesOf returns a store's IP rules, oldest first, from the cache when it
+// holds them. The policy chain checks a store key's calls against them.
+func (s *Service) RulesOf(ctx context.Context, storeID string) ([]iprule.Rule, error) {
+	return s.cache.rulesOf(ctx, storeID)
 }
 
 // rulesOf returns a store's IP rules, oldest first.
