@@ -296,7 +296,7 @@ func (s *Server) recordEvent(ctx context.Context, tx *ent.Tx, p *ent.Payment, fr
 	if err != nil {
 		return err
 	}
-	return s.queueDeliveries(ctx, tx, ev, string(p.Method))
+	return s.outbox.Enqueue(ctx, tx, ev, string(p.Method))
 }
 
 // eventType names the event of reaching status: "payment.paid", ...

@@ -33,6 +33,7 @@ import (
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/secrets"
+	"github.com/paymux/paymux/webhook"
 )
 
 // Options are what a Server is built from.
@@ -70,7 +71,13 @@ type Server struct {
 	providers map[string]providers.Provider
 	sandbox   *sandbox.Sandbox
 	channels  *channelCache
-	webhooks  *webhookEngine
+
+	// outbox queues webhooks in the transactions that write events; the
+	// dispatcher sends them; webhooks is the one writer of endpoints.
+	outbox     *webhook.Outbox
+	dispatcher *webhook.Dispatcher
+	webhooks   *webhook.Service
+
 	metrics   *metrics
 	calls     *callLog // nil when call_log.enabled is false
 	schedules *scheduleEngine
@@ -133,9 +140,11 @@ func New(opts Options) (*Server, error) {
 	s.metrics = newMetrics(s)
 	s.calls = newCallLog(s)
 	s.schedules = newScheduleEngine(s)
-	if s.webhooks, err = newWebhookEngine(s); err != nil {
+	if s.dispatcher, err = webhook.NewDispatcher(opts.DB, opts.Keyring, opts.Config.Webhooks, opts.Now, opts.Logger, s.metrics.registry); err != nil {
 		return nil, err
 	}
+	s.outbox = webhook.NewOutbox(s.dispatcher.Wake)
+	s.webhooks = webhook.NewService(opts.DB, opts.Keyring, opts.Config.Webhooks, opts.Now, eventTypes(), s.dispatcher.Wake)
 	s.sandbox = opts.Sandbox
 	var sbState *sandboxState
 	if s.sandbox == nil {
@@ -207,7 +216,9 @@ func New(opts Options) (*Server, error) {
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
-		s.webhooks.run(ctx)
+		if err := s.dispatcher.Run(ctx); err != nil {
+			s.log.Error("webhook dispatcher", "error", err)
+		}
 	}()
 	s.background.Add(1)
 	go func() {
