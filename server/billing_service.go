@@ -217,7 +217,7 @@ func (s *Server) recordBillingEvent(ctx context.Context, tx *ent.Tx, typ, storeI
 	if err != nil {
 		return err
 	}
-	return s.queueDeliveries(ctx, tx, ev, string(payment.MethodCARD))
+	return s.outbox.Enqueue(ctx, tx, ev, string(payment.MethodCARD))
 }
 
 func (s *billingService) GetBillingKey(ctx context.Context, req *connect.Request[paymuxv1.GetBillingKeyRequest]) (*connect.Response[paymuxv1.GetBillingKeyResponse], error) {

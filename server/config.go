@@ -52,7 +52,7 @@ type Config struct {
 	// http://<listen>, with a wildcard host read as localhost.
 	PublicURL string         `mapstructure:"public_url"`
 	Payments  payment.Config `mapstructure:"payments"`
-	Webhooks  WebhooksConfig `mapstructure:"webhooks"`
+	Webhooks  webhook.Config `mapstructure:"webhooks"`
 	CallLog   CallLogConfig  `mapstructure:"call_log"`
 	Billing   BillingConfig  `mapstructure:"billing"`
 }
@@ -81,30 +81,6 @@ type CallLogConfig struct {
 	// or "block" (the call waits for room, so logging slows calls down
 	// rather than lose a record).
 	Overload string `mapstructure:"overload"`
-}
-
-type WebhooksConfig struct {
-	// AllowPrivate lets endpoints be private, loopback or link-local
-	// addresses. For local development only: in production it would let
-	// any merchant make paymux call into its own network.
-	AllowPrivate bool `mapstructure:"allow_private"`
-	// Timeout bounds one attempt, connection to last byte.
-	Timeout time.Duration `mapstructure:"timeout"`
-	// RetrySchedule is the wait before each retry, comma-separated Go
-	// durations ("5s,5m,30m,2h"); empty: the default (webhook.DefaultSchedule).
-	RetrySchedule string `mapstructure:"retry_schedule"`
-	// DisableAfter disables an endpoint whose every attempt has failed for
-	// this long.
-	DisableAfter time.Duration `mapstructure:"disable_after"`
-	// LogRetention is how long attempts are kept in the delivery log.
-	LogRetention time.Duration `mapstructure:"log_retention"`
-	// Workers bounds the attempts in flight in this process.
-	Workers int `mapstructure:"workers"`
-	// MaxResponseBytes is how much of an endpoint's answer is kept.
-	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
-	// PollInterval is how often the engine looks for due deliveries when
-	// nothing woke it (another replica's events, retries coming due).
-	PollInterval time.Duration `mapstructure:"poll_interval"`
 }
 
 type DatabaseConfig struct {

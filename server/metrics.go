@@ -11,7 +11,6 @@ import (
 
 	"github.com/paymux/paymux/authheader"
 	"github.com/paymux/paymux/ent/schedule"
-	"github.com/paymux/paymux/ent/webhookdelivery"
 	"github.com/paymux/paymux/tenant"
 )
 
@@ -20,10 +19,11 @@ import (
 // token>, which Prometheus sends with its bearer_token setting): method
 // names and error counts are not for the public.
 type metrics struct {
+	// registry also holds what domain packages register on it
+	// (webhook.Dispatcher: paymux_webhook_*).
 	registry *prometheus.Registry
 	calls    *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	attempts *prometheus.CounterVec
 	// The call log (calllog.go) and the PG calls it records.
 	pgLatency  *prometheus.HistogramVec
 	logWritten prometheus.Counter
@@ -42,10 +42,6 @@ func newMetrics(s *Server) *metrics {
 			Help:    "API call latency by method and surface, policy chain included.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"procedure", "surface"}),
-		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "paymux_webhook_attempts_total",
-			Help: "Webhook delivery attempts by outcome: succeeded, retry, failed (retries spent or 410).",
-		}, []string{"outcome"}),
 	}
 	m.pgLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "paymux_pg_call_duration_seconds",
@@ -72,21 +68,6 @@ func newMetrics(s *Server) *metrics {
 		}
 		return float64(len(s.calls.queue))
 	})
-	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "paymux_webhook_deliveries_due",
-		Help: "Webhook deliveries due now and not yet sent (the queue's depth).",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(tenant.System(context.Background()), 5*time.Second)
-		defer cancel()
-		n, err := s.db.WebhookDelivery.Query().Where(
-			webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING), webhookdelivery.NextAttemptAtLTE(s.clock()),
-		).Count(ctx)
-		if err != nil {
-			s.log.Warn("metrics: count due webhook deliveries", "error", err)
-			return -1
-		}
-		return float64(n)
-	})
 	schedulesDue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "paymux_schedules_due",
 		Help: "Billing schedules due now and not yet started (the executor's backlog).",
@@ -100,7 +81,7 @@ func newMetrics(s *Server) *metrics {
 		}
 		return float64(n)
 	})
-	m.registry.MustRegister(m.calls, m.latency, m.attempts, pending, m.pgLatency, m.logWritten, m.logDropped, queued, schedulesDue,
+	m.registry.MustRegister(m.calls, m.latency, m.pgLatency, m.logWritten, m.logDropped, queued, schedulesDue,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

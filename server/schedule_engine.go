@@ -224,7 +224,7 @@ func (b *outcomeBatcher) record(ctx context.Context, s *Server, o *scheduleOutco
 func (s *Server) writeOutcomes(ctx context.Context, batch []*scheduleOutcome) error {
 	ctx = context.WithoutCancel(ctx) // the charges happened: record them
 	return database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		ctx := withEndpointMemo(ctx)
+		ctx := s.outbox.WithEndpointMemo(ctx)
 		for _, o := range batch {
 			cur, err := paymentsvc.Lock(ctx, tx, o.p.ID)
 			if err != nil {
@@ -280,7 +280,7 @@ func (e *scheduleEngine) claim(ctx context.Context) ([]*startedSchedule, int, er
 	var started []*startedSchedule
 	var claimed int
 	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		ctx := withEndpointMemo(ctx) // one per try of the transaction
+		ctx := s.outbox.WithEndpointMemo(ctx) // one per try of the transaction
 		started, claimed = nil, 0
 		rows, err := tx.Schedule.Query().
 			Where(schedule.StatusEQ(schedule.StatusSCHEDULED), schedule.PayAtLTE(now)).
@@ -432,7 +432,7 @@ func (s *Server) startSchedules(ctx context.Context, tx *ent.Tx, started []*star
 		return err
 	}
 	for _, ev := range saved {
-		if err := s.queueDeliveries(ctx, tx, ev, string(payment.MethodCARD)); err != nil {
+		if err := s.outbox.Enqueue(ctx, tx, ev, string(payment.MethodCARD)); err != nil {
 			return err
 		}
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/secrets"
+	"github.com/paymux/paymux/webhook"
 )
 
 // Options are what a Server is built from.
@@ -76,7 +77,13 @@ type Server struct {
 	sandbox   *sandbox.Sandbox
 	payments  *paymentsvc.Service
 	sweeper   *paymentsvc.Sweeper
-	webhooks  *webhookEngine
+
+	// outbox queues webhooks in the transactions that write events; the
+	// dispatcher sends them; webhooks is the one writer of endpoints.
+	outbox     *webhook.Outbox
+	dispatcher *webhook.Dispatcher
+	webhooks   *webhook.Service
+
 	metrics   *metrics
 	calls     *callLog // nil when call_log.enabled is false
 	schedules *scheduleEngine
@@ -141,9 +148,11 @@ func New(opts Options) (*Server, error) {
 	s.metrics = newMetrics(s)
 	s.calls = newCallLog(s)
 	s.schedules = newScheduleEngine(s)
-	if s.webhooks, err = newWebhookEngine(s); err != nil {
+	if s.dispatcher, err = webhook.NewDispatcher(opts.DB, opts.Keyring, opts.Config.Webhooks, opts.Now, opts.Logger, s.metrics.registry); err != nil {
 		return nil, err
 	}
+	s.outbox = webhook.NewOutbox(s.dispatcher.Wake)
+	s.webhooks = webhook.NewService(opts.DB, opts.Keyring, opts.Config.Webhooks, opts.Now, eventTypes(), s.dispatcher.Wake)
 	s.sandbox = opts.Sandbox
 	var sbState *sandboxState
 	if s.sandbox == nil {
@@ -167,7 +176,7 @@ func New(opts Options) (*Server, error) {
 		WrapProvider: func(p providers.Provider, storeID string) providers.Provider {
 			return loggedProvider{Provider: p, s: s, storeID: storeID}
 		},
-		Outbox:          webhookOutbox{s},
+		Outbox:          s.outbox,
 		EventData:       func(p *ent.Payment) ([]byte, error) { return protojson.Marshal(toPaymentPB(p, nil, nil, nil)) },
 		ReturnURL:       s.windowReturnURL,
 		ChannelCacheTTL: opts.Config.AuthCacheTTL,
@@ -239,7 +248,9 @@ func New(opts Options) (*Server, error) {
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
-		s.webhooks.run(ctx)
+		if err := s.dispatcher.Run(ctx); err != nil {
+			s.log.Error("webhook dispatcher", "error", err)
+		}
 	}()
 	s.background.Add(1)
 	go func() {
@@ -265,13 +276,6 @@ func New(opts Options) (*Server, error) {
 
 // clock is the server's clock, truncated to what PostgreSQL keeps.
 func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
-
-// webhookOutbox queues an event's webhook deliveries in its transaction.
-type webhookOutbox struct{ s *Server }
-
-func (o webhookOutbox) Enqueue(ctx context.Context, tx *ent.Tx, ev *ent.Event, method string) error {
-	return o.s.queueDeliveries(ctx, tx, ev, method)
-}
 
 // Handler serves every surface.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -1,6 +1,6 @@
 package server_test
 
-// The delivery engine (webhook_engine.go) against real receivers: retries
+// The delivery engine (webhook/dispatcher.go) against real receivers: retries
 // with one webhook-id, Retry-After, 410, redirects, timeouts, a hanging
 // endpoint beside a fast one, disabling an endpoint failing too long,
 // replicas sharing one PostgreSQL database, and the log's retention.

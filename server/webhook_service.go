@@ -2,10 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"net/netip"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +12,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
-	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/payment"
@@ -25,18 +20,11 @@ import (
 	"github.com/paymux/paymux/ent/webhookdelivery"
 	"github.com/paymux/paymux/ent/webhookendpoint"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/webhook"
 )
 
-const (
-	reasonWebhookEndpointNotFound = "WEBHOOK_ENDPOINT_NOT_FOUND"
-	reasonWebhookDeliveryNotFound = "WEBHOOK_DELIVERY_NOT_FOUND"
-	reasonWebhookEndpointDisabled = "WEBHOOK_ENDPOINT_DISABLED"
-	reasonWebhookTestNotResent    = "WEBHOOK_TEST_NOT_RESENT"
-	defaultSecretOverlap          = 24 * time.Hour
-)
-
+// webhookService serves WebhookService: reads straight from ent, writes
+// through webhook.Service (s.webhooks).
 type webhookService struct{ *Server }
 
 // eventTypes are the event types an endpoint may ask for: one per payment
@@ -55,59 +43,11 @@ var billingEventTypes = []string{
 	"billing_key.issued", "billing_key.deleted", "billing.schedule.succeeded", "billing.schedule.failed",
 }
 
-// checkWebhookURL refuses what can never be delivered: another scheme, no
-// host, credentials in the URL, or a literal address paymux would refuse
-// to connect to. Host names are checked when connecting (after DNS).
-func (s *Server) checkWebhookURL(field, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return apierr.InvalidField(field, "must be an http or https URL")
-	}
-	if u.User != nil {
-		return apierr.InvalidField(field, "must not carry credentials")
-	}
-	host := u.Hostname()
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		if endsInNumber(host) {
-			// "2130706433", "0x7f.1", "0177.0.0.1", "127.1", "127.0.0.1.":
-			// browsers and curl read these as IPv4 addresses, Go as host
-			// names. Either way they only hide an address.
-			return apierr.InvalidField(field, "a numeric host must be a dotted-decimal IPv4 address")
-		}
-		return nil
-	}
-	if err := webhook.CheckAddrFor(ip, webhook.ClientOptions{AllowPrivate: s.cfg.Webhooks.AllowPrivate}); err != nil {
-		return apierr.InvalidField(field, "%v (private addresses are allowed only with webhooks.allow_private, for development; metadata addresses never)", err)
-	}
-	return nil
-}
-
-// endsInNumber is the WHATWG URL Standard's "ends in a number": the host's
-// last label (a trailing dot aside) is decimal digits or 0x hex, which makes
-// the host an IPv4 address in one of its many spellings.
-func endsInNumber(host string) bool {
-	labels := strings.Split(host, ".")
-	if len(labels) > 1 && labels[len(labels)-1] == "" {
-		labels = labels[:len(labels)-1]
-	}
-	last := labels[len(labels)-1]
-	if last == "" {
-		return false
-	}
-	digits := strings.TrimLeft(last, "0123456789") == ""
-	hex, isHex := strings.CutPrefix(strings.ToLower(last), "0x")
-	return digits || (isHex && strings.TrimLeft(hex, "0123456789abcdef") == "")
-}
-
-func checkEventTypes(field string, types []string) error {
-	known := eventTypes()
-	for _, t := range types {
-		if !slices.Contains(known, t) {
-			return apierr.InvalidField(field, "unknown event type %q; known: %s", t, strings.Join(known, ", "))
-		}
-	}
-	return nil
+// testKeyCall reports a call made with a TEST key: it reaches the store's
+// TEST endpoints only, and their deliveries.
+func testKeyCall(ctx context.Context) bool {
+	k := callFrom(ctx).Principal.Key
+	return k != nil && k.Mode == apikey.ModeTEST
 }
 
 func payMethodNames(in []paymuxv1.PayMethod) []string {
@@ -118,20 +58,17 @@ func payMethodNames(in []paymuxv1.PayMethod) []string {
 	return out
 }
 
-func (s *webhookService) sealSecret(id, secret string) ([]byte, error) {
-	return s.keyring.Encrypt([]byte(secret), []byte("webhook:"+id))
+func contentTypeFromPB(ct paymuxv1.WebhookContentType) webhookendpoint.ContentType {
+	if ct == paymuxv1.WebhookContentType_WEBHOOK_CONTENT_TYPE_FORM {
+		return webhookendpoint.ContentTypeFORM
+	}
+	return webhookendpoint.ContentTypeJSON
 }
 
 func (s *webhookService) CreateWebhookEndpoint(ctx context.Context, req *connect.Request[paymuxv1.CreateWebhookEndpointRequest]) (*connect.Response[paymuxv1.CreateWebhookEndpointResponse], error) {
 	m := req.Msg
 	ctx, storeID, err := s.actingStore(ctx, m.GetStoreId())
 	if err != nil {
-		return nil, err
-	}
-	if err := s.checkWebhookURL("url", m.GetUrl()); err != nil {
-		return nil, err
-	}
-	if err := checkEventTypes("event_types", m.GetEventTypes()); err != nil {
 		return nil, err
 	}
 	mode := webhookendpoint.ModeTEST
@@ -141,42 +78,15 @@ func (s *webhookService) CreateWebhookEndpoint(ctx context.Context, req *connect
 	if m.GetMode() != paymuxv1.Mode_MODE_UNSPECIFIED {
 		mode = webhookendpoint.Mode(modeFromPB(m.GetMode()))
 	}
-	if err := checkKeyMode(ctx, apikey.Mode(mode)); err != nil {
-		return nil, err
-	}
-	contentType := webhookendpoint.ContentTypeJSON
-	if m.GetContentType() == paymuxv1.WebhookContentType_WEBHOOK_CONTENT_TYPE_FORM {
-		contentType = webhookendpoint.ContentTypeFORM
-	}
-	id := secrets.NewID("whe")
-	secret := webhook.NewSecret()
-	sealed, err := s.sealSecret(id, secret)
-	if err != nil {
-		return nil, err
-	}
-	ep, err := s.db.WebhookEndpoint.Create().
-		SetID(id).SetStoreID(storeID).SetMode(mode).SetURL(m.GetUrl()).SetDescription(m.GetDescription()).
-		SetEventTypes(m.GetEventTypes()).SetPayMethods(payMethodNames(m.GetPayMethods())).
-		SetContentType(contentType).SetSecretSealed(sealed).
-		Save(ctx)
+	ep, secret, err := s.webhooks.CreateEndpoint(ctx, webhook.NewEndpoint{
+		StoreID: storeID, Mode: mode, URL: m.GetUrl(), Description: m.GetDescription(),
+		EventTypes: m.GetEventTypes(), PayMethods: payMethodNames(m.GetPayMethods()),
+		ContentType: contentTypeFromPB(m.GetContentType()), TestOnly: testKeyCall(ctx),
+	})
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.CreateWebhookEndpointResponse{Endpoint: toEndpointPB(ep), Secret: secret}), nil
-}
-
-// loadEndpoint reads an endpoint of the caller's store; a TEST key sees
-// only TEST endpoints.
-func (s *Server) loadEndpoint(ctx context.Context, id string) (*ent.WebhookEndpoint, error) {
-	q := s.db.WebhookEndpoint.Query().Where(webhookendpoint.ID(id))
-	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST {
-		q = q.Where(webhookendpoint.ModeEQ(webhookendpoint.ModeTEST))
-	}
-	ep, err := q.Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, apierr.New(apierr.CodeNotFound, reasonWebhookEndpointNotFound, "webhook endpoint %s not found", id)
-	}
-	return ep, err
 }
 
 func (s *webhookService) ListWebhookEndpoints(ctx context.Context, req *connect.Request[paymuxv1.ListWebhookEndpointsRequest]) (*connect.Response[paymuxv1.ListWebhookEndpointsResponse], error) {
@@ -189,7 +99,7 @@ func (s *webhookService) ListWebhookEndpoints(ctx context.Context, req *connect.
 		return nil, err
 	}
 	q := s.db.WebhookEndpoint.Query().Order(ent.Asc(webhookendpoint.FieldCreatedAt), ent.Asc(webhookendpoint.FieldID))
-	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST {
+	if testKeyCall(ctx) {
 		q = q.Where(webhookendpoint.ModeEQ(webhookendpoint.ModeTEST))
 	}
 	if after {
@@ -210,7 +120,7 @@ func (s *webhookService) ListWebhookEndpoints(ctx context.Context, req *connect.
 }
 
 func (s *webhookService) GetWebhookEndpoint(ctx context.Context, req *connect.Request[paymuxv1.GetWebhookEndpointRequest]) (*connect.Response[paymuxv1.GetWebhookEndpointResponse], error) {
-	ep, err := s.loadEndpoint(ctx, req.Msg.GetId())
+	ep, err := s.webhooks.Endpoint(ctx, req.Msg.GetId(), testKeyCall(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -219,52 +129,12 @@ func (s *webhookService) GetWebhookEndpoint(ctx context.Context, req *connect.Re
 
 func (s *webhookService) UpdateWebhookEndpoint(ctx context.Context, req *connect.Request[paymuxv1.UpdateWebhookEndpointRequest]) (*connect.Response[paymuxv1.UpdateWebhookEndpointResponse], error) {
 	m := req.Msg
-	ep, err := s.loadEndpoint(ctx, m.GetId())
-	if err != nil {
-		return nil, err
-	}
-	paths := m.GetUpdateMask().GetPaths()
-	if len(paths) == 0 {
-		return nil, apierr.InvalidField("update_mask", "name at least one of url, description, event_types, pay_methods, content_type, enabled")
-	}
-	upd := s.db.WebhookEndpoint.UpdateOne(ep)
-	for _, path := range paths {
-		switch path {
-		case "url":
-			if err := s.checkWebhookURL("url", m.GetUrl()); err != nil {
-				return nil, err
-			}
-			upd.SetURL(m.GetUrl())
-		case "description":
-			upd.SetDescription(m.GetDescription())
-		case "event_types":
-			if err := checkEventTypes("event_types", m.GetEventTypes()); err != nil {
-				return nil, err
-			}
-			upd.SetEventTypes(m.GetEventTypes())
-		case "pay_methods":
-			upd.SetPayMethods(payMethodNames(m.GetPayMethods()))
-		case "content_type":
-			ct := webhookendpoint.ContentTypeJSON
-			if m.GetContentType() == paymuxv1.WebhookContentType_WEBHOOK_CONTENT_TYPE_FORM {
-				ct = webhookendpoint.ContentTypeFORM
-			}
-			upd.SetContentType(ct)
-		case "enabled", "disabled_reason":
-			if m.GetEnabled() {
-				upd.SetEnabled(true).SetDisabledReason("").ClearDisabledAt().ClearFailingSince()
-			} else {
-				reason := m.GetDisabledReason()
-				if reason == "" {
-					reason = "disabled by the merchant"
-				}
-				upd.SetEnabled(false).SetDisabledReason(reason).SetDisabledAt(s.clock())
-			}
-		default:
-			return nil, apierr.InvalidField("update_mask", "unknown field %q", path)
-		}
-	}
-	ep, err = upd.Save(ctx)
+	ep, err := s.webhooks.UpdateEndpoint(ctx, webhook.EndpointChange{
+		ID: m.GetId(), TestOnly: testKeyCall(ctx), Fields: m.GetUpdateMask().GetPaths(),
+		URL: m.GetUrl(), Description: m.GetDescription(), EventTypes: m.GetEventTypes(),
+		PayMethods: payMethodNames(m.GetPayMethods()), ContentType: contentTypeFromPB(m.GetContentType()),
+		Enabled: m.GetEnabled(), DisabledReason: m.GetDisabledReason(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -272,97 +142,30 @@ func (s *webhookService) UpdateWebhookEndpoint(ctx context.Context, req *connect
 }
 
 func (s *webhookService) DeleteWebhookEndpoint(ctx context.Context, req *connect.Request[paymuxv1.DeleteWebhookEndpointRequest]) (*connect.Response[paymuxv1.DeleteWebhookEndpointResponse], error) {
-	ep, err := s.loadEndpoint(ctx, req.Msg.GetId())
-	if err != nil {
-		return nil, err
-	}
-	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		if _, err := tx.WebhookDelivery.Update().
-			Where(webhookdelivery.EndpointID(ep.ID), webhookdelivery.StatusEQ(webhookdelivery.StatusPENDING)).
-			SetStatus(webhookdelivery.StatusFAILED).Save(ctx); err != nil {
-			return err
-		}
-		return tx.WebhookEndpoint.DeleteOne(ep).Exec(ctx)
-	})
-	if err != nil {
+	if err := s.webhooks.DeleteEndpoint(ctx, req.Msg.GetId(), testKeyCall(ctx)); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.DeleteWebhookEndpointResponse{}), nil
 }
 
 func (s *webhookService) RotateWebhookSecret(ctx context.Context, req *connect.Request[paymuxv1.RotateWebhookSecretRequest]) (*connect.Response[paymuxv1.RotateWebhookSecretResponse], error) {
-	ep, err := s.loadEndpoint(ctx, req.Msg.GetId())
-	if err != nil {
-		return nil, err
-	}
-	overlap := defaultSecretOverlap
+	overlap := webhook.DefaultSecretOverlap
 	if req.Msg.GetOverlap() != nil {
 		overlap = req.Msg.GetOverlap().AsDuration()
 	}
-	secret := webhook.NewSecret()
-	sealed, err := s.sealSecret(ep.ID, secret)
+	ep, secret, err := s.webhooks.RotateSecret(ctx, req.Msg.GetId(), testKeyCall(ctx), overlap)
 	if err != nil {
-		return nil, err
-	}
-	upd := s.db.WebhookEndpoint.UpdateOne(ep).SetSecretSealed(sealed)
-	if overlap > 0 {
-		upd.SetPreviousSecretSealed(ep.SecretSealed).SetPreviousSecretExpiresAt(s.clock().Add(overlap))
-	} else {
-		upd.ClearPreviousSecretSealed().ClearPreviousSecretExpiresAt()
-	}
-	if ep, err = upd.Save(ctx); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.RotateWebhookSecretResponse{Endpoint: toEndpointPB(ep), Secret: secret}), nil
 }
 
 func (s *webhookService) TestWebhookEndpoint(ctx context.Context, req *connect.Request[paymuxv1.TestWebhookEndpointRequest]) (*connect.Response[paymuxv1.TestWebhookEndpointResponse], error) {
-	ep, err := s.loadEndpoint(ctx, req.Msg.GetId())
-	if err != nil {
-		return nil, err
-	}
 	typ := req.Msg.GetEventType()
 	if typ == "" {
 		typ = paymentsvc.EventType(payment.StatusPAID)
 	}
-	if err := checkEventTypes("event_type", []string{typ}); err != nil {
-		return nil, err
-	}
-	now := s.clock()
-	paymentID := "pay_test_" + secrets.RandomString(12)
-	sample, err := json.Marshal(map[string]any{
-		"id": paymentID, "storeId": ep.StoreID, "merchantPaymentId": "test-order",
-		"orderName": "TEST", "status": "PAYMENT_STATUS_" + strings.ToUpper(strings.TrimPrefix(typ, "payment.")),
-		"mode": "MODE_" + string(ep.Mode), "amounts": map[string]any{"total": "1000"}, "test": true,
-	})
-	if err != nil {
-		return nil, err
-	}
-	eventID := secrets.NewID("evt_test")
-	r, err := s.buildRequest(ep, &ent.Event{ID: eventID, Type: typ, CreatedAt: now, Data: sample,
-		PaymentID: paymentID, MerchantPaymentID: "test-order"})
-	if err != nil {
-		return nil, err
-	}
-	res := s.send(ctx, s.webhooks.client, r)
-	// Kept in the delivery log like any delivery, marked TEST.
-	status := webhookdelivery.StatusFAILED
-	if res.err == nil && res.status >= 200 && res.status < 300 {
-		status = webhookdelivery.StatusSUCCEEDED
-	}
-	var a *ent.WebhookAttempt
-	wctx := context.WithoutCancel(ctx)
-	err = database.InTx(wctx, s.db, func(tx *ent.Tx) error {
-		d, err := tx.WebhookDelivery.Create().
-			SetStoreID(ep.StoreID).SetEndpointID(ep.ID).SetEventID(eventID).SetEventType(typ).
-			SetStatus(status).SetAttempts(1).SetNextAttemptAt(now).SetTrigger(webhookdelivery.TriggerTEST).
-			SetLastStatus(res.status).Save(wctx)
-		if err != nil {
-			return err
-		}
-		a, err = s.logAttempt(wctx, tx.Client(), ep, d.ID, 1, "TEST", r, res)
-		return err
-	})
+	a, err := s.webhooks.TestEndpoint(ctx, req.Msg.GetId(), testKeyCall(ctx), typ)
 	if err != nil {
 		return nil, err
 	}
@@ -380,7 +183,7 @@ func (s *webhookService) ListWebhookDeliveries(ctx context.Context, req *connect
 		return nil, err
 	}
 	q := s.db.WebhookDelivery.Query().Order(ent.Desc(webhookdelivery.FieldCreatedAt), ent.Desc(webhookdelivery.FieldID))
-	if k := callFrom(ctx).Principal.Key; k != nil && k.Mode == apikey.ModeTEST {
+	if testKeyCall(ctx) {
 		// A TEST key sees the deliveries of TEST endpoints only.
 		ids, err := s.db.WebhookEndpoint.Query().Where(webhookendpoint.ModeEQ(webhookendpoint.ModeTEST)).IDs(ctx)
 		if err != nil {
@@ -430,15 +233,15 @@ func (s *webhookService) ListWebhookDeliveries(ctx context.Context, req *connect
 func (s *webhookService) GetWebhookDelivery(ctx context.Context, req *connect.Request[paymuxv1.GetWebhookDeliveryRequest]) (*connect.Response[paymuxv1.GetWebhookDeliveryResponse], error) {
 	d, err := s.db.WebhookDelivery.Get(ctx, req.Msg.GetId())
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(apierr.CodeNotFound, reasonWebhookDeliveryNotFound, "webhook delivery %s not found", req.Msg.GetId())
+		return nil, apierr.New(apierr.CodeNotFound, webhook.ReasonDeliveryNotFound, "webhook delivery %s not found", req.Msg.GetId())
 	}
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.loadEndpoint(ctx, d.EndpointID); apierr.Reason(err) == reasonWebhookEndpointNotFound {
+	if _, err := s.webhooks.Endpoint(ctx, d.EndpointID, testKeyCall(ctx)); apierr.Reason(err) == webhook.ReasonEndpointNotFound {
 		// A LIVE endpoint's delivery, asked for with a TEST key; or the
 		// endpoint was deleted, and its log with it.
-		return nil, apierr.New(apierr.CodeNotFound, reasonWebhookDeliveryNotFound, "webhook delivery %s not found", d.ID)
+		return nil, apierr.New(apierr.CodeNotFound, webhook.ReasonDeliveryNotFound, "webhook delivery %s not found", d.ID)
 	} else if err != nil {
 		return nil, err
 	}
@@ -456,94 +259,20 @@ func (s *webhookService) ResendWebhooks(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	q := s.db.WebhookDelivery.Query()
-	switch {
-	case m.GetDeliveryId() != "":
-		q = q.Where(webhookdelivery.ID(m.GetDeliveryId()))
-	case m.GetEventId() != "":
-		q = q.Where(webhookdelivery.EventID(m.GetEventId()))
-	default:
-		fs := m.GetFailedSince()
-		// The endpoint is named: one the caller cannot see is not found,
-		// a disabled one is refused even with nothing to resend.
-		ep, err := s.loadEndpoint(ctx, fs.GetEndpointId())
-		if err != nil {
-			return nil, err
-		}
-		if err := endpointDisabled(ep); err != nil {
-			return nil, err
-		}
-		q = q.Where(webhookdelivery.EndpointID(fs.GetEndpointId()), webhookdelivery.StatusEQ(webhookdelivery.StatusFAILED),
-			webhookdelivery.CreatedAtGTE(fs.GetSince().AsTime()))
-	}
-	rows, err := q.Order(ent.Asc(webhookdelivery.FieldCreatedAt), ent.Asc(webhookdelivery.FieldID)).Limit(1000).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// A TEST call's record has no event to send again: fire another TEST.
-	if len(rows) == 1 && m.GetDeliveryId() != "" && rows[0].Trigger == webhookdelivery.TriggerTEST {
-		return nil, apierr.New(apierr.CodeFailedPrecondition, reasonWebhookTestNotResent,
-			"webhook delivery %s was a TEST call: fire another TEST call instead", rows[0].ID)
-	}
-	rows = slices.DeleteFunc(rows, func(d *ent.WebhookDelivery) bool { return d.Trigger == webhookdelivery.TriggerTEST })
-	// Check every endpoint before changing anything: a refusal re-queues
-	// nothing.
-	visible := map[string]bool{}
-	var todo []*ent.WebhookDelivery
-	for _, d := range rows {
-		ok, seen := visible[d.EndpointID]
-		if !seen {
-			ep, err := s.loadEndpoint(ctx, d.EndpointID)
-			switch {
-			case apierr.Reason(err) == reasonWebhookEndpointNotFound:
-				// A TEST key and a LIVE endpoint's delivery, or a deleted
-				// endpoint's: not the caller's to resend.
-			case err != nil:
-				return nil, err
-			default:
-				if err := endpointDisabled(ep); err != nil {
-					return nil, err
-				}
-				ok = true
-			}
-			visible[d.EndpointID] = ok
-		}
-		if ok {
-			todo = append(todo, d)
-		}
-	}
-	if len(todo) == 0 && m.GetDeliveryId() != "" {
-		return nil, apierr.New(apierr.CodeNotFound, reasonWebhookDeliveryNotFound, "webhook delivery %s not found", m.GetDeliveryId())
-	}
-	now := s.clock()
-	res := &paymuxv1.ResendWebhooksResponse{}
-	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		for _, d := range todo {
-			d, err := tx.WebhookDelivery.UpdateOne(d).SetStatus(webhookdelivery.StatusPENDING).
-				SetNextAttemptAt(now).SetTrigger(webhookdelivery.TriggerRESEND).Save(ctx)
-			if err != nil {
-				return err
-			}
-			res.Deliveries = append(res.Deliveries, toDeliveryPB(d, nil))
-		}
-		return nil
+	fs := m.GetFailedSince()
+	ds, err := s.webhooks.Resend(ctx, webhook.Resend{
+		DeliveryID: m.GetDeliveryId(), EventID: m.GetEventId(),
+		EndpointID: fs.GetEndpointId(), FailedSince: fs.GetSince().AsTime(),
+		TestOnly: testKeyCall(ctx),
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(todo) > 0 {
-		s.webhooks.wake()
+	res := &paymuxv1.ResendWebhooksResponse{}
+	for _, d := range ds {
+		res.Deliveries = append(res.Deliveries, toDeliveryPB(d, nil))
 	}
 	return connect.NewResponse(res), nil
-}
-
-// endpointDisabled refuses sending to a disabled endpoint.
-func endpointDisabled(ep *ent.WebhookEndpoint) error {
-	if ep.Enabled {
-		return nil
-	}
-	return apierr.WithMetadata(apierr.CodeFailedPrecondition, reasonWebhookEndpointDisabled,
-		map[string]string{"endpoint_id": ep.ID}, "endpoint %s is disabled (%s): enable it first", ep.ID, ep.DisabledReason)
 }
 
 func toEndpointPB(e *ent.WebhookEndpoint) *paymuxv1.WebhookEndpoint {
