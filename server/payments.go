@@ -204,7 +204,7 @@ func (s *Server) openChannel(row *ent.Channel) (*payChannel, error) {
 	}
 	return &payChannel{
 		row: row,
-		api: loggedProvider{Provider: api, s: s, storeID: row.StoreID},
+		api: s.calls.WrapProvider(api, row.StoreID),
 		pg:  providers.Channel{ID: row.ID, MerchantID: row.MerchantID, Mode: providers.Mode(row.Mode), Secrets: values},
 	}, nil
 }

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/paymux/paymux/calllog"
 	"github.com/paymux/paymux/clientip"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/gen/openapi"
@@ -72,7 +73,7 @@ type Server struct {
 	channels  *channelCache
 	webhooks  *webhookEngine
 	metrics   *metrics
-	calls     *callLog // nil when call_log.enabled is false
+	calls     *calllog.Writer
 	schedules *scheduleEngine
 
 	handler http.Handler
@@ -131,7 +132,9 @@ func New(opts Options) (*Server, error) {
 	s.usage = newUsageRecorder(opts.DB, opts.Logger)
 	s.channels = newChannelCache(opts.Config.AuthCacheTTL, opts.Now)
 	s.metrics = newMetrics(s)
-	s.calls = newCallLog(s)
+	if s.calls, err = calllog.NewWriter(opts.DB, opts.Config.CallLog, opts.Now, opts.Logger, s.metrics.registry); err != nil {
+		return nil, err
+	}
 	s.schedules = newScheduleEngine(s)
 	if s.webhooks, err = newWebhookEngine(s); err != nil {
 		return nil, err
@@ -214,11 +217,11 @@ func New(opts Options) (*Server, error) {
 		defer s.background.Done()
 		s.schedules.run(ctx)
 	}()
-	if s.calls != nil {
+	if s.calls.Enabled() {
 		s.background.Add(1)
 		go func() {
 			defer s.background.Done()
-			s.calls.run(ctx)
+			_ = s.calls.Run(ctx) // returns nil once ctx ends and the queue is written
 		}()
 	}
 	if sbState != nil {
