@@ -13,6 +13,10 @@
 //     request id to the API call or background job that caused it. The
 //     request id travels in the context: WithRequestID and RequestID.
 //   - Writer.Purge drops records older than call_log.retention.
+//   - The queries behind the Log API: ListCalls, ListWebhookAttempts, Get
+//     and Timeline, which merges a payment's calls, PG calls, status
+//     changes and webhook attempts. They return ent entities and plain Go
+//     values; the transport maps them.
 //
 // Records are transport-free: the transport turns what is its own (an
 // error's details, say) into plain values when it captures a call. The
