@@ -17,6 +17,7 @@ import (
 
 	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/calllog"
 	"github.com/paymux/paymux/clientip"
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
@@ -100,7 +101,7 @@ func (s *Server) recoverAndRequestID(next connect.UnaryFunc) connect.UnaryFunc {
 		if !requestIDPattern.MatchString(c.RequestID) {
 			c.RequestID = newRequestID()
 		}
-		ctx = withCall(ctx, c)
+		ctx = calllog.WithRequestID(withCall(ctx, c), c.RequestID)
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.ErrorContext(ctx, "panic in handler", "request_id", c.RequestID,

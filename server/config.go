@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/paymux/paymux/account"
+	"github.com/paymux/paymux/calllog"
 	"github.com/paymux/paymux/clientip"
 	"github.com/paymux/paymux/webhook"
 )
@@ -53,7 +54,7 @@ type Config struct {
 	PublicURL string         `mapstructure:"public_url"`
 	Payments  payment.Config `mapstructure:"payments"`
 	Webhooks  webhook.Config `mapstructure:"webhooks"`
-	CallLog   CallLogConfig  `mapstructure:"call_log"`
+	CallLog   calllog.Config `mapstructure:"call_log"`
 	Billing   BillingConfig  `mapstructure:"billing"`
 }
 
@@ -64,23 +65,6 @@ type BillingConfig struct {
 	PollInterval time.Duration `mapstructure:"poll_interval"`
 	// Workers bounds the scheduled charges in flight in one process.
 	Workers int `mapstructure:"workers"`
-}
-
-// CallLogConfig is the stored log of API and PG calls the Log API reads
-// (not the process log, which is log.*).
-type CallLogConfig struct {
-	Enabled bool `mapstructure:"enabled"`
-	// Retention is how long a record is kept; a sweep purges older ones.
-	Retention time.Duration `mapstructure:"retention"`
-	// MaxBodyBytes cuts each stored request and response body.
-	MaxBodyBytes int `mapstructure:"max_body_bytes"`
-	// Buffer is how many records may wait to be written; it bounds memory.
-	Buffer int `mapstructure:"buffer"`
-	// Overload is what a call does when the buffer is full: "drop" (the
-	// record is dropped and counted in paymux_log_records_dropped_total)
-	// or "block" (the call waits for room, so logging slows calls down
-	// rather than lose a record).
-	Overload string `mapstructure:"overload"`
 }
 
 type DatabaseConfig struct {

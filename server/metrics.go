@@ -24,10 +24,7 @@ type metrics struct {
 	registry *prometheus.Registry
 	calls    *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	// The call log (calllog.go) and the PG calls it records.
-	pgLatency  *prometheus.HistogramVec
-	logWritten prometheus.Counter
-	logDropped *prometheus.CounterVec
+	// The call log's metrics are package calllog's, on this registry.
 }
 
 func newMetrics(s *Server) *metrics {
@@ -43,31 +40,6 @@ func newMetrics(s *Server) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"procedure", "surface"}),
 	}
-	m.pgLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "paymux_pg_call_duration_seconds",
-		Help:    "Calls paymux made to PGs, by provider, operation and result (OK or the error kind).",
-		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-	}, []string{"provider", "operation", "code"})
-	m.logWritten = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "paymux_log_records_written_total",
-		Help: "Call log records (API and PG calls) written.",
-	})
-	m.logDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "paymux_log_records_dropped_total",
-		Help: "Call log records not written: overload (the buffer was full and call_log.overload is drop), write_error, closing.",
-	}, []string{"reason"})
-	for _, reason := range []string{"overload", "write_error", "closing"} {
-		m.logDropped.WithLabelValues(reason) // shown as 0 until something is dropped
-	}
-	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "paymux_log_records_queued",
-		Help: "Call log records waiting to be written (at most call_log.buffer).",
-	}, func() float64 {
-		if s.calls == nil {
-			return 0
-		}
-		return float64(len(s.calls.queue))
-	})
 	schedulesDue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "paymux_schedules_due",
 		Help: "Billing schedules due now and not yet started (the executor's backlog).",
@@ -81,7 +53,7 @@ func newMetrics(s *Server) *metrics {
 		}
 		return float64(n)
 	})
-	m.registry.MustRegister(m.calls, m.latency, m.pgLatency, m.logWritten, m.logDropped, queued, schedulesDue,
+	m.registry.MustRegister(m.calls, m.latency, schedulesDue,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -119,7 +119,7 @@ func (e *scheduleEngine) runDue(ctx context.Context) (int, error) {
 // claimed while these are charged.
 func (e *scheduleEngine) claimAndCharge(ctx context.Context) (int, error) {
 	s := e.s
-	ctx = withCall(tenant.System(ctx), &call{RequestID: "job_schedule_" + secrets.RandomString(12)})
+	ctx = withJobRequestID(tenant.System(ctx), "job_schedule_"+secrets.RandomString(12))
 	started, n, err := e.claim(ctx)
 	if err != nil || len(started) == 0 {
 		return n, err

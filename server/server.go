@@ -28,6 +28,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/paymux/paymux/account"
+	"github.com/paymux/paymux/calllog"
 	"github.com/paymux/paymux/clientip"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/gen/openapi"
@@ -85,7 +86,7 @@ type Server struct {
 	webhooks   *webhook.Service
 
 	metrics   *metrics
-	calls     *callLog // nil when call_log.enabled is false
+	calls     *calllog.Writer
 	schedules *scheduleEngine
 
 	handler http.Handler
@@ -146,7 +147,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.usage = account.NewUsageRecorder(opts.DB, opts.Logger, 5*time.Second)
 	s.metrics = newMetrics(s)
-	s.calls = newCallLog(s)
+	if s.calls, err = calllog.NewWriter(opts.DB, opts.Config.CallLog, opts.Now, opts.Logger, s.metrics.registry); err != nil {
+		return nil, err
+	}
 	s.schedules = newScheduleEngine(s)
 	if s.dispatcher, err = webhook.NewDispatcher(opts.DB, opts.Keyring, opts.Config.Webhooks, opts.Now, opts.Logger, s.metrics.registry); err != nil {
 		return nil, err
@@ -169,13 +172,11 @@ func New(opts Options) (*Server, error) {
 	}
 	s.providers = map[string]providers.Provider{sandbox.Name: s.sandbox}
 	s.payments = paymentsvc.New(paymentsvc.Deps{
-		Config:    opts.Config.Payments,
-		DB:        opts.DB,
-		Keyring:   opts.Keyring,
-		Providers: s.providers,
-		WrapProvider: func(p providers.Provider, storeID string) providers.Provider {
-			return loggedProvider{Provider: p, s: s, storeID: storeID}
-		},
+		Config:          opts.Config.Payments,
+		DB:              opts.DB,
+		Keyring:         opts.Keyring,
+		Providers:       s.providers,
+		WrapProvider:    s.calls.WrapProvider,
 		Outbox:          s.outbox,
 		EventData:       func(p *ent.Payment) ([]byte, error) { return protojson.Marshal(toPaymentPB(p, nil, nil, nil)) },
 		ReturnURL:       s.windowReturnURL,
@@ -185,7 +186,7 @@ func New(opts Options) (*Server, error) {
 	})
 	s.payments.OnTransition(s.endSchedule)
 	s.sweeper = paymentsvc.NewSweeper(s.payments, s.resumeScheduledCharge, func(ctx context.Context) context.Context {
-		return withCall(ctx, &call{RequestID: "job_sweep_" + secrets.RandomString(12)})
+		return withJobRequestID(ctx, "job_sweep_"+secrets.RandomString(12))
 	})
 
 	api := http.NewServeMux()
@@ -257,11 +258,11 @@ func New(opts Options) (*Server, error) {
 		defer s.background.Done()
 		s.schedules.run(ctx)
 	}()
-	if s.calls != nil {
+	if s.calls.Enabled() {
 		s.background.Add(1)
 		go func() {
 			defer s.background.Done()
-			s.calls.run(ctx)
+			_ = s.calls.Run(ctx) // returns nil once ctx ends and the queue is written
 		}()
 	}
 	if sbState != nil {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
-	"github.com/paymux/paymux/ent/logrecord"
 	"github.com/paymux/paymux/ent/webhookattempt"
 	"github.com/paymux/paymux/ent/webhookdelivery"
 	"github.com/paymux/paymux/tenant"
@@ -45,7 +44,7 @@ func (s *Server) dropExpired(ctx context.Context) {
 		Where(webhookdelivery.StatusNEQ(webhookdelivery.StatusPENDING), webhookdelivery.UpdatedAtLT(old)).Exec(ctx)
 	logErr("drop old webhook deliveries", err)
 
-	logErr("drop old call log records", s.purgeCallLog(ctx))
+	logErr("drop old call log records", s.calls.Purge(ctx))
 
 	// A billing-key window not completed within a day is given up, and its
 	// name freed.
@@ -53,25 +52,3 @@ func (s *Server) dropExpired(ctx context.Context) {
 		billingkey.CreatedAtLT(s.clock().Add(-24*time.Hour))).Exec(ctx)
 	logErr("drop unfinished billing key windows", err)
 }
-
-// purgeCallLog deletes call log records older than call_log.retention, a
-// batch at a time so that SQLite's one writer is never held for long.
-func (s *Server) purgeCallLog(ctx context.Context) error {
-	old := s.clock().Add(-s.cfg.CallLog.Retention)
-	for ctx.Err() == nil {
-		ids, err := s.db.LogRecord.Query().Where(logrecord.CreatedAtLT(old)).Limit(purgeBatch).IDs(ctx)
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		if _, err := s.db.LogRecord.Delete().Where(logrecord.IDIn(ids...)).Exec(ctx); err != nil {
-			return err
-		}
-		if len(ids) < purgeBatch {
-			return nil
-		}
-	}
-	return ctx.Err()
-}
-
-// purgeBatch bounds the rows one retention delete removes.
-const purgeBatch = 1000

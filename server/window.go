@@ -12,6 +12,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/paymux/paymux/calllog"
 	"github.com/paymux/paymux/clientip"
 	"github.com/paymux/paymux/ent/payment"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
@@ -44,7 +45,7 @@ func withRequestID(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{RequestID: newRequestID()}
 		w.Header().Set(requestIDHeader, c.RequestID)
-		h(w, r.WithContext(withCall(r.Context(), c)))
+		h(w, r.WithContext(calllog.WithRequestID(withCall(r.Context(), c), c.RequestID)))
 	})
 }
 

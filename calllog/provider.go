@@ -1,8 +1,7 @@
-package server
+package calllog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -12,19 +11,26 @@ import (
 	"github.com/paymux/paymux/redact"
 )
 
-// loggedProvider records every call paymux makes to a PG through one
-// store's channel: in the call log (masked, linked to the API call or job
-// by request id) and in the PG latency metric. openChannel wraps every
-// adapter in it, so no PG call goes unrecorded.
+// WrapProvider returns p recording every call paymux makes to the PG
+// through one store's channels: in the call log (masked, linked by the
+// context's request id to the API call or job that made it) and in the PG
+// latency metric, paymux_pg_call_duration_seconds. Every adapter a channel
+// calls is wrapped, so no PG call goes unrecorded. A disabled writer still
+// times the calls.
+func (w *Writer) WrapProvider(p providers.Provider, storeID string) providers.Provider {
+	return loggedProvider{Provider: p, w: w, storeID: storeID}
+}
+
+// loggedProvider is a PG adapter that records its calls.
 type loggedProvider struct {
 	providers.Provider
-	s       *Server
+	w       *Writer
 	storeID string
 }
 
 // logPG runs call and records it as operation op.
 func logPG[T any](ctx context.Context, p loggedProvider, op string, ch providers.Channel, req any, orderID string, call func() (T, error)) (T, error) {
-	start, at := time.Now(), p.s.clock()
+	start, at := time.Now(), p.w.clock()
 	res, err := call()
 	p.record(ctx, op, ch, req, res, err, orderID, at, time.Since(start))
 	return res, err
@@ -46,30 +52,30 @@ func (p loggedProvider) record(ctx context.Context, op string, ch providers.Chan
 		}
 		res = nil
 	}
-	p.s.metrics.pgLatency.WithLabelValues(p.Name(), op, code).Observe(latency.Seconds())
-	c := callFrom(ctx)
-	p.s.log.DebugContext(ctx, "pg call", "request_id", c.RequestID, "provider", p.Name(), "op", op,
+	p.w.pgLatency.WithLabelValues(p.Name(), op, code).Observe(latency.Seconds())
+	requestID := RequestID(ctx)
+	p.w.log.DebugContext(ctx, "pg call", "request_id", requestID, "provider", p.Name(), "op", op,
 		"channel", ch.ID, "code", code, "reason", reason, "duration", latency)
-	r := &pendingLog{
-		kind:      logrecord.KindPG,
-		at:        at,
-		storeID:   p.storeID,
-		mode:      string(ch.Mode),
-		requestID: c.RequestID,
-		surface:   p.Name(),
-		method:    p.Name() + "/" + op,
-		code:      code,
-		reason:    reason,
-		message:   message,
-		latency:   latency,
-		reqValue:  withoutBillingKey(req),
-		resValue:  withoutBillingKey(res),
+	r := &Record{
+		Kind:          logrecord.KindPG,
+		At:            at,
+		StoreID:       p.storeID,
+		Mode:          string(ch.Mode),
+		RequestID:     requestID,
+		Surface:       p.Name(),
+		Method:        p.Name() + "/" + op,
+		Code:          code,
+		Reason:        reason,
+		Message:       message,
+		Latency:       latency,
+		RequestValue:  withoutBillingKey(req),
+		ResponseValue: withoutBillingKey(res),
 	}
 	// paymux sends its payment id as the PG's order id.
 	if strings.HasPrefix(orderID, "pay_") {
-		r.paymentID = orderID
+		r.PaymentID = orderID
 	}
-	p.s.calls.add(r)
+	p.w.Add(r)
 }
 
 // withoutBillingKey masks the PG's billing key in a request or result: with
@@ -108,22 +114,6 @@ func withoutBillingKey(v any) any {
 		return &c
 	}
 	return v
-}
-
-// valueJSON is a PG request or result as JSON. The providers' card and
-// secret types marshal masked already; the writer masks the JSON again.
-func valueJSON(v any) []byte {
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return []byte(`{"unloggable":` + quoteJSON(err.Error()) + `}`)
-	}
-	if string(b) == "null" {
-		return nil
-	}
-	return b
 }
 
 func (p loggedProvider) PrepareWindow(ctx context.Context, ch providers.Channel, req providers.PrepareWindowRequest) (*providers.PrepareWindowResult, error) {
@@ -220,7 +210,7 @@ func (p loggedProvider) ParseNotification(ctx context.Context, ch providers.Chan
 		"body":    string(n.Body),
 		"from":    n.RemoteAddr.String(),
 	}
-	start, at := time.Now(), p.s.clock()
+	start, at := time.Now(), p.w.clock()
 	ev, err := p.Provider.ParseNotification(ctx, ch, n)
 	orderID := ""
 	if ev != nil {

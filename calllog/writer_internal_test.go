@@ -1,4 +1,4 @@
-package server
+package calllog
 
 import (
 	"context"
@@ -10,15 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
 
-	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/logrecord"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/internal/testdb"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/redact"
@@ -26,41 +28,51 @@ import (
 )
 
 // Internal tests of the call log's writer: what build stores of a call
-// (never a full card number) and what add does when the queue is full.
+// (never a full card number) and what Add does when the queue is full.
 // Helpers are prefixed "lg".
 
-// lgServer is a Server with what the call log uses: its configuration, a
-// migrated SQLite database, a logger, a clock and the metrics.
-func lgServer(tb testing.TB, configure ...func(*Config)) *Server {
+// lgConfig is call_log's default configuration.
+var lgConfig = Config{Enabled: true, Retention: 720 * time.Hour, MaxBodyBytes: 16 << 10, Buffer: 10000, Overload: "drop"}
+
+// lgEnv is a writer on a migrated SQLite database, with its metrics.
+type lgEnv struct {
+	db  *ent.Client
+	w   *Writer
+	reg *prometheus.Registry
+}
+
+// lgWriter is a writer with call_log's defaults as configure leaves them,
+// on a new SQLite database, with a registry of its own.
+func lgWriter(tb testing.TB, configure ...func(*Config)) *lgEnv {
 	tb.Helper()
-	drv, err := database.OpenDriver("", tb.TempDir()+"/paymux.db", 1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	db := ent.NewClient(ent.Driver(drv))
-	tb.Cleanup(func() { db.Close() })
-	if err := database.Migrate(context.Background(), db); err != nil {
-		tb.Fatal(err)
-	}
-	cfg, err := LoadConfig(NewViper(), "")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg.DataDir = tb.TempDir()
+	e := &lgEnv{db: testdb.SQLite(tb)}
+	cfg := lgConfig
 	for _, f := range configure {
 		f(&cfg)
 	}
-	s := &Server{cfg: cfg, db: db, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
-	s.metrics = newMetrics(s)
-	return s
+	e.renew(tb, cfg)
+	return e
 }
 
-// lgMetric reads a sample of a metric family from the server's registry,
+// renew gives e a new writer with cfg on the same database, and a new
+// registry for its metrics.
+func (e *lgEnv) renew(tb testing.TB, cfg Config) *Writer {
+	tb.Helper()
+	e.reg = prometheus.NewRegistry()
+	w, err := NewWriter(e.db, cfg, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), e.reg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.w = w
+	return w
+}
+
+// lgMetric reads a sample of a metric family from the writer's registry,
 // as /metrics would show it: the one whose labels include every pair of
 // labels (name, value, ...). ok is false when there is no such sample.
-func lgMetric(tb testing.TB, s *Server, family string, labels ...string) (v float64, ok bool) {
+func lgMetric(tb testing.TB, e *lgEnv, family string, labels ...string) (v float64, ok bool) {
 	tb.Helper()
-	families, err := s.metrics.registry.Gather()
+	families, err := e.reg.Gather()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -93,9 +105,9 @@ func lgMetric(tb testing.TB, s *Server, family string, labels ...string) (v floa
 }
 
 // lgDropped is paymux_log_records_dropped_total{reason}.
-func lgDropped(tb testing.TB, s *Server, reason string) float64 {
+func lgDropped(tb testing.TB, e *lgEnv, reason string) float64 {
 	tb.Helper()
-	v, _ := lgMetric(tb, s, "paymux_log_records_dropped_total", "reason", reason)
+	v, _ := lgMetric(tb, e, "paymux_log_records_dropped_total", "reason", reason)
 	return v
 }
 
@@ -268,10 +280,10 @@ func lgNoCard(t *testing.T, what, card string, stored map[string]string) {
 }
 
 // lgAPIRecord is an API call's record with the given messages.
-func lgAPIRecord(req, res proto.Message) *pendingLog {
-	return &pendingLog{
-		kind: logrecord.KindAPI, at: time.Now(), storeID: "st_lg", mode: "TEST", requestID: "req_lg", surface: "connect",
-		method: "/paymux.v1.PaymentService/CreateInstantPayment", code: "OK", reqMsg: req, resMsg: res,
+func lgAPIRecord(req, res proto.Message) *Record {
+	return &Record{
+		Kind: logrecord.KindAPI, At: time.Now(), StoreID: "st_lg", Mode: "TEST", RequestID: "req_lg", Surface: "connect",
+		Method: "/paymux.v1.PaymentService/CreateInstantPayment", Code: "OK", Request: req, Response: res,
 	}
 }
 
@@ -305,8 +317,7 @@ func FuzzCallLogMasksCards(f *testing.F) {
 	}
 	f.Add([]byte{0xff, 0x00, 0x7f}, uint8(6), "phone=")
 	f.Add([]byte("x"), uint8(1), "number:")
-	s := lgServer(f)
-	l := &callLog{s: s}
+	l := lgWriter(f).w
 	reqSlots := lgSlots((&paymuxv1.CreateInstantPaymentRequest{}).ProtoReflect().Descriptor(), 3)
 	resSlots := lgSlots((&paymuxv1.CreateInstantPaymentResponse{}).ProtoReflect().Descriptor(), 4)
 	if len(reqSlots) < 10 || len(resSlots) < 20 {
@@ -343,17 +354,18 @@ func FuzzCallLogMasksCards(f *testing.F) {
 		// An error: its message and its details.
 		for _, v := range values {
 			r := lgAPIRecord(&paymuxv1.CreateInstantPaymentRequest{MerchantPaymentId: "lg-1"}, nil)
-			r.code, r.errCode, r.reason, r.message = "FAILED_PRECONDITION", connect.CodeFailedPrecondition, "PG_PROVIDER", "the PG refused card "+v
+			r.Code, r.Reason, r.Message = "FAILED_PRECONDITION", "PG_PROVIDER", "the PG refused card "+v
+			r.Error = &status.Status{Code: 9, Message: r.Message} // FAILED_PRECONDITION
 			for _, d := range []proto.Message{
 				&errdetails.ErrorInfo{Reason: "PG_PROVIDER", Domain: "paymux", Metadata: map[string]string{"pg_message": v, "card": card}},
 				&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "card.number", Description: v + " is not accepted"}}},
 				&errdetails.LocalizedMessage{Locale: "ko-KR", Message: v},
 			} {
-				detail, err := connect.NewErrorDetail(d)
+				detail, err := anypb.New(d)
 				if err != nil {
 					t.Fatal(err)
 				}
-				r.errDetails = append(r.errDetails, detail)
+				r.Error.Details = append(r.Error.Details, detail)
 			}
 			lgNoCard(t, "error", card, lgStored(l.build(r)))
 		}
@@ -363,9 +375,9 @@ func FuzzCallLogMasksCards(f *testing.F) {
 		for _, v := range values {
 			for _, viaREST := range []bool{false, true} {
 				r := lgAPIRecord(&paymuxv1.CreateInstantPaymentRequest{}, nil)
-				r.surface, r.httpMethod, r.viaREST = "rest", http.MethodGet, viaREST
-				r.path = "/v1/payments?" + url.Values{"query": {v}, "cardNumber": {card}, "note": {text}}.Encode() + "&raw=" + v
-				r.headers = http.Header{
+				r.Surface, r.HTTPMethod, r.ViaREST = "rest", http.MethodGet, viaREST
+				r.Path = "/v1/payments?" + url.Values{"query": {v}, "cardNumber": {card}, "note": {text}}.Encode() + "&raw=" + v
+				r.Headers = http.Header{
 					"X-Note": {v}, "X-Card-Number": {card}, "Authorization": {"Basic " + card},
 					"Grpcgateway-X-Order": {v}, "Grpcgateway-Referer": {"https://shop.example/pay?card=" + card},
 				}
@@ -377,10 +389,10 @@ func FuzzCallLogMasksCards(f *testing.F) {
 		// number themselves) and a result where a PG sent the number back
 		// unmasked, and a PG error naming it.
 		for _, v := range values {
-			r := &pendingLog{
-				kind: logrecord.KindPG, at: time.Now(), storeID: "st_lg", mode: "TEST", requestID: "req_lg", surface: "sandbox",
-				method: "sandbox/ChargeKeyIn", code: "DECLINED", reason: "SB_51", message: "card " + v + " declined",
-				reqValue: providers.KeyInRequest{
+			r := &Record{
+				Kind: logrecord.KindPG, At: time.Now(), StoreID: "st_lg", Mode: "TEST", RequestID: "req_lg", Surface: "sandbox",
+				Method: "sandbox/ChargeKeyIn", Code: "DECLINED", Reason: "SB_51", Message: "card " + v + " declined",
+				RequestValue: providers.KeyInRequest{
 					OrderID: "pay_lg", OrderName: v, Amount: providers.Amount{Total: 1000},
 					Card: providers.CardData{
 						Number: providers.NewCardNumber(lgGrouped(card, "-")), ExpiryYear: 2030, ExpiryMonth: 12,
@@ -388,7 +400,7 @@ func FuzzCallLogMasksCards(f *testing.F) {
 					},
 					Buyer: providers.Buyer{Name: v, Email: text + "@example.com", Phone: v},
 				},
-				resValue: &providers.Payment{
+				ResponseValue: &providers.Payment{
 					OrderID: "pay_lg", OrderName: v, ReceiptURL: "https://pg.example/receipt?card=" + card,
 					Card:    &providers.CardInfo{Number: card, ApprovalNumber: v},
 					Failure: &providers.Error{Kind: providers.KindDeclined, Code: "SB_51", Message: v},
@@ -416,8 +428,8 @@ func FuzzCallLogMasksCards(f *testing.F) {
 // call's fields, the payment ids from the messages, masked bodies) and
 // the records it makes can be written.
 func TestCallLogBuildStoresTheCall(t *testing.T) {
-	s := lgServer(t)
-	l := &callLog{s: s}
+	e := lgWriter(t)
+	l := e.w
 	ctx := tenant.System(context.Background())
 	req := &paymuxv1.CreateInstantPaymentRequest{
 		MerchantPaymentId: "lg-order-1", OrderName: "lg order", Amount: &paymuxv1.Amount{Total: 1000},
@@ -427,8 +439,8 @@ func TestCallLogBuildStoresTheCall(t *testing.T) {
 	}
 	res := &paymuxv1.CreateInstantPaymentResponse{Payment: &paymuxv1.Payment{Id: "pay_lg1", MerchantPaymentId: "lg-order-1"}}
 	r := lgAPIRecord(req, res)
-	r.latency, r.keyID, r.clientIP = 1500*time.Microsecond, "key_lg", "192.0.2.1"
-	r.headers = http.Header{"Authorization": {"Basic c2VjcmV0OnNlY3JldA=="}, "Content-Length": {"12"}, "X-Request-Id": {"req_lg"}}
+	r.Latency, r.KeyID, r.ClientIP = 1500*time.Microsecond, "key_lg", "192.0.2.1"
+	r.Headers = http.Header{"Authorization": {"Basic c2VjcmV0OnNlY3JldA=="}, "Content-Length": {"12"}, "X-Request-Id": {"req_lg"}}
 	c := l.build(r)
 	m := c.Mutation()
 	pid, _ := m.PaymentID()
@@ -449,10 +461,10 @@ func TestCallLogBuildStoresTheCall(t *testing.T) {
 	if h["Authorization"] != "Basic [REDACTED]" || h["X-Request-Id"] != "req_lg" || h["Content-Length"] != "" {
 		t.Errorf("headers %v", h)
 	}
-	if err := s.db.LogRecord.CreateBulk(c).Exec(ctx); err != nil {
+	if err := e.db.LogRecord.CreateBulk(c).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	row, err := s.db.LogRecord.Query().Only(ctx)
+	row, err := e.db.LogRecord.Query().Only(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +474,7 @@ func TestCallLogBuildStoresTheCall(t *testing.T) {
 	}
 
 	// A body over call_log.max_body_bytes is cut, after masking, and says so.
-	s.cfg.CallLog.MaxBodyBytes = 256
+	l.cfg.MaxBodyBytes = 256
 	req.OrderName = strings.Repeat("긴 주문 ", 100)
 	c = l.build(lgAPIRecord(req, nil))
 	body, _ = c.Mutation().RequestBody()
@@ -478,21 +490,20 @@ func TestCallLogBuildStoresTheCall(t *testing.T) {
 // does not fit and counts it under reason overload; the call never waits;
 // once the writer takes a record there is room again.
 func TestCallLogOverloadDrop(t *testing.T) {
-	s := lgServer(t, func(c *Config) { c.CallLog.Buffer, c.CallLog.Overload = 2, "drop" })
-	l := newCallLog(s)
-	s.calls = l
-	if l == nil || l.block {
+	s := lgWriter(t, func(c *Config) { c.Buffer, c.Overload = 2, "drop" })
+	l := s.w
+	if !l.Enabled() || l.block {
 		t.Fatalf("call log %+v, want a dropping one", l)
 	}
 	if v, ok := lgMetric(t, s, "paymux_log_records_dropped_total", "reason", "overload"); !ok || v != 0 {
 		t.Errorf("dropped{overload} before any drop: %v (shown %v), want 0 shown", v, ok)
 	}
-	records := make([]*pendingLog, 5)
+	records := make([]*Record, 5)
 	done := make(chan struct{})
 	go func() {
 		for i := range records {
 			records[i] = lgAPIRecord(nil, nil)
-			l.add(records[i])
+			l.Add(records[i])
 		}
 		close(done)
 	}()
@@ -511,7 +522,7 @@ func TestCallLogOverloadDrop(t *testing.T) {
 	if a, b := <-l.queue, <-l.queue; a != records[0] || b != records[1] {
 		t.Error("the queue does not hold the first records")
 	}
-	l.add(records[4])
+	l.Add(records[4])
 	if len(l.queue) != 1 || lgDropped(t, s, "overload") != 3 {
 		t.Errorf("with room again: queue %d, dropped %v", len(l.queue), lgDropped(t, s, "overload"))
 	}
@@ -519,25 +530,29 @@ func TestCallLogOverloadDrop(t *testing.T) {
 		t.Errorf("dropped{closing} = %v", got)
 	}
 	// A disabled call log takes nothing and does not panic.
-	var off *callLog
-	off.add(records[0])
+	var off *Writer
+	off.Add(records[0])
+	off = s.renew(t, Config{Enabled: false, Buffer: 2, Overload: "drop"})
+	off.Add(records[0])
+	if v, _ := lgMetric(t, s, "paymux_log_records_queued"); v != 0 || lgDropped(t, s, "overload") != 0 {
+		t.Errorf("a disabled call log took a record: queued %v, dropped %v", v, lgDropped(t, s, "overload"))
+	}
 }
 
 // TestCallLogOverloadBlock: with overload "block", a call waits for room
 // rather than lose its record, and stops waiting (counting the record
 // under reason closing) when the server shuts down.
 func TestCallLogOverloadBlock(t *testing.T) {
-	s := lgServer(t, func(c *Config) { c.CallLog.Buffer, c.CallLog.Overload = 1, "block" })
-	l := newCallLog(s)
-	s.calls = l
-	if l == nil || !l.block {
+	s := lgWriter(t, func(c *Config) { c.Buffer, c.Overload = 1, "block" })
+	l := s.w
+	if !l.Enabled() || !l.block {
 		t.Fatalf("call log %+v, want a blocking one", l)
 	}
 	first, second, third := lgAPIRecord(nil, nil), lgAPIRecord(nil, nil), lgAPIRecord(nil, nil)
-	l.add(first)
+	l.Add(first)
 	added := make(chan struct{})
 	go func() {
-		l.add(second)
+		l.Add(second)
 		close(added)
 	}()
 	select {
@@ -556,11 +571,11 @@ func TestCallLogOverloadBlock(t *testing.T) {
 	if len(l.queue) != 1 || <-l.queue != second {
 		t.Fatal("the waiting record is not queued")
 	}
-	l.add(first) // full again
+	l.Add(first) // full again
 
 	unblocked := make(chan struct{})
 	go func() {
-		l.add(third)
+		l.Add(third)
 		close(unblocked)
 	}()
 	select {
@@ -586,7 +601,7 @@ func TestCallLogOverloadBlock(t *testing.T) {
 }
 
 // lgCount is how many call log records are stored.
-func lgCount(t testing.TB, s *Server) int {
+func lgCount(t testing.TB, s *lgEnv) int {
 	t.Helper()
 	n, err := s.db.LogRecord.Query().Count(tenant.System(context.Background()))
 	if err != nil {
@@ -596,7 +611,7 @@ func lgCount(t testing.TB, s *Server) int {
 }
 
 // lgWaitCount waits until n records are stored.
-func lgWaitCount(t testing.TB, s *Server, n int) {
+func lgWaitCount(t testing.TB, s *lgEnv, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); lgCount(t, s) < n; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -607,12 +622,14 @@ func lgWaitCount(t testing.TB, s *Server, n int) {
 
 // lgRun runs l's writer until the returned stop is called; stop waits for
 // it to return.
-func lgRun(t testing.TB, l *callLog, ctx context.Context) (stop func()) {
+func lgRun(t testing.TB, l *Writer, ctx context.Context) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	go func() {
-		l.run(ctx)
+		if err := l.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
 		close(stopped)
 	}()
 	return func() {
@@ -628,24 +645,23 @@ func lgRun(t testing.TB, l *callLog, ctx context.Context) (stop func()) {
 // TestCallLogRunWrites: the writer writes what is queued, in batches, and
 // counts it.
 func TestCallLogRunWrites(t *testing.T) {
-	s := lgServer(t, func(c *Config) { c.CallLog.Buffer = 1000 })
-	l := newCallLog(s)
-	s.calls = l
+	s := lgWriter(t, func(c *Config) { c.Buffer = 1000 })
+	l := s.w
 	stop := lgRun(t, l, context.Background())
 	for range 3 {
-		l.add(lgAPIRecord(&paymuxv1.GetPaymentRequest{Id: "pay_lg"}, nil))
+		l.Add(lgAPIRecord(&paymuxv1.GetPaymentRequest{Id: "pay_lg"}, nil))
 	}
 	lgWaitCount(t, s, 3)
-	for range logWriteBatch + 20 { // more than one batch at once
+	for range writeBatch + 20 { // more than one batch at once
 		l.queue <- lgAPIRecord(nil, nil)
 	}
-	lgWaitCount(t, s, logWriteBatch+23)
+	lgWaitCount(t, s, writeBatch+23)
 	stop()
-	if n := lgCount(t, s); n != logWriteBatch+23 {
-		t.Errorf("%d records written, want %d", n, logWriteBatch+23)
+	if n := lgCount(t, s); n != writeBatch+23 {
+		t.Errorf("%d records written, want %d", n, writeBatch+23)
 	}
-	if v, _ := lgMetric(t, s, "paymux_log_records_written_total"); v != logWriteBatch+23 {
-		t.Errorf("written_total %v, want %d", v, logWriteBatch+23)
+	if v, _ := lgMetric(t, s, "paymux_log_records_written_total"); v != writeBatch+23 {
+		t.Errorf("written_total %v, want %d", v, writeBatch+23)
 	}
 	for _, reason := range []string{"overload", "write_error", "closing"} {
 		if v := lgDropped(t, s, reason); v != 0 {
@@ -661,13 +677,12 @@ func TestCallLogRunWrites(t *testing.T) {
 // (tried a few times, since the writer may see the stop or the queue
 // first).
 func TestCallLogShutdownWritesQueued(t *testing.T) {
-	s := lgServer(t, func(c *Config) { c.CallLog.Buffer = 1000 })
+	s := lgWriter(t, func(c *Config) { c.Buffer = 1000 })
 	// Records arrive, and the server stops while the writer gathers them.
-	l := newCallLog(s)
-	s.calls = l
+	l := s.w
 	stop := lgRun(t, l, context.Background())
 	for range 200 {
-		l.add(lgAPIRecord(nil, nil))
+		l.Add(lgAPIRecord(nil, nil))
 	}
 	stop()
 	want := 200
@@ -680,12 +695,13 @@ func TestCallLogShutdownWritesQueued(t *testing.T) {
 	cancel()
 	for trial := range 8 {
 		want = lgCount(t, s) + 10
-		l := newCallLog(s)
-		s.calls = l
+		l := s.renew(t, lgConfig)
 		for range 10 {
-			l.add(lgAPIRecord(nil, nil))
+			l.Add(lgAPIRecord(nil, nil))
 		}
-		l.run(stopped)
+		if err := l.Run(stopped); err != nil {
+			t.Fatal(err)
+		}
 		if n := lgCount(t, s); n != want {
 			t.Fatalf("trial %d: %d records written, want %d (dropped as write_error so far: %v)", trial, n, want, lgDropped(t, s, "write_error"))
 		}
@@ -699,14 +715,13 @@ func TestCallLogShutdownWritesQueued(t *testing.T) {
 func TestCallLogNoSilentLossAfterClose(t *testing.T) {
 	for _, mode := range []string{"block", "drop"} {
 		t.Run(mode, func(t *testing.T) {
-			s := lgServer(t, func(c *Config) { c.CallLog.Buffer, c.CallLog.Overload = 100, mode })
-			l := newCallLog(s)
-			s.calls = l
+			s := lgWriter(t, func(c *Config) { c.Buffer, c.Overload = 100, mode })
+			l := s.w
 			stop := lgRun(t, l, context.Background())
 			stop()
 			const n = 20
 			for range n {
-				l.add(lgAPIRecord(nil, nil))
+				l.Add(lgAPIRecord(nil, nil))
 			}
 			written, _ := lgMetric(t, s, "paymux_log_records_written_total")
 			dropped := lgDropped(t, s, "closing") + lgDropped(t, s, "overload") + lgDropped(t, s, "write_error")
