@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/paymux/paymux/authheader"
-	"github.com/paymux/paymux/ent/schedule"
 	"github.com/paymux/paymux/ent/webhookdelivery"
 	"github.com/paymux/paymux/tenant"
 )
@@ -21,6 +20,8 @@ import (
 // token>, which Prometheus sends with its bearer_token setting): method
 // names and error counts are not for the public.
 type metrics struct {
+	// registry also holds what domain packages register on it
+	// (billing.Scheduler: paymux_schedules_due).
 	registry *prometheus.Registry
 	calls    *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -88,20 +89,7 @@ func newMetrics(s *Server) *metrics {
 		}
 		return float64(n)
 	})
-	schedulesDue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "paymux_schedules_due",
-		Help: "Billing schedules due now and not yet started (the executor's backlog).",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(tenant.System(context.Background()), 5*time.Second)
-		defer cancel()
-		n, err := s.db.Schedule.Query().Where(schedule.StatusEQ(schedule.StatusSCHEDULED), schedule.PayAtLTE(s.clock())).Count(ctx)
-		if err != nil {
-			s.log.Warn("metrics: count due schedules", "error", err)
-			return -1
-		}
-		return float64(n)
-	})
-	m.registry.MustRegister(m.calls, m.latency, m.attempts, pending, m.pgLatency, m.logWritten, m.logDropped, queued, schedulesDue,
+	m.registry.MustRegister(m.calls, m.latency, m.attempts, pending, m.pgLatency, m.logWritten, m.logDropped, queued,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paymux/paymux/billing"
 	paymentsvc "github.com/paymux/paymux/payment"
 
 	"buf.build/go/protovalidate"
@@ -76,7 +77,8 @@ type Server struct {
 	webhooks  *webhookEngine
 	metrics   *metrics
 	calls     *callLog // nil when call_log.enabled is false
-	schedules *scheduleEngine
+	billing   *billing.Service
+	scheduler *billing.Scheduler
 
 	handler http.Handler
 	gateway *gatewayHop
@@ -134,7 +136,6 @@ func New(opts Options) (*Server, error) {
 	s.usage = newUsageRecorder(opts.DB, opts.Logger)
 	s.metrics = newMetrics(s)
 	s.calls = newCallLog(s)
-	s.schedules = newScheduleEngine(s)
 	if s.webhooks, err = newWebhookEngine(s); err != nil {
 		return nil, err
 	}
@@ -168,8 +169,30 @@ func New(opts Options) (*Server, error) {
 		Logger:          opts.Logger,
 		Now:             opts.Now,
 	})
-	s.payments.OnTransition(s.endSchedule)
-	s.sweeper = paymentsvc.NewSweeper(s.payments, s.resumeScheduledCharge, func(ctx context.Context) context.Context {
+	s.billing = billing.New(billing.Deps{
+		Config:         opts.Config.Billing,
+		DB:             opts.DB,
+		Keyring:        opts.Keyring,
+		Payments:       s.payments,
+		Outbox:         webhookOutbox{s},
+		BillingKeyData: func(k *ent.BillingKey) ([]byte, error) { return protojson.Marshal(toBillingKeyPB(k, 0)) },
+		ScheduleData:   func(r *ent.Schedule) ([]byte, error) { return protojson.Marshal(toSchedulePB(r)) },
+		ReturnURL:      s.billingReturnURL,
+		Logger:         opts.Logger,
+		Now:            opts.Now,
+	})
+	if s.scheduler, err = billing.NewScheduler(s.billing, billing.SchedulerDeps{
+		Registerer: s.metrics.registry,
+		NewJob: func(ctx context.Context) context.Context {
+			return withCall(ctx, &call{RequestID: "job_schedule_" + secrets.RandomString(12)})
+		},
+		BatchEnqueue: withEndpointMemo,
+	}); err != nil {
+		return nil, err
+	}
+	s.billing.OnSchedule(s.scheduler.Wake)
+	s.payments.OnTransition(s.scheduler.EndSchedule)
+	s.sweeper = paymentsvc.NewSweeper(s.payments, s.scheduler.ResumeScheduledCharge, func(ctx context.Context) context.Context {
 		return withCall(ctx, &call{RequestID: "job_sweep_" + secrets.RandomString(12)})
 	})
 
@@ -238,7 +261,7 @@ func New(opts Options) (*Server, error) {
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
-		s.schedules.run(ctx)
+		_ = s.scheduler.Run(ctx)
 	}()
 	if s.calls != nil {
 		s.background.Add(1)
