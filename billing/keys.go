@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/database"
@@ -195,6 +196,17 @@ func (s *Service) IssueFromWindow(ctx context.Context, k *ent.BillingKey, result
 		return s.recordBillingKeyEvent(ctx, tx, out, "billing_key.issued")
 	})
 	return out, err
+}
+
+// windowTTL is how long a billing window may take to come back.
+const windowTTL = 24 * time.Hour
+
+// DropUnfinishedWindows deletes the PENDING keys whose window did not come
+// back within a day, which frees their names (housekeeping calls it).
+func (s *Service) DropUnfinishedWindows(ctx context.Context) error {
+	_, err := s.db.BillingKey.Delete().Where(billingkey.StatusEQ(billingkey.StatusPENDING),
+		billingkey.CreatedAtLT(s.clock().Add(-windowTTL))).Exec(ctx)
+	return err
 }
 
 // newBillingKey checks what issuing a key needs, by card data or by window
