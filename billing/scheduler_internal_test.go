@@ -2,29 +2,18 @@ package billing
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/paymux/paymux/ent"
-	"github.com/paymux/paymux/ent/apikey"
-	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/schedule"
-	"github.com/paymux/paymux/internal/testdb"
 	paymentsvc "github.com/paymux/paymux/payment"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/sandbox"
-	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/tenant"
 )
 
@@ -56,151 +45,6 @@ func (c *sixClock) Set(at time.Time) {
 	c.mu.Lock()
 	c.offset = time.Until(at)
 	c.mu.Unlock()
-}
-
-// sixEnv is billing on SQLite with the sandbox PG, and no server: a store
-// with a TEST key and its default sandbox channel, payment.Service and
-// billing.Service, the scheduler and the payment sweeper running.
-type sixEnv struct {
-	db       *ent.Client
-	clock    *sixClock
-	sandbox  *sandbox.Sandbox
-	payments *paymentsvc.Service
-	billing  *Service
-	sched    *Scheduler
-	sweeper  *paymentsvc.Sweeper
-	// caller is the store's TEST key acting, as the API's chain makes it.
-	caller  context.Context
-	storeID string
-}
-
-// sixConfig is what sixNewEnv builds from: the scheduler never runs by
-// itself (billing.poll_interval 1h; it still runs when woken, as by
-// CreateSchedules), payments.pg_timeout is 1s and the sweep runs every
-// 20ms.
-type sixConfig struct {
-	Billing  Config
-	Payments paymentsvc.Config
-}
-
-// sixNewEnv builds the environment. configure may change the
-// configuration; provider may stand in for the sandbox PG (wrapping it)
-// before anything calls it.
-func sixNewEnv(t *testing.T, configure func(*sixConfig), provider func(*sandbox.Sandbox) providers.Provider) *sixEnv {
-	t.Helper()
-	db := testdb.SQLite(t)
-	master := make([]byte, 32)
-	if _, err := rand.Read(master); err != nil {
-		t.Fatal(err)
-	}
-	keyring, err := secrets.NewKeyring(master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := sixConfig{
-		Billing:  Config{PollInterval: time.Hour, Workers: 32},
-		Payments: paymentsvc.Config{PGTimeout: time.Second, SweepInterval: 20 * time.Millisecond, IdempotencyTTL: 24 * time.Hour},
-	}
-	if configure != nil {
-		configure(&cfg)
-	}
-	clock := &sixClock{}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("PAYMUX_TEST_LOG") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	sb := sandbox.New(sandbox.Options{Now: clock.Now})
-	var pg providers.Provider = sb
-	if provider != nil {
-		pg = provider(sb)
-	}
-
-	ctx := tenant.System(context.Background())
-	st, err := db.Store.Create().SetName("six store").Save(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := db.APIKey.Create().SetStoreID(st.ID).SetName("six key").SetMode(apikey.ModeTEST).
-		SetApprovalModel(apikey.ApprovalModelSERVER).SetAuthMethod(apikey.AuthMethodBASIC).
-		SetClientKey("six_client_" + secrets.RandomString(8)).SetSecretHash(keyring.HashSecret("six")).SetSecretPrefix("six").
-		SetSecretIssuedAt(time.Now().UTC().Truncate(time.Microsecond)).Save(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Channel.Create().SetID(secrets.NewID("ch")).SetStoreID(st.ID).SetProvider(channel.ProviderSANDBOX).
-		SetMode(channel.ModeTEST).SetPurpose(channel.PurposePAYMENT).SetName("Sandbox").SetMerchantID("sandbox-" + st.ID).
-		SetTaxType(channel.TaxTypeTAXABLE).SetDefault(true).Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	outbox := &sixOutbox{}
-	payments := paymentsvc.New(paymentsvc.Deps{
-		Config:    cfg.Payments,
-		DB:        db,
-		Keyring:   keyring,
-		Providers: map[string]providers.Provider{sandbox.Name: pg},
-		Outbox:    outbox,
-		EventData: func(p *ent.Payment) ([]byte, error) {
-			return json.Marshal(map[string]any{"id": p.ID, "status": p.Status})
-		},
-		ReturnURL:       func(id string) string { return "http://paymux.test/pay/return/" + id },
-		ChannelCacheTTL: 10 * time.Second,
-		Logger:          logger,
-		Now:             clock.Now,
-	})
-	billing := New(Deps{
-		Config:   cfg.Billing,
-		DB:       db,
-		Keyring:  keyring,
-		Payments: payments,
-		Outbox:   outbox,
-		BillingKeyData: func(k *ent.BillingKey) ([]byte, error) {
-			return json.Marshal(map[string]any{"id": k.Name, "status": k.Status})
-		},
-		ScheduleData: func(r *ent.Schedule) ([]byte, error) {
-			return json.Marshal(map[string]any{"id": r.ID, "status": r.Status})
-		},
-		ReturnURL: func(id string) string { return "http://paymux.test/billing/return/" + id },
-		Logger:    logger,
-		Now:       clock.Now,
-	})
-	sched, err := NewScheduler(billing, SchedulerDeps{Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	billing.OnSchedule(sched.Wake)
-	payments.OnTransition(sched.EndSchedule)
-	sweeper := paymentsvc.NewSweeper(payments, sched.ResumeScheduledCharge, nil)
-
-	run, stop := context.WithCancel(context.Background())
-	var runners sync.WaitGroup
-	runners.Add(2)
-	go func() { defer runners.Done(); _ = sched.Run(run) }()
-	go func() { defer runners.Done(); _ = sweeper.Run(run) }()
-	t.Cleanup(func() { stop(); runners.Wait() })
-
-	return &sixEnv{
-		db: db, clock: clock, sandbox: sb, payments: payments, billing: billing, sched: sched, sweeper: sweeper,
-		caller:  tenant.NewContext(context.Background(), tenant.Viewer{StoreID: st.ID, KeyID: key.ID, KeyMode: string(key.Mode)}),
-		storeID: st.ID,
-	}
-}
-
-// sixOutbox stands in for the webhook outbox: no endpoint takes billing's
-// events here, so it queues nothing and only counts what it is given.
-type sixOutbox struct {
-	mu     sync.Mutex
-	events map[string]int // by type
-}
-
-func (o *sixOutbox) Enqueue(_ context.Context, _ *ent.Tx, ev *ent.Event, _ string) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.events == nil {
-		o.events = map[string]int{}
-	}
-	o.events[ev.Type]++
-	return nil
 }
 
 func (e *sixEnv) issueKey(t *testing.T, name, card string) string {
