@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paymux/paymux/billing"
 	"github.com/paymux/paymux/payment"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -55,16 +56,7 @@ type Config struct {
 	Payments  payment.Config `mapstructure:"payments"`
 	Webhooks  webhook.Config `mapstructure:"webhooks"`
 	CallLog   calllog.Config `mapstructure:"call_log"`
-	Billing   BillingConfig  `mapstructure:"billing"`
-}
-
-// BillingConfig is the schedule executor's.
-type BillingConfig struct {
-	// PollInterval is how often due schedules are looked for (a schedule
-	// created or moved in this process wakes the executor at once).
-	PollInterval time.Duration `mapstructure:"poll_interval"`
-	// Workers bounds the scheduled charges in flight in one process.
-	Workers int `mapstructure:"workers"`
+	Billing   billing.Config `mapstructure:"billing"`
 }
 
 type DatabaseConfig struct {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paymux/paymux/billing"
 	"github.com/paymux/paymux/calllog"
 	"github.com/paymux/paymux/payment"
 	"github.com/paymux/paymux/webhook"
@@ -55,7 +56,7 @@ func defaultConfig() Config {
 		Webhooks: webhook.Config{Timeout: 10 * time.Second, DisableAfter: 120 * time.Hour, LogRetention: 720 * time.Hour,
 			Workers: 64, MaxResponseBytes: 16 << 10, PollInterval: 500 * time.Millisecond},
 		CallLog: calllog.Config{Enabled: true, Retention: 720 * time.Hour, MaxBodyBytes: 16 << 10, Buffer: 10000, Overload: "drop"},
-		Billing: BillingConfig{PollInterval: time.Second, Workers: 32},
+		Billing: billing.Config{PollInterval: time.Second, Workers: 32},
 	}
 }
 
@@ -203,7 +204,7 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		Webhooks: webhook.Config{AllowPrivate: true, Timeout: 5 * time.Second, RetrySchedule: "1s,1m", DisableAfter: 24 * time.Hour,
 			LogRetention: 2160 * time.Hour, Workers: 16, MaxResponseBytes: 4096, PollInterval: time.Second},
 		CallLog: calllog.Config{Enabled: false, Retention: 48 * time.Hour, MaxBodyBytes: 1024, Buffer: 50, Overload: "block"},
-		Billing: BillingConfig{PollInterval: 2 * time.Second, Workers: 8},
+		Billing: billing.Config{PollInterval: 2 * time.Second, Workers: 8},
 	})
 }
 

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -10,8 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/paymux/paymux/authheader"
-	"github.com/paymux/paymux/ent/schedule"
-	"github.com/paymux/paymux/tenant"
 )
 
 // metrics are the operator's numbers, served at /metrics in the Prometheus
@@ -20,7 +17,8 @@ import (
 // names and error counts are not for the public.
 type metrics struct {
 	// registry also holds what domain packages register on it
-	// (webhook.Dispatcher: paymux_webhook_*).
+	// (webhook.Dispatcher: paymux_webhook_*; billing.Scheduler: paymux_schedules_due;
+	// calllog.Writer: paymux_log_*, paymux_pg_*).
 	registry *prometheus.Registry
 	calls    *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -40,20 +38,7 @@ func newMetrics(s *Server) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"procedure", "surface"}),
 	}
-	schedulesDue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "paymux_schedules_due",
-		Help: "Billing schedules due now and not yet started (the executor's backlog).",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(tenant.System(context.Background()), 5*time.Second)
-		defer cancel()
-		n, err := s.db.Schedule.Query().Where(schedule.StatusEQ(schedule.StatusSCHEDULED), schedule.PayAtLTE(s.clock())).Count(ctx)
-		if err != nil {
-			s.log.Warn("metrics: count due schedules", "error", err)
-			return -1
-		}
-		return float64(n)
-	})
-	m.registry.MustRegister(m.calls, m.latency, schedulesDue,
+	m.registry.MustRegister(m.calls, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

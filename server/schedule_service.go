@@ -1,121 +1,41 @@
 package server
 
 import (
-	"cmp"
 	"context"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
-
-	paymentsvc "github.com/paymux/paymux/payment"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/paymux/paymux/apierr"
-	"github.com/paymux/paymux/database"
+	"github.com/paymux/paymux/billing"
 	"github.com/paymux/paymux/ent"
-	"github.com/paymux/paymux/ent/payment"
-	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/schedule"
-	"github.com/paymux/paymux/ent/schema/details"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/money"
-	"github.com/paymux/paymux/secrets"
 )
-
-// schedulePastGrace is how far in the past a new schedule's pay time may
-// be (a clock a little behind the server's): it runs at once.
-const schedulePastGrace = 5 * time.Minute
 
 func (s *billingService) CreateSchedules(ctx context.Context, req *connect.Request[paymuxv1.CreateSchedulesRequest]) (*connect.Response[paymuxv1.CreateSchedulesResponse], error) {
 	m := req.Msg
-	k, err := s.loadBillingKey(ctx, m.GetBillingKeyId())
+	var in []billing.ScheduleInput
+	for _, x := range m.GetSchedules() {
+		si := billing.ScheduleInput{
+			MerchantPaymentID: x.GetMerchantPaymentId(),
+			OrderName:         x.GetOrderName(),
+			Amount:            amountOf(x.GetAmount()),
+			InstallmentMonths: int(x.GetInstallmentMonths()),
+			Customer:          buyerOf(x.GetCustomer()),
+			PayAt:             x.GetPayTime().AsTime(),
+		}
+		if rp := x.GetRetryPolicy(); rp != nil {
+			si.Retry = &billing.RetryPolicy{Interval: rp.GetInterval().AsDuration(), MaxRetries: int(rp.GetMaxRetries())}
+		}
+		in = append(in, si)
+	}
+	rows, err := s.billing.CreateSchedules(ctx, m.GetBillingKeyId(), in)
 	if err != nil {
 		return nil, err
 	}
-	if err := activeBillingKey(k); err != nil {
-		return nil, err
-	}
-	now := s.clock()
-	var creates []*ent.ScheduleCreate
-	var mids []string
-	seen := map[string]bool{}
-	for i, in := range m.GetSchedules() {
-		field := func(name string) string { return fmt.Sprintf("schedules[%d].%s", i, name) }
-		amounts, err := money.NewAmounts(in.GetAmount().GetTotal(), in.GetAmount().GetTaxFree(), in.GetAmount().Vat)
-		if err != nil {
-			return nil, apierr.InvalidField(field("amount"), "%v", err)
-		}
-		if err := money.CheckInstallment(in.GetInstallmentMonths(), amounts.Total); err != nil {
-			return nil, paymentsvc.MoneyError(err, field("installment_months"))
-		}
-		payAt := in.GetPayTime().AsTime().UTC().Truncate(time.Microsecond)
-		if payAt.Before(now.Add(-schedulePastGrace)) {
-			return nil, apierr.InvalidField(field("pay_time"), "%s is in the past", payAt.Format(time.RFC3339))
-		}
-		mid := in.GetMerchantPaymentId()
-		if seen[mid] {
-			return nil, apierr.InvalidField(field("merchant_payment_id"), "%q is given twice", mid)
-		}
-		seen[mid] = true
-		mids = append(mids, mid)
-		c := s.db.Schedule.Create().
-			SetID(secrets.NewID("sch")).
-			SetStoreID(k.StoreID).
-			SetBillingKeyID(k.ID).
-			SetBillingKeyName(k.Name).
-			SetChannelID(k.ChannelID).
-			SetMode(schedule.Mode(k.Mode)).
-			SetStatus(schedule.StatusSCHEDULED).
-			SetMerchantPaymentID(mid).
-			SetOrderName(in.GetOrderName()).
-			SetTotal(amounts.Total).
-			SetTaxFree(amounts.TaxFree).
-			SetVat(amounts.VAT).
-			SetInstallmentMonths(int(in.GetInstallmentMonths())).
-			SetCustomerName(cmp.Or(in.GetCustomer().GetName(), k.CustomerName)).
-			SetCustomerEmail(cmp.Or(in.GetCustomer().GetEmail(), k.CustomerEmail)).
-			SetCustomerPhone(cmp.Or(in.GetCustomer().GetPhone(), k.CustomerPhone)).
-			SetPayAt(payAt).
-			SetKeyID(keyIDOf(callFrom(ctx).Principal)).
-			SetCreatedAt(now).
-			SetUpdatedAt(now)
-		if rp := in.GetRetryPolicy(); rp != nil {
-			c.SetRetryIntervalSeconds(int64(rp.GetInterval().AsDuration() / time.Second)).SetMaxRetries(int(rp.GetMaxRetries()))
-		}
-		creates = append(creates, c)
-	}
-	var rows []*ent.Schedule
-	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		// A merchant payment id names one payment: not one made already,
-		// nor one another schedule will make.
-		taken, err := tx.Payment.Query().Where(payment.MerchantPaymentIDIn(mids...)).
-			Select(payment.FieldMerchantPaymentID).Strings(ctx)
-		if err != nil {
-			return err
-		}
-		more, err := tx.Schedule.Query().Where(schedule.MerchantPaymentIDIn(mids...)).
-			Select(schedule.FieldMerchantPaymentID).Strings(ctx)
-		if err != nil {
-			return err
-		}
-		if taken = append(taken, more...); len(taken) > 0 {
-			return apierr.WithMetadata(apierr.CodeAlreadyExists, reasonScheduleExists, map[string]string{"merchant_payment_id": taken[0]},
-				"merchant payment id %q is taken by a payment or a schedule", taken[0])
-		}
-		rows, err = tx.Schedule.CreateBulk(creates...).Save(ctx)
-		return err
-	})
-	if ent.IsConstraintError(err) {
-		return nil, apierr.New(apierr.CodeAlreadyExists, reasonScheduleExists, "a merchant payment id is taken by a schedule created meanwhile")
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.schedules.wake()
 	res := &paymuxv1.CreateSchedulesResponse{}
 	for _, r := range rows {
 		res.Schedules = append(res.Schedules, toSchedulePB(r))
@@ -123,16 +43,8 @@ func (s *billingService) CreateSchedules(ctx context.Context, req *connect.Reque
 	return connect.NewResponse(res), nil
 }
 
-func (s *Server) loadSchedule(ctx context.Context, id string) (*ent.Schedule, error) {
-	r, err := s.db.Schedule.Query().Where(append(visibleSchedules(ctx), schedule.ID(id))...).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, apierr.New(apierr.CodeNotFound, reasonScheduleNotFound, "schedule %s not found", id)
-	}
-	return r, err
-}
-
 func (s *billingService) GetSchedule(ctx context.Context, req *connect.Request[paymuxv1.GetScheduleRequest]) (*connect.Response[paymuxv1.GetScheduleResponse], error) {
-	r, err := s.loadSchedule(ctx, req.Msg.GetId())
+	r, err := s.billing.Schedule(ctx, req.Msg.GetId())
 	if err != nil {
 		return nil, err
 	}
@@ -149,10 +61,10 @@ func (s *billingService) ListSchedules(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	q := s.db.Schedule.Query().Where(visibleSchedules(ctx)...).
+	q := s.db.Schedule.Query().Where(billing.VisibleSchedules(ctx)...).
 		Order(ent.Asc(schedule.FieldPayAt), ent.Asc(schedule.FieldID))
 	if ref := m.GetBillingKeyId(); ref != "" {
-		k, err := s.loadBillingKey(ctx, ref)
+		k, err := s.billing.BillingKey(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -190,113 +102,31 @@ func (s *billingService) ListSchedules(ctx context.Context, req *connect.Request
 
 func (s *billingService) RevokeSchedules(ctx context.Context, req *connect.Request[paymuxv1.RevokeSchedulesRequest]) (*connect.Response[paymuxv1.RevokeSchedulesResponse], error) {
 	m := req.Msg
-	var where predicate.Schedule
-	var ids []string
-	if ref := m.GetBillingKeyId(); ref != "" {
-		k, err := s.loadBillingKey(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		where = schedule.BillingKeyID(k.ID)
-	} else {
-		ids = m.GetScheduleIds().GetIds()
-		found, err := s.db.Schedule.Query().Where(append(visibleSchedules(ctx), schedule.IDIn(ids...))...).IDs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range ids {
-			if !slices.Contains(found, id) {
-				return nil, apierr.New(apierr.CodeNotFound, reasonScheduleNotFound, "schedule %s not found", id)
-			}
-		}
-		where = schedule.IDIn(ids...)
-	}
-	var revoked []string
-	err := database.InTx(ctx, s.db, func(tx *ent.Tx) (err error) {
-		revoked, err = s.revokeWhere(ctx, tx, m.GetReason(), where)
-		return err
+	revoked, rest, err := s.billing.Revoke(ctx, billing.RevokeInput{
+		BillingKey: m.GetBillingKeyId(), ScheduleIDs: m.GetScheduleIds().GetIds(), Reason: m.GetReason(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	res := &paymuxv1.RevokeSchedulesResponse{}
-	got, err := s.db.Schedule.Query().Where(append(visibleSchedules(ctx), schedule.IDIn(revoked...))...).
-		Order(ent.Asc(schedule.FieldPayAt), ent.Asc(schedule.FieldID)).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range got {
+	for _, r := range revoked {
 		res.Revoked = append(res.Revoked, toSchedulePB(r))
 	}
-	if len(ids) > 0 {
-		rest, err := s.db.Schedule.Query().Where(append(visibleSchedules(ctx), schedule.IDIn(ids...), schedule.IDNotIn(revoked...))...).
-			Order(ent.Asc(schedule.FieldPayAt), ent.Asc(schedule.FieldID)).All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rest {
-			res.NotRevoked = append(res.NotRevoked, toSchedulePB(r))
-		}
+	for _, r := range rest {
+		res.NotRevoked = append(res.NotRevoked, toSchedulePB(r))
 	}
 	return connect.NewResponse(res), nil
 }
 
-// revokeWhere revokes the SCHEDULED schedules matching where, in tx. The
-// executor starts a schedule with a conditional update too, so a schedule
-// is either revoked or started, never both.
-func (s *Server) revokeWhere(ctx context.Context, tx *ent.Tx, reason string, where predicate.Schedule) ([]string, error) {
-	// Locked in id order, as every revoke locks them, so that two revokes
-	// over the same schedules wait for each other instead of deadlocking.
-	ids, err := tx.Schedule.Query().Where(where, schedule.StatusEQ(schedule.StatusSCHEDULED)).
-		Order(ent.Asc(schedule.FieldID)).Modify(database.ForUpdate).IDs(ctx)
-	if err != nil || len(ids) == 0 {
-		return nil, err
-	}
-	now := s.clock()
-	upd := tx.Schedule.Update().Where(schedule.IDIn(ids...), schedule.StatusEQ(schedule.StatusSCHEDULED)).
-		SetStatus(schedule.StatusREVOKED).SetRevokedAt(now).SetUpdatedAt(now)
-	if reason != "" {
-		upd.SetFailure(&details.Failure{Reason: "REVOKED", Message: reason})
-	}
-	if _, err := upd.Save(ctx); err != nil {
-		return nil, err
-	}
-	return ids, nil
-}
-
 func (s *billingService) Reschedule(ctx context.Context, req *connect.Request[paymuxv1.RescheduleRequest]) (*connect.Response[paymuxv1.RescheduleResponse], error) {
 	m := req.Msg
-	r, err := s.loadSchedule(ctx, m.GetId())
-	if err != nil {
-		return nil, err
-	}
-	now := s.clock()
-	payAt := m.GetPayTime().AsTime().UTC().Truncate(time.Microsecond)
-	if payAt.Before(now.Add(-schedulePastGrace)) {
-		return nil, apierr.InvalidField("pay_time", "%s is in the past", payAt.Format(time.RFC3339))
-	}
-	upd := s.db.Schedule.Update().Where(schedule.ID(r.ID), schedule.StatusEQ(schedule.StatusSCHEDULED)).
-		SetPayAt(payAt).SetUpdatedAt(now)
+	in := billing.RescheduleInput{ID: m.GetId(), PayAt: m.GetPayTime().AsTime()}
 	if a := m.GetAmount(); a != nil {
-		amounts, err := money.NewAmounts(a.GetTotal(), a.GetTaxFree(), a.Vat)
-		if err != nil {
-			return nil, apierr.InvalidField("amount", "%v", err)
-		}
-		if err := money.CheckInstallment(int32(r.InstallmentMonths), amounts.Total); err != nil {
-			return nil, paymentsvc.MoneyError(err, "amount.total")
-		}
-		upd.SetTotal(amounts.Total).SetTaxFree(amounts.TaxFree).SetVat(amounts.VAT)
+		amount := amountOf(a)
+		in.Amount = &amount
 	}
-	n, err := upd.Save(ctx)
+	r, err := s.billing.Reschedule(ctx, in)
 	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, apierr.WithMetadata(apierr.CodeFailedPrecondition, reasonScheduleNotScheduled,
-			map[string]string{"status": string(r.Status)}, "schedule %s is %s: only a SCHEDULED one moves", r.ID, r.Status)
-	}
-	s.schedules.wake()
-	if r, err = s.loadSchedule(ctx, r.ID); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.RescheduleResponse{Schedule: toSchedulePB(r)}), nil

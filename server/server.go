@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paymux/paymux/billing"
 	paymentsvc "github.com/paymux/paymux/payment"
 
 	"buf.build/go/protovalidate"
@@ -87,7 +88,8 @@ type Server struct {
 
 	metrics   *metrics
 	calls     *calllog.Writer
-	schedules *scheduleEngine
+	billing   *billing.Service
+	scheduler *billing.Scheduler
 
 	handler http.Handler
 	gateway *gatewayHop
@@ -150,7 +152,6 @@ func New(opts Options) (*Server, error) {
 	if s.calls, err = calllog.NewWriter(opts.DB, opts.Config.CallLog, opts.Now, opts.Logger, s.metrics.registry); err != nil {
 		return nil, err
 	}
-	s.schedules = newScheduleEngine(s)
 	if s.dispatcher, err = webhook.NewDispatcher(opts.DB, opts.Keyring, opts.Config.Webhooks, opts.Now, opts.Logger, s.metrics.registry); err != nil {
 		return nil, err
 	}
@@ -184,8 +185,30 @@ func New(opts Options) (*Server, error) {
 		Logger:          opts.Logger,
 		Now:             opts.Now,
 	})
-	s.payments.OnTransition(s.endSchedule)
-	s.sweeper = paymentsvc.NewSweeper(s.payments, s.resumeScheduledCharge, func(ctx context.Context) context.Context {
+	s.billing = billing.New(billing.Deps{
+		Config:         opts.Config.Billing,
+		DB:             opts.DB,
+		Keyring:        opts.Keyring,
+		Payments:       s.payments,
+		Outbox:         s.outbox,
+		BillingKeyData: func(k *ent.BillingKey) ([]byte, error) { return protojson.Marshal(toBillingKeyPB(k, 0)) },
+		ScheduleData:   func(r *ent.Schedule) ([]byte, error) { return protojson.Marshal(toSchedulePB(r)) },
+		ReturnURL:      s.billingReturnURL,
+		Logger:         opts.Logger,
+		Now:            opts.Now,
+	})
+	if s.scheduler, err = billing.NewScheduler(s.billing, billing.SchedulerDeps{
+		Registerer: s.metrics.registry,
+		NewJob: func(ctx context.Context) context.Context {
+			return withJobRequestID(ctx, "job_schedule_"+secrets.RandomString(12))
+		},
+		BatchEnqueue: s.outbox.WithEndpointMemo,
+	}); err != nil {
+		return nil, err
+	}
+	s.billing.OnSchedule(s.scheduler.Wake)
+	s.payments.OnTransition(s.scheduler.EndSchedule)
+	s.sweeper = paymentsvc.NewSweeper(s.payments, s.scheduler.ResumeScheduledCharge, func(ctx context.Context) context.Context {
 		return withJobRequestID(ctx, "job_sweep_"+secrets.RandomString(12))
 	})
 
@@ -256,7 +279,7 @@ func New(opts Options) (*Server, error) {
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
-		s.schedules.run(ctx)
+		_ = s.scheduler.Run(ctx)
 	}()
 	if s.calls.Enabled() {
 		s.background.Add(1)

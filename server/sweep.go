@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/webhookattempt"
 	"github.com/paymux/paymux/ent/webhookdelivery"
@@ -48,7 +47,5 @@ func (s *Server) dropExpired(ctx context.Context) {
 
 	// A billing-key window not completed within a day is given up, and its
 	// name freed.
-	_, err = s.db.BillingKey.Delete().Where(billingkey.StatusEQ(billingkey.StatusPENDING),
-		billingkey.CreatedAtLT(s.clock().Add(-24*time.Hour))).Exec(ctx)
-	logErr("drop unfinished billing key windows", err)
+	logErr("drop unfinished billing key windows", s.billing.DropUnfinishedWindows(ctx))
 }

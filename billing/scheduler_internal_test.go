@@ -1,34 +1,19 @@
-package server
+package billing
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
-	paymentsvc "github.com/paymux/paymux/payment"
-
-	"connectrpc.com/connect"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/schedule"
-	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
+	paymentsvc "github.com/paymux/paymux/payment"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/sandbox"
-	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/tenant"
 )
 
@@ -62,117 +47,42 @@ func (c *sixClock) Set(at time.Time) {
 	c.mu.Unlock()
 }
 
-type sixEnv struct {
-	srv     *Server
-	db      *ent.Client
-	clock   *sixClock
-	auth    string
-	billing paymuxv1connect.BillingServiceClient
-}
-
-// sixNewEnv builds a server on SQLite whose executor never runs by itself
-// (billing.poll_interval 1h; it still runs when woken, as by
-// CreateSchedules), with payments.pg_timeout 1s and the sweep every 20ms.
-// configure may change the configuration; install runs on the built
-// server before anything calls it.
-func sixNewEnv(t *testing.T, configure func(*Config), install func(*Server)) *sixEnv {
-	t.Helper()
-	db, err := database.Open("", t.TempDir()+"/paymux.db", 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
-	if err := database.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	master := make([]byte, 32)
-	if _, err := rand.Read(master); err != nil {
-		t.Fatal(err)
-	}
-	keyring, err := secrets.NewKeyring(master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadConfig(NewViper(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DataDir = t.TempDir()
-	cfg.Billing.PollInterval = time.Hour // beyond what Validate allows: New does not check
-	cfg.Payments.PGTimeout = time.Second
-	cfg.Payments.SweepInterval = 20 * time.Millisecond
-	if configure != nil {
-		configure(&cfg)
-	}
-	adminHash, first, err := Bootstrap(ctx, db, keyring, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &sixClock{}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("PAYMUX_TEST_LOG") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	srv, err := New(Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Now: clock.Now, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	if install != nil {
-		install(srv)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &sixEnv{
-		srv: srv, db: db, clock: clock,
-		auth:    "Basic " + base64.StdEncoding.EncodeToString([]byte(first.ClientKey+":"+first.SecretKey)),
-		billing: paymuxv1connect.NewBillingServiceClient(http.DefaultClient, hs.URL),
-	}
-}
-
-func sixReq[T any](e *sixEnv, msg *T) *connect.Request[T] {
-	r := connect.NewRequest(msg)
-	r.Header().Set("Authorization", e.auth)
-	return r
-}
-
 func (e *sixEnv) issueKey(t *testing.T, name, card string) string {
 	t.Helper()
-	res, err := e.billing.IssueBillingKey(context.Background(), sixReq(e, &paymuxv1.IssueBillingKeyRequest{
-		Id: name,
-		Card: &paymuxv1.CardInput{Number: card, ExpiryYear: 2030, ExpiryMonth: 12,
-			BirthOrBusinessNumber: "900101", PasswordTwoDigits: "12"},
-	}))
+	k, err := e.billing.IssueBillingKey(e.caller, IssueInput{
+		KeyInput: KeyInput{StoreID: e.storeID, Name: name},
+		Card: providers.CardData{Number: providers.NewCardNumber(card), ExpiryYear: 2030, ExpiryMonth: 12,
+			OwnerID: providers.NewRedacted("900101"), Password2: providers.NewRedacted("12")},
+	})
 	if err != nil {
 		t.Fatalf("issue billing key %s: %v", name, err)
 	}
-	return res.Msg.GetBillingKey().GetId()
+	return k.Name
 }
 
 // createSchedules creates n schedules on key due at payAt, merchant
 // payment ids prefix-00 ..., and returns those ids.
 func (e *sixEnv) createSchedules(t *testing.T, key, prefix string, n int, payAt time.Time) []string {
 	t.Helper()
-	var in []*paymuxv1.ScheduleInput
+	var in []ScheduleInput
 	var mids []string
 	for i := range n {
 		mid := fmt.Sprintf("%s-%02d", prefix, i)
 		mids = append(mids, mid)
-		in = append(in, &paymuxv1.ScheduleInput{
-			MerchantPaymentId: mid, PayTime: timestamppb.New(payAt),
-			Amount: &paymuxv1.Amount{Total: int64(1000 + 100*i)}, OrderName: "six " + mid,
+		in = append(in, ScheduleInput{
+			MerchantPaymentID: mid, PayAt: payAt,
+			Amount: paymentsvc.Amount{Total: int64(1000 + 100*i)}, OrderName: "six " + mid,
 		})
 	}
-	if _, err := e.billing.CreateSchedules(context.Background(), sixReq(e, &paymuxv1.CreateSchedulesRequest{BillingKeyId: key, Schedules: in})); err != nil {
+	if _, err := e.billing.CreateSchedules(e.caller, key, in); err != nil {
 		t.Fatalf("create schedules: %v", err)
 	}
 	return mids
 }
 
-// sixJobCtx is the context the executor's runDue gives claim.
+// sixJobCtx is the context the scheduler's runDue gives claim.
 func sixJobCtx() context.Context {
-	return withCall(tenant.System(context.Background()), &call{RequestID: "job_schedule_sixtest"})
+	return tenant.System(context.Background())
 }
 
 // sixState is what the database and the PG hold for some schedules.
@@ -202,7 +112,7 @@ func (e *sixEnv) state(t *testing.T, ch providers.Channel, mids []string) sixSta
 	for _, p := range pays {
 		st.pays[p.MerchantPaymentID] = append(st.pays[p.MerchantPaymentID], p)
 	}
-	all := e.srv.sandbox.Payments(ch)
+	all := e.sandbox.Payments(ch)
 	st.chargesTotal = len(all)
 	for _, c := range all {
 		if _, dup := st.charges[c.OrderID]; dup {
@@ -276,7 +186,7 @@ func (e *sixEnv) waitEnded(t *testing.T, ch providers.Channel, mids []string, ti
 // their payments PAY_PENDING, no PG call ("a crash before the charge").
 func (e *sixEnv) claimAll(t *testing.T, want int) []*startedSchedule {
 	t.Helper()
-	started, claimed, err := e.srv.schedules.claim(sixJobCtx())
+	started, claimed, err := e.sched.claim(sixJobCtx())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +199,7 @@ func (e *sixEnv) claimAll(t *testing.T, want int) []*startedSchedule {
 
 func (e *sixEnv) wantNothingDue(t *testing.T, when string) {
 	t.Helper()
-	n, err := e.srv.schedules.runDue(context.Background())
+	n, err := e.sched.runDue(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,11 +247,11 @@ func TestScheduleCrashRecovery(t *testing.T) {
 		if s.key.Name != key || i%2 != 0 {
 			continue
 		}
-		pgKey, err := e.srv.openBillingKey(s.key)
+		pgKey, err := e.billing.openBillingKey(s.key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := e.srv.sandbox.ChargeBillingKey(ctx, s.ch.PG, providers.ChargeBillingKeyRequest{
+		res, err := e.sandbox.ChargeBillingKey(ctx, s.ch.PG, providers.ChargeBillingKeyRequest{
 			BillingKey: pgKey, CustomerKey: s.key.Name, OrderID: s.p.ID, OrderName: s.p.OrderName,
 			Amount: paymentsvc.PGAmount(s.p), IdempotencyKey: s.p.ID,
 		})
@@ -396,7 +306,7 @@ func TestScheduleCrashRecovery(t *testing.T) {
 	// Settled for good: neither the executor nor another sweep changes
 	// anything.
 	e.wantNothingDue(t, "after the sweep")
-	e.srv.sweeper.Sweep(context.Background())
+	e.sweeper.Sweep(context.Background())
 	again := e.state(t, ch, all)
 	for _, mid := range all {
 		if a, b := st.rows[mid], again.rows[mid]; a.Status != b.Status || !a.UpdatedAt.Equal(b.UpdatedAt) {
@@ -427,7 +337,7 @@ func TestScheduleClockJumpDoesNotRerun(t *testing.T) {
 
 	// A: due, claimed and charged by the executor.
 	e.clock.Set(payA.Add(time.Second))
-	if got, err := e.srv.schedules.runDue(context.Background()); err != nil || got != n {
+	if got, err := e.sched.runDue(context.Background()); err != nil || got != n {
 		t.Fatalf("runDue: %d, %v; want %d", got, err, n)
 	}
 	// B: due and claimed, the charge lost in a crash.
@@ -467,7 +377,7 @@ func TestScheduleClockJumpDoesNotRerun(t *testing.T) {
 	// The clock jumps back an hour, before every pay time.
 	e.clock.Set(t0.Add(-time.Hour))
 	e.wantNothingDue(t, "an hour back")
-	e.srv.sweeper.Sweep(context.Background())
+	e.sweeper.Sweep(context.Background())
 	time.Sleep(100 * time.Millisecond) // and the sweep loop's own turns
 	check("an hour back", false)
 
@@ -482,10 +392,10 @@ func TestScheduleClockJumpDoesNotRerun(t *testing.T) {
 	// Back and forth once more: nothing moves.
 	e.clock.Set(t0.Add(-24 * time.Hour))
 	e.wantNothingDue(t, "a day back")
-	e.srv.sweeper.Sweep(context.Background())
+	e.sweeper.Sweep(context.Background())
 	e.clock.Set(payB.Add(time.Hour))
 	e.wantNothingDue(t, "an hour ahead")
-	e.srv.sweeper.Sweep(context.Background())
+	e.sweeper.Sweep(context.Background())
 	final := check("an hour ahead", true)
 	for _, mid := range all {
 		if a, b := settled.rows[mid], final.rows[mid]; !a.UpdatedAt.Equal(b.UpdatedAt) {
@@ -525,12 +435,12 @@ func (p sixSlowPG) ChargeBillingKey(ctx context.Context, ch providers.Channel, r
 func TestScheduleQueuedChargeNotSweptAsUncharged(t *testing.T) {
 	const delay = 600 * time.Millisecond // pg_timeout is 1 s
 	pg := sixSlowPG{delay: delay, mu: &sync.Mutex{}, sent: map[string]int{}}
-	e := sixNewEnv(t, func(c *Config) {
+	e := sixNewEnv(t, func(c *sixConfig) {
 		c.Billing.Workers = 1
 		c.Payments.SweepInterval = time.Hour // swept by the test below, after the PG is replaced
-	}, func(s *Server) {
-		pg.Sandbox = s.sandbox
-		s.providers[sandbox.Name] = pg
+	}, func(sb *sandbox.Sandbox) providers.Provider {
+		pg.Sandbox = sb
+		return pg
 	})
 	key := e.issueKey(t, "six-slow-key", sandbox.CardSuccess)
 	const n = 5
@@ -543,7 +453,7 @@ func TestScheduleQueuedChargeNotSweptAsUncharged(t *testing.T) {
 	go func() { // the sweep loop, every 20 ms
 		defer sweeps.Done()
 		for ctx.Err() == nil {
-			e.srv.sweeper.Sweep(ctx)
+			e.sweeper.Sweep(ctx)
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
@@ -551,14 +461,14 @@ func TestScheduleQueuedChargeNotSweptAsUncharged(t *testing.T) {
 
 	e.clock.Set(payAt.Add(time.Millisecond))
 	start := time.Now()
-	e.srv.schedules.wake()
+	e.sched.Wake()
 	var ch providers.Channel
 	for deadline := time.Now().Add(2 * time.Second); ch.ID == ""; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the executor claimed nothing")
 		}
 		if p, err := e.db.Payment.Query().Where(payment.MerchantPaymentIDIn(mids...)).First(tenant.System(ctx)); err == nil {
-			c, err := e.srv.payments.ChannelByID(ctx, p.ChannelID)
+			c, err := e.payments.ChannelByID(ctx, p.ChannelID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package server
+package billing
 
 import (
 	"context"
@@ -7,26 +7,23 @@ import (
 	"sync"
 	"time"
 
-	paymentsvc "github.com/paymux/paymux/payment"
-
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
-	"google.golang.org/protobuf/encoding/protojson"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/billingkey"
-	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/schedule"
 	"github.com/paymux/paymux/ent/schema/details"
+	paymentsvc "github.com/paymux/paymux/payment"
 	"github.com/paymux/paymux/paystate"
 	"github.com/paymux/paymux/providers"
-	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/tenant"
 )
 
-// The schedule executor charges due schedules, each exactly once:
+// The scheduler charges due schedules, each exactly once:
 //
 //  1. claim: in one transaction, due SCHEDULED rows are moved to STARTED
 //     (a conditional update, FOR UPDATE SKIP LOCKED on PostgreSQL so that
@@ -36,60 +33,126 @@ import (
 //  2. charge: the PG is asked with the payment id as order id and
 //     idempotency key, and its answer recorded like any charge's.
 //  3. end: the transition that makes the payment PAID or FAILED also ends
-//     the schedule (endSchedule), in the same transaction, and writes the
+//     the schedule (EndSchedule), in the same transaction, and writes the
 //     schedule's event; a failed one with retries left schedules its retry.
 //
 // A crash between 1 and 3 leaves a PAY_PENDING payment, which the sweep
 // settles by asking the PG (never by charging again), and that ends the
-// schedule. A revoke is a conditional update of SCHEDULED rows too: a
-// schedule is revoked or started, never both.
+// schedule (ResumeScheduledCharge). A revoke is a conditional update of
+// SCHEDULED rows too: a schedule is revoked or started, never both.
 
 // scheduleClaimBatch bounds the schedules one claim starts.
 const scheduleClaimBatch = 200
 
-type scheduleEngine struct {
-	s     *Server
-	wakeC chan struct{}
+// SchedulerDeps are what a Scheduler is built from, beside the Service
+// whose schedules it charges (and its database, payments, configuration,
+// clock and logger).
+type SchedulerDeps struct {
+	// Registerer takes the scheduler's metrics (paymux_schedules_due);
+	// nil registers none.
+	Registerer prometheus.Registerer
+	// NewJob marks the context of one claim and its charges, so that their
+	// PG calls are linked to it in the call log; nil: as is.
+	NewJob func(ctx context.Context) context.Context
+	// BatchEnqueue readies the context of one transaction that enqueues
+	// many events (a claim, a batch of outcomes), so that the outbox reads
+	// what it needs once per transaction rather than once per event
+	// (webhook endpoints); nil: as is. Called for each try.
+	BatchEnqueue func(ctx context.Context) context.Context
+}
+
+// Scheduler charges due schedules (a runner). Replicas may run one each:
+// a schedule is claimed by one of them only.
+type Scheduler struct {
+	billing  *Service
+	payments *paymentsvc.Service
+	newJob   func(context.Context) context.Context
+	batch    func(context.Context) context.Context
+	wakeC    chan struct{}
 	// workers bounds the charges in flight (billing.workers); inflight
 	// counts them, so that the next batch is claimed while the last one is
-	// still being charged, and run waits for them before it returns.
+	// still being charged, and Run waits for them before it returns.
 	workers  chan struct{}
 	inflight sync.WaitGroup
 	outcomes outcomeBatcher
 }
 
-func newScheduleEngine(s *Server) *scheduleEngine {
-	return &scheduleEngine{s: s, wakeC: make(chan struct{}, 1), workers: make(chan struct{}, s.cfg.Billing.Workers)}
+// NewScheduler builds the scheduler of billing's schedules. Register its
+// EndSchedule with payment.Service.OnTransition, give its
+// ResumeScheduledCharge to payment.NewSweeper, and its Wake to
+// Service.OnSchedule.
+func NewScheduler(billing *Service, d SchedulerDeps) (*Scheduler, error) {
+	same := func(ctx context.Context) context.Context { return ctx }
+	w := &Scheduler{
+		billing:  billing,
+		payments: billing.payments,
+		newJob:   d.NewJob,
+		batch:    d.BatchEnqueue,
+		wakeC:    make(chan struct{}, 1),
+		workers:  make(chan struct{}, max(billing.cfg.Workers, 1)),
+	}
+	if w.newJob == nil {
+		w.newJob = same
+	}
+	if w.batch == nil {
+		w.batch = same
+	}
+	if d.Registerer != nil {
+		if err := d.Registerer.Register(w.dueGauge()); err != nil {
+			return nil, fmt.Errorf("billing metrics: %w", err)
+		}
+	}
+	return w, nil
 }
 
-// wake makes the executor look for due schedules now.
-func (e *scheduleEngine) wake() {
-	if e == nil {
+// dueGauge is paymux_schedules_due: the scheduler's backlog.
+func (w *Scheduler) dueGauge() prometheus.Collector {
+	s := w.billing
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "paymux_schedules_due",
+		Help: "Billing schedules due now and not yet started (the executor's backlog).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(tenant.System(context.Background()), 5*time.Second)
+		defer cancel()
+		n, err := s.db.Schedule.Query().Where(schedule.StatusEQ(schedule.StatusSCHEDULED), schedule.PayAtLTE(s.clock())).Count(ctx)
+		if err != nil {
+			s.log.Warn("metrics: count due schedules", "error", err)
+			return -1
+		}
+		return float64(n)
+	})
+}
+
+// Wake makes the scheduler look for due schedules now.
+func (w *Scheduler) Wake() {
+	if w == nil {
 		return
 	}
 	select {
-	case e.wakeC <- struct{}{}:
+	case w.wakeC <- struct{}{}:
 	default:
 	}
 }
 
-// run executes due schedules until ctx ends: every billing.poll_interval,
-// or at once when woken.
-func (e *scheduleEngine) run(ctx context.Context) {
-	t := time.NewTicker(e.s.cfg.Billing.PollInterval)
+// Run charges due schedules until ctx ends: every billing.poll_interval,
+// or at once when woken. It returns once the charges under way are
+// recorded.
+func (w *Scheduler) Run(ctx context.Context) error {
+	s := w.billing
+	t := time.NewTicker(s.cfg.PollInterval)
 	defer t.Stop()
-	defer e.inflight.Wait()
+	defer w.inflight.Wait()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
-		case <-e.wakeC:
+		case <-w.wakeC:
 		}
 		for ctx.Err() == nil {
-			n, err := e.claimAndCharge(ctx)
+			n, err := w.claimAndCharge(ctx)
 			if err != nil && ctx.Err() == nil {
-				e.s.log.Error("schedules: run due", "error", err)
+				s.log.Error("schedules: run due", "error", err)
 			}
 			if err != nil || n < scheduleClaimBatch {
 				break
@@ -108,28 +171,28 @@ type startedSchedule struct {
 
 // runDue claims one batch of due schedules and charges them, waiting for
 // the charges. It answers how many it claimed.
-func (e *scheduleEngine) runDue(ctx context.Context) (int, error) {
-	n, err := e.claimAndCharge(ctx)
-	e.inflight.Wait()
+func (w *Scheduler) runDue(ctx context.Context) (int, error) {
+	n, err := w.claimAndCharge(ctx)
+	w.inflight.Wait()
 	return n, err
 }
 
 // claimAndCharge claims one batch and hands its charges to the workers. It
 // returns once the last is handed over, not done: the next batch is
 // claimed while these are charged.
-func (e *scheduleEngine) claimAndCharge(ctx context.Context) (int, error) {
-	s := e.s
-	ctx = withJobRequestID(tenant.System(ctx), "job_schedule_"+secrets.RandomString(12))
-	started, n, err := e.claim(ctx)
+func (w *Scheduler) claimAndCharge(ctx context.Context) (int, error) {
+	s := w.billing
+	ctx = w.newJob(tenant.System(ctx))
+	started, n, err := w.claim(ctx)
 	if err != nil || len(started) == 0 {
 		return n, err
 	}
 	for _, st := range started {
-		e.workers <- struct{}{}
-		e.inflight.Add(1)
+		w.workers <- struct{}{}
+		w.inflight.Add(1)
 		go func() {
-			defer func() { <-e.workers; e.inflight.Done() }()
-			if err := s.chargeStarted(ctx, st); err != nil {
+			defer func() { <-w.workers; w.inflight.Done() }()
+			if err := w.chargeStarted(ctx, st); err != nil {
 				s.log.ErrorContext(ctx, "schedules: charge", "schedule", st.sch.ID, "payment", st.p.ID, "error", err)
 			}
 		}()
@@ -140,12 +203,12 @@ func (e *scheduleEngine) claimAndCharge(ctx context.Context) (int, error) {
 // chargeStarted charges a claimed schedule, unless the sweep took its
 // payment over meanwhile (a charge that waited for a worker longer than
 // the sweep waits).
-func (s *Server) chargeStarted(ctx context.Context, st *startedSchedule) error {
-	p, mine, err := s.takePending(ctx, st.p)
+func (w *Scheduler) chargeStarted(ctx context.Context, st *startedSchedule) error {
+	p, mine, err := w.takePending(ctx, st.p)
 	if err != nil || !mine {
 		return err
 	}
-	res, pgErr := s.sendBillingCharge(ctx, p, st.ch, st.key, st.sch.InstallmentMonths,
+	res, pgErr := w.billing.sendCharge(ctx, p, st.ch, st.key, st.sch.InstallmentMonths,
 		providers.Buyer{Name: st.sch.CustomerName, Email: st.sch.CustomerEmail, Phone: st.sch.CustomerPhone})
 	if providers.OutcomeUnknown(pgErr) || providers.IsKind(pgErr, providers.KindAlreadyDone) {
 		// No clear answer: the payment stays PAY_PENDING, and the sweep asks
@@ -165,10 +228,10 @@ func (s *Server) chargeStarted(ctx context.Context, st *startedSchedule) error {
 			o.failure = paymentsvc.FailureOf(paymentsvc.FailDeclined, pgErr)
 		}
 	}
-	if (o.paid != nil || o.failure != nil) && s.schedules.outcomes.record(ctx, s, o) == nil {
+	if (o.paid != nil || o.failure != nil) && w.outcomes.record(ctx, w, o) == nil {
 		return nil
 	}
-	_, err = s.payments.SettleCharge(ctx, p, st.ch, res, pgErr)
+	_, err = w.payments.SettleCharge(ctx, p, st.ch, res, pgErr)
 	if isPaymentOutcome(err) {
 		// A charge's failure is its payment's (and schedule's) state.
 		return nil
@@ -195,7 +258,7 @@ type outcomeBatcher struct {
 	flushing bool
 }
 
-func (b *outcomeBatcher) record(ctx context.Context, s *Server, o *scheduleOutcome) error {
+func (b *outcomeBatcher) record(ctx context.Context, w *Scheduler, o *scheduleOutcome) error {
 	b.mu.Lock()
 	b.pending = append(b.pending, o)
 	if b.flushing {
@@ -207,7 +270,7 @@ func (b *outcomeBatcher) record(ctx context.Context, s *Server, o *scheduleOutco
 		batch := b.pending[:min(len(b.pending), scheduleClaimBatch)]
 		b.pending = b.pending[len(batch):]
 		b.mu.Unlock()
-		err := s.writeOutcomes(ctx, batch)
+		err := w.writeOutcomes(ctx, batch)
 		for _, x := range batch {
 			x.done <- err
 		}
@@ -221,10 +284,11 @@ func (b *outcomeBatcher) record(ctx context.Context, s *Server, o *scheduleOutco
 // writeOutcomes records outcomes in one transaction, each through the
 // state machine (which ends its schedule). A payment no longer PAY_PENDING
 // was settled by someone else and is left as it is.
-func (s *Server) writeOutcomes(ctx context.Context, batch []*scheduleOutcome) error {
+func (w *Scheduler) writeOutcomes(ctx context.Context, batch []*scheduleOutcome) error {
+	s := w.billing
 	ctx = context.WithoutCancel(ctx) // the charges happened: record them
 	return database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		ctx := s.outbox.WithEndpointMemo(ctx)
+		ctx := w.batch(ctx)
 		for _, o := range batch {
 			cur, err := paymentsvc.Lock(ctx, tx, o.p.ID)
 			if err != nil {
@@ -238,9 +302,9 @@ func (s *Server) writeOutcomes(ctx context.Context, batch []*scheduleOutcome) er
 				continue
 			}
 			if o.paid != nil {
-				_, err = s.payments.Transition(ctx, tx, cur, paystate.Approve, paymentsvc.SetPaid(o.paid, s.clock()))
+				_, err = w.payments.Transition(ctx, tx, cur, paystate.Approve, paymentsvc.SetPaid(o.paid, s.clock()))
 			} else {
-				_, err = s.payments.Transition(ctx, tx, cur, paystate.Fail, paymentsvc.SetFailed(o.failure, s.clock(), ""))
+				_, err = w.payments.Transition(ctx, tx, cur, paystate.Fail, paymentsvc.SetFailed(o.failure, s.clock(), ""))
 			}
 			if err != nil {
 				return err
@@ -252,10 +316,11 @@ func (s *Server) writeOutcomes(ctx context.Context, batch []*scheduleOutcome) er
 
 // takePending makes the caller the one to send p's charge: it moves p's
 // status_at to now if p is still PAY_PENDING with the status_at the caller
-// read. The executor's worker and the sweep both take a payment so before
+// read. The scheduler's worker and the sweep both take a payment so before
 // sending, so that only one of them sends; the sweep leaves a payment
 // whose status_at is recent alone.
-func (s *Server) takePending(ctx context.Context, p *ent.Payment) (*ent.Payment, bool, error) {
+func (w *Scheduler) takePending(ctx context.Context, p *ent.Payment) (*ent.Payment, bool, error) {
+	s := w.billing
 	now := s.clock()
 	n, err := s.db.Payment.Update().
 		Where(payment.ID(p.ID), payment.StatusEQ(payment.StatusPAY_PENDING), payment.StatusAt(p.StatusAt)).
@@ -274,13 +339,13 @@ func isPaymentOutcome(err error) bool { return paymentsvc.IgnoreOutcome(err) == 
 
 // claim starts a batch of due schedules: each STARTED with its payment,
 // PAY_PENDING, in one transaction.
-func (e *scheduleEngine) claim(ctx context.Context) ([]*startedSchedule, int, error) {
-	s := e.s
+func (w *Scheduler) claim(ctx context.Context) ([]*startedSchedule, int, error) {
+	s := w.billing
 	now := s.clock()
 	var started []*startedSchedule
 	var claimed int
 	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		ctx := s.outbox.WithEndpointMemo(ctx) // one per try of the transaction
+		ctx := w.batch(ctx) // one per try of the transaction
 		started, claimed = nil, 0
 		rows, err := tx.Schedule.Query().
 			Where(schedule.StatusEQ(schedule.StatusSCHEDULED), schedule.PayAtLTE(now)).
@@ -322,23 +387,23 @@ func (e *scheduleEngine) claim(ctx context.Context) ([]*startedSchedule, int, er
 			var ch *paymentsvc.Channel
 			switch {
 			case k == nil || k.Status != billingkey.StatusACTIVE:
-				why = &details.Failure{Reason: reasonBillingKeyDeleted, Message: "the billing key was deleted"}
+				why = &details.Failure{Reason: ReasonBillingKeyDeleted, Message: "the billing key was deleted"}
 			case isTaken[r.StoreID+"\x00"+r.MerchantPaymentID]:
 				why = &details.Failure{Reason: "MERCHANT_PAYMENT_ID_TAKEN", Message: "a payment with this merchant payment id exists"}
 			default:
-				if ch, err = s.payments.ChannelByID(ctx, r.ChannelID); err != nil {
+				if ch, err = w.payments.ChannelByID(ctx, r.ChannelID); err != nil {
 					why = &details.Failure{Reason: "CHANNEL_NOT_FOUND", Message: err.Error()}
 				}
 			}
 			if why != nil {
-				if err := s.failUnstarted(ctx, tx, r, why); err != nil {
+				if err := w.failUnstarted(ctx, tx, r, why); err != nil {
 					return err
 				}
 				continue
 			}
 			started = append(started, &startedSchedule{sch: r, key: k, ch: ch})
 		}
-		return s.startSchedules(ctx, tx, started, now)
+		return w.startSchedules(ctx, tx, started, now)
 	})
 	return started, claimed, err
 }
@@ -347,13 +412,9 @@ func (e *scheduleEngine) claim(ctx context.Context) ([]*startedSchedule, int, er
 // payments, PAY_PENDING with the events of READY and PAY_PENDING, all with
 // a few statements for the whole batch. A payment's id is its schedule's
 // with the pay_ prefix: one schedule, one payment id.
-func (s *Server) startSchedules(ctx context.Context, tx *ent.Tx, started []*startedSchedule, now time.Time) error {
+func (w *Scheduler) startSchedules(ctx context.Context, tx *ent.Tx, started []*startedSchedule, now time.Time) error {
 	if len(started) == 0 {
 		return nil
-	}
-	pending, err := paystate.Next(paystate.State(payment.StatusREADY), paystate.MarkPending)
-	if err != nil {
-		return err
 	}
 	ids := make([]string, len(started))
 	for i, st := range started {
@@ -370,94 +431,57 @@ func (s *Server) startSchedules(ctx context.Context, tx *ent.Tx, started []*star
 	if n != len(ids) {
 		return fmt.Errorf("schedules: %d of %d claimed schedules changed meanwhile", len(ids)-n, len(ids))
 	}
-	// The PAY_PENDING step a microsecond after READY, so that the status
-	// history reads in order.
-	pendingAt := now.Add(time.Microsecond)
-	creates := make([]*ent.PaymentCreate, len(started))
+	in := make([]paymentsvc.PendingInput, len(started))
 	for i, st := range started {
 		r := st.sch
 		r.PaymentID = "pay_" + strings.TrimPrefix(r.ID, "sch_")
-		creates[i] = tx.Payment.Create().
-			SetID(r.PaymentID).
-			SetStoreID(r.StoreID).
-			SetChannelID(r.ChannelID).
-			SetProvider(st.key.Provider).
-			SetMode(payment.Mode(r.Mode)).
-			SetMerchantPaymentID(r.MerchantPaymentID).
-			SetOrderName(r.OrderName).
-			SetMethod(payment.MethodCARD).
-			SetApprovalModel(payment.ApprovalModelSERVER).
-			SetStatus(payment.Status(pending)).
-			SetStatusAt(pendingAt).
-			SetCreatedAt(now).
-			SetUpdatedAt(pendingAt).
-			SetTotal(r.Total).
-			SetTaxFree(r.TaxFree).
-			SetVat(r.Vat).
-			SetCustomerName(r.CustomerName).
-			SetCustomerEmail(r.CustomerEmail).
-			SetCustomerPhone(r.CustomerPhone).
-			SetKeyID(r.KeyID).
-			SetBillingKeyID(r.BillingKeyName).
-			SetScheduleID(r.ID)
+		in[i] = paymentsvc.PendingInput{
+			ID:                r.PaymentID,
+			StoreID:           r.StoreID,
+			ChannelID:         r.ChannelID,
+			Provider:          st.key.Provider,
+			Mode:              payment.Mode(r.Mode),
+			MerchantPaymentID: r.MerchantPaymentID,
+			OrderName:         r.OrderName,
+			Total:             r.Total,
+			TaxFree:           r.TaxFree,
+			VAT:               r.Vat,
+			Buyer:             providers.Buyer{Name: r.CustomerName, Email: r.CustomerEmail, Phone: r.CustomerPhone},
+			KeyID:             r.KeyID,
+			BillingKeyID:      r.BillingKeyName,
+			ScheduleID:        r.ID,
+		}
 	}
-	payments, err := tx.Payment.CreateBulk(creates...).Save(ctx)
+	payments, err := w.payments.InsertPending(ctx, tx, now, in)
 	if err != nil {
-		return fmt.Errorf("schedules: payments: %w", err)
+		return fmt.Errorf("schedules: %w", err)
 	}
-	// The two events every charge's payment has: created (READY), and sent
-	// to the PG (PAY_PENDING).
-	events := make([]*ent.EventCreate, 0, 2*len(payments))
 	for i, p := range payments {
 		started[i].p = p
-		ready := *p
-		ready.Status = payment.StatusREADY
-		for _, step := range []struct {
-			p    *ent.Payment
-			from string
-			at   time.Time
-		}{{&ready, "", now}, {p, string(payment.StatusREADY), pendingAt}} {
-			data, err := protojson.Marshal(toPaymentPB(step.p, nil, nil, nil))
-			if err != nil {
-				return fmt.Errorf("event data: %w", err)
-			}
-			events = append(events, tx.Event.Create().
-				SetStoreID(p.StoreID).SetMode(event.Mode(p.Mode)).SetType(paymentsvc.EventType(step.p.Status)).
-				SetPaymentID(p.ID).SetMerchantPaymentID(p.MerchantPaymentID).
-				SetFromStatus(step.from).SetToStatus(string(step.p.Status)).SetData(data).SetCreatedAt(step.at))
-		}
-	}
-	saved, err := tx.Event.CreateBulk(events...).Save(ctx)
-	if err != nil {
-		return err
-	}
-	for _, ev := range saved {
-		if err := s.outbox.Enqueue(ctx, tx, ev, string(payment.MethodCARD)); err != nil {
-			return err
-		}
 	}
 	return nil
 }
 
-// resumeScheduledCharge settles the payment of a schedule that a crash (or
-// a lost answer) left PAY_PENDING. It takes the payment first, so that no
-// worker or other sweep sends or settles it meanwhile. Then the PG is
-// asked: a charge it has is recorded; if it has none, the charge is sent
-// with the same order id and idempotency key (a crash between claiming a
-// schedule and charging it must not fail the schedule). No clear answer
-// leaves the payment PAY_PENDING for a later sweep: a charge the PG may
-// still be making is never declared not made.
-func (s *Server) resumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *paymentsvc.Channel) error {
-	p, mine, err := s.takePending(ctx, p)
+// ResumeScheduledCharge settles the payment of a schedule that a crash (or
+// a lost answer) left PAY_PENDING; the payment sweeper calls it. It takes
+// the payment first, so that no worker or other sweep sends or settles it
+// meanwhile. Then the PG is asked: a charge it has is recorded; if it has
+// none, the charge is sent with the same order id and idempotency key (a
+// crash between claiming a schedule and charging it must not fail the
+// schedule). No clear answer leaves the payment PAY_PENDING for a later
+// sweep: a charge the PG may still be making is never declared not made.
+func (w *Scheduler) ResumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *paymentsvc.Channel) error {
+	s := w.billing
+	p, mine, err := w.takePending(ctx, p)
 	if err != nil || !mine {
 		return err
 	}
-	pgctx, cancel := s.payments.PGContext(ctx)
+	pgctx, cancel := w.payments.PGContext(ctx)
 	_, err = ch.API.Lookup(pgctx, ch.PG, paymentsvc.LookupOf(p))
 	cancel()
 	switch {
 	case err == nil:
-		_, err = s.payments.ResolvePending(ctx, p.ID, ch) // the PG has it: record what it shows
+		_, err = w.payments.ResolvePending(ctx, p.ID, ch) // the PG has it: record what it shows
 		return err
 	case !providers.IsKind(err, providers.KindNotFound):
 		return nil // no answer: a later sweep asks again
@@ -471,20 +495,21 @@ func (s *Server) resumeScheduledCharge(ctx context.Context, p *ent.Payment, ch *
 		return err
 	}
 	if k.Status != billingkey.StatusACTIVE {
-		_, err = s.payments.NotCharged(ctx, p, nil) // deleted meanwhile; the PG has no charge
+		_, err = w.payments.NotCharged(ctx, p, nil) // deleted meanwhile; the PG has no charge
 		return err
 	}
-	res, pgErr := s.sendBillingCharge(ctx, p, ch, k, r.InstallmentMonths,
+	res, pgErr := s.sendCharge(ctx, p, ch, k, r.InstallmentMonths,
 		providers.Buyer{Name: r.CustomerName, Email: r.CustomerEmail, Phone: r.CustomerPhone})
 	if providers.OutcomeUnknown(pgErr) || providers.IsKind(pgErr, providers.KindAlreadyDone) {
 		return nil // a later sweep asks again
 	}
-	_, err = s.payments.SettleCharge(ctx, p, ch, res, pgErr)
+	_, err = w.payments.SettleCharge(ctx, p, ch, res, pgErr)
 	return err
 }
 
 // failUnstarted ends a due schedule that cannot be charged at all.
-func (s *Server) failUnstarted(ctx context.Context, tx *ent.Tx, r *ent.Schedule, why *details.Failure) error {
+func (w *Scheduler) failUnstarted(ctx context.Context, tx *ent.Tx, r *ent.Schedule, why *details.Failure) error {
+	s := w.billing
 	now := s.clock()
 	n, err := tx.Schedule.Update().Where(schedule.ID(r.ID), schedule.StatusEQ(schedule.StatusSCHEDULED)).
 		SetStatus(schedule.StatusFAILED).SetStartedAt(now).SetEndedAt(now).SetFailure(why).SetUpdatedAt(now).Save(ctx)
@@ -498,11 +523,15 @@ func (s *Server) failUnstarted(ctx context.Context, tx *ent.Tx, r *ent.Schedule,
 	return s.recordScheduleEvent(ctx, tx, ended, "billing.schedule.failed")
 }
 
-// endSchedule ends the schedule that made p, now that p is PAID or FAILED,
+// EndSchedule ends the schedule that made p, now that p is PAID or FAILED,
 // in the transaction that moved p: the schedule SUCCEEDED or FAILED, its
-// event, and its retry if it failed with retries left. Called by
-// transition for every payment a schedule made.
-func (s *Server) endSchedule(ctx context.Context, tx *ent.Tx, p *ent.Payment) error {
+// event, and its retry if it failed with retries left. Register it with
+// payment.Service.OnTransition: it runs in every transition, and does
+// nothing for a payment no schedule made.
+func (w *Scheduler) EndSchedule(ctx context.Context, tx *ent.Tx, p *ent.Payment) error {
+	if p.ScheduleID == "" {
+		return nil
+	}
 	var status schedule.Status
 	switch p.Status {
 	case payment.StatusPAID:
@@ -512,6 +541,7 @@ func (s *Server) endSchedule(ctx context.Context, tx *ent.Tx, p *ent.Payment) er
 	default:
 		return nil
 	}
+	s := w.billing
 	now := s.clock()
 	upd := tx.Schedule.Update().Where(schedule.ID(p.ScheduleID), schedule.StatusEQ(schedule.StatusSTARTED)).
 		SetStatus(status).SetEndedAt(now).SetUpdatedAt(now)
@@ -530,14 +560,15 @@ func (s *Server) endSchedule(ctx context.Context, tx *ent.Tx, p *ent.Payment) er
 		return err
 	}
 	if status == schedule.StatusFAILED && r.RetryNumber < r.MaxRetries {
-		return s.scheduleRetry(ctx, tx, r, now)
+		return w.scheduleRetry(ctx, tx, r, now)
 	}
 	return nil
 }
 
 // scheduleRetry schedules the next try of a failed schedule, its merchant
 // payment id the first try's with "-retry-N" added.
-func (s *Server) scheduleRetry(ctx context.Context, tx *ent.Tx, r *ent.Schedule, now time.Time) error {
+func (w *Scheduler) scheduleRetry(ctx context.Context, tx *ent.Tx, r *ent.Schedule, now time.Time) error {
+	s := w.billing
 	first, n := r.ID, r.RetryNumber+1
 	base := r.MerchantPaymentID
 	if r.RetryOf != "" {
@@ -588,10 +619,4 @@ func (s *Server) scheduleRetry(ctx context.Context, tx *ent.Tx, r *ent.Schedule,
 		return fmt.Errorf("schedule %s: retry: %w", r.ID, err)
 	}
 	return nil
-}
-
-// recordScheduleEvent writes a schedule's event: its data is the schedule
-// as the API shows it.
-func (s *Server) recordScheduleEvent(ctx context.Context, tx *ent.Tx, r *ent.Schedule, typ string) error {
-	return s.recordBillingEvent(ctx, tx, typ, r.StoreID, string(r.Mode), r.PaymentID, r.MerchantPaymentID, toSchedulePB(r))
 }

@@ -1,4 +1,4 @@
-package server
+package billing
 
 import (
 	"context"
@@ -6,12 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/schedule"
-	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	paymentsvc "github.com/paymux/paymux/payment"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/tenant"
@@ -50,26 +47,24 @@ func (p lateChargePG) ChargeBillingKey(ctx context.Context, ch providers.Channel
 // 2 × pg_timeout, finds the charge at the PG and records it.
 func TestScheduleLateChargeNotDeclaredNotMade(t *testing.T) {
 	pg := lateChargePG{mu: &sync.Mutex{}, sent: map[string]int{}, later: &sync.WaitGroup{}}
-	e := sixNewEnv(t, func(c *Config) { c.Payments.SweepInterval = time.Hour }, func(s *Server) {
-		pg.Sandbox = s.sandbox
-		s.providers[sandbox.Name] = pg
+	e := sixNewEnv(t, func(c *sixConfig) { c.Payments.SweepInterval = time.Hour }, func(sb *sandbox.Sandbox) providers.Provider {
+		pg.Sandbox = sb
+		return pg
 	})
 	key := e.issueKey(t, "late-key", sandbox.CardSuccess)
 	payAt := e.clock.Now().Add(time.Minute).Truncate(time.Second)
 	const mid = "late-00"
-	if _, err := e.billing.CreateSchedules(context.Background(), sixReq(e, &paymuxv1.CreateSchedulesRequest{
-		BillingKeyId: key, Schedules: []*paymuxv1.ScheduleInput{{
-			MerchantPaymentId: mid, PayTime: timestamppb.New(payAt), Amount: &paymuxv1.Amount{Total: 1000}, OrderName: "late",
-			// A failure would be retried: the test shows there is none.
-			RetryPolicy: &paymuxv1.RetryPolicy{Interval: durationpb.New(time.Minute), MaxRetries: 1},
-		}},
-	})); err != nil {
+	if _, err := e.billing.CreateSchedules(e.caller, key, []ScheduleInput{{
+		MerchantPaymentID: mid, PayAt: payAt, Amount: paymentsvc.Amount{Total: 1000}, OrderName: "late",
+		// A failure would be retried: the test shows there is none.
+		Retry: &RetryPolicy{Interval: time.Minute, MaxRetries: 1},
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := tenant.System(context.Background())
 
 	e.clock.Set(payAt.Add(time.Millisecond))
-	if n, err := e.srv.schedules.runDue(context.Background()); err != nil || n != 1 {
+	if n, err := e.sched.runDue(context.Background()); err != nil || n != 1 {
 		t.Fatalf("runDue: %d, %v", n, err)
 	}
 	p, err := e.db.Payment.Query().Where(payment.MerchantPaymentID(mid)).Only(ctx)
@@ -81,12 +76,12 @@ func TestScheduleLateChargeNotDeclaredNotMade(t *testing.T) {
 	}
 	pg.later.Wait() // the charge lands at the PG
 
-	e.srv.sweeper.Sweep(context.Background()) // too early: nothing moves
+	e.sweeper.Sweep(context.Background()) // too early: nothing moves
 	if p, _ = e.db.Payment.Get(ctx, p.ID); p.Status != payment.StatusPAY_PENDING {
 		t.Fatalf("swept within 2 × pg_timeout: %s", p.Status)
 	}
 	e.clock.Advance(3 * time.Second)
-	e.srv.sweeper.Sweep(context.Background())
+	e.sweeper.Sweep(context.Background())
 	if p, _ = e.db.Payment.Get(ctx, p.ID); p.Status != payment.StatusPAID {
 		t.Fatalf("after the sweep the payment is %s (%v), want PAID", p.Status, p.Failure)
 	}
