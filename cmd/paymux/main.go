@@ -240,7 +240,7 @@ func printFirstRun(out io.Writer, f server.FirstRun, baseURL, hostPort string, p
 	}
 	if f.ClientKey != "" {
 		p("")
-		p("Take a sandbox payment (open the checkout_url it answers in a browser):")
+		p("Take a sandbox payment (open the checkoutUrl it answers in a browser):")
 		p(`  curl -u %s:%s %s/v1/payments -d '{"merchantPaymentId":"order-1","orderName":"T-shirt","amount":{"total":30000}}'`, f.ClientKey, f.SecretKey, baseURL)
 	}
 	p("")
