@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // TestREADME runs the README's walk-throughs, as written, against the real
@@ -342,7 +344,6 @@ func freePort(t *testing.T) string {
 const (
 	readmeBlockMark = "=== README block "
 	readmeDoneMark  = "=== README blocks done"
-	readmeHTTPMark  = "[readme-test] HTTP "
 )
 
 var (
@@ -352,7 +353,8 @@ var (
 	receiverAddr = regexp.MustCompile(`127\.0\.0\.1:9\d{3}\b`)
 	// The tools the blocks build on first use.
 	grpcurlRun = regexp.MustCompile(`go run (\S+/grpcurl@\S+)`)
-	httpLine   = regexp.MustCompile(`(?m)^\[readme-test\] HTTP (\d{3}) (\S+) (\S+)$`)
+	// A line of the HTTP log: block, status, method, URL.
+	httpLine = regexp.MustCompile(`(?m)^(\d+) (\d{3}) (\S+) (\S+)$`)
 )
 
 // TestREADME runs every ```sh block of README.md that is not marked, in
@@ -404,11 +406,14 @@ func TestREADME(t *testing.T) {
 	printed := map[string]string{"ck_test_": f.ClientKey, "sk_test_": f.SecretKey, "pma_": f.AdminToken, "st_": f.StoreID}
 	pasted := map[string]bool{}
 	receivers := map[string]string{}
+	// Each curl also writes its block and HTTP status to a log of its own
+	// (with its standard error: the receivers in the background print into
+	// the output at any moment, so the output cannot be relied on for it).
+	httpLog := filepath.Join(t.TempDir(), "http.log")
 	var script strings.Builder
-	script.WriteString(`set -euo pipefail
-# Each curl also reports its HTTP status, on standard error, for the test.
-curl() { command curl --no-progress-meter -w '%{stderr}\n` + readmeHTTPMark + `%{response_code} %{method} %{url_effective}\n' "$@"; }
-`)
+	fmt.Fprintf(&script, `set -euo pipefail
+curl() { command curl --no-progress-meter -w "%%{stderr}$readme_test_block %%{response_code} %%{method} %%{url_effective}\n" "$@" 2>>%q; }
+`, httpLog)
 	texts := make([]string, len(run))
 	for i, b := range run {
 		text := pastedValue.ReplaceAllStringFunc(b.text, func(m string) string {
@@ -430,7 +435,7 @@ curl() { command curl --no-progress-meter -w '%{stderr}\n` + readmeHTTPMark + `%
 			}
 		}
 		texts[i] = text
-		fmt.Fprintf(&script, "printf '\\n%s%d (README.md line %d)\\n'\n%s", readmeBlockMark, i, b.line, text)
+		fmt.Fprintf(&script, "printf '\\n%s%d (README.md line %d)\\n'\nreadme_test_block=%d\n%s", readmeBlockMark, i, b.line, i, text)
 	}
 	fmt.Fprintf(&script, "printf '\\n%s\\n'\n", readmeDoneMark)
 	for prefix := range printed {
@@ -460,11 +465,16 @@ curl() { command curl --no-progress-meter -w '%{stderr}\n` + readmeHTTPMark + `%
 		return true
 	})
 	t.Logf("README: %d blocks run in %v", len(run), time.Since(start).Round(time.Millisecond))
+	httpBytes, err := os.ReadFile(httpLog)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	httpCalls := string(httpBytes)
 
 	if !strings.Contains(out, readmeDoneMark) {
 		last := strings.LastIndex(out, readmeBlockMark)
-		t.Fatalf("the README's blocks did not all run (set -e stops at the first failing command); the last one started:\n%s\n\nthe script's whole output:\n%s\n\npaymux's log:\n%s",
-			out[max(last, 0):], out, s.stderr)
+		t.Fatalf("the README's blocks did not all run (set -e stops at the first failing command); the last one started:\n%s\n\nthe script's whole output:\n%s\n\ncurl's calls and errors:\n%s\n\npaymux's log:\n%s",
+			out[max(last, 0):], out, httpCalls, s.stderr)
 	}
 
 	// Each block's own output, and what its # lines promise.
@@ -481,14 +491,19 @@ curl() { command curl --no-progress-meter -w '%{stderr}\n` + readmeHTTPMark + `%
 			}
 		}
 		var got []int
-		for _, m := range httpLine.FindAllStringSubmatch(own, -1) {
-			code, _ := strconv.Atoi(m[1])
-			if code < 200 || code > 299 {
+		var calls []string
+		for _, m := range httpLine.FindAllStringSubmatch(httpCalls, -1) {
+			if m[1] != strconv.Itoa(i) {
+				continue
+			}
+			calls = append(calls, m[0])
+			if code, _ := strconv.Atoi(m[2]); code < 200 || code > 299 {
 				got = append(got, code)
 			}
 		}
 		if !slices.Equal(got, statuses) {
-			t.Errorf("README.md:%d: calls answered HTTP %v where the block's # lines announce %v (every other call must succeed)\nthe block's output:\n%s", b.line, got, statuses, own)
+			t.Errorf("README.md:%d: calls answered HTTP %v where the block's # lines announce %v (every other call must succeed)\ncalls (block, status, method, URL):\n%s\nthe block's output:\n%s",
+				b.line, got, statuses, strings.Join(calls, "\n"), own)
 		}
 	}
 
