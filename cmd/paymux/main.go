@@ -144,6 +144,21 @@ func newLogger(cfg server.Config) *slog.Logger {
 
 func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
 	log := newLogger(cfg)
+	// Listen before anything is created: if the port is taken, a first run
+	// leaves nothing behind (no master key, no secrets that were never
+	// shown).
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	// One process per data directory: two would hand out the same sandbox
+	// transaction ids.
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	masterKey, created, err := secrets.LoadOrCreateMasterKey(cfg.MasterKey, cfg.DataDir)
 	if err != nil {
 		return err
@@ -163,13 +178,6 @@ func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
 	if err := server.Migrate(ctx, db); err != nil {
 		return err
 	}
-	// Listen before the first run creates secrets: if the port is taken,
-	// nothing is created that could not be shown.
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	defer ln.Close()
 	scheme := "http"
 	if cfg.TLS.CertFile != "" {
 		scheme = "https"

@@ -682,6 +682,16 @@ func TestServeListenFailureKeepsFirstRun(t *testing.T) {
 	if !strings.Contains(stderr, busy.Addr().String()) {
 		t.Errorf("error does not name the address %s:\n%s", busy.Addr(), stderr)
 	}
+	// Nothing was created before listening: no master key that no run
+	// has used, and nothing to show.
+	for _, name := range []string{"master.key", "paymux.db"} {
+		if _, err := os.Stat(filepath.Join(dataDir, name)); !os.IsNotExist(err) {
+			t.Errorf("serve on a busy port left %s in a new data directory (err %v)", name, err)
+		}
+	}
+	if stdout != "" {
+		t.Errorf("serve on a busy port printed %q", stdout)
+	}
 	s := startServe(t, nil, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
 	shown := stdout + s.stdout.String()
 	if !adminTokenLine.MatchString(shown) || !secretKeyLine.MatchString(shown) {
@@ -737,6 +747,39 @@ func TestServeBadConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// One serve per data directory: a second is refused at start, naming the
+// directory and the first; once the first stops, the next one starts.
+func TestServeOneProcessPerDataDir(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	first := startServe(t, nil, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	f := parseFirstRun(t, first.stdout.String(), first.URL)
+
+	for _, args := range [][]string{
+		{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir},
+		// The same directory by another name.
+		{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir + "/."},
+	} {
+		stdout, stderr, code := run(t, nil, args...)
+		if code == 0 {
+			t.Fatalf("a second serve on %s: exit 0\nstderr:\n%s", dataDir, stderr)
+		}
+		for _, want := range []string{"is in use by another paymux serve", dataDir, fmt.Sprintf("process %d", first.cmd.Process.Pid)} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("a second serve: stderr does not contain %q:\n%s", want, stderr)
+			}
+		}
+		if stdout != "" {
+			t.Errorf("a second serve printed %q", stdout)
+		}
+	}
+	checkKeyWorks(t, first, f) // the first serves on, unharmed
+	first.stop(t)
+
+	next := startServe(t, nil, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	checkKeyWorks(t, next, f)
+	next.stop(t)
 }
 
 func TestMigrate(t *testing.T) {
