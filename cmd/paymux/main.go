@@ -2,7 +2,7 @@
 //
 //	paymux serve     serve every surface on one port (creates what a first run needs)
 //	paymux migrate   bring the database schema up to date and exit
-//	paymux version   print the version
+//	paymux version   print the version (also paymux --version)
 package main
 
 import (
@@ -43,9 +43,11 @@ func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "paymux",
 		Short:         "paymux: one payment API over every Korean PG",
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("paymux {{.Version}}\n") // as `paymux version` prints it
 	root.PersistentFlags().StringVar(&configFile, "config", "", "YAML configuration file (also PAYMUX_CONFIG)")
 	root.PersistentFlags().String("data-dir", "", "data directory (config key data_dir, PAYMUX_DATA_DIR; default paymux-data)")
 	bind(v, "data_dir", root.PersistentFlags().Lookup("data-dir"))

@@ -356,12 +356,16 @@ func checkNoSecretsIn(t *testing.T, log string, f firstRun) {
 // ---- tests ----------------------------------------------------------------
 
 func TestVersion(t *testing.T) {
-	stdout, stderr, code := run(t, nil, "version")
-	if code != 0 {
-		t.Fatalf("paymux version: exit %d; stderr %s", code, stderr)
-	}
-	if want := "paymux " + testVersion + "\n"; stdout != want {
-		t.Errorf("paymux version printed %q, want %q", stdout, want)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			stdout, stderr, code := run(t, nil, args...)
+			if code != 0 {
+				t.Fatalf("paymux %s: exit %d; stderr %s", strings.Join(args, " "), code, stderr)
+			}
+			if want := "paymux " + testVersion + "\n"; stdout != want {
+				t.Errorf("paymux %s printed %q, want %q", strings.Join(args, " "), stdout, want)
+			}
+		})
 	}
 }
 
