@@ -48,14 +48,23 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("paymux {{.Version}}\n") // as `paymux version` prints it
-	root.PersistentFlags().StringVar(&configFile, "config", "", "YAML configuration file (also PAYMUX_CONFIG)")
+	root.PersistentFlags().StringVar(&configFile, "config", "", "YAML configuration file (also "+server.ConfigFileEnv+")")
 	root.PersistentFlags().String("data-dir", "", "data directory (config key data_dir, PAYMUX_DATA_DIR; default paymux-data)")
 	bind(v, "data_dir", root.PersistentFlags().Lookup("data-dir"))
 	load := func() (server.Config, error) {
 		if configFile == "" {
-			configFile = os.Getenv("PAYMUX_CONFIG")
+			configFile = os.Getenv(server.ConfigFileEnv)
 		}
-		return server.LoadConfig(v, configFile)
+		cfg, err := server.LoadConfig(v, configFile)
+		// A misspelt variable would otherwise be ignored without a word.
+		for _, u := range server.UnknownEnv(os.Environ()) {
+			attrs := []any{"name", u.Name}
+			if u.DidYouMean != "" {
+				attrs = append(attrs, "did_you_mean", u.DidYouMean)
+			}
+			newLogger(cfg).Warn("unknown PAYMUX_ environment variable, ignored", attrs...)
+		}
+		return cfg, err
 	}
 
 	serve := &cobra.Command{
