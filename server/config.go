@@ -3,10 +3,14 @@ package server
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,6 +117,18 @@ var Defaults = map[string]any{
 	"billing.workers":             32,
 }
 
+// ConfigFileEnv names the YAML configuration file, like --config.
+const ConfigFileEnv = "PAYMUX_CONFIG"
+
+// envKeyReplacer turns a key into the rest of its environment variable's
+// name (after PAYMUX_), upper-cased: database.dsn, PAYMUX_DATABASE_DSN.
+var envKeyReplacer = strings.NewReplacer(".", "_")
+
+// EnvName is the environment variable that sets a configuration key.
+func EnvName(key string) string {
+	return "PAYMUX_" + strings.ToUpper(envKeyReplacer.Replace(key))
+}
+
 // NewViper returns a viper that knows every key, its default and its
 // environment variable.
 func NewViper() *viper.Viper {
@@ -121,14 +137,74 @@ func NewViper() *viper.Viper {
 		v.SetDefault(key, value)
 	}
 	v.SetEnvPrefix("PAYMUX")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.SetEnvKeyReplacer(envKeyReplacer)
 	v.AutomaticEnv()
 	return v
 }
 
+// UnknownEnvVar is a PAYMUX_* environment variable that paymux does not
+// read, with the known one it may have meant ("" when none is close).
+type UnknownEnvVar struct {
+	Name, DidYouMean string
+}
+
+// UnknownEnv lists the PAYMUX_* variables of environ (os.Environ's form)
+// that paymux reads nowhere: it reads each key's variable (EnvName), the
+// configuration file's (ConfigFileEnv) and, in tests, PAYMUX_TEST_*.
+func UnknownEnv(environ []string) []UnknownEnvVar {
+	known := []string{ConfigFileEnv}
+	for key := range Defaults {
+		known = append(known, EnvName(key))
+	}
+	slices.Sort(known)
+	var unknown []UnknownEnvVar
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "PAYMUX_") || strings.HasPrefix(name, "PAYMUX_TEST_") || slices.Contains(known, name) {
+			continue
+		}
+		unknown = append(unknown, UnknownEnvVar{Name: name, DidYouMean: closest(name, known)})
+	}
+	slices.SortFunc(unknown, func(a, b UnknownEnvVar) int { return strings.Compare(a.Name, b.Name) })
+	return unknown
+}
+
+// closest is the candidate within a typo or two of s, if any.
+func closest(s string, candidates []string) string {
+	best, bestDistance := "", 3
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestDistance && d < len(s)/2 {
+			best, bestDistance = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // LoadConfig reads the YAML file (if file is not empty) into v, decodes and
 // validates the result. Unknown keys in the file are an error: a typo must
-// not silently fall back to a default.
+// not silently fall back to a default. Errors name the key, the value
+// (never a secret's) and where it came from.
 func LoadConfig(v *viper.Viper, file string) (Config, error) {
 	if file != "" {
 		v.SetConfigFile(file)
@@ -136,12 +212,16 @@ func LoadConfig(v *viper.Viper, file string) (Config, error) {
 			return Config{}, fmt.Errorf("config file %s: %w", file, err)
 		}
 	}
+	if err := errors.Join(checkKeys(v, file), checkValues(v, file)); err != nil {
+		return Config{}, err
+	}
 	var cfg Config
 	decodeHook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
 	))
 	if err := v.UnmarshalExact(&cfg, decodeHook); err != nil {
+		// checkKeys and checkValues let nothing through that fails here.
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -150,11 +230,165 @@ func LoadConfig(v *viper.Viper, file string) (Config, error) {
 	return cfg, nil
 }
 
+// secretKeys are the keys whose values no message shows.
+var secretKeys = []string{"master_key", "admin_token", "database.dsn"}
+
+// origin says where v's value for key came from, for a message.
+func origin(v *viper.Viper, key, file string) string {
+	if env := EnvName(key); os.Getenv(env) != "" {
+		return " (from " + env + ")"
+	}
+	if file != "" && v.InConfig(key) {
+		return " (in " + file + ")"
+	}
+	return ""
+}
+
+// describe shows a raw value in a message.
+func describe(raw any) string {
+	switch r := raw.(type) {
+	case string:
+		return strconv.Quote(r)
+	case map[string]any:
+		return "a section"
+	case []any:
+		return "a list"
+	}
+	return fmt.Sprint(raw)
+}
+
+// checkKeys refuses the keys paymux does not know, and a value where a
+// section of keys belongs.
+func checkKeys(v *viper.Viper, file string) error {
+	known := slices.Sorted(maps.Keys(Defaults))
+	var errs []error
+	for _, key := range slices.Sorted(slices.Values(v.AllKeys())) {
+		if _, ok := Defaults[key]; ok {
+			continue
+		}
+		if slices.ContainsFunc(known, func(k string) bool { return strings.HasPrefix(key, k+".") }) {
+			continue // a section where a value belongs: checkValues says so
+		}
+		var section []string
+		for _, k := range known {
+			if strings.HasPrefix(k, key+".") {
+				section = append(section, k)
+			}
+		}
+		if len(section) > 0 {
+			errs = append(errs, fmt.Errorf("config key %s: want a section (%s), got %s%s",
+				key, strings.Join(section, ", "), describe(v.Get(key)), origin(v, key, file)))
+			continue
+		}
+		msg := fmt.Sprintf("config: unknown key %q%s", key, origin(v, key, file))
+		if guess := closest(key, known); guess != "" {
+			msg += fmt.Sprintf("; did you mean %q?", guess)
+		}
+		errs = append(errs, errors.New(msg))
+	}
+	return errors.Join(errs...)
+}
+
+// checkValues refuses a value that cannot become its key's type, naming the
+// key, the value and where it came from.
+func checkValues(v *viper.Viper, file string) error {
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(Defaults)) {
+		raw := v.Get(key)
+		field, ok := configField(reflect.ValueOf(&Config{}).Elem(), key)
+		if raw == nil || !ok {
+			continue // under a section given a value: checkKeys says so
+		}
+		problem := valueProblem(field.Type(), raw)
+		if problem == "" {
+			continue
+		}
+		shown := describe(raw)
+		if _, isString := raw.(string); isString && slices.Contains(secretKeys, key) {
+			shown = "the value"
+		}
+		errs = append(errs, fmt.Errorf("config key %s: %s %s%s", key, shown, problem, origin(v, key, file)))
+	}
+	return errors.Join(errs...)
+}
+
+// valueProblem says why raw cannot be a value of typ ("" when it can), the
+// way decoding will read it (strings are parsed; numbers, bools and
+// strings convert into one another).
+func valueProblem(typ reflect.Type, raw any) string {
+	switch raw.(type) {
+	case map[string]any:
+		if typ.Kind() == reflect.Slice {
+			return "is not a list"
+		}
+		return "is not a single value"
+	case []any, []string:
+		if typ.Kind() != reflect.Slice {
+			return "is not a single value"
+		}
+	}
+	s, isString := raw.(string)
+	switch {
+	case typ == reflect.TypeFor[time.Duration]():
+		if _, err := time.ParseDuration(s); isString && err != nil {
+			return "is not a duration (e.g. 10s, 1m)"
+		}
+	case typ.Kind() == reflect.Int || typ.Kind() == reflect.Int64:
+		if f, ok := raw.(float64); ok && f != float64(int64(f)) {
+			return "is not a whole number"
+		}
+		if _, err := strconv.ParseInt(s, 10, 64); isString && err != nil {
+			return "is not a whole number"
+		}
+		if _, ok := raw.(bool); ok {
+			return "is not a whole number"
+		}
+	case typ.Kind() == reflect.Bool:
+		if _, err := strconv.ParseBool(s); isString && err != nil {
+			return "is not true or false"
+		}
+	case typ.Kind() == reflect.Slice:
+		if list, ok := raw.([]any); ok {
+			for _, e := range list {
+				switch e.(type) {
+				case map[string]any, []any:
+					return "is not a list of single values"
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// configField is the field of c (a Config) that key names.
+func configField(c reflect.Value, key string) (reflect.Value, bool) {
+	name, rest, nested := strings.Cut(key, ".")
+	for i := range c.NumField() {
+		if c.Type().Field(i).Tag.Get("mapstructure") != name {
+			continue
+		}
+		f := c.Field(i)
+		if !nested {
+			return f, f.Kind() != reflect.Struct
+		}
+		if f.Kind() != reflect.Struct {
+			return reflect.Value{}, false
+		}
+		return configField(f, rest)
+	}
+	return reflect.Value{}, false
+}
+
 // Validate checks every key and names the one that is wrong.
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("config key %s: %s", key, fmt.Sprintf(format, args...)))
+		msg := fmt.Sprintf(format, args...)
+		// A bound broken: say what the value is (unless it is a secret).
+		if f, ok := configField(reflect.ValueOf(c).Elem(), key); ok && strings.HasPrefix(msg, "must") && !slices.Contains(secretKeys, key) {
+			msg += ", got " + describe(f.Interface())
+		}
+		errs = append(errs, fmt.Errorf("config key %s: %s", key, msg))
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "want host:port, got %q", c.Listen)

@@ -283,12 +283,22 @@ payments:
 		{
 			name:    "unknown top-level key",
 			yaml:    "listn: x\n",
-			wantErr: []string{"listn"},
+			wantErr: []string{"listn", `config: unknown key "listn" (in FILE); did you mean "listen"?`},
 		},
 		{
 			name:    "unknown nested key",
 			yaml:    "database:\n  dns: postgres://x\n",
-			wantErr: []string{"dns"},
+			wantErr: []string{"dns", `config: unknown key "database.dns" (in FILE); did you mean "database.dsn"?`},
+		},
+		{
+			name:    "unknown section",
+			yaml:    "webhook:\n  timeout: 5s\n",
+			wantErr: []string{`config: unknown key "webhook.timeout" (in FILE); did you mean "webhooks.timeout"?`},
+		},
+		{
+			name:    "unknown keys, each named",
+			yaml:    "colour: blue\nlog:\n  level: debug\n  colour: red\n",
+			wantErr: []string{`config: unknown key "colour" (in FILE)`, `config: unknown key "log.colour" (in FILE)`},
 		},
 		{
 			name:    "malformed YAML",
@@ -298,12 +308,52 @@ payments:
 		{
 			name:    "wrong type",
 			yaml:    "database:\n  max_open_conns: lots\n",
-			wantErr: []string{"max_open_conns"},
+			wantErr: []string{"max_open_conns", `config key database.max_open_conns: "lots" is not a whole number (in FILE)`},
+		},
+		{
+			name:    "a fraction for a whole number",
+			yaml:    "webhooks:\n  workers: 1.5\n",
+			wantErr: []string{`config key webhooks.workers: 1.5 is not a whole number (in FILE)`},
 		},
 		{
 			name:    "bad duration",
 			yaml:    "shutdown_timeout: soon\n",
-			wantErr: []string{"shutdown_timeout"},
+			wantErr: []string{"shutdown_timeout", `config key shutdown_timeout: "soon" is not a duration (e.g. 10s, 1m) (in FILE)`},
+		},
+		{
+			name:    "bad nested duration",
+			yaml:    "webhooks:\n  timeout: 5x\n",
+			wantErr: []string{`config key webhooks.timeout: "5x" is not a duration (e.g. 10s, 1m) (in FILE)`},
+		},
+		{
+			name:    "bad bool",
+			yaml:    "call_log:\n  enabled: maybe\n",
+			wantErr: []string{`config key call_log.enabled: "maybe" is not true or false (in FILE)`},
+		},
+		{
+			name:    "a value for a section",
+			yaml:    "webhooks: 5\n",
+			wantErr: []string{"config key webhooks: want a section (webhooks.allow_private, ", "got 5 (in FILE)"},
+		},
+		{
+			name:    "a section for a value",
+			yaml:    "listen:\n  host: x\n",
+			wantErr: []string{"config key listen: a section is not a single value (in FILE)"},
+		},
+		{
+			name:    "a section for a list",
+			yaml:    "trusted_proxies:\n  office: 10.0.0.0/8\n",
+			wantErr: []string{"config key trusted_proxies: a section is not a list (in FILE)"},
+		},
+		{
+			name:    "several wrong at once",
+			yaml:    "listn: x\nshutdown_timeout: soon\nwebhooks:\n  workers: many\n",
+			wantErr: []string{`unknown key "listn"`, "config key shutdown_timeout: ", "config key webhooks.workers: "},
+		},
+		{
+			name:    "a bound broken shows the value",
+			yaml:    "webhooks:\n  timeout: 10ms\n",
+			wantErr: []string{"config key webhooks.timeout: must be between 100ms and 1m, got 10ms"},
 		},
 		{
 			name:    "file values are validated",
@@ -324,8 +374,14 @@ payments:
 					t.Fatalf("LoadConfig = %+v, want an error", cfg)
 				}
 				for _, s := range tt.wantErr {
-					if !strings.Contains(err.Error(), s) {
+					if s = strings.ReplaceAll(s, "FILE", path); !strings.Contains(err.Error(), s) {
 						t.Errorf("error %q does not contain %q", err, s)
+					}
+				}
+				// Keys and values, not Go's names for types.
+				for _, s := range []string{"server.", "Config", "decoding failed", "mapstructure", "strconv.", "time: "} {
+					if strings.Contains(strings.ReplaceAll(err.Error(), path, "FILE"), s) {
+						t.Errorf("error %q shows %q", err, s)
 					}
 				}
 				return
@@ -446,12 +502,20 @@ log:
 func TestLoadConfigEnvValidated(t *testing.T) {
 	tests := []struct {
 		env, value, key string
+		want            string // also in the error, if set
+		secret          bool   // the value must not be in the error
 	}{
-		{"PAYMUX_LOG_LEVEL", "loud", "log.level"},
-		{"PAYMUX_ADMIN_TOKEN", "short", "admin_token"},
-		{"PAYMUX_DATABASE_DSN", "mysql://x", "database.dsn"},
-		{"PAYMUX_TRUSTED_PROXIES", "10.0.0.1, bogus", "trusted_proxies"},
-		{"PAYMUX_AUTH_CACHE_TTL", "10m", "auth_cache_ttl"},
+		{env: "PAYMUX_LOG_LEVEL", value: "loud", key: "log.level"},
+		{env: "PAYMUX_ADMIN_TOKEN", value: "pma_tooshort", key: "admin_token", secret: true},
+		{env: "PAYMUX_DATABASE_DSN", value: "mysql://x", key: "database.dsn", secret: true},
+		{env: "PAYMUX_TRUSTED_PROXIES", value: "10.0.0.1, bogus", key: "trusted_proxies"},
+		{env: "PAYMUX_AUTH_CACHE_TTL", value: "10m", key: "auth_cache_ttl", want: "must be between 0s and 5m, got 10m0s"},
+		{env: "PAYMUX_WEBHOOKS_TIMEOUT", value: "5x", key: "webhooks.timeout",
+			want: `config key webhooks.timeout: "5x" is not a duration (e.g. 10s, 1m) (from PAYMUX_WEBHOOKS_TIMEOUT)`},
+		{env: "PAYMUX_DATABASE_MAX_OPEN_CONNS", value: "lots", key: "database.max_open_conns",
+			want: `config key database.max_open_conns: "lots" is not a whole number (from PAYMUX_DATABASE_MAX_OPEN_CONNS)`},
+		{env: "PAYMUX_WEBHOOKS_ALLOW_PRIVATE", value: "yes please", key: "webhooks.allow_private",
+			want: `config key webhooks.allow_private: "yes please" is not true or false (from PAYMUX_WEBHOOKS_ALLOW_PRIVATE)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
@@ -464,7 +528,53 @@ func TestLoadConfigEnvValidated(t *testing.T) {
 			if !strings.Contains(err.Error(), "config key "+tt.key) {
 				t.Errorf("%s=%s: error %q does not name %s", tt.env, tt.value, err, tt.key)
 			}
+			if tt.want != "" && !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s=%s: error %q does not contain %q", tt.env, tt.value, err, tt.want)
+			}
+			if tt.secret && strings.Contains(err.Error(), tt.value) {
+				t.Errorf("%s=%s: error %q shows the secret", tt.env, tt.value, err)
+			}
 		})
+	}
+}
+
+func TestUnknownEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ []string
+		want    []UnknownEnvVar
+	}{
+		{"none", []string{"HOME=/root", "PATH=/bin"}, nil},
+		{"every key's variable and the file's", func() []string {
+			env := []string{ConfigFileEnv + "=paymux.yaml"}
+			for key := range Defaults {
+				env = append(env, EnvName(key)+"=x")
+			}
+			return env
+		}(), nil},
+		{"the tests' own", []string{"PAYMUX_TEST_POSTGRES_DSN=postgres://x", "PAYMUX_TEST_ANYTHING="}, nil},
+		{"a typo", []string{"PAYMUX_WEBHOOK_TIMEOUT=5s", "PAYMUX_LOG_LEVEL=debug"},
+			[]UnknownEnvVar{{Name: "PAYMUX_WEBHOOK_TIMEOUT", DidYouMean: "PAYMUX_WEBHOOKS_TIMEOUT"}}},
+		{"several, sorted, one unlike any", []string{"PAYMUX_LISTN=:1", "PAYMUX_COLOUR=blue", "PAYMUX_CONFIG_FILE=x.yaml"},
+			[]UnknownEnvVar{{Name: "PAYMUX_COLOUR"}, {Name: "PAYMUX_CONFIG_FILE", DidYouMean: ""}, {Name: "PAYMUX_LISTN", DidYouMean: "PAYMUX_LISTEN"}}},
+		{"not paymux's", []string{"PAYMUXX=1", "MY_PAYMUX_LISTEN=x", "paymux_listen=x"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := UnknownEnv(tt.environ)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("UnknownEnv = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// What EnvName says is what viper reads.
+func TestConfigEnvName(t *testing.T) {
+	for key := range Defaults {
+		if got, want := EnvName(key), envName(key); got != want {
+			t.Errorf("EnvName(%q) = %q, want %q", key, got, want)
+		}
 	}
 }
 

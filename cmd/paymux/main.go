@@ -2,7 +2,7 @@
 //
 //	paymux serve     serve every surface on one port (creates what a first run needs)
 //	paymux migrate   bring the database schema up to date and exit
-//	paymux version   print the version
+//	paymux version   print the version (also paymux --version)
 package main
 
 import (
@@ -45,17 +45,28 @@ func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "paymux",
 		Short:         "paymux: one payment API over every Korean PG",
+		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&configFile, "config", "", "YAML configuration file (also PAYMUX_CONFIG)")
+	root.SetVersionTemplate("paymux {{.Version}}\n") // as `paymux version` prints it
+	root.PersistentFlags().StringVar(&configFile, "config", "", "YAML configuration file (also "+server.ConfigFileEnv+")")
 	root.PersistentFlags().String("data-dir", "", "data directory (config key data_dir, PAYMUX_DATA_DIR; default paymux-data)")
 	bind(v, "data_dir", root.PersistentFlags().Lookup("data-dir"))
 	load := func() (server.Config, error) {
 		if configFile == "" {
-			configFile = os.Getenv("PAYMUX_CONFIG")
+			configFile = os.Getenv(server.ConfigFileEnv)
 		}
-		return server.LoadConfig(v, configFile)
+		cfg, err := server.LoadConfig(v, configFile)
+		// A misspelt variable would otherwise be ignored without a word.
+		for _, u := range server.UnknownEnv(os.Environ()) {
+			attrs := []any{"name", u.Name}
+			if u.DidYouMean != "" {
+				attrs = append(attrs, "did_you_mean", u.DidYouMean)
+			}
+			newLogger(cfg).Warn("unknown PAYMUX_ environment variable, ignored", attrs...)
+		}
+		return cfg, err
 	}
 
 	serve := &cobra.Command{
@@ -146,6 +157,21 @@ func newLogger(cfg server.Config) *slog.Logger {
 
 func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
 	log := newLogger(cfg)
+	// Listen before anything is created: if the port is taken, a first run
+	// leaves nothing behind (no master key, no secrets that were never
+	// shown).
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	// One process per data directory: two would hand out the same sandbox
+	// transaction ids.
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	masterKey, created, err := secrets.LoadOrCreateMasterKey(cfg.MasterKey, cfg.DataDir)
 	if err != nil {
 		return err
@@ -165,13 +191,6 @@ func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
 	if err := database.Migrate(ctx, db); err != nil {
 		return err
 	}
-	// Listen before the first run creates secrets: if the port is taken,
-	// nothing is created that could not be shown.
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	defer ln.Close()
 	scheme := "http"
 	if cfg.TLS.CertFile != "" {
 		scheme = "https"
@@ -243,7 +262,7 @@ func printFirstRun(out io.Writer, f account.FirstRun, baseURL, hostPort string, 
 	}
 	if f.ClientKey != "" {
 		p("")
-		p("Take a sandbox payment (open the checkout_url it answers in a browser):")
+		p("Take a sandbox payment (open the checkoutUrl it answers in a browser):")
 		p(`  curl -u %s:%s %s/v1/payments -d '{"merchantPaymentId":"order-1","orderName":"T-shirt","amount":{"total":30000}}'`, f.ClientKey, f.SecretKey, baseURL)
 	}
 	p("")

@@ -356,12 +356,16 @@ func checkNoSecretsIn(t *testing.T, log string, f firstRun) {
 // ---- tests ----------------------------------------------------------------
 
 func TestVersion(t *testing.T) {
-	stdout, stderr, code := run(t, nil, "version")
-	if code != 0 {
-		t.Fatalf("paymux version: exit %d; stderr %s", code, stderr)
-	}
-	if want := "paymux " + testVersion + "\n"; stdout != want {
-		t.Errorf("paymux version printed %q, want %q", stdout, want)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			stdout, stderr, code := run(t, nil, args...)
+			if code != 0 {
+				t.Fatalf("paymux %s: exit %d; stderr %s", strings.Join(args, " "), code, stderr)
+			}
+			if want := "paymux " + testVersion + "\n"; stdout != want {
+				t.Errorf("paymux %s printed %q, want %q", strings.Join(args, " "), stdout, want)
+			}
+		})
 	}
 }
 
@@ -682,6 +686,16 @@ func TestServeListenFailureKeepsFirstRun(t *testing.T) {
 	if !strings.Contains(stderr, busy.Addr().String()) {
 		t.Errorf("error does not name the address %s:\n%s", busy.Addr(), stderr)
 	}
+	// Nothing was created before listening: no master key that no run
+	// has used, and nothing to show.
+	for _, name := range []string{"master.key", "paymux.db"} {
+		if _, err := os.Stat(filepath.Join(dataDir, name)); !os.IsNotExist(err) {
+			t.Errorf("serve on a busy port left %s in a new data directory (err %v)", name, err)
+		}
+	}
+	if stdout != "" {
+		t.Errorf("serve on a busy port printed %q", stdout)
+	}
 	s := startServe(t, nil, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
 	shown := stdout + s.stdout.String()
 	if !adminTokenLine.MatchString(shown) || !secretKeyLine.MatchString(shown) {
@@ -695,9 +709,17 @@ func TestServeListenFailureKeepsFirstRun(t *testing.T) {
 }
 
 func TestServeBadConfig(t *testing.T) {
-	unknownKey := filepath.Join(t.TempDir(), "unknown.yaml")
-	badLevel := filepath.Join(t.TempDir(), "level.yaml")
-	for path, contents := range map[string]string{unknownKey: "listn: x\n", badLevel: "log:\n  level: loud\n"} {
+	dir := t.TempDir()
+	unknownKey := filepath.Join(dir, "unknown.yaml")
+	unknownNested := filepath.Join(dir, "nested.yaml")
+	badLevel := filepath.Join(dir, "level.yaml")
+	badTimeout := filepath.Join(dir, "timeout.yaml")
+	for path, contents := range map[string]string{
+		unknownKey:    "listn: x\n",
+		unknownNested: "webhook:\n  timeout: 5s\n",
+		badLevel:      "log:\n  level: loud\n",
+		badTimeout:    "webhooks:\n  timeout: 5x\n",
+	} {
 		if err := os.WriteFile(path, []byte(contents), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -706,16 +728,20 @@ func TestServeBadConfig(t *testing.T) {
 		name string
 		env  []string
 		args []string
-		want string // on stderr
+		want []string // on stderr
 	}{
-		{"PAYMUX_LOG_LEVEL", []string{"PAYMUX_LOG_LEVEL=loud"}, nil, "config key log.level"},
-		{"PAYMUX_LOG_FORMAT", []string{"PAYMUX_LOG_FORMAT=xml"}, nil, "config key log.format"},
-		{"PAYMUX_DATABASE_DSN", []string{"PAYMUX_DATABASE_DSN=mysql://x"}, nil, "config key database.dsn"},
-		{"PAYMUX_ADMIN_TOKEN", []string{"PAYMUX_ADMIN_TOKEN=short"}, nil, "config key admin_token"},
-		{"--listen", nil, []string{"--listen", "nope"}, "config key listen"},
-		{"--config unknown key", nil, []string{"--config", unknownKey}, "listn"},
-		{"PAYMUX_CONFIG", []string{"PAYMUX_CONFIG=" + badLevel}, nil, "config key log.level"},
-		{"--config missing", nil, []string{"--config", filepath.Join(t.TempDir(), "absent.yaml")}, "absent.yaml"},
+		{"PAYMUX_LOG_LEVEL", []string{"PAYMUX_LOG_LEVEL=loud"}, nil, []string{"config key log.level", `got "loud"`}},
+		{"PAYMUX_LOG_FORMAT", []string{"PAYMUX_LOG_FORMAT=xml"}, nil, []string{"config key log.format"}},
+		{"PAYMUX_DATABASE_DSN", []string{"PAYMUX_DATABASE_DSN=mysql://x"}, nil, []string{"config key database.dsn"}},
+		{"PAYMUX_ADMIN_TOKEN", []string{"PAYMUX_ADMIN_TOKEN=short"}, nil, []string{"config key admin_token"}},
+		{"--listen", nil, []string{"--listen", "nope"}, []string{"config key listen", `got "nope"`}},
+		{"--config unknown key", nil, []string{"--config", unknownKey}, []string{"listn", `config: unknown key "listn" (in ` + unknownKey + `); did you mean "listen"?`}},
+		{"--config unknown nested key", nil, []string{"--config", unknownNested}, []string{`config: unknown key "webhook.timeout" (in ` + unknownNested + `); did you mean "webhooks.timeout"?`}},
+		{"--config bad duration", nil, []string{"--config", badTimeout}, []string{`config key webhooks.timeout: "5x" is not a duration (e.g. 10s, 1m) (in ` + badTimeout + `)`}},
+		{"PAYMUX_WEBHOOKS_TIMEOUT", []string{"PAYMUX_WEBHOOKS_TIMEOUT=5x"}, nil, []string{`config key webhooks.timeout: "5x" is not a duration (e.g. 10s, 1m) (from PAYMUX_WEBHOOKS_TIMEOUT)`}},
+		{"PAYMUX_WEBHOOKS_WORKERS", []string{"PAYMUX_WEBHOOKS_WORKERS=many"}, nil, []string{`config key webhooks.workers: "many" is not a whole number (from PAYMUX_WEBHOOKS_WORKERS)`}},
+		{"PAYMUX_CONFIG", []string{"PAYMUX_CONFIG=" + badLevel}, nil, []string{"config key log.level"}},
+		{"--config missing", nil, []string{"--config", filepath.Join(t.TempDir(), "absent.yaml")}, []string{"absent.yaml"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -726,8 +752,16 @@ func TestServeBadConfig(t *testing.T) {
 			if code == 0 {
 				t.Fatalf("paymux %v: exit 0, want failure\nstderr:\n%s", args, stderr)
 			}
-			if !strings.Contains(stderr, tt.want) {
-				t.Errorf("stderr does not contain %q:\n%s", tt.want, stderr)
+			for _, want := range tt.want {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr does not contain %q:\n%s", want, stderr)
+				}
+			}
+			// The key and the value, not Go's names for types.
+			for _, unwanted := range []string{"server.Config", "decoding failed", "strconv.", "time: "} {
+				if strings.Contains(stderr, unwanted) {
+					t.Errorf("stderr shows %q:\n%s", unwanted, stderr)
+				}
 			}
 			if stdout != "" {
 				t.Errorf("stdout: %q, want nothing", stdout)
@@ -737,6 +771,86 @@ func TestServeBadConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A misspelt PAYMUX_* variable is named on standard error, not ignored in
+// silence; the variables paymux reads are not.
+func TestUnknownEnvWarns(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       []string
+		warn      []string // on stderr
+		notWarned []string
+	}{
+		{
+			name:      "a typo",
+			env:       []string{"PAYMUX_WEBHOOK_ALLOW_PRIVATE=true", "PAYMUX_WEBHOOKS_TIMEOUT=5s"},
+			warn:      []string{"unknown PAYMUX_ environment variable", "name=PAYMUX_WEBHOOK_ALLOW_PRIVATE", "did_you_mean=PAYMUX_WEBHOOKS_ALLOW_PRIVATE"},
+			notWarned: []string{"PAYMUX_WEBHOOKS_TIMEOUT"},
+		},
+		{
+			name: "as JSON when the log is",
+			env:  []string{"PAYMUX_LOG_FORMAT=json", "PAYMUX_COLOUR=blue"},
+			warn: []string{`"level":"WARN"`, `"name":"PAYMUX_COLOUR"`},
+		},
+		{
+			name:      "known ones only",
+			env:       []string{"PAYMUX_LOG_LEVEL=debug", "PAYMUX_TEST_ANYTHING=1", "PAYMUX_CONFIG="},
+			notWarned: []string{"unknown PAYMUX_", "PAYMUX_TEST_ANYTHING"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, stderr, code := run(t, tt.env, "migrate", "--data-dir", filepath.Join(t.TempDir(), "data"))
+			if code != 0 {
+				t.Fatalf("migrate: exit %d\nstderr:\n%s", code, stderr)
+			}
+			for _, want := range tt.warn {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr does not contain %q:\n%s", want, stderr)
+				}
+			}
+			for _, unwanted := range tt.notWarned {
+				if strings.Contains(stderr, unwanted) {
+					t.Errorf("stderr contains %q:\n%s", unwanted, stderr)
+				}
+			}
+		})
+	}
+}
+
+// One serve per data directory: a second is refused at start, naming the
+// directory and the first; once the first stops, the next one starts.
+func TestServeOneProcessPerDataDir(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	first := startServe(t, nil, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	f := parseFirstRun(t, first.stdout.String(), first.URL)
+
+	for _, args := range [][]string{
+		{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir},
+		// The same directory by another name.
+		{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir + "/."},
+	} {
+		stdout, stderr, code := run(t, nil, args...)
+		if code == 0 {
+			t.Fatalf("a second serve on %s: exit 0\nstderr:\n%s", dataDir, stderr)
+		}
+		for _, want := range []string{"is in use by another paymux serve", dataDir, fmt.Sprintf("process %d", first.cmd.Process.Pid)} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("a second serve: stderr does not contain %q:\n%s", want, stderr)
+			}
+		}
+		if stdout != "" {
+			t.Errorf("a second serve printed %q", stdout)
+		}
+	}
+	checkKeyWorks(t, first, f) // the first serves on, unharmed
+	first.stop(t)
+
+	next := startServe(t, nil, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	checkKeyWorks(t, next, f)
+	next.stop(t)
 }
 
 func TestMigrate(t *testing.T) {
