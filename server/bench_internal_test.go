@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/paymux/paymux/account"
+	"github.com/paymux/paymux/config"
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
@@ -51,7 +52,7 @@ type benchEnv struct {
 	srv    *Server
 	driver *countingDriver
 	auth   string
-	first  FirstRun
+	first  account.FirstRun
 }
 
 // newBenchEnv is a server on SQLite after a first run, with 20 IP rules of
@@ -74,8 +75,8 @@ func newBenchEnv(tb testing.TB, logger ...*slog.Logger) *benchEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v := NewViper()
-	cfg, err := LoadConfig(v, "")
+	v := config.NewViper()
+	cfg, err := config.Load(v, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -87,7 +88,8 @@ func newBenchEnv(tb testing.TB, logger ...*slog.Logger) *benchEnv {
 	// So does the call log's writer (after the call, in batches);
 	// BenchmarkCallLog measures it.
 	cfg.CallLog.Enabled = false
-	adminHash, first, err := Bootstrap(ctx, db, keyring, cfg)
+	accounts := account.New(account.Options{DB: db, Keyring: keyring, CacheTTL: cfg.AuthCacheTTL})
+	first, err := accounts.Bootstrap(ctx, cfg.AdminToken)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -100,7 +102,10 @@ func newBenchEnv(tb testing.TB, logger ...*slog.Logger) *benchEnv {
 	if len(logger) > 0 {
 		log = logger[0]
 	}
-	srv, err := New(Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Logger: log})
+	// Only what the IP-rule methods and the chain need: the chain costs
+	// what it costs whatever the other services are.
+	srv, err := New(Deps{Config: cfg, DB: db, Keyring: keyring, Logger: log, Accounts: accounts,
+		Usage: account.NewUsageRecorder(db, log, time.Hour)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -27,13 +27,15 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/app"
+	"github.com/paymux/paymux/config"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/internal/testdb"
 	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/secrets"
-	"github.com/paymux/paymux/server"
 )
 
 // ---- databases ----------------------------------------------------------
@@ -75,16 +77,16 @@ func (c *testClock) Advance(d time.Duration) {
 type testServer struct {
 	URL, Addr  string
 	AdminToken string
-	First      server.FirstRun
+	First      account.FirstRun
 	DB         *ent.Client
 	Keyring    *secrets.Keyring
 	Clock      *testClock
-	Server     *server.Server
+	Server     *app.App
 	Sandbox    *sandbox.Sandbox
 }
 
-func testConfig(t testing.TB) server.Config {
-	cfg, err := server.LoadConfig(server.NewViper(), "")
+func testConfig(t testing.TB) config.Config {
+	cfg, err := config.Load(config.NewViper(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func testKeyring(t testing.TB) *secrets.Keyring {
 	return keyring
 }
 
-func startServer(t testing.TB, db *ent.Client, configure ...func(*server.Config)) *testServer {
+func startServer(t testing.TB, db *ent.Client, configure ...func(*config.Config)) *testServer {
 	t.Helper()
 	cfg := testConfig(t)
 	for _, f := range configure {
@@ -113,7 +115,7 @@ func startServer(t testing.TB, db *ent.Client, configure ...func(*server.Config)
 	}
 	keyring := testKeyring(t)
 	ctx := context.Background()
-	adminHash, first, err := server.Bootstrap(ctx, db, keyring, cfg)
+	adminHash, first, err := app.Bootstrap(ctx, db, keyring, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +135,7 @@ func startServer(t testing.TB, db *ent.Client, configure ...func(*server.Config)
 	}
 	clock := &testClock{}
 	sb := sandbox.New(sandbox.Options{Now: clock.Now, CheckoutURL: cfg.PublicURL + "/sandbox/checkout"})
-	srv, err := server.New(server.Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Now: clock.Now, Logger: discardLogger(), Sandbox: sb})
+	srv, err := app.New(app.Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Now: clock.Now, Logger: discardLogger(), Sandbox: sb})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,7 +576,7 @@ func setRules(t testing.TB, ts *testServer, cidrs ...string) {
 	}
 }
 
-type configT = server.Config
+type configT = config.Config
 
 // reasonOf is the ErrorInfo reason a client reads off a Connect error.
 func reasonOf(err error) string {

@@ -283,3 +283,9 @@ func storableError(err error) (bool, []byte) {
 func (s *Server) idempotencyLease() time.Duration {
 	return max(idempotencyLease, 4*s.cfg.Payments.PGTimeout)
 }
+
+// PurgeIdempotency drops the Idempotency-Key records past their time.
+func PurgeIdempotency(ctx context.Context, db *ent.Client, now time.Time) error {
+	_, err := db.IdempotencyRecord.Delete().Where(idempotencyrecord.ExpiresAtLT(now)).Exec(ctx)
+	return err
+}

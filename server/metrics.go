@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/authheader"
 )
 
@@ -25,9 +25,9 @@ type metrics struct {
 	// The call log's metrics are package calllog's, on this registry.
 }
 
-func newMetrics(s *Server) *metrics {
+func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
-		registry: prometheus.NewRegistry(),
+		registry: reg,
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paymux_requests_total",
 			Help: "API calls by method, surface (grpc, grpcweb, connect, rest) and result code.",
@@ -38,8 +38,7 @@ func newMetrics(s *Server) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"procedure", "surface"}),
 	}
-	m.registry.MustRegister(m.calls, m.latency,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.calls, m.latency)
 	return m
 }
 
@@ -49,12 +48,12 @@ func (m *metrics) observeCall(procedure, surface, code string, d time.Duration) 
 	m.latency.WithLabelValues(procedure, surface).Observe(d.Seconds())
 }
 
-// handler serves /metrics to the administrator only.
-func (m *metrics) handler(s *Server) http.Handler {
-	inner := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+// metricsHandler serves reg at /metrics to the administrator only.
+func metricsHandler(reg *prometheus.Registry, accounts *account.Service) http.Handler {
+	inner := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		creds, err := authheader.Parse(r.Header.Get("Authorization"))
-		if err != nil || creds.Scheme != authheader.SchemeBearer || !s.accounts.IsAdminToken(creds.Token) {
+		if err != nil || creds.Scheme != authheader.SchemeBearer || !accounts.IsAdminToken(creds.Token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="paymux metrics"`)
 			http.Error(w, "the admin token is needed: Authorization: Bearer pma_...", http.StatusUnauthorized)
 			return

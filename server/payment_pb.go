@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/ent"
@@ -188,4 +189,20 @@ func cancellationStatusPB(s cancellation.Status) paymuxv1.CancellationStatus {
 
 func cashReceiptStatusPB(s cashreceipt.Status) paymuxv1.CashReceiptStatus {
 	return paymuxv1.CashReceiptStatus(paymuxv1.CashReceiptStatus_value["CASH_RECEIPT_STATUS_"+string(s)])
+}
+
+// PaymentEventData is a payment as its events carry it: the API's JSON of
+// the payment, without its history.
+func PaymentEventData(p *ent.Payment) ([]byte, error) {
+	return protojson.Marshal(toPaymentPB(p, nil, nil, nil))
+}
+
+// BillingKeyEventData is a billing key as its events carry it.
+func BillingKeyEventData(k *ent.BillingKey) ([]byte, error) {
+	return protojson.Marshal(toBillingKeyPB(k, 0))
+}
+
+// ScheduleEventData is a schedule as its events carry it.
+func ScheduleEventData(r *ent.Schedule) ([]byte, error) {
+	return protojson.Marshal(toSchedulePB(r))
 }

@@ -18,6 +18,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/paymux/paymux/app"
+	"github.com/paymux/paymux/config"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
@@ -25,7 +27,6 @@ import (
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/sandbox"
-	"github.com/paymux/paymux/server"
 	"github.com/paymux/paymux/tenant"
 )
 
@@ -792,7 +793,7 @@ func TestIdempotencyKeyParallelMixed(t *testing.T) {
 // startPeer starts a second paymux on ts's database, sandbox PG, master key
 // and clock (another replica), configured by configure. It serves store
 // keys only (no admin token).
-func startPeer(t *testing.T, ts *testServer, configure func(*server.Config)) *testServer {
+func startPeer(t *testing.T, ts *testServer, configure func(*config.Config)) *testServer {
 	t.Helper()
 	cfg := testConfig(t)
 	configure(&cfg)
@@ -801,7 +802,7 @@ func startPeer(t *testing.T, ts *testServer, configure func(*server.Config)) *te
 		t.Fatal(err)
 	}
 	cfg.PublicURL = "http://" + ln.Addr().String()
-	srv, err := server.New(server.Options{Config: cfg, DB: ts.DB, Keyring: ts.Keyring, Now: ts.Clock.Now, Logger: discardLogger(), Sandbox: ts.Sandbox})
+	srv, err := app.New(app.Options{Config: cfg, DB: ts.DB, Keyring: ts.Keyring, Now: ts.Clock.Now, Logger: discardLogger(), Sandbox: ts.Sandbox})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -832,8 +833,8 @@ func startPeer(t *testing.T, ts *testServer, configure func(*server.Config)) *te
 // first left open.
 func TestIdempotencyKeyOutcomeUnknown(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
-		ts := startServer(t, db, func(c *server.Config) { c.Payments.SweepInterval = 50 * time.Millisecond })
-		lossy := startPeer(t, ts, func(c *server.Config) {
+		ts := startServer(t, db, func(c *config.Config) { c.Payments.SweepInterval = 50 * time.Millisecond })
+		lossy := startPeer(t, ts, func(c *config.Config) {
 			c.Payments.PGTimeout = time.Nanosecond
 			c.Payments.SweepInterval = time.Hour
 		})

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/paymux/paymux/app"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/schedule"
@@ -20,7 +21,6 @@ import (
 	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/sandbox"
-	"github.com/paymux/paymux/server"
 	"github.com/paymux/paymux/tenant"
 )
 
@@ -48,7 +48,7 @@ func sxStartReplica(t testing.TB, primary *testServer, configure ...func(*config
 		f(&cfg)
 	}
 	ctx := context.Background()
-	adminHash, first, err := server.Bootstrap(ctx, primary.DB, primary.Keyring, cfg)
+	adminHash, first, err := app.Bootstrap(ctx, primary.DB, primary.Keyring, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func sxStartReplica(t testing.TB, primary *testServer, configure ...func(*config
 		t.Fatal(err)
 	}
 	cfg.PublicURL = "http://" + ln.Addr().String()
-	srv, err := server.New(server.Options{Config: cfg, DB: primary.DB, Keyring: primary.Keyring, AdminTokenHash: adminHash,
+	srv, err := app.New(app.Options{Config: cfg, DB: primary.DB, Keyring: primary.Keyring, AdminTokenHash: adminHash,
 		Now: primary.Clock.Now, Logger: discardLogger(), Sandbox: primary.Sandbox})
 	if err != nil {
 		t.Fatal(err)

@@ -12,11 +12,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/paymux/paymux/billing"
+	"github.com/paymux/paymux/config"
 	paymentsvc "github.com/paymux/paymux/payment"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
@@ -35,33 +36,36 @@ import (
 	"github.com/paymux/paymux/gen/openapi"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
-	"github.com/paymux/paymux/providers"
-	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/webhook"
 )
 
-// Options are what a Server is built from.
-type Options struct {
-	Config  Config
+// Deps are what a Server serves: the domain services it maps the API onto,
+// built by package app.
+type Deps struct {
+	Config  config.Config
 	DB      *ent.Client
 	Keyring *secrets.Keyring
-	// Accounts authenticates calls and writes stores, keys and IP rules;
-	// nil: a new one over DB, with AdminTokenHash and the server's clock.
-	Accounts *account.Service
-	// AdminTokenHash is the keyed hash of the administrator's token
-	// (see Bootstrap); only used when Accounts is nil.
-	AdminTokenHash []byte
-	Logger         *slog.Logger
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it.
 	Now func() time.Time
-	// Sandbox is the sandbox PG; nil: a new one on the same clock.
-	Sandbox *sandbox.Sandbox
+	// Registry holds every metric served at /metrics; the server adds the
+	// API's own.
+	Registry *prometheus.Registry
+
+	Accounts *account.Service
+	Usage    *account.UsageRecorder
+	Calls    *calllog.Writer
+	Payments *paymentsvc.Service
+	Billing  *billing.Service
+	Webhooks *webhook.Service
+	// Pages are the public pages mounted beside the API (surface/pages).
+	Pages interface{ Mount(*http.ServeMux) }
 }
 
-// Server serves every paymux surface from one http.Handler.
+// Server serves every API surface from one http.Handler.
 type Server struct {
-	cfg       Config
+	cfg       config.Config
 	db        *ent.Client
 	keyring   *secrets.Keyring
 	log       *slog.Logger
@@ -74,28 +78,14 @@ type Server struct {
 	// mutating lists the procedures that change something (REST verb other
 	// than GET): they honour Idempotency-Key.
 	mutating map[string]bool
-	// providers are the PG adapters by provider name ("sandbox", ...).
-	providers map[string]providers.Provider
-	sandbox   *sandbox.Sandbox
-	payments  *paymentsvc.Service
-	sweeper   *paymentsvc.Sweeper
-
-	// outbox queues webhooks in the transactions that write events; the
-	// dispatcher sends them; webhooks is the one writer of endpoints.
-	outbox     *webhook.Outbox
-	dispatcher *webhook.Dispatcher
-	webhooks   *webhook.Service
-
-	metrics   *metrics
-	calls     *calllog.Writer
-	billing   *billing.Service
-	scheduler *billing.Scheduler
+	payments *paymentsvc.Service
+	billing  *billing.Service
+	webhooks *webhook.Service
+	calls    *calllog.Writer
+	metrics  *metrics
 
 	handler http.Handler
 	gateway *gatewayHop
-
-	stopBackground context.CancelFunc
-	background     sync.WaitGroup
 }
 
 // serviceNames lists every paymux service served, for health and reflection.
@@ -111,17 +101,21 @@ var serviceNames = []string{
 	paymuxv1connect.BillingServiceName,
 }
 
-// New builds a Server. Close it to stop its background work.
-func New(opts Options) (*Server, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
+// New builds the transport over d's services. It starts nothing; Close
+// stops the REST gateway hop.
+func New(d Deps) (*Server, error) {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
+	if d.Logger == nil {
+		d.Logger = slog.Default()
 	}
-	trusted, err := clientip.ParseTrustedProxies(opts.Config.TrustedProxies)
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	resolver, err := NewResolver(d.Config)
 	if err != nil {
-		return nil, fmt.Errorf("trusted_proxies: %w", err)
+		return nil, err
 	}
 	validator, err := protovalidate.New()
 	if err != nil {
@@ -132,91 +126,29 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:       opts.Config,
-		db:        opts.DB,
-		keyring:   opts.Keyring,
-		log:       opts.Logger,
-		now:       opts.Now,
-		resolver:  clientip.NewResolver(trusted),
+		cfg:       d.Config,
+		db:        d.DB,
+		keyring:   d.Keyring,
+		log:       d.Logger,
+		now:       d.Now,
+		accounts:  d.Accounts,
+		usage:     d.Usage,
+		resolver:  resolver,
 		validator: validator,
 		access:    access,
 		mutating:  mutatingMethods(serviceNames),
+		payments:  d.Payments,
+		billing:   d.Billing,
+		webhooks:  d.Webhooks,
+		calls:     d.Calls,
+		metrics:   newMetrics(d.Registry),
 	}
-	s.accounts = opts.Accounts
-	if s.accounts == nil {
-		s.accounts = account.New(account.Options{DB: opts.DB, Keyring: opts.Keyring, AdminTokenHash: opts.AdminTokenHash,
-			CacheTTL: opts.Config.AuthCacheTTL, Now: opts.Now})
-	}
-	s.usage = account.NewUsageRecorder(opts.DB, opts.Logger, 5*time.Second)
-	s.metrics = newMetrics(s)
-	if s.calls, err = calllog.NewWriter(opts.DB, opts.Config.CallLog, opts.Now, opts.Logger, s.metrics.registry); err != nil {
-		return nil, err
-	}
-	if s.dispatcher, err = webhook.NewDispatcher(opts.DB, opts.Keyring, opts.Config.Webhooks, opts.Now, opts.Logger, s.metrics.registry); err != nil {
-		return nil, err
-	}
-	s.outbox = webhook.NewOutbox(s.dispatcher.Wake)
-	s.webhooks = webhook.NewService(opts.DB, opts.Keyring, opts.Config.Webhooks, opts.Now, eventTypes(), s.dispatcher.Wake)
-	s.sandbox = opts.Sandbox
-	var sbState *sandboxState
-	if s.sandbox == nil {
-		s.sandbox = sandbox.New(sandbox.Options{
-			Now:         opts.Now,
-			CheckoutURL: opts.Config.BaseURL() + checkoutPath,
-			// From the master key: a replay after a restart is still
-			// recognised, and the saved state holds no key.
-			FingerprintKey: opts.Keyring.HashSecret("sandbox-fingerprint"),
-		})
-		if sbState, err = openSandboxState(s.sandbox, opts.Config.DataDir); err != nil {
-			return nil, err
-		}
-	}
-	s.providers = map[string]providers.Provider{sandbox.Name: s.sandbox}
-	s.payments = paymentsvc.New(paymentsvc.Deps{
-		Config:          opts.Config.Payments,
-		DB:              opts.DB,
-		Keyring:         opts.Keyring,
-		Providers:       s.providers,
-		WrapProvider:    s.calls.WrapProvider,
-		Outbox:          s.outbox,
-		EventData:       func(p *ent.Payment) ([]byte, error) { return protojson.Marshal(toPaymentPB(p, nil, nil, nil)) },
-		ReturnURL:       s.windowReturnURL,
-		ChannelCacheTTL: opts.Config.AuthCacheTTL,
-		Logger:          opts.Logger,
-		Now:             opts.Now,
-	})
-	s.billing = billing.New(billing.Deps{
-		Config:         opts.Config.Billing,
-		DB:             opts.DB,
-		Keyring:        opts.Keyring,
-		Payments:       s.payments,
-		Outbox:         s.outbox,
-		BillingKeyData: func(k *ent.BillingKey) ([]byte, error) { return protojson.Marshal(toBillingKeyPB(k, 0)) },
-		ScheduleData:   func(r *ent.Schedule) ([]byte, error) { return protojson.Marshal(toSchedulePB(r)) },
-		ReturnURL:      s.billingReturnURL,
-		Logger:         opts.Logger,
-		Now:            opts.Now,
-	})
-	if s.scheduler, err = billing.NewScheduler(s.billing, billing.SchedulerDeps{
-		Registerer: s.metrics.registry,
-		NewJob: func(ctx context.Context) context.Context {
-			return withJobRequestID(ctx, "job_schedule_"+secrets.RandomString(12))
-		},
-		BatchEnqueue: s.outbox.WithEndpointMemo,
-	}); err != nil {
-		return nil, err
-	}
-	s.billing.OnSchedule(s.scheduler.Wake)
-	s.payments.OnTransition(s.scheduler.EndSchedule)
-	s.sweeper = paymentsvc.NewSweeper(s.payments, s.scheduler.ResumeScheduledCharge, func(ctx context.Context) context.Context {
-		return withJobRequestID(ctx, "job_sweep_"+secrets.RandomString(12))
-	})
 
 	api := http.NewServeMux()
 	handlerOpts := []connect.HandlerOption{
 		connect.WithInterceptors(chainInterceptor{steps: s.policyChain()}),
 		connect.WithCodec(strictJSONCodec{}),
-		connect.WithReadMaxBytes(int(opts.Config.MaxRequestBytes)),
+		connect.WithReadMaxBytes(int(d.Config.MaxRequestBytes)),
 	}
 	api.Handle(paymuxv1connect.NewStoreServiceHandler(&storeService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewKeyServiceHandler(&keyService{s}, handlerOpts...))
@@ -233,7 +165,7 @@ func New(opts Options) (*Server, error) {
 	api.Handle(grpcreflect.NewHandlerV1(reflector))
 	api.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 
-	s.gateway, err = newGatewayHop(api, opts.Config.MaxRequestBytes, opts.Logger)
+	s.gateway, err = newGatewayHop(api, d.Config.MaxRequestBytes, d.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -245,57 +177,31 @@ func New(opts Options) (*Server, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.JSON)
 	})
-	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	MountOperations(root, d.Registry, d.Accounts)
+	if d.Pages != nil {
+		d.Pages.Mount(root)
+	}
+	s.handler = root
+	return s, nil
+}
+
+// NewResolver is the client-address resolver of cfg's trusted proxies.
+func NewResolver(cfg config.Config) (*clientip.Resolver, error) {
+	trusted, err := clientip.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
+	return clientip.NewResolver(trusted), nil
+}
+
+// MountOperations adds what operators reach on every role: /healthz, and
+// /metrics for the administrator.
+func MountOperations(mux *http.ServeMux, reg *prometheus.Registry, accounts *account.Service) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	root.Handle("GET /metrics", s.metrics.handler(s))
-	s.mountPublicPages(root)
-	s.handler = root
-
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stopBackground = cancel
-	s.background.Add(2)
-	go func() {
-		defer s.background.Done()
-		_ = s.usage.Run(ctx)
-	}()
-	go func() {
-		defer s.background.Done()
-		_ = s.sweeper.Run(ctx)
-	}()
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		s.housekeeping(ctx)
-	}()
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		if err := s.dispatcher.Run(ctx); err != nil {
-			s.log.Error("webhook dispatcher", "error", err)
-		}
-	}()
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		_ = s.scheduler.Run(ctx)
-	}()
-	if s.calls.Enabled() {
-		s.background.Add(1)
-		go func() {
-			defer s.background.Done()
-			_ = s.calls.Run(ctx) // returns nil once ctx ends and the queue is written
-		}()
-	}
-	if sbState != nil {
-		s.background.Add(1)
-		go func() {
-			defer s.background.Done()
-			sbState.run(ctx, time.Second, func(err error) { s.log.Error("save sandbox state", "error", err) })
-		}()
-	}
-	return s, nil
+	mux.Handle("GET /metrics", metricsHandler(reg, accounts))
 }
 
 // clock is the server's clock, truncated to what PostgreSQL keeps.
@@ -304,36 +210,37 @@ func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Microsec
 // Handler serves every surface.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops the gateway hop and flushes background work.
-func (s *Server) Close() error {
-	s.stopBackground()
-	s.background.Wait()
-	return s.gateway.close()
-}
+// Close stops the gateway hop.
+func (s *Server) Close() error { return s.gateway.close() }
 
-// HTTPServer returns an http.Server for the handler: HTTP/1.1 and HTTP/2
-// (h2c in plain text, h2 over TLS) on the same port.
-func (s *Server) HTTPServer() *http.Server {
+// HTTPServer returns an http.Server for h: HTTP/1.1 and HTTP/2 (h2c in
+// plain text, h2 over TLS) on the same port.
+func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		Handler:           s.handler,
+		Handler:           h,
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 
-// Serve serves on ln until ctx ends, then shuts down gracefully within the
-// configured shutdown timeout.
+// Serve serves the API on ln until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := s.HTTPServer()
-	if s.cfg.TLS.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
+	return Serve(ctx, ln, s.handler, s.cfg, s.log)
+}
+
+// Serve serves h on ln (over TLS when cfg has a certificate) until ctx
+// ends, then shuts down gracefully within cfg's shutdown timeout.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg config.Config, log *slog.Logger) error {
+	srv := HTTPServer(h, log)
+	if cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
 		if err != nil {
 			return fmt.Errorf("tls: %w", err)
 		}
@@ -347,7 +254,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

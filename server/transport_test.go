@@ -38,8 +38,9 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/app"
+	"github.com/paymux/paymux/config"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/server"
 )
 
 // TestGRPCHealth: the standard health service answers over grpc-go
@@ -365,7 +366,7 @@ func bxSelfSignedCert(t *testing.T) (certFile, keyFile string, pool *x509.CertPo
 // with transport credentials.
 func TestTLS(t *testing.T) {
 	certFile, keyFile, pool := bxSelfSignedCert(t)
-	ts := startServer(t, openSQLite(t), func(c *configT) { c.TLS = server.TLSConfig{CertFile: certFile, KeyFile: keyFile} })
+	ts := startServer(t, openSQLite(t), func(c *configT) { c.TLS = config.TLSConfig{CertFile: certFile, KeyFile: keyFile} })
 	if !strings.HasPrefix(ts.URL, "https://") {
 		t.Fatalf("URL %s is not https", ts.URL)
 	}
@@ -432,11 +433,11 @@ func TestGracefulShutdown(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.ShutdownTimeout = 10 * time.Second
 	keyring := testKeyring(t)
-	adminHash, first, err := server.Bootstrap(context.Background(), db, keyring, cfg)
+	adminHash, first, err := app.Bootstrap(context.Background(), db, keyring, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Logger: discardLogger()})
+	srv, err := app.New(app.Options{Config: cfg, DB: db, Keyring: keyring, AdminTokenHash: adminHash, Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

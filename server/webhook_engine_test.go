@@ -21,12 +21,12 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/paymux/paymux/app"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/webhookattempt"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
 	"github.com/paymux/paymux/providers/sandbox"
-	"github.com/paymux/paymux/server"
 	"github.com/paymux/paymux/tenant"
 	"github.com/paymux/paymux/webhook"
 )
@@ -674,7 +674,7 @@ func weStartReplica(t *testing.T, primary *testServer, configure ...func(*config
 		f(&cfg)
 	}
 	ctx := context.Background()
-	adminHash, first, err := server.Bootstrap(ctx, primary.DB, primary.Keyring, cfg)
+	adminHash, first, err := app.Bootstrap(ctx, primary.DB, primary.Keyring, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,7 +688,7 @@ func weStartReplica(t *testing.T, primary *testServer, configure ...func(*config
 	cfg.PublicURL = "http://" + ln.Addr().String()
 	clock := &testClock{}
 	sb := sandbox.New(sandbox.Options{Now: clock.Now, CheckoutURL: cfg.PublicURL + "/sandbox/checkout"})
-	srv, err := server.New(server.Options{Config: cfg, DB: primary.DB, Keyring: primary.Keyring, AdminTokenHash: adminHash, Now: clock.Now, Logger: discardLogger(), Sandbox: sb})
+	srv, err := app.New(app.Options{Config: cfg, DB: primary.DB, Keyring: primary.Keyring, AdminTokenHash: adminHash, Now: clock.Now, Logger: discardLogger(), Sandbox: sb})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,9 +27,9 @@ import (
 // through webhook.Service (s.webhooks).
 type webhookService struct{ *Server }
 
-// eventTypes are the event types an endpoint may ask for: one per payment
+// EventTypes are the event types an endpoint may ask for: one per payment
 // status (payments.go, eventType), and billing's.
-func eventTypes() []string {
+func EventTypes() []string {
 	var out []string
 	for _, st := range schema.PaymentStatuses {
 		out = append(out, paymentsvc.EventType(payment.Status(st)))

@@ -23,10 +23,11 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/paymux/paymux/account"
+	"github.com/paymux/paymux/app"
+	"github.com/paymux/paymux/config"
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/secrets"
-	"github.com/paymux/paymux/server"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -40,7 +41,7 @@ func main() {
 }
 
 func newRootCommand() *cobra.Command {
-	v := server.NewViper()
+	v := config.NewViper()
 	var configFile string
 	root := &cobra.Command{
 		Use:           "paymux",
@@ -50,16 +51,16 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("paymux {{.Version}}\n") // as `paymux version` prints it
-	root.PersistentFlags().StringVar(&configFile, "config", "", "YAML configuration file (also "+server.ConfigFileEnv+")")
+	root.PersistentFlags().StringVar(&configFile, "config", "", "YAML configuration file (also "+config.ConfigFileEnv+")")
 	root.PersistentFlags().String("data-dir", "", "data directory (config key data_dir, PAYMUX_DATA_DIR; default paymux-data)")
 	bind(v, "data_dir", root.PersistentFlags().Lookup("data-dir"))
-	load := func() (server.Config, error) {
+	load := func() (config.Config, error) {
 		if configFile == "" {
-			configFile = os.Getenv(server.ConfigFileEnv)
+			configFile = os.Getenv(config.ConfigFileEnv)
 		}
-		cfg, err := server.LoadConfig(v, configFile)
+		cfg, err := config.Load(v, configFile)
 		// A misspelt variable would otherwise be ignored without a word.
-		for _, u := range server.UnknownEnv(os.Environ()) {
+		for _, u := range config.UnknownEnv(os.Environ()) {
 			attrs := []any{"name", u.Name}
 			if u.DidYouMean != "" {
 				attrs = append(attrs, "did_you_mean", u.DidYouMean)
@@ -69,21 +70,28 @@ func newRootCommand() *cobra.Command {
 		return cfg, err
 	}
 
+	var role string
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve gRPC, gRPC-Web, Connect and REST/JSON on one port",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := app.ParseRole(role)
+			if err != nil {
+				return err
+			}
 			cfg, err := load()
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runServe(ctx, cfg, cmd.OutOrStdout())
+			return runServe(ctx, cfg, r, cmd.OutOrStdout())
 		},
 	}
 	serve.Flags().String("listen", "", "address to listen on (config key listen, PAYMUX_LISTEN; default 127.0.0.1:8080)")
+	serve.Flags().StringVar(&role, "role", string(app.RoleAll),
+		"what this process does: all (API and background work), api (the API only) or worker (background work; serves only /healthz and /metrics)")
 	bind(v, "listen", serve.Flags().Lookup("listen"))
 
 	migrate := &cobra.Command{
@@ -137,7 +145,7 @@ func versionString() string {
 	return "(devel)"
 }
 
-func openDatabase(cfg server.Config) (*ent.Client, error) {
+func openDatabase(cfg config.Config) (*ent.Client, error) {
 	if cfg.Database.DSN == "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
@@ -146,7 +154,7 @@ func openDatabase(cfg server.Config) (*ent.Client, error) {
 	return database.Open(cfg.Database.DSN, cfg.SQLitePath(), cfg.Database.MaxOpenConns)
 }
 
-func newLogger(cfg server.Config) *slog.Logger {
+func newLogger(cfg config.Config) *slog.Logger {
 	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.Log.Level]
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Log.Format == "json" {
@@ -155,7 +163,7 @@ func newLogger(cfg server.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
-func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
+func runServe(ctx context.Context, cfg config.Config, role app.Role, out io.Writer) error {
 	log := newLogger(cfg)
 	// Listen before anything is created: if the port is taken, a first run
 	// leaves nothing behind (no master key, no secrets that were never
@@ -210,17 +218,21 @@ func runServe(ctx context.Context, cfg server.Config, out io.Writer) error {
 	}
 	// Shown at once: nothing after this may keep the secrets from being seen.
 	printFirstRun(out, first, baseURL, ln.Addr().String(), scheme == "http")
-	srv, err := server.New(server.Options{Config: cfg, DB: db, Keyring: keyring, Accounts: accounts, Logger: log})
+	paymux, err := app.New(app.Options{Config: cfg, DB: db, Keyring: keyring, Accounts: accounts, Logger: log, Role: role})
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer paymux.Close()
 	database := "SQLite " + cfg.SQLitePath()
 	if cfg.Database.DSN != "" {
 		database = "PostgreSQL"
 	}
-	log.Info("paymux serving gRPC, gRPC-Web, Connect and REST", "url", baseURL, "database", database, "version", versionString())
-	if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
+	if role == app.RoleWorker {
+		log.Info("paymux worker running the background work; serving /healthz and /metrics", "url", baseURL, "database", database, "version", versionString())
+	} else {
+		log.Info("paymux serving gRPC, gRPC-Web, Connect and REST", "url", baseURL, "role", string(role), "database", database, "version", versionString())
+	}
+	if err := paymux.Serve(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	log.Info("paymux stopped")

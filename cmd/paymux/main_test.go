@@ -758,7 +758,7 @@ func TestServeBadConfig(t *testing.T) {
 				}
 			}
 			// The key and the value, not Go's names for types.
-			for _, unwanted := range []string{"server.Config", "decoding failed", "strconv.", "time: "} {
+			for _, unwanted := range []string{"config.Config", "decoding failed", "strconv.", "time: "} {
 				if strings.Contains(stderr, unwanted) {
 					t.Errorf("stderr shows %q:\n%s", unwanted, stderr)
 				}

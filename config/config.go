@@ -1,4 +1,7 @@
-package server
+// Package config is paymux's configuration: every key with its default,
+// loading from a YAML file, PAYMUX_* environment variables and flags
+// (viper), and the checks that refuse a bad value with its key and origin.
+package config
 
 import (
 	"errors"
@@ -205,7 +208,7 @@ func editDistance(a, b string) int {
 // validates the result. Unknown keys in the file are an error: a typo must
 // not silently fall back to a default. Errors name the key, the value
 // (never a secret's) and where it came from.
-func LoadConfig(v *viper.Viper, file string) (Config, error) {
+func Load(v *viper.Viper, file string) (Config, error) {
 	if file != "" {
 		v.SetConfigFile(file)
 		if err := v.ReadInConfig(); err != nil {

@@ -1,4 +1,4 @@
-package server
+package config
 
 import (
 	"os"
@@ -74,7 +74,7 @@ func sameConfig(t *testing.T, got, want Config) {
 
 func TestConfigDefaults(t *testing.T) {
 	clearPaymuxEnv(t)
-	cfg, err := LoadConfig(NewViper(), "")
+	cfg, err := Load(NewViper(), "")
 	if err != nil {
 		t.Fatalf("LoadConfig with defaults: %v", err)
 	}
@@ -91,7 +91,7 @@ func TestConfigEmptyEnvIsUnset(t *testing.T) {
 	for key := range Defaults {
 		t.Setenv(envName(key), "")
 	}
-	cfg, err := LoadConfig(NewViper(), "")
+	cfg, err := Load(NewViper(), "")
 	if err != nil {
 		t.Fatalf("LoadConfig with every PAYMUX_* set to the empty string: %v", err)
 	}
@@ -183,7 +183,7 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 	for k, v := range env {
 		t.Setenv(envName(k), v)
 	}
-	cfg, err := LoadConfig(NewViper(), "")
+	cfg, err := Load(NewViper(), "")
 	if err != nil {
 		t.Fatalf("LoadConfig: %v", err)
 	}
@@ -368,7 +368,7 @@ payments:
 				name = "paymux.yaml"
 			}
 			path := writeTestFile(t, name, tt.yaml)
-			cfg, err := LoadConfig(NewViper(), path)
+			cfg, err := Load(NewViper(), path)
 			if tt.want == nil {
 				if err == nil {
 					t.Fatalf("LoadConfig = %+v, want an error", cfg)
@@ -399,7 +399,7 @@ payments:
 func TestLoadConfigMissingFile(t *testing.T) {
 	clearPaymuxEnv(t)
 	path := filepath.Join(t.TempDir(), "absent.yaml")
-	_, err := LoadConfig(NewViper(), path)
+	_, err := Load(NewViper(), path)
 	if err == nil {
 		t.Fatal("LoadConfig of a missing file: no error")
 	}
@@ -489,7 +489,7 @@ log:
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			cfg, err := LoadConfig(NewViper(), path)
+			cfg, err := Load(NewViper(), path)
 			if err != nil {
 				t.Fatalf("LoadConfig: %v", err)
 			}
@@ -521,7 +521,7 @@ func TestLoadConfigEnvValidated(t *testing.T) {
 		t.Run(tt.env, func(t *testing.T) {
 			clearPaymuxEnv(t)
 			t.Setenv(tt.env, tt.value)
-			_, err := LoadConfig(NewViper(), "")
+			_, err := Load(NewViper(), "")
 			if err == nil {
 				t.Fatalf("%s=%s: no error", tt.env, tt.value)
 			}

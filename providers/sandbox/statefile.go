@@ -1,4 +1,4 @@
-package server
+package sandbox
 
 import (
 	"context"
@@ -8,27 +8,28 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/paymux/paymux/providers/sandbox"
 )
 
 // The sandbox PG keeps its state in memory, as a real PG keeps it on its
-// side; paymux saves it to <data_dir>/sandbox-state.json so that a restart
+// side; StateFile saves it to <data_dir>/sandbox-state.json so that a restart
 // does not make yesterday's test payments unknown to the PG (a cancel would
 // fail). The file holds no card number: see sandbox.Snapshot.
 
-const sandboxStateFile = "sandbox-state.json"
+const stateFileName = "sandbox-state.json"
 
-// sandboxState saves a sandbox's state when it changes.
-type sandboxState struct {
-	sb    *sandbox.Sandbox
-	path  string
-	saved uint64 // the Version last written
+// StateFile saves a sandbox's state when it changes: a runner.
+type StateFile struct {
+	sb       *Sandbox
+	path     string
+	saved    uint64 // the Version last written
+	interval time.Duration
+	onErr    func(error)
 }
 
-// openSandboxState restores the sandbox from its file, if there is one.
-func openSandboxState(sb *sandbox.Sandbox, dataDir string) (*sandboxState, error) {
-	st := &sandboxState{sb: sb, path: filepath.Join(dataDir, sandboxStateFile)}
+// OpenStateFile restores sb from its file in dataDir, if there is one, and
+// returns the runner that keeps the file up to date every interval.
+func OpenStateFile(sb *Sandbox, dataDir string, interval time.Duration, onErr func(error)) (*StateFile, error) {
+	st := &StateFile{sb: sb, path: filepath.Join(dataDir, stateFileName), interval: interval, onErr: onErr}
 	data, err := os.ReadFile(st.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -45,7 +46,7 @@ func openSandboxState(sb *sandbox.Sandbox, dataDir string) (*sandboxState, error
 
 // save writes the state if it moved since the last save: to a temporary
 // file, then renamed over the old one, so a crash never leaves half a file.
-func (st *sandboxState) save() error {
+func (st *StateFile) save() error {
 	v := st.sb.Version() // before the snapshot: a change in between is saved next time
 	if v == st.saved {
 		return nil
@@ -65,9 +66,10 @@ func (st *sandboxState) save() error {
 	return nil
 }
 
-// run saves every interval until ctx ends, then once more.
-func (st *sandboxState) run(ctx context.Context, interval time.Duration, onErr func(error)) {
-	t := time.NewTicker(interval)
+// Run saves every interval until ctx ends, then once more.
+func (st *StateFile) Run(ctx context.Context) error {
+	onErr := st.onErr
+	t := time.NewTicker(st.interval)
 	defer t.Stop()
 	for {
 		select {
@@ -75,7 +77,7 @@ func (st *sandboxState) run(ctx context.Context, interval time.Duration, onErr f
 			if err := st.save(); err != nil {
 				onErr(err)
 			}
-			return
+			return nil
 		case <-t.C:
 			if err := st.save(); err != nil {
 				onErr(err)
