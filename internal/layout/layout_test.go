@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -134,5 +135,30 @@ func TestServerIsTransport(t *testing.T) {
 	t.Logf("server/: %d lines of non-test code", lines)
 	if lines > serverLimit {
 		t.Errorf("server/ holds %d lines of non-test code, more than %d: domain work has crept into the transport", lines, serverLimit)
+	}
+}
+
+// entWrite finds a write through an ent client: tx.Payment.Create(), ...
+var entWrite = regexp.MustCompile(`\.([A-Z]\w*)\.(Create|CreateBulk|Update|UpdateOne|UpdateOneID|Delete|DeleteOne|DeleteOneID)\(`)
+
+// TestServerWritesThroughDomainServices: handlers may read through ent,
+// but every write goes through the owning domain service. The one table
+// the transport owns is the Idempotency-Key records.
+func TestServerWritesThroughDomainServices(t *testing.T) {
+	pkgs := goList(t, "./server", "./surface/...")
+	for _, p := range pkgs {
+		for _, f := range p.GoFiles {
+			b, err := os.ReadFile(filepath.Join(p.Dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, line := range strings.Split(string(b), "\n") {
+				for _, m := range entWrite.FindAllStringSubmatch(line, -1) {
+					if m[1] != "IdempotencyRecord" {
+						t.Errorf("%s/%s:%d writes %s through ent: call its domain service", p.ImportPath, f, i+1, m[1])
+					}
+				}
+			}
+		}
 	}
 }
