@@ -5,7 +5,6 @@ import (
 	"net/netip"
 
 	"github.com/paymux/paymux/account"
-	"github.com/paymux/paymux/calllog"
 )
 
 // call is what the policy chain learns about one request, filled in step by
@@ -24,13 +23,6 @@ type callKey struct{}
 
 func withCall(ctx context.Context, c *call) context.Context {
 	return context.WithValue(ctx, callKey{}, c)
-}
-
-// withJobRequestID gives a background job's context its request id (a
-// call of its own and the call log's): the PG calls the job makes are
-// linked to it.
-func withJobRequestID(ctx context.Context, id string) context.Context {
-	return calllog.WithRequestID(withCall(ctx, &call{RequestID: id}), id)
 }
 
 // callFrom returns the request's call state. Every handler runs behind the

@@ -7,7 +7,7 @@ import (
 )
 
 // Config is the webhooks.* section of paymux's configuration. Its keys and
-// defaults are listed with the others in server/config.go (Defaults) and the
+// defaults are listed with the others in config/config.go (Defaults) and the
 // README.
 type Config struct {
 	// AllowPrivate lets endpoints be private, loopback or link-local
