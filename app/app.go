@@ -38,7 +38,9 @@ const (
 	// RoleAll serves the API and runs every runner: one process is a whole
 	// paymux (the default).
 	RoleAll Role = "all"
-	// RoleAPI serves the API and the pages and runs no background work.
+	// RoleAPI serves the API and the pages; of the runners it keeps only
+	// those serving needs (the call log writer, key usage, the sandbox's
+	// state), none of the background work.
 	RoleAPI Role = "api"
 	// RoleWorker runs the background work (sweeper, webhook dispatcher,
 	// scheduler, housekeeping) and serves only /healthz and /metrics.

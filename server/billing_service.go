@@ -132,7 +132,11 @@ func (s *billingService) ChargeBillingKey(ctx context.Context, req *connect.Requ
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&paymuxv1.ChargeBillingKeyResponse{Payment: toPaymentPB(p, nil, nil, nil)}), nil
+	full, err := s.newPaymentPB(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&paymuxv1.ChargeBillingKeyResponse{Payment: full}), nil
 }
 
 // amountOf is a requested amount as the domain takes it.

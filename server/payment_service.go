@@ -186,10 +186,13 @@ func (s *paymentService) GetPayment(ctx context.Context, req *connect.Request[pa
 	return connect.NewResponse(&paymuxv1.GetPaymentResponse{Payment: full}), nil
 }
 
-// newPaymentPB is a payment just created or confirmed, with its status
-// history (it has no cancels or receipt yet).
+// newPaymentPB is a payment just created, charged or confirmed, with its
+// status history (it has no cancels or receipt yet). The PG has acted and
+// the outcome is recorded whatever the client does now: the read does not
+// fail because the client hung up, so its answer (and an Idempotency-Key's
+// replay of it) is the payment, never a cancellation.
 func (s *Server) newPaymentPB(ctx context.Context, p *ent.Payment) (*paymuxv1.Payment, error) {
-	history, err := s.payments.History(ctx, p.ID)
+	history, err := s.payments.History(context.WithoutCancel(ctx), p.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/paymux/paymux/ent"
@@ -12,10 +13,8 @@ import (
 // PurgeLog drops the delivery log older than before: attempts, and the
 // deliveries that are settled (a pending delivery is kept whatever its age).
 func PurgeLog(ctx context.Context, db *ent.Client, before time.Time) error {
-	if _, err := db.WebhookAttempt.Delete().Where(webhookattempt.CreatedAtLT(before)).Exec(ctx); err != nil {
-		return err
-	}
-	_, err := db.WebhookDelivery.Delete().
+	_, attemptsErr := db.WebhookAttempt.Delete().Where(webhookattempt.CreatedAtLT(before)).Exec(ctx)
+	_, deliveriesErr := db.WebhookDelivery.Delete().
 		Where(webhookdelivery.StatusNEQ(webhookdelivery.StatusPENDING), webhookdelivery.UpdatedAtLT(before)).Exec(ctx)
-	return err
+	return errors.Join(attemptsErr, deliveriesErr)
 }
