@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -12,7 +11,7 @@ import (
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/channel"
-	"github.com/paymux/paymux/providers/sandbox"
+	"github.com/paymux/paymux/payment"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/tenant"
 )
@@ -133,7 +132,9 @@ func (s *Service) bootstrapOnce(ctx context.Context, adminToken string) ([]byte,
 			return err
 		}
 		chID := secrets.NewID("ch")
-		sealed, names, err := sealSandboxSecrets(keyring, chID)
+		// Sealed as every channel's secrets are, with the notification
+		// secret the sandbox signs with.
+		sealed, names, err := payment.SealChannelSecrets(keyring, chID, channel.ProviderSANDBOX, nil)
 		if err != nil {
 			return err
 		}
@@ -151,19 +152,4 @@ func (s *Service) bootstrapOnce(ctx context.Context, adminToken string) ([]byte,
 		return nil, FirstRun{}, fmt.Errorf("bootstrap: %w", err)
 	}
 	return adminHash, first, nil
-}
-
-// sealSandboxSecrets makes the first store's sandbox channel secrets (the
-// notification secret the sandbox signs with), sealed as every channel's
-// secrets are: a JSON object encrypted with the master key, bound to the
-// row by "channel:<id>". ChannelService reads them the same way.
-func sealSandboxSecrets(keyring *secrets.Keyring, channelID string) (sealed []byte, names []string, err error) {
-	plain, err := json.Marshal(map[string]string{sandbox.SecretNotification: secrets.RandomString(32)})
-	if err != nil {
-		return nil, nil, fmt.Errorf("channel secrets: %w", err)
-	}
-	if sealed, err = keyring.Encrypt(plain, []byte("channel:"+channelID)); err != nil {
-		return nil, nil, fmt.Errorf("seal channel secrets: %w", err)
-	}
-	return sealed, []string{sandbox.SecretNotification}, nil
 }

@@ -2,30 +2,21 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/paymux/paymux/apierr"
-	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/apikey"
 	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/ent/predicate"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
-	"github.com/paymux/paymux/secrets"
+	"github.com/paymux/paymux/payment"
 )
 
 type channelService struct{ *Server }
-
-// sandboxNotificationSecret is the secret the sandbox signs its
-// notifications with; paymux makes one when the merchant gives none.
-const sandboxNotificationSecret = "notification_secret"
 
 func (s *channelService) CreateChannel(ctx context.Context, req *connect.Request[paymuxv1.CreateChannelRequest]) (*connect.Response[paymuxv1.CreateChannelResponse], error) {
 	ctx, storeID, err := s.actingStore(ctx, req.Msg.GetStoreId())
@@ -36,68 +27,20 @@ func (s *channelService) CreateChannel(ctx context.Context, req *connect.Request
 	if err := checkKeyMode(ctx, mode); err != nil {
 		return nil, err
 	}
-	if req.Msg.GetProvider() == paymuxv1.Provider_PROVIDER_SANDBOX && mode == apikey.ModeLIVE {
-		return nil, apierr.InvalidField("mode", "the sandbox serves TEST channels only")
-	}
-	secretValues := maps.Clone(req.Msg.GetSecrets())
-	if secretValues == nil {
-		secretValues = map[string]string{}
-	}
-	if req.Msg.GetProvider() == paymuxv1.Provider_PROVIDER_SANDBOX && secretValues[sandboxNotificationSecret] == "" {
-		secretValues[sandboxNotificationSecret] = secrets.RandomString(32)
-	}
-	id := secrets.NewID("ch")
-	sealed, err := sealChannelSecrets(s.keyring, id, secretValues)
-	if err != nil {
-		return nil, err
-	}
-	purpose := purposeFromPB(req.Msg.GetPurpose())
-	var created *ent.Channel
-	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		if err := database.LockStore(ctx, tx, storeID); err != nil {
-			return err
-		}
-		others, err := tx.Channel.Query().Where(channel.ModeEQ(channel.Mode(mode)), channel.PurposeEQ(purpose)).Exist(ctx)
-		if err != nil {
-			return err
-		}
-		created, err = tx.Channel.Create().
-			SetID(id).
-			SetStoreID(storeID).
-			SetProvider(channel.ProviderSANDBOX).
-			SetMode(channel.Mode(mode)).
-			SetPurpose(purpose).
-			SetName(req.Msg.GetName()).
-			SetMerchantID(req.Msg.GetMerchantId()).
-			SetTaxType(taxTypeFromPB(req.Msg.GetTaxType())).
-			SetSecretsSealed(sealed).
-			SetSecretNames(sortedKeys(secretValues)).
-			SetDefault(!others). // the first of its mode and purpose
-			Save(ctx)
-		return err
+	created, err := s.payments.CreateChannel(ctx, payment.ChannelInput{
+		StoreID:    storeID,
+		Provider:   channel.ProviderSANDBOX, // the only provider (validated)
+		Mode:       channel.Mode(mode),
+		Purpose:    purposeFromPB(req.Msg.GetPurpose()),
+		Name:       req.Msg.GetName(),
+		MerchantID: req.Msg.GetMerchantId(),
+		TaxType:    taxTypeFromPB(req.Msg.GetTaxType()),
+		Secrets:    req.Msg.GetSecrets(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.CreateChannelResponse{Channel: toChannelPB(created)}), nil
-}
-
-// sealChannelSecrets encrypts the secrets as one JSON object bound to the
-// channel id, so a ciphertext moved to another row does not decrypt.
-func sealChannelSecrets(keyring *secrets.Keyring, id string, values map[string]string) ([]byte, error) {
-	plain, err := json.Marshal(values)
-	if err != nil {
-		return nil, fmt.Errorf("channel secrets: %w", err)
-	}
-	sealed, err := keyring.Encrypt(plain, []byte("channel:"+id))
-	if err != nil {
-		return nil, fmt.Errorf("seal channel secrets: %w", err)
-	}
-	return sealed, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	return slices.Sorted(maps.Keys(m))
 }
 
 func (s *channelService) ListChannels(ctx context.Context, req *connect.Request[paymuxv1.ListChannelsRequest]) (*connect.Response[paymuxv1.ListChannelsResponse], error) {
@@ -159,69 +102,22 @@ func (s *channelService) GetChannel(ctx context.Context, req *connect.Request[pa
 }
 
 func (s *channelService) UpdateChannel(ctx context.Context, req *connect.Request[paymuxv1.UpdateChannelRequest]) (*connect.Response[paymuxv1.UpdateChannelResponse], error) {
-	defer s.payments.ForgetChannels() // after the change, whatever its outcome
-	c, err := s.channelByID(ctx, req.Msg.GetId())
+	c, err := s.channelByID(ctx, req.Msg.GetId()) // one the caller may see
 	if err != nil {
 		return nil, err
 	}
-	paths := req.Msg.GetUpdateMask().GetPaths()
-	if len(paths) == 0 {
-		return nil, apierr.InvalidField("update_mask", "name at least one of name, merchant_id, tax_type, secrets, default")
+	change := payment.ChannelChange{
+		ID:         c.ID,
+		Fields:     req.Msg.GetUpdateMask().GetPaths(),
+		Name:       req.Msg.GetName(),
+		MerchantID: req.Msg.GetMerchantId(),
+		Secrets:    req.Msg.GetSecrets(),
+		Default:    req.Msg.GetDefault(),
 	}
-	var updated *ent.Channel
-	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		upd := tx.Channel.UpdateOneID(c.ID)
-		for _, path := range paths {
-			switch path {
-			case "name":
-				if req.Msg.GetName() == "" {
-					return apierr.InvalidField("name", "cannot be empty")
-				}
-				upd.SetName(req.Msg.GetName())
-			case "merchant_id":
-				if req.Msg.GetMerchantId() == "" {
-					return apierr.InvalidField("merchant_id", "cannot be empty")
-				}
-				upd.SetMerchantID(req.Msg.GetMerchantId())
-			case "tax_type":
-				if req.Msg.GetTaxType() == paymuxv1.TaxType_TAX_TYPE_UNSPECIFIED {
-					return apierr.InvalidField("tax_type", "must be set")
-				}
-				upd.SetTaxType(taxTypeFromPB(req.Msg.GetTaxType()))
-			case "secrets":
-				values := maps.Clone(req.Msg.GetSecrets())
-				if values == nil {
-					values = map[string]string{}
-				}
-				if c.Provider == channel.ProviderSANDBOX && values[sandboxNotificationSecret] == "" {
-					values[sandboxNotificationSecret] = secrets.RandomString(32)
-				}
-				sealed, err := sealChannelSecrets(s.keyring, c.ID, values)
-				if err != nil {
-					return err
-				}
-				upd.SetSecretsSealed(sealed).SetSecretNames(sortedKeys(values))
-			case "default":
-				if !req.Msg.GetDefault() {
-					return apierr.InvalidField("default", "make another channel the default instead")
-				}
-				if err := database.LockStore(ctx, tx, c.StoreID); err != nil {
-					return err
-				}
-				if err := tx.Channel.Update().
-					Where(channel.ModeEQ(c.Mode), channel.PurposeEQ(c.Purpose), channel.IDNEQ(c.ID)).
-					SetDefault(false).Exec(ctx); err != nil {
-					return err
-				}
-				upd.SetDefault(true)
-			default:
-				return apierr.InvalidField("update_mask", "cannot update %q", path)
-			}
-		}
-		var err error
-		updated, err = upd.Save(ctx)
-		return err
-	})
+	if t := req.Msg.GetTaxType(); t != paymuxv1.TaxType_TAX_TYPE_UNSPECIFIED {
+		change.TaxType = taxTypeFromPB(t)
+	}
+	updated, err := s.payments.UpdateChannel(ctx, change)
 	if err != nil {
 		return nil, err
 	}
@@ -229,29 +125,11 @@ func (s *channelService) UpdateChannel(ctx context.Context, req *connect.Request
 }
 
 func (s *channelService) DeleteChannel(ctx context.Context, req *connect.Request[paymuxv1.DeleteChannelRequest]) (*connect.Response[paymuxv1.DeleteChannelResponse], error) {
-	defer s.payments.ForgetChannels() // after the change, whatever its outcome
-	c, err := s.channelByID(ctx, req.Msg.GetId())
+	c, err := s.channelByID(ctx, req.Msg.GetId()) // one the caller may see
 	if err != nil {
 		return nil, err
 	}
-	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		if err := database.LockStore(ctx, tx, c.StoreID); err != nil {
-			return err
-		}
-		if c.Default {
-			others, err := tx.Channel.Query().
-				Where(channel.ModeEQ(c.Mode), channel.PurposeEQ(c.Purpose), channel.IDNEQ(c.ID)).Exist(ctx)
-			if err != nil {
-				return err
-			}
-			if others {
-				return apierr.New(apierr.CodeFailedPrecondition, apierr.ReasonChannelIsDefault,
-					"channel %s is the default of its mode and purpose: make another one the default first", c.ID)
-			}
-		}
-		return tx.Channel.DeleteOneID(c.ID).Exec(ctx)
-	})
-	if err != nil {
+	if err := s.payments.DeleteChannel(ctx, c.ID); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.DeleteChannelResponse{}), nil
