@@ -118,9 +118,12 @@ func TestEveryPackageSaysWhatItOwns(t *testing.T) {
 	}
 }
 
-// serverLimit is about what transport takes: the chain, the gateway hop,
-// error mapping and thin handlers. Domain rules belong in their packages.
-const serverLimit = 3000
+// serverLimit is what transport takes today: the chain, the gateway hop,
+// Idempotency-Key, error mapping, and thin handlers with the proto mapping
+// of nine services. Domain rules belong in their packages; a new surface
+// belongs in surface/. The limit holds the line so that server/ cannot
+// grow back into the domain.
+const serverLimit = 3750
 
 func TestServerIsTransport(t *testing.T) {
 	pkgs := goList(t, "./server")
