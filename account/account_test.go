@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/ent/dialect"
-
 	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/database"
@@ -49,29 +47,8 @@ func reason(err error) string {
 	return apierr.Reason(err)
 }
 
-// countingDriver counts database round trips.
-type countingDriver struct {
-	dialect.Driver
-	n atomic.Int64
-}
-
-func (d *countingDriver) Exec(ctx context.Context, q string, args, v any) error {
-	d.n.Add(1)
-	return d.Driver.Exec(ctx, q, args, v)
-}
-
-func (d *countingDriver) Query(ctx context.Context, q string, args, v any) error {
-	d.n.Add(1)
-	return d.Driver.Query(ctx, q, args, v)
-}
-
-func (d *countingDriver) Tx(ctx context.Context) (dialect.Tx, error) {
-	d.n.Add(1)
-	return d.Driver.Tx(ctx)
-}
-
 // forEachCountedDB is testdb.ForEach over a driver that counts round trips.
-func forEachCountedDB(t *testing.T, fn func(t *testing.T, db *ent.Client, rt *countingDriver)) {
+func forEachCountedDB(t *testing.T, fn func(t *testing.T, db *ent.Client, rt *testdb.CountingDriver)) {
 	for _, kind := range testdb.All(t) {
 		t.Run(kind.Name, func(t *testing.T) {
 			dsn, path := "", ""
@@ -84,7 +61,7 @@ func forEachCountedDB(t *testing.T, fn func(t *testing.T, db *ent.Client, rt *co
 			if err != nil {
 				t.Fatal(err)
 			}
-			rt := &countingDriver{Driver: drv}
+			rt := &testdb.CountingDriver{Driver: drv}
 			db := ent.NewClient(ent.Driver(rt))
 			t.Cleanup(func() { db.Close() })
 			if err := database.Migrate(context.Background(), db); err != nil {
@@ -320,7 +297,7 @@ func TestDeletedKeyAndSuspendedStore(t *testing.T) {
 // known, authenticating and reading the rules make no database round trip
 // until the TTL passes.
 func TestKnownKeyServedFromCache(t *testing.T) {
-	forEachCountedDB(t, func(t *testing.T, db *ent.Client, rt *countingDriver) {
+	forEachCountedDB(t, func(t *testing.T, db *ent.Client, rt *testdb.CountingDriver) {
 		f := newFixture(t, db)
 		ctx := context.Background()
 		if _, err := f.svc.CreateIPRule(f.ctx, account.IPRuleInput{StoreID: f.first.StoreID, CIDR: "127.0.0.0/8"}); err != nil {
@@ -350,16 +327,16 @@ func TestKnownKeyServedFromCache(t *testing.T) {
 			}
 		}
 		warm()
-		before := rt.n.Load()
+		before := rt.N.Load()
 		for range 50 {
 			warm()
 		}
-		if n := rt.n.Load() - before; n != 0 {
+		if n := rt.N.Load() - before; n != 0 {
 			t.Fatalf("%d database round trips for known keys", n)
 		}
 		f.clock.advance(time.Minute)
 		warm()
-		if n := rt.n.Load() - before; n == 0 {
+		if n := rt.N.Load() - before; n == 0 {
 			t.Fatal("no database round trip after the TTL")
 		}
 	})

@@ -9,12 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
-	"entgo.io/ent/dialect"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/paymux/paymux/account"
@@ -23,34 +21,14 @@ import (
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
+	"github.com/paymux/paymux/internal/testdb"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/tenant"
 )
 
-// countingDriver counts database round trips.
-type countingDriver struct {
-	dialect.Driver
-	n atomic.Int64
-}
-
-func (d *countingDriver) Exec(ctx context.Context, q string, args, v any) error {
-	d.n.Add(1)
-	return d.Driver.Exec(ctx, q, args, v)
-}
-
-func (d *countingDriver) Query(ctx context.Context, q string, args, v any) error {
-	d.n.Add(1)
-	return d.Driver.Query(ctx, q, args, v)
-}
-
-func (d *countingDriver) Tx(ctx context.Context) (dialect.Tx, error) {
-	d.n.Add(1)
-	return d.Driver.Tx(ctx)
-}
-
 type benchEnv struct {
 	srv    *Server
-	driver *countingDriver
+	driver *testdb.CountingDriver
 	auth   string
 	first  account.FirstRun
 }
@@ -63,7 +41,7 @@ func newBenchEnv(tb testing.TB, logger ...*slog.Logger) *benchEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	counting := &countingDriver{Driver: drv}
+	counting := &testdb.CountingDriver{Driver: drv}
 	db := ent.NewClient(ent.Driver(counting))
 	tb.Cleanup(func() { db.Close() })
 	ctx := context.Background()
@@ -170,12 +148,12 @@ func serveOK(tb testing.TB, h http.Handler, r *http.Request) {
 func TestKnownKeyNoDatabaseRoundTrip(t *testing.T) {
 	e := newBenchEnv(t)
 	serveOK(t, e.srv.Handler(), connectRequest(e.auth)) // warm the cache
-	before := e.driver.n.Load()
+	before := e.driver.N.Load()
 	for range 20 {
 		serveOK(t, e.srv.Handler(), connectRequest(e.auth))
 		serveOK(t, e.srv.Handler(), restRequest(e.auth))
 	}
-	if n := e.driver.n.Load() - before; n != 0 {
+	if n := e.driver.N.Load() - before; n != 0 {
 		t.Fatalf("%d database round trips for 40 calls with a known key", n)
 	}
 }
