@@ -166,3 +166,28 @@ func (s Secrets) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(m)
 }
+
+// ChannelChecker is implemented by an adapter that can check a channel's
+// credentials' shape (names, prefixes, lengths, their mode) without a call.
+// CheckChannel answers nil or a *FieldError naming the offending field
+// ("merchant_id", "mode" or "secrets.<name>").
+type ChannelChecker interface {
+	CheckChannel(ch Channel) error
+}
+
+// FieldError is a channel field an adapter refuses.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Verifier is implemented by an adapter that can prove a channel's
+// credentials with one harmless authenticated call to the PG (a token
+// request, a lookup of an order that does not exist). It answers nil when
+// the PG accepted the credentials, a *Error of KindUnauthorized when it
+// refused them, and any other error when it could not tell.
+type Verifier interface {
+	VerifyCredentials(ctx context.Context, ch Channel) error
+}

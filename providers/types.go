@@ -57,9 +57,22 @@ const (
 	WindowBillingKey WindowPurpose = "BILLING_KEY" // register a card; IssueBillingKey follows
 )
 
+// ApprovalModel is who approves a window's payment.
+type ApprovalModel string
+
+const (
+	ApprovalServer ApprovalModel = "SERVER"
+	ApprovalClient ApprovalModel = "CLIENT"
+)
+
 // PrepareWindowRequest asks for what the browser needs to open the window.
 type PrepareWindowRequest struct {
 	Purpose   WindowPurpose // "" means WindowPayment
+	// ApprovalModel is who approves a payment window: "" or ApprovalServer
+	// (paymux calls Approve after the window returns) or ApprovalClient
+	// (paymux approves as soon as the window returns, or the PG's window
+	// approves by itself where the channel has such a key).
+	ApprovalModel ApprovalModel
 	Method    PayMethod     // "" means MethodCard
 	OrderID   string
 	OrderName string
@@ -81,6 +94,11 @@ type PrepareWindowResult struct {
 	Params      map[string]string // arguments for the SDK call or form fields to post
 	RedirectURL string            // a page to send the buyer to instead, if any (sandbox checkout)
 	ExpiresAt   time.Time         // zero: the PG states none
+	// Launch is the JavaScript that paymux's checkout page runs once
+	// SDKURL has loaded, to open the PG's window: a function body in which
+	// `params` is Params as a JavaScript object of strings. It comes from
+	// the adapter, never from a request.
+	Launch string
 }
 
 // WindowResult is what the PG's window sent to ReturnURL (form fields or
