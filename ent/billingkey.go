@@ -41,6 +41,8 @@ type BillingKey struct {
 	PgKeySealed []byte `json:"-"`
 	// ReturnURL holds the value of the "return_url" field.
 	ReturnURL string `json:"return_url,omitempty"`
+	// Checkout holds the value of the "checkout" field.
+	Checkout *details.Checkout `json:"checkout,omitempty"`
 	// Card holds the value of the "card" field.
 	Card *details.Card `json:"card,omitempty"`
 	// CustomerName holds the value of the "customer_name" field.
@@ -61,7 +63,7 @@ func (*BillingKey) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case billingkey.FieldPgKeySealed, billingkey.FieldCard:
+		case billingkey.FieldPgKeySealed, billingkey.FieldCheckout, billingkey.FieldCard:
 			values[i] = new([]byte)
 		case billingkey.FieldID, billingkey.FieldStoreID, billingkey.FieldName, billingkey.FieldActiveName, billingkey.FieldChannelID, billingkey.FieldProvider, billingkey.FieldMode, billingkey.FieldStatus, billingkey.FieldReturnURL, billingkey.FieldCustomerName, billingkey.FieldCustomerEmail, billingkey.FieldCustomerPhone, billingkey.FieldKeyID:
 			values[i] = new(sql.NullString)
@@ -154,6 +156,14 @@ func (_m *BillingKey) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field return_url", values[i])
 			} else if value.Valid {
 				_m.ReturnURL = value.String
+			}
+		case billingkey.FieldCheckout:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field checkout", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Checkout); err != nil {
+					return fmt.Errorf("unmarshal field checkout: %w", err)
+				}
 			}
 		case billingkey.FieldCard:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -263,6 +273,9 @@ func (_m *BillingKey) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("return_url=")
 	builder.WriteString(_m.ReturnURL)
+	builder.WriteString(", ")
+	builder.WriteString("checkout=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Checkout))
 	builder.WriteString(", ")
 	builder.WriteString("card=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Card))

@@ -122,6 +122,12 @@ func (_c *BillingKeyCreate) SetNillableReturnURL(v *string) *BillingKeyCreate {
 	return _c
 }
 
+// SetCheckout sets the "checkout" field.
+func (_c *BillingKeyCreate) SetCheckout(v *details.Checkout) *BillingKeyCreate {
+	_c.mutation.SetCheckout(v)
+	return _c
+}
+
 // SetCard sets the "card" field.
 func (_c *BillingKeyCreate) SetCard(v *details.Card) *BillingKeyCreate {
 	_c.mutation.SetCard(v)
@@ -449,6 +455,10 @@ func (_c *BillingKeyCreate) createSpec() (*BillingKey, *sqlgraph.CreateSpec) {
 		_spec.SetField(billingkey.FieldReturnURL, field.TypeString, value)
 		_node.ReturnURL = value
 	}
+	if value, ok := _c.mutation.Checkout(); ok {
+		_spec.SetField(billingkey.FieldCheckout, field.TypeJSON, value)
+		_node.Checkout = value
+	}
 	if value, ok := _c.mutation.Card(); ok {
 		_spec.SetField(billingkey.FieldCard, field.TypeJSON, value)
 		_node.Card = value
@@ -594,6 +604,24 @@ func (u *BillingKeyUpsert) SetReturnURL(v string) *BillingKeyUpsert {
 // UpdateReturnURL sets the "return_url" field to the value that was provided on create.
 func (u *BillingKeyUpsert) UpdateReturnURL() *BillingKeyUpsert {
 	u.SetExcluded(billingkey.FieldReturnURL)
+	return u
+}
+
+// SetCheckout sets the "checkout" field.
+func (u *BillingKeyUpsert) SetCheckout(v *details.Checkout) *BillingKeyUpsert {
+	u.Set(billingkey.FieldCheckout, v)
+	return u
+}
+
+// UpdateCheckout sets the "checkout" field to the value that was provided on create.
+func (u *BillingKeyUpsert) UpdateCheckout() *BillingKeyUpsert {
+	u.SetExcluded(billingkey.FieldCheckout)
+	return u
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (u *BillingKeyUpsert) ClearCheckout() *BillingKeyUpsert {
+	u.SetNull(billingkey.FieldCheckout)
 	return u
 }
 
@@ -819,6 +847,27 @@ func (u *BillingKeyUpsertOne) SetReturnURL(v string) *BillingKeyUpsertOne {
 func (u *BillingKeyUpsertOne) UpdateReturnURL() *BillingKeyUpsertOne {
 	return u.Update(func(s *BillingKeyUpsert) {
 		s.UpdateReturnURL()
+	})
+}
+
+// SetCheckout sets the "checkout" field.
+func (u *BillingKeyUpsertOne) SetCheckout(v *details.Checkout) *BillingKeyUpsertOne {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.SetCheckout(v)
+	})
+}
+
+// UpdateCheckout sets the "checkout" field to the value that was provided on create.
+func (u *BillingKeyUpsertOne) UpdateCheckout() *BillingKeyUpsertOne {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.UpdateCheckout()
+	})
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (u *BillingKeyUpsertOne) ClearCheckout() *BillingKeyUpsertOne {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.ClearCheckout()
 	})
 }
 
@@ -1223,6 +1272,27 @@ func (u *BillingKeyUpsertBulk) SetReturnURL(v string) *BillingKeyUpsertBulk {
 func (u *BillingKeyUpsertBulk) UpdateReturnURL() *BillingKeyUpsertBulk {
 	return u.Update(func(s *BillingKeyUpsert) {
 		s.UpdateReturnURL()
+	})
+}
+
+// SetCheckout sets the "checkout" field.
+func (u *BillingKeyUpsertBulk) SetCheckout(v *details.Checkout) *BillingKeyUpsertBulk {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.SetCheckout(v)
+	})
+}
+
+// UpdateCheckout sets the "checkout" field to the value that was provided on create.
+func (u *BillingKeyUpsertBulk) UpdateCheckout() *BillingKeyUpsertBulk {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.UpdateCheckout()
+	})
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (u *BillingKeyUpsertBulk) ClearCheckout() *BillingKeyUpsertBulk {
+	return u.Update(func(s *BillingKeyUpsert) {
+		s.ClearCheckout()
 	})
 }
 

@@ -96,6 +96,18 @@ func (_u *BillingKeyUpdate) SetNillableReturnURL(v *string) *BillingKeyUpdate {
 	return _u
 }
 
+// SetCheckout sets the "checkout" field.
+func (_u *BillingKeyUpdate) SetCheckout(v *details.Checkout) *BillingKeyUpdate {
+	_u.mutation.SetCheckout(v)
+	return _u
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (_u *BillingKeyUpdate) ClearCheckout() *BillingKeyUpdate {
+	_u.mutation.ClearCheckout()
+	return _u
+}
+
 // SetCard sets the "card" field.
 func (_u *BillingKeyUpdate) SetCard(v *details.Card) *BillingKeyUpdate {
 	_u.mutation.SetCard(v)
@@ -266,6 +278,12 @@ func (_u *BillingKeyUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if value, ok := _u.mutation.ReturnURL(); ok {
 		_spec.SetField(billingkey.FieldReturnURL, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.Checkout(); ok {
+		_spec.SetField(billingkey.FieldCheckout, field.TypeJSON, value)
+	}
+	if _u.mutation.CheckoutCleared() {
+		_spec.ClearField(billingkey.FieldCheckout, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.Card(); ok {
 		_spec.SetField(billingkey.FieldCard, field.TypeJSON, value)
 	}
@@ -372,6 +390,18 @@ func (_u *BillingKeyUpdateOne) SetNillableReturnURL(v *string) *BillingKeyUpdate
 	if v != nil {
 		_u.SetReturnURL(*v)
 	}
+	return _u
+}
+
+// SetCheckout sets the "checkout" field.
+func (_u *BillingKeyUpdateOne) SetCheckout(v *details.Checkout) *BillingKeyUpdateOne {
+	_u.mutation.SetCheckout(v)
+	return _u
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (_u *BillingKeyUpdateOne) ClearCheckout() *BillingKeyUpdateOne {
+	_u.mutation.ClearCheckout()
 	return _u
 }
 
@@ -574,6 +604,12 @@ func (_u *BillingKeyUpdateOne) sqlSave(ctx context.Context) (_node *BillingKey, 
 	}
 	if value, ok := _u.mutation.ReturnURL(); ok {
 		_spec.SetField(billingkey.FieldReturnURL, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Checkout(); ok {
+		_spec.SetField(billingkey.FieldCheckout, field.TypeJSON, value)
+	}
+	if _u.mutation.CheckoutCleared() {
+		_spec.ClearField(billingkey.FieldCheckout, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Card(); ok {
 		_spec.SetField(billingkey.FieldCard, field.TypeJSON, value)

@@ -120,6 +120,20 @@ func (_c *ChannelCreate) SetNillableDefault(v *bool) *ChannelCreate {
 	return _c
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (_c *ChannelCreate) SetArchivedAt(v time.Time) *ChannelCreate {
+	_c.mutation.SetArchivedAt(v)
+	return _c
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_c *ChannelCreate) SetNillableArchivedAt(v *time.Time) *ChannelCreate {
+	if v != nil {
+		_c.SetArchivedAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ChannelCreate) SetID(v string) *ChannelCreate {
 	_c.mutation.SetID(v)
@@ -359,6 +373,10 @@ func (_c *ChannelCreate) createSpec() (*Channel, *sqlgraph.CreateSpec) {
 		_spec.SetField(channel.FieldDefault, field.TypeBool, value)
 		_node.Default = value
 	}
+	if value, ok := _c.mutation.ArchivedAt(); ok {
+		_spec.SetField(channel.FieldArchivedAt, field.TypeTime, value)
+		_node.ArchivedAt = &value
+	}
 	if nodes := _c.mutation.StoreIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -521,6 +539,24 @@ func (u *ChannelUpsert) SetDefault(v bool) *ChannelUpsert {
 // UpdateDefault sets the "default" field to the value that was provided on create.
 func (u *ChannelUpsert) UpdateDefault() *ChannelUpsert {
 	u.SetExcluded(channel.FieldDefault)
+	return u
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *ChannelUpsert) SetArchivedAt(v time.Time) *ChannelUpsert {
+	u.Set(channel.FieldArchivedAt, v)
+	return u
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *ChannelUpsert) UpdateArchivedAt() *ChannelUpsert {
+	u.SetExcluded(channel.FieldArchivedAt)
+	return u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *ChannelUpsert) ClearArchivedAt() *ChannelUpsert {
+	u.SetNull(channel.FieldArchivedAt)
 	return u
 }
 
@@ -696,6 +732,27 @@ func (u *ChannelUpsertOne) SetDefault(v bool) *ChannelUpsertOne {
 func (u *ChannelUpsertOne) UpdateDefault() *ChannelUpsertOne {
 	return u.Update(func(s *ChannelUpsert) {
 		s.UpdateDefault()
+	})
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *ChannelUpsertOne) SetArchivedAt(v time.Time) *ChannelUpsertOne {
+	return u.Update(func(s *ChannelUpsert) {
+		s.SetArchivedAt(v)
+	})
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *ChannelUpsertOne) UpdateArchivedAt() *ChannelUpsertOne {
+	return u.Update(func(s *ChannelUpsert) {
+		s.UpdateArchivedAt()
+	})
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *ChannelUpsertOne) ClearArchivedAt() *ChannelUpsertOne {
+	return u.Update(func(s *ChannelUpsert) {
+		s.ClearArchivedAt()
 	})
 }
 
@@ -1038,6 +1095,27 @@ func (u *ChannelUpsertBulk) SetDefault(v bool) *ChannelUpsertBulk {
 func (u *ChannelUpsertBulk) UpdateDefault() *ChannelUpsertBulk {
 	return u.Update(func(s *ChannelUpsert) {
 		s.UpdateDefault()
+	})
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *ChannelUpsertBulk) SetArchivedAt(v time.Time) *ChannelUpsertBulk {
+	return u.Update(func(s *ChannelUpsert) {
+		s.SetArchivedAt(v)
+	})
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *ChannelUpsertBulk) UpdateArchivedAt() *ChannelUpsertBulk {
+	return u.Update(func(s *ChannelUpsert) {
+		s.UpdateArchivedAt()
+	})
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *ChannelUpsertBulk) ClearArchivedAt() *ChannelUpsertBulk {
+	return u.Update(func(s *ChannelUpsert) {
+		s.ClearArchivedAt()
 	})
 }
 

@@ -122,6 +122,26 @@ func (_u *ChannelUpdate) SetNillableDefault(v *bool) *ChannelUpdate {
 	return _u
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (_u *ChannelUpdate) SetArchivedAt(v time.Time) *ChannelUpdate {
+	_u.mutation.SetArchivedAt(v)
+	return _u
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_u *ChannelUpdate) SetNillableArchivedAt(v *time.Time) *ChannelUpdate {
+	if v != nil {
+		_u.SetArchivedAt(*v)
+	}
+	return _u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (_u *ChannelUpdate) ClearArchivedAt() *ChannelUpdate {
+	_u.mutation.ClearArchivedAt()
+	return _u
+}
+
 // Mutation returns the ChannelMutation object of the builder.
 func (_u *ChannelUpdate) Mutation() *ChannelMutation {
 	return _u.mutation
@@ -242,6 +262,12 @@ func (_u *ChannelUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Default(); ok {
 		_spec.SetField(channel.FieldDefault, field.TypeBool, value)
 	}
+	if value, ok := _u.mutation.ArchivedAt(); ok {
+		_spec.SetField(channel.FieldArchivedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ArchivedAtCleared() {
+		_spec.ClearField(channel.FieldArchivedAt, field.TypeTime)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -353,6 +379,26 @@ func (_u *ChannelUpdateOne) SetNillableDefault(v *bool) *ChannelUpdateOne {
 	if v != nil {
 		_u.SetDefault(*v)
 	}
+	return _u
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (_u *ChannelUpdateOne) SetArchivedAt(v time.Time) *ChannelUpdateOne {
+	_u.mutation.SetArchivedAt(v)
+	return _u
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_u *ChannelUpdateOne) SetNillableArchivedAt(v *time.Time) *ChannelUpdateOne {
+	if v != nil {
+		_u.SetArchivedAt(*v)
+	}
+	return _u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (_u *ChannelUpdateOne) ClearArchivedAt() *ChannelUpdateOne {
+	_u.mutation.ClearArchivedAt()
 	return _u
 }
 
@@ -505,6 +551,12 @@ func (_u *ChannelUpdateOne) sqlSave(ctx context.Context) (_node *Channel, err er
 	}
 	if value, ok := _u.mutation.Default(); ok {
 		_spec.SetField(channel.FieldDefault, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.ArchivedAt(); ok {
+		_spec.SetField(channel.FieldArchivedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ArchivedAtCleared() {
+		_spec.ClearField(channel.FieldArchivedAt, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Channel{config: _u.config}

@@ -84,6 +84,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			billingkey.FieldStatus:        {Type: field.TypeEnum, Column: billingkey.FieldStatus},
 			billingkey.FieldPgKeySealed:   {Type: field.TypeBytes, Column: billingkey.FieldPgKeySealed},
 			billingkey.FieldReturnURL:     {Type: field.TypeString, Column: billingkey.FieldReturnURL},
+			billingkey.FieldCheckout:      {Type: field.TypeJSON, Column: billingkey.FieldCheckout},
 			billingkey.FieldCard:          {Type: field.TypeJSON, Column: billingkey.FieldCard},
 			billingkey.FieldCustomerName:  {Type: field.TypeString, Column: billingkey.FieldCustomerName},
 			billingkey.FieldCustomerEmail: {Type: field.TypeString, Column: billingkey.FieldCustomerEmail},
@@ -176,6 +177,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			channel.FieldSecretsSealed: {Type: field.TypeBytes, Column: channel.FieldSecretsSealed},
 			channel.FieldSecretNames:   {Type: field.TypeJSON, Column: channel.FieldSecretNames},
 			channel.FieldDefault:       {Type: field.TypeBool, Column: channel.FieldDefault},
+			channel.FieldArchivedAt:    {Type: field.TypeTime, Column: channel.FieldArchivedAt},
 		},
 	}
 	graph.Nodes[5] = &sqlgraph.Node{
@@ -315,6 +317,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			payment.FieldKeyID:              {Type: field.TypeString, Column: payment.FieldKeyID},
 			payment.FieldPgTransactionID:    {Type: field.TypeString, Column: payment.FieldPgTransactionID},
 			payment.FieldWindowResult:       {Type: field.TypeJSON, Column: payment.FieldWindowResult},
+			payment.FieldCheckout:           {Type: field.TypeJSON, Column: payment.FieldCheckout},
 			payment.FieldCard:               {Type: field.TypeJSON, Column: payment.FieldCard},
 			payment.FieldVirtualAccount:     {Type: field.TypeJSON, Column: payment.FieldVirtualAccount},
 			payment.FieldDueAt:              {Type: field.TypeTime, Column: payment.FieldDueAt},
@@ -901,6 +904,11 @@ func (f *BillingKeyFilter) WhereReturnURL(p entql.StringP) {
 	f.Where(p.Field(billingkey.FieldReturnURL))
 }
 
+// WhereCheckout applies the entql json.RawMessage predicate on the checkout field.
+func (f *BillingKeyFilter) WhereCheckout(p entql.BytesP) {
+	f.Where(p.Field(billingkey.FieldCheckout))
+}
+
 // WhereCard applies the entql json.RawMessage predicate on the card field.
 func (f *BillingKeyFilter) WhereCard(p entql.BytesP) {
 	f.Where(p.Field(billingkey.FieldCard))
@@ -1312,6 +1320,11 @@ func (f *ChannelFilter) WhereSecretNames(p entql.BytesP) {
 // WhereDefault applies the entql bool predicate on the default field.
 func (f *ChannelFilter) WhereDefault(p entql.BoolP) {
 	f.Where(p.Field(channel.FieldDefault))
+}
+
+// WhereArchivedAt applies the entql time.Time predicate on the archived_at field.
+func (f *ChannelFilter) WhereArchivedAt(p entql.TimeP) {
+	f.Where(p.Field(channel.FieldArchivedAt))
 }
 
 // WhereHasStore applies a predicate to check if query has an edge store.
@@ -1910,6 +1923,11 @@ func (f *PaymentFilter) WherePgTransactionID(p entql.StringP) {
 // WhereWindowResult applies the entql json.RawMessage predicate on the window_result field.
 func (f *PaymentFilter) WhereWindowResult(p entql.BytesP) {
 	f.Where(p.Field(payment.FieldWindowResult))
+}
+
+// WhereCheckout applies the entql json.RawMessage predicate on the checkout field.
+func (f *PaymentFilter) WhereCheckout(p entql.BytesP) {
+	f.Where(p.Field(payment.FieldCheckout))
 }
 
 // WhereCard applies the entql json.RawMessage predicate on the card field.

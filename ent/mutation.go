@@ -1515,6 +1515,7 @@ type BillingKeyMutation struct {
 	status         *billingkey.Status
 	pg_key_sealed  *[]byte
 	return_url     *string
+	checkout       **details.Checkout
 	card           **details.Card
 	customer_name  *string
 	customer_email *string
@@ -2053,6 +2054,55 @@ func (m *BillingKeyMutation) ResetReturnURL() {
 	m.return_url = nil
 }
 
+// SetCheckout sets the "checkout" field.
+func (m *BillingKeyMutation) SetCheckout(d *details.Checkout) {
+	m.checkout = &d
+}
+
+// Checkout returns the value of the "checkout" field in the mutation.
+func (m *BillingKeyMutation) Checkout() (r *details.Checkout, exists bool) {
+	v := m.checkout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCheckout returns the old "checkout" field's value of the BillingKey entity.
+// If the BillingKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BillingKeyMutation) OldCheckout(ctx context.Context) (v *details.Checkout, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCheckout is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCheckout requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCheckout: %w", err)
+	}
+	return oldValue.Checkout, nil
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (m *BillingKeyMutation) ClearCheckout() {
+	m.checkout = nil
+	m.clearedFields[billingkey.FieldCheckout] = struct{}{}
+}
+
+// CheckoutCleared returns if the "checkout" field was cleared in this mutation.
+func (m *BillingKeyMutation) CheckoutCleared() bool {
+	_, ok := m.clearedFields[billingkey.FieldCheckout]
+	return ok
+}
+
+// ResetCheckout resets all changes to the "checkout" field.
+func (m *BillingKeyMutation) ResetCheckout() {
+	m.checkout = nil
+	delete(m.clearedFields, billingkey.FieldCheckout)
+}
+
 // SetCard sets the "card" field.
 func (m *BillingKeyMutation) SetCard(d *details.Card) {
 	m.card = &d
@@ -2329,7 +2379,7 @@ func (m *BillingKeyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *BillingKeyMutation) Fields() []string {
-	fields := make([]string, 0, 17)
+	fields := make([]string, 0, 18)
 	if m.store_id != nil {
 		fields = append(fields, billingkey.FieldStoreID)
 	}
@@ -2362,6 +2412,9 @@ func (m *BillingKeyMutation) Fields() []string {
 	}
 	if m.return_url != nil {
 		fields = append(fields, billingkey.FieldReturnURL)
+	}
+	if m.checkout != nil {
+		fields = append(fields, billingkey.FieldCheckout)
 	}
 	if m.card != nil {
 		fields = append(fields, billingkey.FieldCard)
@@ -2411,6 +2464,8 @@ func (m *BillingKeyMutation) Field(name string) (ent.Value, bool) {
 		return m.PgKeySealed()
 	case billingkey.FieldReturnURL:
 		return m.ReturnURL()
+	case billingkey.FieldCheckout:
+		return m.Checkout()
 	case billingkey.FieldCard:
 		return m.Card()
 	case billingkey.FieldCustomerName:
@@ -2454,6 +2509,8 @@ func (m *BillingKeyMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldPgKeySealed(ctx)
 	case billingkey.FieldReturnURL:
 		return m.OldReturnURL(ctx)
+	case billingkey.FieldCheckout:
+		return m.OldCheckout(ctx)
 	case billingkey.FieldCard:
 		return m.OldCard(ctx)
 	case billingkey.FieldCustomerName:
@@ -2552,6 +2609,13 @@ func (m *BillingKeyMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetReturnURL(v)
 		return nil
+	case billingkey.FieldCheckout:
+		v, ok := value.(*details.Checkout)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCheckout(v)
+		return nil
 	case billingkey.FieldCard:
 		v, ok := value.(*details.Card)
 		if !ok {
@@ -2630,6 +2694,9 @@ func (m *BillingKeyMutation) ClearedFields() []string {
 	if m.FieldCleared(billingkey.FieldPgKeySealed) {
 		fields = append(fields, billingkey.FieldPgKeySealed)
 	}
+	if m.FieldCleared(billingkey.FieldCheckout) {
+		fields = append(fields, billingkey.FieldCheckout)
+	}
 	if m.FieldCleared(billingkey.FieldCard) {
 		fields = append(fields, billingkey.FieldCard)
 	}
@@ -2655,6 +2722,9 @@ func (m *BillingKeyMutation) ClearField(name string) error {
 		return nil
 	case billingkey.FieldPgKeySealed:
 		m.ClearPgKeySealed()
+		return nil
+	case billingkey.FieldCheckout:
+		m.ClearCheckout()
 		return nil
 	case billingkey.FieldCard:
 		m.ClearCard()
@@ -2702,6 +2772,9 @@ func (m *BillingKeyMutation) ResetField(name string) error {
 		return nil
 	case billingkey.FieldReturnURL:
 		m.ResetReturnURL()
+		return nil
+	case billingkey.FieldCheckout:
+		m.ResetCheckout()
 		return nil
 	case billingkey.FieldCard:
 		m.ResetCard()
@@ -5688,6 +5761,7 @@ type ChannelMutation struct {
 	secret_names       *[]string
 	appendsecret_names []string
 	_default           *bool
+	archived_at        *time.Time
 	clearedFields      map[string]struct{}
 	store              *string
 	clearedstore       bool
@@ -6274,6 +6348,55 @@ func (m *ChannelMutation) ResetDefault() {
 	m._default = nil
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (m *ChannelMutation) SetArchivedAt(t time.Time) {
+	m.archived_at = &t
+}
+
+// ArchivedAt returns the value of the "archived_at" field in the mutation.
+func (m *ChannelMutation) ArchivedAt() (r time.Time, exists bool) {
+	v := m.archived_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldArchivedAt returns the old "archived_at" field's value of the Channel entity.
+// If the Channel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChannelMutation) OldArchivedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldArchivedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldArchivedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldArchivedAt: %w", err)
+	}
+	return oldValue.ArchivedAt, nil
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (m *ChannelMutation) ClearArchivedAt() {
+	m.archived_at = nil
+	m.clearedFields[channel.FieldArchivedAt] = struct{}{}
+}
+
+// ArchivedAtCleared returns if the "archived_at" field was cleared in this mutation.
+func (m *ChannelMutation) ArchivedAtCleared() bool {
+	_, ok := m.clearedFields[channel.FieldArchivedAt]
+	return ok
+}
+
+// ResetArchivedAt resets all changes to the "archived_at" field.
+func (m *ChannelMutation) ResetArchivedAt() {
+	m.archived_at = nil
+	delete(m.clearedFields, channel.FieldArchivedAt)
+}
+
 // ClearStore clears the "store" edge to the Store entity.
 func (m *ChannelMutation) ClearStore() {
 	m.clearedstore = true
@@ -6335,7 +6458,7 @@ func (m *ChannelMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ChannelMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.store != nil {
 		fields = append(fields, channel.FieldStoreID)
 	}
@@ -6372,6 +6495,9 @@ func (m *ChannelMutation) Fields() []string {
 	if m._default != nil {
 		fields = append(fields, channel.FieldDefault)
 	}
+	if m.archived_at != nil {
+		fields = append(fields, channel.FieldArchivedAt)
+	}
 	return fields
 }
 
@@ -6404,6 +6530,8 @@ func (m *ChannelMutation) Field(name string) (ent.Value, bool) {
 		return m.SecretNames()
 	case channel.FieldDefault:
 		return m.Default()
+	case channel.FieldArchivedAt:
+		return m.ArchivedAt()
 	}
 	return nil, false
 }
@@ -6437,6 +6565,8 @@ func (m *ChannelMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldSecretNames(ctx)
 	case channel.FieldDefault:
 		return m.OldDefault(ctx)
+	case channel.FieldArchivedAt:
+		return m.OldArchivedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Channel field %s", name)
 }
@@ -6530,6 +6660,13 @@ func (m *ChannelMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDefault(v)
 		return nil
+	case channel.FieldArchivedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetArchivedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Channel field %s", name)
 }
@@ -6566,6 +6703,9 @@ func (m *ChannelMutation) ClearedFields() []string {
 	if m.FieldCleared(channel.FieldSecretNames) {
 		fields = append(fields, channel.FieldSecretNames)
 	}
+	if m.FieldCleared(channel.FieldArchivedAt) {
+		fields = append(fields, channel.FieldArchivedAt)
+	}
 	return fields
 }
 
@@ -6585,6 +6725,9 @@ func (m *ChannelMutation) ClearField(name string) error {
 		return nil
 	case channel.FieldSecretNames:
 		m.ClearSecretNames()
+		return nil
+	case channel.FieldArchivedAt:
+		m.ClearArchivedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Channel nullable field %s", name)
@@ -6629,6 +6772,9 @@ func (m *ChannelMutation) ResetField(name string) error {
 		return nil
 	case channel.FieldDefault:
 		m.ResetDefault()
+		return nil
+	case channel.FieldArchivedAt:
+		m.ResetArchivedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Channel field %s", name)
@@ -10668,6 +10814,7 @@ type PaymentMutation struct {
 	key_id                *string
 	pg_transaction_id     *string
 	window_result         *map[string]string
+	checkout              **details.Checkout
 	card                  **details.Card
 	virtual_account       **details.VirtualAccount
 	due_at                *time.Time
@@ -11886,6 +12033,55 @@ func (m *PaymentMutation) ResetWindowResult() {
 	delete(m.clearedFields, payment.FieldWindowResult)
 }
 
+// SetCheckout sets the "checkout" field.
+func (m *PaymentMutation) SetCheckout(d *details.Checkout) {
+	m.checkout = &d
+}
+
+// Checkout returns the value of the "checkout" field in the mutation.
+func (m *PaymentMutation) Checkout() (r *details.Checkout, exists bool) {
+	v := m.checkout
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCheckout returns the old "checkout" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCheckout(ctx context.Context) (v *details.Checkout, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCheckout is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCheckout requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCheckout: %w", err)
+	}
+	return oldValue.Checkout, nil
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (m *PaymentMutation) ClearCheckout() {
+	m.checkout = nil
+	m.clearedFields[payment.FieldCheckout] = struct{}{}
+}
+
+// CheckoutCleared returns if the "checkout" field was cleared in this mutation.
+func (m *PaymentMutation) CheckoutCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCheckout]
+	return ok
+}
+
+// ResetCheckout resets all changes to the "checkout" field.
+func (m *PaymentMutation) ResetCheckout() {
+	m.checkout = nil
+	delete(m.clearedFields, payment.FieldCheckout)
+}
+
 // SetCard sets the "card" field.
 func (m *PaymentMutation) SetCard(d *details.Card) {
 	m.card = &d
@@ -12563,7 +12759,7 @@ func (m *PaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PaymentMutation) Fields() []string {
-	fields := make([]string, 0, 38)
+	fields := make([]string, 0, 39)
 	if m.store != nil {
 		fields = append(fields, payment.FieldStoreID)
 	}
@@ -12641,6 +12837,9 @@ func (m *PaymentMutation) Fields() []string {
 	}
 	if m.window_result != nil {
 		fields = append(fields, payment.FieldWindowResult)
+	}
+	if m.checkout != nil {
+		fields = append(fields, payment.FieldCheckout)
 	}
 	if m.card != nil {
 		fields = append(fields, payment.FieldCard)
@@ -12738,6 +12937,8 @@ func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.PgTransactionID()
 	case payment.FieldWindowResult:
 		return m.WindowResult()
+	case payment.FieldCheckout:
+		return m.Checkout()
 	case payment.FieldCard:
 		return m.Card()
 	case payment.FieldVirtualAccount:
@@ -12823,6 +13024,8 @@ func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldPgTransactionID(ctx)
 	case payment.FieldWindowResult:
 		return m.OldWindowResult(ctx)
+	case payment.FieldCheckout:
+		return m.OldCheckout(ctx)
 	case payment.FieldCard:
 		return m.OldCard(ctx)
 	case payment.FieldVirtualAccount:
@@ -13038,6 +13241,13 @@ func (m *PaymentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWindowResult(v)
 		return nil
+	case payment.FieldCheckout:
+		v, ok := value.(*details.Checkout)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCheckout(v)
+		return nil
 	case payment.FieldCard:
 		v, ok := value.(*details.Card)
 		if !ok {
@@ -13242,6 +13452,9 @@ func (m *PaymentMutation) ClearedFields() []string {
 	if m.FieldCleared(payment.FieldWindowResult) {
 		fields = append(fields, payment.FieldWindowResult)
 	}
+	if m.FieldCleared(payment.FieldCheckout) {
+		fields = append(fields, payment.FieldCheckout)
+	}
 	if m.FieldCleared(payment.FieldCard) {
 		fields = append(fields, payment.FieldCard)
 	}
@@ -13279,6 +13492,9 @@ func (m *PaymentMutation) ClearField(name string) error {
 	switch name {
 	case payment.FieldWindowResult:
 		m.ClearWindowResult()
+		return nil
+	case payment.FieldCheckout:
+		m.ClearCheckout()
 		return nil
 	case payment.FieldCard:
 		m.ClearCard()
@@ -13386,6 +13602,9 @@ func (m *PaymentMutation) ResetField(name string) error {
 		return nil
 	case payment.FieldWindowResult:
 		m.ResetWindowResult()
+		return nil
+	case payment.FieldCheckout:
+		m.ResetCheckout()
 		return nil
 	case payment.FieldCard:
 		m.ResetCard()

@@ -73,6 +73,8 @@ type Payment struct {
 	PgTransactionID string `json:"pg_transaction_id,omitempty"`
 	// WindowResult holds the value of the "window_result" field.
 	WindowResult map[string]string `json:"-"`
+	// Checkout holds the value of the "checkout" field.
+	Checkout *details.Checkout `json:"checkout,omitempty"`
 	// Card holds the value of the "card" field.
 	Card *details.Card `json:"card,omitempty"`
 	// VirtualAccount holds the value of the "virtual_account" field.
@@ -152,7 +154,7 @@ func (*Payment) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case payment.FieldWindowResult, payment.FieldCard, payment.FieldVirtualAccount, payment.FieldFailure:
+		case payment.FieldWindowResult, payment.FieldCheckout, payment.FieldCard, payment.FieldVirtualAccount, payment.FieldFailure:
 			values[i] = new([]byte)
 		case payment.FieldTotal, payment.FieldTaxFree, payment.FieldVat, payment.FieldPaid, payment.FieldCancelled, payment.FieldCancelledTaxFree, payment.FieldCancelledVat:
 			values[i] = new(sql.NullInt64)
@@ -337,6 +339,14 @@ func (_m *Payment) assignValues(columns []string, values []any) error {
 			} else if value != nil && len(*value) > 0 {
 				if err := json.Unmarshal(*value, &_m.WindowResult); err != nil {
 					return fmt.Errorf("unmarshal field window_result: %w", err)
+				}
+			}
+		case payment.FieldCheckout:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field checkout", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Checkout); err != nil {
+					return fmt.Errorf("unmarshal field checkout: %w", err)
 				}
 			}
 		case payment.FieldCard:
@@ -548,6 +558,9 @@ func (_m *Payment) String() string {
 	builder.WriteString(_m.PgTransactionID)
 	builder.WriteString(", ")
 	builder.WriteString("window_result=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("checkout=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Checkout))
 	builder.WriteString(", ")
 	builder.WriteString("card=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Card))

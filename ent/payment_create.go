@@ -287,6 +287,12 @@ func (_c *PaymentCreate) SetWindowResult(v map[string]string) *PaymentCreate {
 	return _c
 }
 
+// SetCheckout sets the "checkout" field.
+func (_c *PaymentCreate) SetCheckout(v *details.Checkout) *PaymentCreate {
+	_c.mutation.SetCheckout(v)
+	return _c
+}
+
 // SetCard sets the "card" field.
 func (_c *PaymentCreate) SetCard(v *details.Card) *PaymentCreate {
 	_c.mutation.SetCard(v)
@@ -878,6 +884,10 @@ func (_c *PaymentCreate) createSpec() (*Payment, *sqlgraph.CreateSpec) {
 		_spec.SetField(payment.FieldWindowResult, field.TypeJSON, value)
 		_node.WindowResult = value
 	}
+	if value, ok := _c.mutation.Checkout(); ok {
+		_spec.SetField(payment.FieldCheckout, field.TypeJSON, value)
+		_node.Checkout = value
+	}
 	if value, ok := _c.mutation.Card(); ok {
 		_spec.SetField(payment.FieldCard, field.TypeJSON, value)
 		_node.Card = value
@@ -1222,6 +1232,24 @@ func (u *PaymentUpsert) UpdateWindowResult() *PaymentUpsert {
 // ClearWindowResult clears the value of the "window_result" field.
 func (u *PaymentUpsert) ClearWindowResult() *PaymentUpsert {
 	u.SetNull(payment.FieldWindowResult)
+	return u
+}
+
+// SetCheckout sets the "checkout" field.
+func (u *PaymentUpsert) SetCheckout(v *details.Checkout) *PaymentUpsert {
+	u.Set(payment.FieldCheckout, v)
+	return u
+}
+
+// UpdateCheckout sets the "checkout" field to the value that was provided on create.
+func (u *PaymentUpsert) UpdateCheckout() *PaymentUpsert {
+	u.SetExcluded(payment.FieldCheckout)
+	return u
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (u *PaymentUpsert) ClearCheckout() *PaymentUpsert {
+	u.SetNull(payment.FieldCheckout)
 	return u
 }
 
@@ -1705,6 +1733,27 @@ func (u *PaymentUpsertOne) UpdateWindowResult() *PaymentUpsertOne {
 func (u *PaymentUpsertOne) ClearWindowResult() *PaymentUpsertOne {
 	return u.Update(func(s *PaymentUpsert) {
 		s.ClearWindowResult()
+	})
+}
+
+// SetCheckout sets the "checkout" field.
+func (u *PaymentUpsertOne) SetCheckout(v *details.Checkout) *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.SetCheckout(v)
+	})
+}
+
+// UpdateCheckout sets the "checkout" field to the value that was provided on create.
+func (u *PaymentUpsertOne) UpdateCheckout() *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.UpdateCheckout()
+	})
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (u *PaymentUpsertOne) ClearCheckout() *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.ClearCheckout()
 	})
 }
 
@@ -2382,6 +2431,27 @@ func (u *PaymentUpsertBulk) UpdateWindowResult() *PaymentUpsertBulk {
 func (u *PaymentUpsertBulk) ClearWindowResult() *PaymentUpsertBulk {
 	return u.Update(func(s *PaymentUpsert) {
 		s.ClearWindowResult()
+	})
+}
+
+// SetCheckout sets the "checkout" field.
+func (u *PaymentUpsertBulk) SetCheckout(v *details.Checkout) *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.SetCheckout(v)
+	})
+}
+
+// UpdateCheckout sets the "checkout" field to the value that was provided on create.
+func (u *PaymentUpsertBulk) UpdateCheckout() *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.UpdateCheckout()
+	})
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (u *PaymentUpsertBulk) ClearCheckout() *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.ClearCheckout()
 	})
 }
 

@@ -246,6 +246,18 @@ func (_u *PaymentUpdate) ClearWindowResult() *PaymentUpdate {
 	return _u
 }
 
+// SetCheckout sets the "checkout" field.
+func (_u *PaymentUpdate) SetCheckout(v *details.Checkout) *PaymentUpdate {
+	_u.mutation.SetCheckout(v)
+	return _u
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (_u *PaymentUpdate) ClearCheckout() *PaymentUpdate {
+	_u.mutation.ClearCheckout()
+	return _u
+}
+
 // SetCard sets the "card" field.
 func (_u *PaymentUpdate) SetCard(v *details.Card) *PaymentUpdate {
 	_u.mutation.SetCard(v)
@@ -605,6 +617,12 @@ func (_u *PaymentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.WindowResultCleared() {
 		_spec.ClearField(payment.FieldWindowResult, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.Checkout(); ok {
+		_spec.SetField(payment.FieldCheckout, field.TypeJSON, value)
+	}
+	if _u.mutation.CheckoutCleared() {
+		_spec.ClearField(payment.FieldCheckout, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.Card(); ok {
 		_spec.SetField(payment.FieldCard, field.TypeJSON, value)
 	}
@@ -963,6 +981,18 @@ func (_u *PaymentUpdateOne) SetWindowResult(v map[string]string) *PaymentUpdateO
 // ClearWindowResult clears the value of the "window_result" field.
 func (_u *PaymentUpdateOne) ClearWindowResult() *PaymentUpdateOne {
 	_u.mutation.ClearWindowResult()
+	return _u
+}
+
+// SetCheckout sets the "checkout" field.
+func (_u *PaymentUpdateOne) SetCheckout(v *details.Checkout) *PaymentUpdateOne {
+	_u.mutation.SetCheckout(v)
+	return _u
+}
+
+// ClearCheckout clears the value of the "checkout" field.
+func (_u *PaymentUpdateOne) ClearCheckout() *PaymentUpdateOne {
+	_u.mutation.ClearCheckout()
 	return _u
 }
 
@@ -1354,6 +1384,12 @@ func (_u *PaymentUpdateOne) sqlSave(ctx context.Context) (_node *Payment, err er
 	}
 	if _u.mutation.WindowResultCleared() {
 		_spec.ClearField(payment.FieldWindowResult, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.Checkout(); ok {
+		_spec.SetField(payment.FieldCheckout, field.TypeJSON, value)
+	}
+	if _u.mutation.CheckoutCleared() {
+		_spec.ClearField(payment.FieldCheckout, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Card(); ok {
 		_spec.SetField(payment.FieldCard, field.TypeJSON, value)

@@ -37,6 +37,8 @@ const (
 	FieldPgKeySealed = "pg_key_sealed"
 	// FieldReturnURL holds the string denoting the return_url field in the database.
 	FieldReturnURL = "return_url"
+	// FieldCheckout holds the string denoting the checkout field in the database.
+	FieldCheckout = "checkout"
 	// FieldCard holds the string denoting the card field in the database.
 	FieldCard = "card"
 	// FieldCustomerName holds the string denoting the customer_name field in the database.
@@ -67,6 +69,7 @@ var Columns = []string{
 	FieldStatus,
 	FieldPgKeySealed,
 	FieldReturnURL,
+	FieldCheckout,
 	FieldCard,
 	FieldCustomerName,
 	FieldCustomerEmail,

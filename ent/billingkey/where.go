@@ -704,6 +704,16 @@ func ReturnURLContainsFold(v string) predicate.BillingKey {
 	return predicate.BillingKey(sql.FieldContainsFold(FieldReturnURL, v))
 }
 
+// CheckoutIsNil applies the IsNil predicate on the "checkout" field.
+func CheckoutIsNil() predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldIsNull(FieldCheckout))
+}
+
+// CheckoutNotNil applies the NotNil predicate on the "checkout" field.
+func CheckoutNotNil() predicate.BillingKey {
+	return predicate.BillingKey(sql.FieldNotNull(FieldCheckout))
+}
+
 // CardIsNil applies the IsNil predicate on the "card" field.
 func CardIsNil() predicate.BillingKey {
 	return predicate.BillingKey(sql.FieldIsNull(FieldCard))

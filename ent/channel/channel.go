@@ -40,6 +40,8 @@ const (
 	FieldSecretNames = "secret_names"
 	// FieldDefault holds the string denoting the default field in the database.
 	FieldDefault = "default"
+	// FieldArchivedAt holds the string denoting the archived_at field in the database.
+	FieldArchivedAt = "archived_at"
 	// EdgeStore holds the string denoting the store edge name in mutations.
 	EdgeStore = "store"
 	// Table holds the table name of the channel in the database.
@@ -68,6 +70,7 @@ var Columns = []string{
 	FieldSecretsSealed,
 	FieldSecretNames,
 	FieldDefault,
+	FieldArchivedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -113,7 +116,9 @@ type Provider string
 
 // Provider values.
 const (
-	ProviderSANDBOX Provider = "SANDBOX"
+	ProviderSANDBOX      Provider = "SANDBOX"
+	ProviderTOSSPAYMENTS Provider = "TOSSPAYMENTS"
+	ProviderNICEPAY      Provider = "NICEPAY"
 )
 
 func (pr Provider) String() string {
@@ -123,7 +128,7 @@ func (pr Provider) String() string {
 // ProviderValidator is a validator for the "provider" field enum values. It is called by the builders before save.
 func ProviderValidator(pr Provider) error {
 	switch pr {
-	case ProviderSANDBOX:
+	case ProviderSANDBOX, ProviderTOSSPAYMENTS, ProviderNICEPAY:
 		return nil
 	default:
 		return fmt.Errorf("channel: invalid enum value for provider field: %q", pr)
@@ -256,6 +261,11 @@ func ByTaxType(opts ...sql.OrderTermOption) OrderOption {
 // ByDefault orders the results by the default field.
 func ByDefault(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDefault, opts...).ToFunc()
+}
+
+// ByArchivedAt orders the results by the archived_at field.
+func ByArchivedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldArchivedAt, opts...).ToFunc()
 }
 
 // ByStoreField orders the results by store field.

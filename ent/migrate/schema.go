@@ -65,6 +65,7 @@ var (
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "DELETED", "PENDING"}},
 		{Name: "pg_key_sealed", Type: field.TypeBytes, Nullable: true},
 		{Name: "return_url", Type: field.TypeString, Default: ""},
+		{Name: "checkout", Type: field.TypeJSON, Nullable: true},
 		{Name: "card", Type: field.TypeJSON, Nullable: true},
 		{Name: "customer_name", Type: field.TypeString, Default: ""},
 		{Name: "customer_email", Type: field.TypeString, Default: ""},
@@ -178,7 +179,7 @@ var (
 		{Name: "id", Type: field.TypeString},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "provider", Type: field.TypeEnum, Enums: []string{"SANDBOX"}},
+		{Name: "provider", Type: field.TypeEnum, Enums: []string{"SANDBOX", "TOSSPAYMENTS", "NICEPAY"}},
 		{Name: "mode", Type: field.TypeEnum, Enums: []string{"TEST", "LIVE"}},
 		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"PAYMENT", "IDENTITY_VERIFICATION"}},
 		{Name: "name", Type: field.TypeString},
@@ -187,6 +188,7 @@ var (
 		{Name: "secrets_sealed", Type: field.TypeBytes, Nullable: true},
 		{Name: "secret_names", Type: field.TypeJSON, Nullable: true},
 		{Name: "default", Type: field.TypeBool, Default: false},
+		{Name: "archived_at", Type: field.TypeTime, Nullable: true},
 		{Name: "store_id", Type: field.TypeString},
 	}
 	// ChannelsTable holds the schema information for the "channels" table.
@@ -197,7 +199,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "channels_stores_channels",
-				Columns:    []*schema.Column{ChannelsColumns[12]},
+				Columns:    []*schema.Column{ChannelsColumns[13]},
 				RefColumns: []*schema.Column{StoresColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -206,7 +208,7 @@ var (
 			{
 				Name:    "channel_store_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{ChannelsColumns[12], ChannelsColumns[1]},
+				Columns: []*schema.Column{ChannelsColumns[13], ChannelsColumns[1]},
 			},
 		},
 	}
@@ -397,6 +399,7 @@ var (
 		{Name: "key_id", Type: field.TypeString, Default: ""},
 		{Name: "pg_transaction_id", Type: field.TypeString, Default: ""},
 		{Name: "window_result", Type: field.TypeJSON, Nullable: true},
+		{Name: "checkout", Type: field.TypeJSON, Nullable: true},
 		{Name: "card", Type: field.TypeJSON, Nullable: true},
 		{Name: "virtual_account", Type: field.TypeJSON, Nullable: true},
 		{Name: "due_at", Type: field.TypeTime, Nullable: true},
@@ -419,7 +422,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "payments_stores_payments",
-				Columns:    []*schema.Column{PaymentsColumns[38]},
+				Columns:    []*schema.Column{PaymentsColumns[39]},
 				RefColumns: []*schema.Column{StoresColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -428,22 +431,22 @@ var (
 			{
 				Name:    "payment_store_id_merchant_payment_id",
 				Unique:  true,
-				Columns: []*schema.Column{PaymentsColumns[38], PaymentsColumns[6]},
+				Columns: []*schema.Column{PaymentsColumns[39], PaymentsColumns[6]},
 			},
 			{
 				Name:    "payment_store_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{PaymentsColumns[38], PaymentsColumns[1]},
+				Columns: []*schema.Column{PaymentsColumns[39], PaymentsColumns[1]},
 			},
 			{
 				Name:    "payment_status_status_at",
 				Unique:  false,
-				Columns: []*schema.Column{PaymentsColumns[10], PaymentsColumns[35]},
+				Columns: []*schema.Column{PaymentsColumns[10], PaymentsColumns[36]},
 			},
 			{
 				Name:    "payment_status_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{PaymentsColumns[10], PaymentsColumns[28]},
+				Columns: []*schema.Column{PaymentsColumns[10], PaymentsColumns[29]},
 			},
 		},
 	}

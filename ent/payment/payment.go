@@ -68,6 +68,8 @@ const (
 	FieldPgTransactionID = "pg_transaction_id"
 	// FieldWindowResult holds the string denoting the window_result field in the database.
 	FieldWindowResult = "window_result"
+	// FieldCheckout holds the string denoting the checkout field in the database.
+	FieldCheckout = "checkout"
 	// FieldCard holds the string denoting the card field in the database.
 	FieldCard = "card"
 	// FieldVirtualAccount holds the string denoting the virtual_account field in the database.
@@ -152,6 +154,7 @@ var Columns = []string{
 	FieldKeyID,
 	FieldPgTransactionID,
 	FieldWindowResult,
+	FieldCheckout,
 	FieldCard,
 	FieldVirtualAccount,
 	FieldDueAt,

@@ -1445,6 +1445,16 @@ func WindowResultNotNil() predicate.Payment {
 	return predicate.Payment(sql.FieldNotNull(FieldWindowResult))
 }
 
+// CheckoutIsNil applies the IsNil predicate on the "checkout" field.
+func CheckoutIsNil() predicate.Payment {
+	return predicate.Payment(sql.FieldIsNull(FieldCheckout))
+}
+
+// CheckoutNotNil applies the NotNil predicate on the "checkout" field.
+func CheckoutNotNil() predicate.Payment {
+	return predicate.Payment(sql.FieldNotNull(FieldCheckout))
+}
+
 // CardIsNil applies the IsNil predicate on the "card" field.
 func CardIsNil() predicate.Payment {
 	return predicate.Payment(sql.FieldIsNull(FieldCard))

@@ -132,19 +132,19 @@ func init() {
 	// billingkey.DefaultReturnURL holds the default value on creation for the return_url field.
 	billingkey.DefaultReturnURL = billingkeyDescReturnURL.Default.(string)
 	// billingkeyDescCustomerName is the schema descriptor for customer_name field.
-	billingkeyDescCustomerName := billingkeyFields[10].Descriptor()
+	billingkeyDescCustomerName := billingkeyFields[11].Descriptor()
 	// billingkey.DefaultCustomerName holds the default value on creation for the customer_name field.
 	billingkey.DefaultCustomerName = billingkeyDescCustomerName.Default.(string)
 	// billingkeyDescCustomerEmail is the schema descriptor for customer_email field.
-	billingkeyDescCustomerEmail := billingkeyFields[11].Descriptor()
+	billingkeyDescCustomerEmail := billingkeyFields[12].Descriptor()
 	// billingkey.DefaultCustomerEmail holds the default value on creation for the customer_email field.
 	billingkey.DefaultCustomerEmail = billingkeyDescCustomerEmail.Default.(string)
 	// billingkeyDescCustomerPhone is the schema descriptor for customer_phone field.
-	billingkeyDescCustomerPhone := billingkeyFields[12].Descriptor()
+	billingkeyDescCustomerPhone := billingkeyFields[13].Descriptor()
 	// billingkey.DefaultCustomerPhone holds the default value on creation for the customer_phone field.
 	billingkey.DefaultCustomerPhone = billingkeyDescCustomerPhone.Default.(string)
 	// billingkeyDescKeyID is the schema descriptor for key_id field.
-	billingkeyDescKeyID := billingkeyFields[13].Descriptor()
+	billingkeyDescKeyID := billingkeyFields[14].Descriptor()
 	// billingkey.DefaultKeyID holds the default value on creation for the key_id field.
 	billingkey.DefaultKeyID = billingkeyDescKeyID.Default.(string)
 	// billingkeyDescID is the schema descriptor for id field.
@@ -609,19 +609,19 @@ func init() {
 	// payment.DefaultPgTransactionID holds the default value on creation for the pg_transaction_id field.
 	payment.DefaultPgTransactionID = paymentDescPgTransactionID.Default.(string)
 	// paymentDescNotificationSecret is the schema descriptor for notification_secret field.
-	paymentDescNotificationSecret := paymentFields[28].Descriptor()
+	paymentDescNotificationSecret := paymentFields[29].Descriptor()
 	// payment.DefaultNotificationSecret holds the default value on creation for the notification_secret field.
 	payment.DefaultNotificationSecret = paymentDescNotificationSecret.Default.(string)
 	// paymentDescReceiptURL is the schema descriptor for receipt_url field.
-	paymentDescReceiptURL := paymentFields[29].Descriptor()
+	paymentDescReceiptURL := paymentFields[30].Descriptor()
 	// payment.DefaultReceiptURL holds the default value on creation for the receipt_url field.
 	payment.DefaultReceiptURL = paymentDescReceiptURL.Default.(string)
 	// paymentDescBillingKeyID is the schema descriptor for billing_key_id field.
-	paymentDescBillingKeyID := paymentFields[34].Descriptor()
+	paymentDescBillingKeyID := paymentFields[35].Descriptor()
 	// payment.DefaultBillingKeyID holds the default value on creation for the billing_key_id field.
 	payment.DefaultBillingKeyID = paymentDescBillingKeyID.Default.(string)
 	// paymentDescScheduleID is the schema descriptor for schedule_id field.
-	paymentDescScheduleID := paymentFields[35].Descriptor()
+	paymentDescScheduleID := paymentFields[36].Descriptor()
 	// payment.DefaultScheduleID holds the default value on creation for the schedule_id field.
 	payment.DefaultScheduleID = paymentDescScheduleID.Default.(string)
 	// paymentDescID is the schema descriptor for id field.

@@ -33,6 +33,10 @@ func (BillingKey) Fields() []ent.Field {
 		field.Bytes("pg_key_sealed").Optional().Sensitive(),
 		// Where the window sends the buyer on to.
 		field.String("return_url").Default(""),
+		// What paymux's checkout page needs to open the PG's window through
+		// its JS SDK (script, parameters, launch code); none for a PG with
+		// a hosted page of its own (the sandbox).
+		field.JSON("checkout", &details.Checkout{}).Optional(),
 		field.JSON("card", &details.Card{}).Optional(),
 		field.String("customer_name").Default(""),
 		field.String("customer_email").Default(""),

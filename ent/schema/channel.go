@@ -18,7 +18,7 @@ func (Channel) Mixin() []ent.Mixin { return []ent.Mixin{StoreOwned{}, Timestamps
 func (Channel) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("id").Immutable().NotEmpty().DefaultFunc(func() string { return secrets.NewID("ch") }),
-		field.Enum("provider").Values("SANDBOX").Immutable(),
+		field.Enum("provider").Values("SANDBOX", "TOSSPAYMENTS", "NICEPAY").Immutable(),
 		field.Enum("mode").Values("TEST", "LIVE").Immutable(),
 		field.Enum("purpose").Values("PAYMENT", "IDENTITY_VERIFICATION").Immutable(),
 		field.String("name").NotEmpty(),
@@ -29,6 +29,9 @@ func (Channel) Fields() []ent.Field {
 		field.Bytes("secrets_sealed").Optional().Sensitive(),
 		field.Strings("secret_names").Optional(),
 		field.Bool("default").Default(false),
+		// Set when the channel was deleted while something still used it:
+		// it takes nothing new; what it made keeps working.
+		field.Time("archived_at").Optional().Nillable(),
 	}
 }
 

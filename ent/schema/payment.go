@@ -52,6 +52,10 @@ func (Payment) Fields() []ent.Field {
 		// The window's result as the PG sent it, for the approval; it
 		// holds a one-time auth token, so it is never printed.
 		field.JSON("window_result", map[string]string{}).Optional().Sensitive(),
+		// What paymux's checkout page needs to open the PG's window through
+		// its JS SDK (script, parameters, launch code); none for a PG with
+		// a hosted page of its own (the sandbox).
+		field.JSON("checkout", &details.Checkout{}).Optional(),
 		field.JSON("card", &details.Card{}).Optional(),
 		field.JSON("virtual_account", &details.VirtualAccount{}).Optional(),
 		// Due time of an issued virtual account, kept apart for the expiry sweep.

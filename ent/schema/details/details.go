@@ -36,3 +36,13 @@ type Failure struct {
 	PGMessage string `json:"pg_message,omitempty"`
 	Decline   string `json:"decline,omitempty"`
 }
+
+// Checkout is what paymux's checkout page needs to open a PG's window
+// through the PG's JS SDK: the script, the arguments and the code that
+// calls it (from the adapter). Nothing here is secret: a PG's client key is
+// public by design.
+type Checkout struct {
+	SDKURL string            `json:"sdk_url"`
+	Params map[string]string `json:"params"`
+	Launch string            `json:"launch"`
+}

@@ -34,6 +34,14 @@ const (
 	// paymux's own simulator: test cards, virtual accounts, cash receipts.
 	// Needs no contract and no secrets.
 	Provider_PROVIDER_SANDBOX Provider = 1
+	// Toss Payments (core API v1). Secrets: client_key, secret_key; optional
+	// webhook_security_key. merchant_id is the Toss mId.
+	Provider_PROVIDER_TOSSPAYMENTS Provider = 2
+	// NicePay (Start API). Secrets: client_id, secret_key (a Server-approval
+	// key pair); optional client_approval_client_id and
+	// client_approval_secret_key (a Client-approval pair, used by windows of
+	// the client approval model). merchant_id is the NicePay MID.
+	Provider_PROVIDER_NICEPAY Provider = 3
 )
 
 // Enum value maps for Provider.
@@ -41,10 +49,14 @@ var (
 	Provider_name = map[int32]string{
 		0: "PROVIDER_UNSPECIFIED",
 		1: "PROVIDER_SANDBOX",
+		2: "PROVIDER_TOSSPAYMENTS",
+		3: "PROVIDER_NICEPAY",
 	}
 	Provider_value = map[string]int32{
-		"PROVIDER_UNSPECIFIED": 0,
-		"PROVIDER_SANDBOX":     1,
+		"PROVIDER_UNSPECIFIED":  0,
+		"PROVIDER_SANDBOX":      1,
+		"PROVIDER_TOSSPAYMENTS": 2,
+		"PROVIDER_NICEPAY":      3,
 	}
 )
 
@@ -197,11 +209,19 @@ type Channel struct {
 	// returned.
 	SecretNames []string `protobuf:"bytes,9,rep,name=secret_names,json=secretNames,proto3" json:"secret_names,omitempty"`
 	// Whether this is the store's default channel of its mode and purpose.
-	Default       bool                   `protobuf:"varint,10,opt,name=default,proto3" json:"default,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Default    bool                   `protobuf:"varint,10,opt,name=default,proto3" json:"default,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Set when the channel was deleted while payments, billing keys or
+	// schedules still used it: it takes no new payments or billing keys, but
+	// what it made keeps working (lookups, cancels, scheduled charges).
+	ArchiveTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=archive_time,json=archiveTime,proto3" json:"archive_time,omitempty"`
+	// Where the PG must send its notifications for this channel (register it
+	// in the PG's console): paymux's /notifications/{id} under its public base
+	// URL.
+	NotificationUrl string `protobuf:"bytes,14,opt,name=notification_url,json=notificationUrl,proto3" json:"notification_url,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Channel) Reset() {
@@ -318,6 +338,76 @@ func (x *Channel) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Channel) GetArchiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ArchiveTime
+	}
+	return nil
+}
+
+func (x *Channel) GetNotificationUrl() string {
+	if x != nil {
+		return x.NotificationUrl
+	}
+	return ""
+}
+
+// ChannelVerification is the PG's answer to one harmless authenticated
+// call made with a new channel's credentials.
+type ChannelVerification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The PG accepted the credentials.
+	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// The PG's answer in words (its code and message when it refused).
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelVerification) Reset() {
+	*x = ChannelVerification{}
+	mi := &file_paymux_v1_channel_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelVerification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelVerification) ProtoMessage() {}
+
+func (x *ChannelVerification) ProtoReflect() protoreflect.Message {
+	mi := &file_paymux_v1_channel_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelVerification.ProtoReflect.Descriptor instead.
+func (*ChannelVerification) Descriptor() ([]byte, []int) {
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ChannelVerification) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *ChannelVerification) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type CreateChannelRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required for the platform administrator; implied by a store key.
@@ -330,14 +420,18 @@ type CreateChannelRequest struct {
 	TaxType    TaxType        `protobuf:"varint,7,opt,name=tax_type,json=taxType,proto3,enum=paymux.v1.TaxType" json:"tax_type,omitempty"`
 	// Provider secrets (site key, API secret, batch group id, ...), by name.
 	// Write-only.
-	Secrets       map[string]string `protobuf:"bytes,8,rep,name=secrets,proto3" json:"secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Secrets map[string]string `protobuf:"bytes,8,rep,name=secrets,proto3" json:"secrets,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Make one harmless authenticated call to the PG with the credentials
+	// (a token request or a lookup of an order that does not exist) and
+	// refuse the channel when the PG refuses them. Nothing is charged.
+	Verify        bool `protobuf:"varint,9,opt,name=verify,proto3" json:"verify,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateChannelRequest) Reset() {
 	*x = CreateChannelRequest{}
-	mi := &file_paymux_v1_channel_proto_msgTypes[1]
+	mi := &file_paymux_v1_channel_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +443,7 @@ func (x *CreateChannelRequest) String() string {
 func (*CreateChannelRequest) ProtoMessage() {}
 
 func (x *CreateChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_channel_proto_msgTypes[1]
+	mi := &file_paymux_v1_channel_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +456,7 @@ func (x *CreateChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateChannelRequest.ProtoReflect.Descriptor instead.
 func (*CreateChannelRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{1}
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateChannelRequest) GetStoreId() string {
@@ -421,16 +515,25 @@ func (x *CreateChannelRequest) GetSecrets() map[string]string {
 	return nil
 }
 
+func (x *CreateChannelRequest) GetVerify() bool {
+	if x != nil {
+		return x.Verify
+	}
+	return false
+}
+
 type CreateChannelResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Channel       *Channel               `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Channel *Channel               `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	// Set when the request asked to verify.
+	Verification  *ChannelVerification `protobuf:"bytes,2,opt,name=verification,proto3" json:"verification,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateChannelResponse) Reset() {
 	*x = CreateChannelResponse{}
-	mi := &file_paymux_v1_channel_proto_msgTypes[2]
+	mi := &file_paymux_v1_channel_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +545,7 @@ func (x *CreateChannelResponse) String() string {
 func (*CreateChannelResponse) ProtoMessage() {}
 
 func (x *CreateChannelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_channel_proto_msgTypes[2]
+	mi := &file_paymux_v1_channel_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,12 +558,19 @@ func (x *CreateChannelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateChannelResponse.ProtoReflect.Descriptor instead.
 func (*CreateChannelResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{2}
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateChannelResponse) GetChannel() *Channel {
 	if x != nil {
 		return x.Channel
+	}
+	return nil
+}
+
+func (x *CreateChannelResponse) GetVerification() *ChannelVerification {
+	if x != nil {
+		return x.Verification
 	}
 	return nil
 }
@@ -481,7 +591,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_paymux_v1_channel_proto_msgTypes[3]
+	mi := &file_paymux_v1_channel_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +603,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_channel_proto_msgTypes[3]
+	mi := &file_paymux_v1_channel_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +616,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{3}
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListChannelsRequest) GetStoreId() string {
@@ -554,7 +664,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_paymux_v1_channel_proto_msgTypes[4]
+	mi := &file_paymux_v1_channel_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +676,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_channel_proto_msgTypes[4]
+	mi := &file_paymux_v1_channel_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +689,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{4}
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListChannelsResponse) GetChannels() []*Channel {
@@ -605,7 +715,7 @@ type GetChannelRequest struct {
 
 func (x *GetChannelRequest) Reset() {
 	*x = GetChannelRequest{}
-	mi := &file_paymux_v1_channel_proto_msgTypes[5]
+	mi := &file_paymux_v1_channel_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +727,7 @@ func (x *GetChannelRequest) String() string {
 func (*GetChannelRequest) ProtoMessage() {}
 
 func (x *GetChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_channel_proto_msgTypes[5]
+	mi := &file_paymux_v1_channel_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +740,7 @@ func (x *GetChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetChannelRequest.ProtoReflect.Descriptor instead.
 func (*GetChannelRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{5}
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetChannelRequest) GetId() string {
@@ -649,7 +759,7 @@ type GetChannelResponse struct {
 
 func (x *GetChannelResponse) Reset() {
 	*x = GetChannelResponse{}
-	mi := &file_paymux_v1_channel_proto_msgTypes[6]
+	mi := &file_paymux_v1_channel_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +771,7 @@ func (x *GetChannelResponse) String() string {
 func (*GetChannelResponse) ProtoMessage() {}
 
 func (x *GetChannelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_channel_proto_msgTypes[6]
+	mi := &file_paymux_v1_channel_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +784,7 @@ func (x *GetChannelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetChannelResponse.ProtoReflect.Descriptor instead.
 func (*GetChannelResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{6}
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetChannelResponse) GetChannel() *Channel {
@@ -702,7 +812,7 @@ type UpdateChannelRequest struct {
 
 func (x *UpdateChannelRequest) Reset() {
 	*x = UpdateChannelRequest{}
-	mi := &file_paymux_v1_channel_proto_msgTypes[7]
+	mi := &file_paymux_v1_channel_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +824,7 @@ func (x *UpdateChannelRequest) String() string {
 func (*UpdateChannelRequest) ProtoMessage() {}
 
 func (x *UpdateChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_channel_proto_msgTypes[7]
+	mi := &file_paymux_v1_channel_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +837,7 @@ func (x *UpdateChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateChannelRequest.ProtoReflect.Descriptor instead.
 func (*UpdateChannelRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{7}
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateChannelRequest) GetId() string {
@@ -788,7 +898,7 @@ type UpdateChannelResponse struct {
 
 func (x *UpdateChannelResponse) Reset() {
 	*x = UpdateChannelResponse{}
-	mi := &file_paymux_v1_channel_proto_msgTypes[8]
+	mi := &file_paymux_v1_channel_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +910,7 @@ func (x *UpdateChannelResponse) String() string {
 func (*UpdateChannelResponse) ProtoMessage() {}
 
 func (x *UpdateChannelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_channel_proto_msgTypes[8]
+	mi := &file_paymux_v1_channel_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +923,7 @@ func (x *UpdateChannelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateChannelResponse.ProtoReflect.Descriptor instead.
 func (*UpdateChannelResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{8}
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateChannelResponse) GetChannel() *Channel {
@@ -832,7 +942,7 @@ type DeleteChannelRequest struct {
 
 func (x *DeleteChannelRequest) Reset() {
 	*x = DeleteChannelRequest{}
-	mi := &file_paymux_v1_channel_proto_msgTypes[9]
+	mi := &file_paymux_v1_channel_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +954,7 @@ func (x *DeleteChannelRequest) String() string {
 func (*DeleteChannelRequest) ProtoMessage() {}
 
 func (x *DeleteChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_channel_proto_msgTypes[9]
+	mi := &file_paymux_v1_channel_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +967,7 @@ func (x *DeleteChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteChannelRequest.ProtoReflect.Descriptor instead.
 func (*DeleteChannelRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{9}
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteChannelRequest) GetId() string {
@@ -868,14 +978,17 @@ func (x *DeleteChannelRequest) GetId() string {
 }
 
 type DeleteChannelResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The channel still had payments, billing keys or schedules, so it was
+	// archived rather than removed: see Channel.archive_time.
+	Archived      bool `protobuf:"varint,1,opt,name=archived,proto3" json:"archived,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeleteChannelResponse) Reset() {
 	*x = DeleteChannelResponse{}
-	mi := &file_paymux_v1_channel_proto_msgTypes[10]
+	mi := &file_paymux_v1_channel_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +1000,7 @@ func (x *DeleteChannelResponse) String() string {
 func (*DeleteChannelResponse) ProtoMessage() {}
 
 func (x *DeleteChannelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_channel_proto_msgTypes[10]
+	mi := &file_paymux_v1_channel_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,14 +1013,21 @@ func (x *DeleteChannelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteChannelResponse.ProtoReflect.Descriptor instead.
 func (*DeleteChannelResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{10}
+	return file_paymux_v1_channel_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeleteChannelResponse) GetArchived() bool {
+	if x != nil {
+		return x.Archived
+	}
+	return false
 }
 
 var File_paymux_v1_channel_proto protoreflect.FileDescriptor
 
 const file_paymux_v1_channel_proto_rawDesc = "" +
 	"\n" +
-	"\x17paymux/v1/channel.proto\x12\tpaymux.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16paymux/v1/access.proto\x1a\x15paymux/v1/types.proto\"\xf8\x03\n" +
+	"\x17paymux/v1/channel.proto\x12\tpaymux.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16paymux/v1/access.proto\x1a\x15paymux/v1/types.proto\"\xec\x04\n" +
 	"\aChannel\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\bR\x02id\x12\x1e\n" +
 	"\bstore_id\x18\x02 \x01(\tB\x03\xe0A\x03R\astoreId\x12/\n" +
@@ -924,7 +1044,12 @@ const file_paymux_v1_channel_proto_rawDesc = "" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\"\xa1\x04\n" +
+	"updateTime\x12B\n" +
+	"\farchive_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\varchiveTime\x12.\n" +
+	"\x10notification_url\x18\x0e \x01(\tB\x03\xe0A\x03R\x0fnotificationUrl\"?\n" +
+	"\x13ChannelVerification\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xb9\x04\n" +
 	"\x14CreateChannelRequest\x12\"\n" +
 	"\bstore_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x12;\n" +
 	"\bprovider\x18\x02 \x01(\x0e2\x13.paymux.v1.ProviderB\n" +
@@ -938,12 +1063,14 @@ const file_paymux_v1_channel_proto_rawDesc = "" +
 	"merchantId\x129\n" +
 	"\btax_type\x18\a \x01(\x0e2\x12.paymux.v1.TaxTypeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\ataxType\x12t\n" +
-	"\asecrets\x18\b \x03(\v2,.paymux.v1.CreateChannelRequest.SecretsEntryB,\xbaH)\x9a\x01&\x10\x14\"\x19r\x17\x10\x01\x18@2\x11^[a-z][a-z0-9_]*$*\ar\x05\x10\x01\x18\x80 R\asecrets\x1a:\n" +
+	"\asecrets\x18\b \x03(\v2,.paymux.v1.CreateChannelRequest.SecretsEntryB,\xbaH)\x9a\x01&\x10\x14\"\x19r\x17\x10\x01\x18@2\x11^[a-z][a-z0-9_]*$*\ar\x05\x10\x01\x18\x80 R\asecrets\x12\x16\n" +
+	"\x06verify\x18\t \x01(\bR\x06verify\x1a:\n" +
 	"\fSecretsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"E\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x89\x01\n" +
 	"\x15CreateChannelResponse\x12,\n" +
-	"\achannel\x18\x01 \x01(\v2\x12.paymux.v1.ChannelR\achannel\"\xf8\x01\n" +
+	"\achannel\x18\x01 \x01(\v2\x12.paymux.v1.ChannelR\achannel\x12B\n" +
+	"\fverification\x18\x02 \x01(\v2\x1e.paymux.v1.ChannelVerificationR\fverification\"\xf8\x01\n" +
 	"\x13ListChannelsRequest\x12\"\n" +
 	"\bstore_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x12-\n" +
 	"\x04mode\x18\x02 \x01(\x0e2\x0f.paymux.v1.ModeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04mode\x12=\n" +
@@ -974,11 +1101,14 @@ const file_paymux_v1_channel_proto_rawDesc = "" +
 	"\x15UpdateChannelResponse\x12,\n" +
 	"\achannel\x18\x01 \x01(\v2\x12.paymux.v1.ChannelR\achannel\"1\n" +
 	"\x14DeleteChannelRequest\x12\x19\n" +
-	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\"\x17\n" +
-	"\x15DeleteChannelResponse*:\n" +
+	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\"3\n" +
+	"\x15DeleteChannelResponse\x12\x1a\n" +
+	"\barchived\x18\x01 \x01(\bR\barchived*k\n" +
 	"\bProvider\x12\x18\n" +
 	"\x14PROVIDER_UNSPECIFIED\x10\x00\x12\x14\n" +
-	"\x10PROVIDER_SANDBOX\x10\x01*y\n" +
+	"\x10PROVIDER_SANDBOX\x10\x01\x12\x19\n" +
+	"\x15PROVIDER_TOSSPAYMENTS\x10\x02\x12\x14\n" +
+	"\x10PROVIDER_NICEPAY\x10\x03*y\n" +
 	"\x0eChannelPurpose\x12\x1f\n" +
 	"\x1bCHANNEL_PURPOSE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17CHANNEL_PURPOSE_PAYMENT\x10\x01\x12)\n" +
@@ -1009,64 +1139,67 @@ func file_paymux_v1_channel_proto_rawDescGZIP() []byte {
 }
 
 var file_paymux_v1_channel_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_paymux_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_paymux_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_paymux_v1_channel_proto_goTypes = []any{
 	(Provider)(0),                 // 0: paymux.v1.Provider
 	(ChannelPurpose)(0),           // 1: paymux.v1.ChannelPurpose
 	(TaxType)(0),                  // 2: paymux.v1.TaxType
 	(*Channel)(nil),               // 3: paymux.v1.Channel
-	(*CreateChannelRequest)(nil),  // 4: paymux.v1.CreateChannelRequest
-	(*CreateChannelResponse)(nil), // 5: paymux.v1.CreateChannelResponse
-	(*ListChannelsRequest)(nil),   // 6: paymux.v1.ListChannelsRequest
-	(*ListChannelsResponse)(nil),  // 7: paymux.v1.ListChannelsResponse
-	(*GetChannelRequest)(nil),     // 8: paymux.v1.GetChannelRequest
-	(*GetChannelResponse)(nil),    // 9: paymux.v1.GetChannelResponse
-	(*UpdateChannelRequest)(nil),  // 10: paymux.v1.UpdateChannelRequest
-	(*UpdateChannelResponse)(nil), // 11: paymux.v1.UpdateChannelResponse
-	(*DeleteChannelRequest)(nil),  // 12: paymux.v1.DeleteChannelRequest
-	(*DeleteChannelResponse)(nil), // 13: paymux.v1.DeleteChannelResponse
-	nil,                           // 14: paymux.v1.CreateChannelRequest.SecretsEntry
-	nil,                           // 15: paymux.v1.UpdateChannelRequest.SecretsEntry
-	(Mode)(0),                     // 16: paymux.v1.Mode
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 18: google.protobuf.FieldMask
+	(*ChannelVerification)(nil),   // 4: paymux.v1.ChannelVerification
+	(*CreateChannelRequest)(nil),  // 5: paymux.v1.CreateChannelRequest
+	(*CreateChannelResponse)(nil), // 6: paymux.v1.CreateChannelResponse
+	(*ListChannelsRequest)(nil),   // 7: paymux.v1.ListChannelsRequest
+	(*ListChannelsResponse)(nil),  // 8: paymux.v1.ListChannelsResponse
+	(*GetChannelRequest)(nil),     // 9: paymux.v1.GetChannelRequest
+	(*GetChannelResponse)(nil),    // 10: paymux.v1.GetChannelResponse
+	(*UpdateChannelRequest)(nil),  // 11: paymux.v1.UpdateChannelRequest
+	(*UpdateChannelResponse)(nil), // 12: paymux.v1.UpdateChannelResponse
+	(*DeleteChannelRequest)(nil),  // 13: paymux.v1.DeleteChannelRequest
+	(*DeleteChannelResponse)(nil), // 14: paymux.v1.DeleteChannelResponse
+	nil,                           // 15: paymux.v1.CreateChannelRequest.SecretsEntry
+	nil,                           // 16: paymux.v1.UpdateChannelRequest.SecretsEntry
+	(Mode)(0),                     // 17: paymux.v1.Mode
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 19: google.protobuf.FieldMask
 }
 var file_paymux_v1_channel_proto_depIdxs = []int32{
 	0,  // 0: paymux.v1.Channel.provider:type_name -> paymux.v1.Provider
-	16, // 1: paymux.v1.Channel.mode:type_name -> paymux.v1.Mode
+	17, // 1: paymux.v1.Channel.mode:type_name -> paymux.v1.Mode
 	1,  // 2: paymux.v1.Channel.purpose:type_name -> paymux.v1.ChannelPurpose
 	2,  // 3: paymux.v1.Channel.tax_type:type_name -> paymux.v1.TaxType
-	17, // 4: paymux.v1.Channel.create_time:type_name -> google.protobuf.Timestamp
-	17, // 5: paymux.v1.Channel.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 6: paymux.v1.CreateChannelRequest.provider:type_name -> paymux.v1.Provider
-	16, // 7: paymux.v1.CreateChannelRequest.mode:type_name -> paymux.v1.Mode
-	1,  // 8: paymux.v1.CreateChannelRequest.purpose:type_name -> paymux.v1.ChannelPurpose
-	2,  // 9: paymux.v1.CreateChannelRequest.tax_type:type_name -> paymux.v1.TaxType
-	14, // 10: paymux.v1.CreateChannelRequest.secrets:type_name -> paymux.v1.CreateChannelRequest.SecretsEntry
-	3,  // 11: paymux.v1.CreateChannelResponse.channel:type_name -> paymux.v1.Channel
-	16, // 12: paymux.v1.ListChannelsRequest.mode:type_name -> paymux.v1.Mode
-	1,  // 13: paymux.v1.ListChannelsRequest.purpose:type_name -> paymux.v1.ChannelPurpose
-	3,  // 14: paymux.v1.ListChannelsResponse.channels:type_name -> paymux.v1.Channel
-	3,  // 15: paymux.v1.GetChannelResponse.channel:type_name -> paymux.v1.Channel
-	2,  // 16: paymux.v1.UpdateChannelRequest.tax_type:type_name -> paymux.v1.TaxType
-	15, // 17: paymux.v1.UpdateChannelRequest.secrets:type_name -> paymux.v1.UpdateChannelRequest.SecretsEntry
-	18, // 18: paymux.v1.UpdateChannelRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 19: paymux.v1.UpdateChannelResponse.channel:type_name -> paymux.v1.Channel
-	4,  // 20: paymux.v1.ChannelService.CreateChannel:input_type -> paymux.v1.CreateChannelRequest
-	6,  // 21: paymux.v1.ChannelService.ListChannels:input_type -> paymux.v1.ListChannelsRequest
-	8,  // 22: paymux.v1.ChannelService.GetChannel:input_type -> paymux.v1.GetChannelRequest
-	10, // 23: paymux.v1.ChannelService.UpdateChannel:input_type -> paymux.v1.UpdateChannelRequest
-	12, // 24: paymux.v1.ChannelService.DeleteChannel:input_type -> paymux.v1.DeleteChannelRequest
-	5,  // 25: paymux.v1.ChannelService.CreateChannel:output_type -> paymux.v1.CreateChannelResponse
-	7,  // 26: paymux.v1.ChannelService.ListChannels:output_type -> paymux.v1.ListChannelsResponse
-	9,  // 27: paymux.v1.ChannelService.GetChannel:output_type -> paymux.v1.GetChannelResponse
-	11, // 28: paymux.v1.ChannelService.UpdateChannel:output_type -> paymux.v1.UpdateChannelResponse
-	13, // 29: paymux.v1.ChannelService.DeleteChannel:output_type -> paymux.v1.DeleteChannelResponse
-	25, // [25:30] is the sub-list for method output_type
-	20, // [20:25] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	18, // 4: paymux.v1.Channel.create_time:type_name -> google.protobuf.Timestamp
+	18, // 5: paymux.v1.Channel.update_time:type_name -> google.protobuf.Timestamp
+	18, // 6: paymux.v1.Channel.archive_time:type_name -> google.protobuf.Timestamp
+	0,  // 7: paymux.v1.CreateChannelRequest.provider:type_name -> paymux.v1.Provider
+	17, // 8: paymux.v1.CreateChannelRequest.mode:type_name -> paymux.v1.Mode
+	1,  // 9: paymux.v1.CreateChannelRequest.purpose:type_name -> paymux.v1.ChannelPurpose
+	2,  // 10: paymux.v1.CreateChannelRequest.tax_type:type_name -> paymux.v1.TaxType
+	15, // 11: paymux.v1.CreateChannelRequest.secrets:type_name -> paymux.v1.CreateChannelRequest.SecretsEntry
+	3,  // 12: paymux.v1.CreateChannelResponse.channel:type_name -> paymux.v1.Channel
+	4,  // 13: paymux.v1.CreateChannelResponse.verification:type_name -> paymux.v1.ChannelVerification
+	17, // 14: paymux.v1.ListChannelsRequest.mode:type_name -> paymux.v1.Mode
+	1,  // 15: paymux.v1.ListChannelsRequest.purpose:type_name -> paymux.v1.ChannelPurpose
+	3,  // 16: paymux.v1.ListChannelsResponse.channels:type_name -> paymux.v1.Channel
+	3,  // 17: paymux.v1.GetChannelResponse.channel:type_name -> paymux.v1.Channel
+	2,  // 18: paymux.v1.UpdateChannelRequest.tax_type:type_name -> paymux.v1.TaxType
+	16, // 19: paymux.v1.UpdateChannelRequest.secrets:type_name -> paymux.v1.UpdateChannelRequest.SecretsEntry
+	19, // 20: paymux.v1.UpdateChannelRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 21: paymux.v1.UpdateChannelResponse.channel:type_name -> paymux.v1.Channel
+	5,  // 22: paymux.v1.ChannelService.CreateChannel:input_type -> paymux.v1.CreateChannelRequest
+	7,  // 23: paymux.v1.ChannelService.ListChannels:input_type -> paymux.v1.ListChannelsRequest
+	9,  // 24: paymux.v1.ChannelService.GetChannel:input_type -> paymux.v1.GetChannelRequest
+	11, // 25: paymux.v1.ChannelService.UpdateChannel:input_type -> paymux.v1.UpdateChannelRequest
+	13, // 26: paymux.v1.ChannelService.DeleteChannel:input_type -> paymux.v1.DeleteChannelRequest
+	6,  // 27: paymux.v1.ChannelService.CreateChannel:output_type -> paymux.v1.CreateChannelResponse
+	8,  // 28: paymux.v1.ChannelService.ListChannels:output_type -> paymux.v1.ListChannelsResponse
+	10, // 29: paymux.v1.ChannelService.GetChannel:output_type -> paymux.v1.GetChannelResponse
+	12, // 30: paymux.v1.ChannelService.UpdateChannel:output_type -> paymux.v1.UpdateChannelResponse
+	14, // 31: paymux.v1.ChannelService.DeleteChannel:output_type -> paymux.v1.DeleteChannelResponse
+	27, // [27:32] is the sub-list for method output_type
+	22, // [22:27] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_paymux_v1_channel_proto_init() }
@@ -1082,7 +1215,7 @@ func file_paymux_v1_channel_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_paymux_v1_channel_proto_rawDesc), len(file_paymux_v1_channel_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -46,7 +46,9 @@ type ChannelServiceClient interface {
 	// the default of its mode and purpose.
 	UpdateChannel(ctx context.Context, in *UpdateChannelRequest, opts ...grpc.CallOption) (*UpdateChannelResponse, error)
 	// Deletes a channel. A default channel can be deleted only when it is the
-	// last of its mode and purpose.
+	// last of its mode and purpose. A channel that payments, billing keys or
+	// schedules still use is archived instead: it takes nothing new, and what
+	// it made keeps working (lookups, cancels, scheduled charges).
 	DeleteChannel(ctx context.Context, in *DeleteChannelRequest, opts ...grpc.CallOption) (*DeleteChannelResponse, error)
 }
 
@@ -128,7 +130,9 @@ type ChannelServiceServer interface {
 	// the default of its mode and purpose.
 	UpdateChannel(context.Context, *UpdateChannelRequest) (*UpdateChannelResponse, error)
 	// Deletes a channel. A default channel can be deleted only when it is the
-	// last of its mode and purpose.
+	// last of its mode and purpose. A channel that payments, billing keys or
+	// schedules still use is archived instead: it takes nothing new, and what
+	// it made keeps working (lookups, cancels, scheduled charges).
 	DeleteChannel(context.Context, *DeleteChannelRequest) (*DeleteChannelResponse, error)
 	mustEmbedUnimplementedChannelServiceServer()
 }

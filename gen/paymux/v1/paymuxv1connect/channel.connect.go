@@ -63,7 +63,9 @@ type ChannelServiceClient interface {
 	// the default of its mode and purpose.
 	UpdateChannel(context.Context, *connect.Request[v1.UpdateChannelRequest]) (*connect.Response[v1.UpdateChannelResponse], error)
 	// Deletes a channel. A default channel can be deleted only when it is the
-	// last of its mode and purpose.
+	// last of its mode and purpose. A channel that payments, billing keys or
+	// schedules still use is archived instead: it takes nothing new, and what
+	// it made keeps working (lookups, cancels, scheduled charges).
 	DeleteChannel(context.Context, *connect.Request[v1.DeleteChannelRequest]) (*connect.Response[v1.DeleteChannelResponse], error)
 }
 
@@ -158,7 +160,9 @@ type ChannelServiceHandler interface {
 	// the default of its mode and purpose.
 	UpdateChannel(context.Context, *connect.Request[v1.UpdateChannelRequest]) (*connect.Response[v1.UpdateChannelResponse], error)
 	// Deletes a channel. A default channel can be deleted only when it is the
-	// last of its mode and purpose.
+	// last of its mode and purpose. A channel that payments, billing keys or
+	// schedules still use is archived instead: it takes nothing new, and what
+	// it made keeps working (lookups, cancels, scheduled charges).
 	DeleteChannel(context.Context, *connect.Request[v1.DeleteChannelRequest]) (*connect.Response[v1.DeleteChannelResponse], error)
 }
 
