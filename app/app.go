@@ -161,6 +161,7 @@ func New(o Options) (*App, error) {
 		Outbox:          a.Outbox,
 		EventData:       server.PaymentEventData,
 		ReturnURL:       urls.Payment,
+		CheckoutURL:     urls.PaymentCheckout,
 		ChannelCacheTTL: cfg.AuthCacheTTL,
 		Logger:          log,
 		Now:             now,
@@ -174,6 +175,7 @@ func New(o Options) (*App, error) {
 		BillingKeyData: server.BillingKeyEventData,
 		ScheduleData:   server.ScheduleEventData,
 		ReturnURL:      urls.BillingKey,
+		CheckoutURL:    urls.BillingCheckout,
 		Logger:         log,
 		Now:            now,
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/ent/schedule"
+	"github.com/paymux/paymux/ent/schema/details"
 	"github.com/paymux/paymux/money"
 	paymentsvc "github.com/paymux/paymux/payment"
 	"github.com/paymux/paymux/paystate"
@@ -128,8 +129,18 @@ func (s *Service) CreateWindow(ctx context.Context, in WindowInput) (*ent.Billin
 	if err != nil {
 		return nil, nil, paymentsvc.PGError(nil, err)
 	}
+	var checkout *details.Checkout
+	if win.RedirectURL == "" && win.SDKURL != "" {
+		// The PG's window opens through its JS SDK, on paymux's page.
+		checkout = &details.Checkout{SDKURL: win.SDKURL, Params: win.Params, Launch: win.Launch}
+		win.RedirectURL = s.checkoutURL(id)
+	}
 	now := s.clock()
-	k, err := s.db.BillingKey.Create().
+	create := s.db.BillingKey.Create()
+	if checkout != nil {
+		create.SetCheckout(checkout)
+	}
+	k, err := create.
 		SetID(id).
 		SetStoreID(in.StoreID).
 		SetName(name).
@@ -449,7 +460,7 @@ func (s *Service) ChargeNow(ctx context.Context, in ChargeInput) (*ent.Payment, 
 	}
 	np, err := s.payments.PrepareNew(ctx, paymentsvc.NewInput{
 		StoreID: k.StoreID, ChannelID: k.ChannelID, MerchantPaymentID: in.MerchantPaymentID, OrderName: in.OrderName,
-		Amount: in.Amount, Buyer: buyer,
+		Amount: in.Amount, Buyer: buyer, BillingKeyCharge: true,
 	}, payment.MethodCARD, payment.ApprovalModelSERVER)
 	if err != nil {
 		return nil, err

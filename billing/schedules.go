@@ -55,15 +55,19 @@ func (s *Service) CreateSchedules(ctx context.Context, billingKey string, ins []
 	if err := activeBillingKey(k); err != nil {
 		return nil, err
 	}
+	ch, err := s.payments.ChannelByID(ctx, k.ChannelID)
+	if err != nil {
+		return nil, err
+	}
 	now := s.clock()
 	var creates []*ent.ScheduleCreate
 	var mids []string
 	seen := map[string]bool{}
 	for i, in := range ins {
 		field := func(name string) string { return fmt.Sprintf("schedules[%d].%s", i, name) }
-		amounts, err := money.NewAmounts(in.Amount.Total, in.Amount.TaxFree, in.Amount.VAT)
+		amounts, err := paymentsvc.AmountsFor(ch.Row.TaxType, in.Amount, field("amount"))
 		if err != nil {
-			return nil, apierr.InvalidField(field("amount"), "%v", err)
+			return nil, err
 		}
 		if err := money.CheckInstallment(int32(in.InstallmentMonths), amounts.Total); err != nil {
 			return nil, paymentsvc.MoneyError(err, field("installment_months"))
@@ -245,9 +249,13 @@ func (s *Service) Reschedule(ctx context.Context, in RescheduleInput) (*ent.Sche
 	upd := s.db.Schedule.Update().Where(schedule.ID(r.ID), schedule.StatusEQ(schedule.StatusSCHEDULED)).
 		SetPayAt(payAt).SetUpdatedAt(now)
 	if a := in.Amount; a != nil {
-		amounts, err := money.NewAmounts(a.Total, a.TaxFree, a.VAT)
+		ch, err := s.payments.ChannelByID(ctx, r.ChannelID)
 		if err != nil {
-			return nil, apierr.InvalidField("amount", "%v", err)
+			return nil, err
+		}
+		amounts, err := paymentsvc.AmountsFor(ch.Row.TaxType, *a, "amount")
+		if err != nil {
+			return nil, err
 		}
 		if err := money.CheckInstallment(int32(r.InstallmentMonths), amounts.Total); err != nil {
 			return nil, paymentsvc.MoneyError(err, "amount.total")

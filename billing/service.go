@@ -60,8 +60,11 @@ type Deps struct {
 	// ReturnURL is where a PG's billing window sends the buyer back to
 	// paymux for a PENDING key (by its bk_ id).
 	ReturnURL func(billingKeyID string) string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// CheckoutURL is paymux's page that opens a billing key's window
+	// through the PG's JS SDK.
+	CheckoutURL func(billingKeyID string) string
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Service is billing: the one writer of billing keys and schedules.
@@ -74,6 +77,7 @@ type Service struct {
 	keyData      func(*ent.BillingKey) ([]byte, error)
 	scheduleData func(*ent.Schedule) ([]byte, error)
 	returnURL    func(string) string
+	checkoutURL  func(string) string
 	// scheduled are told that schedules were created or moved (the
 	// Scheduler's Wake).
 	scheduled []func()
@@ -98,6 +102,7 @@ func New(d Deps) *Service {
 		keyData:      d.BillingKeyData,
 		scheduleData: d.ScheduleData,
 		returnURL:    d.ReturnURL,
+		checkoutURL:  d.CheckoutURL,
 		log:          d.Logger,
 		now:          d.Now,
 	}

@@ -64,6 +64,27 @@ type Config struct {
 	Webhooks  webhook.Config `mapstructure:"webhooks"`
 	CallLog   calllog.Config `mapstructure:"call_log"`
 	Billing   billing.Config `mapstructure:"billing"`
+	// PGs are where each real PG is reached. The defaults are the PGs'
+	// documented hosts; tests and staging point them elsewhere.
+	PGs PGsConfig `mapstructure:"pgs"`
+}
+
+type PGsConfig struct {
+	TossPayments TossPaymentsConfig `mapstructure:"tosspayments"`
+	NicePay      NicePayConfig      `mapstructure:"nicepay"`
+}
+
+// TossPaymentsConfig: one host serves test and live keys alike.
+type TossPaymentsConfig struct {
+	APIURL string `mapstructure:"api_url"`
+	SDKURL string `mapstructure:"sdk_url"` // the JS SDK paymux's checkout page loads
+}
+
+// NicePayConfig: TEST channels reach the sandbox host, LIVE the live one.
+type NicePayConfig struct {
+	APIURL        string `mapstructure:"api_url"`
+	SandboxAPIURL string `mapstructure:"sandbox_api_url"`
+	SDKURL        string `mapstructure:"sdk_url"`
 }
 
 type DatabaseConfig struct {
@@ -118,6 +139,11 @@ var Defaults = map[string]any{
 	"call_log.overload":           "drop",
 	"billing.poll_interval":       "1s",
 	"billing.workers":             32,
+	"pgs.tosspayments.api_url":    "https://api.tosspayments.com",
+	"pgs.tosspayments.sdk_url":    "https://js.tosspayments.com/v2/standard",
+	"pgs.nicepay.api_url":         "https://api.nicepay.co.kr",
+	"pgs.nicepay.sandbox_api_url": "https://sandbox-api.nicepay.co.kr",
+	"pgs.nicepay.sdk_url":         "https://pay.nicepay.co.kr/v1/js/",
 }
 
 // ConfigFileEnv names the YAML configuration file, like --config.
@@ -443,6 +469,18 @@ func (c *Config) Validate() error {
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			bad("public_url", "want an http or https origin such as https://pay.example.com, got %q", c.PublicURL)
+		}
+	}
+	for _, kv := range [][2]string{
+		{"pgs.tosspayments.api_url", c.PGs.TossPayments.APIURL}, {"pgs.tosspayments.sdk_url", c.PGs.TossPayments.SDKURL},
+		{"pgs.nicepay.api_url", c.PGs.NicePay.APIURL}, {"pgs.nicepay.sandbox_api_url", c.PGs.NicePay.SandboxAPIURL},
+		{"pgs.nicepay.sdk_url", c.PGs.NicePay.SDKURL},
+	} {
+		if kv[1] == "" {
+			continue // the PG's documented URL
+		}
+		if u, err := url.Parse(kv[1]); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(kv[0], "want an http or https URL, got %q", kv[1])
 		}
 	}
 	if c.Payments.PGTimeout < time.Second || c.Payments.PGTimeout > 5*time.Minute {

@@ -57,6 +57,11 @@ func defaultConfig() Config {
 			Workers: 64, MaxResponseBytes: 16 << 10, PollInterval: 500 * time.Millisecond},
 		CallLog: calllog.Config{Enabled: true, Retention: 720 * time.Hour, MaxBodyBytes: 16 << 10, Buffer: 10000, Overload: "drop"},
 		Billing: billing.Config{PollInterval: time.Second, Workers: 32},
+		PGs: PGsConfig{
+			TossPayments: TossPaymentsConfig{APIURL: "https://api.tosspayments.com", SDKURL: "https://js.tosspayments.com/v2/standard"},
+			NicePay: NicePayConfig{APIURL: "https://api.nicepay.co.kr", SandboxAPIURL: "https://sandbox-api.nicepay.co.kr",
+				SDKURL: "https://pay.nicepay.co.kr/v1/js/"},
+		},
 	}
 }
 
@@ -176,6 +181,11 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		"call_log.overload":           "block",
 		"billing.poll_interval":       "2s",
 		"billing.workers":             "8",
+		"pgs.tosspayments.api_url":    "http://127.0.0.1:9101",
+		"pgs.tosspayments.sdk_url":    "http://127.0.0.1:9101/v2/standard",
+		"pgs.nicepay.api_url":         "http://127.0.0.1:9102",
+		"pgs.nicepay.sandbox_api_url": "http://127.0.0.1:9103",
+		"pgs.nicepay.sdk_url":         "http://127.0.0.1:9102/v1/js/",
 	}
 	if len(env) != len(Defaults) {
 		t.Fatalf("test sets %d keys, Defaults has %d", len(env), len(Defaults))
@@ -205,6 +215,11 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 			LogRetention: 2160 * time.Hour, Workers: 16, MaxResponseBytes: 4096, PollInterval: time.Second},
 		CallLog: calllog.Config{Enabled: false, Retention: 48 * time.Hour, MaxBodyBytes: 1024, Buffer: 50, Overload: "block"},
 		Billing: billing.Config{PollInterval: 2 * time.Second, Workers: 8},
+		PGs: PGsConfig{
+			TossPayments: TossPaymentsConfig{APIURL: "http://127.0.0.1:9101", SDKURL: "http://127.0.0.1:9101/v2/standard"},
+			NicePay: NicePayConfig{APIURL: "http://127.0.0.1:9102", SandboxAPIURL: "http://127.0.0.1:9103",
+				SDKURL: "http://127.0.0.1:9102/v1/js/"},
+		},
 	})
 }
 

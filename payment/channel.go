@@ -26,6 +26,12 @@ type Channel struct {
 // ChannelForNew picks the channel a new payment goes through: the one
 // named, or the store's default payment channel of the acting key's mode.
 func (s *Service) ChannelForNew(ctx context.Context, id string) (*Channel, error) {
+	return s.channelForNew(ctx, id, false)
+}
+
+// channelForNew is ChannelForNew; keepArchived lets an archived channel
+// through, for the charges of a billing key it issued.
+func (s *Service) channelForNew(ctx context.Context, id string, keepArchived bool) (*Channel, error) {
 	v, _ := tenant.FromContext(ctx)
 	mode := channel.ModeTEST
 	if v.KeyMode == string(channel.ModeLIVE) {

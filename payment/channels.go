@@ -3,14 +3,20 @@ package payment
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/ent/schedule"
+	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/secrets"
 )
@@ -27,18 +33,40 @@ type ChannelInput struct {
 	// Secrets are the provider's credentials by name; they are stored
 	// sealed (SealChannelSecrets), and only their names are readable.
 	Secrets map[string]string
+	// Verify asks the PG to accept the credentials (one harmless call)
+	// before the channel is created.
+	Verify bool
+}
+
+// Verification is the PG's answer to a channel's credentials.
+type Verification struct {
+	OK      bool
+	Message string
 }
 
 // CreateChannel creates a channel in in.StoreID, the default of its mode
 // and purpose when it is the first. The sandbox serves TEST channels only.
-func (s *Service) CreateChannel(ctx context.Context, in ChannelInput) (*ent.Channel, error) {
+// The adapter checks the credentials' shape; with in.Verify the PG is asked
+// to accept them first, and a refusal creates nothing.
+func (s *Service) CreateChannel(ctx context.Context, in ChannelInput) (*ent.Channel, *Verification, error) {
 	if in.Provider == channel.ProviderSANDBOX && in.Mode == channel.ModeLIVE {
-		return nil, apierr.InvalidField("mode", "the sandbox serves TEST channels only")
+		return nil, nil, apierr.InvalidField("mode", "the sandbox serves TEST channels only")
+	}
+	pg := providers.Channel{MerchantID: in.MerchantID, Mode: providers.Mode(in.Mode), Secrets: in.Secrets}
+	api, err := s.checkChannel(in.Provider, pg)
+	if err != nil {
+		return nil, nil, err
+	}
+	var verified *Verification
+	if in.Verify {
+		if verified, err = s.verifyChannel(ctx, api, pg); err != nil {
+			return nil, nil, err
+		}
 	}
 	id := secrets.NewID("ch")
 	sealed, names, err := SealChannelSecrets(s.keyring, id, in.Provider, in.Secrets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var created *ent.Channel
 	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
@@ -46,7 +74,7 @@ func (s *Service) CreateChannel(ctx context.Context, in ChannelInput) (*ent.Chan
 			return err
 		}
 		others, err := tx.Channel.Query().
-			Where(channel.StoreID(in.StoreID), channel.ModeEQ(in.Mode), channel.PurposeEQ(in.Purpose)).Exist(ctx)
+			Where(channel.StoreID(in.StoreID), channel.ModeEQ(in.Mode), channel.PurposeEQ(in.Purpose), channel.ArchivedAtIsNil()).Exist(ctx)
 		if err != nil {
 			return err
 		}
@@ -66,9 +94,51 @@ func (s *Service) CreateChannel(ctx context.Context, in ChannelInput) (*ent.Chan
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return created, nil
+	return created, verified, nil
+}
+
+// checkChannel finds the provider's adapter and has it check the
+// credentials' shape, where it can.
+func (s *Service) checkChannel(provider channel.Provider, pg providers.Channel) (providers.Provider, error) {
+	api, ok := s.providers[strings.ToLower(string(provider))]
+	if !ok {
+		return nil, apierr.InvalidField("provider", "this paymux has no adapter for %s", provider)
+	}
+	if c, ok := api.(providers.ChannelChecker); ok {
+		if err := c.CheckChannel(pg); err != nil {
+			var fe *providers.FieldError
+			if errors.As(err, &fe) {
+				return nil, apierr.InvalidField(fe.Field, "%s", fe.Message)
+			}
+			return nil, apierr.InvalidField("secrets", "%v", err)
+		}
+	}
+	return api, nil
+}
+
+// verifyChannel asks the PG to accept a channel's credentials. A refusal
+// is the caller's error (InvalidArgument on secrets); a PG that cannot be
+// reached is Unavailable, and nothing is created either way.
+func (s *Service) verifyChannel(ctx context.Context, api providers.Provider, pg providers.Channel) (*Verification, error) {
+	v, ok := api.(providers.Verifier)
+	if !ok {
+		return &Verification{OK: true, Message: api.Name() + " needs no credentials"}, nil
+	}
+	pgctx, cancel := s.PGContext(ctx)
+	defer cancel()
+	err := v.VerifyCredentials(pgctx, pg)
+	var pe *providers.Error
+	switch {
+	case err == nil:
+		return &Verification{OK: true, Message: api.Name() + " accepted the credentials"}, nil
+	case providers.IsKind(err, providers.KindUnauthorized) && errors.As(err, &pe):
+		return nil, apierr.InvalidField("secrets", "%s refused the credentials: [%s] %s", api.Name(), pe.Code, pe.Message)
+	default:
+		return nil, apierr.New(apierr.CodeUnavailable, ReasonPGProvider,
+			"could not verify the credentials with %s: %v; nothing was created", api.Name(), err)
+	}
 }
 
 // ChannelChange is a change to a channel: the fields Fields names (an
@@ -101,6 +171,22 @@ func (s *Service) UpdateChannel(ctx context.Context, in ChannelChange) (*ent.Cha
 	if len(in.Fields) == 0 {
 		return nil, apierr.InvalidField("update_mask", "name at least one of name, merchant_id, tax_type, secrets, default")
 	}
+	if slices.Contains(in.Fields, "secrets") || slices.Contains(in.Fields, "merchant_id") {
+		ch, err := s.OpenChannel(c)
+		if err != nil {
+			return nil, err
+		}
+		pg := ch.PG
+		if slices.Contains(in.Fields, "secrets") {
+			pg.Secrets = in.Secrets
+		}
+		if slices.Contains(in.Fields, "merchant_id") {
+			pg.MerchantID = in.MerchantID
+		}
+		if _, err := s.checkChannel(c.Provider, pg); err != nil {
+			return nil, err
+		}
+	}
 	var updated *ent.Channel
 	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		upd := tx.Channel.UpdateOneID(c.ID)
@@ -131,6 +217,10 @@ func (s *Service) UpdateChannel(ctx context.Context, in ChannelChange) (*ent.Cha
 				if !in.Default {
 					return apierr.InvalidField("default", "make another channel the default instead")
 				}
+				if c.ArchivedAt != nil {
+					return apierr.New(apierr.CodeFailedPrecondition, ReasonChannelArchived,
+						"channel %s is archived: it cannot be the default", c.ID)
+				}
 				if err := database.LockStore(ctx, tx, c.StoreID); err != nil {
 					return err
 				}
@@ -154,17 +244,21 @@ func (s *Service) UpdateChannel(ctx context.Context, in ChannelChange) (*ent.Cha
 	return updated, nil
 }
 
-// DeleteChannel deletes a channel of the store of ctx. The default of its
-// mode and purpose is refused (ReasonChannelIsDefault) while another
-// channel of that mode and purpose could take its place. The channels kept
-// open are forgotten afterwards, whatever the outcome.
-func (s *Service) DeleteChannel(ctx context.Context, id string) error {
+// DeleteChannel deletes a channel of the store of ctx, or archives it when
+// payments, billing keys or schedules still use it (archived true): an
+// archived channel takes no new payment or billing key, and everything it
+// made keeps working (lookups, cancels, notifications, charges of its
+// billing keys, scheduled charges). The default of its mode and purpose is
+// refused (ReasonChannelIsDefault) while another channel of that mode and
+// purpose could take its place. The channels kept open are forgotten
+// afterwards, whatever the outcome.
+func (s *Service) DeleteChannel(ctx context.Context, id string) (archived bool, err error) {
 	defer s.ForgetChannels() // after the change, whatever its outcome
 	c, err := s.channelToChange(ctx, id)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return database.InTx(ctx, s.db, func(tx *ent.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		if err := database.LockStore(ctx, tx, c.StoreID); err != nil {
 			return err
 		}
@@ -176,9 +270,13 @@ func (s *Service) DeleteChannel(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		if c.ArchivedAt != nil {
+			archived = true // deleted before: nothing more to do
+			return nil
+		}
 		if c.Default {
 			others, err := tx.Channel.Query().
-				Where(channel.StoreID(c.StoreID), channel.ModeEQ(c.Mode), channel.PurposeEQ(c.Purpose), channel.IDNEQ(c.ID)).
+				Where(channel.StoreID(c.StoreID), channel.ModeEQ(c.Mode), channel.PurposeEQ(c.Purpose), channel.IDNEQ(c.ID), channel.ArchivedAtIsNil()).
 				Exist(ctx)
 			if err != nil {
 				return err
@@ -188,8 +286,29 @@ func (s *Service) DeleteChannel(ctx context.Context, id string) error {
 					"channel %s is the default of its mode and purpose: make another one the default first", c.ID)
 			}
 		}
-		return tx.Channel.DeleteOneID(c.ID).Exec(ctx)
+		used, err := channelInUse(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
+		if !used {
+			return tx.Channel.DeleteOneID(c.ID).Exec(ctx)
+		}
+		archived = true
+		return tx.Channel.UpdateOneID(c.ID).SetArchivedAt(s.clock()).SetDefault(false).SetUpdatedAt(s.clock()).Exec(ctx)
 	})
+	return archived, err
+}
+
+// channelInUse reports whether a payment, billing key or schedule was
+// made through a channel: then deleting it would orphan them.
+func channelInUse(ctx context.Context, tx *ent.Tx, id string) (bool, error) {
+	if used, err := tx.Payment.Query().Where(payment.ChannelID(id)).Exist(ctx); used || err != nil {
+		return used, err
+	}
+	if used, err := tx.BillingKey.Query().Where(billingkey.ChannelID(id)).Exist(ctx); used || err != nil {
+		return used, err
+	}
+	return tx.Schedule.Query().Where(schedule.ChannelID(id)).Exist(ctx)
 }
 
 // channelToChange reads a channel the store of ctx may change.

@@ -101,7 +101,7 @@ func newChannelEnv(t *testing.T, db *ent.Client) *channelEnv {
 // create makes a TEST sandbox channel in store i.
 func (e *channelEnv) create(t *testing.T, i int, name string, purpose channel.Purpose, siteKey string) *ent.Channel {
 	t.Helper()
-	c, err := e.svc.CreateChannel(e.ctx[i], payment.ChannelInput{
+	c, _, err := e.svc.CreateChannel(e.ctx[i], payment.ChannelInput{
 		StoreID: e.stores[i], Provider: channel.ProviderSANDBOX, Mode: channel.ModeTEST, Purpose: purpose,
 		Name: name, MerchantID: "mid-" + name, TaxType: channel.TaxTypeTAXABLE,
 		Secrets: map[string]string{"site_key": siteKey},
@@ -169,7 +169,7 @@ func TestCreateChannelSealsSecrets(t *testing.T) {
 		e := newChannelEnv(t, db)
 		const secret = "site-key-Vq93kLm2"
 		in := map[string]string{"site_key": secret}
-		a, err := e.svc.CreateChannel(e.ctx[0], payment.ChannelInput{
+		a, _, err := e.svc.CreateChannel(e.ctx[0], payment.ChannelInput{
 			StoreID: e.stores[0], Provider: channel.ProviderSANDBOX, Mode: channel.ModeTEST, Purpose: channel.PurposePAYMENT,
 			Name: "a", MerchantID: "mid-a", TaxType: channel.TaxTypeCOMBINED, Secrets: in,
 		})
@@ -210,7 +210,7 @@ func TestCreateChannelSealsSecrets(t *testing.T) {
 			t.Fatalf("sealed %s, %v", plain, err)
 		}
 
-		_, err = e.svc.CreateChannel(e.ctx[0], payment.ChannelInput{
+		_, _, err = e.svc.CreateChannel(e.ctx[0], payment.ChannelInput{
 			StoreID: e.stores[0], Provider: channel.ProviderSANDBOX, Mode: channel.ModeLIVE, Purpose: channel.PurposePAYMENT,
 			Name: "live", MerchantID: "mid-live", TaxType: channel.TaxTypeTAXABLE,
 		})
@@ -303,18 +303,18 @@ func TestDeleteChannel(t *testing.T) {
 		spare := e.create(t, 0, "spare", channel.PurposePAYMENT, "k2")
 		theirs := e.create(t, 1, "theirs", channel.PurposePAYMENT, "k3")
 
-		wantReason(t, e.svc.DeleteChannel(e.ctx[0], main.ID), apierr.CodeFailedPrecondition, apierr.ReasonChannelIsDefault)
-		wantReason(t, e.svc.DeleteChannel(e.ctx[0], theirs.ID), apierr.CodeNotFound, apierr.ReasonChannelNotFound)
+		wantReason(t, second(e.svc.DeleteChannel(e.ctx[0], main.ID)), apierr.CodeFailedPrecondition, apierr.ReasonChannelIsDefault)
+		wantReason(t, second(e.svc.DeleteChannel(e.ctx[0], theirs.ID)), apierr.CodeNotFound, apierr.ReasonChannelNotFound)
 		if n := db.Channel.Query().CountX(tenant.System(e.ctx[0])); n != 3 {
 			t.Fatalf("refused deletes left %d channels, want 3", n)
 		}
-		if err := e.svc.DeleteChannel(e.ctx[0], spare.ID); err != nil {
+		if _, err := e.svc.DeleteChannel(e.ctx[0], spare.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.svc.DeleteChannel(e.ctx[0], main.ID); err != nil { // the last one, default or not
+		if _, err := e.svc.DeleteChannel(e.ctx[0], main.ID); err != nil { // the last one, default or not
 			t.Fatal(err)
 		}
-		wantReason(t, e.svc.DeleteChannel(e.ctx[0], main.ID), apierr.CodeNotFound, apierr.ReasonChannelNotFound)
+		wantReason(t, second(e.svc.DeleteChannel(e.ctx[0], main.ID)), apierr.CodeNotFound, apierr.ReasonChannelNotFound)
 		if ids := db.Channel.Query().IDsX(tenant.System(e.ctx[0])); !slices.Equal(ids, []string{theirs.ID}) {
 			t.Fatalf("left %v, want only the other store's", ids)
 		}
@@ -383,7 +383,7 @@ func TestChannelChangeReachesCharges(t *testing.T) {
 		charge() // v3: a refused update forgets too
 
 		writeDirectly("v4")
-		wantReason(t, e.svc.DeleteChannel(e.ctx[0], ch.ID), apierr.CodeFailedPrecondition, apierr.ReasonChannelIsDefault)
+		wantReason(t, second(e.svc.DeleteChannel(e.ctx[0], ch.ID)), apierr.CodeFailedPrecondition, apierr.ReasonChannelIsDefault)
 		charge() // v4: so does a refused delete
 
 		want := []string{"v1", "v1", "v2", "v3", "v4"}
@@ -392,3 +392,6 @@ func TestChannelChangeReachesCharges(t *testing.T) {
 		}
 	})
 }
+
+// second returns the error of a two-valued call.
+func second[T any](_ T, err error) error { return err }

@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -116,6 +115,10 @@ type NewInput struct {
 	Currency          string // "": KRW
 	Amount            Amount
 	Buyer             providers.Buyer
+	// BillingKeyCharge says the payment charges a billing key of
+	// ChannelID: the channel may be archived, since what it issued keeps
+	// working.
+	BillingKeyCharge bool
 }
 
 // Draft is a payment checked and about to be created: its id, amounts,
@@ -135,22 +138,11 @@ func (np *Draft) Set(f func(*ent.PaymentCreate)) { np.fields = append(np.fields,
 // PrepareNew checks a new payment (amounts, channel, pre-registration, a
 // merchant payment id not yet used) and gives it an id; Insert creates it.
 func (s *Service) PrepareNew(ctx context.Context, in NewInput, method payment.Method, model payment.ApprovalModel) (*Draft, error) {
-	amounts, err := money.NewAmounts(in.Amount.Total, in.Amount.TaxFree, in.Amount.VAT)
+	ch, err := s.channelForNew(ctx, in.ChannelID, in.BillingKeyCharge)
 	if err != nil {
-		var me *money.Error
-		if errors.As(err, &me) {
-			field := "amount.total"
-			switch me.Reason {
-			case money.ReasonInvalidTaxFreeAmount:
-				field = "amount.tax_free"
-			case money.ReasonInvalidVATAmount:
-				field = "amount.vat"
-			}
-			return nil, apierr.InvalidField(field, "%s", me.Message)
-		}
 		return nil, err
 	}
-	ch, err := s.ChannelForNew(ctx, in.ChannelID)
+	amounts, err := AmountsFor(ch.Row.TaxType, in.Amount, "amount")
 	if err != nil {
 		return nil, err
 	}
@@ -265,17 +257,26 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Payment, *pr
 	np.Set(func(c *ent.PaymentCreate) { c.SetReturnURL(in.ReturnURL) })
 	pgctx, cancel := s.PGContext(ctx)
 	win, err := np.Channel.API.PrepareWindow(pgctx, np.Channel.PG, providers.PrepareWindowRequest{
-		Purpose:   providers.WindowPayment,
-		Method:    providers.PayMethod(method),
-		OrderID:   np.ID,
-		OrderName: in.OrderName,
-		Amount:    providers.Amount{Total: np.Amounts.Total, TaxFree: np.Amounts.TaxFree, VAT: &np.Amounts.VAT, Currency: currencyOf(in.Currency)},
-		ReturnURL: s.returnURL(np.ID),
-		Buyer:     in.Buyer,
+		Purpose:       providers.WindowPayment,
+		ApprovalModel: providers.ApprovalModel(model),
+		Method:        providers.PayMethod(method),
+		OrderID:       np.ID,
+		OrderName:     in.OrderName,
+		Amount:        providers.Amount{Total: np.Amounts.Total, TaxFree: np.Amounts.TaxFree, VAT: &np.Amounts.VAT, Currency: currencyOf(in.Currency)},
+		ReturnURL:     s.returnURL(np.ID),
+		Buyer:         in.Buyer,
 	})
 	cancel()
 	if err != nil {
 		return nil, nil, PGError(nil, err)
+	}
+	if win.RedirectURL == "" && win.SDKURL != "" {
+		// The PG's window opens through its JS SDK: paymux's checkout page
+		// runs it, so the merchant sends the buyer to a URL as for any PG.
+		np.Set(func(c *ent.PaymentCreate) {
+			c.SetCheckout(&details.Checkout{SDKURL: win.SDKURL, Params: win.Params, Launch: win.Launch})
+		})
+		win.RedirectURL = s.checkoutURL(np.ID)
 	}
 	p, err := s.Insert(ctx, np, nil)
 	if err != nil {

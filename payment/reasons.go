@@ -18,6 +18,8 @@ const (
 	ReasonCashReceiptNotAllowed  = "CASH_RECEIPT_NOT_APPLICABLE"
 	ReasonCashReceiptNotIssuable = "CASH_RECEIPT_NOT_CANCELLABLE"
 	ReasonNotSandboxChannel      = "NOT_A_SANDBOX_CHANNEL"
+	ReasonChannelArchived        = "CHANNEL_ARCHIVED"
+	ReasonChannelInUse           = "CHANNEL_IN_USE"
 )
 
 // Failure reasons recorded on a payment or cancel (Failure.reason).

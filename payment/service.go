@@ -50,6 +50,9 @@ type Deps struct {
 	// ReturnURL is where a PG's window sends the buyer back to paymux for
 	// a payment.
 	ReturnURL func(paymentID string) string
+	// CheckoutURL is paymux's page that opens a payment's window through
+	// the PG's JS SDK.
+	CheckoutURL func(paymentID string) string
 	// ChannelCacheTTL is how long an opened channel is reused.
 	ChannelCacheTTL time.Duration
 	Logger          *slog.Logger
@@ -58,18 +61,19 @@ type Deps struct {
 
 // Service is the payment lifecycle.
 type Service struct {
-	cfg       Config
-	db        *ent.Client
-	keyring   *secrets.Keyring
-	providers map[string]providers.Provider
-	wrap      func(providers.Provider, string) providers.Provider
-	outbox    Outbox
-	eventData func(*ent.Payment) ([]byte, error)
-	returnURL func(string) string
-	channels  *channelCache
-	hooks     []TransitionHook
-	log       *slog.Logger
-	now       func() time.Time
+	cfg         Config
+	db          *ent.Client
+	keyring     *secrets.Keyring
+	providers   map[string]providers.Provider
+	wrap        func(providers.Provider, string) providers.Provider
+	outbox      Outbox
+	eventData   func(*ent.Payment) ([]byte, error)
+	returnURL   func(string) string
+	checkoutURL func(string) string
+	channels    *channelCache
+	hooks       []TransitionHook
+	log         *slog.Logger
+	now         func() time.Time
 }
 
 // New builds a Service.
@@ -81,17 +85,18 @@ func New(d Deps) *Service {
 		d.Logger = slog.Default()
 	}
 	return &Service{
-		cfg:       d.Config,
-		db:        d.DB,
-		keyring:   d.Keyring,
-		providers: d.Providers,
-		wrap:      d.WrapProvider,
-		outbox:    d.Outbox,
-		eventData: d.EventData,
-		returnURL: d.ReturnURL,
-		channels:  newChannelCache(d.ChannelCacheTTL, d.Now),
-		log:       d.Logger,
-		now:       d.Now,
+		cfg:         d.Config,
+		db:          d.DB,
+		keyring:     d.Keyring,
+		providers:   d.Providers,
+		wrap:        d.WrapProvider,
+		outbox:      d.Outbox,
+		eventData:   d.EventData,
+		returnURL:   d.ReturnURL,
+		checkoutURL: d.CheckoutURL,
+		channels:    newChannelCache(d.ChannelCacheTTL, d.Now),
+		log:         d.Logger,
+		now:         d.Now,
 	}
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -27,20 +28,25 @@ func (s *channelService) CreateChannel(ctx context.Context, req *connect.Request
 	if err := checkKeyMode(ctx, mode); err != nil {
 		return nil, err
 	}
-	created, err := s.payments.CreateChannel(ctx, payment.ChannelInput{
+	created, verified, err := s.payments.CreateChannel(ctx, payment.ChannelInput{
 		StoreID:    storeID,
-		Provider:   channel.ProviderSANDBOX, // the only provider (validated)
+		Provider:   channel.Provider(strings.TrimPrefix(req.Msg.GetProvider().String(), "PROVIDER_")), // validated
 		Mode:       channel.Mode(mode),
 		Purpose:    purposeFromPB(req.Msg.GetPurpose()),
 		Name:       req.Msg.GetName(),
 		MerchantID: req.Msg.GetMerchantId(),
 		TaxType:    taxTypeFromPB(req.Msg.GetTaxType()),
 		Secrets:    req.Msg.GetSecrets(),
+		Verify:     req.Msg.GetVerify(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&paymuxv1.CreateChannelResponse{Channel: toChannelPB(created)}), nil
+	res := &paymuxv1.CreateChannelResponse{Channel: s.toChannelPB(created)}
+	if verified != nil {
+		res.Verification = &paymuxv1.ChannelVerification{Ok: verified.OK, Message: verified.Message}
+	}
+	return connect.NewResponse(res), nil
 }
 
 func (s *channelService) ListChannels(ctx context.Context, req *connect.Request[paymuxv1.ListChannelsRequest]) (*connect.Response[paymuxv1.ListChannelsResponse], error) {
@@ -70,7 +76,7 @@ func (s *channelService) ListChannels(ctx context.Context, req *connect.Request[
 	rows, next := page(rows, size, func(x *ent.Channel) (time.Time, string) { return x.CreatedAt, x.ID })
 	res := &paymuxv1.ListChannelsResponse{NextPageToken: next}
 	for _, c := range rows {
-		res.Channels = append(res.Channels, toChannelPB(c))
+		res.Channels = append(res.Channels, s.toChannelPB(c))
 	}
 	return connect.NewResponse(res), nil
 }
@@ -98,7 +104,7 @@ func (s *channelService) GetChannel(ctx context.Context, req *connect.Request[pa
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&paymuxv1.GetChannelResponse{Channel: toChannelPB(c)}), nil
+	return connect.NewResponse(&paymuxv1.GetChannelResponse{Channel: s.toChannelPB(c)}), nil
 }
 
 func (s *channelService) UpdateChannel(ctx context.Context, req *connect.Request[paymuxv1.UpdateChannelRequest]) (*connect.Response[paymuxv1.UpdateChannelResponse], error) {
@@ -121,7 +127,7 @@ func (s *channelService) UpdateChannel(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&paymuxv1.UpdateChannelResponse{Channel: toChannelPB(updated)}), nil
+	return connect.NewResponse(&paymuxv1.UpdateChannelResponse{Channel: s.toChannelPB(updated)}), nil
 }
 
 func (s *channelService) DeleteChannel(ctx context.Context, req *connect.Request[paymuxv1.DeleteChannelRequest]) (*connect.Response[paymuxv1.DeleteChannelResponse], error) {
@@ -129,26 +135,31 @@ func (s *channelService) DeleteChannel(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	if err := s.payments.DeleteChannel(ctx, c.ID); err != nil {
+	archived, err := s.payments.DeleteChannel(ctx, c.ID)
+	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&paymuxv1.DeleteChannelResponse{}), nil
+	return connect.NewResponse(&paymuxv1.DeleteChannelResponse{Archived: archived}), nil
 }
 
-func toChannelPB(c *ent.Channel) *paymuxv1.Channel {
+func (s *channelService) toChannelPB(c *ent.Channel) *paymuxv1.Channel {
 	pb := &paymuxv1.Channel{
-		Id:          c.ID,
-		StoreId:     c.StoreID,
-		Provider:    paymuxv1.Provider_PROVIDER_SANDBOX,
-		Mode:        modeToPB(apikey.Mode(c.Mode)),
-		Name:        c.Name,
-		Purpose:     paymuxv1.ChannelPurpose_CHANNEL_PURPOSE_PAYMENT,
-		MerchantId:  c.MerchantID,
-		TaxType:     paymuxv1.TaxType(paymuxv1.TaxType_value["TAX_TYPE_"+string(c.TaxType)]),
-		SecretNames: c.SecretNames,
-		Default:     c.Default,
-		CreateTime:  timestamppb.New(c.CreatedAt),
-		UpdateTime:  timestamppb.New(c.UpdatedAt),
+		Id:              c.ID,
+		StoreId:         c.StoreID,
+		Provider:        paymuxv1.Provider(paymuxv1.Provider_value["PROVIDER_"+string(c.Provider)]),
+		NotificationUrl: s.cfg.BaseURL() + "/notifications/" + c.ID,
+		Mode:            modeToPB(apikey.Mode(c.Mode)),
+		Name:            c.Name,
+		Purpose:         paymuxv1.ChannelPurpose_CHANNEL_PURPOSE_PAYMENT,
+		MerchantId:      c.MerchantID,
+		TaxType:         paymuxv1.TaxType(paymuxv1.TaxType_value["TAX_TYPE_"+string(c.TaxType)]),
+		SecretNames:     c.SecretNames,
+		Default:         c.Default,
+		CreateTime:      timestamppb.New(c.CreatedAt),
+		UpdateTime:      timestamppb.New(c.UpdatedAt),
+	}
+	if c.ArchivedAt != nil {
+		pb.ArchiveTime = timestamppb.New(*c.ArchivedAt)
 	}
 	if c.Purpose == channel.PurposeIDENTITY_VERIFICATION {
 		pb.Purpose = paymuxv1.ChannelPurpose_CHANNEL_PURPOSE_IDENTITY_VERIFICATION

@@ -34,14 +34,18 @@ import (
 
 // The pages, by path:
 //
-//	/sandbox/checkout/{session}   the sandbox's hosted payment window
-//	GET  /pay/return/{payment}    where every payment window returns
-//	GET  /billing/return/{key}    where every billing-key window returns
-//	POST /notifications/{channel} a PG's notifications (deposits, ...)
+//	/sandbox/checkout/{session}       the sandbox's hosted payment window
+//	GET  /checkout/pay/{payment}      opens a PG's payment window through its JS SDK
+//	GET  /checkout/billing/{key}      opens a PG's billing-key window through its JS SDK
+//	GET|POST /pay/return/{payment}    where every payment window returns (query or form)
+//	GET|POST /billing/return/{key}    where every billing-key window returns
+//	POST /notifications/{channel}     a PG's notifications (deposits, cancels, ...)
 const (
-	CheckoutPath      = "/sandbox/checkout"
-	windowReturnPath  = "/pay/return/"
-	billingReturnPath = "/billing/return/"
+	CheckoutPath        = "/sandbox/checkout"
+	payCheckoutPath     = "/checkout/pay/"
+	billingCheckoutPath = "/checkout/billing/"
+	windowReturnPath    = "/pay/return/"
+	billingReturnPath   = "/billing/return/"
 	notifyPath        = "/notifications/"
 	requestIDHeader   = "X-Request-Id"
 )
@@ -69,6 +73,22 @@ func (u ReturnURLs) Payment(paymentID string) string {
 // BillingKey is where a billing-key window sends the buyer back.
 func (u ReturnURLs) BillingKey(id string) string {
 	return u.baseURL + billingReturnPath + id + "?rt=" + u.billingToken(id)
+}
+
+// PaymentCheckout is paymux's page that opens a payment's window through
+// the PG's JS SDK.
+func (u ReturnURLs) PaymentCheckout(paymentID string) string {
+	return u.baseURL + payCheckoutPath + paymentID + "?ct=" + u.token("pay-checkout:"+paymentID)
+}
+
+// BillingCheckout is paymux's page that opens a billing key's window
+// through the PG's JS SDK.
+func (u ReturnURLs) BillingCheckout(id string) string {
+	return u.baseURL + billingCheckoutPath + id + "?ct=" + u.token("billing-checkout:"+id)
+}
+
+func (u ReturnURLs) token(what string) string {
+	return hex.EncodeToString(u.keyring.HashSecret(what)[:16])
 }
 
 func (u ReturnURLs) windowToken(paymentID string) string {
@@ -121,9 +141,13 @@ func (pg *Pages) Mount(mux *http.ServeMux) {
 	if pg.sandbox != nil {
 		mux.Handle(CheckoutPath+"/", http.StripPrefix(CheckoutPath, pg.sandbox.Checkout()))
 	}
+	mux.Handle("GET "+payCheckoutPath+"{id}", http.HandlerFunc(pg.servePaymentCheckout))
+	mux.Handle("GET "+billingCheckoutPath+"{id}", http.HandlerFunc(pg.serveBillingCheckout))
 	mux.Handle("GET "+windowReturnPath+"{id}", withRequestID(pg.serveWindowReturn))
+	mux.Handle("POST "+windowReturnPath+"{id}", withRequestID(pg.serveWindowReturn))
 	mux.Handle("POST "+notifyPath+"{channel}", withRequestID(pg.serveNotification))
 	mux.Handle("GET "+billingReturnPath+"{id}", withRequestID(pg.serveBillingReturn))
+	mux.Handle("POST "+billingReturnPath+"{id}", withRequestID(pg.serveBillingReturn))
 }
 
 // withRequestID gives a page a request id, as the API's chain gives every
@@ -148,10 +172,9 @@ func (pg *Pages) serveWindowReturn(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown payment window", http.StatusNotFound)
 		return
 	}
-	q.Del("rt")
-	result := map[string]string{}
-	for k := range q {
-		result[k] = q.Get(k)
+	result, ok := windowFields(w, r)
+	if !ok {
+		return
 	}
 	ctx := tenant.System(r.Context())
 	p, err := pg.db.Payment.Get(ctx, id)
@@ -177,6 +200,30 @@ func (pg *Pages) serveWindowReturn(w http.ResponseWriter, r *http.Request) {
 		out["failure_message"] = p.Failure.Message
 	}
 	sendOn(w, r, p.ReturnURL, out)
+}
+
+// windowFields reads what a PG's window sent back: the query (a redirect,
+// as Toss and the sandbox do) and, for a POST, the form (NicePay posts its
+// result), without paymux's own "rt" token. A form field wins over a query
+// parameter of the same name.
+func windowFields(w http.ResponseWriter, r *http.Request) (providers.WindowResult, bool) {
+	result := providers.WindowResult{}
+	q := r.URL.Query()
+	for k := range q {
+		result[k] = q.Get(k)
+	}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "unreadable window result", http.StatusBadRequest)
+			return nil, false
+		}
+		for k := range r.PostForm {
+			result[k] = r.PostForm.Get(k)
+		}
+	}
+	delete(result, "rt")
+	return result, true
 }
 
 // sendOn ends a window's return: the buyer goes on to the merchant's return
@@ -260,10 +307,9 @@ func (pg *Pages) serveBillingReturn(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown billing key window", http.StatusNotFound)
 		return
 	}
-	q.Del("rt")
-	result := providers.WindowResult{}
-	for k := range q {
-		result[k] = q.Get(k)
+	result, ok := windowFields(w, r)
+	if !ok {
+		return
 	}
 	ctx := tenant.System(r.Context())
 	k, err := pg.db.BillingKey.Get(ctx, id)
