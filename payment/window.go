@@ -62,11 +62,16 @@ func (s *Service) ApplyNotification(ctx context.Context, ch *Channel, ev *provid
 		return nil, errors.New("notification secret does not match the payment's")
 	}
 	trusted := ev.Authenticity == providers.AuthenticitySignature || ev.Authenticity == providers.AuthenticityPaymentSecret
+	lookup := func() (*providers.Payment, error) {
+		pgctx, cancel := s.PGContext(ctx)
+		defer cancel()
+		return ch.API.Lookup(pgctx, ch.PG, LookupOf(p))
+	}
 	switch ev.Type {
 	case providers.EventDepositArrived:
 		amount, depositor, at := ev.Amount, ev.DepositorName, ev.OccurredAt
-		if !trusted {
-			found, err := ch.API.Lookup(ctx, ch.PG, providers.LookupRequest{PGTransactionID: p.PgTransactionID, OrderID: p.ID, OrderDate: p.CreatedAt})
+		if !trusted || amount == 0 { // a notice that names no amount is only a hint
+			found, err := lookup()
 			if err != nil {
 				return nil, err
 			}
@@ -85,7 +90,21 @@ func (s *Service) ApplyNotification(ctx context.Context, ch *Channel, ev *provid
 		}
 		return out, err
 	case providers.EventVirtualAccountExpired:
-		return s.ExpireIfDue(ctx, p)
+		if !trusted {
+			return s.ExpireIfDue(ctx, p)
+		}
+		fallthrough
+	case providers.EventPaymentCancelled, providers.EventPaymentStatusChanged, providers.EventPaymentApproved:
+		// The PG's own view decides: the notice's payment when it is signed,
+		// a lookup otherwise (an unsigned amount is never trusted).
+		found := ev.Payment
+		if !trusted || found == nil {
+			var err error
+			if found, err = lookup(); err != nil {
+				return nil, err
+			}
+		}
+		return s.SyncFromPG(ctx, p, found)
 	default:
 		s.log.InfoContext(ctx, "notification ignored", "payment_id", p.ID, "type", ev.Type)
 		return p, nil

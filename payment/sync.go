@@ -1,0 +1,151 @@
+package payment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/paymux/paymux/database"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/cancellation"
+	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/money"
+	"github.com/paymux/paymux/paystate"
+	"github.com/paymux/paymux/providers"
+	"github.com/paymux/paymux/secrets"
+)
+
+// SyncFromPG brings a payment in line with what the PG reports of it
+// (found: from a Lookup, or from a signed notification): a deposit paymux
+// was not told of, an expiry, and cancels made outside paymux (in the PG's
+// own console). Cancels are reconciled by amount, not by id: what the PG
+// has cancelled beyond what paymux recorded is recorded as one cancel, so
+// a notice of paymux's own cancel changes nothing. While a cancel of
+// paymux's own awaits the PG's answer, cancels are left to the sweep that
+// settles it. A PAY_PENDING payment is left to the sweep as well.
+func (s *Service) SyncFromPG(ctx context.Context, p *ent.Payment, found *providers.Payment) (*ent.Payment, error) {
+	if found == nil {
+		return p, nil
+	}
+	if p.Status == payment.StatusVIRTUAL_ACCOUNT_ISSUED {
+		switch {
+		case found.Amounts.Paid > 0 && found.VirtualAccount != nil:
+			at := found.VirtualAccount.DepositedAt
+			if at.IsZero() {
+				at = found.ApprovedAt
+			}
+			if at.IsZero() {
+				at = s.now()
+			}
+			out, err := s.RecordDeposit(ctx, p.ID, found.Amounts.Paid, found.VirtualAccount.DepositorName, at)
+			if err != nil {
+				return nil, err
+			}
+			p = out
+		case found.Status == providers.StatusExpired || (found.VirtualAccount != nil && found.VirtualAccount.Expired):
+			return s.transitionIf(ctx, p.ID, payment.StatusVIRTUAL_ACCOUNT_ISSUED, paystate.Expire, nil)
+		case found.Status == providers.StatusCancelled && found.Amounts.Paid == 0:
+			// Closed at the PG before any deposit.
+			now := s.clock()
+			return s.transitionIf(ctx, p.ID, payment.StatusVIRTUAL_ACCOUNT_ISSUED, paystate.CloseVirtualAccount,
+				func(u *ent.PaymentUpdateOne) { u.SetCancelledAt(now) })
+		}
+	}
+	if found.Amounts.Cancelled > p.Cancelled {
+		return s.recordOutsideCancel(ctx, p.ID, found)
+	}
+	return p, nil
+}
+
+// transitionIf applies ev to the payment if it is still in status from.
+func (s *Service) transitionIf(ctx context.Context, id string, from payment.Status, ev paystate.Event, set func(*ent.PaymentUpdateOne)) (*ent.Payment, error) {
+	var out *ent.Payment
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
+		cur, err := Lock(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur.Status != from {
+			out = cur
+			return nil
+		}
+		out, err = s.Transition(ctx, tx, cur, ev, set)
+		return err
+	})
+	return out, err
+}
+
+// recordOutsideCancel records what the PG cancelled beyond paymux's
+// records as one SUCCEEDED cancel, and moves the payment accordingly.
+func (s *Service) recordOutsideCancel(ctx context.Context, id string, found *providers.Payment) (*ent.Payment, error) {
+	var out *ent.Payment
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
+		cur, err := Lock(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		out = cur
+		missing := found.Amounts.Cancelled - cur.Cancelled
+		if missing <= 0 {
+			return nil
+		}
+		held, err := pendingCancels(ctx, tx.Cancellation, cur.ID)
+		if err != nil {
+			return err
+		}
+		if held.Cancelled > 0 {
+			s.log.InfoContext(ctx, "PG cancel left to the sweep: a cancel of paymux's own awaits its answer", "payment_id", cur.ID)
+			return nil
+		}
+		if _, err := paystate.Next(paystate.State(cur.Status), paystate.PartialCancel); err != nil {
+			s.log.WarnContext(ctx, "PG reports a cancel paymux cannot apply", "payment_id", cur.ID, "status", cur.Status, "error", err)
+			return nil
+		}
+		a := amountsOf(cur, money.Amounts{})
+		taxFree := clamp(found.Amounts.CancelledTaxFree-cur.CancelledTaxFree, 0, missing)
+		c := money.Cancel{Amount: missing, TaxFree: taxFree, Full: missing == a.Cancellable()}
+		if found.Amounts.CancelledVAT > cur.CancelledVat {
+			c.VAT = clamp(found.Amounts.CancelledVAT-cur.CancelledVat, 0, missing-taxFree)
+		} else {
+			plan, err := a.PlanCancel(money.CancelRequest{Amount: missing, TaxFree: &taxFree})
+			if err != nil {
+				return fmt.Errorf("payment %s: the PG cancelled %d: %w", cur.ID, missing, err)
+			}
+			c.VAT = plan.VAT
+		}
+		next, err := a.Apply(c)
+		if err != nil {
+			return fmt.Errorf("payment %s: the PG cancelled %d: %w", cur.ID, missing, err)
+		}
+		at, pgID, reason := s.clock(), "", "cancelled at the PG"
+		if n := len(found.Cancellations); n > 0 {
+			last := found.Cancellations[n-1]
+			pgID = last.ID
+			if last.Reason != "" {
+				reason = "cancelled at the PG: " + last.Reason
+			}
+			if !last.CancelledAt.IsZero() {
+				at = last.CancelledAt.UTC().Truncate(time.Microsecond)
+			}
+		}
+		if err := tx.Cancellation.Create().
+			SetID(secrets.NewID("cnl")).SetStoreID(cur.StoreID).SetPaymentID(cur.ID).
+			SetStatus(cancellation.StatusSUCCEEDED).
+			SetAmount(c.Amount).SetTaxFree(c.TaxFree).SetVat(c.VAT).SetFull(c.Full).
+			SetReason(reason).SetPgCancellationID(pgID).SetCancelledAt(at).
+			Exec(ctx); err != nil {
+			return err
+		}
+		ev := paystate.PartialCancel
+		if next.Cancellable() == 0 {
+			ev = paystate.FullCancel
+		}
+		out, err = s.Transition(ctx, tx, cur, ev, func(u *ent.PaymentUpdateOne) {
+			u.SetCancelled(next.Cancelled).SetCancelledTaxFree(next.CancelledTaxFree).SetCancelledVat(next.CancelledVAT).SetCancelledAt(at)
+		})
+		return err
+	})
+	return out, err
+}
+
+func clamp(v, lo, hi int64) int64 { return max(lo, min(v, hi)) }
