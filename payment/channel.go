@@ -56,6 +56,10 @@ func (s *Service) channelForNew(ctx context.Context, id string, keepArchived boo
 	if err != nil {
 		return nil, err
 	}
+	if row.ArchivedAt != nil && !keepArchived {
+		return nil, apierr.New(apierr.CodeFailedPrecondition, ReasonChannelArchived,
+			"channel %s was deleted and is archived: it serves only what it made; pay through another channel", row.ID)
+	}
 	if row.Purpose != channel.PurposePAYMENT {
 		return nil, apierr.InvalidField("channel_id", "channel %s is for %s, not payments", row.ID, row.Purpose)
 	}
