@@ -25,7 +25,7 @@ type ResultCode struct {
 // Operation groups.
 var (
 	opsCharge     = []string{"Approve", "ChargeBillingKey"}
-	opsCancel     = []string{"Cancel", "CloseVirtualAccount", "NetCancel", "Approve"} // Approve cancels a tampered client-approval payment
+	opsCancel     = []string{"Cancel", "CloseVirtualAccount", "NetCancel"}
 	opsReceipt    = []string{"IssueCashReceipt", "CancelCashReceipt", "LookupCashReceipt"}
 	opsBillingKey = []string{"IssueBillingKey"}
 )

@@ -313,7 +313,7 @@ func (a *Adapter) approveClient(ctx context.Context, ch providers.Channel, req p
 // then outcome-unknown, so paymux looks it up.
 func (a *Adapter) cancelMismatch(ctx context.Context, ch providers.Channel, tid string, req providers.ApproveRequest) error {
 	const op = "Approve"
-	_, err := a.cancel(ctx, ch, op, providers.CancelRequest{
+	_, err := a.cancel(ctx, ch, "Cancel", providers.CancelRequest{
 		PGTransactionID: tid,
 		OrderID:         req.OrderID,
 		Reason:          "amount mismatch",
