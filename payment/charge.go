@@ -88,6 +88,12 @@ func (s *Service) approveWindow(ctx context.Context, id string, window map[strin
 	res, err := ch.API.Approve(pgctx, ch.PG, providers.ApproveRequest{
 		OrderID: p.ID, Amount: PGAmount(p), Window: p.WindowResult, IdempotencyKey: p.ID,
 	})
+	if providers.IsKind(err, providers.KindTimeout) && ch.API.Capabilities().Has(providers.CapNetCancelOnTimeout) {
+		// The PG asks for a void rather than a lookup after a timed-out
+		// approval: nothing is kept that paymux did not see approved.
+		return s.netCancel(context.WithoutCancel(ctx), p, ch, "", FailNetCancelled,
+			"the PG did not answer the approval in time")
+	}
 	return s.SettleCharge(ctx, p, ch, res, err)
 }
 
@@ -196,9 +202,17 @@ func (s *Service) NotCharged(ctx context.Context, p *ent.Payment, pgFailure *pro
 // the payment FAILED.
 func (s *Service) netCancel(ctx context.Context, p *ent.Payment, ch *Channel, pgTID, reason, message string) (*ent.Payment, error) {
 	pgctx, cancel := s.PGContext(ctx)
-	_, err := ch.API.NetCancel(pgctx, ch.PG, providers.NetCancelRequest{
-		OrderID: p.ID, PGTransactionID: pgTID, Window: p.WindowResult, Reason: message,
-	})
+	var err error
+	if ch.API.Capabilities().Has(providers.CapNetCancel) {
+		_, err = ch.API.NetCancel(pgctx, ch.PG, providers.NetCancelRequest{
+			OrderID: p.ID, PGTransactionID: pgTID, Window: p.WindowResult, Reason: message,
+		})
+	} else {
+		// A PG without a void (Toss) cancels the charge in full instead.
+		_, err = ch.API.Cancel(pgctx, ch.PG, providers.CancelRequest{
+			PGTransactionID: pgTID, OrderID: p.ID, Reason: message, IdempotencyKey: p.ID + "-void",
+		})
+	}
 	cancel()
 	if err != nil && !providers.IsKind(err, providers.KindNotFound) && !providers.IsKind(err, providers.KindAlreadyDone) {
 		s.log.WarnContext(ctx, "net-cancel failed; the sweep retries", "payment_id", p.ID, "error", err)

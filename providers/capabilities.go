@@ -61,6 +61,10 @@ const (
 	// CapIdempotencyKey: the PG itself honours the idempotency key of a
 	// request (a retry returns the first answer).
 	CapIdempotencyKey
+	// CapNetCancelOnTimeout: the PG asks that an approval whose answer
+	// timed out be net-cancelled at once rather than looked up (NicePay's
+	// guidance: read timeout 30 s, then net-cancel).
+	CapNetCancelOnTimeout
 
 	capEnd // keep last
 )
@@ -70,6 +74,7 @@ var capNames = [...]string{
 	"NET_CANCEL", "KEY_IN", "BILLING_KEY_FROM_CARD", "BILLING_KEY_FROM_WINDOW", "BILLING_KEY_DELETE",
 	"VIRTUAL_ACCOUNT", "VIRTUAL_ACCOUNT_CLOSE", "VIRTUAL_ACCOUNT_REFUND", "CASH_RECEIPT",
 	"CASH_RECEIPT_PARTIAL_CANCEL", "NOTIFICATIONS", "SIGNED_NOTIFICATIONS", "IDEMPOTENCY_KEY",
+	"NET_CANCEL_ON_TIMEOUT",
 }
 
 // AllCapabilities has every flag set.

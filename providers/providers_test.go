@@ -127,7 +127,7 @@ func TestCapabilities(t *testing.T) {
 		t.Error("empty String")
 	}
 	all := providers.AllCapabilities.String()
-	if strings.Contains(all, "BIT") || strings.Count(all, "|") != 18 {
+	if strings.Contains(all, "BIT") || strings.Count(all, "|") != 19 {
 		t.Errorf("every flag needs a name: %s", all)
 	}
 	p := minimal{}
