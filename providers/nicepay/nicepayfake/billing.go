@@ -247,3 +247,16 @@ func (f *Fake) expire(q *request) result {
 		TID: f.newTID("01", "16"), OrderID: orderID, BID: bid, AuthDate: iso(f.clock()),
 	})
 }
+
+// AddBillingKey registers a billing key directly, as if it had been issued
+// for cardNumber (the test cards apply), so tests can use a known bid.
+func (f *Fake) AddBillingKey(bid, cardNumber string) error {
+	d, valid := cleanCard(cardNumber)
+	if !valid {
+		return errors.New("nicepayfake: not a 13-19 digit card number")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bids[bid] = &billingKey{bid: bid, clientID: SandboxClientID, cardMasked: maskCard(d), outcome: cardOutcomes[d]}
+	return nil
+}

@@ -156,11 +156,28 @@ func iso(t time.Time) string {
 	return t.In(kst).Format(isoLayout)
 }
 
-// sign is NicePay's hash: lowercase hex sha256 of the concatenation.
-func sign(parts ...string) string {
+// SignData is NicePay's hash (manual §5): lowercase hex SHA-256 of the
+// plain concatenation of parts, the secret key last. Every signData and
+// signature of the Start API is one.
+func SignData(parts ...string) string {
 	s := sha256.Sum256([]byte(strings.Join(parts, "")))
 	return hex.EncodeToString(s[:])
 }
+
+// WindowSignature is the signature of the Server-approval returnUrl POST:
+// sha256(authToken + clientId + amount + secretKey).
+func WindowSignature(authToken, clientID, amount, secretKey string) string {
+	return SignData(authToken, clientID, amount, secretKey)
+}
+
+// PaymentSignature is sha256(tid + amount + ediDate + secretKey): the
+// Payment object's signature (answers and webhooks) and the signData of
+// approve and check-amount.
+func PaymentSignature(tid, amount, ediDate, secretKey string) string {
+	return SignData(tid, amount, ediDate, secretKey)
+}
+
+func sign(parts ...string) string { return SignData(parts...) }
 
 func sameSign(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(strings.ToLower(a)), []byte(b)) == 1

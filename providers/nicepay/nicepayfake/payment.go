@@ -147,7 +147,7 @@ func (f *Fake) view(p *payment, secret, cancelledTID string) paymentJSON {
 		CancelledTID: strPtr(cancelledTID),
 		OrderID:      p.orderID,
 		EdiDate:      edi,
-		Signature:    sign(p.tid, strconv.FormatInt(p.amount, 10), edi, secret),
+		Signature:    PaymentSignature(p.tid, strconv.FormatInt(p.amount, 10), edi, secret),
 		Status:       p.status,
 		PaidAt:       iso(p.paidAt),
 		FailedAt:     iso(p.failedAt),

@@ -203,7 +203,7 @@ func (f *Fake) runWindow(args map[string]string, c Choice) (*WindowReturn, []hoo
 		wr.Form.Set("amount", args["amount"])
 		wr.Form.Set("mallReserved", p.mallReserved)
 		wr.Form.Set("authToken", p.authToken)
-		wr.Form.Set("signature", sign(p.authToken, w.key.clientID, args["amount"], w.key.secret))
+		wr.Form.Set("signature", WindowSignature(p.authToken, w.key.clientID, args["amount"], w.key.secret))
 		return wr, nil, nil
 	}
 	// Client approval: the window approves by itself.
