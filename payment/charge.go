@@ -125,8 +125,15 @@ func (s *Service) SettleCharge(ctx context.Context, p *ent.Payment, ch *Channel,
 // amount than p's is voided: paymux never keeps money it did not ask for.
 func (s *Service) recordCharge(ctx context.Context, p *ent.Payment, ch *Channel, res *providers.Payment) (*ent.Payment, error) {
 	if res.Amounts.Total != p.Total {
+		if res.Status == providers.StatusVirtualAccountIssued {
+			return s.recordFailure(ctx, p.ID, &details.Failure{Reason: FailAmountMismatchPG,
+				Message: fmt.Sprintf("the PG issued an account for %d, not the expected %d", res.Amounts.Total, p.Total)}, res.PGTransactionID)
+		}
 		return s.netCancel(ctx, p, ch, res.PGTransactionID, FailAmountMismatchPG,
 			fmt.Sprintf("the PG charged %d, not the expected %d", res.Amounts.Total, p.Total))
+	}
+	if res.Status == providers.StatusVirtualAccountIssued {
+		return s.recordVirtualAccount(ctx, p, res, nil) // through the window: the deposit follows
 	}
 	var out *ent.Payment
 	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
@@ -175,7 +182,7 @@ func (s *Service) ResolvePending(ctx context.Context, id string, ch *Channel) (*
 		return s.NotCharged(ctx, p, nil)
 	case err != nil:
 		return p, outcomeUnknownError(p, "the approval")
-	case found.Status == providers.StatusPaid:
+	case found.Status == providers.StatusPaid, found.Status == providers.StatusVirtualAccountIssued:
 		return s.recordCharge(ctx, p, ch, found)
 	case found.Status == providers.StatusPartialCancelled || found.Status == providers.StatusCancelled:
 		// Cancelled at the PG before paymux recorded the charge: void what is left.

@@ -246,13 +246,16 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Payment, *pr
 		return nil, nil, err
 	}
 	method := cmpOr(in.Method, payment.MethodCARD)
-	if method == payment.MethodVIRTUAL_ACCOUNT {
-		return nil, nil, apierr.InvalidField("method", "virtual accounts are issued with CreateInstantPayment (POST /v1/payments/instant)")
-	}
+
 	model := cmpOr(in.ApprovalModel, payment.ApprovalModelSERVER)
 	np, err := s.PrepareNew(ctx, in.NewInput, method, model)
 	if err != nil {
 		return nil, nil, err
+	}
+	if method == payment.MethodVIRTUAL_ACCOUNT && np.Channel.API.Capabilities().Has(providers.CapVirtualAccount) {
+		// Only a PG that issues accounts through its window alone (NicePay)
+		// opens a window for one.
+		return nil, nil, apierr.InvalidField("method", "%s issues virtual accounts from the server: use CreateInstantPayment (POST /v1/payments/instant)", np.Channel.API.Name())
 	}
 	np.Set(func(c *ent.PaymentCreate) { c.SetReturnURL(in.ReturnURL) })
 	pgctx, cancel := s.PGContext(ctx)

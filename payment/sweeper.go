@@ -67,7 +67,10 @@ func (w *Sweeper) Sweep(ctx context.Context) {
 
 	pending, err := s.db.Payment.Query().
 		Where(payment.StatusIn(payment.StatusPAY_PENDING, payment.StatusREADY), payment.StatusAtLT(stale)).
-		Where(payment.Or(payment.StatusEQ(payment.StatusPAY_PENDING), payment.MethodEQ(payment.MethodVIRTUAL_ACCOUNT))).
+		// READY: a virtual account asked for from the server; one opened
+		// through a window (checkout set) waits for its buyer instead.
+		Where(payment.Or(payment.StatusEQ(payment.StatusPAY_PENDING),
+			payment.And(payment.MethodEQ(payment.MethodVIRTUAL_ACCOUNT), payment.CheckoutIsNil()))).
 		Limit(sweepBatch).All(ctx)
 	logErr("list pending payments", "", err)
 	for _, p := range pending {

@@ -162,7 +162,8 @@ var transitions = map[State]map[Event]outcome{
 		// charge twice: resolve the pending one first.
 		MarkPending:         refuse(ReasonPaymentPending),
 		Fail:                to(Failed),
-		IssueVirtualAccount: refuse(ReasonPaymentPending),
+		// A window's approval issued an account (NicePay's window).
+		IssueVirtualAccount: to(VirtualAccountIssued),
 		Deposit:             refuse(ReasonVirtualAccountNotIssued),
 		Expire:              refuse(ReasonVirtualAccountNotIssued),
 		CloseVirtualAccount: refuse(ReasonVirtualAccountNotIssued),

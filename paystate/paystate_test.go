@@ -32,7 +32,7 @@ var want = map[State]map[Event]expect{
 		Approve:             ok(Paid),
 		MarkPending:         no(ReasonPaymentPending),
 		Fail:                ok(Failed),
-		IssueVirtualAccount: no(ReasonPaymentPending),
+		IssueVirtualAccount: ok(VirtualAccountIssued),
 		Deposit:             no(ReasonVirtualAccountNotIssued),
 		Expire:              no(ReasonVirtualAccountNotIssued),
 		CloseVirtualAccount: no(ReasonVirtualAccountNotIssued),
