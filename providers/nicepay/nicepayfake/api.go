@@ -42,7 +42,7 @@ func (f *Fake) approve(q *request) result {
 	default:
 		f.settleApproved(p)
 	}
-	return ok(f.view(p, q.key.secret, ""), f.approvalHooks(p)...)
+	return ok(f.outcome(p, q.key.secret), f.approvalHooks(p)...)
 }
 
 // approvalHooks are the webhooks of an approval: paid, or vbank issued.

@@ -209,7 +209,7 @@ func (f *Fake) billingCharge(q *request) result {
 	} else {
 		f.settleApproved(p)
 	}
-	return ok(f.view(p, q.key.secret, ""), f.approvalHooks(p)...)
+	return ok(f.outcome(p, q.key.secret), f.approvalHooks(p)...)
 }
 
 type expireJSON struct {

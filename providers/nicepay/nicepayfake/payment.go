@@ -135,14 +135,10 @@ func (f *Fake) receiptURL(tid string) string { return f.URL + "/receipt-slip/" +
 // current time. cancelledTID is set on cancel answers and cancel webhooks.
 func (f *Fake) view(p *payment, secret, cancelledTID string) paymentJSON {
 	edi := iso(f.clock())
-	code, msg := "0000", successMsg
-	if p.status == "failed" {
-		code, msg = p.failCode, p.failMsg
-	}
 	channel := "pc"
 	v := paymentJSON{
-		ResultCode:   code,
-		ResultMsg:    msg,
+		ResultCode:   "0000",
+		ResultMsg:    successMsg,
 		TID:          p.tid,
 		CancelledTID: strPtr(cancelledTID),
 		OrderID:      p.orderID,
@@ -186,6 +182,17 @@ func (f *Fake) view(p *payment, secret, cancelledTID string) paymentJSON {
 			TID: c.tid, Amount: c.amount, CancelledAt: iso(c.at), Reason: c.reason,
 			ReceiptURL: f.receiptURL(c.tid),
 		})
+	}
+	return v
+}
+
+// outcome renders p as the answer of the call that approved (or refused)
+// it: a refusal carries its code; a lookup of it later answers 0000 with
+// status "failed".
+func (f *Fake) outcome(p *payment, secret string) paymentJSON {
+	v := f.view(p, secret, "")
+	if p.status == "failed" {
+		v.ResultCode, v.ResultMsg = p.failCode, p.failMsg
 	}
 	return v
 }

@@ -212,7 +212,7 @@ func (f *Fake) runWindow(args map[string]string, c Choice) (*WindowReturn, []hoo
 	} else {
 		f.settleApproved(p)
 	}
-	flattenPayment(wr.Form, f.view(p, w.key.secret, ""), p.authToken, w.key.clientID)
+	flattenPayment(wr.Form, f.outcome(p, w.key.secret), p.authToken, w.key.clientID)
 	return wr, f.approvalHooks(p), nil
 }
 
