@@ -28,11 +28,10 @@ func (a *Adapter) Lookup(ctx context.Context, ch providers.Channel, req provider
 		return nil, err
 	}
 	var p payment
+	var err error
 	switch {
 	case req.PGTransactionID != "":
-		if err := a.call(ctx, ch, op, http.MethodGet, "/v1/payments/"+pathEscape(req.PGTransactionID), a.lookupQuery(ch, req.PGTransactionID), nil, &p); err != nil {
-			return nil, err
-		}
+		err = a.call(ctx, ch, op, http.MethodGet, "/v1/payments/"+pathEscape(req.PGTransactionID), a.lookupQuery(ch, req.PGTransactionID), nil, &p)
 	case req.OrderID != "":
 		day := req.OrderDate
 		if day.IsZero() {
@@ -41,11 +40,14 @@ func (a *Adapter) Lookup(ctx context.Context, ch providers.Channel, req provider
 		// The manual's signData for this call needs the tid the caller
 		// lacks: only ediDate is sent.
 		q := url.Values{"orderDate": {orderDate(day)}, "ediDate": {EdiDate(a.now())}}
-		if err := a.call(ctx, ch, op, http.MethodGet, "/v1/payments/find/"+pathEscape(req.OrderID), q, nil, &p); err != nil {
-			return nil, err
-		}
+		err = a.call(ctx, ch, op, http.MethodGet, "/v1/payments/find/"+pathEscape(req.OrderID), q, nil, &p)
 	default:
 		return nil, invalid(op, "ID_REQUIRED", "a transaction id or an order id is required")
+	}
+	// A failed payment may come back with its failure code as resultCode:
+	// it is still the payment, FAILED.
+	if err != nil && !(p.TID != "" && p.Status == "failed" && providers.KindOf(err) != kUnavail && providers.KindOf(err) != kUnauth) {
+		return nil, err
 	}
 	pay, err := a.signedPayment(ch, op, &p)
 	if err != nil {
