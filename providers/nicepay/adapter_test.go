@@ -416,3 +416,30 @@ func TestParseNotification(t *testing.T) {
 		}
 	}
 }
+
+// The manual types cardQuota and canPartCancel as strings where its samples
+// send a number and a bool: both forms read alike.
+func TestPaymentFieldForms(t *testing.T) {
+	a := nicepay.New(nicepay.Options{})
+	for _, form := range []map[string]any{
+		{"cardQuota": "03", "canPartCancel": "true", "isInterestFree": "Y"},
+		{"cardQuota": 3, "canPartCancel": true, "isInterestFree": true},
+	} {
+		p := paidCard("tid-f", "order-f", 60000, readmeSecret)
+		card := p["card"].(map[string]any)
+		for k, v := range form {
+			card[k] = v
+		}
+		p["amount"] = "60000" // a numeric string reads as the number
+		body, _ := jsonMarshal(p)
+		ev, err := a.ParseNotification(context.Background(), testChannel(), providers.Notification{Method: "POST", Body: body})
+		if err != nil {
+			t.Fatalf("%v: %v", form, err)
+		}
+		if c := ev.Payment.Card; c.InstallmentMonths != 3 || !c.InterestFree || ev.Payment.Amounts.Total != 60000 {
+			t.Errorf("%v: card %+v, amounts %+v", form, c, ev.Payment.Amounts)
+		}
+	}
+	_, err := a.ParseNotification(context.Background(), testChannel(), providers.Notification{Method: "POST", Body: []byte("tid=1&amount=2")})
+	wantKind(t, err, providers.KindUnauthorized)
+}

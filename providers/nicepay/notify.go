@@ -27,7 +27,8 @@ func (a *Adapter) ParseNotification(ctx context.Context, ch providers.Channel, n
 	const op = "ParseNotification"
 	var p payment
 	if err := json.Unmarshal(bytes.TrimSpace(n.Body), &p); err != nil {
-		return nil, invalid(op, "NOTIFICATION_BODY", "the notification is not a NicePay Payment object: %v", err)
+		// Nothing in it can be verified.
+		return nil, unauthorized(op, "NOTIFICATION_BODY", "the notification is not a NicePay Payment object: %v", err)
 	}
 	if p.TID == "" || p.Signature == "" {
 		return nil, unauthorized(op, "NOTIFICATION_UNSIGNED", "the notification has no tid or signature")
