@@ -246,3 +246,11 @@ func (r *receiver) got() [][]byte {
 	defer r.mu.Unlock()
 	return append([][]byte(nil), r.bodies...)
 }
+
+// httpHandlerFunc adapts a body -> reply function to a webhook receiver.
+func httpHandlerFunc(fn func([]byte) string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = io.WriteString(w, fn(b))
+	}
+}

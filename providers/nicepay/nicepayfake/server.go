@@ -153,7 +153,6 @@ func (f *Fake) api(op string, h func(*request) result) http.HandlerFunc {
 				return
 			case faultTimeoutBefore:
 				f.hold(r)
-				return
 			case faultDecline:
 				if op != OpApprove {
 					writeJSON(w, http.StatusOK, errBody(fault.code, fault.message))
@@ -176,18 +175,20 @@ func (f *Fake) api(op string, h func(*request) result) http.HandlerFunc {
 				panic(http.ErrAbortHandler)
 			case faultTimeoutAfter:
 				f.hold(r)
-				return
 			}
 		}
 		writeJSON(w, res.status, res.body)
 	}
 }
 
+// hold keeps the request unanswered until the client gives up or the fake
+// closes, then drops the connection (a held request never gets an answer).
 func (f *Fake) hold(r *http.Request) {
 	select {
 	case <-r.Context().Done():
 	case <-f.closed:
 	}
+	panic(http.ErrAbortHandler)
 }
 
 func parseRequest(r *http.Request) (*request, error) {
