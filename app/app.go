@@ -24,6 +24,7 @@ import (
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/payment"
 	"github.com/paymux/paymux/providers"
+	"github.com/paymux/paymux/providers/nicepay"
 	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/server"
@@ -153,10 +154,14 @@ func New(o Options) (*App, error) {
 
 	urls := pages.NewReturnURLs(cfg.BaseURL(), keyring)
 	a.Payments = payment.New(payment.Deps{
-		Config:          cfg.Payments,
-		DB:              db,
-		Keyring:         keyring,
-		Providers:       map[string]providers.Provider{sandbox.Name: a.Sandbox},
+		Config:  cfg.Payments,
+		DB:      db,
+		Keyring: keyring,
+		Providers: map[string]providers.Provider{
+			sandbox.Name: a.Sandbox,
+			nicepay.Name: nicepay.New(nicepay.Options{APIURL: cfg.PGs.NicePay.APIURL,
+				SandboxAPIURL: cfg.PGs.NicePay.SandboxAPIURL, SDKURL: cfg.PGs.NicePay.SDKURL, Now: now}),
+		},
 		WrapProvider:    a.Calls.WrapProvider,
 		Outbox:          a.Outbox,
 		EventData:       server.PaymentEventData,

@@ -327,6 +327,12 @@ func (s *Service) sendCancel(ctx context.Context, p *ent.Payment, ch *Channel, c
 		Reason:          c.Reason,
 		IdempotencyKey:  c.ID,
 	}
+	if c.Full && c.Amount == p.Paid {
+		// Everything, never cancelled before: a full cancel, which a PG
+		// allows where it refuses partial ones (cards that cannot be partly
+		// cancelled). The balance guard is paymux's own.
+		req.Amount, req.TaxFree, req.VAT = 0, nil, nil
+	}
 	if c.RefundBank != "" {
 		number, err := s.keyring.Decrypt(c.RefundNumberSealed, []byte("refund:"+c.ID))
 		if err != nil {

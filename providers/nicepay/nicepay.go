@@ -113,7 +113,7 @@ func (a *Adapter) Capabilities() providers.Capabilities {
 		providers.CapTaxFreeCancel | providers.CapNetCancel | providers.CapBillingKeyFromCard |
 		providers.CapBillingKeyDelete | providers.CapVirtualAccountClose | providers.CapVirtualAccountRefund |
 		providers.CapCashReceipt | providers.CapCashReceiptPartialCancel | providers.CapNotifications |
-		providers.CapSignedNotifications
+		providers.CapSignedNotifications | providers.CapNetCancelOnTimeout
 }
 
 // keys is a NicePay key pair.
