@@ -35,6 +35,7 @@ func runSuite(t *testing.T, newPG func(*testing.T) pgDriver) {
 			{"channels check and verify credentials", (*env).testChannels},
 			{"window, server approval", (*env).testWindowServerApproval},
 			{"window, client approval", (*env).testWindowClientApproval},
+			{"window in a browser", (*env).testBrowserWindow},
 			{"declines", (*env).testDeclines},
 			{"partial cancels down to zero", (*env).testPartialCancels},
 			{"a lost approval is settled by lookup", (*env).testLostApproval},
@@ -198,12 +199,7 @@ func (e *env) testWindowServerApproval(t *testing.T) {
 	if st, _ := e.pg.pgStatus(p.GetId()); st == "paid" || st == "DONE" {
 		t.Fatalf("the PG charged a refused confirm: %s", st)
 	}
-	done, err := e.payments.ConfirmPayment(context.Background(), connect.NewRequest(&paymuxv1.ConfirmPaymentRequest{Id: p.GetId(), Amount: 15000}))
-	if err != nil {
-		t.Fatalf("confirm: %v", err)
-	}
-	got := done.Msg.GetPayment()
-	wantStatus(t, got, paymuxv1.PaymentStatus_PAYMENT_STATUS_PAID)
+	got := e.confirm(t, p.GetId(), 15000)
 	if got.GetPgTransactionId() == "" || got.GetAmounts().GetPaid() != 15000 || got.GetCard() == nil {
 		t.Fatalf("paid payment %v", got)
 	}
@@ -213,6 +209,16 @@ func (e *env) testWindowServerApproval(t *testing.T) {
 	// The same window again charges nothing more.
 	_, err = e.payments.ConfirmPayment(context.Background(), connect.NewRequest(&paymuxv1.ConfirmPaymentRequest{Id: p.GetId(), Amount: 15000}))
 	wantCode(t, err, connect.CodeFailedPrecondition, "a second confirm")
+}
+
+func (e *env) confirm(t *testing.T, id string, total int64) *paymuxv1.Payment {
+	t.Helper()
+	done, err := e.payments.ConfirmPayment(context.Background(), connect.NewRequest(&paymuxv1.ConfirmPaymentRequest{Id: id, Amount: total}))
+	if err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+	wantStatus(t, done.Msg.GetPayment(), paymuxv1.PaymentStatus_PAYMENT_STATUS_PAID)
+	return done.Msg.GetPayment()
 }
 
 func (e *env) testWindowClientApproval(t *testing.T) {
