@@ -166,3 +166,26 @@ func jsonInt(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// A Client-approval window approves by itself: its webhook is sent before
+// CompleteWindow returns, signed with the Client-approval secret key.
+func TestClientApprovalWindowWebhook(t *testing.T) {
+	f, _ := start(t)
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv.handler("OK"))
+	defer srv.Close()
+	f.SetWebhookURL(srv.URL)
+	form := window(t, f, cardArgs(nicepayfake.ClientApprovalID, "order-client-hook", 2000), nicepayfake.Choice{})
+	got := rcv.got()
+	if len(got) != 1 {
+		t.Fatalf("%d webhooks", len(got))
+	}
+	var b hookBody
+	if err := json.Unmarshal(got[0], &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.TID != form.Get("tid") || b.Status != "paid" ||
+		b.Signature != nicepayfake.PaymentSignature(b.TID, "2000", b.EdiDate, nicepayfake.ClientApprovalSecret) {
+		t.Errorf("webhook %+v", b)
+	}
+}
