@@ -107,6 +107,9 @@ type env struct {
 	app       *app.App
 	noFollow  *http.Client
 	merchant  *merchantSite
+	logs      paymuxv1connect.LogServiceClient
+	// lastWindow is what the PG's window last sent back to paymux.
+	lastWindow url.Values
 }
 
 type discard struct{}
@@ -163,6 +166,7 @@ func startEnv(t *testing.T, db *ent.Client, pg pgDriver) *env {
 	e.payments = paymuxv1connect.NewPaymentServiceClient(hc, e.url)
 	e.channels = paymuxv1connect.NewChannelServiceClient(hc, e.url)
 	e.billing = paymuxv1connect.NewBillingServiceClient(hc, e.url)
+	e.logs = paymuxv1connect.NewLogServiceClient(hc, e.url)
 	e.adminCh = paymuxv1connect.NewChannelServiceClient(authed(e.admin), e.url)
 
 	created, err := e.channels.CreateChannel(ctx, connect.NewRequest(&paymuxv1.CreateChannelRequest{

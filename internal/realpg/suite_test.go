@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -84,6 +85,7 @@ func (e *env) buyerReturns(t *testing.T, w *paymuxv1.Window, c choice) map[strin
 	if err != nil {
 		t.Fatalf("the PG's window: %v", err)
 	}
+	e.lastWindow = form
 	loc := e.returnThroughPaymux(method, target, form)
 	if !strings.HasPrefix(loc.String(), strings.Split(e.merchant.url, "?")[0]) || loc.Query().Get("cart") != "7" {
 		t.Fatalf("paymux sent the buyer to %s, not to the merchant's return URL", loc)
@@ -193,6 +195,7 @@ func (e *env) testWindowServerApproval(t *testing.T) {
 	if back["status"] != "READY" || back["payment_id"] != p.GetId() {
 		t.Fatalf("the window returned %v", back)
 	}
+	window := e.lastWindow
 	_, err = e.payments.ConfirmPayment(context.Background(), connect.NewRequest(&paymuxv1.ConfirmPaymentRequest{Id: p.GetId(), Amount: 1500}))
 	wantCode(t, err, connect.CodeInvalidArgument, "confirm with a wrong amount")
 	wantStatus(t, e.get(t, p.GetId()), paymuxv1.PaymentStatus_PAYMENT_STATUS_READY)
@@ -206,6 +209,7 @@ func (e *env) testWindowServerApproval(t *testing.T) {
 	if _, bal := e.pg.pgStatus(p.GetId()); bal != 15000 {
 		t.Fatalf("the PG holds %d, want 15000", bal)
 	}
+	e.wantMaskedPGLog(t, p.GetId(), window)
 	// The same window again charges nothing more.
 	_, err = e.payments.ConfirmPayment(context.Background(), connect.NewRequest(&paymuxv1.ConfirmPaymentRequest{Id: p.GetId(), Amount: 15000}))
 	wantCode(t, err, connect.CodeFailedPrecondition, "a second confirm")
@@ -582,4 +586,47 @@ func firstSandboxChannel(t *testing.T, e *env) string {
 	}
 	t.Fatal("no sandbox channel")
 	return ""
+}
+
+// wantMaskedPGLog checks the call log's PG calls for a payment: they are
+// there, and no channel secret, token or signature of the window shows.
+func (e *env) wantMaskedPGLog(t *testing.T, paymentID string, window url.Values) {
+	t.Helper()
+	var secretValues []string
+	for name, v := range e.pg.secrets {
+		if strings.Contains(name, "secret") || strings.Contains(name, "security") { // client ids are public
+			secretValues = append(secretValues, v)
+		}
+	}
+	for k := range window {
+		lk := strings.ToLower(k)
+		if strings.Contains(lk, "token") || strings.Contains(lk, "signature") || strings.Contains(lk, "authkey") {
+			secretValues = append(secretValues, window.Get(k))
+		}
+	}
+	var logs []*paymuxv1.LogEntry
+	waitFor(t, "the PG calls in the call log", func() bool {
+		res, err := e.logs.ListLogs(context.Background(), connect.NewRequest(&paymuxv1.ListLogsRequest{
+			Kind: paymuxv1.LogKind_LOG_KIND_PG, PaymentId: paymentID}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = res.Msg.GetLogs()
+		return len(logs) > 0
+	})
+	for _, l := range logs {
+		full, err := e.logs.GetLog(context.Background(), connect.NewRequest(&paymuxv1.GetLogRequest{Id: l.GetId()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := full.Msg.String()
+		if !strings.HasPrefix(full.Msg.GetLog().GetMethod(), e.pg.name+"/") {
+			t.Fatalf("PG call logged as %q", full.Msg.GetLog().GetMethod())
+		}
+		for _, v := range secretValues {
+			if v != "" && strings.Contains(text, v) {
+				t.Fatalf("the call log shows a secret value in %s: %s", full.Msg.GetLog().GetMethod(), text)
+			}
+		}
+	}
 }
