@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
@@ -39,6 +40,10 @@ func (s *Service) WindowReturned(ctx context.Context, p *ent.Payment, result map
 	return p, nil
 }
 
+// ErrForgedNotification: a notification's per-payment secret is not the
+// payment's. It is refused, never applied.
+var ErrForgedNotification = errors.New("the notification's secret does not match the payment's")
+
 // ApplyNotification applies a verified PG event to its payment. The same
 // event twice changes nothing. An event for a payment paymux does not have
 // (another system on the same contract) is acknowledged: nil, nil.
@@ -59,7 +64,7 @@ func (s *Service) ApplyNotification(ctx context.Context, ch *Channel, ev *provid
 	}
 	if ev.Authenticity == providers.AuthenticityPaymentSecret &&
 		(p.NotificationSecret == "" || subtle.ConstantTimeCompare([]byte(ev.PaymentSecret), []byte(p.NotificationSecret)) != 1) {
-		return nil, errors.New("notification secret does not match the payment's")
+		return nil, fmt.Errorf("payment %s: %w", p.ID, ErrForgedNotification)
 	}
 	trusted := ev.Authenticity == providers.AuthenticitySignature || ev.Authenticity == providers.AuthenticityPaymentSecret
 	lookup := func() (*providers.Payment, error) {

@@ -76,6 +76,9 @@ type pgDriver struct {
 	notifications        func() []sent
 	resend               func(i int) (sent, error)
 	pgStatus             func(orderID string) (status string, balance int64)
+	// forgedNotice is a notification of the PG's shape about orderID that
+	// does not pass its verification (a wrong signature or secret).
+	forgedNotice func(orderID string) string
 	// netCancelsOnTimeout: the PG asks for a net-cancel after a timed-out
 	// approval (NicePay); otherwise paymux looks the payment up.
 	netCancelsOnTimeout bool

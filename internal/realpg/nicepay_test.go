@@ -73,6 +73,11 @@ func nicePay(t *testing.T) pgDriver {
 			st, bal, _ := f.Payment(orderID)
 			return st, bal
 		},
+		forgedNotice: func(orderID string) string {
+			return `{"resultCode":"0000","resultMsg":"ok","tid":"nictest00m01012612030000009999","orderId":"` + orderID +
+				`","status":"cancelled","amount":33000,"balanceAmt":0,"payMethod":"vbank","ediDate":"2026-12-03T10:00:00.000+0900","signature":"` +
+				"0000000000000000000000000000000000000000000000000000000000000000" + `"}`
+		},
 		netCancelsOnTimeout: true,
 		cardBillingKeys:     true,
 		billingCard:         nicepayfake.DefaultCard,

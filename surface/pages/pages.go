@@ -282,7 +282,11 @@ func (pg *Pages) serveNotification(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "notification refused", status)
 		return
 	}
-	if _, err := pg.payments.ApplyNotification(ctx, ch, ev); err != nil {
+	if _, err := pg.payments.ApplyNotification(ctx, ch, ev); errors.Is(err, paymentsvc.ErrForgedNotification) {
+		pg.log.WarnContext(ctx, "notification refused", "channel_id", row.ID, "event_id", ev.ID, "error", err)
+		http.Error(w, "notification refused", http.StatusUnauthorized)
+		return
+	} else if err != nil {
 		pg.log.ErrorContext(ctx, "notification not applied", "channel_id", row.ID, "event_id", ev.ID, "error", err)
 		http.Error(w, "not applied; send it again", http.StatusInternalServerError)
 		return
