@@ -194,6 +194,7 @@ type paymentJSON struct {
 	Secret              *string                  `json:"secret"`
 	Type                string                   `json:"type"`
 	EasyPay             any                      `json:"easyPay"`
+	ForeignEasyPay      any                      `json:"foreignEasyPay"`
 	Country             string                   `json:"country"`
 	Failure             *apiError                `json:"failure"`
 	IsPartialCancelable bool                     `json:"isPartialCancelable"`

@@ -213,6 +213,7 @@ func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 			select {
 			case <-r.Context().Done():
 			case <-f.closed:
+				panic(http.ErrAbortHandler) // drop the connection, unanswered
 			}
 			return
 		case faultLoseAnswer:
