@@ -167,19 +167,12 @@ func (s *channelService) toChannelPB(c *ent.Channel) *paymuxv1.Channel {
 	return pb
 }
 
+// purposeFromPB and taxTypeFromPB read validated enums (never UNSPECIFIED)
+// as ent's values, which are the proto names without their prefix.
 func purposeFromPB(p paymuxv1.ChannelPurpose) channel.Purpose {
-	if p == paymuxv1.ChannelPurpose_CHANNEL_PURPOSE_IDENTITY_VERIFICATION {
-		return channel.PurposeIDENTITY_VERIFICATION
-	}
-	return channel.PurposePAYMENT
+	return channel.Purpose(strings.TrimPrefix(p.String(), "CHANNEL_PURPOSE_"))
 }
 
 func taxTypeFromPB(t paymuxv1.TaxType) channel.TaxType {
-	switch t {
-	case paymuxv1.TaxType_TAX_TYPE_TAX_FREE:
-		return channel.TaxTypeTAX_FREE
-	case paymuxv1.TaxType_TAX_TYPE_COMBINED:
-		return channel.TaxTypeCOMBINED
-	}
-	return channel.TaxTypeTAXABLE
+	return channel.TaxType(strings.TrimPrefix(t.String(), "TAX_TYPE_"))
 }

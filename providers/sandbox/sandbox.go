@@ -125,7 +125,11 @@ func New(opts Options) *Sandbox {
 func (s *Sandbox) Name() string { return Name }
 
 // Capabilities: the sandbox supports everything.
-func (s *Sandbox) Capabilities() providers.Capabilities { return providers.AllCapabilities }
+// Capabilities is every flag but CapNetCancelOnTimeout: the sandbox's
+// timed-out charges are settled by lookup, as most PGs want.
+func (s *Sandbox) Capabilities() providers.Capabilities {
+	return providers.AllCapabilities &^ providers.CapNetCancelOnTimeout
+}
 
 // merchant is the PG-side state of one merchant id.
 type merchant struct {
