@@ -26,6 +26,7 @@ import (
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/nicepay"
 	"github.com/paymux/paymux/providers/sandbox"
+	"github.com/paymux/paymux/providers/tosspayments"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/server"
 	"github.com/paymux/paymux/surface/pages"
@@ -159,6 +160,8 @@ func New(o Options) (*App, error) {
 		Keyring: keyring,
 		Providers: map[string]providers.Provider{
 			sandbox.Name: a.Sandbox,
+			tosspayments.Name: tosspayments.New(tosspayments.Options{APIURL: cfg.PGs.TossPayments.APIURL,
+				SDKURL: cfg.PGs.TossPayments.SDKURL, Now: now}),
 			nicepay.Name: nicepay.New(nicepay.Options{APIURL: cfg.PGs.NicePay.APIURL,
 				SandboxAPIURL: cfg.PGs.NicePay.SandboxAPIURL, SDKURL: cfg.PGs.NicePay.SDKURL, Now: now}),
 		},

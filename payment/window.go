@@ -48,6 +48,9 @@ var ErrForgedNotification = errors.New("the notification's secret does not match
 // event twice changes nothing. An event for a payment paymux does not have
 // (another system on the same contract) is acknowledged: nil, nil.
 func (s *Service) ApplyNotification(ctx context.Context, ch *Channel, ev *providers.Event) (*ent.Payment, error) {
+	if ev.OrderID == "" && ev.PGTransactionID == "" {
+		return nil, nil // about no payment (a payout, a test call): acknowledged
+	}
 	q := s.db.Payment.Query().Where(payment.ChannelID(ch.Row.ID))
 	if ev.OrderID != "" {
 		q = q.Where(payment.ID(ev.OrderID))

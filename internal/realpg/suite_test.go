@@ -26,6 +26,8 @@ import (
 
 func TestNicePay(t *testing.T) { runSuite(t, nicePay) }
 
+func TestTossPayments(t *testing.T) { runSuite(t, tossPayments) }
+
 func runSuite(t *testing.T, newPG func(*testing.T) pgDriver) {
 	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
 		e := startEnv(t, db, newPG(t))

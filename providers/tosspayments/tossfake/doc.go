@@ -96,6 +96,10 @@
 // .requestBillingAuth({...}) navigate to the hosted window with the
 // arguments flattened (amount.value as amount, amount.currency as currency,
 // virtualAccount.validHours as validHours, purpose=billing for billing).
+// taxFreeAmount (the tax-free part of the amount, 0 when absent) is not in
+// the reference; Toss's own SDKs take it on a payment request (the
+// PaymentData of pub.dev's tosspayments_sdk_flutter), and the window keeps
+// it on the payment, so that tax-free cancels fit.
 // The window checks them as the SDK does (registered client key, positive
 // integer amount, KRW, orderId pattern, absolute success/fail URLs,
 // customerKey; billing: method CARD only and a real customerKey) and shows

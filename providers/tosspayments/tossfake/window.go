@@ -129,6 +129,13 @@ func (f *Fake) checkArgs(a map[string]string) (*keyPair, *WindowError) {
 		if a["orderName"] == "" {
 			return nil, werr("INVALID_REQUEST", "orderName is required")
 		}
+		if tf := a["taxFreeAmount"]; tf != "" {
+			n, err := strconv.ParseInt(tf, 10, 64)
+			total, _ := strconv.ParseInt(a["amount"], 10, 64)
+			if err != nil || n < 0 || n > total {
+				return nil, werr("INVALID_REQUEST", "taxFreeAmount must be 0 to amount")
+			}
+		}
 		if h := a["validHours"]; h != "" {
 			if n, err := strconv.Atoi(h); err != nil || n <= 0 || n > 720 {
 				return nil, werr("INVALID_REQUEST", "validHours must be 1-720")
@@ -214,8 +221,9 @@ func (f *Fake) runWindow(a map[string]string, c Choice) (*WindowReturn, *WindowE
 	}
 	amount, _ := strconv.ParseInt(a["amount"], 10, 64)
 	hours, _ := strconv.ParseInt(a["validHours"], 10, 64)
+	taxFree, _ := strconv.ParseInt(a["taxFreeAmount"], 10, 64)
 	p := &payment{key: newPaymentKey(), mID: k.mID, test: k.test, orderID: a["orderId"], orderName: a["orderName"],
-		typ: "NORMAL", method: a["method"], status: StatusInProgress, total: amount, balance: amount,
+		typ: "NORMAL", method: a["method"], status: StatusInProgress, total: amount, balance: amount, taxFree: taxFree,
 		requestedAt: now, inProgressAt: now, customerName: a["customerName"], validHours: hours}
 	switch p.method {
 	case "CARD":
@@ -275,7 +283,7 @@ const sdkScript = `(function () {
               amount: value, currency: currency, orderId: p.orderId, orderName: p.orderName,
               successUrl: absolute(p.successUrl), failUrl: absolute(p.failUrl),
               customerName: p.customerName, customerEmail: p.customerEmail,
-              customerMobilePhone: p.customerMobilePhone,
+              customerMobilePhone: p.customerMobilePhone, taxFreeAmount: p.taxFreeAmount,
               validHours: p.virtualAccount ? p.virtualAccount.validHours : undefined
             });
           },
