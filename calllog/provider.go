@@ -2,6 +2,7 @@ package calllog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -57,19 +58,21 @@ func (p loggedProvider) record(ctx context.Context, op string, ch providers.Chan
 	p.w.log.DebugContext(ctx, "pg call", "request_id", requestID, "provider", p.Name(), "op", op,
 		"channel", ch.ID, "code", code, "reason", reason, "duration", latency)
 	r := &Record{
-		Kind:          logrecord.KindPG,
-		At:            at,
-		StoreID:       p.storeID,
-		Mode:          string(ch.Mode),
-		RequestID:     requestID,
-		Surface:       p.Name(),
-		Method:        p.Name() + "/" + op,
-		Code:          code,
-		Reason:        reason,
-		Message:       message,
-		Latency:       latency,
-		RequestValue:  withoutBillingKey(req),
-		ResponseValue: withoutBillingKey(res),
+		Kind:      logrecord.KindPG,
+		At:        at,
+		StoreID:   p.storeID,
+		Mode:      string(ch.Mode),
+		RequestID: requestID,
+		Surface:   p.Name(),
+		Method:    p.Name() + "/" + op,
+		Code:      code,
+		Reason:    reason,
+		Message:   message,
+		Latency:   latency,
+		// Marshalled now, not when the writer gets to it: the caller goes on
+		// to use (and may change) what the adapter returned.
+		RequestValue:  json.RawMessage(valueJSON(withoutBillingKey(req))),
+		ResponseValue: json.RawMessage(valueJSON(withoutBillingKey(res))),
 	}
 	// paymux sends its payment id as the PG's order id.
 	if strings.HasPrefix(orderID, "pay_") {
