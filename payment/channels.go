@@ -217,12 +217,15 @@ func (s *Service) UpdateChannel(ctx context.Context, in ChannelChange) (*ent.Cha
 				if !in.Default {
 					return apierr.InvalidField("default", "make another channel the default instead")
 				}
-				if c.ArchivedAt != nil {
-					return apierr.New(apierr.CodeFailedPrecondition, ReasonChannelArchived,
-						"channel %s is archived: it cannot be the default", c.ID)
-				}
 				if err := database.LockStore(ctx, tx, c.StoreID); err != nil {
 					return err
+				}
+				// Under the store's lock, which a delete takes too.
+				if cur, err := tx.Channel.Get(ctx, c.ID); err != nil {
+					return err
+				} else if cur.ArchivedAt != nil {
+					return apierr.New(apierr.CodeFailedPrecondition, ReasonChannelArchived,
+						"channel %s is archived: it cannot be the default", c.ID)
 				}
 				if err := tx.Channel.Update().
 					Where(channel.StoreID(c.StoreID), channel.ModeEQ(c.Mode), channel.PurposeEQ(c.Purpose), channel.IDNEQ(c.ID)).

@@ -124,6 +124,16 @@ func (s *Service) SettleCharge(ctx context.Context, p *ent.Payment, ch *Channel,
 // recordCharge records a charge the PG reports for p. A charge of another
 // amount than p's is voided: paymux never keeps money it did not ask for.
 func (s *Service) recordCharge(ctx context.Context, p *ent.Payment, ch *Channel, res *providers.Payment) (*ent.Payment, error) {
+	if res.OrderID != "" && res.OrderID != p.ID {
+		// The PG approved another order (a window result carried over from
+		// another payment): that money is the other payment's, not this one's.
+		failed, err := s.recordFailure(ctx, p.ID, &details.Failure{Reason: FailRefused,
+			Message: fmt.Sprintf("the PG's answer is for order %s, not this payment", res.OrderID)}, "")
+		if err != nil {
+			return nil, err
+		}
+		return failed, apiFailure(failed)
+	}
 	if res.Amounts.Total != p.Total {
 		if res.Status == providers.StatusVirtualAccountIssued {
 			return s.recordFailure(ctx, p.ID, &details.Failure{Reason: FailAmountMismatchPG,
@@ -208,19 +218,40 @@ func (s *Service) NotCharged(ctx context.Context, p *ent.Payment, pgFailure *pro
 // netCancel voids a charge paymux will not record (망취소), then records
 // the payment FAILED.
 func (s *Service) netCancel(ctx context.Context, p *ent.Payment, ch *Channel, pgTID, reason, message string) (*ent.Payment, error) {
-	pgctx, cancel := s.PGContext(ctx)
+	void := func() error {
+		pgctx, cancel := s.PGContext(ctx)
+		defer cancel()
+		_, err := ch.API.Cancel(pgctx, ch.PG, providers.CancelRequest{
+			PGTransactionID: pgTID, OrderID: p.ID, Reason: message, IdempotencyKey: p.ID + "-void",
+		})
+		return err
+	}
 	var err error
 	if ch.API.Capabilities().Has(providers.CapNetCancel) {
+		pgctx, cancel := s.PGContext(ctx)
 		_, err = ch.API.NetCancel(pgctx, ch.PG, providers.NetCancelRequest{
 			OrderID: p.ID, PGTransactionID: pgTID, Window: p.WindowResult, Reason: message,
 		})
+		cancel()
+		if providers.IsKind(err, providers.KindInvalidRequest) && pgTID != "" {
+			err = void() // too late for a net-cancel (NicePay's hour): an ordinary full cancel
+		}
 	} else {
-		// A PG without a void (Toss) cancels the charge in full instead.
-		_, err = ch.API.Cancel(pgctx, ch.PG, providers.CancelRequest{
-			PGTransactionID: pgTID, OrderID: p.ID, Reason: message, IdempotencyKey: p.ID + "-void",
-		})
+		err = void() // a PG without a void (Toss) cancels the charge in full instead
 	}
-	cancel()
+	if providers.IsKind(err, providers.KindNotFound) {
+		// Nothing to void, says the PG: make sure no charge landed since.
+		pgctx, cancel := s.PGContext(ctx)
+		found, lerr := ch.API.Lookup(pgctx, ch.PG, LookupOf(p))
+		cancel()
+		switch {
+		case providers.IsKind(lerr, providers.KindNotFound):
+		case lerr != nil:
+			err = lerr
+		case found.Status == providers.StatusPaid || found.Status == providers.StatusPartialCancelled:
+			err = errors.New("the PG shows a charge after answering that it had none to void")
+		}
+	}
 	if err != nil && !providers.IsKind(err, providers.KindNotFound) && !providers.IsKind(err, providers.KindAlreadyDone) {
 		s.log.WarnContext(ctx, "net-cancel failed; the sweep retries", "payment_id", p.ID, "error", err)
 		return p, outcomeUnknownError(p, "the net-cancel")
@@ -254,6 +285,13 @@ func (s *Service) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cance
 	ctx = context.WithoutCancel(ctx)
 	if pgErr != nil && providers.OutcomeUnknown(pgErr) {
 		return p, c, outcomeUnknownError(p, "the cancel "+c.ID)
+	}
+	if providers.IsKind(pgErr, providers.KindAlreadyDone) {
+		// Sent again after a lost answer, the cancel may be the one already
+		// done: the PG's cancelled total says whether it is.
+		if res, pgErr = s.cancelDoneBefore(ctx, p, c, pgErr); pgErr != nil && providers.OutcomeUnknown(pgErr) {
+			return p, c, outcomeUnknownError(p, "the cancel "+c.ID)
+		}
 	}
 	var outP *ent.Payment
 	var outC *ent.Cancellation
@@ -305,7 +343,45 @@ func (s *Service) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cance
 	if pgErr != nil {
 		return outP, outC, PGError(outP, pgErr)
 	}
+	if res.Payment != nil {
+		// A cancel made in the PG's console meanwhile shows here too.
+		if synced, err := s.SyncFromPG(ctx, nil, outP, res.Payment); err != nil {
+			s.log.WarnContext(ctx, "sync after a cancel", "payment_id", outP.ID, "error", err)
+		} else {
+			outP = synced
+		}
+	}
 	return outP, outC, nil
+}
+
+// cancelDoneBefore decides a cancel the PG answered "already done": if the
+// PG has cancelled at least what paymux recorded plus this cancel, it was
+// this cancel's first try that went through, and it is a success.
+// Otherwise the refusal stands.
+func (s *Service) cancelDoneBefore(ctx context.Context, p *ent.Payment, c *ent.Cancellation, refusal error) (*providers.CancelResult, error) {
+	ch, err := s.channelOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	pgctx, cancel := s.PGContext(ctx)
+	found, err := ch.API.Lookup(pgctx, ch.PG, LookupOf(p))
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.db.Payment.Get(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if found.Amounts.Cancelled < cur.Cancelled+c.Amount {
+		return nil, refusal
+	}
+	res := &providers.CancelResult{Payment: found, Cancellation: providers.Cancellation{Amount: c.Amount}}
+	if n := len(found.Cancellations); n > 0 {
+		last := found.Cancellations[n-1]
+		res.Cancellation.ID, res.Cancellation.CancelledAt, res.Cancellation.Refund = last.ID, last.CancelledAt, last.Refund
+	}
+	return res, nil
 }
 
 func cancelTime(res *providers.CancelResult, now time.Time) time.Time {
@@ -369,6 +445,10 @@ func (s *Service) recordVirtualAccount(ctx context.Context, p *ent.Payment, res 
 		cur, err := Lock(ctx, tx, p.ID)
 		if err != nil {
 			return err
+		}
+		if cur.Status == payment.StatusVIRTUAL_ACCOUNT_ISSUED && cur.PgTransactionID == res.PGTransactionID {
+			out = cur // recorded already (the PG's notice of it came first)
+			return nil
 		}
 		out, err = s.Transition(ctx, tx, cur, paystate.IssueVirtualAccount, func(u *ent.PaymentUpdateOne) {
 			u.SetVirtualAccount(d).SetDueAt(due).SetPgTransactionID(res.PGTransactionID).

@@ -22,10 +22,18 @@ import (
 // has cancelled beyond what paymux recorded is recorded as one cancel, so
 // a notice of paymux's own cancel changes nothing. While a cancel of
 // paymux's own awaits the PG's answer, cancels are left to the sweep that
-// settles it. A PAY_PENDING payment is left to the sweep as well.
-func (s *Service) SyncFromPG(ctx context.Context, p *ent.Payment, found *providers.Payment) (*ent.Payment, error) {
-	if found == nil {
+// settles it. A PAY_PENDING payment is left to the sweep as well; a READY
+// one the PG shows charged is recorded.
+func (s *Service) SyncFromPG(ctx context.Context, ch *Channel, p *ent.Payment, found *providers.Payment) (*ent.Payment, error) {
+	if found == nil || (found.OrderID != "" && found.OrderID != p.ID) {
 		return p, nil
+	}
+	if ch != nil && p.Status == payment.StatusREADY && p.Checkout != nil && (found.Status == providers.StatusPaid || found.Status == providers.StatusVirtualAccountIssued) {
+		// The PG's window approved by itself (a client-approval key) and the
+		// buyer never came back through paymux: the charge is recorded (or,
+		// of another amount, voided) as if they had. (A payment made from the
+		// server is recorded by the call that made it.)
+		return s.recordCharge(ctx, p, ch, found)
 	}
 	if p.Status == payment.StatusVIRTUAL_ACCOUNT_ISSUED {
 		switch {
@@ -101,18 +109,21 @@ func (s *Service) recordOutsideCancel(ctx context.Context, id string, found *pro
 			s.log.WarnContext(ctx, "PG reports a cancel paymux cannot apply", "payment_id", cur.ID, "status", cur.Status, "error", err)
 			return nil
 		}
+		// The split is the PG's where it reports one, else paymux's own
+		// (the least tax-free part that fits, the default VAT).
 		a := amountsOf(cur, money.Amounts{})
-		taxFree := clamp(found.Amounts.CancelledTaxFree-cur.CancelledTaxFree, 0, missing)
-		c := money.Cancel{Amount: missing, TaxFree: taxFree, Full: missing == a.Cancellable()}
-		if found.Amounts.CancelledVAT > cur.CancelledVat {
-			c.VAT = clamp(found.Amounts.CancelledVAT-cur.CancelledVat, 0, missing-taxFree)
-		} else {
-			plan, err := a.PlanCancel(money.CancelRequest{Amount: missing, TaxFree: &taxFree})
-			if err != nil {
-				return fmt.Errorf("payment %s: the PG cancelled %d: %w", cur.ID, missing, err)
-			}
-			c.VAT = plan.VAT
+		var taxFree, vat *int64
+		if d := found.Amounts.CancelledTaxFree - cur.CancelledTaxFree; d > 0 {
+			taxFree = ptr(clamp(d, 0, missing))
 		}
+		if d := found.Amounts.CancelledVAT - cur.CancelledVat; d > 0 {
+			vat = ptr(clamp(d, 0, missing))
+		}
+		plan, err := a.PlanCancel(money.CancelRequest{Amount: missing, TaxFree: taxFree, VAT: vat})
+		if err != nil {
+			return fmt.Errorf("payment %s: the PG cancelled %d: %w", cur.ID, missing, err)
+		}
+		c := money.Cancel{Amount: plan.Amount, TaxFree: plan.TaxFree, VAT: plan.VAT, Full: plan.Full}
 		next, err := a.Apply(c)
 		if err != nil {
 			return fmt.Errorf("payment %s: the PG cancelled %d: %w", cur.ID, missing, err)
@@ -149,3 +160,5 @@ func (s *Service) recordOutsideCancel(ctx context.Context, id string, found *pro
 }
 
 func clamp(v, lo, hi int64) int64 { return max(lo, min(v, hi)) }
+
+func ptr(v int64) *int64 { return &v }

@@ -40,13 +40,18 @@ func (s *Service) WindowReturned(ctx context.Context, p *ent.Payment, result map
 	return p, nil
 }
 
-// ErrForgedNotification: a notification's per-payment secret is not the
-// payment's. It is refused, never applied.
-var ErrForgedNotification = errors.New("the notification's secret does not match the payment's")
+// ErrForgedNotification: a notification that names the payment with a
+// per-payment secret or a transaction that are not the payment's. It is
+// refused, never applied.
+var ErrForgedNotification = errors.New("the notification does not match the payment")
 
-// ApplyNotification applies a verified PG event to its payment. The same
-// event twice changes nothing. An event for a payment paymux does not have
-// (another system on the same contract) is acknowledged: nil, nil.
+// ApplyNotification applies a verified PG event to its payment. A notice is
+// only ever a hint: what paymux applies is the PG's answer to its own
+// lookup of the payment (SyncFromPG), so that neither an unsigned notice
+// nor a signed one replayed under another payment's name can move money.
+// The same event twice changes nothing. An event for a payment paymux does
+// not have (another system on the same contract, a test call) is
+// acknowledged: nil, nil.
 func (s *Service) ApplyNotification(ctx context.Context, ch *Channel, ev *providers.Event) (*ent.Payment, error) {
 	if ev.OrderID == "" && ev.PGTransactionID == "" {
 		return nil, nil // about no payment (a payout, a test call): acknowledged
@@ -67,52 +72,22 @@ func (s *Service) ApplyNotification(ctx context.Context, ch *Channel, ev *provid
 	}
 	if ev.Authenticity == providers.AuthenticityPaymentSecret &&
 		(p.NotificationSecret == "" || subtle.ConstantTimeCompare([]byte(ev.PaymentSecret), []byte(p.NotificationSecret)) != 1) {
-		return nil, fmt.Errorf("payment %s: %w", p.ID, ErrForgedNotification)
+		return nil, fmt.Errorf("payment %s: the secret differs: %w", p.ID, ErrForgedNotification)
 	}
-	trusted := ev.Authenticity == providers.AuthenticitySignature || ev.Authenticity == providers.AuthenticityPaymentSecret
-	lookup := func() (*providers.Payment, error) {
-		pgctx, cancel := s.PGContext(ctx)
-		defer cancel()
-		return ch.API.Lookup(pgctx, ch.PG, LookupOf(p))
+	if ev.PGTransactionID != "" && p.PgTransactionID != "" && ev.PGTransactionID != p.PgTransactionID {
+		return nil, fmt.Errorf("payment %s: transaction %s is not its own: %w", p.ID, ev.PGTransactionID, ErrForgedNotification)
 	}
 	switch ev.Type {
-	case providers.EventDepositArrived:
-		amount, depositor, at := ev.Amount, ev.DepositorName, ev.OccurredAt
-		if !trusted || amount == 0 { // a notice that names no amount is only a hint
-			found, err := lookup()
-			if err != nil {
-				return nil, err
-			}
-			if found.Status != providers.StatusPaid || found.VirtualAccount == nil {
-				return p, nil // the PG does not confirm it: nothing to apply
-			}
-			amount, depositor, at = found.Amounts.Paid, found.VirtualAccount.DepositorName, found.VirtualAccount.DepositedAt
+	case providers.EventDepositArrived, providers.EventDepositCancelled, providers.EventVirtualAccountIssued,
+		providers.EventVirtualAccountExpired, providers.EventPaymentCancelled, providers.EventPaymentStatusChanged,
+		providers.EventPaymentApproved:
+		pgctx, cancel := s.PGContext(ctx)
+		found, err := ch.API.Lookup(pgctx, ch.PG, LookupOf(p))
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("look up payment %s for a notification: %w", p.ID, err)
 		}
-		if at.IsZero() {
-			at = s.now()
-		}
-		out, err := s.RecordDeposit(ctx, p.ID, amount, depositor, at)
-		if apierr.CodeOf(err) == apierr.CodeFailedPrecondition {
-			s.log.WarnContext(ctx, "deposit notice not applicable", "payment_id", p.ID, "status", p.Status, "error", err)
-			return p, nil
-		}
-		return out, err
-	case providers.EventVirtualAccountExpired:
-		if !trusted {
-			return s.ExpireIfDue(ctx, p)
-		}
-		fallthrough
-	case providers.EventPaymentCancelled, providers.EventPaymentStatusChanged, providers.EventPaymentApproved:
-		// The PG's own view decides: the notice's payment when it is signed,
-		// a lookup otherwise (an unsigned amount is never trusted).
-		found := ev.Payment
-		if !trusted || found == nil {
-			var err error
-			if found, err = lookup(); err != nil {
-				return nil, err
-			}
-		}
-		return s.SyncFromPG(ctx, p, found)
+		return s.SyncFromPG(ctx, ch, p, found)
 	default:
 		s.log.InfoContext(ctx, "notification ignored", "payment_id", p.ID, "type", ev.Type)
 		return p, nil

@@ -79,6 +79,12 @@ type pgDriver struct {
 	// forgedNotice is a notification of the PG's shape about orderID that
 	// does not pass its verification (a wrong signature or secret).
 	forgedNotice func(orderID string) string
+	// replayedNotice is a correctly signed notice of one payment (tid,
+	// amount) carried over to another order; nil where the PG signs none.
+	replayedNotice func(tid string, amount int64, otherOrderID string) string
+	// windowApprovesItself: in the client approval model the PG's window
+	// approves by itself (NicePay's Client-approval key).
+	windowApprovesItself bool
 	// netCancelsOnTimeout: the PG asks for a net-cancel after a timed-out
 	// approval (NicePay); otherwise paymux looks the payment up.
 	netCancelsOnTimeout bool
@@ -127,6 +133,7 @@ func startEnv(t *testing.T, db *ent.Client, pg pgDriver) *env {
 	}
 	cfg.DataDir = t.TempDir()
 	cfg.Payments.PGTimeout = 2 * time.Second // the fakes' timeouts end in seconds, not half a minute
+	cfg.Payments.SweepInterval = 250 * time.Millisecond
 	pg.configure(&cfg)
 	master := []byte(secrets.RandomString(32))[:32] // any 32 bytes
 	keyring, err := secrets.NewKeyring(master)

@@ -2,6 +2,7 @@ package realpg_test
 
 import (
 	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/paymux/paymux/config"
@@ -78,7 +79,15 @@ func nicePay(t *testing.T) pgDriver {
 				`","status":"cancelled","amount":33000,"balanceAmt":0,"payMethod":"vbank","ediDate":"2026-12-03T10:00:00.000+0900","signature":"` +
 				"0000000000000000000000000000000000000000000000000000000000000000" + `"}`
 		},
-		netCancelsOnTimeout: true,
+		replayedNotice: func(tid string, amount int64, otherOrderID string) string {
+			edi := "2026-12-03T10:00:00.000+0900"
+			amt := strconv.FormatInt(amount, 10)
+			return `{"resultCode":"0000","resultMsg":"ok","tid":"` + tid + `","orderId":"` + otherOrderID + `","status":"paid","amount":` + amt +
+				`,"balanceAmt":` + amt + `,"payMethod":"vbank","ediDate":"` + edi + `","signature":"` +
+				nicepayfake.PaymentSignature(tid, amt, edi, nicepayfake.SandboxSecretKey) + `"}`
+		},
+		windowApprovesItself: true,
+		netCancelsOnTimeout:  true,
 		cardBillingKeys:     true,
 		billingCard:         nicepayfake.DefaultCard,
 	}

@@ -41,6 +41,8 @@ func runSuite(t *testing.T, newPG func(*testing.T) pgDriver) {
 			{"window in a browser", (*env).testBrowserWindow},
 			{"declines", (*env).testDeclines},
 			{"partial cancels down to zero", (*env).testPartialCancels},
+			{"a cancel whose answer is lost", (*env).testLostCancel},
+			{"a window that approves by itself, buyer never back", (*env).testBuyerNeverBack},
 			{"a lost approval is settled by lookup", (*env).testLostApproval},
 			{"a timed-out approval", (*env).testTimedOutApproval},
 			{"virtual account, deposit notice, refund", (*env).testVirtualAccount},
@@ -298,6 +300,46 @@ func (e *env) testPartialCancels(t *testing.T) {
 	}
 }
 
+func (e *env) testLostCancel(t *testing.T) {
+	p := e.pay(t, 10000)
+	e.pg.failNext("cancel", faultLoseAnswer)
+	if _, err := e.cancel(t, p.GetId(), ptr[int64](3000)); err != nil {
+		// Unknown outcome: the amount stays held, the sweep asks again.
+		wantCode(t, err, connect.CodeUnavailable, "a cancel whose answer was lost")
+	}
+	waitFor(t, "the sweep to settle the cancel", func() bool {
+		return e.get(t, p.GetId()).GetStatus() == paymuxv1.PaymentStatus_PAYMENT_STATUS_PARTIAL_CANCELLED
+	})
+	got := e.get(t, p.GetId())
+	if got.GetAmounts().GetCancelled() != 3000 || got.GetAmounts().GetCancellable() != 7000 || len(got.GetCancellations()) != 1 ||
+		got.GetCancellations()[0].GetStatus() != paymuxv1.CancellationStatus_CANCELLATION_STATUS_SUCCEEDED {
+		t.Fatalf("after a lost cancel answer: %v %v", got.GetAmounts(), got.GetCancellations())
+	}
+	if _, bal := e.pg.pgStatus(p.GetId()); bal != 7000 {
+		t.Fatalf("the PG holds %d, paymux 7000", bal)
+	}
+}
+
+func (e *env) testBuyerNeverBack(t *testing.T) {
+	p, w := e.open(t, paymuxv1.ApprovalModel_APPROVAL_MODEL_CLIENT, paymuxv1.PayMethod_PAY_METHOD_CARD, 26000)
+	if _, _, _, err := e.pg.completeWindow(w.GetParams(), choice{}); err != nil { // and the browser is closed
+		t.Fatal(err)
+	}
+	got := e.get(t, p.GetId())
+	if !e.pg.windowApprovesItself {
+		// paymux approves on the return: without it nothing was charged.
+		if st, bal := e.pg.pgStatus(p.GetId()); got.GetStatus() != paymuxv1.PaymentStatus_PAYMENT_STATUS_READY || bal != 0 {
+			t.Fatalf("payment %s; the PG %s %d", got.GetStatus(), st, bal)
+		}
+		return
+	}
+	// The PG's notice of its own approval records the charge.
+	wantStatus(t, got, paymuxv1.PaymentStatus_PAYMENT_STATUS_PAID)
+	if got.GetAmounts().GetPaid() != 26000 || got.GetPgTransactionId() == "" {
+		t.Fatalf("recorded from the PG's notice: %v", got)
+	}
+}
+
 func (e *env) testLostApproval(t *testing.T) {
 	p, w := e.open(t, paymuxv1.ApprovalModel_APPROVAL_MODEL_SERVER, paymuxv1.PayMethod_PAY_METHOD_CARD, 18000)
 	e.buyerReturns(t, w, choice{})
@@ -459,6 +501,16 @@ func (e *env) testTaxTypes(t *testing.T) {
 	_, err = e.payments.CreatePayment(context.Background(), connect.NewRequest(&paymuxv1.CreatePaymentRequest{
 		MerchantPaymentId: nextOrder(), OrderName: "tea", Amount: &paymuxv1.Amount{Total: 11000, Vat: ptr[int64](1000)}}))
 	wantCode(t, err, connect.CodeInvalidArgument, "VAT on a TAX_FREE channel")
+
+	// A cancel made in the PG's console is all tax-free too.
+	q := e.pay(t, 11000)
+	if err := e.pg.consoleCancel(q.GetId(), 4000); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the console cancel", func() bool { return e.get(t, q.GetId()).GetAmounts().GetCancelled() == 4000 })
+	if a := e.get(t, q.GetId()).GetAmounts(); a.GetCancelledTaxFree() != 4000 || a.GetCancelledVat() != 0 {
+		t.Fatalf("a console cancel of a tax-free payment: %v", a)
+	}
 
 	e.setTaxType(t, paymuxv1.TaxType_TAX_TYPE_TAXABLE)
 	if a := e.pay(t, 11000).GetAmounts(); a.GetTaxFree() != 0 || a.GetVat() != 1000 {

@@ -38,9 +38,17 @@ func (a *Adapter) Lookup(ctx context.Context, ch providers.Channel, req provider
 			day = a.now()
 		}
 		// The manual's signData for this call needs the tid the caller
-		// lacks: only ediDate is sent.
-		q := url.Values{"orderDate": {orderDate(day)}, "ediDate": {EdiDate(a.now())}}
-		err = a.call(ctx, ch, op, http.MethodGet, "/v1/payments/find/"+pathEscape(req.OrderID), q, nil, &p)
+		// lacks: only ediDate is sent. The order date is the transaction's:
+		// a window paid on a later day than the order was made is found
+		// under today, so today is asked too.
+		for _, d := range []string{orderDate(day), orderDate(a.now())} {
+			p = payment{}
+			q := url.Values{"orderDate": {d}, "ediDate": {EdiDate(a.now())}}
+			err = a.call(ctx, ch, op, http.MethodGet, "/v1/payments/find/"+pathEscape(req.OrderID), q, nil, &p)
+			if !providers.IsKind(err, kNotFound) || d == orderDate(a.now()) {
+				break
+			}
+		}
 	default:
 		return nil, invalid(op, "ID_REQUIRED", "a transaction id or an order id is required")
 	}

@@ -132,8 +132,10 @@ func TestFakeWindowApproveLookup(t *testing.T) {
 			t.Errorf("lookup %+v, want %+v", got, p)
 		}
 	}
-	_, err = e.a.Lookup(e.ctx, e.ch, providers.LookupRequest{OrderID: "order-1", OrderDate: e.clock.Now().Add(-48 * time.Hour)})
-	wantKind(t, err, providers.KindNotFound)
+	// An order made two days ago and paid today is found under today.
+	if got, err := e.a.Lookup(e.ctx, e.ch, providers.LookupRequest{OrderID: "order-1", OrderDate: e.clock.Now().Add(-48 * time.Hour)}); err != nil || got.PGTransactionID != p.PGTransactionID {
+		t.Errorf("lookup under the order's earlier date: %+v, %v", got, err)
+	}
 	_, err = e.a.Lookup(e.ctx, e.ch, providers.LookupRequest{OrderID: "nothing"})
 	wantKind(t, err, providers.KindNotFound)
 	_, err = e.a.Lookup(e.ctx, e.ch, providers.LookupRequest{PGTransactionID: "UT0000000000000000000000000000"})

@@ -196,7 +196,9 @@ func (p *payment) toPayment() *providers.Payment {
 	if !out.ApprovedAt.IsZero() || out.Status == providers.StatusPaid || out.Status == providers.StatusPartialCancelled {
 		out.Amounts.Paid = total
 	}
-	if out.Amounts.Paid > 0 {
+	if out.Amounts.Paid > 0 && (out.Status == providers.StatusPartialCancelled || out.Status == providers.StatusCancelled) {
+		// Only a cancelled payment's balance says what was cancelled: a
+		// paid one without balanceAmt must not read as cancelled.
 		out.Amounts.Cancelled = max(0, out.Amounts.Paid-int64(p.BalanceAmt))
 	}
 	if c := p.Card; c != nil {

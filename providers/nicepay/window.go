@@ -302,7 +302,12 @@ func (a *Adapter) approveClient(ctx context.Context, ch providers.Channel, req p
 	if err != nil {
 		return nil, err
 	}
-	if pay.Amounts.Total != req.Amount.Total || pay.OrderID != req.OrderID {
+	if pay.OrderID != req.OrderID {
+		// Another order's payment (a window result carried over): not this
+		// approval's to cancel.
+		return nil, invalid(op, "ORDER_MISMATCH", "the window paid order %q, expected %q", pay.OrderID, req.OrderID)
+	}
+	if pay.Amounts.Total != req.Amount.Total {
 		return nil, a.cancelMismatch(ctx, ch, tid, req)
 	}
 	return pay, nil

@@ -97,7 +97,7 @@ func (pg *Pages) renderCheckout(w http.ResponseWriter, title string, c *details.
 	h.Set("X-Content-Type-Options", "nosniff")
 	// 'strict-dynamic': the PG's SDK may load its own further scripts;
 	// nothing else runs, whatever a parameter holds.
-	h.Set("Content-Security-Policy", "default-src 'self' https: http:; script-src 'nonce-"+nonce+"' 'strict-dynamic'; object-src 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'self' https: http:; script-src 'nonce-"+nonce+"' 'strict-dynamic'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 	_ = checkoutPage.Execute(w, checkoutView{
 		Title:      title,
 		Nonce:      nonce,

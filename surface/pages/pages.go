@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paymux/paymux/apierr"
@@ -46,8 +47,8 @@ const (
 	billingCheckoutPath = "/checkout/billing/"
 	windowReturnPath    = "/pay/return/"
 	billingReturnPath   = "/billing/return/"
-	notifyPath        = "/notifications/"
-	requestIDHeader   = "X-Request-Id"
+	notifyPath          = "/notifications/"
+	requestIDHeader     = "X-Request-Id"
 )
 
 // ReturnURLs are the addresses windows return to. The token in each proves
@@ -184,9 +185,13 @@ func (pg *Pages) serveWindowReturn(w http.ResponseWriter, r *http.Request) {
 	}
 	out := windowOutcome{"payment_id": p.ID, "merchant_payment_id": p.MerchantPaymentID, "amount": strconv.FormatInt(p.Total, 10)}
 	if p.ApprovalModel == payment.ApprovalModelSERVER && p.Status == payment.StatusREADY {
-		// The result is kept for ConfirmPayment, and shown to the merchant.
+		// The result is kept for ConfirmPayment, and shown to the merchant:
+		// never over paymux's own fields (the buyer could set them), and
+		// without the PG's one-time tokens and signatures.
 		for k, v := range result {
-			out[k] = v
+			if _, own := out[k]; !own && !oneTimeSecret(k) {
+				out[k] = v
+			}
 		}
 	}
 	if p, err = pg.payments.WindowReturned(ctx, p, result); err != nil {
@@ -200,6 +205,14 @@ func (pg *Pages) serveWindowReturn(w http.ResponseWriter, r *http.Request) {
 		out["failure_message"] = p.Failure.Message
 	}
 	sendOn(w, r, p.ReturnURL, out)
+}
+
+// oneTimeSecret reports whether a window field is a token or signature
+// that only the approval needs: it stays out of the merchant's URL (and so
+// out of browser history and access logs).
+func oneTimeSecret(key string) bool {
+	k := strings.ToLower(key)
+	return strings.Contains(k, "token") || strings.Contains(k, "signature") || strings.Contains(k, "authkey")
 }
 
 // windowFields reads what a PG's window sent back: the query (a redirect,
