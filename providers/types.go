@@ -67,16 +67,16 @@ const (
 
 // PrepareWindowRequest asks for what the browser needs to open the window.
 type PrepareWindowRequest struct {
-	Purpose   WindowPurpose // "" means WindowPayment
+	Purpose WindowPurpose // "" means WindowPayment
 	// ApprovalModel is who approves a payment window: "" or ApprovalServer
 	// (paymux calls Approve after the window returns) or ApprovalClient
 	// (paymux approves as soon as the window returns, or the PG's window
 	// approves by itself where the channel has such a key).
 	ApprovalModel ApprovalModel
-	Method    PayMethod     // "" means MethodCard
-	OrderID   string
-	OrderName string
-	Amount    Amount // unused for WindowBillingKey
+	Method        PayMethod // "" means MethodCard
+	OrderID       string
+	OrderName     string
+	Amount        Amount // unused for WindowBillingKey
 	// CustomerKey names the buyer for a billing-key window (Toss customerKey).
 	CustomerKey string
 	// ReturnURL receives the window's result (NicePay returnUrl, Toss

@@ -88,7 +88,7 @@ func nicePay(t *testing.T) pgDriver {
 		},
 		windowApprovesItself: true,
 		netCancelsOnTimeout:  true,
-		cardBillingKeys:     true,
-		billingCard:         nicepayfake.DefaultCard,
+		cardBillingKeys:      true,
+		billingCard:          nicepayfake.DefaultCard,
 	}
 }
