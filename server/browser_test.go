@@ -228,8 +228,8 @@ func TestBrowserWindowPayment(t *testing.T) {
 			p := created.GetPayment()
 			browserPay(t, browser, merchant, created.GetWindow().GetCheckoutUrl(), sandbox.CardSuccess)
 			q := browserWantLanded(t, merchant, p, "READY")
-			if q.Get(sandbox.WindowAuthToken) == "" {
-				t.Fatalf("the merchant's page got no window result: %v", q)
+			if q.Get(sandbox.WindowSessionID) == "" || q.Has(sandbox.WindowAuthToken) {
+				t.Fatalf("the merchant's page got %v: want the window's result without its one-time token", q)
 			}
 			if got := browserReadPayment(t, ts, key, p.GetId()); got.GetStatus() != paymuxv1.PaymentStatus_PAYMENT_STATUS_READY {
 				t.Fatalf("before confirm: %v", got)

@@ -86,7 +86,8 @@ func TestWindowPaymentServerApproval(t *testing.T) {
 			wantRefusal(t, sf.call(t, ts, confirmPayment(&paymuxv1.ConfirmPaymentRequest{Id: p.GetId(), Amount: 30000}), key), connect.CodeFailedPrecondition, "WINDOW_NOT_COMPLETED")
 
 			back := completeWindow(t, created.GetWindow().GetCheckoutUrl(), sandbox.CardSuccess)
-			if back["payment_id"] != p.GetId() || back["status"] != "READY" || back[sandbox.WindowAuthToken] == "" {
+			if back["payment_id"] != p.GetId() || back["status"] != "READY" || back[sandbox.WindowSessionID] == "" ||
+				back[sandbox.WindowAuthToken] != "" { // the one-time token stays with paymux
 				t.Fatalf("%s: window return %v", sf.name, back)
 			}
 			// A tampered amount is refused and charges nothing.
