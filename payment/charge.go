@@ -197,8 +197,13 @@ func (s *Service) ResolvePending(ctx context.Context, id string, ch *Channel) (*
 	case found.Status == providers.StatusPartialCancelled || found.Status == providers.StatusCancelled:
 		// Cancelled at the PG before paymux recorded the charge: void what is left.
 		return s.netCancel(ctx, p, ch, found.PGTransactionID, FailNetCancelled, "the PG shows a charge paymux never confirmed")
-	default:
+	case found.Status == providers.StatusFailed || found.Status == providers.StatusExpired:
 		return s.NotCharged(ctx, p, found.Failure)
+	default:
+		// READY (Toss's IN_PROGRESS: the approval may still be under way) or
+		// a status the adapter does not know: still unknown. The sweep asks
+		// again until the PG says one way or the other.
+		return p, outcomeUnknownError(p, "the approval")
 	}
 }
 
@@ -496,9 +501,13 @@ func (s *Service) RecordDeposit(ctx context.Context, id string, amount int64, de
 	return out, err
 }
 
+// virtualAccountGrace is how long past its due time an account the PG
+// still shows open is waited for before paymux expires it anyway.
+const virtualAccountGrace = 24 * time.Hour
+
 // ExpireIfDue expires an issued virtual account whose due time passed, once
-// the PG confirms no deposit arrived (a lost deposit notice is recorded
-// instead).
+// the PG says it is closed, or shows no deposit a day after the due time (a
+// lost deposit notice is recorded instead).
 func (s *Service) ExpireIfDue(ctx context.Context, p *ent.Payment) (*ent.Payment, error) {
 	if p.Status != payment.StatusVIRTUAL_ACCOUNT_ISSUED || p.DueAt == nil || !s.now().After(*p.DueAt) {
 		return p, nil
@@ -516,6 +525,13 @@ func (s *Service) ExpireIfDue(ctx context.Context, p *ent.Payment) (*ent.Payment
 	}
 	if found.Status == providers.StatusPaid && found.VirtualAccount != nil {
 		return s.RecordDeposit(ctx, p.ID, found.Amounts.Paid, found.VirtualAccount.DepositorName, found.VirtualAccount.DepositedAt)
+	}
+	closedAtPG := found.Status == providers.StatusExpired || (found.VirtualAccount != nil && found.VirtualAccount.Expired) ||
+		(found.Status == providers.StatusCancelled && found.Amounts.Paid == 0)
+	if !closedAtPG && (found.Amounts.Paid > 0 || s.now().Before(p.DueAt.Add(virtualAccountGrace))) {
+		// The PG still takes deposits, or has one paymux must see first:
+		// expiring now could leave a deposit unrecorded.
+		return s.SyncFromPG(ctx, ch, p, found)
 	}
 	var out *ent.Payment
 	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {

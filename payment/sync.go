@@ -59,6 +59,22 @@ func (s *Service) SyncFromPG(ctx context.Context, ch *Channel, p *ent.Payment, f
 				func(u *ent.PaymentUpdateOne) { u.SetCancelledAt(now) })
 		}
 	}
+	holds := found.Amounts.Cancellable() > 0 && (found.Status == providers.StatusPaid || found.Status == providers.StatusPartialCancelled)
+	switch {
+	case ch != nil && holds && (p.Status == payment.StatusFAILED || p.Status == payment.StatusEXPIRED):
+		// Money paymux recorded as never charged (an approval that finished
+		// at the PG after paymux gave up on it, a deposit into a closed
+		// account): it goes back to the buyer.
+		s.log.ErrorContext(ctx, "the PG holds money for a payment paymux closed: cancelling it at the PG",
+			"payment_id", p.ID, "status", p.Status, "amount", found.Amounts.Cancellable())
+		pgctx, cancel := s.PGContext(ctx)
+		_, err := ch.API.Cancel(pgctx, ch.PG, providers.CancelRequest{PGTransactionID: found.PGTransactionID, OrderID: p.ID,
+			Reason: "paymux did not record this payment", IdempotencyKey: p.ID + "-void"})
+		cancel()
+		return p, err
+	case p.Status == payment.StatusPAID && found.Status == providers.StatusVirtualAccountIssued && found.Amounts.Paid == 0:
+		s.log.ErrorContext(ctx, "the PG reports a deposit taken back: the payment needs a person", "payment_id", p.ID)
+	}
 	if found.Amounts.Cancelled > p.Cancelled {
 		return s.recordOutsideCancel(ctx, p.ID, found)
 	}

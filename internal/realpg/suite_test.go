@@ -302,10 +302,13 @@ func (e *env) testPartialCancels(t *testing.T) {
 
 func (e *env) testLostCancel(t *testing.T) {
 	p := e.pay(t, 10000)
-	e.pg.failNext("cancel", faultLoseAnswer)
-	if _, err := e.cancel(t, p.GetId(), ptr[int64](3000)); err != nil {
-		// Unknown outcome: the amount stays held, the sweep asks again.
-		wantCode(t, err, connect.CodeUnavailable, "a cancel whose answer was lost")
+	e.pg.failNext("cancel", faultTimeoutAfterCharge)
+	_, err := e.cancel(t, p.GetId(), ptr[int64](3000))
+	// Unknown outcome: the amount stays held, the sweep asks again.
+	wantCode(t, err, connect.CodeUnavailable, "a cancel whose answer never came")
+	if got := e.get(t, p.GetId()); got.GetAmounts().GetCancelled() != 0 || got.GetAmounts().GetCancellable() != 7000 || // held
+		got.GetCancellations()[0].GetStatus() != paymuxv1.CancellationStatus_CANCELLATION_STATUS_REQUESTED {
+		t.Fatalf("while the cancel is unknown: %v %v", got.GetAmounts(), got.GetCancellations())
 	}
 	waitFor(t, "the sweep to settle the cancel", func() bool {
 		return e.get(t, p.GetId()).GetStatus() == paymuxv1.PaymentStatus_PAYMENT_STATUS_PARTIAL_CANCELLED
@@ -559,10 +562,19 @@ func (e *env) testBilling(t *testing.T) {
 	}
 	// A charge the PG refuses is a FAILED payment with the PG's code.
 	e.pg.failNext("charge", faultUnavailable)
+	mid := nextOrder()
 	_, err = e.billing.ChargeBillingKey(ctx, connect.NewRequest(&paymuxv1.ChargeBillingKeyRequest{
-		Id: key, MerchantPaymentId: nextOrder(), OrderName: "정기 구독", Amount: amount(9900)}))
+		Id: key, MerchantPaymentId: mid, OrderName: "정기 구독", Amount: amount(9900)}))
 	if err == nil {
 		t.Fatal("a charge the PG could not do succeeded")
+	}
+	// paymux asked the PG, which has no such charge: FAILED, nothing held.
+	failed, err := e.payments.GetPayment(ctx, connect.NewRequest(&paymuxv1.GetPaymentRequest{MerchantPaymentId: mid}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, bal := e.pg.pgStatus(failed.Msg.GetPayment().GetId()); failed.Msg.GetPayment().GetStatus() != paymuxv1.PaymentStatus_PAYMENT_STATUS_FAILED || bal != 0 {
+		t.Fatalf("a charge the PG could not do: %s; the PG %s %d", failed.Msg.GetPayment().GetStatus(), st, bal)
 	}
 
 	sched, err := e.billing.CreateSchedules(ctx, connect.NewRequest(&paymuxv1.CreateSchedulesRequest{BillingKeyId: key,

@@ -16,9 +16,10 @@ func tossPayments(t *testing.T) pgDriver {
 	t.Cleanup(f.Close)
 	ops := map[string]string{"approve": tossfake.OpConfirm, "cancel": tossfake.OpCancel, "charge": tossfake.OpBillingCharge}
 	faults := map[fault]tossfake.Fault{
-		// Toss asks for no void after a timeout: a lost answer and a
-		// timed-out one are both settled by lookup.
-		faultLoseAnswer: tossfake.LoseAnswer, faultTimeoutAfterCharge: tossfake.LoseAnswer, faultUnavailable: tossfake.Unavailable,
+		// A dropped connection may be invisible: Go's client resends a POST
+		// with an Idempotency-Key by itself, and Toss answers the kept
+		// result. A timeout after the charge is what paymux must settle.
+		faultLoseAnswer: tossfake.LoseAnswer, faultTimeoutAfterCharge: tossfake.TimeoutAfterCharge, faultUnavailable: tossfake.Unavailable,
 	}
 	return pgDriver{
 		name:           "tosspayments",

@@ -73,7 +73,10 @@ var codeTable = []CodeMapping{
 	{"NOT_CANCELABLE_AMOUNT", providers.KindInvalidRequest, "", "secondary (HTTP 403)"},
 	{"NOT_CANCELABLE_PAYMENT", providers.KindInvalidRequest, "", "secondary (HTTP 403)"},
 	{"NOT_MATCHES_CUSTOMER_KEY", providers.KindInvalidRequest, "", "techchat (HTTP 400)"},
-	{"FORBIDDEN_CONSECUTIVE_REQUEST", providers.KindInvalidRequest, "", "secondary (HTTP 403): a repeat within a second is dropped"},
+	// A request Toss may still be doing, or has dropped unread: unknown.
+	{"FORBIDDEN_CONSECUTIVE_REQUEST", providers.KindUnavailable, "", "secondary (HTTP 403): a repeat within a second is dropped; the first may still go through"},
+	{"IDEMPOTENT_REQUEST_PROCESSING", providers.KindUnavailable, "", "not in the reference; Toss's idempotency-key guide as quoted by integrations (HTTP 409): the first request with the key is still being processed"},
+	{"INVALID_IDEMPOTENCY_KEY", providers.KindInvalidRequest, "", "not in the reference; as quoted by integrations (HTTP 400)"},
 	{"EXPIRED_PAYMENT", providers.KindInvalidRequest, "", "techchat: failure of an EXPIRED payment"},
 }
 
@@ -114,7 +117,8 @@ func classify(op string, status int, code, message string) *providers.Error {
 	case status == http.StatusNotFound:
 		e.Kind = providers.KindNotFound
 	case status == http.StatusConflict:
-		e.Kind = providers.KindAlreadyDone
+		// A conflict Toss does not name may be a request still in progress.
+		e.Kind = providers.KindUnavailable
 	case strings.HasPrefix(code, "REJECT_"):
 		// Card-company refusals all start so (REJECT_CARD_PAYMENT, ...).
 		e.Kind, e.Decline = providers.KindDeclined, providers.DeclineOther

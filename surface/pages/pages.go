@@ -189,7 +189,7 @@ func (pg *Pages) serveWindowReturn(w http.ResponseWriter, r *http.Request) {
 		// never over paymux's own fields (the buyer could set them), and
 		// without the PG's one-time tokens and signatures.
 		for k, v := range result {
-			if _, own := out[k]; !own && !oneTimeSecret(k) {
+			if !paymuxField[k] && !oneTimeSecret(k) {
 				out[k] = v
 			}
 		}
@@ -206,6 +206,12 @@ func (pg *Pages) serveWindowReturn(w http.ResponseWriter, r *http.Request) {
 	}
 	sendOn(w, r, p.ReturnURL, out)
 }
+
+// paymuxField names what paymux itself tells the merchant's page: a
+// window field of the same name (which the buyer could set) never stands
+// in for it.
+var paymuxField = map[string]bool{"payment_id": true, "merchant_payment_id": true, "amount": true, "status": true,
+	"failure_reason": true, "failure_message": true, "billing_key_id": true}
 
 // oneTimeSecret reports whether a window field is a token or signature
 // that only the approval needs: it stays out of the merchant's URL (and so

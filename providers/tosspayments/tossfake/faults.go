@@ -7,6 +7,7 @@ const (
 	faultUnavailable
 	faultTimeoutBefore
 	faultLoseAnswer
+	faultTimeoutAfter
 )
 
 // Fault is what FailNext makes the next call of an operation do.
@@ -36,6 +37,11 @@ var (
 	// answer under the Idempotency-Key), then closes the connection without
 	// answering.
 	LoseAnswer = Fault{kind: faultLoseAnswer}
+	// TimeoutAfterCharge does the operation (webhooks and the kept answer
+	// included), then holds the request until the client gives up: a read
+	// timeout after the charge. Unlike a dropped connection, a client whose
+	// deadline passed does not resend the request by itself.
+	TimeoutAfterCharge = Fault{kind: faultTimeoutAfter}
 )
 
 // FailNext makes the next call of op get fault. Calls queue: two FailNext

@@ -201,7 +201,7 @@ func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 	}
 
 	fault, faulted := f.takeFault(rt.op)
-	lose := false
+	lose, hold := false, false
 	if faulted {
 		switch fault.kind {
 		case faultUnavailable:
@@ -218,6 +218,8 @@ func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 			return
 		case faultLoseAnswer:
 			lose = true
+		case faultTimeoutAfter:
+			hold = true
 		case faultDecline:
 			if !rt.ownsDecline {
 				res := q.declined(fault)
@@ -234,6 +236,14 @@ func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request, p string) {
 	f.mu.Unlock()
 	f.idemFinish(slot, res)
 	f.deliver(res.hooks)
+	if hold {
+		select {
+		case <-r.Context().Done():
+		case <-f.closed:
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
 	if lose {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
