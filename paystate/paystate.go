@@ -160,8 +160,8 @@ var transitions = map[State]map[Event]outcome{
 		Approve: to(Paid),
 		// A second approval while the first one's outcome is unknown could
 		// charge twice: resolve the pending one first.
-		MarkPending:         refuse(ReasonPaymentPending),
-		Fail:                to(Failed),
+		MarkPending: refuse(ReasonPaymentPending),
+		Fail:        to(Failed),
 		// A window's approval issued an account (NicePay's window).
 		IssueVirtualAccount: to(VirtualAccountIssued),
 		Deposit:             refuse(ReasonVirtualAccountNotIssued),
