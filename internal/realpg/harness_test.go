@@ -89,6 +89,7 @@ type pgDriver struct {
 	// approval (NicePay); otherwise paymux looks the payment up.
 	netCancelsOnTimeout bool
 	cardBillingKeys     bool // billing keys from card data
+	keyIn               bool // key-in charges (a Toss contract option; not in NicePay's Start API)
 	billingCard         string
 }
 

@@ -48,6 +48,7 @@ func runSuite(t *testing.T, newPG func(*testing.T) pgDriver) {
 			{"virtual account, deposit notice, refund", (*env).testVirtualAccount},
 			{"a cancel made in the PG's console", (*env).testConsoleCancel},
 			{"tax types", (*env).testTaxTypes},
+			{"key-in", (*env).testKeyIn},
 			{"billing keys and schedules", (*env).testBilling},
 			{"a deleted channel is archived and keeps working", (*env).testArchive}, // last: it archives the channel
 		} {
@@ -162,6 +163,11 @@ func (e *env) testChannels(t *testing.T) {
 	if !strings.Contains(ce.Message(), e.pg.misshapenField) {
 		t.Fatalf("the refusal does not name %s: %v", e.pg.misshapenField, ce)
 	}
+	// TEST credentials do not make a LIVE channel.
+	live := base()
+	live.StoreId, live.Mode, live.Secrets, live.Verify = e.storeID, paymuxv1.Mode_MODE_LIVE, e.pg.secrets, false
+	_, err = e.adminCh.CreateChannel(ctx, connect.NewRequest(live))
+	wantCode(t, err, connect.CodeInvalidArgument, "a LIVE channel with TEST credentials")
 	n, err := e.channels.ListChannels(ctx, connect.NewRequest(&paymuxv1.ListChannelsRequest{}))
 	if err != nil || len(n.Msg.GetChannels()) != 2 { // the first run's sandbox channel and e's
 		t.Fatalf("refused channels were created: %v %v", n, err)
@@ -690,5 +696,29 @@ func (e *env) wantMaskedPGLog(t *testing.T, paymentID string, window url.Values)
 				t.Fatalf("the call log shows a secret value in %s: %s", full.Msg.GetLog().GetMethod(), text)
 			}
 		}
+	}
+}
+
+func (e *env) testKeyIn(t *testing.T) {
+	res, err := e.payments.CreateInstantPayment(context.Background(), connect.NewRequest(&paymuxv1.CreateInstantPaymentRequest{
+		MerchantPaymentId: nextOrder(), OrderName: "녹차 세트", Amount: amount(12000),
+		Method: &paymuxv1.CreateInstantPaymentRequest_Card{Card: &paymuxv1.CardInput{Number: e.pg.billingCard,
+			ExpiryYear: int32(time.Now().Year() + 2), ExpiryMonth: 12, BirthOrBusinessNumber: "900101", PasswordTwoDigits: "12"}},
+	}))
+	if !e.pg.keyIn {
+		// Not offered: refused by name, before anything is recorded.
+		ce := wantCode(t, err, connect.CodeFailedPrecondition, "key-in on a PG without it")
+		if !strings.Contains(ce.Message(), e.pg.name) {
+			t.Fatalf("the refusal does not name the PG: %v", ce)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("key-in: %v", err)
+	}
+	p := res.Msg.GetPayment()
+	wantStatus(t, p, paymuxv1.PaymentStatus_PAYMENT_STATUS_PAID)
+	if _, bal := e.pg.pgStatus(p.GetId()); bal != 12000 || strings.Contains(p.String(), e.pg.billingCard) {
+		t.Fatalf("key-in: the PG holds %d; payment %v", bal, p)
 	}
 }

@@ -74,6 +74,8 @@ func tossPayments(t *testing.T) pgDriver {
 			}
 			return st, bal
 		},
+		keyIn:       true,
+		billingCard: tossfake.DefaultCard,
 		forgedNotice: func(orderID string) string {
 			return `{"createdAt":"2026-12-03T10:00:00.000000","secret":"ps_forged000000000000","status":"CANCELED","transactionKey":"forged","orderId":"` + orderID + `"}`
 		},
