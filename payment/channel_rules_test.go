@@ -123,3 +123,38 @@ func TestTaxTypeSetsDefaultVAT(t *testing.T) {
 		}
 	})
 }
+
+// TestSyncVoidsMoneyOfAClosedPayment: a charge the PG completed after
+// paymux recorded the payment FAILED (an approval that finished after
+// paymux gave up on it) is cancelled at the PG when paymux next hears of
+// it: no money is kept that paymux did not record.
+func TestSyncVoidsMoneyOfAClosedPayment(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
+		e := newChannelEnv(t, db)
+		ch := e.create(t, 0, "main", channel.PurposePAYMENT, "k1")
+		p := e.payOn(t, ch, "order-late", 15000)
+		sys := tenant.System(context.Background())
+		p = db.Payment.UpdateOneID(p.ID).SetStatus(entpayment.StatusFAILED).SaveX(sys) // as if paymux had given up
+
+		open, err := e.svc.ChannelByID(sys, ch.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found, err := open.API.Lookup(sys, open.PG, payment.LookupOf(p))
+		if err != nil || found.Status != providers.StatusPaid {
+			t.Fatalf("the PG shows %+v, %v", found, err)
+		}
+		got, err := e.svc.SyncFromPG(sys, open, p, found)
+		if err != nil || got.Status != entpayment.StatusFAILED {
+			t.Fatalf("sync: %v %v", got, err)
+		}
+		after, err := open.API.Lookup(sys, open.PG, payment.LookupOf(p))
+		if err != nil || after.Status != providers.StatusCancelled || after.Amounts.Cancellable() != 0 {
+			t.Fatalf("after the sync the PG shows %s, %d cancellable (%v)", after.Status, after.Amounts.Cancellable(), err)
+		}
+		// Told again, nothing more happens.
+		if _, err := e.svc.SyncFromPG(sys, open, p, after); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
