@@ -44,6 +44,8 @@ type CashReceipt struct {
 	ApprovalNumber string `json:"approval_number,omitempty"`
 	// PgReceiptID holds the value of the "pg_receipt_id" field.
 	PgReceiptID string `json:"pg_receipt_id,omitempty"`
+	// PgOrderID holds the value of the "pg_order_id" field.
+	PgOrderID string `json:"pg_order_id,omitempty"`
 	// ReceiptURL holds the value of the "receipt_url" field.
 	ReceiptURL string `json:"receipt_url,omitempty"`
 	// Failure holds the value of the "failure" field.
@@ -87,7 +89,7 @@ func (*CashReceipt) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case cashreceipt.FieldAmount, cashreceipt.FieldTaxFree, cashreceipt.FieldVat:
 			values[i] = new(sql.NullInt64)
-		case cashreceipt.FieldID, cashreceipt.FieldStoreID, cashreceipt.FieldPaymentID, cashreceipt.FieldType, cashreceipt.FieldIdentityMasked, cashreceipt.FieldStatus, cashreceipt.FieldApprovalNumber, cashreceipt.FieldPgReceiptID, cashreceipt.FieldReceiptURL:
+		case cashreceipt.FieldID, cashreceipt.FieldStoreID, cashreceipt.FieldPaymentID, cashreceipt.FieldType, cashreceipt.FieldIdentityMasked, cashreceipt.FieldStatus, cashreceipt.FieldApprovalNumber, cashreceipt.FieldPgReceiptID, cashreceipt.FieldPgOrderID, cashreceipt.FieldReceiptURL:
 			values[i] = new(sql.NullString)
 		case cashreceipt.FieldCreatedAt, cashreceipt.FieldUpdatedAt, cashreceipt.FieldIssuedAt, cashreceipt.FieldCancelledAt:
 			values[i] = new(sql.NullTime)
@@ -183,6 +185,12 @@ func (_m *CashReceipt) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field pg_receipt_id", values[i])
 			} else if value.Valid {
 				_m.PgReceiptID = value.String
+			}
+		case cashreceipt.FieldPgOrderID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field pg_order_id", values[i])
+			} else if value.Valid {
+				_m.PgOrderID = value.String
 			}
 		case cashreceipt.FieldReceiptURL:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -288,6 +296,9 @@ func (_m *CashReceipt) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("pg_receipt_id=")
 	builder.WriteString(_m.PgReceiptID)
+	builder.WriteString(", ")
+	builder.WriteString("pg_order_id=")
+	builder.WriteString(_m.PgOrderID)
 	builder.WriteString(", ")
 	builder.WriteString("receipt_url=")
 	builder.WriteString(_m.ReceiptURL)

@@ -129,6 +129,20 @@ func (_c *CashReceiptCreate) SetNillablePgReceiptID(v *string) *CashReceiptCreat
 	return _c
 }
 
+// SetPgOrderID sets the "pg_order_id" field.
+func (_c *CashReceiptCreate) SetPgOrderID(v string) *CashReceiptCreate {
+	_c.mutation.SetPgOrderID(v)
+	return _c
+}
+
+// SetNillablePgOrderID sets the "pg_order_id" field if the given value is not nil.
+func (_c *CashReceiptCreate) SetNillablePgOrderID(v *string) *CashReceiptCreate {
+	if v != nil {
+		_c.SetPgOrderID(*v)
+	}
+	return _c
+}
+
 // SetReceiptURL sets the "receipt_url" field.
 func (_c *CashReceiptCreate) SetReceiptURL(v string) *CashReceiptCreate {
 	_c.mutation.SetReceiptURL(v)
@@ -255,6 +269,10 @@ func (_c *CashReceiptCreate) defaults() error {
 		v := cashreceipt.DefaultPgReceiptID
 		_c.mutation.SetPgReceiptID(v)
 	}
+	if _, ok := _c.mutation.PgOrderID(); !ok {
+		v := cashreceipt.DefaultPgOrderID
+		_c.mutation.SetPgOrderID(v)
+	}
 	if _, ok := _c.mutation.ReceiptURL(); !ok {
 		v := cashreceipt.DefaultReceiptURL
 		_c.mutation.SetReceiptURL(v)
@@ -326,6 +344,9 @@ func (_c *CashReceiptCreate) check() error {
 	}
 	if _, ok := _c.mutation.PgReceiptID(); !ok {
 		return &ValidationError{Name: "pg_receipt_id", err: errors.New(`ent: missing required field "CashReceipt.pg_receipt_id"`)}
+	}
+	if _, ok := _c.mutation.PgOrderID(); !ok {
+		return &ValidationError{Name: "pg_order_id", err: errors.New(`ent: missing required field "CashReceipt.pg_order_id"`)}
 	}
 	if _, ok := _c.mutation.ReceiptURL(); !ok {
 		return &ValidationError{Name: "receipt_url", err: errors.New(`ent: missing required field "CashReceipt.receipt_url"`)}
@@ -417,6 +438,10 @@ func (_c *CashReceiptCreate) createSpec() (*CashReceipt, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PgReceiptID(); ok {
 		_spec.SetField(cashreceipt.FieldPgReceiptID, field.TypeString, value)
 		_node.PgReceiptID = value
+	}
+	if value, ok := _c.mutation.PgOrderID(); ok {
+		_spec.SetField(cashreceipt.FieldPgOrderID, field.TypeString, value)
+		_node.PgOrderID = value
 	}
 	if value, ok := _c.mutation.ReceiptURL(); ok {
 		_spec.SetField(cashreceipt.FieldReceiptURL, field.TypeString, value)
@@ -548,6 +573,18 @@ func (u *CashReceiptUpsert) SetPgReceiptID(v string) *CashReceiptUpsert {
 // UpdatePgReceiptID sets the "pg_receipt_id" field to the value that was provided on create.
 func (u *CashReceiptUpsert) UpdatePgReceiptID() *CashReceiptUpsert {
 	u.SetExcluded(cashreceipt.FieldPgReceiptID)
+	return u
+}
+
+// SetPgOrderID sets the "pg_order_id" field.
+func (u *CashReceiptUpsert) SetPgOrderID(v string) *CashReceiptUpsert {
+	u.Set(cashreceipt.FieldPgOrderID, v)
+	return u
+}
+
+// UpdatePgOrderID sets the "pg_order_id" field to the value that was provided on create.
+func (u *CashReceiptUpsert) UpdatePgOrderID() *CashReceiptUpsert {
+	u.SetExcluded(cashreceipt.FieldPgOrderID)
 	return u
 }
 
@@ -742,6 +779,20 @@ func (u *CashReceiptUpsertOne) SetPgReceiptID(v string) *CashReceiptUpsertOne {
 func (u *CashReceiptUpsertOne) UpdatePgReceiptID() *CashReceiptUpsertOne {
 	return u.Update(func(s *CashReceiptUpsert) {
 		s.UpdatePgReceiptID()
+	})
+}
+
+// SetPgOrderID sets the "pg_order_id" field.
+func (u *CashReceiptUpsertOne) SetPgOrderID(v string) *CashReceiptUpsertOne {
+	return u.Update(func(s *CashReceiptUpsert) {
+		s.SetPgOrderID(v)
+	})
+}
+
+// UpdatePgOrderID sets the "pg_order_id" field to the value that was provided on create.
+func (u *CashReceiptUpsertOne) UpdatePgOrderID() *CashReceiptUpsertOne {
+	return u.Update(func(s *CashReceiptUpsert) {
+		s.UpdatePgOrderID()
 	})
 }
 
@@ -1114,6 +1165,20 @@ func (u *CashReceiptUpsertBulk) SetPgReceiptID(v string) *CashReceiptUpsertBulk 
 func (u *CashReceiptUpsertBulk) UpdatePgReceiptID() *CashReceiptUpsertBulk {
 	return u.Update(func(s *CashReceiptUpsert) {
 		s.UpdatePgReceiptID()
+	})
+}
+
+// SetPgOrderID sets the "pg_order_id" field.
+func (u *CashReceiptUpsertBulk) SetPgOrderID(v string) *CashReceiptUpsertBulk {
+	return u.Update(func(s *CashReceiptUpsert) {
+		s.SetPgOrderID(v)
+	})
+}
+
+// UpdatePgOrderID sets the "pg_order_id" field to the value that was provided on create.
+func (u *CashReceiptUpsertBulk) UpdatePgOrderID() *CashReceiptUpsertBulk {
+	return u.Update(func(s *CashReceiptUpsert) {
+		s.UpdatePgOrderID()
 	})
 }
 

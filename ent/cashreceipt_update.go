@@ -78,6 +78,20 @@ func (_u *CashReceiptUpdate) SetNillablePgReceiptID(v *string) *CashReceiptUpdat
 	return _u
 }
 
+// SetPgOrderID sets the "pg_order_id" field.
+func (_u *CashReceiptUpdate) SetPgOrderID(v string) *CashReceiptUpdate {
+	_u.mutation.SetPgOrderID(v)
+	return _u
+}
+
+// SetNillablePgOrderID sets the "pg_order_id" field if the given value is not nil.
+func (_u *CashReceiptUpdate) SetNillablePgOrderID(v *string) *CashReceiptUpdate {
+	if v != nil {
+		_u.SetPgOrderID(*v)
+	}
+	return _u
+}
+
 // SetReceiptURL sets the "receipt_url" field.
 func (_u *CashReceiptUpdate) SetReceiptURL(v string) *CashReceiptUpdate {
 	_u.mutation.SetReceiptURL(v)
@@ -234,6 +248,9 @@ func (_u *CashReceiptUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if value, ok := _u.mutation.PgReceiptID(); ok {
 		_spec.SetField(cashreceipt.FieldPgReceiptID, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.PgOrderID(); ok {
+		_spec.SetField(cashreceipt.FieldPgOrderID, field.TypeString, value)
+	}
 	if value, ok := _u.mutation.ReceiptURL(); ok {
 		_spec.SetField(cashreceipt.FieldReceiptURL, field.TypeString, value)
 	}
@@ -321,6 +338,20 @@ func (_u *CashReceiptUpdateOne) SetPgReceiptID(v string) *CashReceiptUpdateOne {
 func (_u *CashReceiptUpdateOne) SetNillablePgReceiptID(v *string) *CashReceiptUpdateOne {
 	if v != nil {
 		_u.SetPgReceiptID(*v)
+	}
+	return _u
+}
+
+// SetPgOrderID sets the "pg_order_id" field.
+func (_u *CashReceiptUpdateOne) SetPgOrderID(v string) *CashReceiptUpdateOne {
+	_u.mutation.SetPgOrderID(v)
+	return _u
+}
+
+// SetNillablePgOrderID sets the "pg_order_id" field if the given value is not nil.
+func (_u *CashReceiptUpdateOne) SetNillablePgOrderID(v *string) *CashReceiptUpdateOne {
+	if v != nil {
+		_u.SetPgOrderID(*v)
 	}
 	return _u
 }
@@ -510,6 +541,9 @@ func (_u *CashReceiptUpdateOne) sqlSave(ctx context.Context) (_node *CashReceipt
 	}
 	if value, ok := _u.mutation.PgReceiptID(); ok {
 		_spec.SetField(cashreceipt.FieldPgReceiptID, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.PgOrderID(); ok {
+		_spec.SetField(cashreceipt.FieldPgOrderID, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.ReceiptURL(); ok {
 		_spec.SetField(cashreceipt.FieldReceiptURL, field.TypeString, value)

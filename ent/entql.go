@@ -148,6 +148,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			cashreceipt.FieldVat:            {Type: field.TypeInt64, Column: cashreceipt.FieldVat},
 			cashreceipt.FieldApprovalNumber: {Type: field.TypeString, Column: cashreceipt.FieldApprovalNumber},
 			cashreceipt.FieldPgReceiptID:    {Type: field.TypeString, Column: cashreceipt.FieldPgReceiptID},
+			cashreceipt.FieldPgOrderID:      {Type: field.TypeString, Column: cashreceipt.FieldPgOrderID},
 			cashreceipt.FieldReceiptURL:     {Type: field.TypeString, Column: cashreceipt.FieldReceiptURL},
 			cashreceipt.FieldFailure:        {Type: field.TypeJSON, Column: cashreceipt.FieldFailure},
 			cashreceipt.FieldIssuedAt:       {Type: field.TypeTime, Column: cashreceipt.FieldIssuedAt},
@@ -1186,6 +1187,11 @@ func (f *CashReceiptFilter) WhereApprovalNumber(p entql.StringP) {
 // WherePgReceiptID applies the entql string predicate on the pg_receipt_id field.
 func (f *CashReceiptFilter) WherePgReceiptID(p entql.StringP) {
 	f.Where(p.Field(cashreceipt.FieldPgReceiptID))
+}
+
+// WherePgOrderID applies the entql string predicate on the pg_order_id field.
+func (f *CashReceiptFilter) WherePgOrderID(p entql.StringP) {
+	f.Where(p.Field(cashreceipt.FieldPgOrderID))
 }
 
 // WhereReceiptURL applies the entql string predicate on the receipt_url field.

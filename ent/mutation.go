@@ -4405,6 +4405,7 @@ type CashReceiptMutation struct {
 	addvat          *int64
 	approval_number *string
 	pg_receipt_id   *string
+	pg_order_id     *string
 	receipt_url     *string
 	failure         **details.Failure
 	issued_at       *time.Time
@@ -5013,6 +5014,42 @@ func (m *CashReceiptMutation) ResetPgReceiptID() {
 	m.pg_receipt_id = nil
 }
 
+// SetPgOrderID sets the "pg_order_id" field.
+func (m *CashReceiptMutation) SetPgOrderID(s string) {
+	m.pg_order_id = &s
+}
+
+// PgOrderID returns the value of the "pg_order_id" field in the mutation.
+func (m *CashReceiptMutation) PgOrderID() (r string, exists bool) {
+	v := m.pg_order_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPgOrderID returns the old "pg_order_id" field's value of the CashReceipt entity.
+// If the CashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CashReceiptMutation) OldPgOrderID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPgOrderID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPgOrderID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPgOrderID: %w", err)
+	}
+	return oldValue.PgOrderID, nil
+}
+
+// ResetPgOrderID resets all changes to the "pg_order_id" field.
+func (m *CashReceiptMutation) ResetPgOrderID() {
+	m.pg_order_id = nil
+}
+
 // SetReceiptURL sets the "receipt_url" field.
 func (m *CashReceiptMutation) SetReceiptURL(s string) {
 	m.receipt_url = &s
@@ -5257,7 +5294,7 @@ func (m *CashReceiptMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CashReceiptMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.store_id != nil {
 		fields = append(fields, cashreceipt.FieldStoreID)
 	}
@@ -5293,6 +5330,9 @@ func (m *CashReceiptMutation) Fields() []string {
 	}
 	if m.pg_receipt_id != nil {
 		fields = append(fields, cashreceipt.FieldPgReceiptID)
+	}
+	if m.pg_order_id != nil {
+		fields = append(fields, cashreceipt.FieldPgOrderID)
 	}
 	if m.receipt_url != nil {
 		fields = append(fields, cashreceipt.FieldReceiptURL)
@@ -5338,6 +5378,8 @@ func (m *CashReceiptMutation) Field(name string) (ent.Value, bool) {
 		return m.ApprovalNumber()
 	case cashreceipt.FieldPgReceiptID:
 		return m.PgReceiptID()
+	case cashreceipt.FieldPgOrderID:
+		return m.PgOrderID()
 	case cashreceipt.FieldReceiptURL:
 		return m.ReceiptURL()
 	case cashreceipt.FieldFailure:
@@ -5379,6 +5421,8 @@ func (m *CashReceiptMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldApprovalNumber(ctx)
 	case cashreceipt.FieldPgReceiptID:
 		return m.OldPgReceiptID(ctx)
+	case cashreceipt.FieldPgOrderID:
+		return m.OldPgOrderID(ctx)
 	case cashreceipt.FieldReceiptURL:
 		return m.OldReceiptURL(ctx)
 	case cashreceipt.FieldFailure:
@@ -5479,6 +5523,13 @@ func (m *CashReceiptMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPgReceiptID(v)
+		return nil
+	case cashreceipt.FieldPgOrderID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPgOrderID(v)
 		return nil
 	case cashreceipt.FieldReceiptURL:
 		v, ok := value.(string)
@@ -5652,6 +5703,9 @@ func (m *CashReceiptMutation) ResetField(name string) error {
 		return nil
 	case cashreceipt.FieldPgReceiptID:
 		m.ResetPgReceiptID()
+		return nil
+	case cashreceipt.FieldPgOrderID:
+		m.ResetPgOrderID()
 		return nil
 	case cashreceipt.FieldReceiptURL:
 		m.ResetReceiptURL()

@@ -79,7 +79,7 @@ func (s *Service) IssueCashReceipt(ctx context.Context, paymentID string, subjec
 			}
 		}
 		create := tx.CashReceipt.Create().
-			SetID(id).SetStoreID(p.StoreID).SetPaymentID(p.ID).
+			SetID(id).SetStoreID(p.StoreID).SetPaymentID(p.ID).SetPgOrderID(id).
 			SetType(cashreceipt.Type(subject.Type)).
 			SetIdentityMasked(MaskDigits(subject.Identity)).
 			SetAmount(left.Cancellable()).SetTaxFree(left.CancellableTaxFree()).SetVat(vat)
@@ -196,8 +196,9 @@ func (s *Service) CancelCashReceipt(ctx context.Context, paymentID, reason strin
 // order id (a receipt the PG issued itself with a deposit carries the
 // payment's).
 func receiptRef(p *ent.Payment, r *ent.CashReceipt) providers.LookupCashReceiptRequest {
-	if r.PgReceiptID != "" {
-		return providers.LookupCashReceiptRequest{ReceiptID: r.PgReceiptID}
+	orderID := r.PgOrderID
+	if orderID == "" {
+		orderID = p.ID
 	}
-	return providers.LookupCashReceiptRequest{OrderID: p.ID}
+	return providers.LookupCashReceiptRequest{ReceiptID: r.PgReceiptID, OrderID: orderID}
 }

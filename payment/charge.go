@@ -492,7 +492,7 @@ func (s *Service) RecordDeposit(ctx context.Context, id string, amount int64, de
 		// the deposit. Record it REQUESTED; GetCashReceipt follows it up at
 		// the PG by the order id.
 		return tx.CashReceipt.Create().
-			SetID(secrets.NewID("cr")).SetStoreID(out.StoreID).SetPaymentID(out.ID).
+			SetID(secrets.NewID("cr")).SetStoreID(out.StoreID).SetPaymentID(out.ID).SetPgOrderID(out.ID).
 			SetType(cashreceipt.Type(va.CashReceiptType)).SetIdentityMasked(va.CashReceiptIdentity).
 			SetStatus(cashreceipt.StatusREQUESTED).
 			SetAmount(out.Total).SetTaxFree(out.TaxFree).SetVat(out.Vat).

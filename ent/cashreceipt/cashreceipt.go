@@ -40,6 +40,8 @@ const (
 	FieldApprovalNumber = "approval_number"
 	// FieldPgReceiptID holds the string denoting the pg_receipt_id field in the database.
 	FieldPgReceiptID = "pg_receipt_id"
+	// FieldPgOrderID holds the string denoting the pg_order_id field in the database.
+	FieldPgOrderID = "pg_order_id"
 	// FieldReceiptURL holds the string denoting the receipt_url field in the database.
 	FieldReceiptURL = "receipt_url"
 	// FieldFailure holds the string denoting the failure field in the database.
@@ -76,6 +78,7 @@ var Columns = []string{
 	FieldVat,
 	FieldApprovalNumber,
 	FieldPgReceiptID,
+	FieldPgOrderID,
 	FieldReceiptURL,
 	FieldFailure,
 	FieldIssuedAt,
@@ -114,6 +117,8 @@ var (
 	DefaultApprovalNumber string
 	// DefaultPgReceiptID holds the default value on creation for the "pg_receipt_id" field.
 	DefaultPgReceiptID string
+	// DefaultPgOrderID holds the default value on creation for the "pg_order_id" field.
+	DefaultPgOrderID string
 	// DefaultReceiptURL holds the default value on creation for the "receipt_url" field.
 	DefaultReceiptURL string
 	// DefaultID holds the default value on creation for the "id" field.
@@ -236,6 +241,11 @@ func ByApprovalNumber(opts ...sql.OrderTermOption) OrderOption {
 // ByPgReceiptID orders the results by the pg_receipt_id field.
 func ByPgReceiptID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPgReceiptID, opts...).ToFunc()
+}
+
+// ByPgOrderID orders the results by the pg_order_id field.
+func ByPgOrderID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPgOrderID, opts...).ToFunc()
 }
 
 // ByReceiptURL orders the results by the receipt_url field.

@@ -115,6 +115,11 @@ func PgReceiptID(v string) predicate.CashReceipt {
 	return predicate.CashReceipt(sql.FieldEQ(FieldPgReceiptID, v))
 }
 
+// PgOrderID applies equality check predicate on the "pg_order_id" field. It's identical to PgOrderIDEQ.
+func PgOrderID(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldEQ(FieldPgOrderID, v))
+}
+
 // ReceiptURL applies equality check predicate on the "receipt_url" field. It's identical to ReceiptURLEQ.
 func ReceiptURL(v string) predicate.CashReceipt {
 	return predicate.CashReceipt(sql.FieldEQ(FieldReceiptURL, v))
@@ -693,6 +698,71 @@ func PgReceiptIDEqualFold(v string) predicate.CashReceipt {
 // PgReceiptIDContainsFold applies the ContainsFold predicate on the "pg_receipt_id" field.
 func PgReceiptIDContainsFold(v string) predicate.CashReceipt {
 	return predicate.CashReceipt(sql.FieldContainsFold(FieldPgReceiptID, v))
+}
+
+// PgOrderIDEQ applies the EQ predicate on the "pg_order_id" field.
+func PgOrderIDEQ(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldEQ(FieldPgOrderID, v))
+}
+
+// PgOrderIDNEQ applies the NEQ predicate on the "pg_order_id" field.
+func PgOrderIDNEQ(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldNEQ(FieldPgOrderID, v))
+}
+
+// PgOrderIDIn applies the In predicate on the "pg_order_id" field.
+func PgOrderIDIn(vs ...string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldIn(FieldPgOrderID, vs...))
+}
+
+// PgOrderIDNotIn applies the NotIn predicate on the "pg_order_id" field.
+func PgOrderIDNotIn(vs ...string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldNotIn(FieldPgOrderID, vs...))
+}
+
+// PgOrderIDGT applies the GT predicate on the "pg_order_id" field.
+func PgOrderIDGT(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldGT(FieldPgOrderID, v))
+}
+
+// PgOrderIDGTE applies the GTE predicate on the "pg_order_id" field.
+func PgOrderIDGTE(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldGTE(FieldPgOrderID, v))
+}
+
+// PgOrderIDLT applies the LT predicate on the "pg_order_id" field.
+func PgOrderIDLT(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldLT(FieldPgOrderID, v))
+}
+
+// PgOrderIDLTE applies the LTE predicate on the "pg_order_id" field.
+func PgOrderIDLTE(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldLTE(FieldPgOrderID, v))
+}
+
+// PgOrderIDContains applies the Contains predicate on the "pg_order_id" field.
+func PgOrderIDContains(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldContains(FieldPgOrderID, v))
+}
+
+// PgOrderIDHasPrefix applies the HasPrefix predicate on the "pg_order_id" field.
+func PgOrderIDHasPrefix(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldHasPrefix(FieldPgOrderID, v))
+}
+
+// PgOrderIDHasSuffix applies the HasSuffix predicate on the "pg_order_id" field.
+func PgOrderIDHasSuffix(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldHasSuffix(FieldPgOrderID, v))
+}
+
+// PgOrderIDEqualFold applies the EqualFold predicate on the "pg_order_id" field.
+func PgOrderIDEqualFold(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldEqualFold(FieldPgOrderID, v))
+}
+
+// PgOrderIDContainsFold applies the ContainsFold predicate on the "pg_order_id" field.
+func PgOrderIDContainsFold(v string) predicate.CashReceipt {
+	return predicate.CashReceipt(sql.FieldContainsFold(FieldPgOrderID, v))
 }
 
 // ReceiptURLEQ applies the EQ predicate on the "receipt_url" field.

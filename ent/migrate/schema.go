@@ -154,6 +154,7 @@ var (
 		{Name: "vat", Type: field.TypeInt64},
 		{Name: "approval_number", Type: field.TypeString, Default: ""},
 		{Name: "pg_receipt_id", Type: field.TypeString, Default: ""},
+		{Name: "pg_order_id", Type: field.TypeString, Default: ""},
 		{Name: "receipt_url", Type: field.TypeString, Default: ""},
 		{Name: "failure", Type: field.TypeJSON, Nullable: true},
 		{Name: "issued_at", Type: field.TypeTime, Nullable: true},
@@ -168,7 +169,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "cash_receipts_payments_cash_receipt",
-				Columns:    []*schema.Column{CashReceiptsColumns[16]},
+				Columns:    []*schema.Column{CashReceiptsColumns[17]},
 				RefColumns: []*schema.Column{PaymentsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},

@@ -255,8 +255,12 @@ func init() {
 	cashreceiptDescPgReceiptID := cashreceiptFields[9].Descriptor()
 	// cashreceipt.DefaultPgReceiptID holds the default value on creation for the pg_receipt_id field.
 	cashreceipt.DefaultPgReceiptID = cashreceiptDescPgReceiptID.Default.(string)
+	// cashreceiptDescPgOrderID is the schema descriptor for pg_order_id field.
+	cashreceiptDescPgOrderID := cashreceiptFields[10].Descriptor()
+	// cashreceipt.DefaultPgOrderID holds the default value on creation for the pg_order_id field.
+	cashreceipt.DefaultPgOrderID = cashreceiptDescPgOrderID.Default.(string)
 	// cashreceiptDescReceiptURL is the schema descriptor for receipt_url field.
-	cashreceiptDescReceiptURL := cashreceiptFields[10].Descriptor()
+	cashreceiptDescReceiptURL := cashreceiptFields[11].Descriptor()
 	// cashreceipt.DefaultReceiptURL holds the default value on creation for the receipt_url field.
 	cashreceipt.DefaultReceiptURL = cashreceiptDescReceiptURL.Default.(string)
 	// cashreceiptDescID is the schema descriptor for id field.

@@ -168,6 +168,10 @@ func (CashReceipt) Fields() []ent.Field {
 		field.Int64("vat").Immutable(),
 		field.String("approval_number").Default(""),
 		field.String("pg_receipt_id").Default(""),
+		// The order id the receipt was asked for under at the PG: its own
+		// id when paymux asked, the payment's when the PG issued it with a
+		// deposit. "" on receipts from before it was kept: the payment's.
+		field.String("pg_order_id").Default(""),
 		field.String("receipt_url").Default(""),
 		field.JSON("failure", &details.Failure{}).Optional(),
 		field.Time("issued_at").Optional().Nillable(),

@@ -47,6 +47,7 @@ func runSuite(t *testing.T, newPG func(*testing.T) pgDriver) {
 			{"a timed-out approval", (*env).testTimedOutApproval},
 			{"virtual account, deposit notice, refund", (*env).testVirtualAccount},
 			{"a cancel made in the PG's console", (*env).testConsoleCancel},
+			{"cash receipts", (*env).testCashReceipt},
 			{"tax types", (*env).testTaxTypes},
 			{"key-in", (*env).testKeyIn},
 			{"billing keys and schedules", (*env).testBilling},
@@ -720,5 +721,32 @@ func (e *env) testKeyIn(t *testing.T) {
 	wantStatus(t, p, paymuxv1.PaymentStatus_PAYMENT_STATUS_PAID)
 	if _, bal := e.pg.pgStatus(p.GetId()); bal != 12000 || strings.Contains(p.String(), e.pg.billingCard) {
 		t.Fatalf("key-in: the PG holds %d; payment %v", bal, p)
+	}
+}
+
+func (e *env) testCashReceipt(t *testing.T) {
+	ctx := context.Background()
+	p := e.issueVirtualAccount(t, 22000)
+	if err := e.pg.deposit(p.GetId(), 22000, "홍길동"); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, e.get(t, p.GetId()), paymuxv1.PaymentStatus_PAYMENT_STATUS_PAID)
+	res, err := e.payments.IssueCashReceipt(ctx, connect.NewRequest(&paymuxv1.IssueCashReceiptRequest{PaymentId: p.GetId(),
+		Receipt: &paymuxv1.CashReceiptInput{Type: paymuxv1.CashReceiptType_CASH_RECEIPT_TYPE_INCOME_DEDUCTION, IdentityNumber: "01012345678"}}))
+	if err != nil {
+		t.Fatalf("issue a cash receipt: %v", err)
+	}
+	r := res.Msg.GetCashReceipt()
+	if r.GetPgReceiptId() == "" || r.GetAmount() != 22000 || strings.Contains(r.String(), "01012345678") ||
+		(r.GetStatus() != paymuxv1.CashReceiptStatus_CASH_RECEIPT_STATUS_REQUESTED && r.GetStatus() != paymuxv1.CashReceiptStatus_CASH_RECEIPT_STATUS_ISSUED) {
+		t.Fatalf("cash receipt %v", r)
+	}
+	got, err := e.payments.GetCashReceipt(ctx, connect.NewRequest(&paymuxv1.GetCashReceiptRequest{PaymentId: p.GetId()}))
+	if err != nil || got.Msg.GetCashReceipt().GetId() != r.GetId() {
+		t.Fatalf("get the cash receipt: %v %v", got, err)
+	}
+	cancelled, err := e.payments.CancelCashReceipt(ctx, connect.NewRequest(&paymuxv1.CancelCashReceiptRequest{PaymentId: p.GetId()}))
+	if err != nil || cancelled.Msg.GetCashReceipt().GetStatus() != paymuxv1.CashReceiptStatus_CASH_RECEIPT_STATUS_CANCELLED {
+		t.Fatalf("cancel the cash receipt: %v %v", cancelled, err)
 	}
 }
