@@ -65,11 +65,15 @@ func (s *Service) IssueCashReceipt(ctx context.Context, paymentID string, subjec
 		IdempotencyKey:  id,
 	})
 	cancel()
-	if err != nil {
-		if providers.OutcomeUnknown(err) {
-			return nil, outcomeUnknownError(p, "the cash receipt request")
-		}
+	unknown := providers.OutcomeUnknown(err)
+	if err != nil && !unknown {
 		return nil, PGError(p, err)
+	}
+	if unknown {
+		// The PG may have issued it: the receipt is kept REQUESTED under its
+		// order id, so that a second ask cannot issue another and a lookup
+		// (GetCashReceipt) finds out.
+		res = &providers.CashReceipt{Status: providers.CashReceiptRequested}
 	}
 	var row *ent.CashReceipt
 	err = database.InTx(context.WithoutCancel(ctx), s.db, func(tx *ent.Tx) error {
@@ -89,6 +93,9 @@ func (s *Service) IssueCashReceipt(ctx context.Context, paymentID string, subjec
 	})
 	if err != nil {
 		return nil, err
+	}
+	if unknown {
+		return nil, outcomeUnknownError(p, "the cash receipt request")
 	}
 	return row, nil
 }
@@ -148,6 +155,12 @@ func (s *Service) GetCashReceipt(ctx context.Context, paymentID string) (*ent.Ca
 		pgctx, cancel := s.PGContext(ctx)
 		res, err := ch.API.LookupCashReceipt(pgctx, ch.PG, receiptRef(p, r))
 		cancel()
+		if providers.IsKind(err, providers.KindNotFound) && r.PgReceiptID == "" {
+			// Asked for with no answer, and the PG has none: it was never
+			// issued, and may be asked for again.
+			res, err = &providers.CashReceipt{Status: providers.CashReceiptFailed,
+				Failure: &providers.Error{Kind: providers.KindNotFound, Message: "the PG has no such receipt"}}, nil
+		}
 		if err == nil {
 			upd := s.db.CashReceipt.UpdateOne(r)
 			applyReceipt(upd.Mutation(), res)

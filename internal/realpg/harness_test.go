@@ -64,7 +64,7 @@ type pgDriver struct {
 	// completeWindow plays the buyer on the fake window opened with
 	// params and returns the request the browser then makes to paymux.
 	completeWindow func(params map[string]string, c choice) (method, target string, form url.Values, err error)
-	failNext       func(op string, f fault) // op: "approve", "cancel", "charge"
+	failNext       func(op string, f fault) // op: "approve", "cancel", "charge", "receipt"
 	// declines are window choices each PG refuses, with the PG code paymux
 	// must keep.
 	declines []declineCase

@@ -16,7 +16,8 @@ import (
 func nicePay(t *testing.T) pgDriver {
 	f := nicepayfake.Start(nicepayfake.Options{})
 	t.Cleanup(f.Close)
-	ops := map[string]string{"approve": nicepayfake.OpApprove, "cancel": nicepayfake.OpCancel, "charge": nicepayfake.OpBillingCharge}
+	ops := map[string]string{"approve": nicepayfake.OpApprove, "cancel": nicepayfake.OpCancel, "charge": nicepayfake.OpBillingCharge,
+		"receipt": nicepayfake.OpReceipt}
 	faults := map[fault]nicepayfake.Fault{
 		faultLoseAnswer: nicepayfake.LoseAnswer, faultTimeoutAfterCharge: nicepayfake.TimeoutAfterCharge, faultUnavailable: nicepayfake.Unavailable,
 	}

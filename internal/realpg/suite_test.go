@@ -726,6 +726,20 @@ func (e *env) testKeyIn(t *testing.T) {
 
 func (e *env) testCashReceipt(t *testing.T) {
 	ctx := context.Background()
+	// A request whose answer never came is kept REQUESTED: asking again
+	// cannot make the PG issue a second receipt.
+	q := e.issueVirtualAccount(t, 13000)
+	if err := e.pg.deposit(q.GetId(), 13000, "홍길동"); err != nil {
+		t.Fatal(err)
+	}
+	ask := connect.NewRequest(&paymuxv1.IssueCashReceiptRequest{PaymentId: q.GetId(),
+		Receipt: &paymuxv1.CashReceiptInput{Type: paymuxv1.CashReceiptType_CASH_RECEIPT_TYPE_INCOME_DEDUCTION, IdentityNumber: "01012345678"}})
+	e.pg.failNext("receipt", faultTimeoutAfterCharge)
+	_, err := e.payments.IssueCashReceipt(ctx, ask)
+	wantCode(t, err, connect.CodeUnavailable, "a cash receipt whose answer never came")
+	_, err = e.payments.IssueCashReceipt(ctx, ask)
+	wantCode(t, err, connect.CodeAlreadyExists, "a second cash receipt while the first is unknown")
+
 	p := e.issueVirtualAccount(t, 22000)
 	if err := e.pg.deposit(p.GetId(), 22000, "홍길동"); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,8 @@ import (
 func tossPayments(t *testing.T) pgDriver {
 	f := tossfake.Start(tossfake.Options{})
 	t.Cleanup(f.Close)
-	ops := map[string]string{"approve": tossfake.OpConfirm, "cancel": tossfake.OpCancel, "charge": tossfake.OpBillingCharge}
+	ops := map[string]string{"approve": tossfake.OpConfirm, "cancel": tossfake.OpCancel, "charge": tossfake.OpBillingCharge,
+		"receipt": tossfake.OpCashReceipt}
 	faults := map[fault]tossfake.Fault{
 		// A dropped connection may be invisible: Go's client resends a POST
 		// with an Idempotency-Key by itself, and Toss answers the kept
