@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/internal/browsertest"
 	"github.com/paymux/paymux/providers/sandbox"
 )
 
@@ -27,44 +26,6 @@ import (
 // merchant's return URL) until it lands on the merchant's page. What the
 // page's Content-Security-Policy allows, and so whether the buyer ever gets
 // back to the shop, only a browser can tell.
-
-// browserChromiumPath finds Debian's chromium. CI installs it (.ci/run), so
-// there a missing browser fails the test; elsewhere it skips it.
-func browserChromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed: .ci/run installs it (apt-get install chromium); the browser tests must run in CI")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium): skipping the browser tests")
-	return ""
-}
-
-// startBrowser starts one headless Chromium for the test, closed when it
-// ends. Each browserPay opens a new tab of it.
-func startBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browserChromiumPath(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root, where Chromium's sandbox refuses to start
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	ctx, cancel := chromedp.NewContext(context.Background(), chromedp.WithAllocatorOptions(opts...))
-	t.Cleanup(cancel)
-	// Start the browser with a context that has no deadline: the first Run
-	// binds the browser's life to its context.
-	if err := chromedp.Do(ctx); err != nil {
-		cancel()
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
 
 // browserShop is the merchant's return page: it records the query each
 // payment came back with and shows a page the browser test waits for.
@@ -112,28 +73,7 @@ func (m *browserShop) query(paymentID string) url.Values {
 // merchant's page. It returns the URL the browser ends on.
 func browserPay(t *testing.T, browser context.Context, merchant *browserShop, checkoutURL, card string) string {
 	t.Helper()
-	tab, closeTab := chromedp.NewContext(browser)
-	defer closeTab()
-	if err := chromedp.Do(tab); err != nil { // open the tab without a deadline
-		t.Fatalf("open a tab: %v", err)
-	}
-	// Keep what the page logs (a CSP violation says so there) for a failure.
-	var (
-		logMu   sync.Mutex
-		console []string
-	)
-	messages := chromedp.Console(tab)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			logMu.Lock()
-			console = append(console, m.String())
-			logMu.Unlock()
-		}
-	}()
-
+	tab, console := browsertest.Tab(t, browser)
 	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
 	defer cancel()
 	const cards = `select[name="number"]`
@@ -158,10 +98,8 @@ func browserPay(t *testing.T, browser context.Context, merchant *browserShop, ch
 		defer dcancel()
 		where, _ := chromedp.Run(dctx, chromedp.Location())
 		body, _ := chromedp.Run(dctx, chromedp.Text(chromedp.CSS("body")))
-		logMu.Lock()
-		defer logMu.Unlock()
 		t.Fatalf("after Pay the browser did not reach the merchant's page: %v\nat %s\npage: %q\nconsole:\n  %s",
-			err, where, strings.TrimSpace(body), strings.Join(console, "\n  "))
+			err, where, strings.TrimSpace(body), strings.Join(console(), "\n  "))
 	}
 	where, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
@@ -217,7 +155,7 @@ func browserReadPayment(t *testing.T, ts *testServer, key http.Header, id string
 // Chromium and lands on the merchant's page, under both approval models
 // and with a declined card, on every database.
 func TestBrowserWindowPayment(t *testing.T) {
-	browser := startBrowser(t)
+	browser := browsertest.Start(t)
 	merchant := startBrowserShop(t)
 	forEachDB(t, func(t *testing.T, db *ent.Client) {
 		ts := startServer(t, db)

@@ -2,16 +2,14 @@ package realpg_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
+	"github.com/paymux/paymux/internal/browsertest"
 )
 
 // The buyer's side in a real browser: headless Chromium opens paymux's
@@ -22,35 +20,8 @@ import (
 // merchant. Only a browser tells whether the page's policy, the launch
 // code and the PG's way back fit together.
 
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed: .ci/run installs it; the browser tests must run in CI")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
-
-func startBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-dev-shm-usage", true))
-	ctx, cancel := chromedp.NewContext(context.Background(), chromedp.WithAllocatorOptions(opts...))
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
-
 func (e *env) testBrowserWindow(t *testing.T) {
-	browser := startBrowser(t)
+	browser := browsertest.Start(t)
 	for _, tc := range []struct {
 		model  paymuxv1.ApprovalModel
 		status string
@@ -80,26 +51,7 @@ func (e *env) testBrowserWindow(t *testing.T) {
 // window and waits for the merchant's page; it returns where it landed.
 func browserPay(t *testing.T, browser context.Context, checkoutURL string) string {
 	t.Helper()
-	tab, closeTab := chromedp.NewContext(browser)
-	defer closeTab()
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("open a tab: %v", err)
-	}
-	var (
-		mu      sync.Mutex
-		console []string
-	)
-	messages := chromedp.Console(tab)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			console = append(console, m.String())
-			mu.Unlock()
-		}
-	}()
+	tab, console := browsertest.Tab(t, browser)
 	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
 	defer cancel()
 	err := chromedp.Do(ctx,
@@ -113,10 +65,8 @@ func browserPay(t *testing.T, browser context.Context, checkoutURL string) strin
 		defer dcancel()
 		where, _ := chromedp.Run(dctx, chromedp.Location())
 		body, _ := chromedp.Run(dctx, chromedp.Text(chromedp.CSS("body")))
-		mu.Lock()
-		defer mu.Unlock()
 		t.Fatalf("the browser did not reach the merchant's page: %v\nat %s\npage: %q\nconsole:\n  %s",
-			err, where, strings.TrimSpace(body), strings.Join(console, "\n  "))
+			err, where, strings.TrimSpace(body), strings.Join(console(), "\n  "))
 	}
 	where, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {

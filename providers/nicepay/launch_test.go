@@ -7,18 +7,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paymux/paymux/internal/browsertest"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/nicepay"
 )
 
 // The Launch script runs where the checkout page runs it: with params as
 // an object of strings and AUTHNICE loaded. Node stands in for the page
-// (AUTHNICE and the document are stubs); skipped without node.
+// (AUTHNICE and the document are stubs); CI installs node (.ci/run).
 func TestLaunchScript(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: skipping the launch script test")
-	}
+	node := browsertest.Require(t, "node")
 	res, err := nicepay.New(nicepay.Options{}).PrepareWindow(context.Background(), testChannel(), providers.PrepareWindowRequest{
 		OrderID: "order-js", OrderName: `"quoted" <b>`, Method: providers.MethodVirtualAccount,
 		Amount: providers.Amount{Total: 1004, TaxFree: 4}, ReturnURL: "https://shop.example/r",

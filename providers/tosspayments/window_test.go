@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paymux/paymux/internal/browsertest"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/tosspayments"
 )
@@ -122,12 +123,9 @@ func TestPrepareBillingWindow(t *testing.T) {
 
 // The Launch script runs as paymux's checkout page runs it: params as an
 // object of strings, the SDK loaded. Node stands in for the page (the SDK
-// and document are stubs); skipped without node.
+// and document are stubs); CI installs node (.ci/run).
 func TestLaunchScript(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: skipping the launch script test")
-	}
+	node := browsertest.Require(t, "node")
 	a := tosspayments.New(tosspayments.Options{})
 	pay, err := a.PrepareWindow(context.Background(), testChannel(), providers.PrepareWindowRequest{
 		Method: providers.MethodCard, OrderID: "order-js", OrderName: `"quoted" <b>`,

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/paymux/paymux/internal/browsertest"
 	"github.com/paymux/paymux/providers/nicepay/nicepayfake"
 )
 
@@ -23,20 +22,6 @@ import (
 // on its own origin loads the script, calls AUTHNICE.requestPay, and the
 // buyer presses the window's buttons until the browser posts back to the
 // shop's returnUrl.
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed: .ci/run installs it (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium): skipping the browser test")
-	return ""
-}
 
 var shopPage = template.Must(template.New("shop").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>shop</title>
@@ -95,19 +80,10 @@ func (s *shop) form(orderID string) url.Values {
 }
 
 func TestWindowInHeadlessChromium(t *testing.T) {
-	path := chromiumPath(t)
+	bctx := browsertest.Start(t)
 	f, _ := start(t)
 	c := newClient(t, f)
 	sh := startShop(t, f.SDKURL())
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-dev-shm-usage", true))
-	bctx, cancelBrowser := chromedp.NewContext(context.Background(), chromedp.WithAllocatorOptions(opts...))
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
 
 	checkout := func(params map[string]string) string {
 		b, _ := json.Marshal(params)
@@ -116,11 +92,7 @@ func TestWindowInHeadlessChromium(t *testing.T) {
 	// tab opens a new tab; its context ends with the test.
 	tab := func(t *testing.T) context.Context {
 		t.Helper()
-		tctx, cancelTab := chromedp.NewContext(bctx)
-		t.Cleanup(cancelTab)
-		if err := chromedp.Do(tctx); err != nil { // open the tab without a deadline
-			t.Fatal(err)
-		}
+		tctx, _ := browsertest.Tab(t, bctx)
 		ctx, cancel := context.WithTimeout(tctx, 30*time.Second)
 		t.Cleanup(cancel)
 		return ctx
