@@ -24,8 +24,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Provider is one PG as paymux uses it. Implementations must be safe for
@@ -190,4 +193,16 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 // refused them, and any other error when it could not tell.
 type Verifier interface {
 	VerifyCredentials(ctx context.Context, ch Channel) error
+}
+
+// HTTPClient is an HTTP client for a PG's API: it connects within
+// connect and waits read for the answer's headers; the whole call is
+// bounded too, in case the body trickles. A call's context deadline wins
+// over either.
+func HTTPClient(connect, read time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = connect
+	t.ResponseHeaderTimeout = read
+	return &http.Client{Transport: t, Timeout: connect + read + 5*time.Second}
 }

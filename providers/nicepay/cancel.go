@@ -1,6 +1,7 @@
 package nicepay
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -108,7 +109,7 @@ func (a *Adapter) cancel(ctx context.Context, ch providers.Channel, op string, r
 		key = "at " + ediDate
 	}
 	body := map[string]any{
-		"reason":   truncate(orDefault(req.Reason, "cancel"), 100),
+		"reason":   truncate(cmp.Or(req.Reason, "cancel"), 100),
 		"orderId":  CancelOrderID(req.OrderID, key),
 		"ediDate":  ediDate,
 		"signData": Sign(req.PGTransactionID, ediDate, ch.Secret(SecretSecretKey)),
@@ -203,7 +204,7 @@ func (a *Adapter) CloseVirtualAccount(ctx context.Context, ch providers.Channel,
 	res, err := a.cancel(ctx, ch, "CloseVirtualAccount", providers.CancelRequest{
 		PGTransactionID: req.PGTransactionID,
 		OrderID:         req.OrderID,
-		Reason:          orDefault(req.Reason, "virtual account closed"),
+		Reason:          cmp.Or(req.Reason, "virtual account closed"),
 		IdempotencyKey:  "close",
 	})
 	if err != nil {

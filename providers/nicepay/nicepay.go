@@ -2,6 +2,7 @@ package nicepay
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,37 +72,19 @@ var (
 func New(opts Options) *Adapter {
 	a := &Adapter{
 		Unsupported: providers.Unsupported{Provider: Name},
-		apiURL:      strings.TrimRight(orDefault(opts.APIURL, DefaultAPIURL), "/"),
-		sandboxURL:  strings.TrimRight(orDefault(opts.SandboxAPIURL, DefaultSandboxAPIURL), "/"),
-		sdkURL:      orDefault(opts.SDKURL, DefaultSDKURL),
+		apiURL:      strings.TrimRight(cmp.Or(opts.APIURL, DefaultAPIURL), "/"),
+		sandboxURL:  strings.TrimRight(cmp.Or(opts.SandboxAPIURL, DefaultSandboxAPIURL), "/"),
+		sdkURL:      cmp.Or(opts.SDKURL, DefaultSDKURL),
 		client:      opts.HTTPClient,
 		now:         opts.Now,
 	}
 	if a.client == nil {
-		a.client = defaultClient()
+		a.client = providers.HTTPClient(ConnectTimeout, ReadTimeout)
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
 	return a
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// defaultClient connects within ConnectTimeout and waits ReadTimeout for
-// the answer's headers; the whole call is bounded too, in case the body
-// trickles.
-func defaultClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = ConnectTimeout
-	t.ResponseHeaderTimeout = ReadTimeout
-	return &http.Client{Transport: t, Timeout: ConnectTimeout + ReadTimeout + 5*time.Second}
 }
 
 // Name returns "nicepay".
@@ -281,11 +264,11 @@ func (a *Adapter) call(ctx context.Context, ch providers.Channel, op, method, pa
 	h := out.head()
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return &providers.Error{Kind: providers.KindUnauthorized, Provider: Name, Op: op, Code: orDefault(h.ResultCode, fmt.Sprint(resp.StatusCode)),
-			Message: orDefault(h.ResultMsg, http.StatusText(resp.StatusCode))}
+		return &providers.Error{Kind: providers.KindUnauthorized, Provider: Name, Op: op, Code: cmp.Or(h.ResultCode, fmt.Sprint(resp.StatusCode)),
+			Message: cmp.Or(h.ResultMsg, http.StatusText(resp.StatusCode))}
 	case resp.StatusCode >= 500:
 		return &providers.Error{Kind: providers.KindUnavailable, Provider: Name, Op: op, Code: h.ResultCode,
-			Message: orDefault(h.ResultMsg, fmt.Sprintf("HTTP %d", resp.StatusCode))}
+			Message: cmp.Or(h.ResultMsg, fmt.Sprintf("HTTP %d", resp.StatusCode))}
 	case decodeErr != nil || h.ResultCode == "":
 		if resp.StatusCode == http.StatusNotFound {
 			return &providers.Error{Kind: providers.KindNotFound, Provider: Name, Op: op, Code: "404", Message: "no such resource at NicePay"}

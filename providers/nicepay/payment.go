@@ -2,6 +2,7 @@ package nicepay
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -229,7 +230,7 @@ func (p *payment) toPayment() *providers.Payment {
 			Holder:        v.VbankHolder,
 			DueAt:         parseTime(v.VbankExpDate),
 			Expired:       p.Status == "expired",
-			DepositorName: orDefault(v.DepositorName, p.DepositorName),
+			DepositorName: cmp.Or(v.DepositorName, p.DepositorName),
 		}
 		if out.Amounts.Paid > 0 {
 			va.DepositedAt = out.ApprovedAt

@@ -1,6 +1,7 @@
 package nicepay
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 
@@ -205,7 +206,7 @@ func (a *Adapter) CancelCashReceipt(ctx context.Context, ch providers.Channel, r
 	}
 	body := map[string]any{
 		"orderId":  CancelOrderID(req.OrderID, key),
-		"reason":   truncate(orDefault(req.Reason, "cancel"), 100),
+		"reason":   truncate(cmp.Or(req.Reason, "cancel"), 100),
 		"ediDate":  ediDate,
 		"signData": Sign(req.ReceiptID, ediDate, ch.Secret(SecretSecretKey)),
 	}

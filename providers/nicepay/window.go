@@ -1,6 +1,7 @@
 package nicepay
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"strconv"
@@ -105,7 +106,7 @@ func (a *Adapter) PrepareWindow(ctx context.Context, ch providers.Channel, req p
 		params[ParamTaxFreeAmt] = itoa(req.Amount.TaxFree)
 	}
 	if method == "vbank" {
-		params[ParamVbankHolder] = truncate(orDefault(req.Buyer.Name, DefaultVbankHolder), 40)
+		params[ParamVbankHolder] = truncate(cmp.Or(req.Buyer.Name, DefaultVbankHolder), 40)
 	}
 	setNonEmpty(params, ParamBuyerName, truncate(req.Buyer.Name, 30))
 	setNonEmpty(params, ParamBuyerTel, onlyDigits(req.Buyer.Phone))
@@ -287,7 +288,7 @@ func (a *Adapter) approveClient(ctx context.Context, ch providers.Channel, req p
 	if err != nil {
 		return nil, err
 	}
-	if !verifyAny(chk.Signature, secrets(ch), orDefault(chk.TID, tid), chk.EdiDate) {
+	if !verifyAny(chk.Signature, secrets(ch), cmp.Or(chk.TID, tid), chk.EdiDate) {
 		return nil, badSignature(op)
 	}
 	if !chk.IsValid || amount != itoa(req.Amount.Total) {

@@ -1,6 +1,7 @@
 package tosspayments
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -60,7 +61,7 @@ func (a *Adapter) ChargeKeyIn(ctx context.Context, ch providers.Channel, req pro
 	if err != nil {
 		return nil, err
 	}
-	body := keyInBody{Amount: req.Amount.Total, OrderID: req.OrderID, OrderName: orDefault(req.OrderName, req.OrderID),
+	body := keyInBody{Amount: req.Amount.Total, OrderID: req.OrderID, OrderName: cmp.Or(req.OrderName, req.OrderID),
 		cardFields: cf, CardInstallmentPlan: req.InstallmentMonths, TaxFreeAmount: req.Amount.TaxFree,
 		CustomerEmail: req.Buyer.Email, CustomerName: req.Buyer.Name}
 	var p paymentJSON
@@ -132,7 +133,7 @@ func (a *Adapter) IssueBillingKey(ctx context.Context, ch providers.Channel, req
 			}
 			return nil, invalid(op, CodeWindowResult, "the billing window result has neither an authKey nor a failure code")
 		}
-		customerKey := orDefault(w["customerKey"], req.CustomerKey)
+		customerKey := cmp.Or(w["customerKey"], req.CustomerKey)
 		if req.CustomerKey != "" && customerKey != req.CustomerKey {
 			return nil, invalid(op, "CUSTOMER_KEY_MISMATCH", "the window's customerKey is not the expected buyer")
 		}
@@ -194,7 +195,7 @@ func (a *Adapter) ChargeBillingKey(ctx context.Context, ch providers.Channel, re
 		return nil, err
 	}
 	body := billingChargeBody{CustomerKey: req.CustomerKey, Amount: req.Amount.Total, OrderID: req.OrderID,
-		OrderName: orDefault(req.OrderName, req.OrderID), CardInstallmentPlan: req.InstallmentMonths,
+		OrderName: cmp.Or(req.OrderName, req.OrderID), CardInstallmentPlan: req.InstallmentMonths,
 		TaxFreeAmount: req.Amount.TaxFree, CustomerEmail: req.Buyer.Email, CustomerName: req.Buyer.Name}
 	var p paymentJSON
 	key := idempotencyKey(req.IdempotencyKey, "billing-charge", req.OrderID)
@@ -226,7 +227,7 @@ func (a *Adapter) DeleteBillingKey(ctx context.Context, ch providers.Channel, re
 	}
 	k := b.toBillingKey()
 	k.Key = req.BillingKey
-	k.CustomerKey = orDefault(k.CustomerKey, req.CustomerKey)
+	k.CustomerKey = cmp.Or(k.CustomerKey, req.CustomerKey)
 	k.DeletedAt = a.now()
 	return k, nil
 }

@@ -1,6 +1,7 @@
 package tosspayments
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"strconv"
@@ -52,7 +53,7 @@ func (a *Adapter) Cancel(ctx context.Context, ch providers.Channel, req provider
 		}
 		paymentKey = before.PaymentKey
 	}
-	body := cancelBody{CancelReason: orDefault(req.Reason, DefaultCancelReason)}
+	body := cancelBody{CancelReason: cmp.Or(req.Reason, DefaultCancelReason)}
 	amount := req.Amount
 	if amount > 0 {
 		body.CancelAmount = &amount
@@ -150,7 +151,7 @@ func (a *Adapter) CloseVirtualAccount(ctx context.Context, ch providers.Channel,
 	default:
 		return nil, invalid(op, CodeAlreadyDeposited, "the account was deposited: refund it with Cancel")
 	}
-	body := cancelBody{CancelReason: orDefault(req.Reason, DefaultCancelReason)}
+	body := cancelBody{CancelReason: cmp.Or(req.Reason, DefaultCancelReason)}
 	var p paymentJSON
 	key := idempotencyKey("", "close", before.PaymentKey)
 	if err := a.call(ctx, ch, op, http.MethodPost, "/v1/payments/"+pathEscape(before.PaymentKey)+"/cancel", key, body, &p); err != nil {

@@ -1,6 +1,7 @@
 package tosspayments
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 
@@ -220,7 +221,7 @@ func toPayment(p *paymentJSON) *providers.Payment {
 		OrderName:          p.OrderName,
 		Method:             methodOf(p.Method),
 		Status:             statusOf(p),
-		Currency:           orDefault(p.Currency, "KRW"),
+		Currency:           cmp.Or(p.Currency, "KRW"),
 		RequestedAt:        parseTime(p.RequestedAt),
 		ApprovedAt:         parseTime(str(p.ApprovedAt)),
 		Card:               cardInfo(p.Card),

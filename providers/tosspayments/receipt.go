@@ -1,6 +1,7 @@
 package tosspayments
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
@@ -112,7 +113,7 @@ func (a *Adapter) IssueCashReceipt(ctx context.Context, ch providers.Channel, re
 	if !ok || req.Subject.Identity.IsZero() {
 		return nil, invalid(op, "INVALID_CASH_RECEIPT", "a cash receipt needs a known type and the buyer's identity")
 	}
-	body := cashReceiptBody{Amount: req.Amount.Total, OrderID: req.OrderID, OrderName: orDefault(req.OrderName, req.OrderID),
+	body := cashReceiptBody{Amount: req.Amount.Total, OrderID: req.OrderID, OrderName: cmp.Or(req.OrderName, req.OrderID),
 		CustomerIdentityNumber: onlyDigits(req.Subject.Identity.Reveal()), Type: t, TaxFreeAmount: req.Amount.TaxFree}
 	var r cashReceiptJSON
 	key := idempotencyKey(req.IdempotencyKey, "cash-receipt", req.OrderID)
@@ -152,8 +153,8 @@ func (a *Adapter) CancelCashReceipt(ctx context.Context, ch providers.Channel, r
 		return nil, err
 	}
 	out := &providers.CashReceipt{
-		ReceiptID:   orDefault(r.ReceiptKey, req.ReceiptID),
-		OrderID:     orDefault(r.OrderID, req.OrderID),
+		ReceiptID:   cmp.Or(r.ReceiptKey, req.ReceiptID),
+		OrderID:     cmp.Or(r.OrderID, req.OrderID),
 		Type:        receiptTypeOf(r.Type),
 		Status:      providers.CashReceiptPartialCancelled,
 		Amounts:     providers.Amounts{Cancelled: r.Amount, CancelledTaxFree: r.TaxFreeAmount, CancelledVAT: vatOf(r.Amount - r.TaxFreeAmount)},

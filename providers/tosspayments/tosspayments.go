@@ -1,12 +1,12 @@
 package tosspayments
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -66,33 +66,18 @@ var (
 // New returns an adapter.
 func New(opts Options) *Adapter {
 	a := &Adapter{
-		apiURL: strings.TrimRight(orDefault(opts.APIURL, DefaultAPIURL), "/"),
-		sdkURL: orDefault(opts.SDKURL, DefaultSDKURL),
+		apiURL: strings.TrimRight(cmp.Or(opts.APIURL, DefaultAPIURL), "/"),
+		sdkURL: cmp.Or(opts.SDKURL, DefaultSDKURL),
 		client: opts.HTTPClient,
 		now:    opts.Now,
 	}
 	if a.client == nil {
-		a.client = defaultClient()
+		a.client = providers.HTTPClient(ConnectTimeout, ReadTimeout)
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
 	return a
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func defaultClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = ConnectTimeout
-	t.ResponseHeaderTimeout = ReadTimeout
-	return &http.Client{Transport: t, Timeout: ConnectTimeout + ReadTimeout + 5*time.Second}
 }
 
 // Name returns "tosspayments".

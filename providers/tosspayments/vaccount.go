@@ -1,6 +1,7 @@
 package tosspayments
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 
@@ -64,11 +65,11 @@ func (a *Adapter) IssueVirtualAccount(ctx context.Context, ch providers.Channel,
 	if !req.Bank.Valid() {
 		return nil, invalid(op, "INVALID_BANK", "a known bank is required")
 	}
-	name := orDefault(req.CustomerName, req.Buyer.Name)
+	name := cmp.Or(req.CustomerName, req.Buyer.Name)
 	if name == "" {
 		return nil, invalid(op, "CUSTOMER_NAME_REQUIRED", "Toss needs the buyer's name (customerName)")
 	}
-	body := virtualAccountBody{Amount: req.Amount.Total, OrderID: req.OrderID, OrderName: orDefault(req.OrderName, req.OrderID),
+	body := virtualAccountBody{Amount: req.Amount.Total, OrderID: req.OrderID, OrderName: cmp.Or(req.OrderName, req.OrderID),
 		CustomerName: name, Bank: tossBankCode(req.Bank), TaxFreeAmount: req.Amount.TaxFree,
 		CustomerEmail: req.Buyer.Email, CustomerMobilePhone: onlyDigits(req.Buyer.Phone)}
 	if !req.DueAt.IsZero() {

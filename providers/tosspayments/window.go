@@ -1,6 +1,7 @@
 package tosspayments
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"regexp"
@@ -99,7 +100,7 @@ func (a *Adapter) PrepareWindow(ctx context.Context, ch providers.Channel, req p
 	if req.ReturnURL == "" {
 		return nil, invalid(op, "RETURN_URL_REQUIRED", "a return URL is required")
 	}
-	failURL := orDefault(req.FailURL, req.ReturnURL)
+	failURL := cmp.Or(req.FailURL, req.ReturnURL)
 	params := map[string]string{
 		ParamClientKey:  clientKey,
 		ParamSuccessURL: req.ReturnURL,
@@ -155,7 +156,7 @@ func (a *Adapter) PrepareWindow(ctx context.Context, ch providers.Channel, req p
 	params[ParamMethod] = method
 	params[ParamAmount] = strconv.FormatInt(req.Amount.Total, 10)
 	params[ParamOrderID] = req.OrderID
-	params[ParamOrderName] = orDefault(req.OrderName, req.OrderID)
+	params[ParamOrderName] = cmp.Or(req.OrderName, req.OrderID)
 	if req.Amount.TaxFree > 0 {
 		params[ParamTaxFreeAmount] = strconv.FormatInt(req.Amount.TaxFree, 10)
 	}
