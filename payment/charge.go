@@ -223,14 +223,7 @@ func (s *Service) NotCharged(ctx context.Context, p *ent.Payment, pgFailure *pro
 // netCancel voids a charge paymux will not record (망취소), then records
 // the payment FAILED.
 func (s *Service) netCancel(ctx context.Context, p *ent.Payment, ch *Channel, pgTID, reason, message string) (*ent.Payment, error) {
-	void := func() error {
-		pgctx, cancel := s.PGContext(ctx)
-		defer cancel()
-		_, err := ch.API.Cancel(pgctx, ch.PG, providers.CancelRequest{
-			PGTransactionID: pgTID, OrderID: p.ID, Reason: message, IdempotencyKey: p.ID + "-void",
-		})
-		return err
-	}
+	void := func() error { return s.cancelAllAtPG(ctx, ch, p, pgTID, message) }
 	var err error
 	if ch.API.Capabilities().Has(providers.CapNetCancel) {
 		pgctx, cancel := s.PGContext(ctx)
@@ -266,6 +259,18 @@ func (s *Service) netCancel(ctx context.Context, p *ent.Payment, ch *Channel, pg
 		return nil, ferr
 	}
 	return failed, apiFailure(failed)
+}
+
+// cancelAllAtPG cancels at the PG everything it holds for p, which paymux
+// does not record as paid: a void by an ordinary full cancel, under one
+// idempotency key per payment, so that every attempt is the same cancel.
+func (s *Service) cancelAllAtPG(ctx context.Context, ch *Channel, p *ent.Payment, pgTID, reason string) error {
+	pgctx, cancel := s.PGContext(ctx)
+	defer cancel()
+	_, err := ch.API.Cancel(pgctx, ch.PG, providers.CancelRequest{
+		PGTransactionID: pgTID, OrderID: p.ID, Reason: reason, IdempotencyKey: p.ID + "-void",
+	})
+	return err
 }
 
 // apiFailure is the API error for a payment that ended FAILED.

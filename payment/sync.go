@@ -67,11 +67,7 @@ func (s *Service) SyncFromPG(ctx context.Context, ch *Channel, p *ent.Payment, f
 		// account): it goes back to the buyer.
 		s.log.ErrorContext(ctx, "the PG holds money for a payment paymux closed: cancelling it at the PG",
 			"payment_id", p.ID, "status", p.Status, "amount", found.Amounts.Cancellable())
-		pgctx, cancel := s.PGContext(ctx)
-		_, err := ch.API.Cancel(pgctx, ch.PG, providers.CancelRequest{PGTransactionID: found.PGTransactionID, OrderID: p.ID,
-			Reason: "paymux did not record this payment", IdempotencyKey: p.ID + "-void"})
-		cancel()
-		return p, err
+		return p, s.cancelAllAtPG(ctx, ch, p, found.PGTransactionID, "paymux did not record this payment")
 	case p.Status == payment.StatusPAID && found.Status == providers.StatusVirtualAccountIssued && found.Amounts.Paid == 0:
 		s.log.ErrorContext(ctx, "the PG reports a deposit taken back: the payment needs a person", "payment_id", p.ID)
 	}

@@ -608,12 +608,6 @@ func (e *env) testArchive(t *testing.T) {
 	ctx := context.Background()
 	p := e.pay(t, 8000)
 	key := e.issueBillingKey(t)
-	sched, err := e.billing.CreateSchedules(ctx, connect.NewRequest(&paymuxv1.CreateSchedulesRequest{BillingKeyId: key,
-		Schedules: []*paymuxv1.ScheduleInput{{MerchantPaymentId: nextOrder(), PayTime: timestamppb.New(time.Now().Add(2 * time.Second)),
-			Amount: amount(5000), OrderName: "after the archive"}}}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The first run's sandbox channel takes the default back; then the
 	// channel, which has payments, is archived rather than removed.
 	if _, err := e.channels.UpdateChannel(ctx, connect.NewRequest(&paymuxv1.UpdateChannelRequest{
@@ -631,7 +625,15 @@ func (e *env) testArchive(t *testing.T) {
 	_, err = e.payments.CreatePayment(ctx, connect.NewRequest(&paymuxv1.CreatePaymentRequest{
 		ChannelId: e.channelID, MerchantPaymentId: nextOrder(), OrderName: "tea", Amount: amount(1000)}))
 	wantCode(t, err, connect.CodeFailedPrecondition, "a payment on an archived channel")
-	// What it made keeps working: a cancel, a scheduled charge.
+	// What it made keeps working: a cancel, charges of its billing keys
+	// (here scheduled after the archive, so the executor charges through
+	// the archived channel).
+	sched, err := e.billing.CreateSchedules(ctx, connect.NewRequest(&paymuxv1.CreateSchedulesRequest{BillingKeyId: key,
+		Schedules: []*paymuxv1.ScheduleInput{{MerchantPaymentId: nextOrder(), PayTime: timestamppb.New(time.Now().Add(time.Second)),
+			Amount: amount(5000), OrderName: "after the archive"}}}))
+	if err != nil {
+		t.Fatalf("schedule a charge of a billing key of the archived channel: %v", err)
+	}
 	if got, err := e.cancel(t, p.GetId(), ptr[int64](3000)); err != nil || got.GetStatus() != paymuxv1.PaymentStatus_PAYMENT_STATUS_PARTIAL_CANCELLED {
 		t.Fatalf("cancel on an archived channel: %v %v", got, err)
 	}
