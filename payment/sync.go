@@ -16,9 +16,9 @@ import (
 )
 
 // SyncFromPG brings a payment in line with what the PG reports of it
-// (found: from a Lookup, or from a signed notification): a deposit paymux
-// was not told of, an expiry, and cancels made outside paymux (in the PG's
-// own console). Cancels are reconciled by amount, not by id: what the PG
+// (found: from paymux's own Lookup, or the PG's answer to a cancel, never a
+// notice's own content): a deposit paymux was not told of, an expiry, and
+// cancels made outside paymux (in the PG's own console). Cancels are reconciled by amount, not by id: what the PG
 // has cancelled beyond what paymux recorded is recorded as one cancel, so
 // a notice of paymux's own cancel changes nothing. While a cancel of
 // paymux's own awaits the PG's answer, cancels are left to the sweep that
