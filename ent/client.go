@@ -16,10 +16,14 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/bankaccount"
+	"github.com/paymux/paymux/ent/bankmessage"
 	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/deposit"
+	"github.com/paymux/paymux/ent/depositsetting"
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
@@ -43,6 +47,10 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// BankAccount is the client for interacting with the BankAccount builders.
+	BankAccount *BankAccountClient
+	// BankMessage is the client for interacting with the BankMessage builders.
+	BankMessage *BankMessageClient
 	// BillingKey is the client for interacting with the BillingKey builders.
 	BillingKey *BillingKeyClient
 	// Cancellation is the client for interacting with the Cancellation builders.
@@ -51,6 +59,10 @@ type Client struct {
 	CashReceipt *CashReceiptClient
 	// Channel is the client for interacting with the Channel builders.
 	Channel *ChannelClient
+	// Deposit is the client for interacting with the Deposit builders.
+	Deposit *DepositClient
+	// DepositSetting is the client for interacting with the DepositSetting builders.
+	DepositSetting *DepositSettingClient
 	// Event is the client for interacting with the Event builders.
 	Event *EventClient
 	// IPRule is the client for interacting with the IPRule builders.
@@ -87,10 +99,14 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
+	c.BankAccount = NewBankAccountClient(c.config)
+	c.BankMessage = NewBankMessageClient(c.config)
 	c.BillingKey = NewBillingKeyClient(c.config)
 	c.Cancellation = NewCancellationClient(c.config)
 	c.CashReceipt = NewCashReceiptClient(c.config)
 	c.Channel = NewChannelClient(c.config)
+	c.Deposit = NewDepositClient(c.config)
+	c.DepositSetting = NewDepositSettingClient(c.config)
 	c.Event = NewEventClient(c.config)
 	c.IPRule = NewIPRuleClient(c.config)
 	c.IdempotencyRecord = NewIdempotencyRecordClient(c.config)
@@ -196,10 +212,14 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:               ctx,
 		config:            cfg,
 		APIKey:            NewAPIKeyClient(cfg),
+		BankAccount:       NewBankAccountClient(cfg),
+		BankMessage:       NewBankMessageClient(cfg),
 		BillingKey:        NewBillingKeyClient(cfg),
 		Cancellation:      NewCancellationClient(cfg),
 		CashReceipt:       NewCashReceiptClient(cfg),
 		Channel:           NewChannelClient(cfg),
+		Deposit:           NewDepositClient(cfg),
+		DepositSetting:    NewDepositSettingClient(cfg),
 		Event:             NewEventClient(cfg),
 		IPRule:            NewIPRuleClient(cfg),
 		IdempotencyRecord: NewIdempotencyRecordClient(cfg),
@@ -232,10 +252,14 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:               ctx,
 		config:            cfg,
 		APIKey:            NewAPIKeyClient(cfg),
+		BankAccount:       NewBankAccountClient(cfg),
+		BankMessage:       NewBankMessageClient(cfg),
 		BillingKey:        NewBillingKeyClient(cfg),
 		Cancellation:      NewCancellationClient(cfg),
 		CashReceipt:       NewCashReceiptClient(cfg),
 		Channel:           NewChannelClient(cfg),
+		Deposit:           NewDepositClient(cfg),
+		DepositSetting:    NewDepositSettingClient(cfg),
 		Event:             NewEventClient(cfg),
 		IPRule:            NewIPRuleClient(cfg),
 		IdempotencyRecord: NewIdempotencyRecordClient(cfg),
@@ -277,10 +301,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.BillingKey, c.Cancellation, c.CashReceipt, c.Channel, c.Event,
-		c.IPRule, c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration,
-		c.Schedule, c.Setting, c.Store, c.WebhookAttempt, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.APIKey, c.BankAccount, c.BankMessage, c.BillingKey, c.Cancellation,
+		c.CashReceipt, c.Channel, c.Deposit, c.DepositSetting, c.Event, c.IPRule,
+		c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration, c.Schedule,
+		c.Setting, c.Store, c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -290,10 +314,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.BillingKey, c.Cancellation, c.CashReceipt, c.Channel, c.Event,
-		c.IPRule, c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration,
-		c.Schedule, c.Setting, c.Store, c.WebhookAttempt, c.WebhookDelivery,
-		c.WebhookEndpoint,
+		c.APIKey, c.BankAccount, c.BankMessage, c.BillingKey, c.Cancellation,
+		c.CashReceipt, c.Channel, c.Deposit, c.DepositSetting, c.Event, c.IPRule,
+		c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration, c.Schedule,
+		c.Setting, c.Store, c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -304,6 +328,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APIKeyMutation:
 		return c.APIKey.mutate(ctx, m)
+	case *BankAccountMutation:
+		return c.BankAccount.mutate(ctx, m)
+	case *BankMessageMutation:
+		return c.BankMessage.mutate(ctx, m)
 	case *BillingKeyMutation:
 		return c.BillingKey.mutate(ctx, m)
 	case *CancellationMutation:
@@ -312,6 +340,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.CashReceipt.mutate(ctx, m)
 	case *ChannelMutation:
 		return c.Channel.mutate(ctx, m)
+	case *DepositMutation:
+		return c.Deposit.mutate(ctx, m)
+	case *DepositSettingMutation:
+		return c.DepositSetting.mutate(ctx, m)
 	case *EventMutation:
 		return c.Event.mutate(ctx, m)
 	case *IPRuleMutation:
@@ -488,6 +520,274 @@ func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, er
 		return (&APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown APIKey mutation op: %q", m.Op())
+	}
+}
+
+// BankAccountClient is a client for the BankAccount schema.
+type BankAccountClient struct {
+	config
+}
+
+// NewBankAccountClient returns a client for the BankAccount from the given config.
+func NewBankAccountClient(c config) *BankAccountClient {
+	return &BankAccountClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `bankaccount.Hooks(f(g(h())))`.
+func (c *BankAccountClient) Use(hooks ...Hook) {
+	c.hooks.BankAccount = append(c.hooks.BankAccount, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `bankaccount.Intercept(f(g(h())))`.
+func (c *BankAccountClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BankAccount = append(c.inters.BankAccount, interceptors...)
+}
+
+// Create returns a builder for creating a BankAccount entity.
+func (c *BankAccountClient) Create() *BankAccountCreate {
+	mutation := newBankAccountMutation(c.config, OpCreate)
+	return &BankAccountCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BankAccount entities.
+func (c *BankAccountClient) CreateBulk(builders ...*BankAccountCreate) *BankAccountCreateBulk {
+	return &BankAccountCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BankAccountClient) MapCreateBulk(slice any, setFunc func(*BankAccountCreate, int)) *BankAccountCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BankAccountCreateBulk{err: fmt.Errorf("calling to BankAccountClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BankAccountCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BankAccountCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BankAccount.
+func (c *BankAccountClient) Update() *BankAccountUpdate {
+	mutation := newBankAccountMutation(c.config, OpUpdate)
+	return &BankAccountUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BankAccountClient) UpdateOne(_m *BankAccount) *BankAccountUpdateOne {
+	mutation := newBankAccountMutation(c.config, OpUpdateOne, withBankAccount(_m))
+	return &BankAccountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BankAccountClient) UpdateOneID(id string) *BankAccountUpdateOne {
+	mutation := newBankAccountMutation(c.config, OpUpdateOne, withBankAccountID(id))
+	return &BankAccountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BankAccount.
+func (c *BankAccountClient) Delete() *BankAccountDelete {
+	mutation := newBankAccountMutation(c.config, OpDelete)
+	return &BankAccountDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BankAccountClient) DeleteOne(_m *BankAccount) *BankAccountDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BankAccountClient) DeleteOneID(id string) *BankAccountDeleteOne {
+	builder := c.Delete().Where(bankaccount.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BankAccountDeleteOne{builder}
+}
+
+// Query returns a query builder for BankAccount.
+func (c *BankAccountClient) Query() *BankAccountQuery {
+	return &BankAccountQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBankAccount},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BankAccount entity by its id.
+func (c *BankAccountClient) Get(ctx context.Context, id string) (*BankAccount, error) {
+	return c.Query().Where(bankaccount.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BankAccountClient) GetX(ctx context.Context, id string) *BankAccount {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *BankAccountClient) Hooks() []Hook {
+	hooks := c.hooks.BankAccount
+	return append(hooks[:len(hooks):len(hooks)], bankaccount.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *BankAccountClient) Interceptors() []Interceptor {
+	return c.inters.BankAccount
+}
+
+func (c *BankAccountClient) mutate(ctx context.Context, m *BankAccountMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BankAccountCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BankAccountUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BankAccountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BankAccountDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BankAccount mutation op: %q", m.Op())
+	}
+}
+
+// BankMessageClient is a client for the BankMessage schema.
+type BankMessageClient struct {
+	config
+}
+
+// NewBankMessageClient returns a client for the BankMessage from the given config.
+func NewBankMessageClient(c config) *BankMessageClient {
+	return &BankMessageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `bankmessage.Hooks(f(g(h())))`.
+func (c *BankMessageClient) Use(hooks ...Hook) {
+	c.hooks.BankMessage = append(c.hooks.BankMessage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `bankmessage.Intercept(f(g(h())))`.
+func (c *BankMessageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BankMessage = append(c.inters.BankMessage, interceptors...)
+}
+
+// Create returns a builder for creating a BankMessage entity.
+func (c *BankMessageClient) Create() *BankMessageCreate {
+	mutation := newBankMessageMutation(c.config, OpCreate)
+	return &BankMessageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BankMessage entities.
+func (c *BankMessageClient) CreateBulk(builders ...*BankMessageCreate) *BankMessageCreateBulk {
+	return &BankMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BankMessageClient) MapCreateBulk(slice any, setFunc func(*BankMessageCreate, int)) *BankMessageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BankMessageCreateBulk{err: fmt.Errorf("calling to BankMessageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BankMessageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BankMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BankMessage.
+func (c *BankMessageClient) Update() *BankMessageUpdate {
+	mutation := newBankMessageMutation(c.config, OpUpdate)
+	return &BankMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BankMessageClient) UpdateOne(_m *BankMessage) *BankMessageUpdateOne {
+	mutation := newBankMessageMutation(c.config, OpUpdateOne, withBankMessage(_m))
+	return &BankMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BankMessageClient) UpdateOneID(id string) *BankMessageUpdateOne {
+	mutation := newBankMessageMutation(c.config, OpUpdateOne, withBankMessageID(id))
+	return &BankMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BankMessage.
+func (c *BankMessageClient) Delete() *BankMessageDelete {
+	mutation := newBankMessageMutation(c.config, OpDelete)
+	return &BankMessageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BankMessageClient) DeleteOne(_m *BankMessage) *BankMessageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BankMessageClient) DeleteOneID(id string) *BankMessageDeleteOne {
+	builder := c.Delete().Where(bankmessage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BankMessageDeleteOne{builder}
+}
+
+// Query returns a query builder for BankMessage.
+func (c *BankMessageClient) Query() *BankMessageQuery {
+	return &BankMessageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBankMessage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BankMessage entity by its id.
+func (c *BankMessageClient) Get(ctx context.Context, id string) (*BankMessage, error) {
+	return c.Query().Where(bankmessage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BankMessageClient) GetX(ctx context.Context, id string) *BankMessage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *BankMessageClient) Hooks() []Hook {
+	hooks := c.hooks.BankMessage
+	return append(hooks[:len(hooks):len(hooks)], bankmessage.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *BankMessageClient) Interceptors() []Interceptor {
+	return c.inters.BankMessage
+}
+
+func (c *BankMessageClient) mutate(ctx context.Context, m *BankMessageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BankMessageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BankMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BankMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BankMessageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BankMessage mutation op: %q", m.Op())
 	}
 }
 
@@ -1072,6 +1372,274 @@ func (c *ChannelClient) mutate(ctx context.Context, m *ChannelMutation) (Value, 
 		return (&ChannelDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Channel mutation op: %q", m.Op())
+	}
+}
+
+// DepositClient is a client for the Deposit schema.
+type DepositClient struct {
+	config
+}
+
+// NewDepositClient returns a client for the Deposit from the given config.
+func NewDepositClient(c config) *DepositClient {
+	return &DepositClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `deposit.Hooks(f(g(h())))`.
+func (c *DepositClient) Use(hooks ...Hook) {
+	c.hooks.Deposit = append(c.hooks.Deposit, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `deposit.Intercept(f(g(h())))`.
+func (c *DepositClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Deposit = append(c.inters.Deposit, interceptors...)
+}
+
+// Create returns a builder for creating a Deposit entity.
+func (c *DepositClient) Create() *DepositCreate {
+	mutation := newDepositMutation(c.config, OpCreate)
+	return &DepositCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Deposit entities.
+func (c *DepositClient) CreateBulk(builders ...*DepositCreate) *DepositCreateBulk {
+	return &DepositCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DepositClient) MapCreateBulk(slice any, setFunc func(*DepositCreate, int)) *DepositCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DepositCreateBulk{err: fmt.Errorf("calling to DepositClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DepositCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DepositCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Deposit.
+func (c *DepositClient) Update() *DepositUpdate {
+	mutation := newDepositMutation(c.config, OpUpdate)
+	return &DepositUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DepositClient) UpdateOne(_m *Deposit) *DepositUpdateOne {
+	mutation := newDepositMutation(c.config, OpUpdateOne, withDeposit(_m))
+	return &DepositUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DepositClient) UpdateOneID(id string) *DepositUpdateOne {
+	mutation := newDepositMutation(c.config, OpUpdateOne, withDepositID(id))
+	return &DepositUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Deposit.
+func (c *DepositClient) Delete() *DepositDelete {
+	mutation := newDepositMutation(c.config, OpDelete)
+	return &DepositDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DepositClient) DeleteOne(_m *Deposit) *DepositDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DepositClient) DeleteOneID(id string) *DepositDeleteOne {
+	builder := c.Delete().Where(deposit.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DepositDeleteOne{builder}
+}
+
+// Query returns a query builder for Deposit.
+func (c *DepositClient) Query() *DepositQuery {
+	return &DepositQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDeposit},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Deposit entity by its id.
+func (c *DepositClient) Get(ctx context.Context, id string) (*Deposit, error) {
+	return c.Query().Where(deposit.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DepositClient) GetX(ctx context.Context, id string) *Deposit {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DepositClient) Hooks() []Hook {
+	hooks := c.hooks.Deposit
+	return append(hooks[:len(hooks):len(hooks)], deposit.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *DepositClient) Interceptors() []Interceptor {
+	return c.inters.Deposit
+}
+
+func (c *DepositClient) mutate(ctx context.Context, m *DepositMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DepositCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DepositUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DepositUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DepositDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Deposit mutation op: %q", m.Op())
+	}
+}
+
+// DepositSettingClient is a client for the DepositSetting schema.
+type DepositSettingClient struct {
+	config
+}
+
+// NewDepositSettingClient returns a client for the DepositSetting from the given config.
+func NewDepositSettingClient(c config) *DepositSettingClient {
+	return &DepositSettingClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `depositsetting.Hooks(f(g(h())))`.
+func (c *DepositSettingClient) Use(hooks ...Hook) {
+	c.hooks.DepositSetting = append(c.hooks.DepositSetting, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `depositsetting.Intercept(f(g(h())))`.
+func (c *DepositSettingClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DepositSetting = append(c.inters.DepositSetting, interceptors...)
+}
+
+// Create returns a builder for creating a DepositSetting entity.
+func (c *DepositSettingClient) Create() *DepositSettingCreate {
+	mutation := newDepositSettingMutation(c.config, OpCreate)
+	return &DepositSettingCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DepositSetting entities.
+func (c *DepositSettingClient) CreateBulk(builders ...*DepositSettingCreate) *DepositSettingCreateBulk {
+	return &DepositSettingCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DepositSettingClient) MapCreateBulk(slice any, setFunc func(*DepositSettingCreate, int)) *DepositSettingCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DepositSettingCreateBulk{err: fmt.Errorf("calling to DepositSettingClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DepositSettingCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DepositSettingCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DepositSetting.
+func (c *DepositSettingClient) Update() *DepositSettingUpdate {
+	mutation := newDepositSettingMutation(c.config, OpUpdate)
+	return &DepositSettingUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DepositSettingClient) UpdateOne(_m *DepositSetting) *DepositSettingUpdateOne {
+	mutation := newDepositSettingMutation(c.config, OpUpdateOne, withDepositSetting(_m))
+	return &DepositSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DepositSettingClient) UpdateOneID(id int) *DepositSettingUpdateOne {
+	mutation := newDepositSettingMutation(c.config, OpUpdateOne, withDepositSettingID(id))
+	return &DepositSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DepositSetting.
+func (c *DepositSettingClient) Delete() *DepositSettingDelete {
+	mutation := newDepositSettingMutation(c.config, OpDelete)
+	return &DepositSettingDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DepositSettingClient) DeleteOne(_m *DepositSetting) *DepositSettingDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DepositSettingClient) DeleteOneID(id int) *DepositSettingDeleteOne {
+	builder := c.Delete().Where(depositsetting.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DepositSettingDeleteOne{builder}
+}
+
+// Query returns a query builder for DepositSetting.
+func (c *DepositSettingClient) Query() *DepositSettingQuery {
+	return &DepositSettingQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDepositSetting},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DepositSetting entity by its id.
+func (c *DepositSettingClient) Get(ctx context.Context, id int) (*DepositSetting, error) {
+	return c.Query().Where(depositsetting.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DepositSettingClient) GetX(ctx context.Context, id int) *DepositSetting {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DepositSettingClient) Hooks() []Hook {
+	hooks := c.hooks.DepositSetting
+	return append(hooks[:len(hooks):len(hooks)], depositsetting.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *DepositSettingClient) Interceptors() []Interceptor {
+	return c.inters.DepositSetting
+}
+
+func (c *DepositSettingClient) mutate(ctx context.Context, m *DepositSettingMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DepositSettingCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DepositSettingUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DepositSettingUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DepositSettingDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DepositSetting mutation op: %q", m.Op())
 	}
 }
 
@@ -2814,14 +3382,16 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, BillingKey, Cancellation, CashReceipt, Channel, Event, IPRule,
-		IdempotencyRecord, LogRecord, Payment, PreRegistration, Schedule, Setting,
-		Store, WebhookAttempt, WebhookDelivery, WebhookEndpoint []ent.Hook
+		APIKey, BankAccount, BankMessage, BillingKey, Cancellation, CashReceipt,
+		Channel, Deposit, DepositSetting, Event, IPRule, IdempotencyRecord, LogRecord,
+		Payment, PreRegistration, Schedule, Setting, Store, WebhookAttempt,
+		WebhookDelivery, WebhookEndpoint []ent.Hook
 	}
 	inters struct {
-		APIKey, BillingKey, Cancellation, CashReceipt, Channel, Event, IPRule,
-		IdempotencyRecord, LogRecord, Payment, PreRegistration, Schedule, Setting,
-		Store, WebhookAttempt, WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		APIKey, BankAccount, BankMessage, BillingKey, Cancellation, CashReceipt,
+		Channel, Deposit, DepositSetting, Event, IPRule, IdempotencyRecord, LogRecord,
+		Payment, PreRegistration, Schedule, Setting, Store, WebhookAttempt,
+		WebhookDelivery, WebhookEndpoint []ent.Interceptor
 	}
 )
 

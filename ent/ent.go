@@ -13,10 +13,14 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/bankaccount"
+	"github.com/paymux/paymux/ent/bankmessage"
 	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/deposit"
+	"github.com/paymux/paymux/ent/depositsetting"
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
@@ -90,10 +94,14 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apikey.Table:            apikey.ValidColumn,
+			bankaccount.Table:       bankaccount.ValidColumn,
+			bankmessage.Table:       bankmessage.ValidColumn,
 			billingkey.Table:        billingkey.ValidColumn,
 			cancellation.Table:      cancellation.ValidColumn,
 			cashreceipt.Table:       cashreceipt.ValidColumn,
 			channel.Table:           channel.ValidColumn,
+			deposit.Table:           deposit.ValidColumn,
+			depositsetting.Table:    depositsetting.ValidColumn,
 			event.Table:             event.ValidColumn,
 			iprule.Table:            iprule.ValidColumn,
 			idempotencyrecord.Table: idempotencyrecord.ValidColumn,

@@ -4,10 +4,14 @@ package ent
 
 import (
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/bankaccount"
+	"github.com/paymux/paymux/ent/bankmessage"
 	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/deposit"
+	"github.com/paymux/paymux/ent/depositsetting"
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
@@ -30,7 +34,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 17)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 21)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -64,6 +68,56 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   bankaccount.Table,
+			Columns: bankaccount.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: bankaccount.FieldID,
+			},
+		},
+		Type: "BankAccount",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			bankaccount.FieldStoreID:              {Type: field.TypeString, Column: bankaccount.FieldStoreID},
+			bankaccount.FieldCreatedAt:            {Type: field.TypeTime, Column: bankaccount.FieldCreatedAt},
+			bankaccount.FieldUpdatedAt:            {Type: field.TypeTime, Column: bankaccount.FieldUpdatedAt},
+			bankaccount.FieldMode:                 {Type: field.TypeEnum, Column: bankaccount.FieldMode},
+			bankaccount.FieldBank:                 {Type: field.TypeString, Column: bankaccount.FieldBank},
+			bankaccount.FieldNumberSealed:         {Type: field.TypeBytes, Column: bankaccount.FieldNumberSealed},
+			bankaccount.FieldNumberMasked:         {Type: field.TypeString, Column: bankaccount.FieldNumberMasked},
+			bankaccount.FieldNumberLast4:          {Type: field.TypeString, Column: bankaccount.FieldNumberLast4},
+			bankaccount.FieldHolder:               {Type: field.TypeString, Column: bankaccount.FieldHolder},
+			bankaccount.FieldDescription:          {Type: field.TypeString, Column: bankaccount.FieldDescription},
+			bankaccount.FieldCashReceiptChannelID: {Type: field.TypeString, Column: bankaccount.FieldCashReceiptChannelID},
+			bankaccount.FieldArchivedAt:           {Type: field.TypeTime, Column: bankaccount.FieldArchivedAt},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   bankmessage.Table,
+			Columns: bankmessage.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: bankmessage.FieldID,
+			},
+		},
+		Type: "BankMessage",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			bankmessage.FieldStoreID:       {Type: field.TypeString, Column: bankmessage.FieldStoreID},
+			bankmessage.FieldCreatedAt:     {Type: field.TypeTime, Column: bankmessage.FieldCreatedAt},
+			bankmessage.FieldUpdatedAt:     {Type: field.TypeTime, Column: bankmessage.FieldUpdatedAt},
+			bankmessage.FieldMode:          {Type: field.TypeEnum, Column: bankmessage.FieldMode},
+			bankmessage.FieldBankAccountID: {Type: field.TypeString, Column: bankmessage.FieldBankAccountID},
+			bankmessage.FieldStatus:        {Type: field.TypeEnum, Column: bankmessage.FieldStatus},
+			bankmessage.FieldReason:        {Type: field.TypeString, Column: bankmessage.FieldReason},
+			bankmessage.FieldShape:         {Type: field.TypeString, Column: bankmessage.FieldShape},
+			bankmessage.FieldDepositID:     {Type: field.TypeString, Column: bankmessage.FieldDepositID},
+			bankmessage.FieldTextSealed:    {Type: field.TypeBytes, Column: bankmessage.FieldTextSealed},
+			bankmessage.FieldReceivedAt:    {Type: field.TypeTime, Column: bankmessage.FieldReceivedAt},
+			bankmessage.FieldSourceID:      {Type: field.TypeString, Column: bankmessage.FieldSourceID},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   billingkey.Table,
 			Columns: billingkey.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -93,7 +147,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			billingkey.FieldDeletedAt:     {Type: field.TypeTime, Column: billingkey.FieldDeletedAt},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   cancellation.Table,
 			Columns: cancellation.Columns,
@@ -125,7 +179,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			cancellation.FieldCancelledAt:        {Type: field.TypeTime, Column: cancellation.FieldCancelledAt},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   cashreceipt.Table,
 			Columns: cashreceipt.Columns,
@@ -155,7 +209,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			cashreceipt.FieldCancelledAt:    {Type: field.TypeTime, Column: cashreceipt.FieldCancelledAt},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   channel.Table,
 			Columns: channel.Columns,
@@ -181,7 +235,61 @@ var schemaGraph = func() *sqlgraph.Schema {
 			channel.FieldArchivedAt:    {Type: field.TypeTime, Column: channel.FieldArchivedAt},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   deposit.Table,
+			Columns: deposit.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: deposit.FieldID,
+			},
+		},
+		Type: "Deposit",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			deposit.FieldStoreID:           {Type: field.TypeString, Column: deposit.FieldStoreID},
+			deposit.FieldCreatedAt:         {Type: field.TypeTime, Column: deposit.FieldCreatedAt},
+			deposit.FieldUpdatedAt:         {Type: field.TypeTime, Column: deposit.FieldUpdatedAt},
+			deposit.FieldMode:              {Type: field.TypeEnum, Column: deposit.FieldMode},
+			deposit.FieldBankAccountID:     {Type: field.TypeString, Column: deposit.FieldBankAccountID},
+			deposit.FieldType:              {Type: field.TypeEnum, Column: deposit.FieldType},
+			deposit.FieldStatus:            {Type: field.TypeEnum, Column: deposit.FieldStatus},
+			deposit.FieldAmount:            {Type: field.TypeInt64, Column: deposit.FieldAmount},
+			deposit.FieldDepositorName:     {Type: field.TypeString, Column: deposit.FieldDepositorName},
+			deposit.FieldDepositorKey:      {Type: field.TypeString, Column: deposit.FieldDepositorKey},
+			deposit.FieldBalance:           {Type: field.TypeInt64, Column: deposit.FieldBalance},
+			deposit.FieldTransactionAt:     {Type: field.TypeTime, Column: deposit.FieldTransactionAt},
+			deposit.FieldSource:            {Type: field.TypeEnum, Column: deposit.FieldSource},
+			deposit.FieldSourceID:          {Type: field.TypeString, Column: deposit.FieldSourceID},
+			deposit.FieldDedupeKey:         {Type: field.TypeString, Column: deposit.FieldDedupeKey},
+			deposit.FieldNote:              {Type: field.TypeString, Column: deposit.FieldNote},
+			deposit.FieldUnmatchedReason:   {Type: field.TypeString, Column: deposit.FieldUnmatchedReason},
+			deposit.FieldCandidates:        {Type: field.TypeInt, Column: deposit.FieldCandidates},
+			deposit.FieldPaymentID:         {Type: field.TypeString, Column: deposit.FieldPaymentID},
+			deposit.FieldMerchantPaymentID: {Type: field.TypeString, Column: deposit.FieldMerchantPaymentID},
+			deposit.FieldMatchType:         {Type: field.TypeEnum, Column: deposit.FieldMatchType},
+			deposit.FieldMatchedAt:         {Type: field.TypeTime, Column: deposit.FieldMatchedAt},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   depositsetting.Table,
+			Columns: depositsetting.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: depositsetting.FieldID,
+			},
+		},
+		Type: "DepositSetting",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			depositsetting.FieldStoreID:                {Type: field.TypeString, Column: depositsetting.FieldStoreID},
+			depositsetting.FieldCreatedAt:              {Type: field.TypeTime, Column: depositsetting.FieldCreatedAt},
+			depositsetting.FieldUpdatedAt:              {Type: field.TypeTime, Column: depositsetting.FieldUpdatedAt},
+			depositsetting.FieldSmartMatching:          {Type: field.TypeEnum, Column: depositsetting.FieldSmartMatching},
+			depositsetting.FieldMatchLateOrders:        {Type: field.TypeBool, Column: depositsetting.FieldMatchLateOrders},
+			depositsetting.FieldReportBankTransactions: {Type: field.TypeBool, Column: depositsetting.FieldReportBankTransactions},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   event.Table,
 			Columns: event.Columns,
@@ -203,7 +311,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			event.FieldCreatedAt:         {Type: field.TypeTime, Column: event.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   iprule.Table,
 			Columns: iprule.Columns,
@@ -221,7 +329,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			iprule.FieldDescription: {Type: field.TypeString, Column: iprule.FieldDescription},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencyrecord.Table,
 			Columns: idempotencyrecord.Columns,
@@ -245,7 +353,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencyrecord.FieldExpiresAt:   {Type: field.TypeTime, Column: idempotencyrecord.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   logrecord.Table,
 			Columns: logrecord.Columns,
@@ -281,7 +389,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			logrecord.FieldTruncated:         {Type: field.TypeBool, Column: logrecord.FieldTruncated},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   payment.Table,
 			Columns: payment.Columns,
@@ -331,9 +439,14 @@ var schemaGraph = func() *sqlgraph.Schema {
 			payment.FieldStatusAt:           {Type: field.TypeTime, Column: payment.FieldStatusAt},
 			payment.FieldBillingKeyID:       {Type: field.TypeString, Column: payment.FieldBillingKeyID},
 			payment.FieldScheduleID:         {Type: field.TypeString, Column: payment.FieldScheduleID},
+			payment.FieldBankAccountID:      {Type: field.TypeString, Column: payment.FieldBankAccountID},
+			payment.FieldDepositorName:      {Type: field.TypeString, Column: payment.FieldDepositorName},
+			payment.FieldDepositorKey:       {Type: field.TypeString, Column: payment.FieldDepositorKey},
+			payment.FieldBankTransfer:       {Type: field.TypeJSON, Column: payment.FieldBankTransfer},
+			payment.FieldDepositID:          {Type: field.TypeString, Column: payment.FieldDepositID},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   preregistration.Table,
 			Columns: preregistration.Columns,
@@ -353,7 +466,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			preregistration.FieldCurrency:          {Type: field.TypeString, Column: preregistration.FieldCurrency},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   schedule.Table,
 			Columns: schedule.Columns,
@@ -394,7 +507,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			schedule.FieldFailure:              {Type: field.TypeJSON, Column: schedule.FieldFailure},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   setting.Table,
 			Columns: setting.Columns,
@@ -410,7 +523,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			setting.FieldValue:     {Type: field.TypeString, Column: setting.FieldValue},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   store.Table,
 			Columns: store.Columns,
@@ -429,7 +542,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			store.FieldKeyCount:     {Type: field.TypeInt, Column: store.FieldKeyCount},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookattempt.Table,
 			Columns: webhookattempt.Columns,
@@ -457,7 +570,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookattempt.FieldCreatedAt:         {Type: field.TypeTime, Column: webhookattempt.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -484,7 +597,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldLastStatus:        {Type: field.TypeInt, Column: webhookdelivery.FieldLastStatus},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -811,6 +924,206 @@ func (f *APIKeyFilter) WhereHasStoreWith(preds ...predicate.Store) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *BankAccountQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the BankAccountQuery builder.
+func (_q *BankAccountQuery) Filter() *BankAccountFilter {
+	return &BankAccountFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *BankAccountMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the BankAccountMutation builder.
+func (m *BankAccountMutation) Filter() *BankAccountFilter {
+	return &BankAccountFilter{config: m.config, predicateAdder: m}
+}
+
+// BankAccountFilter provides a generic filtering capability at runtime for BankAccountQuery.
+type BankAccountFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *BankAccountFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *BankAccountFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(bankaccount.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *BankAccountFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(bankaccount.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *BankAccountFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(bankaccount.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *BankAccountFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(bankaccount.FieldUpdatedAt))
+}
+
+// WhereMode applies the entql string predicate on the mode field.
+func (f *BankAccountFilter) WhereMode(p entql.StringP) {
+	f.Where(p.Field(bankaccount.FieldMode))
+}
+
+// WhereBank applies the entql string predicate on the bank field.
+func (f *BankAccountFilter) WhereBank(p entql.StringP) {
+	f.Where(p.Field(bankaccount.FieldBank))
+}
+
+// WhereNumberSealed applies the entql []byte predicate on the number_sealed field.
+func (f *BankAccountFilter) WhereNumberSealed(p entql.BytesP) {
+	f.Where(p.Field(bankaccount.FieldNumberSealed))
+}
+
+// WhereNumberMasked applies the entql string predicate on the number_masked field.
+func (f *BankAccountFilter) WhereNumberMasked(p entql.StringP) {
+	f.Where(p.Field(bankaccount.FieldNumberMasked))
+}
+
+// WhereNumberLast4 applies the entql string predicate on the number_last4 field.
+func (f *BankAccountFilter) WhereNumberLast4(p entql.StringP) {
+	f.Where(p.Field(bankaccount.FieldNumberLast4))
+}
+
+// WhereHolder applies the entql string predicate on the holder field.
+func (f *BankAccountFilter) WhereHolder(p entql.StringP) {
+	f.Where(p.Field(bankaccount.FieldHolder))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *BankAccountFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(bankaccount.FieldDescription))
+}
+
+// WhereCashReceiptChannelID applies the entql string predicate on the cash_receipt_channel_id field.
+func (f *BankAccountFilter) WhereCashReceiptChannelID(p entql.StringP) {
+	f.Where(p.Field(bankaccount.FieldCashReceiptChannelID))
+}
+
+// WhereArchivedAt applies the entql time.Time predicate on the archived_at field.
+func (f *BankAccountFilter) WhereArchivedAt(p entql.TimeP) {
+	f.Where(p.Field(bankaccount.FieldArchivedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *BankMessageQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the BankMessageQuery builder.
+func (_q *BankMessageQuery) Filter() *BankMessageFilter {
+	return &BankMessageFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *BankMessageMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the BankMessageMutation builder.
+func (m *BankMessageMutation) Filter() *BankMessageFilter {
+	return &BankMessageFilter{config: m.config, predicateAdder: m}
+}
+
+// BankMessageFilter provides a generic filtering capability at runtime for BankMessageQuery.
+type BankMessageFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *BankMessageFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *BankMessageFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(bankmessage.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *BankMessageFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(bankmessage.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *BankMessageFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(bankmessage.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *BankMessageFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(bankmessage.FieldUpdatedAt))
+}
+
+// WhereMode applies the entql string predicate on the mode field.
+func (f *BankMessageFilter) WhereMode(p entql.StringP) {
+	f.Where(p.Field(bankmessage.FieldMode))
+}
+
+// WhereBankAccountID applies the entql string predicate on the bank_account_id field.
+func (f *BankMessageFilter) WhereBankAccountID(p entql.StringP) {
+	f.Where(p.Field(bankmessage.FieldBankAccountID))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *BankMessageFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(bankmessage.FieldStatus))
+}
+
+// WhereReason applies the entql string predicate on the reason field.
+func (f *BankMessageFilter) WhereReason(p entql.StringP) {
+	f.Where(p.Field(bankmessage.FieldReason))
+}
+
+// WhereShape applies the entql string predicate on the shape field.
+func (f *BankMessageFilter) WhereShape(p entql.StringP) {
+	f.Where(p.Field(bankmessage.FieldShape))
+}
+
+// WhereDepositID applies the entql string predicate on the deposit_id field.
+func (f *BankMessageFilter) WhereDepositID(p entql.StringP) {
+	f.Where(p.Field(bankmessage.FieldDepositID))
+}
+
+// WhereTextSealed applies the entql []byte predicate on the text_sealed field.
+func (f *BankMessageFilter) WhereTextSealed(p entql.BytesP) {
+	f.Where(p.Field(bankmessage.FieldTextSealed))
+}
+
+// WhereReceivedAt applies the entql time.Time predicate on the received_at field.
+func (f *BankMessageFilter) WhereReceivedAt(p entql.TimeP) {
+	f.Where(p.Field(bankmessage.FieldReceivedAt))
+}
+
+// WhereSourceID applies the entql string predicate on the source_id field.
+func (f *BankMessageFilter) WhereSourceID(p entql.StringP) {
+	f.Where(p.Field(bankmessage.FieldSourceID))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *BillingKeyQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -839,7 +1152,7 @@ type BillingKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *BillingKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -969,7 +1282,7 @@ type CancellationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CancellationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1118,7 +1431,7 @@ type CashReceiptFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CashReceiptFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1257,7 +1570,7 @@ type ChannelFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ChannelFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1348,6 +1661,226 @@ func (f *ChannelFilter) WhereHasStoreWith(preds ...predicate.Store) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *DepositQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the DepositQuery builder.
+func (_q *DepositQuery) Filter() *DepositFilter {
+	return &DepositFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *DepositMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the DepositMutation builder.
+func (m *DepositMutation) Filter() *DepositFilter {
+	return &DepositFilter{config: m.config, predicateAdder: m}
+}
+
+// DepositFilter provides a generic filtering capability at runtime for DepositQuery.
+type DepositFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *DepositFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *DepositFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *DepositFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *DepositFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(deposit.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *DepositFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(deposit.FieldUpdatedAt))
+}
+
+// WhereMode applies the entql string predicate on the mode field.
+func (f *DepositFilter) WhereMode(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldMode))
+}
+
+// WhereBankAccountID applies the entql string predicate on the bank_account_id field.
+func (f *DepositFilter) WhereBankAccountID(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldBankAccountID))
+}
+
+// WhereType applies the entql string predicate on the type field.
+func (f *DepositFilter) WhereType(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldType))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *DepositFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldStatus))
+}
+
+// WhereAmount applies the entql int64 predicate on the amount field.
+func (f *DepositFilter) WhereAmount(p entql.Int64P) {
+	f.Where(p.Field(deposit.FieldAmount))
+}
+
+// WhereDepositorName applies the entql string predicate on the depositor_name field.
+func (f *DepositFilter) WhereDepositorName(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldDepositorName))
+}
+
+// WhereDepositorKey applies the entql string predicate on the depositor_key field.
+func (f *DepositFilter) WhereDepositorKey(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldDepositorKey))
+}
+
+// WhereBalance applies the entql int64 predicate on the balance field.
+func (f *DepositFilter) WhereBalance(p entql.Int64P) {
+	f.Where(p.Field(deposit.FieldBalance))
+}
+
+// WhereTransactionAt applies the entql time.Time predicate on the transaction_at field.
+func (f *DepositFilter) WhereTransactionAt(p entql.TimeP) {
+	f.Where(p.Field(deposit.FieldTransactionAt))
+}
+
+// WhereSource applies the entql string predicate on the source field.
+func (f *DepositFilter) WhereSource(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldSource))
+}
+
+// WhereSourceID applies the entql string predicate on the source_id field.
+func (f *DepositFilter) WhereSourceID(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldSourceID))
+}
+
+// WhereDedupeKey applies the entql string predicate on the dedupe_key field.
+func (f *DepositFilter) WhereDedupeKey(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldDedupeKey))
+}
+
+// WhereNote applies the entql string predicate on the note field.
+func (f *DepositFilter) WhereNote(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldNote))
+}
+
+// WhereUnmatchedReason applies the entql string predicate on the unmatched_reason field.
+func (f *DepositFilter) WhereUnmatchedReason(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldUnmatchedReason))
+}
+
+// WhereCandidates applies the entql int predicate on the candidates field.
+func (f *DepositFilter) WhereCandidates(p entql.IntP) {
+	f.Where(p.Field(deposit.FieldCandidates))
+}
+
+// WherePaymentID applies the entql string predicate on the payment_id field.
+func (f *DepositFilter) WherePaymentID(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldPaymentID))
+}
+
+// WhereMerchantPaymentID applies the entql string predicate on the merchant_payment_id field.
+func (f *DepositFilter) WhereMerchantPaymentID(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldMerchantPaymentID))
+}
+
+// WhereMatchType applies the entql string predicate on the match_type field.
+func (f *DepositFilter) WhereMatchType(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldMatchType))
+}
+
+// WhereMatchedAt applies the entql time.Time predicate on the matched_at field.
+func (f *DepositFilter) WhereMatchedAt(p entql.TimeP) {
+	f.Where(p.Field(deposit.FieldMatchedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *DepositSettingQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the DepositSettingQuery builder.
+func (_q *DepositSettingQuery) Filter() *DepositSettingFilter {
+	return &DepositSettingFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *DepositSettingMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the DepositSettingMutation builder.
+func (m *DepositSettingMutation) Filter() *DepositSettingFilter {
+	return &DepositSettingFilter{config: m.config, predicateAdder: m}
+}
+
+// DepositSettingFilter provides a generic filtering capability at runtime for DepositSettingQuery.
+type DepositSettingFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *DepositSettingFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *DepositSettingFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(depositsetting.FieldID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *DepositSettingFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(depositsetting.FieldStoreID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *DepositSettingFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(depositsetting.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *DepositSettingFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(depositsetting.FieldUpdatedAt))
+}
+
+// WhereSmartMatching applies the entql string predicate on the smart_matching field.
+func (f *DepositSettingFilter) WhereSmartMatching(p entql.StringP) {
+	f.Where(p.Field(depositsetting.FieldSmartMatching))
+}
+
+// WhereMatchLateOrders applies the entql bool predicate on the match_late_orders field.
+func (f *DepositSettingFilter) WhereMatchLateOrders(p entql.BoolP) {
+	f.Where(p.Field(depositsetting.FieldMatchLateOrders))
+}
+
+// WhereReportBankTransactions applies the entql bool predicate on the report_bank_transactions field.
+func (f *DepositSettingFilter) WhereReportBankTransactions(p entql.BoolP) {
+	f.Where(p.Field(depositsetting.FieldReportBankTransactions))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *EventQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1376,7 +1909,7 @@ type EventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1461,7 +1994,7 @@ type IPRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IPRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1540,7 +2073,7 @@ type IdempotencyRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1635,7 +2168,7 @@ type LogRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LogRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1790,7 +2323,7 @@ type PaymentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PaymentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1996,6 +2529,31 @@ func (f *PaymentFilter) WhereScheduleID(p entql.StringP) {
 	f.Where(p.Field(payment.FieldScheduleID))
 }
 
+// WhereBankAccountID applies the entql string predicate on the bank_account_id field.
+func (f *PaymentFilter) WhereBankAccountID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldBankAccountID))
+}
+
+// WhereDepositorName applies the entql string predicate on the depositor_name field.
+func (f *PaymentFilter) WhereDepositorName(p entql.StringP) {
+	f.Where(p.Field(payment.FieldDepositorName))
+}
+
+// WhereDepositorKey applies the entql string predicate on the depositor_key field.
+func (f *PaymentFilter) WhereDepositorKey(p entql.StringP) {
+	f.Where(p.Field(payment.FieldDepositorKey))
+}
+
+// WhereBankTransfer applies the entql json.RawMessage predicate on the bank_transfer field.
+func (f *PaymentFilter) WhereBankTransfer(p entql.BytesP) {
+	f.Where(p.Field(payment.FieldBankTransfer))
+}
+
+// WhereDepositID applies the entql string predicate on the deposit_id field.
+func (f *PaymentFilter) WhereDepositID(p entql.StringP) {
+	f.Where(p.Field(payment.FieldDepositID))
+}
+
 // WhereHasStore applies a predicate to check if query has an edge store.
 func (f *PaymentFilter) WhereHasStore() {
 	f.Where(entql.HasEdge("store"))
@@ -2067,7 +2625,7 @@ type PreRegistrationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PreRegistrationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2142,7 +2700,7 @@ type ScheduleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ScheduleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2322,7 +2880,7 @@ type SettingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SettingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2377,7 +2935,7 @@ type StoreFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StoreFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2503,7 +3061,7 @@ type WebhookAttemptFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookAttemptFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2618,7 +3176,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2728,7 +3286,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

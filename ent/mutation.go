@@ -12,10 +12,14 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/bankaccount"
+	"github.com/paymux/paymux/ent/bankmessage"
 	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/deposit"
+	"github.com/paymux/paymux/ent/depositsetting"
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
@@ -42,10 +46,14 @@ const (
 
 	// Node types.
 	TypeAPIKey            = "APIKey"
+	TypeBankAccount       = "BankAccount"
+	TypeBankMessage       = "BankMessage"
 	TypeBillingKey        = "BillingKey"
 	TypeCancellation      = "Cancellation"
 	TypeCashReceipt       = "CashReceipt"
 	TypeChannel           = "Channel"
+	TypeDeposit           = "Deposit"
+	TypeDepositSetting    = "DepositSetting"
 	TypeEvent             = "Event"
 	TypeIPRule            = "IPRule"
 	TypeIdempotencyRecord = "IdempotencyRecord"
@@ -1496,6 +1504,1902 @@ func (m *APIKeyMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown APIKey edge %s", name)
+}
+
+// BankAccountMutation represents an operation that mutates the BankAccount nodes in the graph.
+type BankAccountMutation struct {
+	config
+	op                      Op
+	typ                     string
+	id                      *string
+	store_id                *string
+	created_at              *time.Time
+	updated_at              *time.Time
+	mode                    *bankaccount.Mode
+	bank                    *string
+	number_sealed           *[]byte
+	number_masked           *string
+	number_last4            *string
+	holder                  *string
+	description             *string
+	cash_receipt_channel_id *string
+	archived_at             *time.Time
+	clearedFields           map[string]struct{}
+	done                    bool
+	oldValue                func(context.Context) (*BankAccount, error)
+	predicates              []predicate.BankAccount
+}
+
+var _ ent.Mutation = (*BankAccountMutation)(nil)
+
+// bankaccountOption allows management of the mutation configuration using functional options.
+type bankaccountOption func(*BankAccountMutation)
+
+// newBankAccountMutation creates new mutation for the BankAccount entity.
+func newBankAccountMutation(c config, op Op, opts ...bankaccountOption) *BankAccountMutation {
+	m := &BankAccountMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBankAccount,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBankAccountID sets the ID field of the mutation.
+func withBankAccountID(id string) bankaccountOption {
+	return func(m *BankAccountMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BankAccount
+		)
+		m.oldValue = func(ctx context.Context) (*BankAccount, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BankAccount.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBankAccount sets the old BankAccount of the mutation.
+func withBankAccount(node *BankAccount) bankaccountOption {
+	return func(m *BankAccountMutation) {
+		m.oldValue = func(context.Context) (*BankAccount, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BankAccountMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BankAccountMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of BankAccount entities.
+func (m *BankAccountMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BankAccountMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BankAccountMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BankAccount.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *BankAccountMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *BankAccountMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *BankAccountMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *BankAccountMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *BankAccountMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *BankAccountMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *BankAccountMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *BankAccountMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *BankAccountMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetMode sets the "mode" field.
+func (m *BankAccountMutation) SetMode(b bankaccount.Mode) {
+	m.mode = &b
+}
+
+// Mode returns the value of the "mode" field in the mutation.
+func (m *BankAccountMutation) Mode() (r bankaccount.Mode, exists bool) {
+	v := m.mode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMode returns the old "mode" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldMode(ctx context.Context) (v bankaccount.Mode, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMode: %w", err)
+	}
+	return oldValue.Mode, nil
+}
+
+// ResetMode resets all changes to the "mode" field.
+func (m *BankAccountMutation) ResetMode() {
+	m.mode = nil
+}
+
+// SetBank sets the "bank" field.
+func (m *BankAccountMutation) SetBank(s string) {
+	m.bank = &s
+}
+
+// Bank returns the value of the "bank" field in the mutation.
+func (m *BankAccountMutation) Bank() (r string, exists bool) {
+	v := m.bank
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBank returns the old "bank" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldBank(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBank is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBank requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBank: %w", err)
+	}
+	return oldValue.Bank, nil
+}
+
+// ResetBank resets all changes to the "bank" field.
+func (m *BankAccountMutation) ResetBank() {
+	m.bank = nil
+}
+
+// SetNumberSealed sets the "number_sealed" field.
+func (m *BankAccountMutation) SetNumberSealed(b []byte) {
+	m.number_sealed = &b
+}
+
+// NumberSealed returns the value of the "number_sealed" field in the mutation.
+func (m *BankAccountMutation) NumberSealed() (r []byte, exists bool) {
+	v := m.number_sealed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumberSealed returns the old "number_sealed" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldNumberSealed(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumberSealed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumberSealed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumberSealed: %w", err)
+	}
+	return oldValue.NumberSealed, nil
+}
+
+// ResetNumberSealed resets all changes to the "number_sealed" field.
+func (m *BankAccountMutation) ResetNumberSealed() {
+	m.number_sealed = nil
+}
+
+// SetNumberMasked sets the "number_masked" field.
+func (m *BankAccountMutation) SetNumberMasked(s string) {
+	m.number_masked = &s
+}
+
+// NumberMasked returns the value of the "number_masked" field in the mutation.
+func (m *BankAccountMutation) NumberMasked() (r string, exists bool) {
+	v := m.number_masked
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumberMasked returns the old "number_masked" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldNumberMasked(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumberMasked is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumberMasked requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumberMasked: %w", err)
+	}
+	return oldValue.NumberMasked, nil
+}
+
+// ResetNumberMasked resets all changes to the "number_masked" field.
+func (m *BankAccountMutation) ResetNumberMasked() {
+	m.number_masked = nil
+}
+
+// SetNumberLast4 sets the "number_last4" field.
+func (m *BankAccountMutation) SetNumberLast4(s string) {
+	m.number_last4 = &s
+}
+
+// NumberLast4 returns the value of the "number_last4" field in the mutation.
+func (m *BankAccountMutation) NumberLast4() (r string, exists bool) {
+	v := m.number_last4
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumberLast4 returns the old "number_last4" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldNumberLast4(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumberLast4 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumberLast4 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumberLast4: %w", err)
+	}
+	return oldValue.NumberLast4, nil
+}
+
+// ResetNumberLast4 resets all changes to the "number_last4" field.
+func (m *BankAccountMutation) ResetNumberLast4() {
+	m.number_last4 = nil
+}
+
+// SetHolder sets the "holder" field.
+func (m *BankAccountMutation) SetHolder(s string) {
+	m.holder = &s
+}
+
+// Holder returns the value of the "holder" field in the mutation.
+func (m *BankAccountMutation) Holder() (r string, exists bool) {
+	v := m.holder
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolder returns the old "holder" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldHolder(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolder is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolder requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolder: %w", err)
+	}
+	return oldValue.Holder, nil
+}
+
+// ResetHolder resets all changes to the "holder" field.
+func (m *BankAccountMutation) ResetHolder() {
+	m.holder = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *BankAccountMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *BankAccountMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *BankAccountMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetCashReceiptChannelID sets the "cash_receipt_channel_id" field.
+func (m *BankAccountMutation) SetCashReceiptChannelID(s string) {
+	m.cash_receipt_channel_id = &s
+}
+
+// CashReceiptChannelID returns the value of the "cash_receipt_channel_id" field in the mutation.
+func (m *BankAccountMutation) CashReceiptChannelID() (r string, exists bool) {
+	v := m.cash_receipt_channel_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCashReceiptChannelID returns the old "cash_receipt_channel_id" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldCashReceiptChannelID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCashReceiptChannelID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCashReceiptChannelID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCashReceiptChannelID: %w", err)
+	}
+	return oldValue.CashReceiptChannelID, nil
+}
+
+// ResetCashReceiptChannelID resets all changes to the "cash_receipt_channel_id" field.
+func (m *BankAccountMutation) ResetCashReceiptChannelID() {
+	m.cash_receipt_channel_id = nil
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (m *BankAccountMutation) SetArchivedAt(t time.Time) {
+	m.archived_at = &t
+}
+
+// ArchivedAt returns the value of the "archived_at" field in the mutation.
+func (m *BankAccountMutation) ArchivedAt() (r time.Time, exists bool) {
+	v := m.archived_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldArchivedAt returns the old "archived_at" field's value of the BankAccount entity.
+// If the BankAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankAccountMutation) OldArchivedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldArchivedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldArchivedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldArchivedAt: %w", err)
+	}
+	return oldValue.ArchivedAt, nil
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (m *BankAccountMutation) ClearArchivedAt() {
+	m.archived_at = nil
+	m.clearedFields[bankaccount.FieldArchivedAt] = struct{}{}
+}
+
+// ArchivedAtCleared returns if the "archived_at" field was cleared in this mutation.
+func (m *BankAccountMutation) ArchivedAtCleared() bool {
+	_, ok := m.clearedFields[bankaccount.FieldArchivedAt]
+	return ok
+}
+
+// ResetArchivedAt resets all changes to the "archived_at" field.
+func (m *BankAccountMutation) ResetArchivedAt() {
+	m.archived_at = nil
+	delete(m.clearedFields, bankaccount.FieldArchivedAt)
+}
+
+// Where appends a list predicates to the BankAccountMutation builder.
+func (m *BankAccountMutation) Where(ps ...predicate.BankAccount) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BankAccountMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BankAccountMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BankAccount, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BankAccountMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BankAccountMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BankAccount).
+func (m *BankAccountMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BankAccountMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.store_id != nil {
+		fields = append(fields, bankaccount.FieldStoreID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, bankaccount.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, bankaccount.FieldUpdatedAt)
+	}
+	if m.mode != nil {
+		fields = append(fields, bankaccount.FieldMode)
+	}
+	if m.bank != nil {
+		fields = append(fields, bankaccount.FieldBank)
+	}
+	if m.number_sealed != nil {
+		fields = append(fields, bankaccount.FieldNumberSealed)
+	}
+	if m.number_masked != nil {
+		fields = append(fields, bankaccount.FieldNumberMasked)
+	}
+	if m.number_last4 != nil {
+		fields = append(fields, bankaccount.FieldNumberLast4)
+	}
+	if m.holder != nil {
+		fields = append(fields, bankaccount.FieldHolder)
+	}
+	if m.description != nil {
+		fields = append(fields, bankaccount.FieldDescription)
+	}
+	if m.cash_receipt_channel_id != nil {
+		fields = append(fields, bankaccount.FieldCashReceiptChannelID)
+	}
+	if m.archived_at != nil {
+		fields = append(fields, bankaccount.FieldArchivedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BankAccountMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case bankaccount.FieldStoreID:
+		return m.StoreID()
+	case bankaccount.FieldCreatedAt:
+		return m.CreatedAt()
+	case bankaccount.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case bankaccount.FieldMode:
+		return m.Mode()
+	case bankaccount.FieldBank:
+		return m.Bank()
+	case bankaccount.FieldNumberSealed:
+		return m.NumberSealed()
+	case bankaccount.FieldNumberMasked:
+		return m.NumberMasked()
+	case bankaccount.FieldNumberLast4:
+		return m.NumberLast4()
+	case bankaccount.FieldHolder:
+		return m.Holder()
+	case bankaccount.FieldDescription:
+		return m.Description()
+	case bankaccount.FieldCashReceiptChannelID:
+		return m.CashReceiptChannelID()
+	case bankaccount.FieldArchivedAt:
+		return m.ArchivedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BankAccountMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case bankaccount.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case bankaccount.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case bankaccount.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case bankaccount.FieldMode:
+		return m.OldMode(ctx)
+	case bankaccount.FieldBank:
+		return m.OldBank(ctx)
+	case bankaccount.FieldNumberSealed:
+		return m.OldNumberSealed(ctx)
+	case bankaccount.FieldNumberMasked:
+		return m.OldNumberMasked(ctx)
+	case bankaccount.FieldNumberLast4:
+		return m.OldNumberLast4(ctx)
+	case bankaccount.FieldHolder:
+		return m.OldHolder(ctx)
+	case bankaccount.FieldDescription:
+		return m.OldDescription(ctx)
+	case bankaccount.FieldCashReceiptChannelID:
+		return m.OldCashReceiptChannelID(ctx)
+	case bankaccount.FieldArchivedAt:
+		return m.OldArchivedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown BankAccount field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BankAccountMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case bankaccount.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case bankaccount.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case bankaccount.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case bankaccount.FieldMode:
+		v, ok := value.(bankaccount.Mode)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMode(v)
+		return nil
+	case bankaccount.FieldBank:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBank(v)
+		return nil
+	case bankaccount.FieldNumberSealed:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumberSealed(v)
+		return nil
+	case bankaccount.FieldNumberMasked:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumberMasked(v)
+		return nil
+	case bankaccount.FieldNumberLast4:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumberLast4(v)
+		return nil
+	case bankaccount.FieldHolder:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolder(v)
+		return nil
+	case bankaccount.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case bankaccount.FieldCashReceiptChannelID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCashReceiptChannelID(v)
+		return nil
+	case bankaccount.FieldArchivedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetArchivedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BankAccount field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BankAccountMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BankAccountMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BankAccountMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown BankAccount numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BankAccountMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(bankaccount.FieldArchivedAt) {
+		fields = append(fields, bankaccount.FieldArchivedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BankAccountMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BankAccountMutation) ClearField(name string) error {
+	switch name {
+	case bankaccount.FieldArchivedAt:
+		m.ClearArchivedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown BankAccount nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BankAccountMutation) ResetField(name string) error {
+	switch name {
+	case bankaccount.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case bankaccount.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case bankaccount.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case bankaccount.FieldMode:
+		m.ResetMode()
+		return nil
+	case bankaccount.FieldBank:
+		m.ResetBank()
+		return nil
+	case bankaccount.FieldNumberSealed:
+		m.ResetNumberSealed()
+		return nil
+	case bankaccount.FieldNumberMasked:
+		m.ResetNumberMasked()
+		return nil
+	case bankaccount.FieldNumberLast4:
+		m.ResetNumberLast4()
+		return nil
+	case bankaccount.FieldHolder:
+		m.ResetHolder()
+		return nil
+	case bankaccount.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case bankaccount.FieldCashReceiptChannelID:
+		m.ResetCashReceiptChannelID()
+		return nil
+	case bankaccount.FieldArchivedAt:
+		m.ResetArchivedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown BankAccount field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BankAccountMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BankAccountMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BankAccountMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BankAccountMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BankAccountMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BankAccountMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BankAccountMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown BankAccount unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BankAccountMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown BankAccount edge %s", name)
+}
+
+// BankMessageMutation represents an operation that mutates the BankMessage nodes in the graph.
+type BankMessageMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *string
+	store_id        *string
+	created_at      *time.Time
+	updated_at      *time.Time
+	mode            *bankmessage.Mode
+	bank_account_id *string
+	status          *bankmessage.Status
+	reason          *string
+	shape           *string
+	deposit_id      *string
+	text_sealed     *[]byte
+	received_at     *time.Time
+	source_id       *string
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*BankMessage, error)
+	predicates      []predicate.BankMessage
+}
+
+var _ ent.Mutation = (*BankMessageMutation)(nil)
+
+// bankmessageOption allows management of the mutation configuration using functional options.
+type bankmessageOption func(*BankMessageMutation)
+
+// newBankMessageMutation creates new mutation for the BankMessage entity.
+func newBankMessageMutation(c config, op Op, opts ...bankmessageOption) *BankMessageMutation {
+	m := &BankMessageMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBankMessage,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBankMessageID sets the ID field of the mutation.
+func withBankMessageID(id string) bankmessageOption {
+	return func(m *BankMessageMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BankMessage
+		)
+		m.oldValue = func(ctx context.Context) (*BankMessage, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BankMessage.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBankMessage sets the old BankMessage of the mutation.
+func withBankMessage(node *BankMessage) bankmessageOption {
+	return func(m *BankMessageMutation) {
+		m.oldValue = func(context.Context) (*BankMessage, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BankMessageMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BankMessageMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of BankMessage entities.
+func (m *BankMessageMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BankMessageMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BankMessageMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BankMessage.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *BankMessageMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *BankMessageMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *BankMessageMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *BankMessageMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *BankMessageMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *BankMessageMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *BankMessageMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *BankMessageMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *BankMessageMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetMode sets the "mode" field.
+func (m *BankMessageMutation) SetMode(b bankmessage.Mode) {
+	m.mode = &b
+}
+
+// Mode returns the value of the "mode" field in the mutation.
+func (m *BankMessageMutation) Mode() (r bankmessage.Mode, exists bool) {
+	v := m.mode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMode returns the old "mode" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldMode(ctx context.Context) (v bankmessage.Mode, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMode: %w", err)
+	}
+	return oldValue.Mode, nil
+}
+
+// ResetMode resets all changes to the "mode" field.
+func (m *BankMessageMutation) ResetMode() {
+	m.mode = nil
+}
+
+// SetBankAccountID sets the "bank_account_id" field.
+func (m *BankMessageMutation) SetBankAccountID(s string) {
+	m.bank_account_id = &s
+}
+
+// BankAccountID returns the value of the "bank_account_id" field in the mutation.
+func (m *BankMessageMutation) BankAccountID() (r string, exists bool) {
+	v := m.bank_account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankAccountID returns the old "bank_account_id" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldBankAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankAccountID: %w", err)
+	}
+	return oldValue.BankAccountID, nil
+}
+
+// ResetBankAccountID resets all changes to the "bank_account_id" field.
+func (m *BankMessageMutation) ResetBankAccountID() {
+	m.bank_account_id = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *BankMessageMutation) SetStatus(b bankmessage.Status) {
+	m.status = &b
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *BankMessageMutation) Status() (r bankmessage.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldStatus(ctx context.Context) (v bankmessage.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *BankMessageMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *BankMessageMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *BankMessageMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *BankMessageMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetShape sets the "shape" field.
+func (m *BankMessageMutation) SetShape(s string) {
+	m.shape = &s
+}
+
+// Shape returns the value of the "shape" field in the mutation.
+func (m *BankMessageMutation) Shape() (r string, exists bool) {
+	v := m.shape
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldShape returns the old "shape" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldShape(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldShape is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldShape requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldShape: %w", err)
+	}
+	return oldValue.Shape, nil
+}
+
+// ResetShape resets all changes to the "shape" field.
+func (m *BankMessageMutation) ResetShape() {
+	m.shape = nil
+}
+
+// SetDepositID sets the "deposit_id" field.
+func (m *BankMessageMutation) SetDepositID(s string) {
+	m.deposit_id = &s
+}
+
+// DepositID returns the value of the "deposit_id" field in the mutation.
+func (m *BankMessageMutation) DepositID() (r string, exists bool) {
+	v := m.deposit_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDepositID returns the old "deposit_id" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldDepositID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDepositID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDepositID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDepositID: %w", err)
+	}
+	return oldValue.DepositID, nil
+}
+
+// ResetDepositID resets all changes to the "deposit_id" field.
+func (m *BankMessageMutation) ResetDepositID() {
+	m.deposit_id = nil
+}
+
+// SetTextSealed sets the "text_sealed" field.
+func (m *BankMessageMutation) SetTextSealed(b []byte) {
+	m.text_sealed = &b
+}
+
+// TextSealed returns the value of the "text_sealed" field in the mutation.
+func (m *BankMessageMutation) TextSealed() (r []byte, exists bool) {
+	v := m.text_sealed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTextSealed returns the old "text_sealed" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldTextSealed(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTextSealed is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTextSealed requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTextSealed: %w", err)
+	}
+	return oldValue.TextSealed, nil
+}
+
+// ResetTextSealed resets all changes to the "text_sealed" field.
+func (m *BankMessageMutation) ResetTextSealed() {
+	m.text_sealed = nil
+}
+
+// SetReceivedAt sets the "received_at" field.
+func (m *BankMessageMutation) SetReceivedAt(t time.Time) {
+	m.received_at = &t
+}
+
+// ReceivedAt returns the value of the "received_at" field in the mutation.
+func (m *BankMessageMutation) ReceivedAt() (r time.Time, exists bool) {
+	v := m.received_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReceivedAt returns the old "received_at" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldReceivedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReceivedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReceivedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReceivedAt: %w", err)
+	}
+	return oldValue.ReceivedAt, nil
+}
+
+// ResetReceivedAt resets all changes to the "received_at" field.
+func (m *BankMessageMutation) ResetReceivedAt() {
+	m.received_at = nil
+}
+
+// SetSourceID sets the "source_id" field.
+func (m *BankMessageMutation) SetSourceID(s string) {
+	m.source_id = &s
+}
+
+// SourceID returns the value of the "source_id" field in the mutation.
+func (m *BankMessageMutation) SourceID() (r string, exists bool) {
+	v := m.source_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceID returns the old "source_id" field's value of the BankMessage entity.
+// If the BankMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BankMessageMutation) OldSourceID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceID: %w", err)
+	}
+	return oldValue.SourceID, nil
+}
+
+// ClearSourceID clears the value of the "source_id" field.
+func (m *BankMessageMutation) ClearSourceID() {
+	m.source_id = nil
+	m.clearedFields[bankmessage.FieldSourceID] = struct{}{}
+}
+
+// SourceIDCleared returns if the "source_id" field was cleared in this mutation.
+func (m *BankMessageMutation) SourceIDCleared() bool {
+	_, ok := m.clearedFields[bankmessage.FieldSourceID]
+	return ok
+}
+
+// ResetSourceID resets all changes to the "source_id" field.
+func (m *BankMessageMutation) ResetSourceID() {
+	m.source_id = nil
+	delete(m.clearedFields, bankmessage.FieldSourceID)
+}
+
+// Where appends a list predicates to the BankMessageMutation builder.
+func (m *BankMessageMutation) Where(ps ...predicate.BankMessage) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BankMessageMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BankMessageMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BankMessage, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BankMessageMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BankMessageMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BankMessage).
+func (m *BankMessageMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BankMessageMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.store_id != nil {
+		fields = append(fields, bankmessage.FieldStoreID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, bankmessage.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, bankmessage.FieldUpdatedAt)
+	}
+	if m.mode != nil {
+		fields = append(fields, bankmessage.FieldMode)
+	}
+	if m.bank_account_id != nil {
+		fields = append(fields, bankmessage.FieldBankAccountID)
+	}
+	if m.status != nil {
+		fields = append(fields, bankmessage.FieldStatus)
+	}
+	if m.reason != nil {
+		fields = append(fields, bankmessage.FieldReason)
+	}
+	if m.shape != nil {
+		fields = append(fields, bankmessage.FieldShape)
+	}
+	if m.deposit_id != nil {
+		fields = append(fields, bankmessage.FieldDepositID)
+	}
+	if m.text_sealed != nil {
+		fields = append(fields, bankmessage.FieldTextSealed)
+	}
+	if m.received_at != nil {
+		fields = append(fields, bankmessage.FieldReceivedAt)
+	}
+	if m.source_id != nil {
+		fields = append(fields, bankmessage.FieldSourceID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BankMessageMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case bankmessage.FieldStoreID:
+		return m.StoreID()
+	case bankmessage.FieldCreatedAt:
+		return m.CreatedAt()
+	case bankmessage.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case bankmessage.FieldMode:
+		return m.Mode()
+	case bankmessage.FieldBankAccountID:
+		return m.BankAccountID()
+	case bankmessage.FieldStatus:
+		return m.Status()
+	case bankmessage.FieldReason:
+		return m.Reason()
+	case bankmessage.FieldShape:
+		return m.Shape()
+	case bankmessage.FieldDepositID:
+		return m.DepositID()
+	case bankmessage.FieldTextSealed:
+		return m.TextSealed()
+	case bankmessage.FieldReceivedAt:
+		return m.ReceivedAt()
+	case bankmessage.FieldSourceID:
+		return m.SourceID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BankMessageMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case bankmessage.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case bankmessage.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case bankmessage.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case bankmessage.FieldMode:
+		return m.OldMode(ctx)
+	case bankmessage.FieldBankAccountID:
+		return m.OldBankAccountID(ctx)
+	case bankmessage.FieldStatus:
+		return m.OldStatus(ctx)
+	case bankmessage.FieldReason:
+		return m.OldReason(ctx)
+	case bankmessage.FieldShape:
+		return m.OldShape(ctx)
+	case bankmessage.FieldDepositID:
+		return m.OldDepositID(ctx)
+	case bankmessage.FieldTextSealed:
+		return m.OldTextSealed(ctx)
+	case bankmessage.FieldReceivedAt:
+		return m.OldReceivedAt(ctx)
+	case bankmessage.FieldSourceID:
+		return m.OldSourceID(ctx)
+	}
+	return nil, fmt.Errorf("unknown BankMessage field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BankMessageMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case bankmessage.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case bankmessage.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case bankmessage.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case bankmessage.FieldMode:
+		v, ok := value.(bankmessage.Mode)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMode(v)
+		return nil
+	case bankmessage.FieldBankAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankAccountID(v)
+		return nil
+	case bankmessage.FieldStatus:
+		v, ok := value.(bankmessage.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case bankmessage.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case bankmessage.FieldShape:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetShape(v)
+		return nil
+	case bankmessage.FieldDepositID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDepositID(v)
+		return nil
+	case bankmessage.FieldTextSealed:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTextSealed(v)
+		return nil
+	case bankmessage.FieldReceivedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReceivedAt(v)
+		return nil
+	case bankmessage.FieldSourceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BankMessage field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BankMessageMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BankMessageMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BankMessageMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown BankMessage numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BankMessageMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(bankmessage.FieldSourceID) {
+		fields = append(fields, bankmessage.FieldSourceID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BankMessageMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BankMessageMutation) ClearField(name string) error {
+	switch name {
+	case bankmessage.FieldSourceID:
+		m.ClearSourceID()
+		return nil
+	}
+	return fmt.Errorf("unknown BankMessage nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BankMessageMutation) ResetField(name string) error {
+	switch name {
+	case bankmessage.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case bankmessage.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case bankmessage.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case bankmessage.FieldMode:
+		m.ResetMode()
+		return nil
+	case bankmessage.FieldBankAccountID:
+		m.ResetBankAccountID()
+		return nil
+	case bankmessage.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case bankmessage.FieldReason:
+		m.ResetReason()
+		return nil
+	case bankmessage.FieldShape:
+		m.ResetShape()
+		return nil
+	case bankmessage.FieldDepositID:
+		m.ResetDepositID()
+		return nil
+	case bankmessage.FieldTextSealed:
+		m.ResetTextSealed()
+		return nil
+	case bankmessage.FieldReceivedAt:
+		m.ResetReceivedAt()
+		return nil
+	case bankmessage.FieldSourceID:
+		m.ResetSourceID()
+		return nil
+	}
+	return fmt.Errorf("unknown BankMessage field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BankMessageMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BankMessageMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BankMessageMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BankMessageMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BankMessageMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BankMessageMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BankMessageMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown BankMessage unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BankMessageMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown BankMessage edge %s", name)
 }
 
 // BillingKeyMutation represents an operation that mutates the BillingKey nodes in the graph.
@@ -6908,6 +8812,2250 @@ func (m *ChannelMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Channel edge %s", name)
 }
 
+// DepositMutation represents an operation that mutates the Deposit nodes in the graph.
+type DepositMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *string
+	store_id            *string
+	created_at          *time.Time
+	updated_at          *time.Time
+	mode                *deposit.Mode
+	bank_account_id     *string
+	_type               *deposit.Type
+	status              *deposit.Status
+	amount              *int64
+	addamount           *int64
+	depositor_name      *string
+	depositor_key       *string
+	balance             *int64
+	addbalance          *int64
+	transaction_at      *time.Time
+	source              *deposit.Source
+	source_id           *string
+	dedupe_key          *string
+	note                *string
+	unmatched_reason    *string
+	candidates          *int
+	addcandidates       *int
+	payment_id          *string
+	merchant_payment_id *string
+	match_type          *deposit.MatchType
+	matched_at          *time.Time
+	clearedFields       map[string]struct{}
+	done                bool
+	oldValue            func(context.Context) (*Deposit, error)
+	predicates          []predicate.Deposit
+}
+
+var _ ent.Mutation = (*DepositMutation)(nil)
+
+// depositOption allows management of the mutation configuration using functional options.
+type depositOption func(*DepositMutation)
+
+// newDepositMutation creates new mutation for the Deposit entity.
+func newDepositMutation(c config, op Op, opts ...depositOption) *DepositMutation {
+	m := &DepositMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDeposit,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDepositID sets the ID field of the mutation.
+func withDepositID(id string) depositOption {
+	return func(m *DepositMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Deposit
+		)
+		m.oldValue = func(ctx context.Context) (*Deposit, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Deposit.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDeposit sets the old Deposit of the mutation.
+func withDeposit(node *Deposit) depositOption {
+	return func(m *DepositMutation) {
+		m.oldValue = func(context.Context) (*Deposit, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DepositMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DepositMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Deposit entities.
+func (m *DepositMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DepositMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DepositMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Deposit.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *DepositMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *DepositMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *DepositMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DepositMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DepositMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DepositMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DepositMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DepositMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DepositMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetMode sets the "mode" field.
+func (m *DepositMutation) SetMode(d deposit.Mode) {
+	m.mode = &d
+}
+
+// Mode returns the value of the "mode" field in the mutation.
+func (m *DepositMutation) Mode() (r deposit.Mode, exists bool) {
+	v := m.mode
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMode returns the old "mode" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldMode(ctx context.Context) (v deposit.Mode, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMode: %w", err)
+	}
+	return oldValue.Mode, nil
+}
+
+// ResetMode resets all changes to the "mode" field.
+func (m *DepositMutation) ResetMode() {
+	m.mode = nil
+}
+
+// SetBankAccountID sets the "bank_account_id" field.
+func (m *DepositMutation) SetBankAccountID(s string) {
+	m.bank_account_id = &s
+}
+
+// BankAccountID returns the value of the "bank_account_id" field in the mutation.
+func (m *DepositMutation) BankAccountID() (r string, exists bool) {
+	v := m.bank_account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankAccountID returns the old "bank_account_id" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldBankAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankAccountID: %w", err)
+	}
+	return oldValue.BankAccountID, nil
+}
+
+// ResetBankAccountID resets all changes to the "bank_account_id" field.
+func (m *DepositMutation) ResetBankAccountID() {
+	m.bank_account_id = nil
+}
+
+// SetType sets the "type" field.
+func (m *DepositMutation) SetType(d deposit.Type) {
+	m._type = &d
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *DepositMutation) GetType() (r deposit.Type, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldType(ctx context.Context) (v deposit.Type, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *DepositMutation) ResetType() {
+	m._type = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *DepositMutation) SetStatus(d deposit.Status) {
+	m.status = &d
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *DepositMutation) Status() (r deposit.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldStatus(ctx context.Context) (v deposit.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *DepositMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *DepositMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *DepositMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *DepositMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *DepositMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *DepositMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetDepositorName sets the "depositor_name" field.
+func (m *DepositMutation) SetDepositorName(s string) {
+	m.depositor_name = &s
+}
+
+// DepositorName returns the value of the "depositor_name" field in the mutation.
+func (m *DepositMutation) DepositorName() (r string, exists bool) {
+	v := m.depositor_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDepositorName returns the old "depositor_name" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldDepositorName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDepositorName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDepositorName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDepositorName: %w", err)
+	}
+	return oldValue.DepositorName, nil
+}
+
+// ResetDepositorName resets all changes to the "depositor_name" field.
+func (m *DepositMutation) ResetDepositorName() {
+	m.depositor_name = nil
+}
+
+// SetDepositorKey sets the "depositor_key" field.
+func (m *DepositMutation) SetDepositorKey(s string) {
+	m.depositor_key = &s
+}
+
+// DepositorKey returns the value of the "depositor_key" field in the mutation.
+func (m *DepositMutation) DepositorKey() (r string, exists bool) {
+	v := m.depositor_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDepositorKey returns the old "depositor_key" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldDepositorKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDepositorKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDepositorKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDepositorKey: %w", err)
+	}
+	return oldValue.DepositorKey, nil
+}
+
+// ResetDepositorKey resets all changes to the "depositor_key" field.
+func (m *DepositMutation) ResetDepositorKey() {
+	m.depositor_key = nil
+}
+
+// SetBalance sets the "balance" field.
+func (m *DepositMutation) SetBalance(i int64) {
+	m.balance = &i
+	m.addbalance = nil
+}
+
+// Balance returns the value of the "balance" field in the mutation.
+func (m *DepositMutation) Balance() (r int64, exists bool) {
+	v := m.balance
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBalance returns the old "balance" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldBalance(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBalance is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBalance requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBalance: %w", err)
+	}
+	return oldValue.Balance, nil
+}
+
+// AddBalance adds i to the "balance" field.
+func (m *DepositMutation) AddBalance(i int64) {
+	if m.addbalance != nil {
+		*m.addbalance += i
+	} else {
+		m.addbalance = &i
+	}
+}
+
+// AddedBalance returns the value that was added to the "balance" field in this mutation.
+func (m *DepositMutation) AddedBalance() (r int64, exists bool) {
+	v := m.addbalance
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearBalance clears the value of the "balance" field.
+func (m *DepositMutation) ClearBalance() {
+	m.balance = nil
+	m.addbalance = nil
+	m.clearedFields[deposit.FieldBalance] = struct{}{}
+}
+
+// BalanceCleared returns if the "balance" field was cleared in this mutation.
+func (m *DepositMutation) BalanceCleared() bool {
+	_, ok := m.clearedFields[deposit.FieldBalance]
+	return ok
+}
+
+// ResetBalance resets all changes to the "balance" field.
+func (m *DepositMutation) ResetBalance() {
+	m.balance = nil
+	m.addbalance = nil
+	delete(m.clearedFields, deposit.FieldBalance)
+}
+
+// SetTransactionAt sets the "transaction_at" field.
+func (m *DepositMutation) SetTransactionAt(t time.Time) {
+	m.transaction_at = &t
+}
+
+// TransactionAt returns the value of the "transaction_at" field in the mutation.
+func (m *DepositMutation) TransactionAt() (r time.Time, exists bool) {
+	v := m.transaction_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTransactionAt returns the old "transaction_at" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldTransactionAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTransactionAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTransactionAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTransactionAt: %w", err)
+	}
+	return oldValue.TransactionAt, nil
+}
+
+// ResetTransactionAt resets all changes to the "transaction_at" field.
+func (m *DepositMutation) ResetTransactionAt() {
+	m.transaction_at = nil
+}
+
+// SetSource sets the "source" field.
+func (m *DepositMutation) SetSource(d deposit.Source) {
+	m.source = &d
+}
+
+// Source returns the value of the "source" field in the mutation.
+func (m *DepositMutation) Source() (r deposit.Source, exists bool) {
+	v := m.source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSource returns the old "source" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldSource(ctx context.Context) (v deposit.Source, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSource: %w", err)
+	}
+	return oldValue.Source, nil
+}
+
+// ResetSource resets all changes to the "source" field.
+func (m *DepositMutation) ResetSource() {
+	m.source = nil
+}
+
+// SetSourceID sets the "source_id" field.
+func (m *DepositMutation) SetSourceID(s string) {
+	m.source_id = &s
+}
+
+// SourceID returns the value of the "source_id" field in the mutation.
+func (m *DepositMutation) SourceID() (r string, exists bool) {
+	v := m.source_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceID returns the old "source_id" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldSourceID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceID: %w", err)
+	}
+	return oldValue.SourceID, nil
+}
+
+// ClearSourceID clears the value of the "source_id" field.
+func (m *DepositMutation) ClearSourceID() {
+	m.source_id = nil
+	m.clearedFields[deposit.FieldSourceID] = struct{}{}
+}
+
+// SourceIDCleared returns if the "source_id" field was cleared in this mutation.
+func (m *DepositMutation) SourceIDCleared() bool {
+	_, ok := m.clearedFields[deposit.FieldSourceID]
+	return ok
+}
+
+// ResetSourceID resets all changes to the "source_id" field.
+func (m *DepositMutation) ResetSourceID() {
+	m.source_id = nil
+	delete(m.clearedFields, deposit.FieldSourceID)
+}
+
+// SetDedupeKey sets the "dedupe_key" field.
+func (m *DepositMutation) SetDedupeKey(s string) {
+	m.dedupe_key = &s
+}
+
+// DedupeKey returns the value of the "dedupe_key" field in the mutation.
+func (m *DepositMutation) DedupeKey() (r string, exists bool) {
+	v := m.dedupe_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDedupeKey returns the old "dedupe_key" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldDedupeKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDedupeKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDedupeKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDedupeKey: %w", err)
+	}
+	return oldValue.DedupeKey, nil
+}
+
+// ResetDedupeKey resets all changes to the "dedupe_key" field.
+func (m *DepositMutation) ResetDedupeKey() {
+	m.dedupe_key = nil
+}
+
+// SetNote sets the "note" field.
+func (m *DepositMutation) SetNote(s string) {
+	m.note = &s
+}
+
+// Note returns the value of the "note" field in the mutation.
+func (m *DepositMutation) Note() (r string, exists bool) {
+	v := m.note
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNote returns the old "note" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldNote(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNote is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNote requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNote: %w", err)
+	}
+	return oldValue.Note, nil
+}
+
+// ResetNote resets all changes to the "note" field.
+func (m *DepositMutation) ResetNote() {
+	m.note = nil
+}
+
+// SetUnmatchedReason sets the "unmatched_reason" field.
+func (m *DepositMutation) SetUnmatchedReason(s string) {
+	m.unmatched_reason = &s
+}
+
+// UnmatchedReason returns the value of the "unmatched_reason" field in the mutation.
+func (m *DepositMutation) UnmatchedReason() (r string, exists bool) {
+	v := m.unmatched_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnmatchedReason returns the old "unmatched_reason" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldUnmatchedReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnmatchedReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnmatchedReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnmatchedReason: %w", err)
+	}
+	return oldValue.UnmatchedReason, nil
+}
+
+// ResetUnmatchedReason resets all changes to the "unmatched_reason" field.
+func (m *DepositMutation) ResetUnmatchedReason() {
+	m.unmatched_reason = nil
+}
+
+// SetCandidates sets the "candidates" field.
+func (m *DepositMutation) SetCandidates(i int) {
+	m.candidates = &i
+	m.addcandidates = nil
+}
+
+// Candidates returns the value of the "candidates" field in the mutation.
+func (m *DepositMutation) Candidates() (r int, exists bool) {
+	v := m.candidates
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCandidates returns the old "candidates" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldCandidates(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCandidates is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCandidates requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCandidates: %w", err)
+	}
+	return oldValue.Candidates, nil
+}
+
+// AddCandidates adds i to the "candidates" field.
+func (m *DepositMutation) AddCandidates(i int) {
+	if m.addcandidates != nil {
+		*m.addcandidates += i
+	} else {
+		m.addcandidates = &i
+	}
+}
+
+// AddedCandidates returns the value that was added to the "candidates" field in this mutation.
+func (m *DepositMutation) AddedCandidates() (r int, exists bool) {
+	v := m.addcandidates
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCandidates resets all changes to the "candidates" field.
+func (m *DepositMutation) ResetCandidates() {
+	m.candidates = nil
+	m.addcandidates = nil
+}
+
+// SetPaymentID sets the "payment_id" field.
+func (m *DepositMutation) SetPaymentID(s string) {
+	m.payment_id = &s
+}
+
+// PaymentID returns the value of the "payment_id" field in the mutation.
+func (m *DepositMutation) PaymentID() (r string, exists bool) {
+	v := m.payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentID returns the old "payment_id" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentID: %w", err)
+	}
+	return oldValue.PaymentID, nil
+}
+
+// ResetPaymentID resets all changes to the "payment_id" field.
+func (m *DepositMutation) ResetPaymentID() {
+	m.payment_id = nil
+}
+
+// SetMerchantPaymentID sets the "merchant_payment_id" field.
+func (m *DepositMutation) SetMerchantPaymentID(s string) {
+	m.merchant_payment_id = &s
+}
+
+// MerchantPaymentID returns the value of the "merchant_payment_id" field in the mutation.
+func (m *DepositMutation) MerchantPaymentID() (r string, exists bool) {
+	v := m.merchant_payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMerchantPaymentID returns the old "merchant_payment_id" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldMerchantPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMerchantPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMerchantPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMerchantPaymentID: %w", err)
+	}
+	return oldValue.MerchantPaymentID, nil
+}
+
+// ResetMerchantPaymentID resets all changes to the "merchant_payment_id" field.
+func (m *DepositMutation) ResetMerchantPaymentID() {
+	m.merchant_payment_id = nil
+}
+
+// SetMatchType sets the "match_type" field.
+func (m *DepositMutation) SetMatchType(dt deposit.MatchType) {
+	m.match_type = &dt
+}
+
+// MatchType returns the value of the "match_type" field in the mutation.
+func (m *DepositMutation) MatchType() (r deposit.MatchType, exists bool) {
+	v := m.match_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMatchType returns the old "match_type" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldMatchType(ctx context.Context) (v *deposit.MatchType, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMatchType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMatchType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMatchType: %w", err)
+	}
+	return oldValue.MatchType, nil
+}
+
+// ClearMatchType clears the value of the "match_type" field.
+func (m *DepositMutation) ClearMatchType() {
+	m.match_type = nil
+	m.clearedFields[deposit.FieldMatchType] = struct{}{}
+}
+
+// MatchTypeCleared returns if the "match_type" field was cleared in this mutation.
+func (m *DepositMutation) MatchTypeCleared() bool {
+	_, ok := m.clearedFields[deposit.FieldMatchType]
+	return ok
+}
+
+// ResetMatchType resets all changes to the "match_type" field.
+func (m *DepositMutation) ResetMatchType() {
+	m.match_type = nil
+	delete(m.clearedFields, deposit.FieldMatchType)
+}
+
+// SetMatchedAt sets the "matched_at" field.
+func (m *DepositMutation) SetMatchedAt(t time.Time) {
+	m.matched_at = &t
+}
+
+// MatchedAt returns the value of the "matched_at" field in the mutation.
+func (m *DepositMutation) MatchedAt() (r time.Time, exists bool) {
+	v := m.matched_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMatchedAt returns the old "matched_at" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldMatchedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMatchedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMatchedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMatchedAt: %w", err)
+	}
+	return oldValue.MatchedAt, nil
+}
+
+// ClearMatchedAt clears the value of the "matched_at" field.
+func (m *DepositMutation) ClearMatchedAt() {
+	m.matched_at = nil
+	m.clearedFields[deposit.FieldMatchedAt] = struct{}{}
+}
+
+// MatchedAtCleared returns if the "matched_at" field was cleared in this mutation.
+func (m *DepositMutation) MatchedAtCleared() bool {
+	_, ok := m.clearedFields[deposit.FieldMatchedAt]
+	return ok
+}
+
+// ResetMatchedAt resets all changes to the "matched_at" field.
+func (m *DepositMutation) ResetMatchedAt() {
+	m.matched_at = nil
+	delete(m.clearedFields, deposit.FieldMatchedAt)
+}
+
+// Where appends a list predicates to the DepositMutation builder.
+func (m *DepositMutation) Where(ps ...predicate.Deposit) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DepositMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DepositMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Deposit, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DepositMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DepositMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Deposit).
+func (m *DepositMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DepositMutation) Fields() []string {
+	fields := make([]string, 0, 22)
+	if m.store_id != nil {
+		fields = append(fields, deposit.FieldStoreID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, deposit.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, deposit.FieldUpdatedAt)
+	}
+	if m.mode != nil {
+		fields = append(fields, deposit.FieldMode)
+	}
+	if m.bank_account_id != nil {
+		fields = append(fields, deposit.FieldBankAccountID)
+	}
+	if m._type != nil {
+		fields = append(fields, deposit.FieldType)
+	}
+	if m.status != nil {
+		fields = append(fields, deposit.FieldStatus)
+	}
+	if m.amount != nil {
+		fields = append(fields, deposit.FieldAmount)
+	}
+	if m.depositor_name != nil {
+		fields = append(fields, deposit.FieldDepositorName)
+	}
+	if m.depositor_key != nil {
+		fields = append(fields, deposit.FieldDepositorKey)
+	}
+	if m.balance != nil {
+		fields = append(fields, deposit.FieldBalance)
+	}
+	if m.transaction_at != nil {
+		fields = append(fields, deposit.FieldTransactionAt)
+	}
+	if m.source != nil {
+		fields = append(fields, deposit.FieldSource)
+	}
+	if m.source_id != nil {
+		fields = append(fields, deposit.FieldSourceID)
+	}
+	if m.dedupe_key != nil {
+		fields = append(fields, deposit.FieldDedupeKey)
+	}
+	if m.note != nil {
+		fields = append(fields, deposit.FieldNote)
+	}
+	if m.unmatched_reason != nil {
+		fields = append(fields, deposit.FieldUnmatchedReason)
+	}
+	if m.candidates != nil {
+		fields = append(fields, deposit.FieldCandidates)
+	}
+	if m.payment_id != nil {
+		fields = append(fields, deposit.FieldPaymentID)
+	}
+	if m.merchant_payment_id != nil {
+		fields = append(fields, deposit.FieldMerchantPaymentID)
+	}
+	if m.match_type != nil {
+		fields = append(fields, deposit.FieldMatchType)
+	}
+	if m.matched_at != nil {
+		fields = append(fields, deposit.FieldMatchedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DepositMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case deposit.FieldStoreID:
+		return m.StoreID()
+	case deposit.FieldCreatedAt:
+		return m.CreatedAt()
+	case deposit.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case deposit.FieldMode:
+		return m.Mode()
+	case deposit.FieldBankAccountID:
+		return m.BankAccountID()
+	case deposit.FieldType:
+		return m.GetType()
+	case deposit.FieldStatus:
+		return m.Status()
+	case deposit.FieldAmount:
+		return m.Amount()
+	case deposit.FieldDepositorName:
+		return m.DepositorName()
+	case deposit.FieldDepositorKey:
+		return m.DepositorKey()
+	case deposit.FieldBalance:
+		return m.Balance()
+	case deposit.FieldTransactionAt:
+		return m.TransactionAt()
+	case deposit.FieldSource:
+		return m.Source()
+	case deposit.FieldSourceID:
+		return m.SourceID()
+	case deposit.FieldDedupeKey:
+		return m.DedupeKey()
+	case deposit.FieldNote:
+		return m.Note()
+	case deposit.FieldUnmatchedReason:
+		return m.UnmatchedReason()
+	case deposit.FieldCandidates:
+		return m.Candidates()
+	case deposit.FieldPaymentID:
+		return m.PaymentID()
+	case deposit.FieldMerchantPaymentID:
+		return m.MerchantPaymentID()
+	case deposit.FieldMatchType:
+		return m.MatchType()
+	case deposit.FieldMatchedAt:
+		return m.MatchedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DepositMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case deposit.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case deposit.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case deposit.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case deposit.FieldMode:
+		return m.OldMode(ctx)
+	case deposit.FieldBankAccountID:
+		return m.OldBankAccountID(ctx)
+	case deposit.FieldType:
+		return m.OldType(ctx)
+	case deposit.FieldStatus:
+		return m.OldStatus(ctx)
+	case deposit.FieldAmount:
+		return m.OldAmount(ctx)
+	case deposit.FieldDepositorName:
+		return m.OldDepositorName(ctx)
+	case deposit.FieldDepositorKey:
+		return m.OldDepositorKey(ctx)
+	case deposit.FieldBalance:
+		return m.OldBalance(ctx)
+	case deposit.FieldTransactionAt:
+		return m.OldTransactionAt(ctx)
+	case deposit.FieldSource:
+		return m.OldSource(ctx)
+	case deposit.FieldSourceID:
+		return m.OldSourceID(ctx)
+	case deposit.FieldDedupeKey:
+		return m.OldDedupeKey(ctx)
+	case deposit.FieldNote:
+		return m.OldNote(ctx)
+	case deposit.FieldUnmatchedReason:
+		return m.OldUnmatchedReason(ctx)
+	case deposit.FieldCandidates:
+		return m.OldCandidates(ctx)
+	case deposit.FieldPaymentID:
+		return m.OldPaymentID(ctx)
+	case deposit.FieldMerchantPaymentID:
+		return m.OldMerchantPaymentID(ctx)
+	case deposit.FieldMatchType:
+		return m.OldMatchType(ctx)
+	case deposit.FieldMatchedAt:
+		return m.OldMatchedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Deposit field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DepositMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case deposit.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case deposit.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case deposit.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case deposit.FieldMode:
+		v, ok := value.(deposit.Mode)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMode(v)
+		return nil
+	case deposit.FieldBankAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankAccountID(v)
+		return nil
+	case deposit.FieldType:
+		v, ok := value.(deposit.Type)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case deposit.FieldStatus:
+		v, ok := value.(deposit.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case deposit.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case deposit.FieldDepositorName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDepositorName(v)
+		return nil
+	case deposit.FieldDepositorKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDepositorKey(v)
+		return nil
+	case deposit.FieldBalance:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBalance(v)
+		return nil
+	case deposit.FieldTransactionAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTransactionAt(v)
+		return nil
+	case deposit.FieldSource:
+		v, ok := value.(deposit.Source)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSource(v)
+		return nil
+	case deposit.FieldSourceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceID(v)
+		return nil
+	case deposit.FieldDedupeKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDedupeKey(v)
+		return nil
+	case deposit.FieldNote:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNote(v)
+		return nil
+	case deposit.FieldUnmatchedReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnmatchedReason(v)
+		return nil
+	case deposit.FieldCandidates:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCandidates(v)
+		return nil
+	case deposit.FieldPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentID(v)
+		return nil
+	case deposit.FieldMerchantPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMerchantPaymentID(v)
+		return nil
+	case deposit.FieldMatchType:
+		v, ok := value.(deposit.MatchType)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMatchType(v)
+		return nil
+	case deposit.FieldMatchedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMatchedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Deposit field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DepositMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, deposit.FieldAmount)
+	}
+	if m.addbalance != nil {
+		fields = append(fields, deposit.FieldBalance)
+	}
+	if m.addcandidates != nil {
+		fields = append(fields, deposit.FieldCandidates)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DepositMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case deposit.FieldAmount:
+		return m.AddedAmount()
+	case deposit.FieldBalance:
+		return m.AddedBalance()
+	case deposit.FieldCandidates:
+		return m.AddedCandidates()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DepositMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case deposit.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	case deposit.FieldBalance:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBalance(v)
+		return nil
+	case deposit.FieldCandidates:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCandidates(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Deposit numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DepositMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(deposit.FieldBalance) {
+		fields = append(fields, deposit.FieldBalance)
+	}
+	if m.FieldCleared(deposit.FieldSourceID) {
+		fields = append(fields, deposit.FieldSourceID)
+	}
+	if m.FieldCleared(deposit.FieldMatchType) {
+		fields = append(fields, deposit.FieldMatchType)
+	}
+	if m.FieldCleared(deposit.FieldMatchedAt) {
+		fields = append(fields, deposit.FieldMatchedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DepositMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DepositMutation) ClearField(name string) error {
+	switch name {
+	case deposit.FieldBalance:
+		m.ClearBalance()
+		return nil
+	case deposit.FieldSourceID:
+		m.ClearSourceID()
+		return nil
+	case deposit.FieldMatchType:
+		m.ClearMatchType()
+		return nil
+	case deposit.FieldMatchedAt:
+		m.ClearMatchedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Deposit nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DepositMutation) ResetField(name string) error {
+	switch name {
+	case deposit.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case deposit.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case deposit.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case deposit.FieldMode:
+		m.ResetMode()
+		return nil
+	case deposit.FieldBankAccountID:
+		m.ResetBankAccountID()
+		return nil
+	case deposit.FieldType:
+		m.ResetType()
+		return nil
+	case deposit.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case deposit.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case deposit.FieldDepositorName:
+		m.ResetDepositorName()
+		return nil
+	case deposit.FieldDepositorKey:
+		m.ResetDepositorKey()
+		return nil
+	case deposit.FieldBalance:
+		m.ResetBalance()
+		return nil
+	case deposit.FieldTransactionAt:
+		m.ResetTransactionAt()
+		return nil
+	case deposit.FieldSource:
+		m.ResetSource()
+		return nil
+	case deposit.FieldSourceID:
+		m.ResetSourceID()
+		return nil
+	case deposit.FieldDedupeKey:
+		m.ResetDedupeKey()
+		return nil
+	case deposit.FieldNote:
+		m.ResetNote()
+		return nil
+	case deposit.FieldUnmatchedReason:
+		m.ResetUnmatchedReason()
+		return nil
+	case deposit.FieldCandidates:
+		m.ResetCandidates()
+		return nil
+	case deposit.FieldPaymentID:
+		m.ResetPaymentID()
+		return nil
+	case deposit.FieldMerchantPaymentID:
+		m.ResetMerchantPaymentID()
+		return nil
+	case deposit.FieldMatchType:
+		m.ResetMatchType()
+		return nil
+	case deposit.FieldMatchedAt:
+		m.ResetMatchedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Deposit field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DepositMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DepositMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DepositMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DepositMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DepositMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DepositMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DepositMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Deposit unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DepositMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Deposit edge %s", name)
+}
+
+// DepositSettingMutation represents an operation that mutates the DepositSetting nodes in the graph.
+type DepositSettingMutation struct {
+	config
+	op                       Op
+	typ                      string
+	id                       *int
+	store_id                 *string
+	created_at               *time.Time
+	updated_at               *time.Time
+	smart_matching           *depositsetting.SmartMatching
+	match_late_orders        *bool
+	report_bank_transactions *bool
+	clearedFields            map[string]struct{}
+	done                     bool
+	oldValue                 func(context.Context) (*DepositSetting, error)
+	predicates               []predicate.DepositSetting
+}
+
+var _ ent.Mutation = (*DepositSettingMutation)(nil)
+
+// depositsettingOption allows management of the mutation configuration using functional options.
+type depositsettingOption func(*DepositSettingMutation)
+
+// newDepositSettingMutation creates new mutation for the DepositSetting entity.
+func newDepositSettingMutation(c config, op Op, opts ...depositsettingOption) *DepositSettingMutation {
+	m := &DepositSettingMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDepositSetting,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDepositSettingID sets the ID field of the mutation.
+func withDepositSettingID(id int) depositsettingOption {
+	return func(m *DepositSettingMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DepositSetting
+		)
+		m.oldValue = func(ctx context.Context) (*DepositSetting, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DepositSetting.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDepositSetting sets the old DepositSetting of the mutation.
+func withDepositSetting(node *DepositSetting) depositsettingOption {
+	return func(m *DepositSettingMutation) {
+		m.oldValue = func(context.Context) (*DepositSetting, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DepositSettingMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DepositSettingMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DepositSettingMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DepositSettingMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DepositSetting.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStoreID sets the "store_id" field.
+func (m *DepositSettingMutation) SetStoreID(s string) {
+	m.store_id = &s
+}
+
+// StoreID returns the value of the "store_id" field in the mutation.
+func (m *DepositSettingMutation) StoreID() (r string, exists bool) {
+	v := m.store_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStoreID returns the old "store_id" field's value of the DepositSetting entity.
+// If the DepositSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositSettingMutation) OldStoreID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStoreID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStoreID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStoreID: %w", err)
+	}
+	return oldValue.StoreID, nil
+}
+
+// ResetStoreID resets all changes to the "store_id" field.
+func (m *DepositSettingMutation) ResetStoreID() {
+	m.store_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DepositSettingMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DepositSettingMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DepositSetting entity.
+// If the DepositSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositSettingMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DepositSettingMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DepositSettingMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DepositSettingMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DepositSetting entity.
+// If the DepositSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositSettingMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DepositSettingMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetSmartMatching sets the "smart_matching" field.
+func (m *DepositSettingMutation) SetSmartMatching(dm depositsetting.SmartMatching) {
+	m.smart_matching = &dm
+}
+
+// SmartMatching returns the value of the "smart_matching" field in the mutation.
+func (m *DepositSettingMutation) SmartMatching() (r depositsetting.SmartMatching, exists bool) {
+	v := m.smart_matching
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSmartMatching returns the old "smart_matching" field's value of the DepositSetting entity.
+// If the DepositSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositSettingMutation) OldSmartMatching(ctx context.Context) (v depositsetting.SmartMatching, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSmartMatching is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSmartMatching requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSmartMatching: %w", err)
+	}
+	return oldValue.SmartMatching, nil
+}
+
+// ResetSmartMatching resets all changes to the "smart_matching" field.
+func (m *DepositSettingMutation) ResetSmartMatching() {
+	m.smart_matching = nil
+}
+
+// SetMatchLateOrders sets the "match_late_orders" field.
+func (m *DepositSettingMutation) SetMatchLateOrders(b bool) {
+	m.match_late_orders = &b
+}
+
+// MatchLateOrders returns the value of the "match_late_orders" field in the mutation.
+func (m *DepositSettingMutation) MatchLateOrders() (r bool, exists bool) {
+	v := m.match_late_orders
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMatchLateOrders returns the old "match_late_orders" field's value of the DepositSetting entity.
+// If the DepositSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositSettingMutation) OldMatchLateOrders(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMatchLateOrders is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMatchLateOrders requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMatchLateOrders: %w", err)
+	}
+	return oldValue.MatchLateOrders, nil
+}
+
+// ResetMatchLateOrders resets all changes to the "match_late_orders" field.
+func (m *DepositSettingMutation) ResetMatchLateOrders() {
+	m.match_late_orders = nil
+}
+
+// SetReportBankTransactions sets the "report_bank_transactions" field.
+func (m *DepositSettingMutation) SetReportBankTransactions(b bool) {
+	m.report_bank_transactions = &b
+}
+
+// ReportBankTransactions returns the value of the "report_bank_transactions" field in the mutation.
+func (m *DepositSettingMutation) ReportBankTransactions() (r bool, exists bool) {
+	v := m.report_bank_transactions
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReportBankTransactions returns the old "report_bank_transactions" field's value of the DepositSetting entity.
+// If the DepositSetting object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositSettingMutation) OldReportBankTransactions(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReportBankTransactions is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReportBankTransactions requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReportBankTransactions: %w", err)
+	}
+	return oldValue.ReportBankTransactions, nil
+}
+
+// ResetReportBankTransactions resets all changes to the "report_bank_transactions" field.
+func (m *DepositSettingMutation) ResetReportBankTransactions() {
+	m.report_bank_transactions = nil
+}
+
+// Where appends a list predicates to the DepositSettingMutation builder.
+func (m *DepositSettingMutation) Where(ps ...predicate.DepositSetting) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DepositSettingMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DepositSettingMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DepositSetting, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DepositSettingMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DepositSettingMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DepositSetting).
+func (m *DepositSettingMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DepositSettingMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.store_id != nil {
+		fields = append(fields, depositsetting.FieldStoreID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, depositsetting.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, depositsetting.FieldUpdatedAt)
+	}
+	if m.smart_matching != nil {
+		fields = append(fields, depositsetting.FieldSmartMatching)
+	}
+	if m.match_late_orders != nil {
+		fields = append(fields, depositsetting.FieldMatchLateOrders)
+	}
+	if m.report_bank_transactions != nil {
+		fields = append(fields, depositsetting.FieldReportBankTransactions)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DepositSettingMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case depositsetting.FieldStoreID:
+		return m.StoreID()
+	case depositsetting.FieldCreatedAt:
+		return m.CreatedAt()
+	case depositsetting.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case depositsetting.FieldSmartMatching:
+		return m.SmartMatching()
+	case depositsetting.FieldMatchLateOrders:
+		return m.MatchLateOrders()
+	case depositsetting.FieldReportBankTransactions:
+		return m.ReportBankTransactions()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DepositSettingMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case depositsetting.FieldStoreID:
+		return m.OldStoreID(ctx)
+	case depositsetting.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case depositsetting.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case depositsetting.FieldSmartMatching:
+		return m.OldSmartMatching(ctx)
+	case depositsetting.FieldMatchLateOrders:
+		return m.OldMatchLateOrders(ctx)
+	case depositsetting.FieldReportBankTransactions:
+		return m.OldReportBankTransactions(ctx)
+	}
+	return nil, fmt.Errorf("unknown DepositSetting field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DepositSettingMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case depositsetting.FieldStoreID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStoreID(v)
+		return nil
+	case depositsetting.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case depositsetting.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case depositsetting.FieldSmartMatching:
+		v, ok := value.(depositsetting.SmartMatching)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSmartMatching(v)
+		return nil
+	case depositsetting.FieldMatchLateOrders:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMatchLateOrders(v)
+		return nil
+	case depositsetting.FieldReportBankTransactions:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReportBankTransactions(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DepositSetting field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DepositSettingMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DepositSettingMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DepositSettingMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown DepositSetting numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DepositSettingMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DepositSettingMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DepositSettingMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown DepositSetting nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DepositSettingMutation) ResetField(name string) error {
+	switch name {
+	case depositsetting.FieldStoreID:
+		m.ResetStoreID()
+		return nil
+	case depositsetting.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case depositsetting.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case depositsetting.FieldSmartMatching:
+		m.ResetSmartMatching()
+		return nil
+	case depositsetting.FieldMatchLateOrders:
+		m.ResetMatchLateOrders()
+		return nil
+	case depositsetting.FieldReportBankTransactions:
+		m.ResetReportBankTransactions()
+		return nil
+	}
+	return fmt.Errorf("unknown DepositSetting field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DepositSettingMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DepositSettingMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DepositSettingMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DepositSettingMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DepositSettingMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DepositSettingMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DepositSettingMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown DepositSetting unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DepositSettingMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown DepositSetting edge %s", name)
+}
+
 // EventMutation represents an operation that mutates the Event nodes in the graph.
 type EventMutation struct {
 	config
@@ -10881,6 +15029,11 @@ type PaymentMutation struct {
 	status_at             *time.Time
 	billing_key_id        *string
 	schedule_id           *string
+	bank_account_id       *string
+	depositor_name        *string
+	depositor_key         *string
+	bank_transfer         **details.BankTransfer
+	deposit_id            *string
 	clearedFields         map[string]struct{}
 	store                 *string
 	clearedstore          bool
@@ -12659,6 +16812,199 @@ func (m *PaymentMutation) ResetScheduleID() {
 	m.schedule_id = nil
 }
 
+// SetBankAccountID sets the "bank_account_id" field.
+func (m *PaymentMutation) SetBankAccountID(s string) {
+	m.bank_account_id = &s
+}
+
+// BankAccountID returns the value of the "bank_account_id" field in the mutation.
+func (m *PaymentMutation) BankAccountID() (r string, exists bool) {
+	v := m.bank_account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankAccountID returns the old "bank_account_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldBankAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankAccountID: %w", err)
+	}
+	return oldValue.BankAccountID, nil
+}
+
+// ResetBankAccountID resets all changes to the "bank_account_id" field.
+func (m *PaymentMutation) ResetBankAccountID() {
+	m.bank_account_id = nil
+}
+
+// SetDepositorName sets the "depositor_name" field.
+func (m *PaymentMutation) SetDepositorName(s string) {
+	m.depositor_name = &s
+}
+
+// DepositorName returns the value of the "depositor_name" field in the mutation.
+func (m *PaymentMutation) DepositorName() (r string, exists bool) {
+	v := m.depositor_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDepositorName returns the old "depositor_name" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldDepositorName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDepositorName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDepositorName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDepositorName: %w", err)
+	}
+	return oldValue.DepositorName, nil
+}
+
+// ResetDepositorName resets all changes to the "depositor_name" field.
+func (m *PaymentMutation) ResetDepositorName() {
+	m.depositor_name = nil
+}
+
+// SetDepositorKey sets the "depositor_key" field.
+func (m *PaymentMutation) SetDepositorKey(s string) {
+	m.depositor_key = &s
+}
+
+// DepositorKey returns the value of the "depositor_key" field in the mutation.
+func (m *PaymentMutation) DepositorKey() (r string, exists bool) {
+	v := m.depositor_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDepositorKey returns the old "depositor_key" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldDepositorKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDepositorKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDepositorKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDepositorKey: %w", err)
+	}
+	return oldValue.DepositorKey, nil
+}
+
+// ResetDepositorKey resets all changes to the "depositor_key" field.
+func (m *PaymentMutation) ResetDepositorKey() {
+	m.depositor_key = nil
+}
+
+// SetBankTransfer sets the "bank_transfer" field.
+func (m *PaymentMutation) SetBankTransfer(dt *details.BankTransfer) {
+	m.bank_transfer = &dt
+}
+
+// BankTransfer returns the value of the "bank_transfer" field in the mutation.
+func (m *PaymentMutation) BankTransfer() (r *details.BankTransfer, exists bool) {
+	v := m.bank_transfer
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankTransfer returns the old "bank_transfer" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldBankTransfer(ctx context.Context) (v *details.BankTransfer, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankTransfer is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankTransfer requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankTransfer: %w", err)
+	}
+	return oldValue.BankTransfer, nil
+}
+
+// ClearBankTransfer clears the value of the "bank_transfer" field.
+func (m *PaymentMutation) ClearBankTransfer() {
+	m.bank_transfer = nil
+	m.clearedFields[payment.FieldBankTransfer] = struct{}{}
+}
+
+// BankTransferCleared returns if the "bank_transfer" field was cleared in this mutation.
+func (m *PaymentMutation) BankTransferCleared() bool {
+	_, ok := m.clearedFields[payment.FieldBankTransfer]
+	return ok
+}
+
+// ResetBankTransfer resets all changes to the "bank_transfer" field.
+func (m *PaymentMutation) ResetBankTransfer() {
+	m.bank_transfer = nil
+	delete(m.clearedFields, payment.FieldBankTransfer)
+}
+
+// SetDepositID sets the "deposit_id" field.
+func (m *PaymentMutation) SetDepositID(s string) {
+	m.deposit_id = &s
+}
+
+// DepositID returns the value of the "deposit_id" field in the mutation.
+func (m *PaymentMutation) DepositID() (r string, exists bool) {
+	v := m.deposit_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDepositID returns the old "deposit_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldDepositID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDepositID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDepositID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDepositID: %w", err)
+	}
+	return oldValue.DepositID, nil
+}
+
+// ResetDepositID resets all changes to the "deposit_id" field.
+func (m *PaymentMutation) ResetDepositID() {
+	m.deposit_id = nil
+}
+
 // ClearStore clears the "store" edge to the Store entity.
 func (m *PaymentMutation) ClearStore() {
 	m.clearedstore = true
@@ -12813,7 +17159,7 @@ func (m *PaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PaymentMutation) Fields() []string {
-	fields := make([]string, 0, 39)
+	fields := make([]string, 0, 44)
 	if m.store != nil {
 		fields = append(fields, payment.FieldStoreID)
 	}
@@ -12931,6 +17277,21 @@ func (m *PaymentMutation) Fields() []string {
 	if m.schedule_id != nil {
 		fields = append(fields, payment.FieldScheduleID)
 	}
+	if m.bank_account_id != nil {
+		fields = append(fields, payment.FieldBankAccountID)
+	}
+	if m.depositor_name != nil {
+		fields = append(fields, payment.FieldDepositorName)
+	}
+	if m.depositor_key != nil {
+		fields = append(fields, payment.FieldDepositorKey)
+	}
+	if m.bank_transfer != nil {
+		fields = append(fields, payment.FieldBankTransfer)
+	}
+	if m.deposit_id != nil {
+		fields = append(fields, payment.FieldDepositID)
+	}
 	return fields
 }
 
@@ -13017,6 +17378,16 @@ func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.BillingKeyID()
 	case payment.FieldScheduleID:
 		return m.ScheduleID()
+	case payment.FieldBankAccountID:
+		return m.BankAccountID()
+	case payment.FieldDepositorName:
+		return m.DepositorName()
+	case payment.FieldDepositorKey:
+		return m.DepositorKey()
+	case payment.FieldBankTransfer:
+		return m.BankTransfer()
+	case payment.FieldDepositID:
+		return m.DepositID()
 	}
 	return nil, false
 }
@@ -13104,6 +17475,16 @@ func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldBillingKeyID(ctx)
 	case payment.FieldScheduleID:
 		return m.OldScheduleID(ctx)
+	case payment.FieldBankAccountID:
+		return m.OldBankAccountID(ctx)
+	case payment.FieldDepositorName:
+		return m.OldDepositorName(ctx)
+	case payment.FieldDepositorKey:
+		return m.OldDepositorKey(ctx)
+	case payment.FieldBankTransfer:
+		return m.OldBankTransfer(ctx)
+	case payment.FieldDepositID:
+		return m.OldDepositID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Payment field %s", name)
 }
@@ -13386,6 +17767,41 @@ func (m *PaymentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetScheduleID(v)
 		return nil
+	case payment.FieldBankAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankAccountID(v)
+		return nil
+	case payment.FieldDepositorName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDepositorName(v)
+		return nil
+	case payment.FieldDepositorKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDepositorKey(v)
+		return nil
+	case payment.FieldBankTransfer:
+		v, ok := value.(*details.BankTransfer)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankTransfer(v)
+		return nil
+	case payment.FieldDepositID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDepositID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Payment field %s", name)
 }
@@ -13530,6 +17946,9 @@ func (m *PaymentMutation) ClearedFields() []string {
 	if m.FieldCleared(payment.FieldFailedAt) {
 		fields = append(fields, payment.FieldFailedAt)
 	}
+	if m.FieldCleared(payment.FieldBankTransfer) {
+		fields = append(fields, payment.FieldBankTransfer)
+	}
 	return fields
 }
 
@@ -13570,6 +17989,9 @@ func (m *PaymentMutation) ClearField(name string) error {
 		return nil
 	case payment.FieldFailedAt:
 		m.ClearFailedAt()
+		return nil
+	case payment.FieldBankTransfer:
+		m.ClearBankTransfer()
 		return nil
 	}
 	return fmt.Errorf("unknown Payment nullable field %s", name)
@@ -13695,6 +18117,21 @@ func (m *PaymentMutation) ResetField(name string) error {
 		return nil
 	case payment.FieldScheduleID:
 		m.ResetScheduleID()
+		return nil
+	case payment.FieldBankAccountID:
+		m.ResetBankAccountID()
+		return nil
+	case payment.FieldDepositorName:
+		m.ResetDepositorName()
+		return nil
+	case payment.FieldDepositorKey:
+		m.ResetDepositorKey()
+		return nil
+	case payment.FieldBankTransfer:
+		m.ResetBankTransfer()
+		return nil
+	case payment.FieldDepositID:
+		m.ResetDepositID()
 		return nil
 	}
 	return fmt.Errorf("unknown Payment field %s", name)

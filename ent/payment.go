@@ -99,6 +99,16 @@ type Payment struct {
 	BillingKeyID string `json:"billing_key_id,omitempty"`
 	// ScheduleID holds the value of the "schedule_id" field.
 	ScheduleID string `json:"schedule_id,omitempty"`
+	// BankAccountID holds the value of the "bank_account_id" field.
+	BankAccountID string `json:"bank_account_id,omitempty"`
+	// DepositorName holds the value of the "depositor_name" field.
+	DepositorName string `json:"depositor_name,omitempty"`
+	// DepositorKey holds the value of the "depositor_key" field.
+	DepositorKey string `json:"depositor_key,omitempty"`
+	// BankTransfer holds the value of the "bank_transfer" field.
+	BankTransfer *details.BankTransfer `json:"bank_transfer,omitempty"`
+	// DepositID holds the value of the "deposit_id" field.
+	DepositID string `json:"deposit_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the PaymentQuery when eager-loading is set.
 	Edges        PaymentEdges `json:"edges"`
@@ -154,11 +164,11 @@ func (*Payment) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case payment.FieldWindowResult, payment.FieldCheckout, payment.FieldCard, payment.FieldVirtualAccount, payment.FieldFailure:
+		case payment.FieldWindowResult, payment.FieldCheckout, payment.FieldCard, payment.FieldVirtualAccount, payment.FieldFailure, payment.FieldBankTransfer:
 			values[i] = new([]byte)
 		case payment.FieldTotal, payment.FieldTaxFree, payment.FieldVat, payment.FieldPaid, payment.FieldCancelled, payment.FieldCancelledTaxFree, payment.FieldCancelledVat:
 			values[i] = new(sql.NullInt64)
-		case payment.FieldID, payment.FieldStoreID, payment.FieldChannelID, payment.FieldProvider, payment.FieldMode, payment.FieldMerchantPaymentID, payment.FieldOrderName, payment.FieldMethod, payment.FieldApprovalModel, payment.FieldStatus, payment.FieldCurrency, payment.FieldCustomerName, payment.FieldCustomerEmail, payment.FieldCustomerPhone, payment.FieldReturnURL, payment.FieldKeyID, payment.FieldPgTransactionID, payment.FieldNotificationSecret, payment.FieldReceiptURL, payment.FieldBillingKeyID, payment.FieldScheduleID:
+		case payment.FieldID, payment.FieldStoreID, payment.FieldChannelID, payment.FieldProvider, payment.FieldMode, payment.FieldMerchantPaymentID, payment.FieldOrderName, payment.FieldMethod, payment.FieldApprovalModel, payment.FieldStatus, payment.FieldCurrency, payment.FieldCustomerName, payment.FieldCustomerEmail, payment.FieldCustomerPhone, payment.FieldReturnURL, payment.FieldKeyID, payment.FieldPgTransactionID, payment.FieldNotificationSecret, payment.FieldReceiptURL, payment.FieldBillingKeyID, payment.FieldScheduleID, payment.FieldBankAccountID, payment.FieldDepositorName, payment.FieldDepositorKey, payment.FieldDepositID:
 			values[i] = new(sql.NullString)
 		case payment.FieldCreatedAt, payment.FieldUpdatedAt, payment.FieldDueAt, payment.FieldPaidAt, payment.FieldCancelledAt, payment.FieldFailedAt, payment.FieldStatusAt:
 			values[i] = new(sql.NullTime)
@@ -431,6 +441,38 @@ func (_m *Payment) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ScheduleID = value.String
 			}
+		case payment.FieldBankAccountID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field bank_account_id", values[i])
+			} else if value.Valid {
+				_m.BankAccountID = value.String
+			}
+		case payment.FieldDepositorName:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field depositor_name", values[i])
+			} else if value.Valid {
+				_m.DepositorName = value.String
+			}
+		case payment.FieldDepositorKey:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field depositor_key", values[i])
+			} else if value.Valid {
+				_m.DepositorKey = value.String
+			}
+		case payment.FieldBankTransfer:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field bank_transfer", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.BankTransfer); err != nil {
+					return fmt.Errorf("unmarshal field bank_transfer: %w", err)
+				}
+			}
+		case payment.FieldDepositID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field deposit_id", values[i])
+			} else if value.Valid {
+				_m.DepositID = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -604,6 +646,21 @@ func (_m *Payment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("schedule_id=")
 	builder.WriteString(_m.ScheduleID)
+	builder.WriteString(", ")
+	builder.WriteString("bank_account_id=")
+	builder.WriteString(_m.BankAccountID)
+	builder.WriteString(", ")
+	builder.WriteString("depositor_name=")
+	builder.WriteString(_m.DepositorName)
+	builder.WriteString(", ")
+	builder.WriteString("depositor_key=")
+	builder.WriteString(_m.DepositorKey)
+	builder.WriteString(", ")
+	builder.WriteString("bank_transfer=")
+	builder.WriteString(fmt.Sprintf("%v", _m.BankTransfer))
+	builder.WriteString(", ")
+	builder.WriteString("deposit_id=")
+	builder.WriteString(_m.DepositID)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -429,6 +429,68 @@ func (_c *PaymentCreate) SetNillableScheduleID(v *string) *PaymentCreate {
 	return _c
 }
 
+// SetBankAccountID sets the "bank_account_id" field.
+func (_c *PaymentCreate) SetBankAccountID(v string) *PaymentCreate {
+	_c.mutation.SetBankAccountID(v)
+	return _c
+}
+
+// SetNillableBankAccountID sets the "bank_account_id" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableBankAccountID(v *string) *PaymentCreate {
+	if v != nil {
+		_c.SetBankAccountID(*v)
+	}
+	return _c
+}
+
+// SetDepositorName sets the "depositor_name" field.
+func (_c *PaymentCreate) SetDepositorName(v string) *PaymentCreate {
+	_c.mutation.SetDepositorName(v)
+	return _c
+}
+
+// SetNillableDepositorName sets the "depositor_name" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableDepositorName(v *string) *PaymentCreate {
+	if v != nil {
+		_c.SetDepositorName(*v)
+	}
+	return _c
+}
+
+// SetDepositorKey sets the "depositor_key" field.
+func (_c *PaymentCreate) SetDepositorKey(v string) *PaymentCreate {
+	_c.mutation.SetDepositorKey(v)
+	return _c
+}
+
+// SetNillableDepositorKey sets the "depositor_key" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableDepositorKey(v *string) *PaymentCreate {
+	if v != nil {
+		_c.SetDepositorKey(*v)
+	}
+	return _c
+}
+
+// SetBankTransfer sets the "bank_transfer" field.
+func (_c *PaymentCreate) SetBankTransfer(v *details.BankTransfer) *PaymentCreate {
+	_c.mutation.SetBankTransfer(v)
+	return _c
+}
+
+// SetDepositID sets the "deposit_id" field.
+func (_c *PaymentCreate) SetDepositID(v string) *PaymentCreate {
+	_c.mutation.SetDepositID(v)
+	return _c
+}
+
+// SetNillableDepositID sets the "deposit_id" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableDepositID(v *string) *PaymentCreate {
+	if v != nil {
+		_c.SetDepositID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *PaymentCreate) SetID(v string) *PaymentCreate {
 	_c.mutation.SetID(v)
@@ -593,6 +655,22 @@ func (_c *PaymentCreate) defaults() error {
 		v := payment.DefaultScheduleID
 		_c.mutation.SetScheduleID(v)
 	}
+	if _, ok := _c.mutation.BankAccountID(); !ok {
+		v := payment.DefaultBankAccountID
+		_c.mutation.SetBankAccountID(v)
+	}
+	if _, ok := _c.mutation.DepositorName(); !ok {
+		v := payment.DefaultDepositorName
+		_c.mutation.SetDepositorName(v)
+	}
+	if _, ok := _c.mutation.DepositorKey(); !ok {
+		v := payment.DefaultDepositorKey
+		_c.mutation.SetDepositorKey(v)
+	}
+	if _, ok := _c.mutation.DepositID(); !ok {
+		v := payment.DefaultDepositID
+		_c.mutation.SetDepositID(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if payment.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized payment.DefaultID (forgotten import ent/runtime?)")
@@ -622,18 +700,8 @@ func (_c *PaymentCreate) check() error {
 	if _, ok := _c.mutation.ChannelID(); !ok {
 		return &ValidationError{Name: "channel_id", err: errors.New(`ent: missing required field "Payment.channel_id"`)}
 	}
-	if v, ok := _c.mutation.ChannelID(); ok {
-		if err := payment.ChannelIDValidator(v); err != nil {
-			return &ValidationError{Name: "channel_id", err: fmt.Errorf(`ent: validator failed for field "Payment.channel_id": %w`, err)}
-		}
-	}
 	if _, ok := _c.mutation.Provider(); !ok {
 		return &ValidationError{Name: "provider", err: errors.New(`ent: missing required field "Payment.provider"`)}
-	}
-	if v, ok := _c.mutation.Provider(); ok {
-		if err := payment.ProviderValidator(v); err != nil {
-			return &ValidationError{Name: "provider", err: fmt.Errorf(`ent: validator failed for field "Payment.provider": %w`, err)}
-		}
 	}
 	if _, ok := _c.mutation.Mode(); !ok {
 		return &ValidationError{Name: "mode", err: errors.New(`ent: missing required field "Payment.mode"`)}
@@ -739,6 +807,18 @@ func (_c *PaymentCreate) check() error {
 	}
 	if _, ok := _c.mutation.ScheduleID(); !ok {
 		return &ValidationError{Name: "schedule_id", err: errors.New(`ent: missing required field "Payment.schedule_id"`)}
+	}
+	if _, ok := _c.mutation.BankAccountID(); !ok {
+		return &ValidationError{Name: "bank_account_id", err: errors.New(`ent: missing required field "Payment.bank_account_id"`)}
+	}
+	if _, ok := _c.mutation.DepositorName(); !ok {
+		return &ValidationError{Name: "depositor_name", err: errors.New(`ent: missing required field "Payment.depositor_name"`)}
+	}
+	if _, ok := _c.mutation.DepositorKey(); !ok {
+		return &ValidationError{Name: "depositor_key", err: errors.New(`ent: missing required field "Payment.depositor_key"`)}
+	}
+	if _, ok := _c.mutation.DepositID(); !ok {
+		return &ValidationError{Name: "deposit_id", err: errors.New(`ent: missing required field "Payment.deposit_id"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := payment.IDValidator(v); err != nil {
@@ -935,6 +1015,26 @@ func (_c *PaymentCreate) createSpec() (*Payment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ScheduleID(); ok {
 		_spec.SetField(payment.FieldScheduleID, field.TypeString, value)
 		_node.ScheduleID = value
+	}
+	if value, ok := _c.mutation.BankAccountID(); ok {
+		_spec.SetField(payment.FieldBankAccountID, field.TypeString, value)
+		_node.BankAccountID = value
+	}
+	if value, ok := _c.mutation.DepositorName(); ok {
+		_spec.SetField(payment.FieldDepositorName, field.TypeString, value)
+		_node.DepositorName = value
+	}
+	if value, ok := _c.mutation.DepositorKey(); ok {
+		_spec.SetField(payment.FieldDepositorKey, field.TypeString, value)
+		_node.DepositorKey = value
+	}
+	if value, ok := _c.mutation.BankTransfer(); ok {
+		_spec.SetField(payment.FieldBankTransfer, field.TypeJSON, value)
+		_node.BankTransfer = value
+	}
+	if value, ok := _c.mutation.DepositID(); ok {
+		_spec.SetField(payment.FieldDepositID, field.TypeString, value)
+		_node.DepositID = value
 	}
 	if nodes := _c.mutation.StoreIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -1415,6 +1515,36 @@ func (u *PaymentUpsert) UpdateStatusAt() *PaymentUpsert {
 	return u
 }
 
+// SetBankTransfer sets the "bank_transfer" field.
+func (u *PaymentUpsert) SetBankTransfer(v *details.BankTransfer) *PaymentUpsert {
+	u.Set(payment.FieldBankTransfer, v)
+	return u
+}
+
+// UpdateBankTransfer sets the "bank_transfer" field to the value that was provided on create.
+func (u *PaymentUpsert) UpdateBankTransfer() *PaymentUpsert {
+	u.SetExcluded(payment.FieldBankTransfer)
+	return u
+}
+
+// ClearBankTransfer clears the value of the "bank_transfer" field.
+func (u *PaymentUpsert) ClearBankTransfer() *PaymentUpsert {
+	u.SetNull(payment.FieldBankTransfer)
+	return u
+}
+
+// SetDepositID sets the "deposit_id" field.
+func (u *PaymentUpsert) SetDepositID(v string) *PaymentUpsert {
+	u.Set(payment.FieldDepositID, v)
+	return u
+}
+
+// UpdateDepositID sets the "deposit_id" field to the value that was provided on create.
+func (u *PaymentUpsert) UpdateDepositID() *PaymentUpsert {
+	u.SetExcluded(payment.FieldDepositID)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -1473,6 +1603,15 @@ func (u *PaymentUpsertOne) UpdateNewValues() *PaymentUpsertOne {
 		}
 		if _, exists := u.create.mutation.ScheduleID(); exists {
 			s.SetIgnore(payment.FieldScheduleID)
+		}
+		if _, exists := u.create.mutation.BankAccountID(); exists {
+			s.SetIgnore(payment.FieldBankAccountID)
+		}
+		if _, exists := u.create.mutation.DepositorName(); exists {
+			s.SetIgnore(payment.FieldDepositorName)
+		}
+		if _, exists := u.create.mutation.DepositorKey(); exists {
+			s.SetIgnore(payment.FieldDepositorKey)
 		}
 	}))
 	return u
@@ -1946,6 +2085,41 @@ func (u *PaymentUpsertOne) UpdateStatusAt() *PaymentUpsertOne {
 	})
 }
 
+// SetBankTransfer sets the "bank_transfer" field.
+func (u *PaymentUpsertOne) SetBankTransfer(v *details.BankTransfer) *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.SetBankTransfer(v)
+	})
+}
+
+// UpdateBankTransfer sets the "bank_transfer" field to the value that was provided on create.
+func (u *PaymentUpsertOne) UpdateBankTransfer() *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.UpdateBankTransfer()
+	})
+}
+
+// ClearBankTransfer clears the value of the "bank_transfer" field.
+func (u *PaymentUpsertOne) ClearBankTransfer() *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.ClearBankTransfer()
+	})
+}
+
+// SetDepositID sets the "deposit_id" field.
+func (u *PaymentUpsertOne) SetDepositID(v string) *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.SetDepositID(v)
+	})
+}
+
+// UpdateDepositID sets the "deposit_id" field to the value that was provided on create.
+func (u *PaymentUpsertOne) UpdateDepositID() *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.UpdateDepositID()
+	})
+}
+
 // Exec executes the query.
 func (u *PaymentUpsertOne) Exec(ctx context.Context) error {
 	if len(u.create.conflict) == 0 {
@@ -2170,6 +2344,15 @@ func (u *PaymentUpsertBulk) UpdateNewValues() *PaymentUpsertBulk {
 			}
 			if _, exists := b.mutation.ScheduleID(); exists {
 				s.SetIgnore(payment.FieldScheduleID)
+			}
+			if _, exists := b.mutation.BankAccountID(); exists {
+				s.SetIgnore(payment.FieldBankAccountID)
+			}
+			if _, exists := b.mutation.DepositorName(); exists {
+				s.SetIgnore(payment.FieldDepositorName)
+			}
+			if _, exists := b.mutation.DepositorKey(); exists {
+				s.SetIgnore(payment.FieldDepositorKey)
 			}
 		}
 	}))
@@ -2641,6 +2824,41 @@ func (u *PaymentUpsertBulk) SetStatusAt(v time.Time) *PaymentUpsertBulk {
 func (u *PaymentUpsertBulk) UpdateStatusAt() *PaymentUpsertBulk {
 	return u.Update(func(s *PaymentUpsert) {
 		s.UpdateStatusAt()
+	})
+}
+
+// SetBankTransfer sets the "bank_transfer" field.
+func (u *PaymentUpsertBulk) SetBankTransfer(v *details.BankTransfer) *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.SetBankTransfer(v)
+	})
+}
+
+// UpdateBankTransfer sets the "bank_transfer" field to the value that was provided on create.
+func (u *PaymentUpsertBulk) UpdateBankTransfer() *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.UpdateBankTransfer()
+	})
+}
+
+// ClearBankTransfer clears the value of the "bank_transfer" field.
+func (u *PaymentUpsertBulk) ClearBankTransfer() *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.ClearBankTransfer()
+	})
+}
+
+// SetDepositID sets the "deposit_id" field.
+func (u *PaymentUpsertBulk) SetDepositID(v string) *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.SetDepositID(v)
+	})
+}
+
+// UpdateDepositID sets the "deposit_id" field to the value that was provided on create.
+func (u *PaymentUpsertBulk) UpdateDepositID() *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.UpdateDepositID()
 	})
 }
 

@@ -416,6 +416,32 @@ func (_u *PaymentUpdate) SetNillableStatusAt(v *time.Time) *PaymentUpdate {
 	return _u
 }
 
+// SetBankTransfer sets the "bank_transfer" field.
+func (_u *PaymentUpdate) SetBankTransfer(v *details.BankTransfer) *PaymentUpdate {
+	_u.mutation.SetBankTransfer(v)
+	return _u
+}
+
+// ClearBankTransfer clears the value of the "bank_transfer" field.
+func (_u *PaymentUpdate) ClearBankTransfer() *PaymentUpdate {
+	_u.mutation.ClearBankTransfer()
+	return _u
+}
+
+// SetDepositID sets the "deposit_id" field.
+func (_u *PaymentUpdate) SetDepositID(v string) *PaymentUpdate {
+	_u.mutation.SetDepositID(v)
+	return _u
+}
+
+// SetNillableDepositID sets the "deposit_id" field if the given value is not nil.
+func (_u *PaymentUpdate) SetNillableDepositID(v *string) *PaymentUpdate {
+	if v != nil {
+		_u.SetDepositID(*v)
+	}
+	return _u
+}
+
 // AddCancellationIDs adds the "cancellations" edge to the Cancellation entity by IDs.
 func (_u *PaymentUpdate) AddCancellationIDs(ids ...string) *PaymentUpdate {
 	_u.mutation.AddCancellationIDs(ids...)
@@ -673,6 +699,15 @@ func (_u *PaymentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.StatusAt(); ok {
 		_spec.SetField(payment.FieldStatusAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.BankTransfer(); ok {
+		_spec.SetField(payment.FieldBankTransfer, field.TypeJSON, value)
+	}
+	if _u.mutation.BankTransferCleared() {
+		_spec.ClearField(payment.FieldBankTransfer, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.DepositID(); ok {
+		_spec.SetField(payment.FieldDepositID, field.TypeString, value)
 	}
 	if _u.mutation.CancellationsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1154,6 +1189,32 @@ func (_u *PaymentUpdateOne) SetNillableStatusAt(v *time.Time) *PaymentUpdateOne 
 	return _u
 }
 
+// SetBankTransfer sets the "bank_transfer" field.
+func (_u *PaymentUpdateOne) SetBankTransfer(v *details.BankTransfer) *PaymentUpdateOne {
+	_u.mutation.SetBankTransfer(v)
+	return _u
+}
+
+// ClearBankTransfer clears the value of the "bank_transfer" field.
+func (_u *PaymentUpdateOne) ClearBankTransfer() *PaymentUpdateOne {
+	_u.mutation.ClearBankTransfer()
+	return _u
+}
+
+// SetDepositID sets the "deposit_id" field.
+func (_u *PaymentUpdateOne) SetDepositID(v string) *PaymentUpdateOne {
+	_u.mutation.SetDepositID(v)
+	return _u
+}
+
+// SetNillableDepositID sets the "deposit_id" field if the given value is not nil.
+func (_u *PaymentUpdateOne) SetNillableDepositID(v *string) *PaymentUpdateOne {
+	if v != nil {
+		_u.SetDepositID(*v)
+	}
+	return _u
+}
+
 // AddCancellationIDs adds the "cancellations" edge to the Cancellation entity by IDs.
 func (_u *PaymentUpdateOne) AddCancellationIDs(ids ...string) *PaymentUpdateOne {
 	_u.mutation.AddCancellationIDs(ids...)
@@ -1441,6 +1502,15 @@ func (_u *PaymentUpdateOne) sqlSave(ctx context.Context) (_node *Payment, err er
 	}
 	if value, ok := _u.mutation.StatusAt(); ok {
 		_spec.SetField(payment.FieldStatusAt, field.TypeTime, value)
+	}
+	if value, ok := _u.mutation.BankTransfer(); ok {
+		_spec.SetField(payment.FieldBankTransfer, field.TypeJSON, value)
+	}
+	if _u.mutation.BankTransferCleared() {
+		_spec.ClearField(payment.FieldBankTransfer, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.DepositID(); ok {
+		_spec.SetField(payment.FieldDepositID, field.TypeString, value)
 	}
 	if _u.mutation.CancellationsCleared() {
 		edge := &sqlgraph.EdgeSpec{

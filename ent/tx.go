@@ -16,6 +16,10 @@ type Tx struct {
 	config
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// BankAccount is the client for interacting with the BankAccount builders.
+	BankAccount *BankAccountClient
+	// BankMessage is the client for interacting with the BankMessage builders.
+	BankMessage *BankMessageClient
 	// BillingKey is the client for interacting with the BillingKey builders.
 	BillingKey *BillingKeyClient
 	// Cancellation is the client for interacting with the Cancellation builders.
@@ -24,6 +28,10 @@ type Tx struct {
 	CashReceipt *CashReceiptClient
 	// Channel is the client for interacting with the Channel builders.
 	Channel *ChannelClient
+	// Deposit is the client for interacting with the Deposit builders.
+	Deposit *DepositClient
+	// DepositSetting is the client for interacting with the DepositSetting builders.
+	DepositSetting *DepositSettingClient
 	// Event is the client for interacting with the Event builders.
 	Event *EventClient
 	// IPRule is the client for interacting with the IPRule builders.
@@ -180,10 +188,14 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
+	tx.BankAccount = NewBankAccountClient(tx.config)
+	tx.BankMessage = NewBankMessageClient(tx.config)
 	tx.BillingKey = NewBillingKeyClient(tx.config)
 	tx.Cancellation = NewCancellationClient(tx.config)
 	tx.CashReceipt = NewCashReceiptClient(tx.config)
 	tx.Channel = NewChannelClient(tx.config)
+	tx.Deposit = NewDepositClient(tx.config)
+	tx.DepositSetting = NewDepositSettingClient(tx.config)
 	tx.Event = NewEventClient(tx.config)
 	tx.IPRule = NewIPRuleClient(tx.config)
 	tx.IdempotencyRecord = NewIdempotencyRecordClient(tx.config)

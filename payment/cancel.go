@@ -43,6 +43,9 @@ func (s *Service) Cancel(ctx context.Context, in CancelInput) (*ent.Payment, *en
 	if err != nil {
 		return nil, nil, err
 	}
+	if p.Method == payment.MethodBANK_TRANSFER {
+		return s.cancelBankTransfer(ctx, in, p)
+	}
 	ch, err := s.channelOf(ctx, p)
 	if err != nil {
 		return nil, nil, err

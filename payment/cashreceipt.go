@@ -24,9 +24,9 @@ func (s *Service) IssueCashReceipt(ctx context.Context, paymentID string, subjec
 	if err != nil {
 		return nil, err
 	}
-	if p.Method != payment.MethodVIRTUAL_ACCOUNT && p.Method != payment.MethodTRANSFER {
+	if p.Method != payment.MethodVIRTUAL_ACCOUNT && p.Method != payment.MethodTRANSFER && p.Method != payment.MethodBANK_TRANSFER {
 		return nil, apierr.New(apierr.CodeFailedPrecondition, ReasonCashReceiptNotAllowed,
-			"payment %s was paid by %s: cash receipts cover virtual-account and transfer payments", p.ID, p.Method)
+			"payment %s was paid by %s: cash receipts cover virtual-account, transfer and bank transfer payments", p.ID, p.Method)
 	}
 	// A receipt covers money still held: as for a cancel, the payment must
 	// be paid and not wholly cancelled, and the reason says which it is not.

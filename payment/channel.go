@@ -11,6 +11,7 @@ import (
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/tenant"
 )
@@ -71,7 +72,11 @@ func (s *Service) channelForNew(ctx context.Context, id string, keepArchived boo
 }
 
 // channelOf returns the channel a payment was made through.
+// A bank transfer has none: its cash receipts go through receiptChannel.
 func (s *Service) channelOf(ctx context.Context, p *ent.Payment) (*Channel, error) {
+	if p.Method == payment.MethodBANK_TRANSFER {
+		return s.receiptChannel(ctx, p)
+	}
 	return s.ChannelByID(ctx, p.ChannelID)
 }
 

@@ -127,7 +127,9 @@ type Draft struct {
 	ID         string
 	merchantID string
 	Amounts    money.Amounts
-	Channel    *Channel
+	CreatedAt  time.Time
+	// Channel is nil for a bank transfer order.
+	Channel *Channel
 	// fields sets the new row's fields on a create builder.
 	fields []func(*ent.PaymentCreate)
 }
@@ -146,6 +148,21 @@ func (s *Service) PrepareNew(ctx context.Context, in NewInput, method payment.Me
 	if err != nil {
 		return nil, err
 	}
+	np, err := s.draft(ctx, in, amounts, method, model)
+	if err != nil {
+		return nil, err
+	}
+	np.Channel = ch
+	np.Set(func(c *ent.PaymentCreate) {
+		c.SetChannelID(ch.Row.ID).SetProvider(string(ch.Row.Provider)).SetMode(payment.Mode(ch.Row.Mode))
+	})
+	return np, nil
+}
+
+// draft checks what every new payment must pass whatever it is paid
+// through (pre-registration, a merchant payment id not yet used) and sets
+// the fields every payment has; the caller adds channel, provider and mode.
+func (s *Service) draft(ctx context.Context, in NewInput, amounts money.Amounts, method payment.Method, model payment.ApprovalModel) (*Draft, error) {
 	merchantID := in.MerchantPaymentID
 	if err := checkPreRegistered(ctx, s.db.PreRegistration, merchantID, amounts.Total, amounts.TaxFree, "amount"); err != nil {
 		return nil, err
@@ -170,9 +187,6 @@ func (s *Service) PrepareNew(ctx context.Context, in NewInput, method payment.Me
 	set := func(c *ent.PaymentCreate) {
 		c.SetID(id).
 			SetStoreID(in.StoreID).
-			SetChannelID(ch.Row.ID).
-			SetProvider(string(ch.Row.Provider)).
-			SetMode(payment.Mode(ch.Row.Mode)).
 			SetMerchantPaymentID(merchantID).
 			SetOrderName(in.OrderName).
 			SetMethod(method).
@@ -190,7 +204,7 @@ func (s *Service) PrepareNew(ctx context.Context, in NewInput, method payment.Me
 			SetCustomerPhone(in.Buyer.Phone).
 			SetKeyID(viewer.KeyID)
 	}
-	return &Draft{ID: id, merchantID: merchantID, Amounts: amounts, Channel: ch, fields: []func(*ent.PaymentCreate){set}}, nil
+	return &Draft{ID: id, merchantID: merchantID, Amounts: amounts, CreatedAt: now, fields: []func(*ent.PaymentCreate){set}}, nil
 }
 
 // Insert creates the READY payment (and its event) in one transaction,
@@ -303,6 +317,9 @@ func (s *Service) Confirm(ctx context.Context, id string, amount int64, window m
 	// PAY_PENDING: whatever it reads goes through tx, never the pool (a
 	// transaction waiting for a second connection can starve the pool).
 	check := func(pre *ent.PreRegistrationClient, p *ent.Payment) error {
+		if p.Method == payment.MethodBANK_TRANSFER {
+			return errPaidByDeposit(p)
+		}
 		if p.ApprovalModel != payment.ApprovalModelSERVER {
 			return apierr.New(apierr.CodeFailedPrecondition, ReasonApprovalModelMismatch,
 				"payment %s uses client approval: the window approves it; look it up to verify", p.ID)

@@ -23,6 +23,7 @@ import (
 func (s *Service) WindowReturned(ctx context.Context, p *ent.Payment, result map[string]string) (*ent.Payment, error) {
 	ctx = tenant.System(ctx)
 	switch {
+	case p.Method == payment.MethodBANK_TRANSFER: // no window: a deposit pays it
 	case p.ApprovalModel == payment.ApprovalModelSERVER && p.Status == payment.StatusREADY:
 		err := s.db.Payment.UpdateOne(p).Where(payment.StatusEQ(payment.StatusREADY)).SetWindowResult(result).Exec(ctx)
 		if err != nil && !ent.IsNotFound(err) {

@@ -50,6 +50,19 @@ const (
 	PartialCancel Event = "PARTIAL_CANCEL"
 	// FullCancel: the whole remaining paid amount was cancelled.
 	FullCancel Event = "FULL_CANCEL"
+
+	// Bank transfer orders (무통장입금) wait in READY for a deposit on the
+	// store's own account; no PG takes part.
+
+	// MatchDeposit: a deposit was matched to the order.
+	MatchDeposit Event = "MATCH_DEPOSIT"
+	// ExpireOrder: the order's match window closed with no deposit.
+	ExpireOrder Event = "EXPIRE_ORDER"
+	// CloseOrder: the merchant withdrew the unpaid order from matching.
+	CloseOrder Event = "CLOSE_ORDER"
+	// Unmatch: a match was undone by hand before anything was issued on
+	// it; the order waits again.
+	Unmatch Event = "UNMATCH"
 )
 
 // Reasons a transition is refused. Each names the cause a caller can act
@@ -79,6 +92,8 @@ const (
 	// An issued virtual account is settled only by Deposit, Expire or
 	// CloseVirtualAccount, not by an approval or a failure.
 	ReasonWaitingForDeposit = "WAITING_FOR_DEPOSIT"
+	// Part of the payment was cancelled: a match can no longer be undone.
+	ReasonPaymentPartiallyCancelled = "PAYMENT_PARTIALLY_CANCELLED"
 	// Generic refusal, only where nothing more specific fits.
 	ReasonIllegalTransition = "ILLEGAL_TRANSITION"
 	// The state or the event is not one of this package's constants.
@@ -115,6 +130,7 @@ var (
 	ErrVirtualAccountNotIssued     = &TransitionError{Reason: ReasonVirtualAccountNotIssued}
 	ErrVirtualAccountAlreadyIssued = &TransitionError{Reason: ReasonVirtualAccountAlreadyIssued}
 	ErrWaitingForDeposit           = &TransitionError{Reason: ReasonWaitingForDeposit}
+	ErrPaymentPartiallyCancelled   = &TransitionError{Reason: ReasonPaymentPartiallyCancelled}
 	ErrIllegalTransition           = &TransitionError{Reason: ReasonIllegalTransition}
 	ErrUnknownState                = &TransitionError{Reason: ReasonUnknownState}
 	ErrUnknownEvent                = &TransitionError{Reason: ReasonUnknownEvent}
@@ -141,6 +157,9 @@ var paidRefusals = map[Event]outcome{
 	Deposit:             refuse(ReasonAlreadyPaid),
 	Expire:              refuse(ReasonAlreadyPaid),
 	CloseVirtualAccount: refuse(ReasonAlreadyPaid),
+	MatchDeposit:        refuse(ReasonAlreadyPaid),
+	ExpireOrder:         refuse(ReasonAlreadyPaid),
+	CloseOrder:          refuse(ReasonAlreadyPaid),
 }
 
 // transitions is the whole state machine: transitions[from][event].
@@ -155,6 +174,10 @@ var transitions = map[State]map[Event]outcome{
 		CloseVirtualAccount: refuse(ReasonVirtualAccountNotIssued),
 		PartialCancel:       refuse(ReasonPaymentNotPaid),
 		FullCancel:          refuse(ReasonPaymentNotPaid),
+		MatchDeposit:        to(Paid),
+		ExpireOrder:         to(Expired),
+		CloseOrder:          to(Cancelled),
+		Unmatch:             refuse(ReasonPaymentNotPaid),
 	},
 	PayPending: {
 		Approve: to(Paid),
@@ -170,6 +193,10 @@ var transitions = map[State]map[Event]outcome{
 		// Voiding an unknown charge is a net-cancel, recorded as Fail.
 		PartialCancel: refuse(ReasonPaymentNotPaid),
 		FullCancel:    refuse(ReasonPaymentNotPaid),
+		MatchDeposit:  refuse(ReasonPaymentPending),
+		ExpireOrder:   refuse(ReasonPaymentPending),
+		CloseOrder:    refuse(ReasonPaymentPending),
+		Unmatch:       refuse(ReasonPaymentPending),
 	},
 	VirtualAccountIssued: {
 		Approve:             refuse(ReasonWaitingForDeposit),
@@ -181,21 +208,28 @@ var transitions = map[State]map[Event]outcome{
 		CloseVirtualAccount: to(Cancelled),
 		PartialCancel:       refuse(ReasonPaymentNotPaid),
 		FullCancel:          refuse(ReasonPaymentNotPaid),
+		MatchDeposit:        refuse(ReasonWaitingForDeposit),
+		ExpireOrder:         refuse(ReasonWaitingForDeposit),
+		CloseOrder:          refuse(ReasonWaitingForDeposit),
+		Unmatch:             refuse(ReasonPaymentNotPaid),
 	},
-	Paid: withCancels(paidRefusals),
-	// A partially cancelled payment is still (partly) paid: same row.
-	PartialCancelled: withCancels(paidRefusals),
+	Paid: withCancels(paidRefusals, to(Ready)),
+	// A partially cancelled payment is still (partly) paid: same row, but
+	// its match stands: money went back on it.
+	PartialCancelled: withCancels(paidRefusals, refuse(ReasonPaymentPartiallyCancelled)),
 	Cancelled:        refuseAll(ReasonPaymentAlreadyCancelled),
 	Failed:           refuseAll(ReasonPaymentFailed),
 	Expired:          refuseAll(ReasonPaymentExpired),
 }
 
-// withCancels is row plus the two cancel transitions of a paid payment.
-func withCancels(row map[Event]outcome) map[Event]outcome {
-	out := make(map[Event]outcome, len(row)+2)
+// withCancels is row plus the two cancel transitions of a paid payment,
+// and what undoing its match does.
+func withCancels(row map[Event]outcome, unmatch outcome) map[Event]outcome {
+	out := make(map[Event]outcome, len(row)+3)
 	for ev, o := range row {
 		out[ev] = o
 	}
+	out[Unmatch] = unmatch
 	out[PartialCancel] = to(PartialCancelled)
 	out[FullCancel] = to(Cancelled)
 	return out
@@ -216,7 +250,7 @@ var allStates = []State{
 
 var allEvents = []Event{
 	Approve, MarkPending, Fail, IssueVirtualAccount, Deposit, Expire, CloseVirtualAccount,
-	PartialCancel, FullCancel,
+	PartialCancel, FullCancel, MatchDeposit, ExpireOrder, CloseOrder, Unmatch,
 }
 
 // States returns every state, in lifecycle order.

@@ -27,6 +27,10 @@ var want = map[State]map[Event]expect{
 		CloseVirtualAccount: no(ReasonVirtualAccountNotIssued),
 		PartialCancel:       no(ReasonPaymentNotPaid),
 		FullCancel:          no(ReasonPaymentNotPaid),
+		MatchDeposit:        ok(Paid),
+		ExpireOrder:         ok(Expired),
+		CloseOrder:          ok(Cancelled),
+		Unmatch:             no(ReasonPaymentNotPaid),
 	},
 	PayPending: {
 		Approve:             ok(Paid),
@@ -38,6 +42,10 @@ var want = map[State]map[Event]expect{
 		CloseVirtualAccount: no(ReasonVirtualAccountNotIssued),
 		PartialCancel:       no(ReasonPaymentNotPaid),
 		FullCancel:          no(ReasonPaymentNotPaid),
+		MatchDeposit:        no(ReasonPaymentPending),
+		ExpireOrder:         no(ReasonPaymentPending),
+		CloseOrder:          no(ReasonPaymentPending),
+		Unmatch:             no(ReasonPaymentPending),
 	},
 	VirtualAccountIssued: {
 		Approve:             no(ReasonWaitingForDeposit),
@@ -49,6 +57,10 @@ var want = map[State]map[Event]expect{
 		CloseVirtualAccount: ok(Cancelled),
 		PartialCancel:       no(ReasonPaymentNotPaid),
 		FullCancel:          no(ReasonPaymentNotPaid),
+		MatchDeposit:        no(ReasonWaitingForDeposit),
+		ExpireOrder:         no(ReasonWaitingForDeposit),
+		CloseOrder:          no(ReasonWaitingForDeposit),
+		Unmatch:             no(ReasonPaymentNotPaid),
 	},
 	Paid: {
 		Approve:             no(ReasonAlreadyPaid),
@@ -60,6 +72,10 @@ var want = map[State]map[Event]expect{
 		CloseVirtualAccount: no(ReasonAlreadyPaid),
 		PartialCancel:       ok(PartialCancelled),
 		FullCancel:          ok(Cancelled),
+		MatchDeposit:        no(ReasonAlreadyPaid),
+		ExpireOrder:         no(ReasonAlreadyPaid),
+		CloseOrder:          no(ReasonAlreadyPaid),
+		Unmatch:             ok(Ready),
 	},
 	PartialCancelled: {
 		Approve:             no(ReasonAlreadyPaid),
@@ -71,6 +87,10 @@ var want = map[State]map[Event]expect{
 		CloseVirtualAccount: no(ReasonAlreadyPaid),
 		PartialCancel:       ok(PartialCancelled),
 		FullCancel:          ok(Cancelled),
+		MatchDeposit:        no(ReasonAlreadyPaid),
+		ExpireOrder:         no(ReasonAlreadyPaid),
+		CloseOrder:          no(ReasonAlreadyPaid),
+		Unmatch:             no(ReasonPaymentPartiallyCancelled),
 	},
 	Cancelled: {
 		Approve:             no(ReasonPaymentAlreadyCancelled),
@@ -82,6 +102,10 @@ var want = map[State]map[Event]expect{
 		CloseVirtualAccount: no(ReasonPaymentAlreadyCancelled),
 		PartialCancel:       no(ReasonPaymentAlreadyCancelled),
 		FullCancel:          no(ReasonPaymentAlreadyCancelled),
+		MatchDeposit:        no(ReasonPaymentAlreadyCancelled),
+		ExpireOrder:         no(ReasonPaymentAlreadyCancelled),
+		CloseOrder:          no(ReasonPaymentAlreadyCancelled),
+		Unmatch:             no(ReasonPaymentAlreadyCancelled),
 	},
 	Failed: {
 		Approve:             no(ReasonPaymentFailed),
@@ -93,6 +117,10 @@ var want = map[State]map[Event]expect{
 		CloseVirtualAccount: no(ReasonPaymentFailed),
 		PartialCancel:       no(ReasonPaymentFailed),
 		FullCancel:          no(ReasonPaymentFailed),
+		MatchDeposit:        no(ReasonPaymentFailed),
+		ExpireOrder:         no(ReasonPaymentFailed),
+		CloseOrder:          no(ReasonPaymentFailed),
+		Unmatch:             no(ReasonPaymentFailed),
 	},
 	Expired: {
 		Approve:             no(ReasonPaymentExpired),
@@ -104,6 +132,10 @@ var want = map[State]map[Event]expect{
 		CloseVirtualAccount: no(ReasonPaymentExpired),
 		PartialCancel:       no(ReasonPaymentExpired),
 		FullCancel:          no(ReasonPaymentExpired),
+		MatchDeposit:        no(ReasonPaymentExpired),
+		ExpireOrder:         no(ReasonPaymentExpired),
+		CloseOrder:          no(ReasonPaymentExpired),
+		Unmatch:             no(ReasonPaymentExpired),
 	},
 }
 

@@ -21,6 +21,30 @@ func (f APIKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.APIKeyMutation", m)
 }
 
+// The BankAccountFunc type is an adapter to allow the use of ordinary
+// function as BankAccount mutator.
+type BankAccountFunc func(context.Context, *ent.BankAccountMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BankAccountFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BankAccountMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BankAccountMutation", m)
+}
+
+// The BankMessageFunc type is an adapter to allow the use of ordinary
+// function as BankMessage mutator.
+type BankMessageFunc func(context.Context, *ent.BankMessageMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BankMessageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BankMessageMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BankMessageMutation", m)
+}
+
 // The BillingKeyFunc type is an adapter to allow the use of ordinary
 // function as BillingKey mutator.
 type BillingKeyFunc func(context.Context, *ent.BillingKeyMutation) (ent.Value, error)
@@ -67,6 +91,30 @@ func (f ChannelFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ChannelMutation", m)
+}
+
+// The DepositFunc type is an adapter to allow the use of ordinary
+// function as Deposit mutator.
+type DepositFunc func(context.Context, *ent.DepositMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DepositFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DepositMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DepositMutation", m)
+}
+
+// The DepositSettingFunc type is an adapter to allow the use of ordinary
+// function as DepositSetting mutator.
+type DepositSettingFunc func(context.Context, *ent.DepositSettingMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DepositSettingFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DepositSettingMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DepositSettingMutation", m)
 }
 
 // The EventFunc type is an adapter to allow the use of ordinary

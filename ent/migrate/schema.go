@@ -51,6 +51,69 @@ var (
 			},
 		},
 	}
+	// BankAccountsColumns holds the columns for the "bank_accounts" table.
+	BankAccountsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "mode", Type: field.TypeEnum, Enums: []string{"TEST", "LIVE"}},
+		{Name: "bank", Type: field.TypeString},
+		{Name: "number_sealed", Type: field.TypeBytes},
+		{Name: "number_masked", Type: field.TypeString},
+		{Name: "number_last4", Type: field.TypeString},
+		{Name: "holder", Type: field.TypeString},
+		{Name: "description", Type: field.TypeString, Default: ""},
+		{Name: "cash_receipt_channel_id", Type: field.TypeString, Default: ""},
+		{Name: "archived_at", Type: field.TypeTime, Nullable: true},
+	}
+	// BankAccountsTable holds the schema information for the "bank_accounts" table.
+	BankAccountsTable = &schema.Table{
+		Name:       "bank_accounts",
+		Columns:    BankAccountsColumns,
+		PrimaryKey: []*schema.Column{BankAccountsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "bankaccount_store_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{BankAccountsColumns[1], BankAccountsColumns[2]},
+			},
+		},
+	}
+	// BankMessagesColumns holds the columns for the "bank_messages" table.
+	BankMessagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "mode", Type: field.TypeEnum, Enums: []string{"TEST", "LIVE"}},
+		{Name: "bank_account_id", Type: field.TypeString, Default: ""},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"TRANSACTION", "DUPLICATE", "IGNORED", "UNPARSED"}},
+		{Name: "reason", Type: field.TypeString, Default: ""},
+		{Name: "shape", Type: field.TypeString, Default: ""},
+		{Name: "deposit_id", Type: field.TypeString, Default: ""},
+		{Name: "text_sealed", Type: field.TypeBytes},
+		{Name: "received_at", Type: field.TypeTime},
+		{Name: "source_id", Type: field.TypeString, Nullable: true},
+	}
+	// BankMessagesTable holds the schema information for the "bank_messages" table.
+	BankMessagesTable = &schema.Table{
+		Name:       "bank_messages",
+		Columns:    BankMessagesColumns,
+		PrimaryKey: []*schema.Column{BankMessagesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "bankmessage_store_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{BankMessagesColumns[1], BankMessagesColumns[2]},
+			},
+			{
+				Name:    "bankmessage_store_id_source_id",
+				Unique:  true,
+				Columns: []*schema.Column{BankMessagesColumns[1], BankMessagesColumns[12]},
+			},
+		},
+	}
 	// BillingKeysColumns holds the columns for the "billing_keys" table.
 	BillingKeysColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -210,6 +273,88 @@ var (
 				Name:    "channel_store_id_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{ChannelsColumns[13], ChannelsColumns[1]},
+			},
+		},
+	}
+	// DepositsColumns holds the columns for the "deposits" table.
+	DepositsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "mode", Type: field.TypeEnum, Enums: []string{"TEST", "LIVE"}},
+		{Name: "bank_account_id", Type: field.TypeString},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"DEPOSIT", "WITHDRAWAL"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"UNMATCHED", "MATCHED", "RECORDED"}},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "depositor_name", Type: field.TypeString},
+		{Name: "depositor_key", Type: field.TypeString},
+		{Name: "balance", Type: field.TypeInt64, Nullable: true},
+		{Name: "transaction_at", Type: field.TypeTime},
+		{Name: "source", Type: field.TypeEnum, Enums: []string{"FEED", "MESSAGE", "STATEMENT"}},
+		{Name: "source_id", Type: field.TypeString, Nullable: true},
+		{Name: "dedupe_key", Type: field.TypeString},
+		{Name: "note", Type: field.TypeString, Default: ""},
+		{Name: "unmatched_reason", Type: field.TypeString, Default: ""},
+		{Name: "candidates", Type: field.TypeInt, Default: 0},
+		{Name: "payment_id", Type: field.TypeString, Default: ""},
+		{Name: "merchant_payment_id", Type: field.TypeString, Default: ""},
+		{Name: "match_type", Type: field.TypeEnum, Nullable: true, Enums: []string{"AUTO", "SMART", "LATE", "MANUAL"}},
+		{Name: "matched_at", Type: field.TypeTime, Nullable: true},
+	}
+	// DepositsTable holds the schema information for the "deposits" table.
+	DepositsTable = &schema.Table{
+		Name:       "deposits",
+		Columns:    DepositsColumns,
+		PrimaryKey: []*schema.Column{DepositsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "deposit_bank_account_id_dedupe_key",
+				Unique:  true,
+				Columns: []*schema.Column{DepositsColumns[5], DepositsColumns[15]},
+			},
+			{
+				Name:    "deposit_bank_account_id_source_source_id",
+				Unique:  true,
+				Columns: []*schema.Column{DepositsColumns[5], DepositsColumns[13], DepositsColumns[14]},
+			},
+			{
+				Name:    "deposit_store_id_transaction_at",
+				Unique:  false,
+				Columns: []*schema.Column{DepositsColumns[1], DepositsColumns[12]},
+			},
+			{
+				Name:    "deposit_store_id_depositor_key_amount_status",
+				Unique:  false,
+				Columns: []*schema.Column{DepositsColumns[1], DepositsColumns[10], DepositsColumns[8], DepositsColumns[7]},
+			},
+			{
+				Name:    "deposit_payment_id",
+				Unique:  false,
+				Columns: []*schema.Column{DepositsColumns[19]},
+			},
+		},
+	}
+	// DepositSettingsColumns holds the columns for the "deposit_settings" table.
+	DepositSettingsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "smart_matching", Type: field.TypeEnum, Enums: []string{"OFF", "OLDEST", "NEWEST"}, Default: "OFF"},
+		{Name: "match_late_orders", Type: field.TypeBool, Default: false},
+		{Name: "report_bank_transactions", Type: field.TypeBool, Default: false},
+	}
+	// DepositSettingsTable holds the schema information for the "deposit_settings" table.
+	DepositSettingsTable = &schema.Table{
+		Name:       "deposit_settings",
+		Columns:    DepositSettingsColumns,
+		PrimaryKey: []*schema.Column{DepositSettingsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "depositsetting_store_id",
+				Unique:  true,
+				Columns: []*schema.Column{DepositSettingsColumns[1]},
 			},
 		},
 	}
@@ -382,7 +527,7 @@ var (
 		{Name: "mode", Type: field.TypeEnum, Enums: []string{"TEST", "LIVE"}},
 		{Name: "merchant_payment_id", Type: field.TypeString},
 		{Name: "order_name", Type: field.TypeString},
-		{Name: "method", Type: field.TypeEnum, Enums: []string{"CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE", "EASY_PAY"}},
+		{Name: "method", Type: field.TypeEnum, Enums: []string{"CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE", "EASY_PAY", "BANK_TRANSFER"}},
 		{Name: "approval_model", Type: field.TypeEnum, Enums: []string{"SERVER", "CLIENT"}},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"READY", "VIRTUAL_ACCOUNT_ISSUED", "PAY_PENDING", "PAID", "PARTIAL_CANCELLED", "CANCELLED", "FAILED", "EXPIRED"}},
 		{Name: "currency", Type: field.TypeString, Default: "KRW"},
@@ -413,6 +558,11 @@ var (
 		{Name: "status_at", Type: field.TypeTime},
 		{Name: "billing_key_id", Type: field.TypeString, Default: ""},
 		{Name: "schedule_id", Type: field.TypeString, Default: ""},
+		{Name: "bank_account_id", Type: field.TypeString, Default: ""},
+		{Name: "depositor_name", Type: field.TypeString, Default: ""},
+		{Name: "depositor_key", Type: field.TypeString, Default: ""},
+		{Name: "bank_transfer", Type: field.TypeJSON, Nullable: true},
+		{Name: "deposit_id", Type: field.TypeString, Default: ""},
 		{Name: "store_id", Type: field.TypeString},
 	}
 	// PaymentsTable holds the schema information for the "payments" table.
@@ -423,7 +573,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "payments_stores_payments",
-				Columns:    []*schema.Column{PaymentsColumns[39]},
+				Columns:    []*schema.Column{PaymentsColumns[44]},
 				RefColumns: []*schema.Column{StoresColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -432,12 +582,12 @@ var (
 			{
 				Name:    "payment_store_id_merchant_payment_id",
 				Unique:  true,
-				Columns: []*schema.Column{PaymentsColumns[39], PaymentsColumns[6]},
+				Columns: []*schema.Column{PaymentsColumns[44], PaymentsColumns[6]},
 			},
 			{
 				Name:    "payment_store_id_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{PaymentsColumns[39], PaymentsColumns[1]},
+				Columns: []*schema.Column{PaymentsColumns[44], PaymentsColumns[1]},
 			},
 			{
 				Name:    "payment_status_status_at",
@@ -448,6 +598,11 @@ var (
 				Name:    "payment_status_due_at",
 				Unique:  false,
 				Columns: []*schema.Column{PaymentsColumns[10], PaymentsColumns[29]},
+			},
+			{
+				Name:    "payment_store_id_depositor_key_total_status",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[44], PaymentsColumns[41], PaymentsColumns[12], PaymentsColumns[10]},
 			},
 		},
 	}
@@ -665,7 +820,7 @@ var (
 		{Name: "description", Type: field.TypeString, Default: ""},
 		{Name: "event_types", Type: field.TypeJSON, Nullable: true},
 		{Name: "pay_methods", Type: field.TypeJSON, Nullable: true},
-		{Name: "content_type", Type: field.TypeEnum, Enums: []string{"JSON", "FORM"}, Default: "JSON"},
+		{Name: "content_type", Type: field.TypeEnum, Enums: []string{"JSON", "FORM", "PAYACTION"}, Default: "JSON"},
 		{Name: "enabled", Type: field.TypeBool, Default: true},
 		{Name: "disabled_reason", Type: field.TypeString, Default: ""},
 		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
@@ -690,10 +845,14 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
+		BankAccountsTable,
+		BankMessagesTable,
 		BillingKeysTable,
 		CancellationsTable,
 		CashReceiptsTable,
 		ChannelsTable,
+		DepositsTable,
+		DepositSettingsTable,
 		EventsTable,
 		IPRulesTable,
 		IdempotencyRecordsTable,

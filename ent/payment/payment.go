@@ -94,6 +94,16 @@ const (
 	FieldBillingKeyID = "billing_key_id"
 	// FieldScheduleID holds the string denoting the schedule_id field in the database.
 	FieldScheduleID = "schedule_id"
+	// FieldBankAccountID holds the string denoting the bank_account_id field in the database.
+	FieldBankAccountID = "bank_account_id"
+	// FieldDepositorName holds the string denoting the depositor_name field in the database.
+	FieldDepositorName = "depositor_name"
+	// FieldDepositorKey holds the string denoting the depositor_key field in the database.
+	FieldDepositorKey = "depositor_key"
+	// FieldBankTransfer holds the string denoting the bank_transfer field in the database.
+	FieldBankTransfer = "bank_transfer"
+	// FieldDepositID holds the string denoting the deposit_id field in the database.
+	FieldDepositID = "deposit_id"
 	// EdgeStore holds the string denoting the store edge name in mutations.
 	EdgeStore = "store"
 	// EdgeCancellations holds the string denoting the cancellations edge name in mutations.
@@ -167,6 +177,11 @@ var Columns = []string{
 	FieldStatusAt,
 	FieldBillingKeyID,
 	FieldScheduleID,
+	FieldBankAccountID,
+	FieldDepositorName,
+	FieldDepositorKey,
+	FieldBankTransfer,
+	FieldDepositID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -195,10 +210,6 @@ var (
 	DefaultUpdatedAt func() time.Time
 	// UpdateDefaultUpdatedAt holds the default value on update for the "updated_at" field.
 	UpdateDefaultUpdatedAt func() time.Time
-	// ChannelIDValidator is a validator for the "channel_id" field. It is called by the builders before save.
-	ChannelIDValidator func(string) error
-	// ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
-	ProviderValidator func(string) error
 	// MerchantPaymentIDValidator is a validator for the "merchant_payment_id" field. It is called by the builders before save.
 	MerchantPaymentIDValidator func(string) error
 	// OrderNameValidator is a validator for the "order_name" field. It is called by the builders before save.
@@ -233,6 +244,14 @@ var (
 	DefaultBillingKeyID string
 	// DefaultScheduleID holds the default value on creation for the "schedule_id" field.
 	DefaultScheduleID string
+	// DefaultBankAccountID holds the default value on creation for the "bank_account_id" field.
+	DefaultBankAccountID string
+	// DefaultDepositorName holds the default value on creation for the "depositor_name" field.
+	DefaultDepositorName string
+	// DefaultDepositorKey holds the default value on creation for the "depositor_key" field.
+	DefaultDepositorKey string
+	// DefaultDepositID holds the default value on creation for the "deposit_id" field.
+	DefaultDepositID string
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -272,6 +291,7 @@ const (
 	MethodTRANSFER        Method = "TRANSFER"
 	MethodMOBILE          Method = "MOBILE"
 	MethodEASY_PAY        Method = "EASY_PAY"
+	MethodBANK_TRANSFER   Method = "BANK_TRANSFER"
 )
 
 func (m Method) String() string {
@@ -281,7 +301,7 @@ func (m Method) String() string {
 // MethodValidator is a validator for the "method" field enum values. It is called by the builders before save.
 func MethodValidator(m Method) error {
 	switch m {
-	case MethodCARD, MethodVIRTUAL_ACCOUNT, MethodTRANSFER, MethodMOBILE, MethodEASY_PAY:
+	case MethodCARD, MethodVIRTUAL_ACCOUNT, MethodTRANSFER, MethodMOBILE, MethodEASY_PAY, MethodBANK_TRANSFER:
 		return nil
 	default:
 		return fmt.Errorf("payment: invalid enum value for method field: %q", m)
@@ -516,6 +536,26 @@ func ByBillingKeyID(opts ...sql.OrderTermOption) OrderOption {
 // ByScheduleID orders the results by the schedule_id field.
 func ByScheduleID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldScheduleID, opts...).ToFunc()
+}
+
+// ByBankAccountID orders the results by the bank_account_id field.
+func ByBankAccountID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldBankAccountID, opts...).ToFunc()
+}
+
+// ByDepositorName orders the results by the depositor_name field.
+func ByDepositorName(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDepositorName, opts...).ToFunc()
+}
+
+// ByDepositorKey orders the results by the depositor_key field.
+func ByDepositorKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDepositorKey, opts...).ToFunc()
+}
+
+// ByDepositID orders the results by the deposit_id field.
+func ByDepositID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDepositID, opts...).ToFunc()
 }
 
 // ByStoreField orders the results by store field.

@@ -215,6 +215,26 @@ func ScheduleID(v string) predicate.Payment {
 	return predicate.Payment(sql.FieldEQ(FieldScheduleID, v))
 }
 
+// BankAccountID applies equality check predicate on the "bank_account_id" field. It's identical to BankAccountIDEQ.
+func BankAccountID(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldBankAccountID, v))
+}
+
+// DepositorName applies equality check predicate on the "depositor_name" field. It's identical to DepositorNameEQ.
+func DepositorName(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldDepositorName, v))
+}
+
+// DepositorKey applies equality check predicate on the "depositor_key" field. It's identical to DepositorKeyEQ.
+func DepositorKey(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldDepositorKey, v))
+}
+
+// DepositID applies equality check predicate on the "deposit_id" field. It's identical to DepositIDEQ.
+func DepositID(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldDepositID, v))
+}
+
 // StoreIDEQ applies the EQ predicate on the "store_id" field.
 func StoreIDEQ(v string) predicate.Payment {
 	return predicate.Payment(sql.FieldEQ(FieldStoreID, v))
@@ -1983,6 +2003,276 @@ func ScheduleIDEqualFold(v string) predicate.Payment {
 // ScheduleIDContainsFold applies the ContainsFold predicate on the "schedule_id" field.
 func ScheduleIDContainsFold(v string) predicate.Payment {
 	return predicate.Payment(sql.FieldContainsFold(FieldScheduleID, v))
+}
+
+// BankAccountIDEQ applies the EQ predicate on the "bank_account_id" field.
+func BankAccountIDEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldBankAccountID, v))
+}
+
+// BankAccountIDNEQ applies the NEQ predicate on the "bank_account_id" field.
+func BankAccountIDNEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldBankAccountID, v))
+}
+
+// BankAccountIDIn applies the In predicate on the "bank_account_id" field.
+func BankAccountIDIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldBankAccountID, vs...))
+}
+
+// BankAccountIDNotIn applies the NotIn predicate on the "bank_account_id" field.
+func BankAccountIDNotIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldBankAccountID, vs...))
+}
+
+// BankAccountIDGT applies the GT predicate on the "bank_account_id" field.
+func BankAccountIDGT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldBankAccountID, v))
+}
+
+// BankAccountIDGTE applies the GTE predicate on the "bank_account_id" field.
+func BankAccountIDGTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldBankAccountID, v))
+}
+
+// BankAccountIDLT applies the LT predicate on the "bank_account_id" field.
+func BankAccountIDLT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldBankAccountID, v))
+}
+
+// BankAccountIDLTE applies the LTE predicate on the "bank_account_id" field.
+func BankAccountIDLTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldBankAccountID, v))
+}
+
+// BankAccountIDContains applies the Contains predicate on the "bank_account_id" field.
+func BankAccountIDContains(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContains(FieldBankAccountID, v))
+}
+
+// BankAccountIDHasPrefix applies the HasPrefix predicate on the "bank_account_id" field.
+func BankAccountIDHasPrefix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasPrefix(FieldBankAccountID, v))
+}
+
+// BankAccountIDHasSuffix applies the HasSuffix predicate on the "bank_account_id" field.
+func BankAccountIDHasSuffix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasSuffix(FieldBankAccountID, v))
+}
+
+// BankAccountIDEqualFold applies the EqualFold predicate on the "bank_account_id" field.
+func BankAccountIDEqualFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEqualFold(FieldBankAccountID, v))
+}
+
+// BankAccountIDContainsFold applies the ContainsFold predicate on the "bank_account_id" field.
+func BankAccountIDContainsFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContainsFold(FieldBankAccountID, v))
+}
+
+// DepositorNameEQ applies the EQ predicate on the "depositor_name" field.
+func DepositorNameEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldDepositorName, v))
+}
+
+// DepositorNameNEQ applies the NEQ predicate on the "depositor_name" field.
+func DepositorNameNEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldDepositorName, v))
+}
+
+// DepositorNameIn applies the In predicate on the "depositor_name" field.
+func DepositorNameIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldDepositorName, vs...))
+}
+
+// DepositorNameNotIn applies the NotIn predicate on the "depositor_name" field.
+func DepositorNameNotIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldDepositorName, vs...))
+}
+
+// DepositorNameGT applies the GT predicate on the "depositor_name" field.
+func DepositorNameGT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldDepositorName, v))
+}
+
+// DepositorNameGTE applies the GTE predicate on the "depositor_name" field.
+func DepositorNameGTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldDepositorName, v))
+}
+
+// DepositorNameLT applies the LT predicate on the "depositor_name" field.
+func DepositorNameLT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldDepositorName, v))
+}
+
+// DepositorNameLTE applies the LTE predicate on the "depositor_name" field.
+func DepositorNameLTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldDepositorName, v))
+}
+
+// DepositorNameContains applies the Contains predicate on the "depositor_name" field.
+func DepositorNameContains(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContains(FieldDepositorName, v))
+}
+
+// DepositorNameHasPrefix applies the HasPrefix predicate on the "depositor_name" field.
+func DepositorNameHasPrefix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasPrefix(FieldDepositorName, v))
+}
+
+// DepositorNameHasSuffix applies the HasSuffix predicate on the "depositor_name" field.
+func DepositorNameHasSuffix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasSuffix(FieldDepositorName, v))
+}
+
+// DepositorNameEqualFold applies the EqualFold predicate on the "depositor_name" field.
+func DepositorNameEqualFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEqualFold(FieldDepositorName, v))
+}
+
+// DepositorNameContainsFold applies the ContainsFold predicate on the "depositor_name" field.
+func DepositorNameContainsFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContainsFold(FieldDepositorName, v))
+}
+
+// DepositorKeyEQ applies the EQ predicate on the "depositor_key" field.
+func DepositorKeyEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldDepositorKey, v))
+}
+
+// DepositorKeyNEQ applies the NEQ predicate on the "depositor_key" field.
+func DepositorKeyNEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldDepositorKey, v))
+}
+
+// DepositorKeyIn applies the In predicate on the "depositor_key" field.
+func DepositorKeyIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldDepositorKey, vs...))
+}
+
+// DepositorKeyNotIn applies the NotIn predicate on the "depositor_key" field.
+func DepositorKeyNotIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldDepositorKey, vs...))
+}
+
+// DepositorKeyGT applies the GT predicate on the "depositor_key" field.
+func DepositorKeyGT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldDepositorKey, v))
+}
+
+// DepositorKeyGTE applies the GTE predicate on the "depositor_key" field.
+func DepositorKeyGTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldDepositorKey, v))
+}
+
+// DepositorKeyLT applies the LT predicate on the "depositor_key" field.
+func DepositorKeyLT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldDepositorKey, v))
+}
+
+// DepositorKeyLTE applies the LTE predicate on the "depositor_key" field.
+func DepositorKeyLTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldDepositorKey, v))
+}
+
+// DepositorKeyContains applies the Contains predicate on the "depositor_key" field.
+func DepositorKeyContains(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContains(FieldDepositorKey, v))
+}
+
+// DepositorKeyHasPrefix applies the HasPrefix predicate on the "depositor_key" field.
+func DepositorKeyHasPrefix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasPrefix(FieldDepositorKey, v))
+}
+
+// DepositorKeyHasSuffix applies the HasSuffix predicate on the "depositor_key" field.
+func DepositorKeyHasSuffix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasSuffix(FieldDepositorKey, v))
+}
+
+// DepositorKeyEqualFold applies the EqualFold predicate on the "depositor_key" field.
+func DepositorKeyEqualFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEqualFold(FieldDepositorKey, v))
+}
+
+// DepositorKeyContainsFold applies the ContainsFold predicate on the "depositor_key" field.
+func DepositorKeyContainsFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContainsFold(FieldDepositorKey, v))
+}
+
+// BankTransferIsNil applies the IsNil predicate on the "bank_transfer" field.
+func BankTransferIsNil() predicate.Payment {
+	return predicate.Payment(sql.FieldIsNull(FieldBankTransfer))
+}
+
+// BankTransferNotNil applies the NotNil predicate on the "bank_transfer" field.
+func BankTransferNotNil() predicate.Payment {
+	return predicate.Payment(sql.FieldNotNull(FieldBankTransfer))
+}
+
+// DepositIDEQ applies the EQ predicate on the "deposit_id" field.
+func DepositIDEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldDepositID, v))
+}
+
+// DepositIDNEQ applies the NEQ predicate on the "deposit_id" field.
+func DepositIDNEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldDepositID, v))
+}
+
+// DepositIDIn applies the In predicate on the "deposit_id" field.
+func DepositIDIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldDepositID, vs...))
+}
+
+// DepositIDNotIn applies the NotIn predicate on the "deposit_id" field.
+func DepositIDNotIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldDepositID, vs...))
+}
+
+// DepositIDGT applies the GT predicate on the "deposit_id" field.
+func DepositIDGT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldDepositID, v))
+}
+
+// DepositIDGTE applies the GTE predicate on the "deposit_id" field.
+func DepositIDGTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldDepositID, v))
+}
+
+// DepositIDLT applies the LT predicate on the "deposit_id" field.
+func DepositIDLT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldDepositID, v))
+}
+
+// DepositIDLTE applies the LTE predicate on the "deposit_id" field.
+func DepositIDLTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldDepositID, v))
+}
+
+// DepositIDContains applies the Contains predicate on the "deposit_id" field.
+func DepositIDContains(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContains(FieldDepositID, v))
+}
+
+// DepositIDHasPrefix applies the HasPrefix predicate on the "deposit_id" field.
+func DepositIDHasPrefix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasPrefix(FieldDepositID, v))
+}
+
+// DepositIDHasSuffix applies the HasSuffix predicate on the "deposit_id" field.
+func DepositIDHasSuffix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasSuffix(FieldDepositID, v))
+}
+
+// DepositIDEqualFold applies the EqualFold predicate on the "deposit_id" field.
+func DepositIDEqualFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEqualFold(FieldDepositID, v))
+}
+
+// DepositIDContainsFold applies the ContainsFold predicate on the "deposit_id" field.
+func DepositIDContainsFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContainsFold(FieldDepositID, v))
 }
 
 // HasStore applies the HasEdge predicate on the "store" edge.

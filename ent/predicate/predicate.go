@@ -9,6 +9,12 @@ import (
 // APIKey is the predicate function for apikey builders.
 type APIKey func(*sql.Selector)
 
+// BankAccount is the predicate function for bankaccount builders.
+type BankAccount func(*sql.Selector)
+
+// BankMessage is the predicate function for bankmessage builders.
+type BankMessage func(*sql.Selector)
+
 // BillingKey is the predicate function for billingkey builders.
 type BillingKey func(*sql.Selector)
 
@@ -20,6 +26,12 @@ type CashReceipt func(*sql.Selector)
 
 // Channel is the predicate function for channel builders.
 type Channel func(*sql.Selector)
+
+// Deposit is the predicate function for deposit builders.
+type Deposit func(*sql.Selector)
+
+// DepositSetting is the predicate function for depositsetting builders.
+type DepositSetting func(*sql.Selector)
 
 // Event is the predicate function for event builders.
 type Event func(*sql.Selector)

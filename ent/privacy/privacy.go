@@ -135,6 +135,54 @@ func (f APIKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.APIKeyMutation", m)
 }
 
+// The BankAccountQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type BankAccountQueryRuleFunc func(context.Context, *ent.BankAccountQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f BankAccountQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BankAccountQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.BankAccountQuery", q)
+}
+
+// The BankAccountMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type BankAccountMutationRuleFunc func(context.Context, *ent.BankAccountMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f BankAccountMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.BankAccountMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.BankAccountMutation", m)
+}
+
+// The BankMessageQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type BankMessageQueryRuleFunc func(context.Context, *ent.BankMessageQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f BankMessageQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.BankMessageQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.BankMessageQuery", q)
+}
+
+// The BankMessageMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type BankMessageMutationRuleFunc func(context.Context, *ent.BankMessageMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f BankMessageMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.BankMessageMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.BankMessageMutation", m)
+}
+
 // The BillingKeyQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type BillingKeyQueryRuleFunc func(context.Context, *ent.BillingKeyQuery) error
@@ -229,6 +277,54 @@ func (f ChannelMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ChannelMutation", m)
+}
+
+// The DepositQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type DepositQueryRuleFunc func(context.Context, *ent.DepositQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f DepositQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DepositQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.DepositQuery", q)
+}
+
+// The DepositMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type DepositMutationRuleFunc func(context.Context, *ent.DepositMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f DepositMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.DepositMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DepositMutation", m)
+}
+
+// The DepositSettingQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type DepositSettingQueryRuleFunc func(context.Context, *ent.DepositSettingQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f DepositSettingQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DepositSettingQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.DepositSettingQuery", q)
+}
+
+// The DepositSettingMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type DepositSettingMutationRuleFunc func(context.Context, *ent.DepositSettingMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f DepositSettingMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.DepositSettingMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.DepositSettingMutation", m)
 }
 
 // The EventQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -556,6 +652,10 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.APIKeyQuery:
 		return q.Filter(), nil
+	case *ent.BankAccountQuery:
+		return q.Filter(), nil
+	case *ent.BankMessageQuery:
+		return q.Filter(), nil
 	case *ent.BillingKeyQuery:
 		return q.Filter(), nil
 	case *ent.CancellationQuery:
@@ -563,6 +663,10 @@ func queryFilter(q ent.Query) (Filter, error) {
 	case *ent.CashReceiptQuery:
 		return q.Filter(), nil
 	case *ent.ChannelQuery:
+		return q.Filter(), nil
+	case *ent.DepositQuery:
+		return q.Filter(), nil
+	case *ent.DepositSettingQuery:
 		return q.Filter(), nil
 	case *ent.EventQuery:
 		return q.Filter(), nil
@@ -597,6 +701,10 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.APIKeyMutation:
 		return m.Filter(), nil
+	case *ent.BankAccountMutation:
+		return m.Filter(), nil
+	case *ent.BankMessageMutation:
+		return m.Filter(), nil
 	case *ent.BillingKeyMutation:
 		return m.Filter(), nil
 	case *ent.CancellationMutation:
@@ -604,6 +712,10 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.CashReceiptMutation:
 		return m.Filter(), nil
 	case *ent.ChannelMutation:
+		return m.Filter(), nil
+	case *ent.DepositMutation:
+		return m.Filter(), nil
+	case *ent.DepositSettingMutation:
 		return m.Filter(), nil
 	case *ent.EventMutation:
 		return m.Filter(), nil

@@ -7,10 +7,14 @@ import (
 	"time"
 
 	"github.com/paymux/paymux/ent/apikey"
+	"github.com/paymux/paymux/ent/bankaccount"
+	"github.com/paymux/paymux/ent/bankmessage"
 	"github.com/paymux/paymux/ent/billingkey"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/deposit"
+	"github.com/paymux/paymux/ent/depositsetting"
 	"github.com/paymux/paymux/ent/event"
 	"github.com/paymux/paymux/ent/idempotencyrecord"
 	"github.com/paymux/paymux/ent/iprule"
@@ -85,6 +89,110 @@ func init() {
 	apikey.DefaultID = apikeyDescID.Default.(func() string)
 	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	apikey.IDValidator = apikeyDescID.Validators[0].(func(string) error)
+	bankaccountMixin := schema.BankAccount{}.Mixin()
+	bankaccount.Policy = privacy.NewPolicies(bankaccountMixin[0], schema.BankAccount{})
+	bankaccount.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := bankaccount.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	bankaccountMixinFields0 := bankaccountMixin[0].Fields()
+	_ = bankaccountMixinFields0
+	bankaccountMixinFields1 := bankaccountMixin[1].Fields()
+	_ = bankaccountMixinFields1
+	bankaccountFields := schema.BankAccount{}.Fields()
+	_ = bankaccountFields
+	// bankaccountDescStoreID is the schema descriptor for store_id field.
+	bankaccountDescStoreID := bankaccountMixinFields0[0].Descriptor()
+	// bankaccount.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	bankaccount.StoreIDValidator = bankaccountDescStoreID.Validators[0].(func(string) error)
+	// bankaccountDescCreatedAt is the schema descriptor for created_at field.
+	bankaccountDescCreatedAt := bankaccountMixinFields1[0].Descriptor()
+	// bankaccount.DefaultCreatedAt holds the default value on creation for the created_at field.
+	bankaccount.DefaultCreatedAt = bankaccountDescCreatedAt.Default.(func() time.Time)
+	// bankaccountDescUpdatedAt is the schema descriptor for updated_at field.
+	bankaccountDescUpdatedAt := bankaccountMixinFields1[1].Descriptor()
+	// bankaccount.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	bankaccount.DefaultUpdatedAt = bankaccountDescUpdatedAt.Default.(func() time.Time)
+	// bankaccount.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	bankaccount.UpdateDefaultUpdatedAt = bankaccountDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// bankaccountDescBank is the schema descriptor for bank field.
+	bankaccountDescBank := bankaccountFields[2].Descriptor()
+	// bankaccount.BankValidator is a validator for the "bank" field. It is called by the builders before save.
+	bankaccount.BankValidator = bankaccountDescBank.Validators[0].(func(string) error)
+	// bankaccountDescHolder is the schema descriptor for holder field.
+	bankaccountDescHolder := bankaccountFields[6].Descriptor()
+	// bankaccount.HolderValidator is a validator for the "holder" field. It is called by the builders before save.
+	bankaccount.HolderValidator = bankaccountDescHolder.Validators[0].(func(string) error)
+	// bankaccountDescDescription is the schema descriptor for description field.
+	bankaccountDescDescription := bankaccountFields[7].Descriptor()
+	// bankaccount.DefaultDescription holds the default value on creation for the description field.
+	bankaccount.DefaultDescription = bankaccountDescDescription.Default.(string)
+	// bankaccountDescCashReceiptChannelID is the schema descriptor for cash_receipt_channel_id field.
+	bankaccountDescCashReceiptChannelID := bankaccountFields[8].Descriptor()
+	// bankaccount.DefaultCashReceiptChannelID holds the default value on creation for the cash_receipt_channel_id field.
+	bankaccount.DefaultCashReceiptChannelID = bankaccountDescCashReceiptChannelID.Default.(string)
+	// bankaccountDescID is the schema descriptor for id field.
+	bankaccountDescID := bankaccountFields[0].Descriptor()
+	// bankaccount.DefaultID holds the default value on creation for the id field.
+	bankaccount.DefaultID = bankaccountDescID.Default.(func() string)
+	// bankaccount.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	bankaccount.IDValidator = bankaccountDescID.Validators[0].(func(string) error)
+	bankmessageMixin := schema.BankMessage{}.Mixin()
+	bankmessage.Policy = privacy.NewPolicies(bankmessageMixin[0], schema.BankMessage{})
+	bankmessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := bankmessage.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	bankmessageMixinFields0 := bankmessageMixin[0].Fields()
+	_ = bankmessageMixinFields0
+	bankmessageMixinFields1 := bankmessageMixin[1].Fields()
+	_ = bankmessageMixinFields1
+	bankmessageFields := schema.BankMessage{}.Fields()
+	_ = bankmessageFields
+	// bankmessageDescStoreID is the schema descriptor for store_id field.
+	bankmessageDescStoreID := bankmessageMixinFields0[0].Descriptor()
+	// bankmessage.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	bankmessage.StoreIDValidator = bankmessageDescStoreID.Validators[0].(func(string) error)
+	// bankmessageDescCreatedAt is the schema descriptor for created_at field.
+	bankmessageDescCreatedAt := bankmessageMixinFields1[0].Descriptor()
+	// bankmessage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	bankmessage.DefaultCreatedAt = bankmessageDescCreatedAt.Default.(func() time.Time)
+	// bankmessageDescUpdatedAt is the schema descriptor for updated_at field.
+	bankmessageDescUpdatedAt := bankmessageMixinFields1[1].Descriptor()
+	// bankmessage.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	bankmessage.DefaultUpdatedAt = bankmessageDescUpdatedAt.Default.(func() time.Time)
+	// bankmessage.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	bankmessage.UpdateDefaultUpdatedAt = bankmessageDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// bankmessageDescBankAccountID is the schema descriptor for bank_account_id field.
+	bankmessageDescBankAccountID := bankmessageFields[2].Descriptor()
+	// bankmessage.DefaultBankAccountID holds the default value on creation for the bank_account_id field.
+	bankmessage.DefaultBankAccountID = bankmessageDescBankAccountID.Default.(string)
+	// bankmessageDescReason is the schema descriptor for reason field.
+	bankmessageDescReason := bankmessageFields[4].Descriptor()
+	// bankmessage.DefaultReason holds the default value on creation for the reason field.
+	bankmessage.DefaultReason = bankmessageDescReason.Default.(string)
+	// bankmessageDescShape is the schema descriptor for shape field.
+	bankmessageDescShape := bankmessageFields[5].Descriptor()
+	// bankmessage.DefaultShape holds the default value on creation for the shape field.
+	bankmessage.DefaultShape = bankmessageDescShape.Default.(string)
+	// bankmessageDescDepositID is the schema descriptor for deposit_id field.
+	bankmessageDescDepositID := bankmessageFields[6].Descriptor()
+	// bankmessage.DefaultDepositID holds the default value on creation for the deposit_id field.
+	bankmessage.DefaultDepositID = bankmessageDescDepositID.Default.(string)
+	// bankmessageDescID is the schema descriptor for id field.
+	bankmessageDescID := bankmessageFields[0].Descriptor()
+	// bankmessage.DefaultID holds the default value on creation for the id field.
+	bankmessage.DefaultID = bankmessageDescID.Default.(func() string)
+	// bankmessage.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	bankmessage.IDValidator = bankmessageDescID.Validators[0].(func(string) error)
 	billingkeyMixin := schema.BillingKey{}.Mixin()
 	billingkey.Policy = privacy.NewPolicies(billingkeyMixin[0], schema.BillingKey{})
 	billingkey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -317,6 +425,108 @@ func init() {
 	channel.DefaultID = channelDescID.Default.(func() string)
 	// channel.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	channel.IDValidator = channelDescID.Validators[0].(func(string) error)
+	depositMixin := schema.Deposit{}.Mixin()
+	deposit.Policy = privacy.NewPolicies(depositMixin[0], schema.Deposit{})
+	deposit.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := deposit.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	depositMixinFields0 := depositMixin[0].Fields()
+	_ = depositMixinFields0
+	depositMixinFields1 := depositMixin[1].Fields()
+	_ = depositMixinFields1
+	depositFields := schema.Deposit{}.Fields()
+	_ = depositFields
+	// depositDescStoreID is the schema descriptor for store_id field.
+	depositDescStoreID := depositMixinFields0[0].Descriptor()
+	// deposit.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	deposit.StoreIDValidator = depositDescStoreID.Validators[0].(func(string) error)
+	// depositDescCreatedAt is the schema descriptor for created_at field.
+	depositDescCreatedAt := depositMixinFields1[0].Descriptor()
+	// deposit.DefaultCreatedAt holds the default value on creation for the created_at field.
+	deposit.DefaultCreatedAt = depositDescCreatedAt.Default.(func() time.Time)
+	// depositDescUpdatedAt is the schema descriptor for updated_at field.
+	depositDescUpdatedAt := depositMixinFields1[1].Descriptor()
+	// deposit.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	deposit.DefaultUpdatedAt = depositDescUpdatedAt.Default.(func() time.Time)
+	// deposit.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	deposit.UpdateDefaultUpdatedAt = depositDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// depositDescBankAccountID is the schema descriptor for bank_account_id field.
+	depositDescBankAccountID := depositFields[2].Descriptor()
+	// deposit.BankAccountIDValidator is a validator for the "bank_account_id" field. It is called by the builders before save.
+	deposit.BankAccountIDValidator = depositDescBankAccountID.Validators[0].(func(string) error)
+	// depositDescDedupeKey is the schema descriptor for dedupe_key field.
+	depositDescDedupeKey := depositFields[12].Descriptor()
+	// deposit.DedupeKeyValidator is a validator for the "dedupe_key" field. It is called by the builders before save.
+	deposit.DedupeKeyValidator = depositDescDedupeKey.Validators[0].(func(string) error)
+	// depositDescNote is the schema descriptor for note field.
+	depositDescNote := depositFields[13].Descriptor()
+	// deposit.DefaultNote holds the default value on creation for the note field.
+	deposit.DefaultNote = depositDescNote.Default.(string)
+	// depositDescUnmatchedReason is the schema descriptor for unmatched_reason field.
+	depositDescUnmatchedReason := depositFields[14].Descriptor()
+	// deposit.DefaultUnmatchedReason holds the default value on creation for the unmatched_reason field.
+	deposit.DefaultUnmatchedReason = depositDescUnmatchedReason.Default.(string)
+	// depositDescCandidates is the schema descriptor for candidates field.
+	depositDescCandidates := depositFields[15].Descriptor()
+	// deposit.DefaultCandidates holds the default value on creation for the candidates field.
+	deposit.DefaultCandidates = depositDescCandidates.Default.(int)
+	// depositDescPaymentID is the schema descriptor for payment_id field.
+	depositDescPaymentID := depositFields[16].Descriptor()
+	// deposit.DefaultPaymentID holds the default value on creation for the payment_id field.
+	deposit.DefaultPaymentID = depositDescPaymentID.Default.(string)
+	// depositDescMerchantPaymentID is the schema descriptor for merchant_payment_id field.
+	depositDescMerchantPaymentID := depositFields[17].Descriptor()
+	// deposit.DefaultMerchantPaymentID holds the default value on creation for the merchant_payment_id field.
+	deposit.DefaultMerchantPaymentID = depositDescMerchantPaymentID.Default.(string)
+	// depositDescID is the schema descriptor for id field.
+	depositDescID := depositFields[0].Descriptor()
+	// deposit.DefaultID holds the default value on creation for the id field.
+	deposit.DefaultID = depositDescID.Default.(func() string)
+	// deposit.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	deposit.IDValidator = depositDescID.Validators[0].(func(string) error)
+	depositsettingMixin := schema.DepositSetting{}.Mixin()
+	depositsetting.Policy = privacy.NewPolicies(depositsettingMixin[0], schema.DepositSetting{})
+	depositsetting.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := depositsetting.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	depositsettingMixinFields0 := depositsettingMixin[0].Fields()
+	_ = depositsettingMixinFields0
+	depositsettingMixinFields1 := depositsettingMixin[1].Fields()
+	_ = depositsettingMixinFields1
+	depositsettingFields := schema.DepositSetting{}.Fields()
+	_ = depositsettingFields
+	// depositsettingDescStoreID is the schema descriptor for store_id field.
+	depositsettingDescStoreID := depositsettingMixinFields0[0].Descriptor()
+	// depositsetting.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	depositsetting.StoreIDValidator = depositsettingDescStoreID.Validators[0].(func(string) error)
+	// depositsettingDescCreatedAt is the schema descriptor for created_at field.
+	depositsettingDescCreatedAt := depositsettingMixinFields1[0].Descriptor()
+	// depositsetting.DefaultCreatedAt holds the default value on creation for the created_at field.
+	depositsetting.DefaultCreatedAt = depositsettingDescCreatedAt.Default.(func() time.Time)
+	// depositsettingDescUpdatedAt is the schema descriptor for updated_at field.
+	depositsettingDescUpdatedAt := depositsettingMixinFields1[1].Descriptor()
+	// depositsetting.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	depositsetting.DefaultUpdatedAt = depositsettingDescUpdatedAt.Default.(func() time.Time)
+	// depositsetting.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	depositsetting.UpdateDefaultUpdatedAt = depositsettingDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// depositsettingDescMatchLateOrders is the schema descriptor for match_late_orders field.
+	depositsettingDescMatchLateOrders := depositsettingFields[1].Descriptor()
+	// depositsetting.DefaultMatchLateOrders holds the default value on creation for the match_late_orders field.
+	depositsetting.DefaultMatchLateOrders = depositsettingDescMatchLateOrders.Default.(bool)
+	// depositsettingDescReportBankTransactions is the schema descriptor for report_bank_transactions field.
+	depositsettingDescReportBankTransactions := depositsettingFields[2].Descriptor()
+	// depositsetting.DefaultReportBankTransactions holds the default value on creation for the report_bank_transactions field.
+	depositsetting.DefaultReportBankTransactions = depositsettingDescReportBankTransactions.Default.(bool)
 	eventMixin := schema.Event{}.Mixin()
 	event.Policy = privacy.NewPolicies(eventMixin[0], schema.Event{})
 	event.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -552,14 +762,6 @@ func init() {
 	payment.DefaultUpdatedAt = paymentDescUpdatedAt.Default.(func() time.Time)
 	// payment.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	payment.UpdateDefaultUpdatedAt = paymentDescUpdatedAt.UpdateDefault.(func() time.Time)
-	// paymentDescChannelID is the schema descriptor for channel_id field.
-	paymentDescChannelID := paymentFields[1].Descriptor()
-	// payment.ChannelIDValidator is a validator for the "channel_id" field. It is called by the builders before save.
-	payment.ChannelIDValidator = paymentDescChannelID.Validators[0].(func(string) error)
-	// paymentDescProvider is the schema descriptor for provider field.
-	paymentDescProvider := paymentFields[2].Descriptor()
-	// payment.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
-	payment.ProviderValidator = paymentDescProvider.Validators[0].(func(string) error)
 	// paymentDescMerchantPaymentID is the schema descriptor for merchant_payment_id field.
 	paymentDescMerchantPaymentID := paymentFields[4].Descriptor()
 	// payment.MerchantPaymentIDValidator is a validator for the "merchant_payment_id" field. It is called by the builders before save.
@@ -628,6 +830,22 @@ func init() {
 	paymentDescScheduleID := paymentFields[36].Descriptor()
 	// payment.DefaultScheduleID holds the default value on creation for the schedule_id field.
 	payment.DefaultScheduleID = paymentDescScheduleID.Default.(string)
+	// paymentDescBankAccountID is the schema descriptor for bank_account_id field.
+	paymentDescBankAccountID := paymentFields[37].Descriptor()
+	// payment.DefaultBankAccountID holds the default value on creation for the bank_account_id field.
+	payment.DefaultBankAccountID = paymentDescBankAccountID.Default.(string)
+	// paymentDescDepositorName is the schema descriptor for depositor_name field.
+	paymentDescDepositorName := paymentFields[38].Descriptor()
+	// payment.DefaultDepositorName holds the default value on creation for the depositor_name field.
+	payment.DefaultDepositorName = paymentDescDepositorName.Default.(string)
+	// paymentDescDepositorKey is the schema descriptor for depositor_key field.
+	paymentDescDepositorKey := paymentFields[39].Descriptor()
+	// payment.DefaultDepositorKey holds the default value on creation for the depositor_key field.
+	payment.DefaultDepositorKey = paymentDescDepositorKey.Default.(string)
+	// paymentDescDepositID is the schema descriptor for deposit_id field.
+	paymentDescDepositID := paymentFields[41].Descriptor()
+	// payment.DefaultDepositID holds the default value on creation for the deposit_id field.
+	payment.DefaultDepositID = paymentDescDepositID.Default.(string)
 	// paymentDescID is the schema descriptor for id field.
 	paymentDescID := paymentFields[0].Descriptor()
 	// payment.DefaultID holds the default value on creation for the id field.

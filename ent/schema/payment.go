@@ -26,12 +26,13 @@ var PaymentStatuses = []string{
 func (Payment) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("id").Immutable().NotEmpty().DefaultFunc(func() string { return secrets.NewID("pay") }),
-		field.String("channel_id").Immutable().NotEmpty(),
-		field.String("provider").Immutable().NotEmpty(),
+		// "" for a bank transfer: no PG takes part.
+		field.String("channel_id").Immutable(),
+		field.String("provider").Immutable(),
 		field.Enum("mode").Values("TEST", "LIVE").Immutable(),
 		field.String("merchant_payment_id").Immutable().NotEmpty(),
 		field.String("order_name").NotEmpty(),
-		field.Enum("method").Values("CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE", "EASY_PAY").Immutable(),
+		field.Enum("method").Values("CARD", "VIRTUAL_ACCOUNT", "TRANSFER", "MOBILE", "EASY_PAY", "BANK_TRANSFER").Immutable(),
 		field.Enum("approval_model").Values("SERVER", "CLIENT").Immutable(),
 		field.Enum("status").Values(PaymentStatuses...),
 		field.String("currency").Default("KRW"),
@@ -73,6 +74,15 @@ func (Payment) Fields() []ent.Field {
 		// it), and the schedule that made it, if one did.
 		field.String("billing_key_id").Default("").Immutable(),
 		field.String("schedule_id").Default("").Immutable(),
+		// A bank transfer order: the account ("" = any of the store's of
+		// the mode), the depositor name as given and as compared
+		// (bankmsg.NormalizeName), the cash receipt asked for, and the
+		// deposit that paid it. due_at is when it expires unpaid.
+		field.String("bank_account_id").Default("").Immutable(),
+		field.String("depositor_name").Default("").Immutable(),
+		field.String("depositor_key").Default("").Immutable(),
+		field.JSON("bank_transfer", &details.BankTransfer{}).Optional(),
+		field.String("deposit_id").Default(""),
 	}
 }
 
@@ -90,6 +100,8 @@ func (Payment) Indexes() []ent.Index {
 		index.Fields("store_id", "created_at"),
 		index.Fields("status", "status_at"),
 		index.Fields("status", "due_at"),
+		// Matching: the open orders of a name and amount.
+		index.Fields("store_id", "depositor_key", "total", "status"),
 	}
 }
 

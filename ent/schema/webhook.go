@@ -23,7 +23,7 @@ func (WebhookEndpoint) Fields() []ent.Field {
 		// Empty: every event type / every pay method.
 		field.Strings("event_types").Optional(),
 		field.Strings("pay_methods").Optional(),
-		field.Enum("content_type").Values("JSON", "FORM").Default("JSON"),
+		field.Enum("content_type").Values("JSON", "FORM", "PAYACTION").Default("JSON"),
 		field.Bool("enabled").Default(true),
 		field.String("disabled_reason").Default(""),
 		field.Time("disabled_at").Optional().Nillable(),

@@ -143,8 +143,9 @@ const DefaultContentType = ContentTypeJSON
 
 // ContentType values.
 const (
-	ContentTypeJSON ContentType = "JSON"
-	ContentTypeFORM ContentType = "FORM"
+	ContentTypeJSON      ContentType = "JSON"
+	ContentTypeFORM      ContentType = "FORM"
+	ContentTypePAYACTION ContentType = "PAYACTION"
 )
 
 func (ct ContentType) String() string {
@@ -154,7 +155,7 @@ func (ct ContentType) String() string {
 // ContentTypeValidator is a validator for the "content_type" field enum values. It is called by the builders before save.
 func ContentTypeValidator(ct ContentType) error {
 	switch ct {
-	case ContentTypeJSON, ContentTypeFORM:
+	case ContentTypeJSON, ContentTypeFORM, ContentTypePAYACTION:
 		return nil
 	default:
 		return fmt.Errorf("webhookendpoint: invalid enum value for content_type field: %q", ct)

@@ -40,7 +40,8 @@ const (
 	PaymentStatus_PAYMENT_STATUS_PARTIAL_CANCELLED PaymentStatus = 5
 	PaymentStatus_PAYMENT_STATUS_CANCELLED         PaymentStatus = 6
 	PaymentStatus_PAYMENT_STATUS_FAILED            PaymentStatus = 7
-	// A virtual account's due time passed without a deposit.
+	// A virtual account's due time passed without a deposit, or a bank
+	// transfer order's match window closed unpaid.
 	PaymentStatus_PAYMENT_STATUS_EXPIRED PaymentStatus = 8
 )
 
@@ -111,6 +112,9 @@ const (
 	PayMethod_PAY_METHOD_MOBILE PayMethod = 4
 	// 간편결제
 	PayMethod_PAY_METHOD_EASY_PAY PayMethod = 5
+	// 무통장입금: a transfer to the store's own bank account, matched to the
+	// order by depositor name and amount (DepositService). No PG.
+	PayMethod_PAY_METHOD_BANK_TRANSFER PayMethod = 6
 )
 
 // Enum value maps for PayMethod.
@@ -122,6 +126,7 @@ var (
 		3: "PAY_METHOD_TRANSFER",
 		4: "PAY_METHOD_MOBILE",
 		5: "PAY_METHOD_EASY_PAY",
+		6: "PAY_METHOD_BANK_TRANSFER",
 	}
 	PayMethod_value = map[string]int32{
 		"PAY_METHOD_UNSPECIFIED":     0,
@@ -130,6 +135,7 @@ var (
 		"PAY_METHOD_TRANSFER":        3,
 		"PAY_METHOD_MOBILE":          4,
 		"PAY_METHOD_EASY_PAY":        5,
+		"PAY_METHOD_BANK_TRANSFER":   6,
 	}
 )
 
@@ -1201,8 +1207,12 @@ type Payment struct {
 	FailTime   *timestamppb.Timestamp `protobuf:"bytes,27,opt,name=fail_time,json=failTime,proto3" json:"fail_time,omitempty"`
 	// A charge of a billing key: the key, and the schedule that made it, if
 	// one did.
-	BillingKeyId  string `protobuf:"bytes,28,opt,name=billing_key_id,json=billingKeyId,proto3" json:"billing_key_id,omitempty"`
-	ScheduleId    string `protobuf:"bytes,29,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	BillingKeyId string `protobuf:"bytes,28,opt,name=billing_key_id,json=billingKeyId,proto3" json:"billing_key_id,omitempty"`
+	ScheduleId   string `protobuf:"bytes,29,opt,name=schedule_id,json=scheduleId,proto3" json:"schedule_id,omitempty"`
+	// A bank transfer (PAY_METHOD_BANK_TRANSFER): where the buyer sends the
+	// money, under which name, and the deposit that paid it. Such a payment
+	// has no channel and no provider.
+	BankTransfer  *BankTransfer `protobuf:"bytes,30,opt,name=bank_transfer,json=bankTransfer,proto3" json:"bank_transfer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1440,6 +1450,140 @@ func (x *Payment) GetScheduleId() string {
 	return ""
 }
 
+func (x *Payment) GetBankTransfer() *BankTransfer {
+	if x != nil {
+		return x.BankTransfer
+	}
+	return nil
+}
+
+// BankTransfer is a bank transfer order: the store's account the buyer
+// transfers to, and the deposit that paid it.
+type BankTransfer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account the order was placed for; "" when any account of the
+	// store (of the payment's mode) may receive it.
+	BankAccountId string `protobuf:"bytes,1,opt,name=bank_account_id,json=bankAccountId,proto3" json:"bank_account_id,omitempty"`
+	// Where to send the money, in full: this is shown to the buyer. The
+	// store's first account of the mode when bank_account_id is "".
+	Bank          string `protobuf:"bytes,2,opt,name=bank,proto3" json:"bank,omitempty"`
+	AccountNumber string `protobuf:"bytes,3,opt,name=account_number,json=accountNumber,proto3" json:"account_number,omitempty"`
+	Holder        string `protobuf:"bytes,4,opt,name=holder,proto3" json:"holder,omitempty"`
+	// The name the buyer types at the bank (입금자명), as given.
+	DepositorName string `protobuf:"bytes,5,opt,name=depositor_name,json=depositorName,proto3" json:"depositor_name,omitempty"`
+	// When the order leaves matching unpaid (EXPIRED).
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// The deposit that paid it, once matched.
+	DepositId   string                 `protobuf:"bytes,7,opt,name=deposit_id,json=depositId,proto3" json:"deposit_id,omitempty"`
+	DepositTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=deposit_time,json=depositTime,proto3" json:"deposit_time,omitempty"`
+	// The cash receipt to issue on the match, if asked for (identity
+	// masked); the receipt itself is Payment.cash_receipt.
+	CashReceiptType     CashReceiptType `protobuf:"varint,9,opt,name=cash_receipt_type,json=cashReceiptType,proto3,enum=paymux.v1.CashReceiptType" json:"cash_receipt_type,omitempty"`
+	CashReceiptIdentity string          `protobuf:"bytes,10,opt,name=cash_receipt_identity,json=cashReceiptIdentity,proto3" json:"cash_receipt_identity,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *BankTransfer) Reset() {
+	*x = BankTransfer{}
+	mi := &file_paymux_v1_payment_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BankTransfer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BankTransfer) ProtoMessage() {}
+
+func (x *BankTransfer) ProtoReflect() protoreflect.Message {
+	mi := &file_paymux_v1_payment_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BankTransfer.ProtoReflect.Descriptor instead.
+func (*BankTransfer) Descriptor() ([]byte, []int) {
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *BankTransfer) GetBankAccountId() string {
+	if x != nil {
+		return x.BankAccountId
+	}
+	return ""
+}
+
+func (x *BankTransfer) GetBank() string {
+	if x != nil {
+		return x.Bank
+	}
+	return ""
+}
+
+func (x *BankTransfer) GetAccountNumber() string {
+	if x != nil {
+		return x.AccountNumber
+	}
+	return ""
+}
+
+func (x *BankTransfer) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
+func (x *BankTransfer) GetDepositorName() string {
+	if x != nil {
+		return x.DepositorName
+	}
+	return ""
+}
+
+func (x *BankTransfer) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *BankTransfer) GetDepositId() string {
+	if x != nil {
+		return x.DepositId
+	}
+	return ""
+}
+
+func (x *BankTransfer) GetDepositTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DepositTime
+	}
+	return nil
+}
+
+func (x *BankTransfer) GetCashReceiptType() CashReceiptType {
+	if x != nil {
+		return x.CashReceiptType
+	}
+	return CashReceiptType_CASH_RECEIPT_TYPE_UNSPECIFIED
+}
+
+func (x *BankTransfer) GetCashReceiptIdentity() string {
+	if x != nil {
+		return x.CashReceiptIdentity
+	}
+	return ""
+}
+
 type PreRegisterPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required for the platform administrator; implied by a store key.
@@ -1456,7 +1600,7 @@ type PreRegisterPaymentRequest struct {
 
 func (x *PreRegisterPaymentRequest) Reset() {
 	*x = PreRegisterPaymentRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[10]
+	mi := &file_paymux_v1_payment_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1612,7 @@ func (x *PreRegisterPaymentRequest) String() string {
 func (*PreRegisterPaymentRequest) ProtoMessage() {}
 
 func (x *PreRegisterPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[10]
+	mi := &file_paymux_v1_payment_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1625,7 @@ func (x *PreRegisterPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreRegisterPaymentRequest.ProtoReflect.Descriptor instead.
 func (*PreRegisterPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{10}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PreRegisterPaymentRequest) GetStoreId() string {
@@ -1532,7 +1676,7 @@ type PreRegistration struct {
 
 func (x *PreRegistration) Reset() {
 	*x = PreRegistration{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[11]
+	mi := &file_paymux_v1_payment_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +1688,7 @@ func (x *PreRegistration) String() string {
 func (*PreRegistration) ProtoMessage() {}
 
 func (x *PreRegistration) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[11]
+	mi := &file_paymux_v1_payment_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,7 +1701,7 @@ func (x *PreRegistration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreRegistration.ProtoReflect.Descriptor instead.
 func (*PreRegistration) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{11}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PreRegistration) GetMerchantPaymentId() string {
@@ -1604,7 +1748,7 @@ type PreRegisterPaymentResponse struct {
 
 func (x *PreRegisterPaymentResponse) Reset() {
 	*x = PreRegisterPaymentResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[12]
+	mi := &file_paymux_v1_payment_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1616,7 +1760,7 @@ func (x *PreRegisterPaymentResponse) String() string {
 func (*PreRegisterPaymentResponse) ProtoMessage() {}
 
 func (x *PreRegisterPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[12]
+	mi := &file_paymux_v1_payment_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1773,7 @@ func (x *PreRegisterPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreRegisterPaymentResponse.ProtoReflect.Descriptor instead.
 func (*PreRegisterPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{12}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PreRegisterPaymentResponse) GetPreRegistration() *PreRegistration {
@@ -1665,7 +1809,7 @@ type CreatePaymentRequest struct {
 
 func (x *CreatePaymentRequest) Reset() {
 	*x = CreatePaymentRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[13]
+	mi := &file_paymux_v1_payment_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1821,7 @@ func (x *CreatePaymentRequest) String() string {
 func (*CreatePaymentRequest) ProtoMessage() {}
 
 func (x *CreatePaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[13]
+	mi := &file_paymux_v1_payment_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1834,7 @@ func (x *CreatePaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePaymentRequest.ProtoReflect.Descriptor instead.
 func (*CreatePaymentRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{13}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreatePaymentRequest) GetStoreId() string {
@@ -1778,7 +1922,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[14]
+	mi := &file_paymux_v1_payment_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +1934,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[14]
+	mi := &file_paymux_v1_payment_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +1947,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{14}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Window) GetCheckoutUrl() string {
@@ -1844,7 +1988,7 @@ type CreatePaymentResponse struct {
 
 func (x *CreatePaymentResponse) Reset() {
 	*x = CreatePaymentResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[15]
+	mi := &file_paymux_v1_payment_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1856,7 +2000,7 @@ func (x *CreatePaymentResponse) String() string {
 func (*CreatePaymentResponse) ProtoMessage() {}
 
 func (x *CreatePaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[15]
+	mi := &file_paymux_v1_payment_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1869,7 +2013,7 @@ func (x *CreatePaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePaymentResponse.ProtoReflect.Descriptor instead.
 func (*CreatePaymentResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{15}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreatePaymentResponse) GetPayment() *Payment {
@@ -1901,7 +2045,7 @@ type ConfirmPaymentRequest struct {
 
 func (x *ConfirmPaymentRequest) Reset() {
 	*x = ConfirmPaymentRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[16]
+	mi := &file_paymux_v1_payment_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2057,7 @@ func (x *ConfirmPaymentRequest) String() string {
 func (*ConfirmPaymentRequest) ProtoMessage() {}
 
 func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[16]
+	mi := &file_paymux_v1_payment_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2070,7 @@ func (x *ConfirmPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{16}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ConfirmPaymentRequest) GetId() string {
@@ -1959,7 +2103,7 @@ type ConfirmPaymentResponse struct {
 
 func (x *ConfirmPaymentResponse) Reset() {
 	*x = ConfirmPaymentResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[17]
+	mi := &file_paymux_v1_payment_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +2115,7 @@ func (x *ConfirmPaymentResponse) String() string {
 func (*ConfirmPaymentResponse) ProtoMessage() {}
 
 func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[17]
+	mi := &file_paymux_v1_payment_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +2128,7 @@ func (x *ConfirmPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmPaymentResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{17}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConfirmPaymentResponse) GetPayment() *Payment {
@@ -2012,7 +2156,7 @@ type CardInput struct {
 
 func (x *CardInput) Reset() {
 	*x = CardInput{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[18]
+	mi := &file_paymux_v1_payment_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2168,7 @@ func (x *CardInput) String() string {
 func (*CardInput) ProtoMessage() {}
 
 func (x *CardInput) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[18]
+	mi := &file_paymux_v1_payment_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2181,7 @@ func (x *CardInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardInput.ProtoReflect.Descriptor instead.
 func (*CardInput) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{18}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CardInput) GetNumber() string {
@@ -2098,7 +2242,7 @@ type VirtualAccountInput struct {
 
 func (x *VirtualAccountInput) Reset() {
 	*x = VirtualAccountInput{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[19]
+	mi := &file_paymux_v1_payment_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2110,7 +2254,7 @@ func (x *VirtualAccountInput) String() string {
 func (*VirtualAccountInput) ProtoMessage() {}
 
 func (x *VirtualAccountInput) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[19]
+	mi := &file_paymux_v1_payment_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2123,7 +2267,7 @@ func (x *VirtualAccountInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VirtualAccountInput.ProtoReflect.Descriptor instead.
 func (*VirtualAccountInput) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{19}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *VirtualAccountInput) GetBank() string {
@@ -2166,7 +2310,7 @@ type CashReceiptInput struct {
 
 func (x *CashReceiptInput) Reset() {
 	*x = CashReceiptInput{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[20]
+	mi := &file_paymux_v1_payment_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2322,7 @@ func (x *CashReceiptInput) String() string {
 func (*CashReceiptInput) ProtoMessage() {}
 
 func (x *CashReceiptInput) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[20]
+	mi := &file_paymux_v1_payment_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2335,7 @@ func (x *CashReceiptInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CashReceiptInput.ProtoReflect.Descriptor instead.
 func (*CashReceiptInput) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{20}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CashReceiptInput) GetType() CashReceiptType {
@@ -2221,6 +2365,7 @@ type CreateInstantPaymentRequest struct {
 	//
 	//	*CreateInstantPaymentRequest_Card
 	//	*CreateInstantPaymentRequest_VirtualAccount
+	//	*CreateInstantPaymentRequest_BankTransfer
 	Method        isCreateInstantPaymentRequest_Method `protobuf_oneof:"method"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2228,7 +2373,7 @@ type CreateInstantPaymentRequest struct {
 
 func (x *CreateInstantPaymentRequest) Reset() {
 	*x = CreateInstantPaymentRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[21]
+	mi := &file_paymux_v1_payment_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2240,7 +2385,7 @@ func (x *CreateInstantPaymentRequest) String() string {
 func (*CreateInstantPaymentRequest) ProtoMessage() {}
 
 func (x *CreateInstantPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[21]
+	mi := &file_paymux_v1_payment_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2253,7 +2398,7 @@ func (x *CreateInstantPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateInstantPaymentRequest.ProtoReflect.Descriptor instead.
 func (*CreateInstantPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{21}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateInstantPaymentRequest) GetStoreId() string {
@@ -2330,6 +2475,15 @@ func (x *CreateInstantPaymentRequest) GetVirtualAccount() *VirtualAccountInput {
 	return nil
 }
 
+func (x *CreateInstantPaymentRequest) GetBankTransfer() *BankTransferInput {
+	if x != nil {
+		if x, ok := x.Method.(*CreateInstantPaymentRequest_BankTransfer); ok {
+			return x.BankTransfer
+		}
+	}
+	return nil
+}
+
 type isCreateInstantPaymentRequest_Method interface {
 	isCreateInstantPaymentRequest_Method()
 }
@@ -2342,9 +2496,82 @@ type CreateInstantPaymentRequest_VirtualAccount struct {
 	VirtualAccount *VirtualAccountInput `protobuf:"bytes,9,opt,name=virtual_account,json=virtualAccount,proto3,oneof"`
 }
 
+type CreateInstantPaymentRequest_BankTransfer struct {
+	// A bank transfer order, READY until a deposit matches it. channel_id
+	// must be unset.
+	BankTransfer *BankTransferInput `protobuf:"bytes,10,opt,name=bank_transfer,json=bankTransfer,proto3,oneof"`
+}
+
 func (*CreateInstantPaymentRequest_Card) isCreateInstantPaymentRequest_Method() {}
 
 func (*CreateInstantPaymentRequest_VirtualAccount) isCreateInstantPaymentRequest_Method() {}
+
+func (*CreateInstantPaymentRequest_BankTransfer) isCreateInstantPaymentRequest_Method() {}
+
+type BankTransferInput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The name the buyer will type at the bank (입금자명): with the amount,
+	// what a deposit is matched by.
+	DepositorName string `protobuf:"bytes,1,opt,name=depositor_name,json=depositorName,proto3" json:"depositor_name,omitempty"`
+	// The store's account to pay into. Unset: any of the store's accounts
+	// of the key's mode.
+	BankAccountId string `protobuf:"bytes,2,opt,name=bank_account_id,json=bankAccountId,proto3" json:"bank_account_id,omitempty"`
+	// Issue a cash receipt when a deposit pays the order.
+	CashReceipt   *CashReceiptInput `protobuf:"bytes,3,opt,name=cash_receipt,json=cashReceipt,proto3" json:"cash_receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BankTransferInput) Reset() {
+	*x = BankTransferInput{}
+	mi := &file_paymux_v1_payment_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BankTransferInput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BankTransferInput) ProtoMessage() {}
+
+func (x *BankTransferInput) ProtoReflect() protoreflect.Message {
+	mi := &file_paymux_v1_payment_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BankTransferInput.ProtoReflect.Descriptor instead.
+func (*BankTransferInput) Descriptor() ([]byte, []int) {
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *BankTransferInput) GetDepositorName() string {
+	if x != nil {
+		return x.DepositorName
+	}
+	return ""
+}
+
+func (x *BankTransferInput) GetBankAccountId() string {
+	if x != nil {
+		return x.BankAccountId
+	}
+	return ""
+}
+
+func (x *BankTransferInput) GetCashReceipt() *CashReceiptInput {
+	if x != nil {
+		return x.CashReceipt
+	}
+	return nil
+}
 
 type CreateInstantPaymentResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2355,7 +2582,7 @@ type CreateInstantPaymentResponse struct {
 
 func (x *CreateInstantPaymentResponse) Reset() {
 	*x = CreateInstantPaymentResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[22]
+	mi := &file_paymux_v1_payment_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2367,7 +2594,7 @@ func (x *CreateInstantPaymentResponse) String() string {
 func (*CreateInstantPaymentResponse) ProtoMessage() {}
 
 func (x *CreateInstantPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[22]
+	mi := &file_paymux_v1_payment_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2380,7 +2607,7 @@ func (x *CreateInstantPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateInstantPaymentResponse.ProtoReflect.Descriptor instead.
 func (*CreateInstantPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{22}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateInstantPaymentResponse) GetPayment() *Payment {
@@ -2403,7 +2630,7 @@ type GetPaymentRequest struct {
 
 func (x *GetPaymentRequest) Reset() {
 	*x = GetPaymentRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[23]
+	mi := &file_paymux_v1_payment_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2415,7 +2642,7 @@ func (x *GetPaymentRequest) String() string {
 func (*GetPaymentRequest) ProtoMessage() {}
 
 func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[23]
+	mi := &file_paymux_v1_payment_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2428,7 +2655,7 @@ func (x *GetPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentRequest.ProtoReflect.Descriptor instead.
 func (*GetPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{23}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetPaymentRequest) GetId() string {
@@ -2461,7 +2688,7 @@ type GetPaymentResponse struct {
 
 func (x *GetPaymentResponse) Reset() {
 	*x = GetPaymentResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[24]
+	mi := &file_paymux_v1_payment_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2473,7 +2700,7 @@ func (x *GetPaymentResponse) String() string {
 func (*GetPaymentResponse) ProtoMessage() {}
 
 func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[24]
+	mi := &file_paymux_v1_payment_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2486,7 +2713,7 @@ func (x *GetPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPaymentResponse.ProtoReflect.Descriptor instead.
 func (*GetPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{24}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetPaymentResponse) GetPayment() *Payment {
@@ -2518,7 +2745,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[25]
+	mi := &file_paymux_v1_payment_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2530,7 +2757,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[25]
+	mi := &file_paymux_v1_payment_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2543,7 +2770,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{25}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListPaymentsRequest) GetStoreId() string {
@@ -2619,7 +2846,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[26]
+	mi := &file_paymux_v1_payment_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2631,7 +2858,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[26]
+	mi := &file_paymux_v1_payment_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2644,7 +2871,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{26}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListPaymentsResponse) GetPayments() []*Payment {
@@ -2683,7 +2910,7 @@ type CancelPaymentRequest struct {
 
 func (x *CancelPaymentRequest) Reset() {
 	*x = CancelPaymentRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[27]
+	mi := &file_paymux_v1_payment_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2695,7 +2922,7 @@ func (x *CancelPaymentRequest) String() string {
 func (*CancelPaymentRequest) ProtoMessage() {}
 
 func (x *CancelPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[27]
+	mi := &file_paymux_v1_payment_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2708,7 +2935,7 @@ func (x *CancelPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelPaymentRequest.ProtoReflect.Descriptor instead.
 func (*CancelPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{27}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CancelPaymentRequest) GetId() string {
@@ -2770,7 +2997,7 @@ type CancelPaymentResponse struct {
 
 func (x *CancelPaymentResponse) Reset() {
 	*x = CancelPaymentResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[28]
+	mi := &file_paymux_v1_payment_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2782,7 +3009,7 @@ func (x *CancelPaymentResponse) String() string {
 func (*CancelPaymentResponse) ProtoMessage() {}
 
 func (x *CancelPaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[28]
+	mi := &file_paymux_v1_payment_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2795,7 +3022,7 @@ func (x *CancelPaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelPaymentResponse.ProtoReflect.Descriptor instead.
 func (*CancelPaymentResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{28}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CancelPaymentResponse) GetPayment() *Payment {
@@ -2822,7 +3049,7 @@ type CloseVirtualAccountRequest struct {
 
 func (x *CloseVirtualAccountRequest) Reset() {
 	*x = CloseVirtualAccountRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[29]
+	mi := &file_paymux_v1_payment_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2834,7 +3061,7 @@ func (x *CloseVirtualAccountRequest) String() string {
 func (*CloseVirtualAccountRequest) ProtoMessage() {}
 
 func (x *CloseVirtualAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[29]
+	mi := &file_paymux_v1_payment_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2847,7 +3074,7 @@ func (x *CloseVirtualAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseVirtualAccountRequest.ProtoReflect.Descriptor instead.
 func (*CloseVirtualAccountRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{29}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CloseVirtualAccountRequest) GetId() string {
@@ -2873,7 +3100,7 @@ type CloseVirtualAccountResponse struct {
 
 func (x *CloseVirtualAccountResponse) Reset() {
 	*x = CloseVirtualAccountResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[30]
+	mi := &file_paymux_v1_payment_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +3112,7 @@ func (x *CloseVirtualAccountResponse) String() string {
 func (*CloseVirtualAccountResponse) ProtoMessage() {}
 
 func (x *CloseVirtualAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[30]
+	mi := &file_paymux_v1_payment_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +3125,7 @@ func (x *CloseVirtualAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseVirtualAccountResponse.ProtoReflect.Descriptor instead.
 func (*CloseVirtualAccountResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{30}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CloseVirtualAccountResponse) GetPayment() *Payment {
@@ -2934,7 +3161,7 @@ type CashReceipt struct {
 
 func (x *CashReceipt) Reset() {
 	*x = CashReceipt{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[31]
+	mi := &file_paymux_v1_payment_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2946,7 +3173,7 @@ func (x *CashReceipt) String() string {
 func (*CashReceipt) ProtoMessage() {}
 
 func (x *CashReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[31]
+	mi := &file_paymux_v1_payment_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2959,7 +3186,7 @@ func (x *CashReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CashReceipt.ProtoReflect.Descriptor instead.
 func (*CashReceipt) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{31}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CashReceipt) GetId() string {
@@ -3077,7 +3304,7 @@ type IssueCashReceiptRequest struct {
 
 func (x *IssueCashReceiptRequest) Reset() {
 	*x = IssueCashReceiptRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[32]
+	mi := &file_paymux_v1_payment_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3089,7 +3316,7 @@ func (x *IssueCashReceiptRequest) String() string {
 func (*IssueCashReceiptRequest) ProtoMessage() {}
 
 func (x *IssueCashReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[32]
+	mi := &file_paymux_v1_payment_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3102,7 +3329,7 @@ func (x *IssueCashReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCashReceiptRequest.ProtoReflect.Descriptor instead.
 func (*IssueCashReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{32}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *IssueCashReceiptRequest) GetPaymentId() string {
@@ -3128,7 +3355,7 @@ type IssueCashReceiptResponse struct {
 
 func (x *IssueCashReceiptResponse) Reset() {
 	*x = IssueCashReceiptResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[33]
+	mi := &file_paymux_v1_payment_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3140,7 +3367,7 @@ func (x *IssueCashReceiptResponse) String() string {
 func (*IssueCashReceiptResponse) ProtoMessage() {}
 
 func (x *IssueCashReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[33]
+	mi := &file_paymux_v1_payment_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3153,7 +3380,7 @@ func (x *IssueCashReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCashReceiptResponse.ProtoReflect.Descriptor instead.
 func (*IssueCashReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{33}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *IssueCashReceiptResponse) GetCashReceipt() *CashReceipt {
@@ -3172,7 +3399,7 @@ type GetCashReceiptRequest struct {
 
 func (x *GetCashReceiptRequest) Reset() {
 	*x = GetCashReceiptRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[34]
+	mi := &file_paymux_v1_payment_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3184,7 +3411,7 @@ func (x *GetCashReceiptRequest) String() string {
 func (*GetCashReceiptRequest) ProtoMessage() {}
 
 func (x *GetCashReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[34]
+	mi := &file_paymux_v1_payment_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3197,7 +3424,7 @@ func (x *GetCashReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCashReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetCashReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{34}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetCashReceiptRequest) GetPaymentId() string {
@@ -3216,7 +3443,7 @@ type GetCashReceiptResponse struct {
 
 func (x *GetCashReceiptResponse) Reset() {
 	*x = GetCashReceiptResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[35]
+	mi := &file_paymux_v1_payment_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3228,7 +3455,7 @@ func (x *GetCashReceiptResponse) String() string {
 func (*GetCashReceiptResponse) ProtoMessage() {}
 
 func (x *GetCashReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[35]
+	mi := &file_paymux_v1_payment_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3241,7 +3468,7 @@ func (x *GetCashReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCashReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetCashReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{35}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetCashReceiptResponse) GetCashReceipt() *CashReceipt {
@@ -3261,7 +3488,7 @@ type CancelCashReceiptRequest struct {
 
 func (x *CancelCashReceiptRequest) Reset() {
 	*x = CancelCashReceiptRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[36]
+	mi := &file_paymux_v1_payment_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3273,7 +3500,7 @@ func (x *CancelCashReceiptRequest) String() string {
 func (*CancelCashReceiptRequest) ProtoMessage() {}
 
 func (x *CancelCashReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[36]
+	mi := &file_paymux_v1_payment_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3286,7 +3513,7 @@ func (x *CancelCashReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelCashReceiptRequest.ProtoReflect.Descriptor instead.
 func (*CancelCashReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{36}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CancelCashReceiptRequest) GetPaymentId() string {
@@ -3312,7 +3539,7 @@ type CancelCashReceiptResponse struct {
 
 func (x *CancelCashReceiptResponse) Reset() {
 	*x = CancelCashReceiptResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[37]
+	mi := &file_paymux_v1_payment_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3324,7 +3551,7 @@ func (x *CancelCashReceiptResponse) String() string {
 func (*CancelCashReceiptResponse) ProtoMessage() {}
 
 func (x *CancelCashReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[37]
+	mi := &file_paymux_v1_payment_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3337,7 +3564,7 @@ func (x *CancelCashReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelCashReceiptResponse.ProtoReflect.Descriptor instead.
 func (*CancelCashReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{37}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CancelCashReceiptResponse) GetCashReceipt() *CashReceipt {
@@ -3360,7 +3587,7 @@ type SimulateDepositRequest struct {
 
 func (x *SimulateDepositRequest) Reset() {
 	*x = SimulateDepositRequest{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[38]
+	mi := &file_paymux_v1_payment_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3372,7 +3599,7 @@ func (x *SimulateDepositRequest) String() string {
 func (*SimulateDepositRequest) ProtoMessage() {}
 
 func (x *SimulateDepositRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[38]
+	mi := &file_paymux_v1_payment_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3385,7 +3612,7 @@ func (x *SimulateDepositRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SimulateDepositRequest.ProtoReflect.Descriptor instead.
 func (*SimulateDepositRequest) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{38}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SimulateDepositRequest) GetPaymentId() string {
@@ -3418,7 +3645,7 @@ type SimulateDepositResponse struct {
 
 func (x *SimulateDepositResponse) Reset() {
 	*x = SimulateDepositResponse{}
-	mi := &file_paymux_v1_payment_proto_msgTypes[39]
+	mi := &file_paymux_v1_payment_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3430,7 +3657,7 @@ func (x *SimulateDepositResponse) String() string {
 func (*SimulateDepositResponse) ProtoMessage() {}
 
 func (x *SimulateDepositResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_paymux_v1_payment_proto_msgTypes[39]
+	mi := &file_paymux_v1_payment_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3443,7 +3670,7 @@ func (x *SimulateDepositResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SimulateDepositResponse.ProtoReflect.Descriptor instead.
 func (*SimulateDepositResponse) Descriptor() ([]byte, []int) {
-	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{39}
+	return file_paymux_v1_payment_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SimulateDepositResponse) GetPayment() *Payment {
@@ -3526,8 +3753,7 @@ const file_paymux_v1_payment_proto_rawDesc = "" +
 	"\x04from\x18\x01 \x01(\x0e2\x18.paymux.v1.PaymentStatusR\x04from\x12(\n" +
 	"\x02to\x18\x02 \x01(\x0e2\x18.paymux.v1.PaymentStatusR\x02to\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x19\n" +
-	"\bevent_id\x18\x04 \x01(\tR\aeventId\"\xd4\n" +
-	"\n" +
+	"\bevent_id\x18\x04 \x01(\tR\aeventId\"\x92\v\n" +
 	"\aPayment\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\bR\x02id\x12\x19\n" +
 	"\bstore_id\x18\x02 \x01(\tR\astoreId\x12\x1d\n" +
@@ -3566,7 +3792,21 @@ const file_paymux_v1_payment_proto_rawDesc = "" +
 	"\tfail_time\x18\x1b \x01(\v2\x1a.google.protobuf.TimestampR\bfailTime\x12$\n" +
 	"\x0ebilling_key_id\x18\x1c \x01(\tR\fbillingKeyId\x12\x1f\n" +
 	"\vschedule_id\x18\x1d \x01(\tR\n" +
-	"scheduleId\"\xb5\x02\n" +
+	"scheduleId\x12<\n" +
+	"\rbank_transfer\x18\x1e \x01(\v2\x17.paymux.v1.BankTransferR\fbankTransfer\"\xc1\x03\n" +
+	"\fBankTransfer\x12&\n" +
+	"\x0fbank_account_id\x18\x01 \x01(\tR\rbankAccountId\x12\x12\n" +
+	"\x04bank\x18\x02 \x01(\tR\x04bank\x12%\n" +
+	"\x0eaccount_number\x18\x03 \x01(\tR\raccountNumber\x12\x16\n" +
+	"\x06holder\x18\x04 \x01(\tR\x06holder\x12%\n" +
+	"\x0edepositor_name\x18\x05 \x01(\tR\rdepositorName\x125\n" +
+	"\bdue_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x12\x1d\n" +
+	"\n" +
+	"deposit_id\x18\a \x01(\tR\tdepositId\x12=\n" +
+	"\fdeposit_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vdepositTime\x12F\n" +
+	"\x11cash_receipt_type\x18\t \x01(\x0e2\x1a.paymux.v1.CashReceiptTypeR\x0fcashReceiptType\x122\n" +
+	"\x15cash_receipt_identity\x18\n" +
+	" \x01(\tR\x13cashReceiptIdentity\"\xb5\x02\n" +
 	"\x19PreRegisterPaymentRequest\x12\"\n" +
 	"\bstore_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x12N\n" +
 	"\x13merchant_payment_id\x18\x02 \x01(\tB\x1e\xbaH\x1br\x19\x10\x01\x18@2\x13^[A-Za-z0-9_\\-.:]+$R\x11merchantPaymentId\x120\n" +
@@ -3639,7 +3879,7 @@ const file_paymux_v1_payment_proto_rawDesc = "" +
 	"\x10CashReceiptInput\x12:\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.paymux.v1.CashReceiptTypeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04type\x12>\n" +
-	"\x0fidentity_number\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9]{10,18}$R\x0eidentityNumber\"\xfa\x03\n" +
+	"\x0fidentity_number\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9]{10,18}$R\x0eidentityNumber\"\xbf\x04\n" +
 	"\x1bCreateInstantPaymentRequest\x12\"\n" +
 	"\bstore_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x12&\n" +
 	"\n" +
@@ -3652,8 +3892,14 @@ const file_paymux_v1_payment_proto_rawDesc = "" +
 	"\bcustomer\x18\x06 \x01(\v2\x13.paymux.v1.CustomerR\bcustomer\x12(\n" +
 	"\bcurrency\x18\a \x01(\tB\f\xbaH\tr\aR\x00R\x03KRWR\bcurrency\x12*\n" +
 	"\x04card\x18\b \x01(\v2\x14.paymux.v1.CardInputH\x00R\x04card\x12I\n" +
-	"\x0fvirtual_account\x18\t \x01(\v2\x1e.paymux.v1.VirtualAccountInputH\x00R\x0evirtualAccountB\x0f\n" +
-	"\x06method\x12\x05\xbaH\x02\b\x01\"L\n" +
+	"\x0fvirtual_account\x18\t \x01(\v2\x1e.paymux.v1.VirtualAccountInputH\x00R\x0evirtualAccount\x12C\n" +
+	"\rbank_transfer\x18\n" +
+	" \x01(\v2\x1c.paymux.v1.BankTransferInputH\x00R\fbankTransferB\x0f\n" +
+	"\x06method\x12\x05\xbaH\x02\b\x01\"\xb6\x01\n" +
+	"\x11BankTransferInput\x120\n" +
+	"\x0edepositor_name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x182R\rdepositorName\x12/\n" +
+	"\x0fbank_account_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\rbankAccountId\x12>\n" +
+	"\fcash_receipt\x18\x03 \x01(\v2\x1b.paymux.v1.CashReceiptInputR\vcashReceipt\"L\n" +
 	"\x1cCreateInstantPaymentResponse\x12,\n" +
 	"\apayment\x18\x01 \x01(\v2\x12.paymux.v1.PaymentR\apayment\"\x89\x01\n" +
 	"\x11GetPaymentRequest\x12\x17\n" +
@@ -3755,14 +4001,15 @@ const file_paymux_v1_payment_proto_rawDesc = "" +
 	" PAYMENT_STATUS_PARTIAL_CANCELLED\x10\x05\x12\x1c\n" +
 	"\x18PAYMENT_STATUS_CANCELLED\x10\x06\x12\x19\n" +
 	"\x15PAYMENT_STATUS_FAILED\x10\a\x12\x1a\n" +
-	"\x16PAYMENT_STATUS_EXPIRED\x10\b*\xa5\x01\n" +
+	"\x16PAYMENT_STATUS_EXPIRED\x10\b*\xc3\x01\n" +
 	"\tPayMethod\x12\x1a\n" +
 	"\x16PAY_METHOD_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fPAY_METHOD_CARD\x10\x01\x12\x1e\n" +
 	"\x1aPAY_METHOD_VIRTUAL_ACCOUNT\x10\x02\x12\x17\n" +
 	"\x13PAY_METHOD_TRANSFER\x10\x03\x12\x15\n" +
 	"\x11PAY_METHOD_MOBILE\x10\x04\x12\x17\n" +
-	"\x13PAY_METHOD_EASY_PAY\x10\x05*\x9f\x01\n" +
+	"\x13PAY_METHOD_EASY_PAY\x10\x05\x12\x1c\n" +
+	"\x18PAY_METHOD_BANK_TRANSFER\x10\x06*\x9f\x01\n" +
 	"\x12CancellationStatus\x12#\n" +
 	"\x1fCANCELLATION_STATUS_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dCANCELLATION_STATUS_REQUESTED\x10\x01\x12!\n" +
@@ -3812,7 +4059,7 @@ func file_paymux_v1_payment_proto_rawDescGZIP() []byte {
 }
 
 var file_paymux_v1_payment_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_paymux_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_paymux_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_paymux_v1_payment_proto_goTypes = []any{
 	(PaymentStatus)(0),                   // 0: paymux.v1.PaymentStatus
 	(PayMethod)(0),                       // 1: paymux.v1.PayMethod
@@ -3830,59 +4077,61 @@ var file_paymux_v1_payment_proto_goTypes = []any{
 	(*Cancellation)(nil),                 // 13: paymux.v1.Cancellation
 	(*StatusChange)(nil),                 // 14: paymux.v1.StatusChange
 	(*Payment)(nil),                      // 15: paymux.v1.Payment
-	(*PreRegisterPaymentRequest)(nil),    // 16: paymux.v1.PreRegisterPaymentRequest
-	(*PreRegistration)(nil),              // 17: paymux.v1.PreRegistration
-	(*PreRegisterPaymentResponse)(nil),   // 18: paymux.v1.PreRegisterPaymentResponse
-	(*CreatePaymentRequest)(nil),         // 19: paymux.v1.CreatePaymentRequest
-	(*Window)(nil),                       // 20: paymux.v1.Window
-	(*CreatePaymentResponse)(nil),        // 21: paymux.v1.CreatePaymentResponse
-	(*ConfirmPaymentRequest)(nil),        // 22: paymux.v1.ConfirmPaymentRequest
-	(*ConfirmPaymentResponse)(nil),       // 23: paymux.v1.ConfirmPaymentResponse
-	(*CardInput)(nil),                    // 24: paymux.v1.CardInput
-	(*VirtualAccountInput)(nil),          // 25: paymux.v1.VirtualAccountInput
-	(*CashReceiptInput)(nil),             // 26: paymux.v1.CashReceiptInput
-	(*CreateInstantPaymentRequest)(nil),  // 27: paymux.v1.CreateInstantPaymentRequest
-	(*CreateInstantPaymentResponse)(nil), // 28: paymux.v1.CreateInstantPaymentResponse
-	(*GetPaymentRequest)(nil),            // 29: paymux.v1.GetPaymentRequest
-	(*GetPaymentResponse)(nil),           // 30: paymux.v1.GetPaymentResponse
-	(*ListPaymentsRequest)(nil),          // 31: paymux.v1.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),         // 32: paymux.v1.ListPaymentsResponse
-	(*CancelPaymentRequest)(nil),         // 33: paymux.v1.CancelPaymentRequest
-	(*CancelPaymentResponse)(nil),        // 34: paymux.v1.CancelPaymentResponse
-	(*CloseVirtualAccountRequest)(nil),   // 35: paymux.v1.CloseVirtualAccountRequest
-	(*CloseVirtualAccountResponse)(nil),  // 36: paymux.v1.CloseVirtualAccountResponse
-	(*CashReceipt)(nil),                  // 37: paymux.v1.CashReceipt
-	(*IssueCashReceiptRequest)(nil),      // 38: paymux.v1.IssueCashReceiptRequest
-	(*IssueCashReceiptResponse)(nil),     // 39: paymux.v1.IssueCashReceiptResponse
-	(*GetCashReceiptRequest)(nil),        // 40: paymux.v1.GetCashReceiptRequest
-	(*GetCashReceiptResponse)(nil),       // 41: paymux.v1.GetCashReceiptResponse
-	(*CancelCashReceiptRequest)(nil),     // 42: paymux.v1.CancelCashReceiptRequest
-	(*CancelCashReceiptResponse)(nil),    // 43: paymux.v1.CancelCashReceiptResponse
-	(*SimulateDepositRequest)(nil),       // 44: paymux.v1.SimulateDepositRequest
-	(*SimulateDepositResponse)(nil),      // 45: paymux.v1.SimulateDepositResponse
-	nil,                                  // 46: paymux.v1.Window.ParamsEntry
-	nil,                                  // 47: paymux.v1.ConfirmPaymentRequest.WindowResultEntry
-	(*timestamppb.Timestamp)(nil),        // 48: google.protobuf.Timestamp
-	(Provider)(0),                        // 49: paymux.v1.Provider
-	(Mode)(0),                            // 50: paymux.v1.Mode
-	(ApprovalModel)(0),                   // 51: paymux.v1.ApprovalModel
+	(*BankTransfer)(nil),                 // 16: paymux.v1.BankTransfer
+	(*PreRegisterPaymentRequest)(nil),    // 17: paymux.v1.PreRegisterPaymentRequest
+	(*PreRegistration)(nil),              // 18: paymux.v1.PreRegistration
+	(*PreRegisterPaymentResponse)(nil),   // 19: paymux.v1.PreRegisterPaymentResponse
+	(*CreatePaymentRequest)(nil),         // 20: paymux.v1.CreatePaymentRequest
+	(*Window)(nil),                       // 21: paymux.v1.Window
+	(*CreatePaymentResponse)(nil),        // 22: paymux.v1.CreatePaymentResponse
+	(*ConfirmPaymentRequest)(nil),        // 23: paymux.v1.ConfirmPaymentRequest
+	(*ConfirmPaymentResponse)(nil),       // 24: paymux.v1.ConfirmPaymentResponse
+	(*CardInput)(nil),                    // 25: paymux.v1.CardInput
+	(*VirtualAccountInput)(nil),          // 26: paymux.v1.VirtualAccountInput
+	(*CashReceiptInput)(nil),             // 27: paymux.v1.CashReceiptInput
+	(*CreateInstantPaymentRequest)(nil),  // 28: paymux.v1.CreateInstantPaymentRequest
+	(*BankTransferInput)(nil),            // 29: paymux.v1.BankTransferInput
+	(*CreateInstantPaymentResponse)(nil), // 30: paymux.v1.CreateInstantPaymentResponse
+	(*GetPaymentRequest)(nil),            // 31: paymux.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),           // 32: paymux.v1.GetPaymentResponse
+	(*ListPaymentsRequest)(nil),          // 33: paymux.v1.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),         // 34: paymux.v1.ListPaymentsResponse
+	(*CancelPaymentRequest)(nil),         // 35: paymux.v1.CancelPaymentRequest
+	(*CancelPaymentResponse)(nil),        // 36: paymux.v1.CancelPaymentResponse
+	(*CloseVirtualAccountRequest)(nil),   // 37: paymux.v1.CloseVirtualAccountRequest
+	(*CloseVirtualAccountResponse)(nil),  // 38: paymux.v1.CloseVirtualAccountResponse
+	(*CashReceipt)(nil),                  // 39: paymux.v1.CashReceipt
+	(*IssueCashReceiptRequest)(nil),      // 40: paymux.v1.IssueCashReceiptRequest
+	(*IssueCashReceiptResponse)(nil),     // 41: paymux.v1.IssueCashReceiptResponse
+	(*GetCashReceiptRequest)(nil),        // 42: paymux.v1.GetCashReceiptRequest
+	(*GetCashReceiptResponse)(nil),       // 43: paymux.v1.GetCashReceiptResponse
+	(*CancelCashReceiptRequest)(nil),     // 44: paymux.v1.CancelCashReceiptRequest
+	(*CancelCashReceiptResponse)(nil),    // 45: paymux.v1.CancelCashReceiptResponse
+	(*SimulateDepositRequest)(nil),       // 46: paymux.v1.SimulateDepositRequest
+	(*SimulateDepositResponse)(nil),      // 47: paymux.v1.SimulateDepositResponse
+	nil,                                  // 48: paymux.v1.Window.ParamsEntry
+	nil,                                  // 49: paymux.v1.ConfirmPaymentRequest.WindowResultEntry
+	(*timestamppb.Timestamp)(nil),        // 50: google.protobuf.Timestamp
+	(Provider)(0),                        // 51: paymux.v1.Provider
+	(Mode)(0),                            // 52: paymux.v1.Mode
+	(ApprovalModel)(0),                   // 53: paymux.v1.ApprovalModel
 }
 var file_paymux_v1_payment_proto_depIdxs = []int32{
-	48, // 0: paymux.v1.VirtualAccount.due_time:type_name -> google.protobuf.Timestamp
-	48, // 1: paymux.v1.VirtualAccount.deposit_time:type_name -> google.protobuf.Timestamp
+	50, // 0: paymux.v1.VirtualAccount.due_time:type_name -> google.protobuf.Timestamp
+	50, // 1: paymux.v1.VirtualAccount.deposit_time:type_name -> google.protobuf.Timestamp
 	2,  // 2: paymux.v1.Cancellation.status:type_name -> paymux.v1.CancellationStatus
-	48, // 3: paymux.v1.Cancellation.request_time:type_name -> google.protobuf.Timestamp
-	48, // 4: paymux.v1.Cancellation.cancel_time:type_name -> google.protobuf.Timestamp
+	50, // 3: paymux.v1.Cancellation.request_time:type_name -> google.protobuf.Timestamp
+	50, // 4: paymux.v1.Cancellation.cancel_time:type_name -> google.protobuf.Timestamp
 	12, // 5: paymux.v1.Cancellation.refund_account:type_name -> paymux.v1.RefundAccount
 	3,  // 6: paymux.v1.Cancellation.refund_status:type_name -> paymux.v1.RefundStatus
 	11, // 7: paymux.v1.Cancellation.failure:type_name -> paymux.v1.Failure
 	0,  // 8: paymux.v1.StatusChange.from:type_name -> paymux.v1.PaymentStatus
 	0,  // 9: paymux.v1.StatusChange.to:type_name -> paymux.v1.PaymentStatus
-	48, // 10: paymux.v1.StatusChange.time:type_name -> google.protobuf.Timestamp
-	49, // 11: paymux.v1.Payment.provider:type_name -> paymux.v1.Provider
-	50, // 12: paymux.v1.Payment.mode:type_name -> paymux.v1.Mode
+	50, // 10: paymux.v1.StatusChange.time:type_name -> google.protobuf.Timestamp
+	51, // 11: paymux.v1.Payment.provider:type_name -> paymux.v1.Provider
+	52, // 12: paymux.v1.Payment.mode:type_name -> paymux.v1.Mode
 	1,  // 13: paymux.v1.Payment.method:type_name -> paymux.v1.PayMethod
-	51, // 14: paymux.v1.Payment.approval_model:type_name -> paymux.v1.ApprovalModel
+	53, // 14: paymux.v1.Payment.approval_model:type_name -> paymux.v1.ApprovalModel
 	0,  // 15: paymux.v1.Payment.status:type_name -> paymux.v1.PaymentStatus
 	7,  // 16: paymux.v1.Payment.amounts:type_name -> paymux.v1.PaymentAmounts
 	8,  // 17: paymux.v1.Payment.customer:type_name -> paymux.v1.Customer
@@ -3891,82 +4140,88 @@ var file_paymux_v1_payment_proto_depIdxs = []int32{
 	11, // 20: paymux.v1.Payment.failure:type_name -> paymux.v1.Failure
 	13, // 21: paymux.v1.Payment.cancellations:type_name -> paymux.v1.Cancellation
 	14, // 22: paymux.v1.Payment.status_history:type_name -> paymux.v1.StatusChange
-	37, // 23: paymux.v1.Payment.cash_receipt:type_name -> paymux.v1.CashReceipt
-	48, // 24: paymux.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
-	48, // 25: paymux.v1.Payment.update_time:type_name -> google.protobuf.Timestamp
-	48, // 26: paymux.v1.Payment.paid_time:type_name -> google.protobuf.Timestamp
-	48, // 27: paymux.v1.Payment.cancel_time:type_name -> google.protobuf.Timestamp
-	48, // 28: paymux.v1.Payment.fail_time:type_name -> google.protobuf.Timestamp
-	48, // 29: paymux.v1.PreRegistration.create_time:type_name -> google.protobuf.Timestamp
-	17, // 30: paymux.v1.PreRegisterPaymentResponse.pre_registration:type_name -> paymux.v1.PreRegistration
-	6,  // 31: paymux.v1.CreatePaymentRequest.amount:type_name -> paymux.v1.Amount
-	1,  // 32: paymux.v1.CreatePaymentRequest.method:type_name -> paymux.v1.PayMethod
-	51, // 33: paymux.v1.CreatePaymentRequest.approval_model:type_name -> paymux.v1.ApprovalModel
-	8,  // 34: paymux.v1.CreatePaymentRequest.customer:type_name -> paymux.v1.Customer
-	46, // 35: paymux.v1.Window.params:type_name -> paymux.v1.Window.ParamsEntry
-	48, // 36: paymux.v1.Window.expire_time:type_name -> google.protobuf.Timestamp
-	15, // 37: paymux.v1.CreatePaymentResponse.payment:type_name -> paymux.v1.Payment
-	20, // 38: paymux.v1.CreatePaymentResponse.window:type_name -> paymux.v1.Window
-	47, // 39: paymux.v1.ConfirmPaymentRequest.window_result:type_name -> paymux.v1.ConfirmPaymentRequest.WindowResultEntry
-	15, // 40: paymux.v1.ConfirmPaymentResponse.payment:type_name -> paymux.v1.Payment
-	48, // 41: paymux.v1.VirtualAccountInput.due_time:type_name -> google.protobuf.Timestamp
-	26, // 42: paymux.v1.VirtualAccountInput.cash_receipt:type_name -> paymux.v1.CashReceiptInput
-	4,  // 43: paymux.v1.CashReceiptInput.type:type_name -> paymux.v1.CashReceiptType
-	6,  // 44: paymux.v1.CreateInstantPaymentRequest.amount:type_name -> paymux.v1.Amount
-	8,  // 45: paymux.v1.CreateInstantPaymentRequest.customer:type_name -> paymux.v1.Customer
-	24, // 46: paymux.v1.CreateInstantPaymentRequest.card:type_name -> paymux.v1.CardInput
-	25, // 47: paymux.v1.CreateInstantPaymentRequest.virtual_account:type_name -> paymux.v1.VirtualAccountInput
-	15, // 48: paymux.v1.CreateInstantPaymentResponse.payment:type_name -> paymux.v1.Payment
-	15, // 49: paymux.v1.GetPaymentResponse.payment:type_name -> paymux.v1.Payment
-	0,  // 50: paymux.v1.ListPaymentsRequest.statuses:type_name -> paymux.v1.PaymentStatus
-	1,  // 51: paymux.v1.ListPaymentsRequest.methods:type_name -> paymux.v1.PayMethod
-	48, // 52: paymux.v1.ListPaymentsRequest.start_time:type_name -> google.protobuf.Timestamp
-	48, // 53: paymux.v1.ListPaymentsRequest.end_time:type_name -> google.protobuf.Timestamp
-	15, // 54: paymux.v1.ListPaymentsResponse.payments:type_name -> paymux.v1.Payment
-	12, // 55: paymux.v1.CancelPaymentRequest.refund_account:type_name -> paymux.v1.RefundAccount
-	15, // 56: paymux.v1.CancelPaymentResponse.payment:type_name -> paymux.v1.Payment
-	13, // 57: paymux.v1.CancelPaymentResponse.cancellation:type_name -> paymux.v1.Cancellation
-	15, // 58: paymux.v1.CloseVirtualAccountResponse.payment:type_name -> paymux.v1.Payment
-	4,  // 59: paymux.v1.CashReceipt.type:type_name -> paymux.v1.CashReceiptType
-	5,  // 60: paymux.v1.CashReceipt.status:type_name -> paymux.v1.CashReceiptStatus
-	11, // 61: paymux.v1.CashReceipt.failure:type_name -> paymux.v1.Failure
-	48, // 62: paymux.v1.CashReceipt.request_time:type_name -> google.protobuf.Timestamp
-	48, // 63: paymux.v1.CashReceipt.issue_time:type_name -> google.protobuf.Timestamp
-	48, // 64: paymux.v1.CashReceipt.cancel_time:type_name -> google.protobuf.Timestamp
-	26, // 65: paymux.v1.IssueCashReceiptRequest.receipt:type_name -> paymux.v1.CashReceiptInput
-	37, // 66: paymux.v1.IssueCashReceiptResponse.cash_receipt:type_name -> paymux.v1.CashReceipt
-	37, // 67: paymux.v1.GetCashReceiptResponse.cash_receipt:type_name -> paymux.v1.CashReceipt
-	37, // 68: paymux.v1.CancelCashReceiptResponse.cash_receipt:type_name -> paymux.v1.CashReceipt
-	15, // 69: paymux.v1.SimulateDepositResponse.payment:type_name -> paymux.v1.Payment
-	16, // 70: paymux.v1.PaymentService.PreRegisterPayment:input_type -> paymux.v1.PreRegisterPaymentRequest
-	19, // 71: paymux.v1.PaymentService.CreatePayment:input_type -> paymux.v1.CreatePaymentRequest
-	22, // 72: paymux.v1.PaymentService.ConfirmPayment:input_type -> paymux.v1.ConfirmPaymentRequest
-	27, // 73: paymux.v1.PaymentService.CreateInstantPayment:input_type -> paymux.v1.CreateInstantPaymentRequest
-	29, // 74: paymux.v1.PaymentService.GetPayment:input_type -> paymux.v1.GetPaymentRequest
-	31, // 75: paymux.v1.PaymentService.ListPayments:input_type -> paymux.v1.ListPaymentsRequest
-	33, // 76: paymux.v1.PaymentService.CancelPayment:input_type -> paymux.v1.CancelPaymentRequest
-	35, // 77: paymux.v1.PaymentService.CloseVirtualAccount:input_type -> paymux.v1.CloseVirtualAccountRequest
-	38, // 78: paymux.v1.PaymentService.IssueCashReceipt:input_type -> paymux.v1.IssueCashReceiptRequest
-	40, // 79: paymux.v1.PaymentService.GetCashReceipt:input_type -> paymux.v1.GetCashReceiptRequest
-	42, // 80: paymux.v1.PaymentService.CancelCashReceipt:input_type -> paymux.v1.CancelCashReceiptRequest
-	44, // 81: paymux.v1.SandboxService.SimulateDeposit:input_type -> paymux.v1.SimulateDepositRequest
-	18, // 82: paymux.v1.PaymentService.PreRegisterPayment:output_type -> paymux.v1.PreRegisterPaymentResponse
-	21, // 83: paymux.v1.PaymentService.CreatePayment:output_type -> paymux.v1.CreatePaymentResponse
-	23, // 84: paymux.v1.PaymentService.ConfirmPayment:output_type -> paymux.v1.ConfirmPaymentResponse
-	28, // 85: paymux.v1.PaymentService.CreateInstantPayment:output_type -> paymux.v1.CreateInstantPaymentResponse
-	30, // 86: paymux.v1.PaymentService.GetPayment:output_type -> paymux.v1.GetPaymentResponse
-	32, // 87: paymux.v1.PaymentService.ListPayments:output_type -> paymux.v1.ListPaymentsResponse
-	34, // 88: paymux.v1.PaymentService.CancelPayment:output_type -> paymux.v1.CancelPaymentResponse
-	36, // 89: paymux.v1.PaymentService.CloseVirtualAccount:output_type -> paymux.v1.CloseVirtualAccountResponse
-	39, // 90: paymux.v1.PaymentService.IssueCashReceipt:output_type -> paymux.v1.IssueCashReceiptResponse
-	41, // 91: paymux.v1.PaymentService.GetCashReceipt:output_type -> paymux.v1.GetCashReceiptResponse
-	43, // 92: paymux.v1.PaymentService.CancelCashReceipt:output_type -> paymux.v1.CancelCashReceiptResponse
-	45, // 93: paymux.v1.SandboxService.SimulateDeposit:output_type -> paymux.v1.SimulateDepositResponse
-	82, // [82:94] is the sub-list for method output_type
-	70, // [70:82] is the sub-list for method input_type
-	70, // [70:70] is the sub-list for extension type_name
-	70, // [70:70] is the sub-list for extension extendee
-	0,  // [0:70] is the sub-list for field type_name
+	39, // 23: paymux.v1.Payment.cash_receipt:type_name -> paymux.v1.CashReceipt
+	50, // 24: paymux.v1.Payment.create_time:type_name -> google.protobuf.Timestamp
+	50, // 25: paymux.v1.Payment.update_time:type_name -> google.protobuf.Timestamp
+	50, // 26: paymux.v1.Payment.paid_time:type_name -> google.protobuf.Timestamp
+	50, // 27: paymux.v1.Payment.cancel_time:type_name -> google.protobuf.Timestamp
+	50, // 28: paymux.v1.Payment.fail_time:type_name -> google.protobuf.Timestamp
+	16, // 29: paymux.v1.Payment.bank_transfer:type_name -> paymux.v1.BankTransfer
+	50, // 30: paymux.v1.BankTransfer.due_time:type_name -> google.protobuf.Timestamp
+	50, // 31: paymux.v1.BankTransfer.deposit_time:type_name -> google.protobuf.Timestamp
+	4,  // 32: paymux.v1.BankTransfer.cash_receipt_type:type_name -> paymux.v1.CashReceiptType
+	50, // 33: paymux.v1.PreRegistration.create_time:type_name -> google.protobuf.Timestamp
+	18, // 34: paymux.v1.PreRegisterPaymentResponse.pre_registration:type_name -> paymux.v1.PreRegistration
+	6,  // 35: paymux.v1.CreatePaymentRequest.amount:type_name -> paymux.v1.Amount
+	1,  // 36: paymux.v1.CreatePaymentRequest.method:type_name -> paymux.v1.PayMethod
+	53, // 37: paymux.v1.CreatePaymentRequest.approval_model:type_name -> paymux.v1.ApprovalModel
+	8,  // 38: paymux.v1.CreatePaymentRequest.customer:type_name -> paymux.v1.Customer
+	48, // 39: paymux.v1.Window.params:type_name -> paymux.v1.Window.ParamsEntry
+	50, // 40: paymux.v1.Window.expire_time:type_name -> google.protobuf.Timestamp
+	15, // 41: paymux.v1.CreatePaymentResponse.payment:type_name -> paymux.v1.Payment
+	21, // 42: paymux.v1.CreatePaymentResponse.window:type_name -> paymux.v1.Window
+	49, // 43: paymux.v1.ConfirmPaymentRequest.window_result:type_name -> paymux.v1.ConfirmPaymentRequest.WindowResultEntry
+	15, // 44: paymux.v1.ConfirmPaymentResponse.payment:type_name -> paymux.v1.Payment
+	50, // 45: paymux.v1.VirtualAccountInput.due_time:type_name -> google.protobuf.Timestamp
+	27, // 46: paymux.v1.VirtualAccountInput.cash_receipt:type_name -> paymux.v1.CashReceiptInput
+	4,  // 47: paymux.v1.CashReceiptInput.type:type_name -> paymux.v1.CashReceiptType
+	6,  // 48: paymux.v1.CreateInstantPaymentRequest.amount:type_name -> paymux.v1.Amount
+	8,  // 49: paymux.v1.CreateInstantPaymentRequest.customer:type_name -> paymux.v1.Customer
+	25, // 50: paymux.v1.CreateInstantPaymentRequest.card:type_name -> paymux.v1.CardInput
+	26, // 51: paymux.v1.CreateInstantPaymentRequest.virtual_account:type_name -> paymux.v1.VirtualAccountInput
+	29, // 52: paymux.v1.CreateInstantPaymentRequest.bank_transfer:type_name -> paymux.v1.BankTransferInput
+	27, // 53: paymux.v1.BankTransferInput.cash_receipt:type_name -> paymux.v1.CashReceiptInput
+	15, // 54: paymux.v1.CreateInstantPaymentResponse.payment:type_name -> paymux.v1.Payment
+	15, // 55: paymux.v1.GetPaymentResponse.payment:type_name -> paymux.v1.Payment
+	0,  // 56: paymux.v1.ListPaymentsRequest.statuses:type_name -> paymux.v1.PaymentStatus
+	1,  // 57: paymux.v1.ListPaymentsRequest.methods:type_name -> paymux.v1.PayMethod
+	50, // 58: paymux.v1.ListPaymentsRequest.start_time:type_name -> google.protobuf.Timestamp
+	50, // 59: paymux.v1.ListPaymentsRequest.end_time:type_name -> google.protobuf.Timestamp
+	15, // 60: paymux.v1.ListPaymentsResponse.payments:type_name -> paymux.v1.Payment
+	12, // 61: paymux.v1.CancelPaymentRequest.refund_account:type_name -> paymux.v1.RefundAccount
+	15, // 62: paymux.v1.CancelPaymentResponse.payment:type_name -> paymux.v1.Payment
+	13, // 63: paymux.v1.CancelPaymentResponse.cancellation:type_name -> paymux.v1.Cancellation
+	15, // 64: paymux.v1.CloseVirtualAccountResponse.payment:type_name -> paymux.v1.Payment
+	4,  // 65: paymux.v1.CashReceipt.type:type_name -> paymux.v1.CashReceiptType
+	5,  // 66: paymux.v1.CashReceipt.status:type_name -> paymux.v1.CashReceiptStatus
+	11, // 67: paymux.v1.CashReceipt.failure:type_name -> paymux.v1.Failure
+	50, // 68: paymux.v1.CashReceipt.request_time:type_name -> google.protobuf.Timestamp
+	50, // 69: paymux.v1.CashReceipt.issue_time:type_name -> google.protobuf.Timestamp
+	50, // 70: paymux.v1.CashReceipt.cancel_time:type_name -> google.protobuf.Timestamp
+	27, // 71: paymux.v1.IssueCashReceiptRequest.receipt:type_name -> paymux.v1.CashReceiptInput
+	39, // 72: paymux.v1.IssueCashReceiptResponse.cash_receipt:type_name -> paymux.v1.CashReceipt
+	39, // 73: paymux.v1.GetCashReceiptResponse.cash_receipt:type_name -> paymux.v1.CashReceipt
+	39, // 74: paymux.v1.CancelCashReceiptResponse.cash_receipt:type_name -> paymux.v1.CashReceipt
+	15, // 75: paymux.v1.SimulateDepositResponse.payment:type_name -> paymux.v1.Payment
+	17, // 76: paymux.v1.PaymentService.PreRegisterPayment:input_type -> paymux.v1.PreRegisterPaymentRequest
+	20, // 77: paymux.v1.PaymentService.CreatePayment:input_type -> paymux.v1.CreatePaymentRequest
+	23, // 78: paymux.v1.PaymentService.ConfirmPayment:input_type -> paymux.v1.ConfirmPaymentRequest
+	28, // 79: paymux.v1.PaymentService.CreateInstantPayment:input_type -> paymux.v1.CreateInstantPaymentRequest
+	31, // 80: paymux.v1.PaymentService.GetPayment:input_type -> paymux.v1.GetPaymentRequest
+	33, // 81: paymux.v1.PaymentService.ListPayments:input_type -> paymux.v1.ListPaymentsRequest
+	35, // 82: paymux.v1.PaymentService.CancelPayment:input_type -> paymux.v1.CancelPaymentRequest
+	37, // 83: paymux.v1.PaymentService.CloseVirtualAccount:input_type -> paymux.v1.CloseVirtualAccountRequest
+	40, // 84: paymux.v1.PaymentService.IssueCashReceipt:input_type -> paymux.v1.IssueCashReceiptRequest
+	42, // 85: paymux.v1.PaymentService.GetCashReceipt:input_type -> paymux.v1.GetCashReceiptRequest
+	44, // 86: paymux.v1.PaymentService.CancelCashReceipt:input_type -> paymux.v1.CancelCashReceiptRequest
+	46, // 87: paymux.v1.SandboxService.SimulateDeposit:input_type -> paymux.v1.SimulateDepositRequest
+	19, // 88: paymux.v1.PaymentService.PreRegisterPayment:output_type -> paymux.v1.PreRegisterPaymentResponse
+	22, // 89: paymux.v1.PaymentService.CreatePayment:output_type -> paymux.v1.CreatePaymentResponse
+	24, // 90: paymux.v1.PaymentService.ConfirmPayment:output_type -> paymux.v1.ConfirmPaymentResponse
+	30, // 91: paymux.v1.PaymentService.CreateInstantPayment:output_type -> paymux.v1.CreateInstantPaymentResponse
+	32, // 92: paymux.v1.PaymentService.GetPayment:output_type -> paymux.v1.GetPaymentResponse
+	34, // 93: paymux.v1.PaymentService.ListPayments:output_type -> paymux.v1.ListPaymentsResponse
+	36, // 94: paymux.v1.PaymentService.CancelPayment:output_type -> paymux.v1.CancelPaymentResponse
+	38, // 95: paymux.v1.PaymentService.CloseVirtualAccount:output_type -> paymux.v1.CloseVirtualAccountResponse
+	41, // 96: paymux.v1.PaymentService.IssueCashReceipt:output_type -> paymux.v1.IssueCashReceiptResponse
+	43, // 97: paymux.v1.PaymentService.GetCashReceipt:output_type -> paymux.v1.GetCashReceiptResponse
+	45, // 98: paymux.v1.PaymentService.CancelCashReceipt:output_type -> paymux.v1.CancelCashReceiptResponse
+	47, // 99: paymux.v1.SandboxService.SimulateDeposit:output_type -> paymux.v1.SimulateDepositResponse
+	88, // [88:100] is the sub-list for method output_type
+	76, // [76:88] is the sub-list for method input_type
+	76, // [76:76] is the sub-list for extension type_name
+	76, // [76:76] is the sub-list for extension extendee
+	0,  // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_paymux_v1_payment_proto_init() }
@@ -3979,21 +4234,22 @@ func file_paymux_v1_payment_proto_init() {
 	file_paymux_v1_key_proto_init()
 	file_paymux_v1_types_proto_init()
 	file_paymux_v1_payment_proto_msgTypes[0].OneofWrappers = []any{}
-	file_paymux_v1_payment_proto_msgTypes[10].OneofWrappers = []any{}
 	file_paymux_v1_payment_proto_msgTypes[11].OneofWrappers = []any{}
-	file_paymux_v1_payment_proto_msgTypes[21].OneofWrappers = []any{
+	file_paymux_v1_payment_proto_msgTypes[12].OneofWrappers = []any{}
+	file_paymux_v1_payment_proto_msgTypes[22].OneofWrappers = []any{
 		(*CreateInstantPaymentRequest_Card)(nil),
 		(*CreateInstantPaymentRequest_VirtualAccount)(nil),
+		(*CreateInstantPaymentRequest_BankTransfer)(nil),
 	}
-	file_paymux_v1_payment_proto_msgTypes[27].OneofWrappers = []any{}
-	file_paymux_v1_payment_proto_msgTypes[38].OneofWrappers = []any{}
+	file_paymux_v1_payment_proto_msgTypes[29].OneofWrappers = []any{}
+	file_paymux_v1_payment_proto_msgTypes[40].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_paymux_v1_payment_proto_rawDesc), len(file_paymux_v1_payment_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   42,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

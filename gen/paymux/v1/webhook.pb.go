@@ -36,6 +36,13 @@ const (
 	// application/x-www-form-urlencoded: type, timestamp, payment_id,
 	// merchant_payment_id, status, and data (the JSON of the payment).
 	WebhookContentType_WEBHOOK_CONTENT_TYPE_FORM WebhookContentType = 2
+	// PayAction's webhook, for a PayAction integration moved to paymux:
+	// application/json in PayAction's style, with its headers x-webhook-key
+	// (the endpoint's secret), x-mall-id (the store id) and x-trace-id (the
+	// event id); a delivery counts as done only when the receiver answers
+	// 200 with {"status":"success"}. Carries the bank transfer events only
+	// (payment.paid of a bank transfer, deposit.*, bank.transaction).
+	WebhookContentType_WEBHOOK_CONTENT_TYPE_PAYACTION WebhookContentType = 3
 )
 
 // Enum value maps for WebhookContentType.
@@ -44,11 +51,13 @@ var (
 		0: "WEBHOOK_CONTENT_TYPE_UNSPECIFIED",
 		1: "WEBHOOK_CONTENT_TYPE_JSON",
 		2: "WEBHOOK_CONTENT_TYPE_FORM",
+		3: "WEBHOOK_CONTENT_TYPE_PAYACTION",
 	}
 	WebhookContentType_value = map[string]int32{
 		"WEBHOOK_CONTENT_TYPE_UNSPECIFIED": 0,
 		"WEBHOOK_CONTENT_TYPE_JSON":        1,
 		"WEBHOOK_CONTENT_TYPE_FORM":        2,
+		"WEBHOOK_CONTENT_TYPE_PAYACTION":   3,
 	}
 )
 
@@ -2034,11 +2043,12 @@ const file_paymux_v1_webhook_proto_rawDesc = "" +
 	"\x16ResendWebhooksResponse\x12:\n" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2\x1a.paymux.v1.WebhookDeliveryR\n" +
-	"deliveries*x\n" +
+	"deliveries*\x9c\x01\n" +
 	"\x12WebhookContentType\x12$\n" +
 	" WEBHOOK_CONTENT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19WEBHOOK_CONTENT_TYPE_JSON\x10\x01\x12\x1d\n" +
-	"\x19WEBHOOK_CONTENT_TYPE_FORM\x10\x02*\xb0\x01\n" +
+	"\x19WEBHOOK_CONTENT_TYPE_FORM\x10\x02\x12\"\n" +
+	"\x1eWEBHOOK_CONTENT_TYPE_PAYACTION\x10\x03*\xb0\x01\n" +
 	"\x15WebhookDeliveryStatus\x12'\n" +
 	"#WEBHOOK_DELIVERY_STATUS_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fWEBHOOK_DELIVERY_STATUS_PENDING\x10\x01\x12%\n" +

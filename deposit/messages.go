@@ -1,0 +1,269 @@
+package deposit
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/deposit/bankmsg"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/bankmessage"
+	entdeposit "github.com/paymux/paymux/ent/deposit"
+	"github.com/paymux/paymux/redact"
+	"github.com/paymux/paymux/secrets"
+	"github.com/paymux/paymux/tenant"
+)
+
+// MessageInput is one bank SMS or app notification as a phone forwards it.
+type MessageInput struct {
+	Text string
+	// BankAccountID names the account; "": found from the message's bank
+	// and the digits it shows.
+	BankAccountID string
+	// ReceivedAt dates an alert that shows no year; zero: now.
+	ReceivedAt time.Time
+	// SourceID is the SMS or notification id: the same id again is the
+	// same message.
+	SourceID string
+}
+
+// MessageResult is what became of one message.
+type MessageResult struct {
+	Message *ent.BankMessage
+	// Deposit is the transaction it reported (recorded now, or before for
+	// a DUPLICATE).
+	Deposit *ent.Deposit
+}
+
+// bankWords are what any bank's transaction alert says. A text with none
+// of them that no bank's shape recognises is not a bank message at all,
+// and is refused rather than kept.
+var bankWords = regexp.MustCompile(`입금|출금|잔액|이체|송금|원`)
+
+// RecordMessages records bank messages: each deposit or withdrawal they
+// report is recorded (once, whatever else reported it) and matched;
+// card approvals, advertisements and the like are kept as IGNORED; a text
+// of a format no parser knows, or for no account of the store, is kept as
+// UNPARSED with the reason. A text that is no bank message at all, or an
+// account the caller cannot use, is refused and nothing is written.
+func (s *Service) RecordMessages(ctx context.Context, storeID string, in []MessageInput) ([]MessageResult, error) {
+	parsed := make([]bankmsg.Result, len(in))
+	named := make([]*ent.BankAccount, len(in))
+	now := s.clock()
+	for i, m := range in {
+		if m.ReceivedAt.IsZero() {
+			in[i].ReceivedAt = now
+		}
+		parsed[i] = bankmsg.Parse(m.Text, in[i].ReceivedAt)
+		if r := parsed[i]; r.Status == bankmsg.StatusUnparsed && r.Shape == "" && !bankWords.MatchString(m.Text) {
+			return nil, apierr.InvalidField(fmt.Sprintf("messages[%d].text", i), "not a bank transaction message (%s)", r.Reason)
+		}
+		if m.BankAccountID != "" {
+			a, err := s.usableAccount(ctx, m.BankAccountID, fmt.Sprintf("messages[%d].bank_account_id", i))
+			if err != nil {
+				return nil, err
+			}
+			named[i] = a
+		}
+	}
+	accounts, err := s.accountsOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MessageResult, len(in))
+	for i, m := range in {
+		r, err := s.recordMessage(ctx, storeID, m, parsed[i], named[i], accounts)
+		if err != nil {
+			return nil, fmt.Errorf("message %d: %w", i, err)
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+func (s *Service) recordMessage(ctx context.Context, storeID string, m MessageInput, r bankmsg.Result, a *ent.BankAccount, accounts []*ent.BankAccount) (MessageResult, error) {
+	if m.SourceID != "" {
+		old, err := s.db.BankMessage.Query().Where(bankmessage.SourceID(m.SourceID)).Only(ctx)
+		if err == nil {
+			return s.withDeposit(ctx, old)
+		}
+		if !ent.IsNotFound(err) {
+			return MessageResult{}, err
+		}
+	}
+	status, reason := bankmessage.StatusUNPARSED, string(r.Reason)
+	if r.Detail != "" {
+		reason += ": " + r.Detail
+	}
+	var dep *ent.Deposit
+	switch r.Status {
+	case bankmsg.StatusIgnored:
+		status = bankmessage.StatusIGNORED
+	case bankmsg.StatusTransaction:
+		t := r.Transaction
+		if a == nil {
+			a = route(accounts, t)
+		}
+		if a == nil {
+			reason = fmt.Sprintf("no bank account of the store is this %s alert's (account %q): name bank_account_id", t.Bank, t.Account)
+			break
+		}
+		if t.Bank != "" && string(t.Bank) != a.Bank {
+			reason = fmt.Sprintf("the alert is from bank %s; bank account %s is at %s", t.Bank, a.ID, a.Bank)
+			break
+		}
+		res, err := s.recordOne(ctx, a, TransactionInput{
+			Withdrawal: t.Kind == bankmsg.Withdrawal, Amount: t.Amount, DepositorName: t.Counterparty,
+			At: t.Time, Balance: t.Balance, SourceID: m.SourceID,
+		}, entdeposit.SourceMESSAGE)
+		if err != nil {
+			return MessageResult{}, err
+		}
+		dep, reason, status = res.Deposit, "", bankmessage.StatusTRANSACTION
+		if res.Duplicate {
+			status = bankmessage.StatusDUPLICATE
+		}
+	}
+	mode := modeOf("")
+	if a != nil {
+		mode = string(a.Mode)
+	} else if v, _ := tenant.FromContext(ctx); v.KeyMode != "" {
+		mode = v.KeyMode
+	}
+	id := secrets.NewID("bmsg")
+	sealed, err := s.keyring.Encrypt([]byte(m.Text), messageAD(id))
+	if err != nil {
+		return MessageResult{}, err
+	}
+	create := s.db.BankMessage.Create().SetID(id).SetStoreID(storeID).SetMode(bankmessage.Mode(mode)).
+		SetStatus(status).SetReason(reason).SetShape(r.Shape).SetTextSealed(sealed).
+		SetReceivedAt(m.ReceivedAt.UTC().Truncate(time.Microsecond))
+	if a != nil {
+		create.SetBankAccountID(a.ID)
+	}
+	if dep != nil {
+		create.SetDepositID(dep.ID)
+	}
+	if m.SourceID != "" {
+		create.SetSourceID(m.SourceID)
+	}
+	msg, err := create.Save(ctx)
+	if ent.IsConstraintError(err) && m.SourceID != "" {
+		// The same message, sent twice at once: the other one is it.
+		old, err := s.db.BankMessage.Query().Where(bankmessage.SourceID(m.SourceID)).Only(ctx)
+		if err != nil {
+			return MessageResult{}, err
+		}
+		return s.withDeposit(ctx, old)
+	}
+	if err != nil {
+		return MessageResult{}, err
+	}
+	return MessageResult{Message: msg, Deposit: dep}, nil
+}
+
+func (s *Service) withDeposit(ctx context.Context, m *ent.BankMessage) (MessageResult, error) {
+	if m.DepositID == "" {
+		return MessageResult{Message: m}, nil
+	}
+	d, err := s.db.Deposit.Get(ctx, m.DepositID)
+	return MessageResult{Message: m, Deposit: d}, err
+}
+
+// route finds the account an alert is about among the store's: the one of
+// its bank whose number ends in the last digits the alert shows, or the
+// only one of its bank when the alert shows none.
+func route(accounts []*ent.BankAccount, t *bankmsg.Transaction) *ent.BankAccount {
+	var ofBank []*ent.BankAccount
+	for _, a := range accounts {
+		if t.Bank == "" || a.Bank == string(t.Bank) {
+			ofBank = append(ofBank, a)
+		}
+	}
+	tail := trailingDigits(t.Account)
+	if len(tail) >= 4 {
+		var hit []*ent.BankAccount
+		for _, a := range ofBank {
+			if strings.HasSuffix(tail, a.NumberLast4) {
+				hit = append(hit, a)
+			}
+		}
+		ofBank = hit
+	}
+	if len(ofBank) == 1 {
+		return ofBank[0]
+	}
+	return nil
+}
+
+// trailingDigits are the digits at the end of a masked account fragment,
+// up to its first mask character ("352-****-1234-56" → "123456").
+func trailingDigits(s string) string {
+	var b []byte
+	for i := len(s) - 1; i >= 0; i-- {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			b = append(b, c)
+		case c == '-' || c == ' ':
+		default:
+			i = -1
+		}
+	}
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
+}
+
+func messageAD(id string) []byte { return []byte("bank-message:" + id) }
+
+// accountLike is a run of digits with dashes or stars, long enough to be
+// an account or phone number (amounts use commas, dates slashes).
+var accountLike = regexp.MustCompile(`[0-9*][0-9*-]{7,}[0-9*]`)
+
+// MessageText opens a message's text for display: account-like and
+// identity numbers masked (all but the last 4 digits), then paymux's
+// usual text redaction.
+func (s *Service) MessageText(m *ent.BankMessage) (string, error) {
+	plain, err := s.keyring.Decrypt(m.TextSealed, messageAD(m.ID))
+	if err != nil {
+		return "", fmt.Errorf("open bank message %s: %w", m.ID, err)
+	}
+	masked := accountLike.ReplaceAllStringFunc(string(plain), func(run string) string {
+		digits := 0
+		for _, c := range run {
+			if c >= '0' && c <= '9' {
+				digits++
+			}
+		}
+		if digits < 6 {
+			return run
+		}
+		b := []byte(run)
+		keep := 4
+		for i := len(b) - 1; i >= 0; i-- {
+			if b[i] >= '0' && b[i] <= '9' {
+				if keep > 0 {
+					keep--
+				} else {
+					b[i] = '*'
+				}
+			}
+		}
+		return string(b)
+	})
+	return redact.String(masked), nil
+}
+
+// Messages lists the caller's bank messages as it may see them.
+func (s *Service) Messages(ctx context.Context) *ent.BankMessageQuery {
+	q := s.db.BankMessage.Query()
+	if v, _ := tenant.FromContext(ctx); v.TestOnly() {
+		q.Where(bankmessage.ModeEQ(bankmessage.ModeTEST))
+	}
+	return q
+}

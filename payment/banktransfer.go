@@ -1,0 +1,213 @@
+package payment
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/bankaccount"
+	"github.com/paymux/paymux/ent/cancellation"
+	"github.com/paymux/paymux/ent/cashreceipt"
+	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/money"
+	"github.com/paymux/paymux/paystate"
+	"github.com/paymux/paymux/providers"
+	"github.com/paymux/paymux/secrets"
+	"github.com/paymux/paymux/tenant"
+)
+
+// Bank transfer orders (무통장입금) are payments no PG takes part in: the
+// buyer transfers to the store's own account and package deposit matches
+// the deposit to the order. They have no channel; deposit creates them
+// (PrepareBankTransfer, Insert) and moves them with Transition. Here is
+// what the rest of the payment lifecycle does differently for them:
+// cancels move no money (the merchant refunds by transfer; paymux records
+// it), and their cash receipts go through the store's cash-receipt
+// channel.
+
+// ReasonNoCashReceiptChannel: a bank transfer's cash receipt needs a
+// channel to issue it, and the store has none.
+const ReasonNoCashReceiptChannel = "NO_CASH_RECEIPT_CHANNEL"
+
+// ReasonPaidByDeposit: a bank transfer order has no window to confirm; a
+// deposit pays it.
+const ReasonPaidByDeposit = "PAID_BY_DEPOSIT"
+
+func errPaidByDeposit(p *ent.Payment) error {
+	return apierr.WithMetadata(apierr.CodeFailedPrecondition, ReasonPaidByDeposit, map[string]string{"payment_id": p.ID},
+		"payment %s is a bank transfer order: a deposit on the store's account pays it (or MatchDeposit by hand)", p.ID)
+}
+
+// PrepareBankTransfer checks a new bank transfer order as PrepareNew checks
+// a payment, with no channel: the caller names its mode and sets its
+// account.
+func (s *Service) PrepareBankTransfer(ctx context.Context, in NewInput, mode payment.Mode) (*Draft, error) {
+	if in.ChannelID != "" {
+		return nil, apierr.InvalidField("channel_id", "a bank transfer is paid into a bank account, not through a channel: leave channel_id out")
+	}
+	// No channel sets a tax type: the amount's own split stands.
+	amounts, err := AmountsFor(channel.TaxTypeCOMBINED, in.Amount, "amount")
+	if err != nil {
+		return nil, err
+	}
+	np, err := s.draft(ctx, in, amounts, payment.MethodBANK_TRANSFER, payment.ApprovalModelSERVER)
+	if err != nil {
+		return nil, err
+	}
+	np.Set(func(c *ent.PaymentCreate) { c.SetChannelID("").SetProvider("").SetMode(mode) })
+	return np, nil
+}
+
+// SealReceiptIdentity seals a bank transfer order's cash receipt identity
+// for payment id, to be opened when a deposit pays it.
+func (s *Service) SealReceiptIdentity(paymentID, identity string) ([]byte, error) {
+	return s.keyring.Encrypt([]byte(identity), []byte("receipt-identity:"+paymentID))
+}
+
+// IssueOrderReceipt issues the cash receipt a matched bank transfer order
+// asked for. An order that asked for none, or has one already, is left
+// as it is.
+func (s *Service) IssueOrderReceipt(ctx context.Context, p *ent.Payment) (*ent.CashReceipt, error) {
+	bt := p.BankTransfer
+	if p.Method != payment.MethodBANK_TRANSFER || bt == nil || len(bt.CashReceiptIdentitySealed) == 0 {
+		return nil, nil
+	}
+	identity, err := s.keyring.Decrypt(bt.CashReceiptIdentitySealed, []byte("receipt-identity:"+p.ID))
+	if err != nil {
+		return nil, fmt.Errorf("open the cash receipt identity of %s: %w", p.ID, err)
+	}
+	exists, err := s.db.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID),
+		cashreceipt.StatusIn(cashreceipt.StatusREQUESTED, cashreceipt.StatusISSUED)).Exist(ctx)
+	if err != nil || exists {
+		return nil, err
+	}
+	return s.IssueCashReceipt(ctx, p.ID, CashReceiptSubject{Type: providers.CashReceiptType(bt.CashReceiptType), Identity: string(identity)})
+}
+
+// receiptChannel is the channel that issues a bank transfer's cash
+// receipts: its account's, or the store's default payment channel of the
+// payment's mode.
+func (s *Service) receiptChannel(ctx context.Context, p *ent.Payment) (*Channel, error) {
+	ctx = tenant.System(ctx)
+	id := ""
+	if p.BankTransfer != nil {
+		acct, err := s.db.BankAccount.Query().Where(bankaccount.ID(p.BankTransfer.AccountID)).Only(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return nil, err
+		}
+		if acct != nil {
+			id = acct.CashReceiptChannelID
+		}
+	}
+	if id == "" {
+		row, err := s.db.Channel.Query().Where(channel.StoreID(p.StoreID), channel.ModeEQ(channel.Mode(p.Mode)),
+			channel.PurposeEQ(channel.PurposePAYMENT), channel.Default(true)).First(ctx)
+		if ent.IsNotFound(err) {
+			return nil, apierr.New(apierr.CodeFailedPrecondition, ReasonNoCashReceiptChannel,
+				"the store has no %s payment channel to issue the cash receipt of bank transfer %s: create one, or name one on the bank account", p.Mode, p.ID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		id = row.ID
+	}
+	return s.ChannelByID(ctx, id)
+}
+
+// cancelBankTransfer cancels a bank transfer order. An unpaid order is
+// closed: it leaves matching. For a paid one paymux moves no money: the
+// merchant refunds the buyer by transfer, and the cancel records it at
+// once (with the refund account, when given); a full cancel cancels the
+// order's cash receipt too.
+func (s *Service) cancelBankTransfer(ctx context.Context, in CancelInput, p *ent.Payment) (*ent.Payment, *ent.Cancellation, error) {
+	var refundBank providers.Bank
+	if ra := in.RefundAccount; ra != nil {
+		var err error
+		if refundBank, err = providers.ParseBank(ra.Bank); err != nil || !refundBank.Valid() {
+			return nil, nil, apierr.InvalidField("refund_account.bank", "unknown bank code %q", ra.Bank)
+		}
+	}
+	var outP *ent.Payment
+	var outC *ent.Cancellation
+	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
+		cur, err := Lock(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		now := s.clock()
+		if cur.Status == payment.StatusREADY {
+			if in.Amount != nil && *in.Amount != cur.Total {
+				return TransitionError(cur, paystate.ErrPaymentNotPaid)
+			}
+			outP, err = s.Transition(ctx, tx, cur, paystate.CloseOrder, func(u *ent.PaymentUpdateOne) { u.SetCancelledAt(now) })
+			return err
+		}
+		if _, err := paystate.Next(paystate.State(cur.Status), paystate.PartialCancel); err != nil {
+			return TransitionError(cur, err)
+		}
+		var amount int64
+		if in.Amount != nil {
+			amount = *in.Amount
+		}
+		a := amountsOf(cur, money.Amounts{})
+		plan, err := a.PlanCancel(money.CancelRequest{Amount: amount, TaxFree: in.TaxFree, VAT: in.VAT, CurrentCancellable: in.CurrentCancellable})
+		if err != nil {
+			return MoneyError(err, cancelField(err))
+		}
+		next, err := a.Apply(money.Cancel{Amount: plan.Amount, TaxFree: plan.TaxFree, VAT: plan.VAT, Full: plan.Full})
+		if err != nil {
+			return MoneyError(err, "amount")
+		}
+		id := secrets.NewID("cnl")
+		create := tx.Cancellation.Create().
+			SetID(id).SetStoreID(cur.StoreID).SetPaymentID(cur.ID).
+			SetStatus(cancellation.StatusSUCCEEDED).
+			SetAmount(plan.Amount).SetTaxFree(plan.TaxFree).SetVat(plan.VAT).SetFull(plan.Full).
+			SetReason(in.Reason).SetCancelledAt(now)
+		if ra := in.RefundAccount; ra != nil {
+			sealed, err := s.keyring.Encrypt([]byte(ra.Number), []byte("refund:"+id))
+			if err != nil {
+				return err
+			}
+			create.SetRefundBank(string(refundBank)).SetRefundNumberSealed(sealed).
+				SetRefundNumberMasked(MaskDigits(ra.Number)).SetRefundHolder(ra.Holder).SetRefundPhone(ra.Phone)
+		}
+		if outC, err = create.Save(ctx); err != nil {
+			return err
+		}
+		ev := paystate.PartialCancel
+		if next.Cancellable() == 0 {
+			ev = paystate.FullCancel
+		}
+		outP, err = s.Transition(ctx, tx, cur, ev, func(u *ent.PaymentUpdateOne) {
+			u.SetCancelled(next.Cancelled).SetCancelledTaxFree(next.CancelledTaxFree).SetCancelledVat(next.CancelledVAT).
+				SetCancelledAt(now)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if outP.Status == payment.StatusCANCELLED && outC != nil {
+		s.cancelOrderReceipt(ctx, outP, in.Reason)
+	}
+	return outP, outC, nil
+}
+
+// cancelOrderReceipt cancels the cash receipt of a wholly cancelled bank
+// transfer, if it has one. A PG that does not answer leaves it for the
+// merchant to cancel again (CancelCashReceipt); the cancel itself stands.
+func (s *Service) cancelOrderReceipt(ctx context.Context, p *ent.Payment, reason string) {
+	ctx = context.WithoutCancel(ctx)
+	open, err := s.db.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID),
+		cashreceipt.StatusIn(cashreceipt.StatusREQUESTED, cashreceipt.StatusISSUED)).Exist(ctx)
+	if err != nil || !open {
+		return
+	}
+	if _, err := s.CancelCashReceipt(ctx, p.ID, reason); err != nil {
+		s.log.WarnContext(ctx, "cancel the cash receipt of a cancelled bank transfer", "payment_id", p.ID, "error", err)
+	}
+}
