@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paymux/paymux/deposit"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -97,7 +99,10 @@ type App struct {
 	Billing  *billing.Service
 	Schedule *billing.Scheduler
 	Sweeper  *payment.Sweeper
-	Server   *server.Server
+	Deposits *deposit.Service
+	// Orders expires bank transfer orders past their match window.
+	Orders *deposit.Sweeper
+	Server *server.Server
 
 	sandboxState *sandbox.StateFile
 	housekeeping *housekeeping
@@ -198,6 +203,11 @@ func New(o Options) (*App, error) {
 	a.Payments.OnTransition(a.Schedule.EndSchedule)
 	a.Sweeper = payment.NewSweeper(a.Payments, a.Schedule.ResumeScheduledCharge,
 		func(ctx context.Context) context.Context { return jobContext(ctx, "job_sweep_") })
+	a.Deposits = deposit.New(deposit.Deps{
+		Config: cfg.Deposits, DB: db, Keyring: keyring, Payments: a.Payments, Outbox: a.Outbox,
+		DepositData: server.DepositEventData, Logger: log, Now: now,
+	})
+	a.Orders = deposit.NewSweeper(a.Deposits)
 	a.housekeeping = &housekeeping{cfg: cfg, db: db, calls: a.Calls, billing: a.Billing, log: log, now: now}
 
 	resolver, err := server.NewResolver(cfg)
@@ -207,7 +217,7 @@ func New(o Options) (*App, error) {
 	a.Server, err = server.New(server.Deps{
 		Config: cfg, DB: db, Keyring: keyring, Logger: log, Now: now, Registry: a.Registry,
 		Accounts: a.Accounts, Usage: a.Usage, Calls: a.Calls,
-		Payments: a.Payments, Billing: a.Billing, Webhooks: a.Webhooks,
+		Payments: a.Payments, Billing: a.Billing, Webhooks: a.Webhooks, Deposits: a.Deposits,
 		Pages: pages.New(pages.Deps{DB: db, URLs: urls, Payments: a.Payments, Billing: a.Billing,
 			Sandbox: a.Sandbox, Resolver: resolver, Logger: log, Now: now}),
 	})
@@ -246,6 +256,7 @@ func (a *App) runners() []runner {
 	if a.role != RoleAPI {
 		rs = append(rs,
 			runner{"sweeper", a.Sweeper.Run},
+			runner{"order expiry", a.Orders.Run},
 			runner{"webhook dispatcher", a.Dispatch.Run},
 			runner{"scheduler", a.Schedule.Run},
 			runner{"housekeeping", a.housekeeping.Run},

@@ -19,9 +19,9 @@ func TestRoles(t *testing.T) {
 		runners []string
 		api     int // status of GET /v1/keys without credentials
 	}{
-		{RoleAll, []string{"call log writer", "sandbox state", "key usage", "sweeper", "webhook dispatcher", "scheduler", "housekeeping"}, http.StatusUnauthorized},
+		{RoleAll, []string{"call log writer", "sandbox state", "key usage", "sweeper", "order expiry", "webhook dispatcher", "scheduler", "housekeeping"}, http.StatusUnauthorized},
 		{RoleAPI, []string{"call log writer", "sandbox state", "key usage"}, http.StatusUnauthorized},
-		{RoleWorker, []string{"call log writer", "sandbox state", "sweeper", "webhook dispatcher", "scheduler", "housekeeping"}, http.StatusNotFound},
+		{RoleWorker, []string{"call log writer", "sandbox state", "sweeper", "order expiry", "webhook dispatcher", "scheduler", "housekeeping"}, http.StatusNotFound},
 	}
 	for _, c := range cases {
 		t.Run(string(c.role), func(t *testing.T) {

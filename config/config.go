@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paymux/paymux/deposit"
+
 	"github.com/paymux/paymux/billing"
 	"github.com/paymux/paymux/payment"
 
@@ -64,6 +66,7 @@ type Config struct {
 	Webhooks  webhook.Config `mapstructure:"webhooks"`
 	CallLog   calllog.Config `mapstructure:"call_log"`
 	Billing   billing.Config `mapstructure:"billing"`
+	Deposits  deposit.Config `mapstructure:"deposits"`
 	// PGs are where each real PG is reached. The defaults are the PGs'
 	// documented hosts; tests and staging point them elsewhere.
 	PGs PGsConfig `mapstructure:"pgs"`
@@ -124,6 +127,8 @@ var Defaults = map[string]any{
 	"payments.pg_timeout":         "30s",
 	"payments.sweep_interval":     "30s",
 	"payments.idempotency_ttl":    "24h",
+	"deposits.match_window":       "336h",
+	"deposits.sweep_interval":     "1m",
 	"webhooks.allow_private":      false,
 	"webhooks.timeout":            "10s",
 	"webhooks.retry_schedule":     "",
@@ -488,6 +493,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Payments.SweepInterval < 10*time.Millisecond {
 		bad("payments.sweep_interval", "must be at least 10ms")
+	}
+	if c.Deposits.MatchWindow < time.Hour || c.Deposits.MatchWindow > 90*24*time.Hour {
+		bad("deposits.match_window", "must be between 1h and 2160h (90 days)")
+	}
+	if c.Deposits.SweepInterval < 10*time.Millisecond {
+		bad("deposits.sweep_interval", "must be at least 10ms")
 	}
 	if c.Payments.IdempotencyTTL < 24*time.Hour {
 		bad("payments.idempotency_ttl", "must be at least 24h")

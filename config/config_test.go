@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paymux/paymux/deposit"
+
 	"github.com/paymux/paymux/billing"
 	"github.com/paymux/paymux/calllog"
 	"github.com/paymux/paymux/payment"
@@ -55,8 +57,9 @@ func defaultConfig() Config {
 		Payments:        payment.Config{PGTimeout: 30 * time.Second, SweepInterval: 30 * time.Second, IdempotencyTTL: 24 * time.Hour},
 		Webhooks: webhook.Config{Timeout: 10 * time.Second, DisableAfter: 120 * time.Hour, LogRetention: 720 * time.Hour,
 			Workers: 64, MaxResponseBytes: 16 << 10, PollInterval: 500 * time.Millisecond},
-		CallLog: calllog.Config{Enabled: true, Retention: 720 * time.Hour, MaxBodyBytes: 16 << 10, Buffer: 10000, Overload: "drop"},
-		Billing: billing.Config{PollInterval: time.Second, Workers: 32},
+		CallLog:  calllog.Config{Enabled: true, Retention: 720 * time.Hour, MaxBodyBytes: 16 << 10, Buffer: 10000, Overload: "drop"},
+		Billing:  billing.Config{PollInterval: time.Second, Workers: 32},
+		Deposits: deposit.Config{MatchWindow: 14 * 24 * time.Hour, SweepInterval: time.Minute},
 		PGs: PGsConfig{
 			TossPayments: TossPaymentsConfig{APIURL: "https://api.tosspayments.com", SDKURL: "https://js.tosspayments.com/v2/standard"},
 			NicePay: NicePayConfig{APIURL: "https://api.nicepay.co.kr", SandboxAPIURL: "https://sandbox-api.nicepay.co.kr",
@@ -181,6 +184,8 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		"call_log.overload":           "block",
 		"billing.poll_interval":       "2s",
 		"billing.workers":             "8",
+		"deposits.match_window":       "168h",
+		"deposits.sweep_interval":     "30s",
 		"pgs.tosspayments.api_url":    "http://127.0.0.1:9101",
 		"pgs.tosspayments.sdk_url":    "http://127.0.0.1:9101/v2/standard",
 		"pgs.nicepay.api_url":         "http://127.0.0.1:9102",
@@ -213,8 +218,9 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		Payments:        payment.Config{PGTimeout: 10 * time.Second, SweepInterval: time.Minute, IdempotencyTTL: 48 * time.Hour},
 		Webhooks: webhook.Config{AllowPrivate: true, Timeout: 5 * time.Second, RetrySchedule: "1s,1m", DisableAfter: 24 * time.Hour,
 			LogRetention: 2160 * time.Hour, Workers: 16, MaxResponseBytes: 4096, PollInterval: time.Second},
-		CallLog: calllog.Config{Enabled: false, Retention: 48 * time.Hour, MaxBodyBytes: 1024, Buffer: 50, Overload: "block"},
-		Billing: billing.Config{PollInterval: 2 * time.Second, Workers: 8},
+		CallLog:  calllog.Config{Enabled: false, Retention: 48 * time.Hour, MaxBodyBytes: 1024, Buffer: 50, Overload: "block"},
+		Billing:  billing.Config{PollInterval: 2 * time.Second, Workers: 8},
+		Deposits: deposit.Config{MatchWindow: 7 * 24 * time.Hour, SweepInterval: 30 * time.Second},
 		PGs: PGsConfig{
 			TossPayments: TossPaymentsConfig{APIURL: "http://127.0.0.1:9101", SDKURL: "http://127.0.0.1:9101/v2/standard"},
 			NicePay: NicePayConfig{APIURL: "http://127.0.0.1:9102", SandboxAPIURL: "http://127.0.0.1:9103",

@@ -85,16 +85,6 @@ func (s *Service) AccountNumber(a *ent.BankAccount) (string, error) {
 	return string(plain), nil
 }
 
-// OpenNumber opens a sealed account number of account id, as a bank
-// transfer order keeps it.
-func (s *Service) OpenNumber(accountID string, sealed []byte) (string, error) {
-	plain, err := s.keyring.Decrypt(sealed, accountAD(accountID))
-	if err != nil {
-		return "", fmt.Errorf("open account %s: %w", accountID, err)
-	}
-	return string(plain), nil
-}
-
 // Account reads a bank account of the caller's store. A TEST key sees
 // TEST accounts only.
 func (s *Service) Account(ctx context.Context, id string) (*ent.BankAccount, error) {

@@ -63,10 +63,11 @@ func (s *Service) CreateOrder(ctx context.Context, in OrderInput) (*ent.Payment,
 	if err != nil {
 		return nil, err
 	}
-	bt := &details.BankTransfer{
-		AccountID: shown.ID, Bank: shown.Bank, NumberSealed: shown.NumberSealed,
-		NumberMasked: shown.NumberMasked, Holder: shown.Holder,
+	number, err := s.AccountNumber(shown)
+	if err != nil {
+		return nil, err
 	}
+	bt := &details.BankTransfer{AccountID: shown.ID, Bank: shown.Bank, AccountNumber: number, Holder: shown.Holder}
 	if cr := in.CashReceipt; cr != nil {
 		sealed, err := s.payments.SealReceiptIdentity(np.ID, cr.Identity)
 		if err != nil {

@@ -68,6 +68,14 @@ func toPaymentPB(p *ent.Payment, cancels []*ent.Cancellation, history []*ent.Eve
 			DueTime: microTime(va.DueAt), DepositorName: va.DepositorName, DepositTime: microTime(va.DepositedAt),
 		}
 	}
+	if bt := p.BankTransfer; bt != nil {
+		out.BankTransfer = &paymuxv1.BankTransfer{
+			BankAccountId: p.BankAccountID, Bank: bt.Bank, AccountNumber: bt.AccountNumber, Holder: bt.Holder,
+			DepositorName: p.DepositorName, DueTime: optTime(p.DueAt), DepositId: p.DepositID, DepositTime: microTime(bt.DepositedAt),
+			CashReceiptIdentity: bt.CashReceiptIdentity,
+			CashReceiptType:     paymuxv1.CashReceiptType(paymuxv1.CashReceiptType_value["CASH_RECEIPT_TYPE_"+bt.CashReceiptType]),
+		}
+	}
 	for _, c := range cancels {
 		out.Cancellations = append(out.Cancellations, toCancellationPB(c))
 	}
@@ -83,6 +91,9 @@ func toPaymentPB(p *ent.Payment, cancels []*ent.Cancellation, history []*ent.Eve
 }
 
 func toCancellationPB(c *ent.Cancellation) *paymuxv1.Cancellation {
+	if c == nil { // closing an unpaid bank transfer order cancels nothing
+		return nil
+	}
 	out := &paymuxv1.Cancellation{
 		Id:               c.ID,
 		Status:           cancellationStatusPB(c.Status),

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paymux/paymux/deposit"
+
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -144,7 +146,16 @@ func (s *paymentService) CreateInstantPayment(ctx context.Context, req *connect.
 			in.VirtualAccount.CashReceipt = &paymentsvc.CashReceiptSubject{Type: cashReceiptType(cr.GetType()), Identity: cr.GetIdentityNumber()}
 		}
 	}
-	p, err := s.payments.CreateInstant(ctx, in)
+	var p *ent.Payment
+	if bt := m.GetBankTransfer(); bt != nil {
+		order := deposit.OrderInput{NewInput: in.NewInput, DepositorName: bt.GetDepositorName(), BankAccountID: bt.GetBankAccountId()}
+		if cr := bt.GetCashReceipt(); cr != nil {
+			order.CashReceipt = &paymentsvc.CashReceiptSubject{Type: cashReceiptType(cr.GetType()), Identity: cr.GetIdentityNumber()}
+		}
+		p, err = s.deposits.CreateOrder(ctx, order)
+	} else {
+		p, err = s.payments.CreateInstant(ctx, in)
+	}
 	if err != nil {
 		return nil, err
 	}

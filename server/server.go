@@ -16,6 +16,7 @@ import (
 
 	"github.com/paymux/paymux/billing"
 	"github.com/paymux/paymux/config"
+	"github.com/paymux/paymux/deposit"
 	paymentsvc "github.com/paymux/paymux/payment"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -59,6 +60,7 @@ type Deps struct {
 	Payments *paymentsvc.Service
 	Billing  *billing.Service
 	Webhooks *webhook.Service
+	Deposits *deposit.Service
 	// Pages are the public pages mounted beside the API (surface/pages).
 	Pages interface{ Mount(*http.ServeMux) }
 }
@@ -81,6 +83,7 @@ type Server struct {
 	payments *paymentsvc.Service
 	billing  *billing.Service
 	webhooks *webhook.Service
+	deposits *deposit.Service
 	calls    *calllog.Writer
 	metrics  *metrics
 
@@ -99,6 +102,7 @@ var serviceNames = []string{
 	paymuxv1connect.WebhookServiceName,
 	paymuxv1connect.LogServiceName,
 	paymuxv1connect.BillingServiceName,
+	paymuxv1connect.DepositServiceName,
 }
 
 // New builds the transport over d's services. It starts nothing; Close
@@ -140,6 +144,7 @@ func New(d Deps) (*Server, error) {
 		payments:  d.Payments,
 		billing:   d.Billing,
 		webhooks:  d.Webhooks,
+		deposits:  d.Deposits,
 		calls:     d.Calls,
 		metrics:   newMetrics(d.Registry),
 	}
@@ -159,6 +164,7 @@ func New(d Deps) (*Server, error) {
 	api.Handle(paymuxv1connect.NewWebhookServiceHandler(&webhookService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewLogServiceHandler(&logService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewBillingServiceHandler(&billingService{s}, handlerOpts...))
+	api.Handle(paymuxv1connect.NewDepositServiceHandler(&depositService{s}, handlerOpts...))
 	// Health and reflection are public: they say nothing about any store.
 	api.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(serviceNames...)))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)

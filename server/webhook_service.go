@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paymux/paymux/deposit"
+
 	paymentsvc "github.com/paymux/paymux/payment"
 
 	"connectrpc.com/connect"
@@ -34,7 +36,8 @@ func EventTypes() []string {
 	for _, st := range schema.PaymentStatuses {
 		out = append(out, paymentsvc.EventType(payment.Status(st)))
 	}
-	return append(out, billingEventTypes...)
+	out = append(out, billingEventTypes...)
+	return append(out, deposit.EventTypes()...)
 }
 
 // billingEventTypes are billing's events (billing_service.go,

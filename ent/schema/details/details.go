@@ -48,17 +48,17 @@ type Checkout struct {
 }
 
 // BankTransfer is a bank transfer order's account and cash receipt. The
-// account number is sealed exactly as its BankAccount row seals it (bound
-// to AccountID); the cash receipt identity is sealed for the payment, to be
-// sent to the PG when a deposit pays the order.
+// account number is the one shown to the buyer, kept as a virtual
+// account's is (its BankAccount keeps it sealed and shows it masked); the
+// cash receipt identity is sealed for the payment, to be sent to the PG
+// when a deposit pays the order.
 type BankTransfer struct {
 	// The account shown to the buyer: the order's, or the store's first of
 	// the mode when the order names none.
-	AccountID    string `json:"account_id"`
-	Bank         string `json:"bank"`
-	NumberSealed []byte `json:"number_sealed"`
-	NumberMasked string `json:"number_masked"`
-	Holder       string `json:"holder"`
+	AccountID     string `json:"account_id"`
+	Bank          string `json:"bank"`
+	AccountNumber string `json:"account_number"`
+	Holder        string `json:"holder"`
 	// Unix microseconds of the deposit that paid it; 0 before.
 	DepositedAt               int64  `json:"deposited_at,omitempty"`
 	CashReceiptType           string `json:"cash_receipt_type,omitempty"`

@@ -1694,7 +1694,8 @@ type ImportStatementRequest struct {
 	BankAccountId string                 `protobuf:"bytes,2,opt,name=bank_account_id,json=bankAccountId,proto3" json:"bank_account_id,omitempty"`
 	// The file: CSV in UTF-8 or CP949, with the header row internet banking
 	// writes (거래일시, 입금액, 출금액, 잔액, 기재내용, ...). Every row must
-	// read, or nothing is recorded.
+	// read, or nothing is recorded. At most 700,000 bytes (the request limit).
+	// Larger files: split them; rows recorded before are found again.
 	Content       []byte `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2781,11 +2782,11 @@ const file_paymux_v1_deposit_proto_rawDesc = "" +
 	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\"P\n" +
 	"\x1aRecordBankMessagesResponse\x122\n" +
-	"\bmessages\x18\x01 \x03(\v2\x16.paymux.v1.BankMessageR\bmessages\"\x97\x01\n" +
+	"\bmessages\x18\x01 \x03(\v2\x16.paymux.v1.BankMessageR\bmessages\"\x96\x01\n" +
 	"\x16ImportStatementRequest\x12\"\n" +
 	"\bstore_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x121\n" +
-	"\x0fbank_account_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\rbankAccountId\x12&\n" +
-	"\acontent\x18\x03 \x01(\fB\f\xbaH\tz\a\x10\x01\x18\x80\x80\xc0\x02R\acontent\"\xa1\x01\n" +
+	"\x0fbank_account_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\rbankAccountId\x12%\n" +
+	"\acontent\x18\x03 \x01(\fB\v\xbaH\bz\x06\x10\x01\x18\xe0\xdc*R\acontent\"\xa1\x01\n" +
 	"\x17ImportStatementResponse\x12\x1a\n" +
 	"\brecorded\x18\x01 \x01(\x05R\brecorded\x12\x1e\n" +
 	"\n" +
