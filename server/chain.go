@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -144,7 +145,7 @@ func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 		}
 		surface := req.Peer().Protocol
 		if c.ViaGateway {
-			surface = "rest"
+			surface = cmp.Or(req.Header().Get(SurfaceHeader), "rest")
 		}
 		latency := time.Since(start)
 		if s.metrics != nil {

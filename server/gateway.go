@@ -242,3 +242,23 @@ func (g *gatewayHop) writeRESTError(w http.ResponseWriter, r *http.Request, err 
 	w.WriteHeader(httpStatus)
 	_, _ = w.Write(body)
 }
+
+// Loopback is an HTTP client into the API through the gateway hop's
+// in-process listener, for the compatibility surfaces (surface/payaction):
+// their calls pass the same policy chain as any client's, and the chain
+// believes the X-Forwarded-For they set (the caller's address) as it does
+// the REST gateway's. Set surfaceHeader to name the surface in the logs.
+func (s *Server) Loopback() *http.Client {
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{
+		Protocols: &protocols,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return s.gateway.listener.DialContext(ctx)
+		},
+	}}
+}
+
+// SurfaceHeader names, on a loopback call, the surface it came from
+// ("payaction"), for the process log, metrics and call log.
+const SurfaceHeader = "X-Paymux-Surface"

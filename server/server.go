@@ -88,6 +88,7 @@ type Server struct {
 	metrics  *metrics
 
 	handler http.Handler
+	root    *http.ServeMux
 	gateway *gatewayHop
 }
 
@@ -187,7 +188,7 @@ func New(d Deps) (*Server, error) {
 	if d.Pages != nil {
 		d.Pages.Mount(root)
 	}
-	s.handler = root
+	s.handler, s.root = root, root
 	return s, nil
 }
 
@@ -212,6 +213,10 @@ func MountOperations(mux *http.ServeMux, reg *prometheus.Registry, accounts *acc
 
 // clock is the server's clock, truncated to what PostgreSQL keeps.
 func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Mount adds another public surface beside the API (surface/payaction).
+// Call it while wiring, before the server serves.
+func (s *Server) Mount(surface interface{ Mount(*http.ServeMux) }) { surface.Mount(s.root) }
 
 // Handler serves every surface.
 func (s *Server) Handler() http.Handler { return s.handler }
