@@ -192,6 +192,150 @@ func TestParseTransactions(t *testing.T) {
 				Counterparty: "홍길동", Time: at(3, 5, 10, 0), TimeFromReceipt: true},
 		},
 		{
+			name: "Woori deposit", shape: "woori",
+			text: "[Web발신]\n우리 03/05 09:58\n*123456\n입금 10,000원\n홍길동\n잔액 110,000원",
+			want: Transaction{Kind: Deposit, Bank: providers.BankWoori, Amount: 10000, Balance: i64(110000),
+				Counterparty: "홍길동", Account: "*123456", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Woori withdrawal", shape: "woori",
+			text: "[Web발신]\n우리 03/05 09:58\n*123456\n출금 4,500원\n가나편의점역삼\n잔액 105,500원",
+			want: Transaction{Kind: Withdrawal, Bank: providers.BankWoori, Amount: 4500, Balance: i64(105500),
+				Counterparty: "가나편의점역삼", Account: "*123456", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Woori on one line", shape: "woori",
+			text: "[Web발신] 우리 03/05 09:58 *123456 입금 31,200원 가나상점환불 잔액 141,200원",
+			want: Transaction{Kind: Deposit, Bank: providers.BankWoori, Amount: 31200, Balance: i64(141200),
+				Counterparty: "가나상점환불", Account: "*123456", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Woori without a balance line", shape: "woori",
+			text: "[Web발신]\n우리 03/05 09:58\n*123456\n입금 1000원\n홍길동4821",
+			want: Transaction{Kind: Deposit, Bank: providers.BankWoori, Amount: 1000,
+				Counterparty: "홍길동4821", Account: "*123456", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Woori depositor named 우리", shape: "woori",
+			text: "[Web발신]\n우리 03/05 09:58\n*123456\n입금 10,000원\n우리\n잔액 110,000원",
+			want: Transaction{Kind: Deposit, Bank: providers.BankWoori, Amount: 10000, Balance: i64(110000),
+				Counterparty: "우리", Account: "*123456", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "IBK deposit", shape: "ibk",
+			text: "[Web발신]\n2025/03/05 09:58\n입금 10,000원\n잔액 110,000원\n홍길동\n123***45678901\n기업",
+			want: Transaction{Kind: Deposit, Bank: providers.BankIBK, Amount: 10000, Balance: i64(110000),
+				Counterparty: "홍길동", Account: "123***45678901", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "IBK withdrawal", shape: "ibk",
+			text: "[Web발신]\n2025/03/05 09:58\n출금 4,500원\n잔액 105,500원\n가나커피 역삼역\n123***45678901\n기업",
+			want: Transaction{Kind: Withdrawal, Bank: providers.BankIBK, Amount: 4500, Balance: i64(105500),
+				Counterparty: "가나커피 역삼역", Account: "123***45678901", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "IBK with date and time on two lines", shape: "ibk",
+			text: "[Web발신]\n2024/12/31\n23:59\n입금 1원\n잔액 110,001원\n(주)가나상사\n123***45678901\n기업",
+			want: Transaction{Kind: Deposit, Bank: providers.BankIBK, Amount: 1, Balance: i64(110001),
+				Counterparty: "(주)가나상사", Account: "123***45678901", Time: time.Date(2024, 12, 31, 23, 59, 0, 0, seoul)},
+		},
+		{
+			name: "IBK behind [국제발신]", shape: "ibk",
+			text: "[국제발신]\n[Web발신]\n2025/03/05 09:58\n입금 10,000원\n잔액 110,000원\n홍길동\n123***45678901\n기업",
+			want: Transaction{Kind: Deposit, Bank: providers.BankIBK, Amount: 10000, Balance: i64(110000),
+				Counterparty: "홍길동", Account: "123***45678901", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "IBK without a balance line", shape: "ibk",
+			text: "2025/03/05 09:58\n입금 20,000원\n홍길동\n123***45678901\n기업",
+			want: Transaction{Kind: Deposit, Bank: providers.BankIBK, Amount: 20000,
+				Counterparty: "홍길동", Account: "123***45678901", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Hana SMS deposit", shape: "hana-sms",
+			text: "[Web발신]\n하나,03/05, 09:58\n123******45678\n입금10,000원\n홍길동\n잔액110,000원",
+			want: Transaction{Kind: Deposit, Bank: providers.BankHana, Amount: 10000, Balance: i64(110000),
+				Counterparty: "홍길동", Account: "123******45678", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Hana SMS withdrawal, padded name, negative balance", shape: "hana-sms",
+			text: "[Web발신]\n하나,03/05 09:58\n123******45678\n출금55,000원\n가나교통\u3000\u3000\u3000\u3000\n잔액-55,000원",
+			want: Transaction{Kind: Withdrawal, Bank: providers.BankHana, Amount: 55000, Balance: i64(-55000),
+				Counterparty: "가나교통", Account: "123******45678", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Hana SMS with commas around the time, CRLF, no 원 after the balance", shape: "hana-sms",
+			text: "[Web발신]\n하나,03/05,09:58\r\n123*****45678\r\n입금15,000원\r\n가나상점환불\r\n잔액80,090",
+			want: Transaction{Kind: Deposit, Bank: providers.BankHana, Amount: 15000, Balance: i64(80090),
+				Counterparty: "가나상점환불", Account: "123*****45678", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Hana SMS with the name before the amount", shape: "hana-sms",
+			text: "[국제발신]\n하나, 03/05 09:58\n123****45678\n홍길동\n입금 10,000원\n잔액 110,000원",
+			want: Transaction{Kind: Deposit, Bank: providers.BankHana, Amount: 10000, Balance: i64(110000),
+				Counterparty: "홍길동", Account: "123****45678", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "MG deposit", shape: "mg",
+			text: "[Web발신]<새마을금고>123456**7 홍길동 입금10,000 잔액110,000원 03/05 09:58",
+			want: Transaction{Kind: Deposit, Bank: providers.BankMG, Amount: 10000, Balance: i64(110000),
+				Counterparty: "홍길동", Account: "123456**7", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "MG deposit, one field a line", shape: "mg",
+			text: "[Web발신]\n<새마을금고>123456**7\n홍길동\n입금10,000원\n잔액110,000원\n03/05 09:58",
+			want: Transaction{Kind: Deposit, Bank: providers.BankMG, Amount: 10000, Balance: i64(110000),
+				Counterparty: "홍길동", Account: "123456**7", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "MG withdrawal", shape: "mg",
+			text: "[Web발신]\n<새마을금고>123456**7\n가나관리비\n출금12,345\n잔액97,655원\n03/05 09:58",
+			want: Transaction{Kind: Withdrawal, Bank: providers.BankMG, Amount: 12345, Balance: i64(97655),
+				Counterparty: "가나관리비", Account: "123456**7", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "MG depositor whose name contains 입금", shape: "mg",
+			text: "<새마을금고>123456**7 김입금 입금10,000 잔액110,000원 03/05 09:58",
+			want: Transaction{Kind: Deposit, Bank: providers.BankMG, Amount: 10000, Balance: i64(110000),
+				Counterparty: "김입금", Account: "123456**7", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Busan deposit", shape: "busan",
+			text: "[Web발신]\n부산03/05 09:58 123456789***0 홍길동 입금10,000 잔액110,000",
+			want: Transaction{Kind: Deposit, Bank: providers.BankBusan, Amount: 10000, Balance: i64(110000),
+				Counterparty: "홍길동", Account: "123456789***0", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Busan withdrawal", shape: "busan",
+			text: "[Web발신] 부산03/05 09:58 123456789***0 가나상점 출금4,500 잔액105,500",
+			want: Transaction{Kind: Withdrawal, Bank: providers.BankBusan, Amount: 4500, Balance: i64(105500),
+				Counterparty: "가나상점", Account: "123456789***0", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Busan card settlement deposit", shape: "busan",
+			text: "[Web발신] 부산03/05 09:58 123456789***0 NH12345678 입금1,098,093 잔액3,456,789",
+			want: Transaction{Kind: Deposit, Bank: providers.BankBusan, Amount: 1098093, Balance: i64(3456789),
+				Counterparty: "NH12345678", Account: "123456789***0", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "Busan without a balance", shape: "busan",
+			text: "[Web발신]\n부산03/05 09:58 123456789***0 홍길동 입금8,000",
+			want: Transaction{Kind: Deposit, Bank: providers.BankBusan, Amount: 8000,
+				Counterparty: "홍길동", Account: "123456789***0", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "iM deposit", shape: "im",
+			text: "iM뱅크 03/05 09:58\n12345*67890\n입금 1,000,000\n잔액 1,189,248\n토스홍길동",
+			want: Transaction{Kind: Deposit, Bank: providers.BankDaegu, Amount: 1000000, Balance: i64(1189248),
+				Counterparty: "토스홍길동", Account: "12345*67890", Time: at(3, 5, 9, 58)},
+		},
+		{
+			name: "iM withdrawal", shape: "im",
+			text: "iM뱅크 03/05 09:58 12345*67890 출금 55,000 잔액 1,134,248 가나관리비",
+			want: Transaction{Kind: Withdrawal, Bank: providers.BankDaegu, Amount: 55000, Balance: i64(1134248),
+				Counterparty: "가나관리비", Account: "12345*67890", Time: at(3, 5, 9, 58)},
+		},
+		{
 			name: "full-width digits, zero-width spaces, CRLF and extra spaces", shape: "nh",
 			text: "\u200b농협　입금１０，０００원\r\n03/05   09:58\t352-****-1234-56 홍\u200b길동 잔액１１０，０００원",
 			want: Transaction{Kind: Deposit, Bank: providers.BankNH, Amount: 10000, Balance: i64(110000),
@@ -291,6 +435,17 @@ func TestParseNotTransactions(t *testing.T) {
 		{"KB header, unknown shape", "[KB]03/05 09:58 뭔가 다른 문자", StatusUnparsed, ReasonUnknownFormat},
 		{"unknown bank", "[가나은행] 입금 10,000원 홍길동", StatusUnparsed, ReasonUnknownFormat},
 		{"Toss-like without 토스뱅크", "50,000원 입금\n홍길동", StatusUnparsed, ReasonUnknownFormat},
+		{"Woori card approval", "[Web발신]\n우리(1234)승인\n홍*동님\n3,000원 일시불\n03/05 11:47\n가나상점\n누적1,234,567원", StatusIgnored, ReasonCardApproval},
+		{"Woori with a second amount in the name", "[Web발신]\n우리 03/05 09:58\n*123456\n입금 10,000원\n홍길동 입금20,000원\n잔액 110,000원", StatusUnparsed, ReasonAmbiguousAmount},
+		{"Woori text after the balance", "[Web발신]\n우리 03/05 09:58\n*123456\n입금 10,000원\n홍길동\n잔액 110,000원\n우리WON뱅킹", StatusUnparsed, ReasonAmbiguousAmount},
+		{"Woori header, unknown shape", "우리 03/05 09:58 뭔가 다른 문자", StatusUnparsed, ReasonUnknownFormat},
+		{"IBK bad date", "[Web발신]\n2025/02/30 09:58\n입금 10,000원\n잔액 110,000원\n홍길동\n123***45678901\n기업", StatusUnparsed, ReasonBadDate},
+		{"IBK-like text that names no bank", "[Web발신]\n2025/03/05 09:58\n입금 10,000원\n잔액 110,000원\n홍길동", StatusUnparsed, ReasonUnknownFormat},
+		{"IBK zero amount", "[Web발신]\n2025/03/05 09:58\n입금 0원\n잔액 110,000원\n홍길동\n123***45678901\n기업", StatusUnparsed, ReasonAbsurdAmount},
+		{"Hana SMS without a balance", "[Web발신]\n하나,03/05, 09:58\n123******45678\n입금10,000원\n홍길동", StatusUnparsed, ReasonUnknownFormat},
+		{"MG without the time", "[Web발신]<새마을금고>123456**7 홍길동 입금10,000 잔액110,000원", StatusUnparsed, ReasonUnknownFormat},
+		{"Busan bad time", "[Web발신] 부산03/05 24:58 123456789***0 홍길동 입금10,000 잔액110,000", StatusUnparsed, ReasonBadDate},
+		{"iM misplaced commas", "iM뱅크 03/05 09:58 12345*67890 입금 1,00,000 잔액 1,189,248 홍길동", StatusUnparsed, ReasonUnknownFormat},
 		{"empty", "", StatusUnparsed, ReasonEmpty},
 		{"only spaces and zero-width", " \u200b\n\t\ufeff ", StatusUnparsed, ReasonEmpty},
 		{"only envelope", "[Web발신]\n", StatusUnparsed, ReasonEmpty},
@@ -318,6 +473,36 @@ func TestParseNeedsReceivedAtForYearlessAlerts(t *testing.T) {
 	r = Parse("[하나은행] 2025.03.05 09:58 입금 10,000원 홍길동 잔액 110,000원", time.Time{})
 	if r.Status != StatusTransaction {
 		t.Fatalf("got %+v, want a transaction", r)
+	}
+	// So does the IBK alert.
+	r = Parse("[Web발신]\n2025/03/05 09:58\n입금 10,000원\n잔액 110,000원\n홍길동\n123***45678901\n기업", time.Time{})
+	if r.Status != StatusTransaction {
+		t.Fatalf("got %+v, want a transaction", r)
+	}
+	// The Woori alert does not.
+	r = Parse("[Web발신]\n우리 03/05 09:58\n*123456\n입금 10,000원\n홍길동\n잔액 110,000원", time.Time{})
+	if r.Status != StatusUnparsed || r.Reason != ReasonNoReceivedAt {
+		t.Fatalf("got %+v, want unparsed for want of receivedAt", r)
+	}
+}
+
+// A text that starts like a known bank's alert but does not match its shape
+// says which shape it looked like, so a human sees which bank changed its
+// template.
+func TestParseRecognisedHeaderNamesTheShape(t *testing.T) {
+	tests := []struct{ text, shape string }{
+		{"우리 03/05 09:58 뭔가 다른 문자", "woori"},
+		{"2025/03/05 09:58 입금 10,000원 뭔가 다른 문자 기업", "ibk"},
+		{"하나,03/05 09:58 뭔가 다른 문자", "hana-sms"},
+		{"<새마을금고>뭔가 다른 문자", "mg"},
+		{"부산03/05 09:58 뭔가 다른 문자", "busan"},
+		{"iM뱅크 03/05 09:58 뭔가 다른 문자", "im"},
+	}
+	for _, tt := range tests {
+		r := Parse(tt.text, received)
+		if r.Status != StatusUnparsed || r.Reason != ReasonUnknownFormat || r.Shape != tt.shape {
+			t.Errorf("Parse(%q) = %+v, want unparsed as shape %q", tt.text, r, tt.shape)
+		}
 	}
 }
 
@@ -361,6 +546,10 @@ func TestParseHostileInputIsFast(t *testing.T) {
 		strings.Repeat("농협 입금1", MaxMessageBytes/len("농협 입금1")),
 		"농협 입금10,000원 03/05 09:58 " + strings.Repeat("*-", 900) + " 잔액",
 		"KB스타뱅킹 " + strings.Repeat("입금 1원 ", 200),
+		"우리 03/05 09:58 *1 입금 1원 " + strings.Repeat("잔액 1원 ", 200),
+		"2025/03/05 09:58 입금 1원 " + strings.Repeat("1*1 ", 400) + "기업",
+		"하나,03/05 09:58 1*1 " + strings.Repeat("입금1원 ", 200),
+		"<새마을금고>1*1 " + strings.Repeat("입금1 잔액1원 ", 120),
 		strings.Repeat("1,", 1000),
 	}
 	for _, in := range inputs {
