@@ -623,7 +623,7 @@ func TestConcurrentDepositsPayAnOrderOnce(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					svc := e.newSvc() // a replica of its own
-					bal := int64(i) // distinct balances: four genuine deposits
+					bal := int64(i)   // distinct balances: four genuine deposits
 					res, err := svc.Record(e.ctx, []deposit.TransactionInput{{
 						BankAccountID: e.account.ID, Amount: 7000, DepositorName: fmt.Sprintf("동시%d", r), At: e.clock.Now(), Balance: &bal,
 					}})
