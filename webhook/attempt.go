@@ -12,6 +12,7 @@ import (
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/webhookattempt"
 	"github.com/paymux/paymux/ent/webhookendpoint"
+	"github.com/paymux/paymux/redact"
 	"github.com/paymux/paymux/secrets"
 )
 
@@ -41,6 +42,9 @@ type request struct {
 	url     string
 	headers http.Header
 	body    []byte
+	// verdict, when set, judges a 2xx answer by the endpoint's format: why
+	// it is not a success, or "". Unset, any 2xx is one.
+	verdict func(status int, body []byte, truncated bool) string
 }
 
 // build signs the event for the endpoint with its secret (and the
@@ -53,7 +57,12 @@ func (s *sender) build(ep *ent.WebhookEndpoint, ev *ent.Event) (*request, error)
 	}
 	var body []byte
 	contentType := "application/json"
-	if ep.ContentType == webhookendpoint.ContentTypeFORM {
+	switch ep.ContentType {
+	case webhookendpoint.ContentTypePAYACTION:
+		if body, err = payActionBody(ev); err != nil {
+			return nil, err
+		}
+	case webhookendpoint.ContentTypeFORM:
 		contentType = "application/x-www-form-urlencoded"
 		var obj struct {
 			Status string `json:"status"` // the payment's, schedule's or billing key's
@@ -68,7 +77,7 @@ func (s *sender) build(ep *ent.WebhookEndpoint, ev *ent.Event) (*request, error)
 			"data":                {string(data)},
 		}
 		body = []byte(form.Encode())
-	} else {
+	default:
 		body, err = json.Marshal(struct {
 			Type      string          `json:"type"`
 			Timestamp string          `json:"timestamp"`
@@ -82,18 +91,41 @@ func (s *sender) build(ep *ent.WebhookEndpoint, ev *ent.Event) (*request, error)
 	h := Headers(eventID, now, Sign(keys, eventID, now, body))
 	h.Set("Content-Type", contentType)
 	h.Set("User-Agent", "paymux-webhooks/1")
-	return &request{url: ep.URL, headers: h, body: body}, nil
+	r := &request{url: ep.URL, headers: h, body: body}
+	if ep.ContentType == webhookendpoint.ContentTypePAYACTION {
+		// PayAction's receivers compare x-webhook-key with the key they
+		// were given; paymux's signature stays for those that verify it.
+		secret, err := s.openSecret(ep, ep.SecretSealed)
+		if err != nil {
+			return nil, err
+		}
+		h.Set(headerPayActionKey, secret)
+		h.Set(headerPayActionMall, ev.StoreID)
+		h.Set(headerPayActionTrace, eventID)
+		r.verdict = payActionVerdict
+	}
+	return r, nil
+}
+
+// openSecret opens a sealed signing secret of ep: the "whsec_" string the
+// merchant was shown.
+func (s *sender) openSecret(ep *ent.WebhookEndpoint, sealed []byte) (string, error) {
+	plain, err := s.keyring.Decrypt(sealed, secretAD(ep.ID))
+	if err != nil {
+		return "", fmt.Errorf("endpoint %s secret: %w", ep.ID, err)
+	}
+	return string(plain), nil
 }
 
 // endpointSecrets opens the signing secrets: the current one, then the
 // previous one while its overlap lasts.
 func (s *sender) endpointSecrets(ep *ent.WebhookEndpoint) ([][]byte, error) {
 	open := func(sealed []byte) ([]byte, error) {
-		plain, err := s.keyring.Decrypt(sealed, secretAD(ep.ID))
+		plain, err := s.openSecret(ep, sealed)
 		if err != nil {
-			return nil, fmt.Errorf("endpoint %s secret: %w", ep.ID, err)
+			return nil, err
 		}
-		return ParseSecret(string(plain))
+		return ParseSecret(plain)
 	}
 	cur, err := open(ep.SecretSealed)
 	if err != nil {
@@ -124,16 +156,24 @@ type result struct {
 	latency    time.Duration
 	err        error
 	retryAfter time.Duration
+	// refused is why a 2xx answer is no success in the endpoint's format
+	// (request.verdict); "" when it is.
+	refused string
 }
 
-// ok reports a 2xx answer.
-func (r result) ok() bool { return r.err == nil && r.status >= 200 && r.status < 300 }
+// ok reports a 2xx answer that the endpoint's format takes for a success.
+func (r result) ok() bool {
+	return r.err == nil && r.refused == "" && r.status >= 200 && r.status < 300
+}
 
-// failure says what went wrong with an attempt, for a disabled endpoint's
-// reason.
+// failure says what went wrong with an attempt, for the delivery log and a
+// disabled endpoint's reason.
 func (r result) failure() string {
-	if r.err != nil {
+	switch {
+	case r.err != nil:
 		return r.err.Error()
+	case r.refused != "":
+		return r.refused
 	}
 	return fmt.Sprintf("HTTP %d", r.status)
 }
@@ -152,8 +192,19 @@ func (s *sender) send(ctx context.Context, r *request) result {
 		return result{at: at, err: err, latency: time.Since(start)}
 	}
 	defer resp.Body.Close()
-	body, truncated, rerr := ReadLimited(resp.Body, s.maxResponseBytes)
-	out := result{at: at, status: resp.StatusCode, body: body, truncated: truncated, latency: time.Since(start), headers: map[string]string{}}
+	keep, limit := max(s.maxResponseBytes, 0), max(s.maxResponseBytes, 0)
+	if r.verdict != nil {
+		limit = max(limit, payActionAnswerBytes) // judged whole, however little is kept
+	}
+	body, truncated, rerr := ReadLimited(resp.Body, limit)
+	var refused string
+	if r.verdict != nil && rerr == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		refused = r.verdict(resp.StatusCode, body, truncated)
+	}
+	if int64(len(body)) > keep {
+		body, truncated = body[:keep], true
+	}
+	out := result{at: at, status: resp.StatusCode, body: body, truncated: truncated, latency: time.Since(start), headers: map[string]string{}, refused: refused}
 	for k := range resp.Header {
 		out.headers[k] = resp.Header.Get(k)
 	}
@@ -178,6 +229,10 @@ func (s *sender) logAttempt(ctx context.Context, db *ent.Client, ep *ent.Webhook
 	for k := range r.headers {
 		hdr[k] = r.headers.Get(k)
 	}
+	// The secret is kept sealed, never in the log.
+	if _, ok := r.headers[http.CanonicalHeaderKey(headerPayActionKey)]; ok {
+		hdr[http.CanonicalHeaderKey(headerPayActionKey)] = redact.Redacted
+	}
 	c := db.WebhookAttempt.Create().
 		SetStoreID(ep.StoreID).
 		SetEndpointID(ep.ID).
@@ -193,8 +248,8 @@ func (s *sender) logAttempt(ctx context.Context, db *ent.Client, ep *ent.Webhook
 		SetResponseTruncated(res.truncated).
 		SetLatencyUs(res.latency.Microseconds()).
 		SetCreatedAt(at)
-	if res.err != nil {
-		c.SetError(res.err.Error())
+	if res.err != nil || res.refused != "" {
+		c.SetError(res.failure())
 	}
 	return c.Save(ctx)
 }

@@ -12,11 +12,13 @@ import (
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/webhookattempt"
 	"github.com/paymux/paymux/ent/webhookdelivery"
+	"github.com/paymux/paymux/ent/webhookendpoint"
 	"github.com/paymux/paymux/secrets"
 )
 
 // TestEndpoint sends an endpoint a sample event of eventType at once (a
-// paid TEST payment's, say), signed like any, and keeps the attempt in the
+// paid TEST payment's, say; a matched deposit's for PAYACTION, which takes
+// its event types only), signed like any, and keeps the attempt in the
 // delivery log under a delivery marked TEST, which is never resent.
 func (s *Service) TestEndpoint(ctx context.Context, id string, testOnly bool, eventType string) (*ent.WebhookAttempt, error) {
 	ep, err := s.Endpoint(ctx, id, testOnly)
@@ -26,13 +28,27 @@ func (s *Service) TestEndpoint(ctx context.Context, id string, testOnly bool, ev
 	if err := s.checkEventTypes("event_type", []string{eventType}); err != nil {
 		return nil, err
 	}
+	if !carries(ep.ContentType, eventType) {
+		return nil, apierr.InvalidField("event_type", "a %s endpoint carries %s only", ep.ContentType, strings.Join(payActionEventTypes, ", "))
+	}
 	now := s.sender.clock()
 	paymentID := "pay_test_" + secrets.RandomString(12)
-	sample, err := json.Marshal(map[string]any{
+	data := map[string]any{
 		"id": paymentID, "storeId": ep.StoreID, "merchantPaymentId": "test-order",
 		"orderName": "TEST", "status": "PAYMENT_STATUS_" + strings.ToUpper(strings.TrimPrefix(eventType, "payment.")),
 		"mode": "MODE_" + string(ep.Mode), "amounts": map[string]any{"total": "1000"}, "test": true,
-	})
+	}
+	if ep.ContentType == webhookendpoint.ContentTypePAYACTION {
+		// A deposit: what the bank transfer events carry.
+		at := now.Format(time.RFC3339Nano)
+		data = map[string]any{
+			"id": "dep_test_" + secrets.RandomString(12), "storeId": ep.StoreID, "mode": "MODE_" + string(ep.Mode),
+			"bankAccountId": "bac_test", "type": "DEPOSIT_TYPE_DEPOSIT", "status": "DEPOSIT_STATUS_MATCHED",
+			"amount": "1000", "depositorName": "홍길동", "balance": "1000", "transactionTime": at,
+			"paymentId": paymentID, "merchantPaymentId": "test-order", "matchType": "MATCH_TYPE_AUTO", "matchTime": at,
+		}
+	}
+	sample, err := json.Marshal(data)
 	if err != nil {
 		return nil, err
 	}

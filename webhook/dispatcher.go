@@ -33,10 +33,10 @@ import (
 //     transaction, and sends each in its own goroutine: an endpoint holds at
 //     most its cap of the workers (capLocked), never the others' deliveries.
 //  3. Each attempt is logged (outcomes waiting are written in one
-//     transaction, recordLoop); the delivery succeeds (2xx), is retried on
-//     the schedule (Retry-After honoured), or fails for good. 410 Gone and an
-//     endpoint failing for webhooks.disable_after disable the endpoint
-//     (health.go).
+//     transaction, recordLoop); the delivery succeeds (2xx; for PAYACTION,
+//     200 with {"status":"success"}), is retried on the schedule
+//     (Retry-After honoured), or fails for good. 410 Gone and an endpoint
+//     failing for webhooks.disable_after disable the endpoint (health.go).
 //  4. A worker that dies leaves its lease to run out: the delivery is sent
 //     again (at least once, with the same webhook-id for the receiver to
 //     drop the duplicate).
@@ -325,9 +325,10 @@ func (d *Dispatcher) claim(ctx context.Context, n int) (out []*claimedDelivery, 
 func (d *Dispatcher) attempt(ctx context.Context, c *claimedDelivery) error {
 	del, ep, ev := c.d, c.ep, c.ev
 	ctx = tenant.System(ctx)
-	// A deleted or disabled endpoint, or an event gone (a TEST call's record
-	// resent by hand, say): nothing to send.
-	if ep == nil || !ep.Enabled || ev == nil {
+	// A deleted or disabled endpoint, an event gone (a TEST call's record
+	// resent by hand, say), or one the endpoint's format cannot carry (its
+	// content type changed to PAYACTION since): nothing to send.
+	if ep == nil || !ep.Enabled || ev == nil || !carries(ep.ContentType, ev.Type) {
 		return d.db.WebhookDelivery.UpdateOne(del).SetStatus(webhookdelivery.StatusFAILED).ClearLeaseUntil().Exec(ctx)
 	}
 	r, err := d.sender.build(ep, ev)

@@ -66,7 +66,8 @@ type world struct {
 	svc     *webhook.Service
 }
 
-var eventTypes = []string{"payment.paid", "payment.cancelled", "payment.ready"}
+var eventTypes = []string{"payment.paid", "payment.cancelled", "payment.ready",
+	"deposit.received", "deposit.matched", "deposit.unmatched", "bank.transaction"}
 
 func testConfig() webhook.Config {
 	return webhook.Config{

@@ -18,7 +18,9 @@
 //     endpoints (URL checks, secrets generated and sealed with the keyring,
 //     rotation with an overlap), TEST calls and resends.
 //   - What is sent (attempt.go): the event's stored data in a JSON or form
-//     body, signed for the endpoint.
+//     body, signed for the endpoint; or, for a PAYACTION endpoint
+//     (payaction.go), the bank transfer events in PayAction's format, with
+//     its headers, done only on its {"status":"success"} answer.
 //
 // And the building blocks, which need no database:
 //

@@ -102,8 +102,12 @@ var quietEventTypes = []string{"payment.ready", "payment.pay_pending"}
 
 // wants reports whether an endpoint takes an event of this type about a
 // payment of this method (empty filters take everything but the quiet
-// event types).
+// event types). A PAYACTION endpoint takes the events its format carries
+// only, its filters narrowing further.
 func wants(ep *ent.WebhookEndpoint, eventType, method string) bool {
+	if !carries(ep.ContentType, eventType) {
+		return false
+	}
 	if len(ep.EventTypes) > 0 && !slices.Contains(ep.EventTypes, eventType) {
 		return false
 	}
