@@ -32,6 +32,7 @@ import (
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/server"
 	"github.com/paymux/paymux/surface/pages"
+	"github.com/paymux/paymux/surface/payaction"
 	"github.com/paymux/paymux/webhook"
 )
 
@@ -224,6 +225,8 @@ func New(o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.Server.Mount(payaction.New(payaction.Deps{Client: a.Server.Loopback(), BaseURL: "http://paymux.loopback",
+		Logger: log, Now: now}))
 	return a, nil
 }
 
