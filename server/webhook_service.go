@@ -62,8 +62,11 @@ func payMethodNames(in []paymuxv1.PayMethod) []string {
 }
 
 func contentTypeFromPB(ct paymuxv1.WebhookContentType) webhookendpoint.ContentType {
-	if ct == paymuxv1.WebhookContentType_WEBHOOK_CONTENT_TYPE_FORM {
+	switch ct {
+	case paymuxv1.WebhookContentType_WEBHOOK_CONTENT_TYPE_FORM:
 		return webhookendpoint.ContentTypeFORM
+	case paymuxv1.WebhookContentType_WEBHOOK_CONTENT_TYPE_PAYACTION:
+		return webhookendpoint.ContentTypePAYACTION
 	}
 	return webhookendpoint.ContentTypeJSON
 }
@@ -164,11 +167,7 @@ func (s *webhookService) RotateWebhookSecret(ctx context.Context, req *connect.R
 }
 
 func (s *webhookService) TestWebhookEndpoint(ctx context.Context, req *connect.Request[paymuxv1.TestWebhookEndpointRequest]) (*connect.Response[paymuxv1.TestWebhookEndpointResponse], error) {
-	typ := req.Msg.GetEventType()
-	if typ == "" {
-		typ = paymentsvc.EventType(payment.StatusPAID)
-	}
-	a, err := s.webhooks.TestEndpoint(ctx, req.Msg.GetId(), testKeyCall(ctx), typ)
+	a, err := s.webhooks.TestEndpoint(ctx, req.Msg.GetId(), testKeyCall(ctx), req.Msg.GetEventType())
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,12 @@ func (s *Service) TestEndpoint(ctx context.Context, id string, testOnly bool, ev
 	if err != nil {
 		return nil, err
 	}
+	if eventType == "" { // what the endpoint is for
+		eventType = "payment.paid"
+		if ep.ContentType == webhookendpoint.ContentTypePAYACTION {
+			eventType = payActionEventTypes[0]
+		}
+	}
 	if err := s.checkEventTypes("event_type", []string{eventType}); err != nil {
 		return nil, err
 	}

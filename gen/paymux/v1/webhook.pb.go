@@ -40,8 +40,9 @@ const (
 	// application/json in PayAction's style, with its headers x-webhook-key
 	// (the endpoint's secret), x-mall-id (the store id) and x-trace-id (the
 	// event id); a delivery counts as done only when the receiver answers
-	// 200 with {"status":"success"}. Carries the bank transfer events only
-	// (payment.paid of a bank transfer, deposit.*, bank.transaction).
+	// 200 with {"status":"success"}. Carries PayAction's two webhooks only:
+	// deposit.matched (its 매칭완료 webhook, automatic or manual) and
+	// bank.transaction (its 입출금 데이터수신).
 	WebhookContentType_WEBHOOK_CONTENT_TYPE_PAYACTION WebhookContentType = 3
 )
 
@@ -1054,7 +1055,8 @@ func (x *RotateWebhookSecretResponse) GetSecret() string {
 type TestWebhookEndpointRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// The sample event's type. Unset: "payment.paid".
+	// The sample event's type. Unset: "payment.paid" ("deposit.matched" for a
+	// PAYACTION endpoint).
 	EventType     string `protobuf:"bytes,2,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
