@@ -221,42 +221,15 @@ func trailingDigits(s string) string {
 
 func messageAD(id string) []byte { return []byte("bank-message:" + id) }
 
-// accountLike is a run of digits with dashes or stars, long enough to be
-// an account or phone number (amounts use commas, dates slashes).
-var accountLike = regexp.MustCompile(`[0-9*][0-9*-]{7,}[0-9*]`)
-
-// MessageText opens a message's text for display: account-like and
-// identity numbers masked (all but the last 4 digits), then paymux's
-// usual text redaction.
+// MessageText opens a message's text for display: account, phone and
+// identity numbers masked to their last 4 digits, then paymux's usual text
+// redaction.
 func (s *Service) MessageText(m *ent.BankMessage) (string, error) {
 	plain, err := s.keyring.Decrypt(m.TextSealed, messageAD(m.ID))
 	if err != nil {
 		return "", fmt.Errorf("open bank message %s: %w", m.ID, err)
 	}
-	masked := accountLike.ReplaceAllStringFunc(string(plain), func(run string) string {
-		digits := 0
-		for _, c := range run {
-			if c >= '0' && c <= '9' {
-				digits++
-			}
-		}
-		if digits < 6 {
-			return run
-		}
-		b := []byte(run)
-		keep := 4
-		for i := len(b) - 1; i >= 0; i-- {
-			if b[i] >= '0' && b[i] <= '9' {
-				if keep > 0 {
-					keep--
-				} else {
-					b[i] = '*'
-				}
-			}
-		}
-		return string(b)
-	})
-	return redact.String(masked), nil
+	return redact.String(redact.MaskDigitRuns(string(plain))), nil
 }
 
 // Messages lists the caller's bank messages as it may see them.

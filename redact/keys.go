@@ -12,6 +12,7 @@ type class uint8
 
 const (
 	classNone     class = iota
+	classText           // free text: digit runs of accounts and phones masked (MaskDigitRuns)
 	classCard           // BIN + last 4 (MaskCard)
 	classIdentity       // first 3 + last 4 of 10 or more digits (MaskIdentity)
 	classResident       // every digit masked (resident registration numbers)
@@ -34,6 +35,7 @@ var exemptKeys = map[string]bool{
 	"secretnames":       true, // a channel's list of secret NAMES
 	"secretname":        true,
 	"tokentype":         true, // "Bearer"
+	"bankaccountid":     true, // paymux's id of a bank account ("bac_..."), not its number
 }
 
 // A key containing one of these is a secret.
@@ -218,6 +220,12 @@ func classifyNorm(k, p []byte) class {
 		if bytes.Contains(p, []byte("receipt")) {
 			return classIdentity
 		}
+	case string(k) == "text" && string(p) == "messages":
+		// Bank SMS forwarded to paymux: account and phone numbers inside.
+		return classText
+	case string(k) == "content" && len(p) == 0:
+		// A bank statement file, whole (base64): every row is personal data.
+		return classSecret
 	}
 	return classNone
 }

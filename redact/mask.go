@@ -127,6 +127,8 @@ func maskClass(c class, s string) string {
 		return maskAuth(s)
 	case classNone:
 		return textString(s)
+	case classText:
+		return MaskDigitRuns(textString(s))
 	}
 	for range 4 {
 		n := textString(s)
@@ -149,3 +151,45 @@ func maskClass(c class, s string) string {
 func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
 func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 func isAlnum(c byte) bool  { return isDigit(c) || isLetter(c) }
+
+// MaskDigitRuns masks account, phone and identity numbers inside free text
+// (a bank alert): every run of digits, '-' and '*' holding 6 or more digits
+// keeps its last 4 digits, the others become '*' ("352-1234-5678-90" →
+// "***-****-**78-90"). Amounts (commas), dates and times (slashes, colons,
+// dots) have shorter runs and stay. Masking twice changes nothing more.
+func MaskDigitRuns(s string) string {
+	var b []byte
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) && s[i] != '*' {
+			i++
+			continue
+		}
+		j, digits := i, 0
+		for j < len(s) && (isDigit(s[j]) || s[j] == '*' || s[j] == '-') {
+			if isDigit(s[j]) {
+				digits++
+			}
+			j++
+		}
+		if digits >= 6 {
+			if b == nil {
+				b = []byte(s)
+			}
+			keep := 4
+			for k := j - 1; k >= i; k-- {
+				if isDigit(b[k]) {
+					if keep > 0 {
+						keep--
+					} else {
+						b[k] = '*'
+					}
+				}
+			}
+		}
+		i = j
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
+}

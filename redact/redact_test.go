@@ -36,6 +36,25 @@ func TestMaskCard(t *testing.T) {
 	}
 }
 
+func TestMaskDigitRuns(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"352-****-1234-56", "***-****-**34-56"},
+		{"입금10,000원 03/05 09:58 잔액110,000원", "입금10,000원 03/05 09:58 잔액110,000원"},
+		{"123456", "**3456"},
+		{"12345", "12345"},
+		{"***-****-**34-56", "***-****-**34-56"},
+		{"홍길동 01012345678 입금", "홍길동 *******5678 입금"},
+	} {
+		if got := MaskDigitRuns(tc.in); got != tc.want {
+			t.Errorf("MaskDigitRuns(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if got := MaskDigitRuns(MaskDigitRuns(tc.in)); got != tc.want {
+			t.Errorf("MaskDigitRuns twice (%q) = %q", tc.in, got)
+		}
+	}
+}
+
 func TestMaskIdentity(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
@@ -154,6 +173,12 @@ func TestClassifyKey(t *testing.T) {
 
 func TestJSON(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
+		{"bank messages: accounts and phones in the text, amounts and times kept",
+			`{"messages":[{"text":"[Web발신]\n신한12/03 15:04\n110-123-456789\n입금 50,000\n잔액 1,234,567\n 홍길동 010-1234-5678"}],"text":"110123456789"}`,
+			`{"messages":[{"text":"[Web발신]\n신한12/03 15:04\n***-***-**6789\n입금 50,000\n잔액 1,234,567\n 홍길동 ***-****-5678"}],"text":"110123456789"}`},
+		{"a statement file is kept out whole",
+			`{"bankAccountId":"bac_1","content":"6rGw656Y7J287IucLOyggeyalA=="}`,
+			`{"bankAccountId":"bac_1","content":"[REDACTED]"}`},
 		{"key-in charge",
 			`{"card":{"number":"9410000000000005","expiry_year":2029,"expiry_month":12,"birth_or_business_number":"900101","password_two_digits":"12","installment_months":0}}`,
 			`{"card":{"number":"941000******0005","expiry_year":2029,"expiry_month":12,"birth_or_business_number":"******","password_two_digits":"[REDACTED]","installment_months":0}}`},
