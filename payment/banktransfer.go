@@ -167,25 +167,13 @@ func (s *Service) cancelBankTransfer(ctx context.Context, in CancelInput, p *ent
 			SetStatus(cancellation.StatusSUCCEEDED).
 			SetAmount(plan.Amount).SetTaxFree(plan.TaxFree).SetVat(plan.VAT).SetFull(plan.Full).
 			SetReason(in.Reason).SetCancelledAt(now)
-		if ra := in.RefundAccount; ra != nil {
-			sealed, err := s.keyring.Encrypt([]byte(ra.Number), []byte("refund:"+id))
-			if err != nil {
-				return err
-			}
-			create.SetRefundBank(string(refundBank)).SetRefundNumberSealed(sealed).
-				SetRefundNumberMasked(MaskDigits(ra.Number)).SetRefundHolder(ra.Holder).SetRefundPhone(ra.Phone)
+		if err := s.setRefundAccount(create, id, in.RefundAccount, refundBank); err != nil {
+			return err
 		}
 		if outC, err = create.Save(ctx); err != nil {
 			return err
 		}
-		ev := paystate.PartialCancel
-		if next.Cancellable() == 0 {
-			ev = paystate.FullCancel
-		}
-		outP, err = s.Transition(ctx, tx, cur, ev, func(u *ent.PaymentUpdateOne) {
-			u.SetCancelled(next.Cancelled).SetCancelledTaxFree(next.CancelledTaxFree).SetCancelledVat(next.CancelledVAT).
-				SetCancelledAt(now)
-		})
+		outP, err = s.recordCancelled(ctx, tx, cur, next, now)
 		return err
 	})
 	if err != nil {

@@ -90,13 +90,10 @@ func (s *Service) Cancel(ctx context.Context, in CancelInput) (*ent.Payment, *en
 			SetStatus(cancellation.StatusREQUESTED).
 			SetAmount(plan.Amount).SetTaxFree(plan.TaxFree).SetVat(plan.VAT).SetFull(plan.Full).
 			SetReason(in.Reason)
-		if ra := in.RefundAccount; ra != nil && cur.Method == payment.MethodVIRTUAL_ACCOUNT {
-			sealed, err := s.keyring.Encrypt([]byte(ra.Number), []byte("refund:"+id))
-			if err != nil {
+		if cur.Method == payment.MethodVIRTUAL_ACCOUNT {
+			if err := s.setRefundAccount(create, id, in.RefundAccount, refundBank); err != nil {
 				return err
 			}
-			create.SetRefundBank(string(refundBank)).SetRefundNumberSealed(sealed).
-				SetRefundNumberMasked(MaskDigits(ra.Number)).SetRefundHolder(ra.Holder).SetRefundPhone(ra.Phone)
 		}
 		c, err = create.Save(ctx)
 		p = cur
@@ -107,6 +104,21 @@ func (s *Service) Cancel(ctx context.Context, in CancelInput) (*ent.Payment, *en
 	}
 	res, pgErr := s.sendCancel(ctx, p, ch, c)
 	return s.settleCancel(ctx, p, c, res, pgErr)
+}
+
+// setRefundAccount adds the refund account (if any) to cancel id being
+// created: its number sealed for the PG, and masked for display.
+func (s *Service) setRefundAccount(create *ent.CancellationCreate, id string, ra *RefundAccount, bank providers.Bank) error {
+	if ra == nil {
+		return nil
+	}
+	sealed, err := s.keyring.Encrypt([]byte(ra.Number), []byte("refund:"+id))
+	if err != nil {
+		return err
+	}
+	create.SetRefundBank(string(bank)).SetRefundNumberSealed(sealed).
+		SetRefundNumberMasked(MaskDigits(ra.Number)).SetRefundHolder(ra.Holder).SetRefundPhone(ra.Phone)
+	return nil
 }
 
 // cancelField is the request field a refused cancel split is about.

@@ -337,14 +337,7 @@ func (s *Service) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cance
 		if outC, err = upd.Save(ctx); err != nil {
 			return err
 		}
-		ev := paystate.PartialCancel
-		if next.Cancellable() == 0 {
-			ev = paystate.FullCancel
-		}
-		outP, err = s.Transition(ctx, tx, cur, ev, func(u *ent.PaymentUpdateOne) {
-			u.SetCancelled(next.Cancelled).SetCancelledTaxFree(next.CancelledTaxFree).SetCancelledVat(next.CancelledVAT).
-				SetCancelledAt(cancelTime(res, now))
-		})
+		outP, err = s.recordCancelled(ctx, tx, cur, next, cancelTime(res, now))
 		return err
 	})
 	if err != nil {
@@ -362,6 +355,19 @@ func (s *Service) settleCancel(ctx context.Context, p *ent.Payment, c *ent.Cance
 		}
 	}
 	return outP, outC, nil
+}
+
+// recordCancelled moves payment cur, inside tx, to the amounts next that a
+// cancel left: PARTIAL_CANCELLED, or CANCELLED when nothing is left.
+func (s *Service) recordCancelled(ctx context.Context, tx *ent.Tx, cur *ent.Payment, next money.Amounts, at time.Time) (*ent.Payment, error) {
+	ev := paystate.PartialCancel
+	if next.Cancellable() == 0 {
+		ev = paystate.FullCancel
+	}
+	return s.Transition(ctx, tx, cur, ev, func(u *ent.PaymentUpdateOne) {
+		u.SetCancelled(next.Cancelled).SetCancelledTaxFree(next.CancelledTaxFree).SetCancelledVat(next.CancelledVAT).
+			SetCancelledAt(at)
+	})
 }
 
 // cancelDoneBefore decides a cancel the PG answered "already done": if the
