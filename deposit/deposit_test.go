@@ -364,9 +364,29 @@ func TestDuplicatesAreRecordedOnce(t *testing.T) {
 		if m := msgs[0]; m.Message.Status != bankmessage.StatusDUPLICATE || m.Deposit.ID != first[0].Deposit.ID || m.Message.BankAccountID != e.account.ID {
 			t.Fatalf("the SMS of a recorded deposit: %s %+v", m.Message.Status, m.Message)
 		}
-		n, err := db.Deposit.Query().Count(tenant.System(context.Background()))
+		n, err := db.Deposit.Query().Where(entdeposit.Amount(10000)).Count(tenant.System(context.Background()))
 		if err != nil || n != 1 {
-			t.Errorf("%d deposits recorded, want 1 (%v)", n, err)
+			t.Errorf("%d deposits of the SMS'd transfer recorded, want 1 (%v)", n, err)
+		}
+		// A feed that tells two transfers apart by its ids, with no balance
+		// to separate them, records both; sent again, neither is recorded.
+		pair := []deposit.TransactionInput{
+			{BankAccountID: e.account.ID, Amount: 20000, DepositorName: "김민준", At: at, SourceID: "row-1"},
+			{BankAccountID: e.account.ID, Amount: 20000, DepositorName: "김민준", At: at, SourceID: "row-2"},
+		}
+		for round, wantDup := range []bool{false, true} {
+			res, err := e.svc.Record(e.ctx, pair)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Duplicate != wantDup || res[1].Duplicate != wantDup || res[0].Deposit.ID == res[1].Deposit.ID {
+				t.Errorf("round %d: two rows of one minute: %v %v, ids %s %s", round, res[0].Duplicate, res[1].Duplicate, res[0].Deposit.ID, res[1].Deposit.ID)
+			}
+		}
+		// Without ids, the same name, amount and minute is one transaction.
+		noID, err := e.svc.Record(e.ctx, []deposit.TransactionInput{{BankAccountID: e.account.ID, Amount: 20000, DepositorName: "김민준", At: at}})
+		if err != nil || !noID[0].Duplicate {
+			t.Errorf("a report without an id: %+v %v", noID, err)
 		}
 		// The same SMS forwarded twice is one message.
 		twice, err := e.svc.RecordMessages(e.ctx, e.storeID, []deposit.MessageInput{{Text: sms, SourceID: "sms-77"}})

@@ -100,7 +100,8 @@ func (s *Service) recordOne(ctx context.Context, a *ent.BankAccount, t Transacti
 	for try := 0; ; try++ {
 		res = Result{}
 		err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-			if dup, err := findRecorded(ctx, tx, a.ID, key, source, t.SourceID); dup != nil || err != nil {
+			dup, dedupeKey, err := findRecorded(ctx, tx, a.ID, key, source, t.SourceID)
+			if dup != nil || err != nil {
 				res = Result{Deposit: dup, Duplicate: true}
 				return err
 			}
@@ -114,7 +115,7 @@ func (s *Service) recordOne(ctx context.Context, a *ent.BankAccount, t Transacti
 				SetType(typ).SetStatus(status).SetAmount(t.Amount).
 				SetDepositorName(t.DepositorName).SetDepositorKey(bankmsg.NormalizeName(t.DepositorName)).
 				SetNillableBalance(t.Balance).SetTransactionAt(at).SetSource(source).
-				SetDedupeKey(key).SetNote(t.Note).SetCreatedAt(now).SetUpdatedAt(now)
+				SetDedupeBase(key).SetDedupeKey(dedupeKey).SetNote(t.Note).SetCreatedAt(now).SetUpdatedAt(now)
 			if t.SourceID != "" {
 				create.SetSourceID(t.SourceID)
 			}
@@ -122,10 +123,8 @@ func (s *Service) recordOne(ctx context.Context, a *ent.BankAccount, t Transacti
 			if err != nil {
 				return err
 			}
-			if id == "" { // recorded meanwhile by a concurrent report of it
-				dup, err := findRecorded(ctx, tx, a.ID, key, source, t.SourceID)
-				res = Result{Deposit: dup, Duplicate: true}
-				return err
+			if id == "" { // recorded meanwhile by a concurrent report: decide again
+				return errRecordedMeanwhile
 			}
 			d, err := tx.Deposit.Get(ctx, id)
 			if err != nil {
@@ -149,8 +148,9 @@ func (s *Service) recordOne(ctx context.Context, a *ent.BankAccount, t Transacti
 			res.Deposit, err = tx.Deposit.Get(ctx, id)
 			return err
 		})
-		if (database.IsTxConflict(err) || apierr.Reason(err) == apierr.ReasonConflict) && try < 5 && ctx.Err() == nil {
-			continue // another deposit took a candidate meanwhile: decide again
+		retry := database.IsTxConflict(err) || apierr.Reason(err) == apierr.ReasonConflict || errors.Is(err, errRecordedMeanwhile)
+		if retry && try < 5 && ctx.Err() == nil {
+			continue // another report or deposit changed what this one sees: decide again
 		}
 		break
 	}
@@ -160,6 +160,10 @@ func (s *Service) recordOne(ctx context.Context, a *ent.BankAccount, t Transacti
 	s.afterMatch(ctx, res.Paid)
 	return res, nil
 }
+
+// errRecordedMeanwhile: a concurrent report took the key this one meant
+// to record under.
+var errRecordedMeanwhile = errors.New("transaction recorded meanwhile")
 
 // insertOnce inserts a deposit unless one with its key or source id is
 // there already (ON CONFLICT DO NOTHING, so a concurrent insert of the same
@@ -182,19 +186,40 @@ func insertOnce(ctx context.Context, tx *ent.Tx, create *ent.DepositCreate) (str
 	return id, nil
 }
 
-// findRecorded finds a transaction recorded before on account: the same
-// source id from the same source, or the same de-duplication key (the SMS
-// and the app push of one deposit; an overlapping statement).
-func findRecorded(ctx context.Context, tx *ent.Tx, accountID, key string, source entdeposit.Source, sourceID string) (*ent.Deposit, error) {
-	match := entdeposit.DedupeKey(key)
+// findRecorded decides whether a transaction was recorded before on the
+// account, and if not, the unique key to record it under.
+//
+//   - The same source id from the same source is the same transaction.
+//   - Otherwise the same de-duplication key (bankmsg.Key: direction,
+//     amount, balance, minute, name) is the same transaction reported
+//     again: the bank's SMS and its app push of one deposit, a statement
+//     overlapping a feed. A transaction without a source id, or one another
+//     source (or one without ids) reported under that key, is a duplicate.
+//   - But one source that tells its transactions apart by its own ids is
+//     believed: two transfers of one name and amount in one minute, with no
+//     balance to separate them, come from a feed as two rows with two ids,
+//     and are recorded as two (under base, base#2, ...).
+func findRecorded(ctx context.Context, tx *ent.Tx, accountID, base string, source entdeposit.Source, sourceID string) (*ent.Deposit, string, error) {
 	if sourceID != "" {
-		match = entdeposit.Or(match, entdeposit.And(entdeposit.SourceEQ(source), entdeposit.SourceID(sourceID)))
+		d, err := tx.Deposit.Query().Where(entdeposit.BankAccountID(accountID), entdeposit.SourceEQ(source), entdeposit.SourceID(sourceID)).First(ctx)
+		if err == nil || !ent.IsNotFound(err) {
+			return d, "", err
+		}
 	}
-	d, err := tx.Deposit.Query().Where(entdeposit.BankAccountID(accountID), match).First(ctx)
-	if ent.IsNotFound(err) {
-		return nil, nil
+	same, err := tx.Deposit.Query().Where(entdeposit.BankAccountID(accountID), entdeposit.DedupeBase(base)).
+		Order(ent.Asc(entdeposit.FieldCreatedAt), ent.Asc(entdeposit.FieldID)).All(ctx)
+	if err != nil || len(same) == 0 {
+		return nil, base, err
 	}
-	return d, err
+	if sourceID == "" {
+		return same[0], "", nil
+	}
+	for _, d := range same {
+		if d.Source != source || d.SourceID == nil {
+			return same[0], "", nil
+		}
+	}
+	return nil, fmt.Sprintf("%s#%d", base, len(same)+1), nil
 }
 
 // visibleDeposits hides LIVE deposits from TEST keys.

@@ -45,6 +45,8 @@ type Deposit struct {
 	Source deposit.Source `json:"source,omitempty"`
 	// SourceID holds the value of the "source_id" field.
 	SourceID *string `json:"source_id,omitempty"`
+	// DedupeBase holds the value of the "dedupe_base" field.
+	DedupeBase string `json:"dedupe_base,omitempty"`
 	// DedupeKey holds the value of the "dedupe_key" field.
 	DedupeKey string `json:"dedupe_key,omitempty"`
 	// Note holds the value of the "note" field.
@@ -71,7 +73,7 @@ func (*Deposit) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case deposit.FieldAmount, deposit.FieldBalance, deposit.FieldCandidates:
 			values[i] = new(sql.NullInt64)
-		case deposit.FieldID, deposit.FieldStoreID, deposit.FieldMode, deposit.FieldBankAccountID, deposit.FieldType, deposit.FieldStatus, deposit.FieldDepositorName, deposit.FieldDepositorKey, deposit.FieldSource, deposit.FieldSourceID, deposit.FieldDedupeKey, deposit.FieldNote, deposit.FieldUnmatchedReason, deposit.FieldPaymentID, deposit.FieldMerchantPaymentID, deposit.FieldMatchType:
+		case deposit.FieldID, deposit.FieldStoreID, deposit.FieldMode, deposit.FieldBankAccountID, deposit.FieldType, deposit.FieldStatus, deposit.FieldDepositorName, deposit.FieldDepositorKey, deposit.FieldSource, deposit.FieldSourceID, deposit.FieldDedupeBase, deposit.FieldDedupeKey, deposit.FieldNote, deposit.FieldUnmatchedReason, deposit.FieldPaymentID, deposit.FieldMerchantPaymentID, deposit.FieldMatchType:
 			values[i] = new(sql.NullString)
 		case deposit.FieldCreatedAt, deposit.FieldUpdatedAt, deposit.FieldTransactionAt, deposit.FieldMatchedAt:
 			values[i] = new(sql.NullTime)
@@ -181,6 +183,12 @@ func (_m *Deposit) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.SourceID = new(string)
 				*_m.SourceID = value.String
+			}
+		case deposit.FieldDedupeBase:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field dedupe_base", values[i])
+			} else if value.Valid {
+				_m.DedupeBase = value.String
 			}
 		case deposit.FieldDedupeKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -313,6 +321,9 @@ func (_m *Deposit) String() string {
 		builder.WriteString("source_id=")
 		builder.WriteString(*v)
 	}
+	builder.WriteString(", ")
+	builder.WriteString("dedupe_base=")
+	builder.WriteString(_m.DedupeBase)
 	builder.WriteString(", ")
 	builder.WriteString("dedupe_key=")
 	builder.WriteString(_m.DedupeKey)

@@ -139,6 +139,20 @@ func (_c *DepositCreate) SetNillableSourceID(v *string) *DepositCreate {
 	return _c
 }
 
+// SetDedupeBase sets the "dedupe_base" field.
+func (_c *DepositCreate) SetDedupeBase(v string) *DepositCreate {
+	_c.mutation.SetDedupeBase(v)
+	return _c
+}
+
+// SetNillableDedupeBase sets the "dedupe_base" field if the given value is not nil.
+func (_c *DepositCreate) SetNillableDedupeBase(v *string) *DepositCreate {
+	if v != nil {
+		_c.SetDedupeBase(*v)
+	}
+	return _c
+}
+
 // SetDedupeKey sets the "dedupe_key" field.
 func (_c *DepositCreate) SetDedupeKey(v string) *DepositCreate {
 	_c.mutation.SetDedupeKey(v)
@@ -308,6 +322,10 @@ func (_c *DepositCreate) defaults() error {
 		v := deposit.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.DedupeBase(); !ok {
+		v := deposit.DefaultDedupeBase
+		_c.mutation.SetDedupeBase(v)
+	}
 	if _, ok := _c.mutation.Note(); !ok {
 		v := deposit.DefaultNote
 		_c.mutation.SetNote(v)
@@ -405,6 +423,9 @@ func (_c *DepositCreate) check() error {
 		if err := deposit.SourceValidator(v); err != nil {
 			return &ValidationError{Name: "source", err: fmt.Errorf(`ent: validator failed for field "Deposit.source": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.DedupeBase(); !ok {
+		return &ValidationError{Name: "dedupe_base", err: errors.New(`ent: missing required field "Deposit.dedupe_base"`)}
 	}
 	if _, ok := _c.mutation.DedupeKey(); !ok {
 		return &ValidationError{Name: "dedupe_key", err: errors.New(`ent: missing required field "Deposit.dedupe_key"`)}
@@ -530,6 +551,10 @@ func (_c *DepositCreate) createSpec() (*Deposit, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.SourceID(); ok {
 		_spec.SetField(deposit.FieldSourceID, field.TypeString, value)
 		_node.SourceID = &value
+	}
+	if value, ok := _c.mutation.DedupeBase(); ok {
+		_spec.SetField(deposit.FieldDedupeBase, field.TypeString, value)
+		_node.DedupeBase = value
 	}
 	if value, ok := _c.mutation.DedupeKey(); ok {
 		_spec.SetField(deposit.FieldDedupeKey, field.TypeString, value)
@@ -781,6 +806,9 @@ func (u *DepositUpsertOne) UpdateNewValues() *DepositUpsertOne {
 		}
 		if _, exists := u.create.mutation.SourceID(); exists {
 			s.SetIgnore(deposit.FieldSourceID)
+		}
+		if _, exists := u.create.mutation.DedupeBase(); exists {
+			s.SetIgnore(deposit.FieldDedupeBase)
 		}
 		if _, exists := u.create.mutation.DedupeKey(); exists {
 			s.SetIgnore(deposit.FieldDedupeKey)
@@ -1170,6 +1198,9 @@ func (u *DepositUpsertBulk) UpdateNewValues() *DepositUpsertBulk {
 			}
 			if _, exists := b.mutation.SourceID(); exists {
 				s.SetIgnore(deposit.FieldSourceID)
+			}
+			if _, exists := b.mutation.DedupeBase(); exists {
+				s.SetIgnore(deposit.FieldDedupeBase)
 			}
 			if _, exists := b.mutation.DedupeKey(); exists {
 				s.SetIgnore(deposit.FieldDedupeKey)

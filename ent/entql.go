@@ -260,6 +260,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			deposit.FieldTransactionAt:     {Type: field.TypeTime, Column: deposit.FieldTransactionAt},
 			deposit.FieldSource:            {Type: field.TypeEnum, Column: deposit.FieldSource},
 			deposit.FieldSourceID:          {Type: field.TypeString, Column: deposit.FieldSourceID},
+			deposit.FieldDedupeBase:        {Type: field.TypeString, Column: deposit.FieldDedupeBase},
 			deposit.FieldDedupeKey:         {Type: field.TypeString, Column: deposit.FieldDedupeKey},
 			deposit.FieldNote:              {Type: field.TypeString, Column: deposit.FieldNote},
 			deposit.FieldUnmatchedReason:   {Type: field.TypeString, Column: deposit.FieldUnmatchedReason},
@@ -1768,6 +1769,11 @@ func (f *DepositFilter) WhereSource(p entql.StringP) {
 // WhereSourceID applies the entql string predicate on the source_id field.
 func (f *DepositFilter) WhereSourceID(p entql.StringP) {
 	f.Where(p.Field(deposit.FieldSourceID))
+}
+
+// WhereDedupeBase applies the entql string predicate on the dedupe_base field.
+func (f *DepositFilter) WhereDedupeBase(p entql.StringP) {
+	f.Where(p.Field(deposit.FieldDedupeBase))
 }
 
 // WhereDedupeKey applies the entql string predicate on the dedupe_key field.

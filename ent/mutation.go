@@ -8834,6 +8834,7 @@ type DepositMutation struct {
 	transaction_at      *time.Time
 	source              *deposit.Source
 	source_id           *string
+	dedupe_base         *string
 	dedupe_key          *string
 	note                *string
 	unmatched_reason    *string
@@ -9524,6 +9525,42 @@ func (m *DepositMutation) ResetSourceID() {
 	delete(m.clearedFields, deposit.FieldSourceID)
 }
 
+// SetDedupeBase sets the "dedupe_base" field.
+func (m *DepositMutation) SetDedupeBase(s string) {
+	m.dedupe_base = &s
+}
+
+// DedupeBase returns the value of the "dedupe_base" field in the mutation.
+func (m *DepositMutation) DedupeBase() (r string, exists bool) {
+	v := m.dedupe_base
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDedupeBase returns the old "dedupe_base" field's value of the Deposit entity.
+// If the Deposit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DepositMutation) OldDedupeBase(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDedupeBase is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDedupeBase requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDedupeBase: %w", err)
+	}
+	return oldValue.DedupeBase, nil
+}
+
+// ResetDedupeBase resets all changes to the "dedupe_base" field.
+func (m *DepositMutation) ResetDedupeBase() {
+	m.dedupe_base = nil
+}
+
 // SetDedupeKey sets the "dedupe_key" field.
 func (m *DepositMutation) SetDedupeKey(s string) {
 	m.dedupe_key = &s
@@ -9892,7 +9929,7 @@ func (m *DepositMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *DepositMutation) Fields() []string {
-	fields := make([]string, 0, 22)
+	fields := make([]string, 0, 23)
 	if m.store_id != nil {
 		fields = append(fields, deposit.FieldStoreID)
 	}
@@ -9934,6 +9971,9 @@ func (m *DepositMutation) Fields() []string {
 	}
 	if m.source_id != nil {
 		fields = append(fields, deposit.FieldSourceID)
+	}
+	if m.dedupe_base != nil {
+		fields = append(fields, deposit.FieldDedupeBase)
 	}
 	if m.dedupe_key != nil {
 		fields = append(fields, deposit.FieldDedupeKey)
@@ -9995,6 +10035,8 @@ func (m *DepositMutation) Field(name string) (ent.Value, bool) {
 		return m.Source()
 	case deposit.FieldSourceID:
 		return m.SourceID()
+	case deposit.FieldDedupeBase:
+		return m.DedupeBase()
 	case deposit.FieldDedupeKey:
 		return m.DedupeKey()
 	case deposit.FieldNote:
@@ -10048,6 +10090,8 @@ func (m *DepositMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldSource(ctx)
 	case deposit.FieldSourceID:
 		return m.OldSourceID(ctx)
+	case deposit.FieldDedupeBase:
+		return m.OldDedupeBase(ctx)
 	case deposit.FieldDedupeKey:
 		return m.OldDedupeKey(ctx)
 	case deposit.FieldNote:
@@ -10170,6 +10214,13 @@ func (m *DepositMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetSourceID(v)
+		return nil
+	case deposit.FieldDedupeBase:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDedupeBase(v)
 		return nil
 	case deposit.FieldDedupeKey:
 		v, ok := value.(string)
@@ -10383,6 +10434,9 @@ func (m *DepositMutation) ResetField(name string) error {
 		return nil
 	case deposit.FieldSourceID:
 		m.ResetSourceID()
+		return nil
+	case deposit.FieldDedupeBase:
+		m.ResetDedupeBase()
 		return nil
 	case deposit.FieldDedupeKey:
 		m.ResetDedupeKey()

@@ -62,7 +62,7 @@ func (s *Service) Detail(ctx context.Context, id string) (*Detail, error) {
 		if err != nil {
 			return err
 		}
-		d.History, err = tx.Event.Query().Where(event.PaymentID(id)).
+		d.History, err = tx.Event.Query().Where(event.PaymentID(id), event.TypeHasPrefix("payment.")).
 			Order(ent.Asc(event.FieldCreatedAt), ent.Asc(event.FieldID)).All(ctx)
 		if err != nil {
 			return err
@@ -79,8 +79,10 @@ func (s *Service) Detail(ctx context.Context, id string) (*Detail, error) {
 	return &d, nil
 }
 
-// History is a payment's status changes (its events), oldest first.
+// History is a payment's status changes (its payment.* events), oldest
+// first; events of other things about it (a deposit that paid it) are not
+// status changes.
 func (s *Service) History(ctx context.Context, id string) ([]*ent.Event, error) {
-	return s.db.Event.Query().Where(event.PaymentID(id)).
+	return s.db.Event.Query().Where(event.PaymentID(id), event.TypeHasPrefix("payment.")).
 		Order(ent.Asc(event.FieldCreatedAt), ent.Asc(event.FieldID)).All(ctx)
 }

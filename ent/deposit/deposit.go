@@ -43,6 +43,8 @@ const (
 	FieldSource = "source"
 	// FieldSourceID holds the string denoting the source_id field in the database.
 	FieldSourceID = "source_id"
+	// FieldDedupeBase holds the string denoting the dedupe_base field in the database.
+	FieldDedupeBase = "dedupe_base"
 	// FieldDedupeKey holds the string denoting the dedupe_key field in the database.
 	FieldDedupeKey = "dedupe_key"
 	// FieldNote holds the string denoting the note field in the database.
@@ -80,6 +82,7 @@ var Columns = []string{
 	FieldTransactionAt,
 	FieldSource,
 	FieldSourceID,
+	FieldDedupeBase,
 	FieldDedupeKey,
 	FieldNote,
 	FieldUnmatchedReason,
@@ -118,6 +121,8 @@ var (
 	UpdateDefaultUpdatedAt func() time.Time
 	// BankAccountIDValidator is a validator for the "bank_account_id" field. It is called by the builders before save.
 	BankAccountIDValidator func(string) error
+	// DefaultDedupeBase holds the default value on creation for the "dedupe_base" field.
+	DefaultDedupeBase string
 	// DedupeKeyValidator is a validator for the "dedupe_key" field. It is called by the builders before save.
 	DedupeKeyValidator func(string) error
 	// DefaultNote holds the default value on creation for the "note" field.
@@ -331,6 +336,11 @@ func BySource(opts ...sql.OrderTermOption) OrderOption {
 // BySourceID orders the results by the source_id field.
 func BySourceID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSourceID, opts...).ToFunc()
+}
+
+// ByDedupeBase orders the results by the dedupe_base field.
+func ByDedupeBase(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDedupeBase, opts...).ToFunc()
 }
 
 // ByDedupeKey orders the results by the dedupe_key field.

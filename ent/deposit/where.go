@@ -114,6 +114,11 @@ func SourceID(v string) predicate.Deposit {
 	return predicate.Deposit(sql.FieldEQ(FieldSourceID, v))
 }
 
+// DedupeBase applies equality check predicate on the "dedupe_base" field. It's identical to DedupeBaseEQ.
+func DedupeBase(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldEQ(FieldDedupeBase, v))
+}
+
 // DedupeKey applies equality check predicate on the "dedupe_key" field. It's identical to DedupeKeyEQ.
 func DedupeKey(v string) predicate.Deposit {
 	return predicate.Deposit(sql.FieldEQ(FieldDedupeKey, v))
@@ -772,6 +777,71 @@ func SourceIDEqualFold(v string) predicate.Deposit {
 // SourceIDContainsFold applies the ContainsFold predicate on the "source_id" field.
 func SourceIDContainsFold(v string) predicate.Deposit {
 	return predicate.Deposit(sql.FieldContainsFold(FieldSourceID, v))
+}
+
+// DedupeBaseEQ applies the EQ predicate on the "dedupe_base" field.
+func DedupeBaseEQ(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldEQ(FieldDedupeBase, v))
+}
+
+// DedupeBaseNEQ applies the NEQ predicate on the "dedupe_base" field.
+func DedupeBaseNEQ(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldNEQ(FieldDedupeBase, v))
+}
+
+// DedupeBaseIn applies the In predicate on the "dedupe_base" field.
+func DedupeBaseIn(vs ...string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldIn(FieldDedupeBase, vs...))
+}
+
+// DedupeBaseNotIn applies the NotIn predicate on the "dedupe_base" field.
+func DedupeBaseNotIn(vs ...string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldNotIn(FieldDedupeBase, vs...))
+}
+
+// DedupeBaseGT applies the GT predicate on the "dedupe_base" field.
+func DedupeBaseGT(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldGT(FieldDedupeBase, v))
+}
+
+// DedupeBaseGTE applies the GTE predicate on the "dedupe_base" field.
+func DedupeBaseGTE(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldGTE(FieldDedupeBase, v))
+}
+
+// DedupeBaseLT applies the LT predicate on the "dedupe_base" field.
+func DedupeBaseLT(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldLT(FieldDedupeBase, v))
+}
+
+// DedupeBaseLTE applies the LTE predicate on the "dedupe_base" field.
+func DedupeBaseLTE(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldLTE(FieldDedupeBase, v))
+}
+
+// DedupeBaseContains applies the Contains predicate on the "dedupe_base" field.
+func DedupeBaseContains(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldContains(FieldDedupeBase, v))
+}
+
+// DedupeBaseHasPrefix applies the HasPrefix predicate on the "dedupe_base" field.
+func DedupeBaseHasPrefix(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldHasPrefix(FieldDedupeBase, v))
+}
+
+// DedupeBaseHasSuffix applies the HasSuffix predicate on the "dedupe_base" field.
+func DedupeBaseHasSuffix(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldHasSuffix(FieldDedupeBase, v))
+}
+
+// DedupeBaseEqualFold applies the EqualFold predicate on the "dedupe_base" field.
+func DedupeBaseEqualFold(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldEqualFold(FieldDedupeBase, v))
+}
+
+// DedupeBaseContainsFold applies the ContainsFold predicate on the "dedupe_base" field.
+func DedupeBaseContainsFold(v string) predicate.Deposit {
+	return predicate.Deposit(sql.FieldContainsFold(FieldDedupeBase, v))
 }
 
 // DedupeKeyEQ applies the EQ predicate on the "dedupe_key" field.

@@ -293,6 +293,7 @@ var (
 		{Name: "transaction_at", Type: field.TypeTime},
 		{Name: "source", Type: field.TypeEnum, Enums: []string{"FEED", "MESSAGE", "STATEMENT"}},
 		{Name: "source_id", Type: field.TypeString, Nullable: true},
+		{Name: "dedupe_base", Type: field.TypeString, Default: ""},
 		{Name: "dedupe_key", Type: field.TypeString},
 		{Name: "note", Type: field.TypeString, Default: ""},
 		{Name: "unmatched_reason", Type: field.TypeString, Default: ""},
@@ -311,6 +312,11 @@ var (
 			{
 				Name:    "deposit_bank_account_id_dedupe_key",
 				Unique:  true,
+				Columns: []*schema.Column{DepositsColumns[5], DepositsColumns[16]},
+			},
+			{
+				Name:    "deposit_bank_account_id_dedupe_base",
+				Unique:  false,
 				Columns: []*schema.Column{DepositsColumns[5], DepositsColumns[15]},
 			},
 			{
@@ -331,7 +337,7 @@ var (
 			{
 				Name:    "deposit_payment_id",
 				Unique:  false,
-				Columns: []*schema.Column{DepositsColumns[19]},
+				Columns: []*schema.Column{DepositsColumns[20]},
 			},
 		},
 	}

@@ -459,28 +459,32 @@ func init() {
 	depositDescBankAccountID := depositFields[2].Descriptor()
 	// deposit.BankAccountIDValidator is a validator for the "bank_account_id" field. It is called by the builders before save.
 	deposit.BankAccountIDValidator = depositDescBankAccountID.Validators[0].(func(string) error)
+	// depositDescDedupeBase is the schema descriptor for dedupe_base field.
+	depositDescDedupeBase := depositFields[12].Descriptor()
+	// deposit.DefaultDedupeBase holds the default value on creation for the dedupe_base field.
+	deposit.DefaultDedupeBase = depositDescDedupeBase.Default.(string)
 	// depositDescDedupeKey is the schema descriptor for dedupe_key field.
-	depositDescDedupeKey := depositFields[12].Descriptor()
+	depositDescDedupeKey := depositFields[13].Descriptor()
 	// deposit.DedupeKeyValidator is a validator for the "dedupe_key" field. It is called by the builders before save.
 	deposit.DedupeKeyValidator = depositDescDedupeKey.Validators[0].(func(string) error)
 	// depositDescNote is the schema descriptor for note field.
-	depositDescNote := depositFields[13].Descriptor()
+	depositDescNote := depositFields[14].Descriptor()
 	// deposit.DefaultNote holds the default value on creation for the note field.
 	deposit.DefaultNote = depositDescNote.Default.(string)
 	// depositDescUnmatchedReason is the schema descriptor for unmatched_reason field.
-	depositDescUnmatchedReason := depositFields[14].Descriptor()
+	depositDescUnmatchedReason := depositFields[15].Descriptor()
 	// deposit.DefaultUnmatchedReason holds the default value on creation for the unmatched_reason field.
 	deposit.DefaultUnmatchedReason = depositDescUnmatchedReason.Default.(string)
 	// depositDescCandidates is the schema descriptor for candidates field.
-	depositDescCandidates := depositFields[15].Descriptor()
+	depositDescCandidates := depositFields[16].Descriptor()
 	// deposit.DefaultCandidates holds the default value on creation for the candidates field.
 	deposit.DefaultCandidates = depositDescCandidates.Default.(int)
 	// depositDescPaymentID is the schema descriptor for payment_id field.
-	depositDescPaymentID := depositFields[16].Descriptor()
+	depositDescPaymentID := depositFields[17].Descriptor()
 	// deposit.DefaultPaymentID holds the default value on creation for the payment_id field.
 	deposit.DefaultPaymentID = depositDescPaymentID.Default.(string)
 	// depositDescMerchantPaymentID is the schema descriptor for merchant_payment_id field.
-	depositDescMerchantPaymentID := depositFields[17].Descriptor()
+	depositDescMerchantPaymentID := depositFields[18].Descriptor()
 	// deposit.DefaultMerchantPaymentID holds the default value on creation for the merchant_payment_id field.
 	deposit.DefaultMerchantPaymentID = depositDescMerchantPaymentID.Default.(string)
 	// depositDescID is the schema descriptor for id field.

@@ -39,8 +39,8 @@ func (BankAccount) Indexes() []ent.Index {
 
 // Deposit is one transaction on a store's bank account: a deposit to be
 // matched to a bank transfer order, or a withdrawal only recorded. It is
-// recorded once: the de-duplication key (bankmsg.Key) and the source's own
-// id are unique per account.
+// recorded once: the de-duplication key and the source's own id are unique
+// per account (deposit/record.go findRecorded).
 type Deposit struct{ ent.Schema }
 
 func (Deposit) Mixin() []ent.Mixin { return []ent.Mixin{StoreOwned{}, Timestamps{}} }
@@ -61,6 +61,10 @@ func (Deposit) Fields() []ent.Field {
 		field.Enum("source").Values("FEED", "MESSAGE", "STATEMENT").Immutable(),
 		// The source's own id; nil when it gave none.
 		field.String("source_id").Optional().Nillable().Immutable(),
+		// bankmsg.Key of the transaction, and the unique key it was recorded
+		// under: the same, or with "#n" for the n-th transaction of that key
+		// one source told apart by its own ids.
+		field.String("dedupe_base").Immutable().Default(""),
 		field.String("dedupe_key").Immutable().NotEmpty(),
 		field.String("note").Default("").Immutable(),
 		field.String("unmatched_reason").Default(""),
@@ -75,6 +79,7 @@ func (Deposit) Fields() []ent.Field {
 func (Deposit) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("bank_account_id", "dedupe_key").Unique(),
+		index.Fields("bank_account_id", "dedupe_base"),
 		index.Fields("bank_account_id", "source", "source_id").Unique(),
 		index.Fields("store_id", "transaction_at"),
 		// A late order looks for an unmatched deposit of its name and
