@@ -5,6 +5,7 @@ import (
 	stdsql "database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
@@ -83,4 +84,28 @@ func ForUpdate(s *sql.Selector) {
 func IsTxConflict(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// LockKey makes tx the only transaction holding key until it ends: on
+// PostgreSQL a transaction-scoped advisory lock on the key's hash (two
+// keys may share a hash: they then wait for each other, which is safe);
+// SQLite runs write transactions one at a time already. It serialises work
+// that must see each other's rows but shares no row to lock, such as a new
+// order and a new deposit of the same name and amount.
+func LockKey(ctx context.Context, tx *ent.Tx, key string) error {
+	postgres := false
+	// The dialect shows only to a query's modifier; this one reads nothing.
+	_, err := tx.Store.Query().Select(store.FieldID).Modify(func(s *sql.Selector) {
+		postgres = s.Dialect() == dialect.Postgres
+		s.Where(sql.False())
+	}).Strings(tenant.System(ctx))
+	if err != nil || !postgres {
+		return err
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
+		return fmt.Errorf("lock %q: %w", key, err)
+	}
+	return nil
 }

@@ -528,7 +528,20 @@ func TestOrdersExpireAndCancel(t *testing.T) {
 		if err != nil || c != nil || p.Status != entpayment.StatusCANCELLED {
 			t.Fatalf("closing an unpaid order: %v %v %v", p, c, err)
 		}
+		paidLate := e.order(t, "EXP-2", "이순신", 1500)
 		e.clock.Advance(14*24*time.Hour + time.Minute)
+		// Past due, the orders wait a day for transfers made in time and
+		// reported late.
+		if n, err := e.svc.ExpireDue(context.Background()); err != nil || n != 0 {
+			t.Fatalf("expired %d during the grace day (%v)", n, err)
+		}
+		res, err := e.svc.Record(e.ctx, []deposit.TransactionInput{{
+			BankAccountID: e.account.ID, Amount: 1500, DepositorName: "이순신", At: paidLate.DueAt.Add(-time.Minute),
+		}})
+		if err != nil || res[0].Paid == nil || res[0].Paid.ID != paidLate.ID {
+			t.Fatalf("a transfer made before the due time, reported after it: %+v %v", res, err)
+		}
+		e.clock.Advance(24 * time.Hour)
 		n, err := e.svc.ExpireDue(context.Background())
 		if err != nil || n != 1 {
 			t.Fatalf("expired %d (%v)", n, err)
@@ -676,6 +689,108 @@ func TestConcurrentDepositsPayAnOrderOnce(t *testing.T) {
 			if paidEvents != 1 {
 				t.Errorf("round %d: %d payment.paid events", r, paidEvents)
 			}
+		}
+	})
+}
+
+// What one deposit reported by several sources, and alerts of accounts
+// that are not the store's, must not do.
+func TestReportsOfOneDepositAndForeignAlerts(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
+		e := newEnv(t, db)
+		kb := e.newAccount(t, "004", "123456-01-234789")
+		oldest := depositsetting.SmartMatchingOLDEST
+		e.setSettings(t, deposit.SettingsInput{SmartMatching: &oldest})
+		a := e.order(t, "TWIN-1", "홍길동", 10000)
+		b := e.order(t, "TWIN-2", "홍길동", 10000)
+		e.clock.Advance(time.Minute)
+		now := e.clock.Now()
+		hm := now.In(time.FixedZone("KST", 9*3600)).Format("01/02 15:04")
+		// The KB SMS and the StarBanking push of one deposit, each with its
+		// own message id: one deposit, one order paid.
+		res, err := e.svc.RecordMessages(e.ctx, e.storeID, []deposit.MessageInput{
+			{Text: "[KB]" + hm + "\n123456**789\n홍길동\n입금\n10,000\n잔액110,000", SourceID: "sms-1001", ReceivedAt: now},
+			{Text: "KB스타뱅킹\n입금 10,000원\n가*다님 " + hm + " 123456**789\n홍길동 FBS입금 10,000 잔액110,000", SourceID: "push-5f3a", ReceivedAt: now},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].Deposit == nil || res[0].Message.BankAccountID != kb.ID || res[1].Message.Status != bankmessage.StatusDUPLICATE ||
+			res[1].Deposit.ID != res[0].Deposit.ID {
+			t.Fatalf("SMS and push of one deposit: %s %s", res[0].Message.Status, res[1].Message.Status)
+		}
+		if pa, pb := e.payment(t, a.ID).Status, e.payment(t, b.ID).Status; pa != entpayment.StatusPAID || pb != entpayment.StatusREADY {
+			t.Errorf("orders after one deposit: %s %s", pa, pb)
+		}
+		// A report of it without a balance, from a feed: maybe the same
+		// transfer, so it pays nothing and waits for a human.
+		twin := e.depositOn(t, kb.ID, "홍길동", 10000, "feed-9").Deposit
+		if twin.Status != entdeposit.StatusUNMATCHED || twin.UnmatchedReason != deposit.UnmatchedPossibleDuplicate {
+			t.Errorf("a second report without a balance: %s %s", twin.Status, twin.UnmatchedReason)
+		}
+		if pb := e.payment(t, b.ID).Status; pb != entpayment.StatusREADY {
+			t.Errorf("a possible duplicate paid the second order")
+		}
+		// An alert of the owner's own KB account (other digits shown) is not
+		// the store's: kept as UNPARSED, nothing recorded.
+		res, err = e.svc.RecordMessages(e.ctx, e.storeID, []deposit.MessageInput{
+			{Text: "[KB]" + hm + "\n999999**789\n홍길동\n입금\n10,000\n잔액510,000", ReceivedAt: now},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := res[0].Message; m.Status != bankmessage.StatusUNPARSED || res[0].Deposit != nil || m.BankAccountID != "" {
+			t.Errorf("an alert of another account: %s %q", m.Status, m.Reason)
+		}
+		// A source id names one transaction: another amount under it is
+		// refused.
+		if _, err := e.svc.Record(e.ctx, []deposit.TransactionInput{{BankAccountID: kb.ID, Amount: 99, DepositorName: "홍길동", At: now, SourceID: "feed-9"}}); apierr.CodeOf(err) != apierr.CodeInvalidArgument {
+			t.Errorf("a source id reused for another amount: %v", err)
+		}
+		if _, err := e.svc.Record(e.ctx, []deposit.TransactionInput{{BankAccountID: kb.ID, Amount: 99, DepositorName: "x", At: now.Add(time.Hour)}}); apierr.CodeOf(err) != apierr.CodeInvalidArgument {
+			t.Errorf("a transaction an hour ahead: %v", err)
+		}
+	})
+}
+
+// Message ids are a phone's: a TEST message does not hide a LIVE one.
+func TestMessageIDsPerMode(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
+		e := newEnv(t, db)
+		nh := e.newAccount(t, "011", "352-0000-1234-56")
+		live := tenant.NewContext(context.Background(), tenant.Viewer{StoreID: e.storeID, KeyID: "key_live", KeyMode: "LIVE"})
+		liveNH, err := e.svc.CreateAccount(live, deposit.AccountInput{StoreID: e.storeID, Bank: "011", Number: "352-0000-1234-56", Holder: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hm := e.clock.Now().In(time.FixedZone("KST", 9*3600)).Format("01/02 15:04")
+		text := "농협 입금10,000원\n" + hm + " 352-****-1234-56 홍길동 잔액110,000원"
+		tr, err := e.svc.RecordMessages(e.ctx, e.storeID, []deposit.MessageInput{{Text: text, SourceID: "57"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lr, err := e.svc.RecordMessages(live, e.storeID, []deposit.MessageInput{{Text: text, SourceID: "57"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr[0].Deposit.BankAccountID != nh.ID || lr[0].Deposit == nil || lr[0].Deposit.BankAccountID != liveNH.ID || lr[0].Message.ID == tr[0].Message.ID {
+			t.Errorf("TEST and LIVE message 57: %+v / %+v", tr[0].Message, lr[0].Message)
+		}
+	})
+}
+
+// The administrator acts across stores: a deposit still pays only its own
+// store's orders.
+func TestAdminCannotMatchAcrossStores(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
+		a := newEnv(t, db)
+		b := newEnv(t, db)
+		order := b.order(t, "B-1", "홍길동", 5000)
+		a.clock.Advance(time.Minute)
+		dep := a.deposit(t, "무명", 5000).Deposit
+		admin := tenant.NewContext(context.Background(), tenant.Viewer{Admin: true})
+		if _, _, err := a.svc.Match(admin, dep.ID, order.ID); apierr.CodeOf(err) != apierr.CodeNotFound {
+			t.Errorf("admin match across stores: %v", err)
 		}
 	})
 }

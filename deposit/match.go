@@ -164,6 +164,9 @@ func (s *Service) Match(ctx context.Context, id, paymentID string) (*ent.Deposit
 		if err != nil {
 			return err
 		}
+		if p.StoreID != d.StoreID { // the administrator sees every store: keep them apart
+			return apierr.New(apierr.CodeNotFound, paymentsvc.ReasonPaymentNotFound, "payment %s not found in the store of deposit %s", p.ID, d.ID)
+		}
 		if p.Method != payment.MethodBANK_TRANSFER {
 			return apierr.New(apierr.CodeFailedPrecondition, ReasonNotBankTransfer, "payment %s is a %s payment, not a bank transfer order", p.ID, p.Method)
 		}

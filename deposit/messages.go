@@ -86,7 +86,12 @@ func (s *Service) RecordMessages(ctx context.Context, storeID string, in []Messa
 
 func (s *Service) recordMessage(ctx context.Context, storeID string, m MessageInput, r bankmsg.Result, a *ent.BankAccount, accounts []*ent.BankAccount) (MessageResult, error) {
 	if m.SourceID != "" {
-		old, err := s.db.BankMessage.Query().Where(bankmessage.SourceID(m.SourceID)).Only(ctx)
+		// Message ids are per phone: one of the key's mode is this one.
+		q := s.Messages(ctx).Where(bankmessage.SourceID(m.SourceID))
+		if v, _ := tenant.FromContext(ctx); v.KeyMode != "" {
+			q.Where(bankmessage.ModeEQ(bankmessage.Mode(v.KeyMode)))
+		}
+		old, err := q.First(ctx)
 		if err == nil {
 			return s.withDeposit(ctx, old)
 		}
@@ -105,10 +110,14 @@ func (s *Service) recordMessage(ctx context.Context, storeID string, m MessageIn
 	case bankmsg.StatusTransaction:
 		t := r.Transaction
 		if a == nil {
-			a = route(accounts, t)
+			var err error
+			if a, err = s.route(accounts, t); err != nil {
+				return MessageResult{}, err
+			}
 		}
 		if a == nil {
-			reason = fmt.Sprintf("no bank account of the store is this %s alert's (account %q): name bank_account_id", t.Bank, t.Account)
+			reason = fmt.Sprintf("no one bank account of the store is this %s alert's (account %s): name bank_account_id",
+				t.Bank, redact.MaskDigitRuns(t.Account))
 			break
 		}
 		if t.Bank != "" && string(t.Bank) != a.Bank {
@@ -153,7 +162,7 @@ func (s *Service) recordMessage(ctx context.Context, storeID string, m MessageIn
 	msg, err := create.Save(ctx)
 	if ent.IsConstraintError(err) && m.SourceID != "" {
 		// The same message, sent twice at once: the other one is it.
-		old, err := s.db.BankMessage.Query().Where(bankmessage.SourceID(m.SourceID)).Only(ctx)
+		old, err := s.Messages(ctx).Where(bankmessage.SourceID(m.SourceID), bankmessage.ModeEQ(bankmessage.Mode(mode))).Only(ctx)
 		if err != nil {
 			return MessageResult{}, err
 		}
@@ -173,51 +182,55 @@ func (s *Service) withDeposit(ctx context.Context, m *ent.BankMessage) (MessageR
 	return MessageResult{Message: m, Deposit: d}, err
 }
 
-// route finds the account an alert is about among the store's: the one of
-// its bank whose number ends in the last digits the alert shows, or the
-// only one of its bank when the alert shows none.
-func route(accounts []*ent.BankAccount, t *bankmsg.Transaction) *ent.BankAccount {
-	var ofBank []*ent.BankAccount
+// route finds the account an alert is about among the store's: the only
+// one of the alert's bank whose number agrees with every digit the alert
+// shows ("352-****-1234-56": the leading 352 and the trailing 123456, or
+// digit by digit when the lengths agree). An alert that shows no digit
+// goes to the only account of its bank. None or several: no account.
+func (s *Service) route(accounts []*ent.BankAccount, t *bankmsg.Transaction) (*ent.BankAccount, error) {
+	shown := strings.NewReplacer("-", "", " ", "").Replace(t.Account)
+	var hit []*ent.BankAccount
 	for _, a := range accounts {
-		if t.Bank == "" || a.Bank == string(t.Bank) {
-			ofBank = append(ofBank, a)
+		if t.Bank != "" && a.Bank != string(t.Bank) {
+			continue
+		}
+		number, err := s.AccountNumber(a)
+		if err != nil {
+			return nil, err
+		}
+		if shownMatches(shown, number) {
+			hit = append(hit, a)
 		}
 	}
-	tail := trailingDigits(t.Account)
-	if len(tail) >= 4 {
-		var hit []*ent.BankAccount
-		for _, a := range ofBank {
-			if strings.HasSuffix(tail, a.NumberLast4) {
-				hit = append(hit, a)
-			}
-		}
-		ofBank = hit
+	if len(hit) == 1 {
+		return hit[0], nil
 	}
-	if len(ofBank) == 1 {
-		return ofBank[0]
-	}
-	return nil
+	return nil, nil
 }
 
-// trailingDigits are the digits at the end of a masked account fragment,
-// up to its first mask character ("352-****-1234-56" → "123456").
-func trailingDigits(s string) string {
-	var b []byte
-	for i := len(s) - 1; i >= 0; i-- {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			b = append(b, c)
-		case c == '-' || c == ' ':
-		default:
-			i = -1
+// shownMatches reports whether a masked account fragment (digits and
+// mask characters, separators removed) can be number.
+func shownMatches(shown, number string) bool {
+	if strings.IndexFunc(shown, isDigit) < 0 {
+		return true // nothing shown to disagree with
+	}
+	if len(shown) == len(number) {
+		for i := range len(shown) {
+			if isDigit(rune(shown[i])) && shown[i] != number[i] {
+				return false
+			}
 		}
+		return true
 	}
-	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
-		b[i], b[j] = b[j], b[i]
+	head := shown[:len(shown)-len(strings.TrimLeftFunc(shown, isDigit))]
+	tail := shown[len(strings.TrimRightFunc(shown, isDigit)):]
+	if head == shown { // all digits, another length: not this account
+		return false
 	}
-	return string(b)
+	return strings.HasPrefix(number, head) && strings.HasSuffix(number, tail)
 }
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 func messageAD(id string) []byte { return []byte("bank-message:" + id) }
 

@@ -86,6 +86,11 @@ func (s *Service) CreateOrder(ctx context.Context, in OrderInput) (*ent.Payment,
 	}
 	var paid *ent.Payment
 	p, err := s.payments.Insert(ctx, np, func(tx *ent.Tx, p *ent.Payment) (*ent.Payment, error) {
+		// A deposit of this name and amount being recorded now waits for
+		// this order (PostgreSQL), or this order for it: one sees the other.
+		if err := database.LockKey(ctx, tx, matchKey(p.StoreID, key, p.Total)); err != nil {
+			return nil, err
+		}
 		if !set.MatchLateOrders {
 			return p, nil
 		}
@@ -135,13 +140,18 @@ func (s *Service) lateDeposit(ctx context.Context, tx *ent.Tx, p *ent.Payment) (
 // expireBatch bounds the orders one sweep expires.
 const expireBatch = 500
 
+// expiryGrace is how long an order past its due time stays open before it
+// expires: a transfer made just before the due time may be reported later
+// (a statement imported the next morning), and still pays it.
+const expiryGrace = 24 * time.Hour
+
 // ExpireDue expires the bank transfer orders whose match window closed
-// unpaid (EXPIRED, with payment.expired). Replicas may sweep together: an
+// unpaid a day ago (expiryGrace) (EXPIRED, with payment.expired). Replicas may sweep together: an
 // order another one expired is skipped.
 func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	ctx = tenant.System(ctx)
 	due, err := s.db.Payment.Query().Where(
-		payment.StatusEQ(payment.StatusREADY), payment.DueAtLT(s.clock()), payment.MethodEQ(payment.MethodBANK_TRANSFER),
+		payment.StatusEQ(payment.StatusREADY), payment.DueAtLT(s.clock().Add(-expiryGrace)), payment.MethodEQ(payment.MethodBANK_TRANSFER),
 	).Limit(expireBatch).IDs(ctx)
 	if err != nil {
 		return 0, err
@@ -153,7 +163,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if p.Status != payment.StatusREADY || p.DueAt == nil || !p.DueAt.Before(s.clock()) {
+			if p.Status != payment.StatusREADY || p.DueAt == nil || !p.DueAt.Before(s.clock().Add(-expiryGrace)) {
 				return nil
 			}
 			_, err = s.payments.Transition(ctx, tx, p, paystate.ExpireOrder, nil)

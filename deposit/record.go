@@ -48,6 +48,11 @@ type Result struct {
 // maxAmount is the most a transaction may move (999,999,999,999 won).
 const maxAmount = 999_999_999_999
 
+// maxClockSkew is how far in the future a reported transaction may be: a
+// bank's clock and paymux's differ a little, a deposit from tomorrow is a
+// mistake (it would stay open to late orders).
+const maxClockSkew = 10 * time.Minute
+
 // Record records transactions as a feed reports them, and matches each
 // deposit. Every transaction is checked before any is written, so bad
 // input writes nothing; each is then recorded and matched in its own
@@ -64,6 +69,9 @@ func (s *Service) Record(ctx context.Context, in []TransactionInput) ([]Result, 
 		}
 		if t.At.IsZero() {
 			return nil, apierr.InvalidField(at("transaction_time"), "required")
+		}
+		if t.At.After(s.clock().Add(maxClockSkew)) {
+			return nil, apierr.InvalidField(at("transaction_time"), "%s is in the future", t.At.UTC().Format(time.RFC3339))
 		}
 		if accounts[t.BankAccountID] == nil {
 			a, err := s.usableAccount(ctx, t.BankAccountID, at("bank_account_id"))
@@ -100,7 +108,15 @@ func (s *Service) recordOne(ctx context.Context, a *ent.BankAccount, t Transacti
 	for try := 0; ; try++ {
 		res = Result{}
 		err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-			dup, dedupeKey, err := findRecorded(ctx, tx, a.ID, key, source, t.SourceID)
+			if !t.Withdrawal {
+				// A new order of this name and amount, and another report of
+				// this deposit, wait for this one (PostgreSQL): each sees the
+				// other's rows.
+				if err := database.LockKey(ctx, tx, matchKey(a.StoreID, bankmsg.NormalizeName(t.DepositorName), t.Amount)); err != nil {
+					return err
+				}
+			}
+			dup, dedupeKey, err := findRecorded(ctx, tx, a.ID, key, source, t)
 			if dup != nil || err != nil {
 				res = Result{Deposit: dup, Duplicate: true}
 				return err
@@ -108,6 +124,12 @@ func (s *Service) recordOne(ctx context.Context, a *ent.BankAccount, t Transacti
 			set, err := s.settingsIn(ctx, tx, a.StoreID)
 			if err != nil {
 				return err
+			}
+			var twin *ent.Deposit
+			if !t.Withdrawal {
+				if twin, err = possibleTwin(ctx, tx, a.ID, source, t); err != nil {
+					return err
+				}
 			}
 			now := s.clock()
 			create := tx.Deposit.Create().
@@ -118,6 +140,12 @@ func (s *Service) recordOne(ctx context.Context, a *ent.BankAccount, t Transacti
 				SetDedupeBase(key).SetDedupeKey(dedupeKey).SetNote(t.Note).SetCreatedAt(now).SetUpdatedAt(now)
 			if t.SourceID != "" {
 				create.SetSourceID(t.SourceID)
+			}
+			if twin != nil {
+				// Maybe the same transfer another source reported with other
+				// details (no balance, a date without a time): never paid
+				// automatically; a human decides.
+				create.SetUnmatchedReason(UnmatchedPossibleDuplicate).SetNote(cmpOr(t.Note, "possibly deposit "+twin.ID))
 			}
 			id, err := insertOnce(ctx, tx, create)
 			if err != nil {
@@ -141,6 +169,10 @@ func (s *Service) recordOne(ctx context.Context, a *ent.BankAccount, t Transacti
 			}
 			if err := s.recordEvent(ctx, tx, d, EventDepositReceived); err != nil {
 				return err
+			}
+			if twin != nil {
+				res.Deposit = d
+				return s.recordEvent(ctx, tx, d, EventDepositUnmatched)
 			}
 			if res.Paid, err = s.match(ctx, tx, d, set); err != nil {
 				return err
@@ -186,22 +218,26 @@ func insertOnce(ctx context.Context, tx *ent.Tx, create *ent.DepositCreate) (str
 	return id, nil
 }
 
-// findRecorded decides whether a transaction was recorded before on the
+// findRecorded decides whether transaction t was recorded before on the
 // account, and if not, the unique key to record it under.
 //
-//   - The same source id from the same source is the same transaction.
+//   - The same source id from the same source is the same transaction; the
+//     same id for another amount, direction or name is refused.
 //   - Otherwise the same de-duplication key (bankmsg.Key: direction,
 //     amount, balance, minute, name) is the same transaction reported
 //     again: the bank's SMS and its app push of one deposit, a statement
-//     overlapping a feed. A transaction without a source id, or one another
-//     source (or one without ids) reported under that key, is a duplicate.
-//   - But one source that tells its transactions apart by its own ids is
-//     believed: two transfers of one name and amount in one minute, with no
-//     balance to separate them, come from a feed as two rows with two ids,
-//     and are recorded as two (under base, base#2, ...).
-func findRecorded(ctx context.Context, tx *ent.Tx, accountID, base string, source entdeposit.Source, sourceID string) (*ent.Deposit, string, error) {
-	if sourceID != "" {
-		d, err := tx.Deposit.Query().Where(entdeposit.BankAccountID(accountID), entdeposit.SourceEQ(source), entdeposit.SourceID(sourceID)).First(ctx)
+//     overlapping a feed, a forwarder resending under a new id.
+//   - Except that a feed which tells its rows apart by its own ids, with no
+//     balance to do it, is believed: two transfers of one name and amount
+//     in one minute come as two rows with two ids, and are recorded as two
+//     (under base, base#2, ...).
+func findRecorded(ctx context.Context, tx *ent.Tx, accountID, base string, source entdeposit.Source, t TransactionInput) (*ent.Deposit, string, error) {
+	if t.SourceID != "" {
+		d, err := tx.Deposit.Query().Where(entdeposit.BankAccountID(accountID), entdeposit.SourceEQ(source), entdeposit.SourceID(t.SourceID)).First(ctx)
+		if err == nil && (d.Amount != t.Amount || (d.Type == entdeposit.TypeWITHDRAWAL) != t.Withdrawal ||
+			d.DepositorKey != bankmsg.NormalizeName(t.DepositorName)) {
+			return nil, "", apierr.InvalidField("source_id", "source id %q already names another transaction (%s)", t.SourceID, d.ID)
+		}
 		if err == nil || !ent.IsNotFound(err) {
 			return d, "", err
 		}
@@ -211,7 +247,7 @@ func findRecorded(ctx context.Context, tx *ent.Tx, accountID, base string, sourc
 	if err != nil || len(same) == 0 {
 		return nil, base, err
 	}
-	if sourceID == "" {
+	if t.SourceID == "" || source != entdeposit.SourceFEED || t.Balance != nil {
 		return same[0], "", nil
 	}
 	for _, d := range same {
@@ -221,6 +257,46 @@ func findRecorded(ctx context.Context, tx *ent.Tx, accountID, base string, sourc
 	}
 	return nil, fmt.Sprintf("%s#%d", base, len(same)+1), nil
 }
+
+// possibleTwin finds a deposit another source recorded that may be t
+// reported with other details, so its key differs: one report with a
+// balance and one without, an alert timed at its receipt, a statement
+// dated without a time. It has t's amount and name, on the same account,
+// within two minutes of t (the same day, for a statement row at midnight),
+// and no balance that tells them apart.
+func possibleTwin(ctx context.Context, tx *ent.Tx, accountID string, source entdeposit.Source, t TransactionInput) (*ent.Deposit, error) {
+	from, to := t.At.Add(-2*time.Minute), t.At.Add(2*time.Minute)
+	if day := t.At.In(seoul); source == entdeposit.SourceSTATEMENT && day.Hour() == 0 && day.Minute() == 0 && day.Second() == 0 {
+		from, to = day, day.AddDate(0, 0, 1)
+	}
+	rows, err := tx.Deposit.Query().Where(
+		entdeposit.BankAccountID(accountID), entdeposit.TypeEQ(entdeposit.TypeDEPOSIT),
+		entdeposit.Amount(t.Amount), entdeposit.DepositorKey(bankmsg.NormalizeName(t.DepositorName)),
+		entdeposit.SourceNEQ(source), entdeposit.TransactionAtGTE(from), entdeposit.TransactionAtLT(to),
+	).Order(ent.Asc(entdeposit.FieldCreatedAt)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range rows {
+		if d.Balance == nil || t.Balance == nil || *d.Balance == *t.Balance {
+			return d, nil
+		}
+	}
+	return nil, nil
+}
+
+// matchKey names what a deposit and an order must not decide at once: a
+// store's deposits and orders of one name and amount.
+func matchKey(storeID, depositorKey string, amount int64) string {
+	return fmt.Sprintf("deposit-match:%s:%s:%d", storeID, depositorKey, amount)
+}
+
+var seoul = func() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Seoul"); err == nil {
+		return loc
+	}
+	return time.FixedZone("KST", 9*3600)
+}()
 
 // visibleDeposits hides LIVE deposits from TEST keys.
 func visibleDeposits(ctx context.Context) []predicate.Deposit {

@@ -107,6 +107,9 @@ const (
 	UnmatchedNoCandidate = "NO_CANDIDATE"
 	UnmatchedSeveral     = "SEVERAL_CANDIDATES"
 	UnmatchedByHand      = "UNMATCHED_BY_HAND"
+	// Maybe a deposit recorded already, reported by another source with
+	// other details: never paid automatically.
+	UnmatchedPossibleDuplicate = "POSSIBLE_DUPLICATE"
 )
 
 // Event types of the deposit events.

@@ -108,9 +108,9 @@ var (
 				Columns: []*schema.Column{BankMessagesColumns[1], BankMessagesColumns[2]},
 			},
 			{
-				Name:    "bankmessage_store_id_source_id",
+				Name:    "bankmessage_store_id_mode_source_id",
 				Unique:  true,
-				Columns: []*schema.Column{BankMessagesColumns[1], BankMessagesColumns[12]},
+				Columns: []*schema.Column{BankMessagesColumns[1], BankMessagesColumns[4], BankMessagesColumns[12]},
 			},
 		},
 	}

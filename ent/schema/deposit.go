@@ -113,7 +113,7 @@ func (BankMessage) Fields() []ent.Field {
 func (BankMessage) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("store_id", "created_at"),
-		index.Fields("store_id", "source_id").Unique(),
+		index.Fields("store_id", "mode", "source_id").Unique(),
 	}
 }
 
