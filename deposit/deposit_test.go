@@ -179,9 +179,15 @@ func (e *env) payment(t *testing.T, id string) *ent.Payment {
 	return p
 }
 
+// setSettings changes the store's matching settings, as its LIVE key (a
+// TEST key may not).
 func (e *env) setSettings(t *testing.T, in deposit.SettingsInput) {
 	t.Helper()
-	if _, err := e.svc.UpdateSettings(e.ctx, e.storeID, in); err != nil {
+	if _, err := e.svc.UpdateSettings(e.ctx, e.storeID, in); apierr.CodeOf(err) != apierr.CodePermissionDenied {
+		t.Errorf("a TEST key changed the settings: %v", err)
+	}
+	live := tenant.NewContext(context.Background(), tenant.Viewer{StoreID: e.storeID, KeyID: "key_live", KeyMode: "LIVE"})
+	if _, err := e.svc.UpdateSettings(live, e.storeID, in); err != nil {
 		t.Fatal(err)
 	}
 }

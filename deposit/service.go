@@ -100,6 +100,7 @@ const (
 	ReasonAmountMismatch      = "AMOUNT_MISMATCH"
 	ReasonAccountMismatch     = "ACCOUNT_MISMATCH"
 	ReasonReceiptIssued       = "CASH_RECEIPT_ISSUED"
+	ReasonSettingsNeedLiveKey = "SETTINGS_NEED_LIVE_KEY"
 )
 
 // Why a deposit is UNMATCHED.

@@ -3,6 +3,9 @@ package deposit
 import (
 	"context"
 
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/tenant"
+
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/depositsetting"
@@ -34,8 +37,13 @@ func settingsOf(ctx context.Context, c *ent.DepositSettingClient, storeID string
 	return set, err
 }
 
-// UpdateSettings changes a store's matching settings.
+// UpdateSettings changes a store's matching settings. They rule LIVE
+// deposits too, so a TEST key may read them, not change them.
 func (s *Service) UpdateSettings(ctx context.Context, storeID string, in SettingsInput) (*ent.DepositSetting, error) {
+	if v, _ := tenant.FromContext(ctx); v.TestOnly() {
+		return nil, apierr.New(apierr.CodePermissionDenied, ReasonSettingsNeedLiveKey,
+			"a TEST key cannot change the store's matching settings: they apply to LIVE deposits too; use a LIVE key")
+	}
 	var out *ent.DepositSetting
 	err := database.InTx(ctx, s.db, func(tx *ent.Tx) error {
 		if err := database.LockStore(ctx, tx, storeID); err != nil {

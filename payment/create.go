@@ -260,7 +260,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Payment, *pr
 		return nil, nil, err
 	}
 	method := cmpOr(in.Method, payment.MethodCARD)
-
+	if method == payment.MethodBANK_TRANSFER {
+		return nil, nil, apierr.InvalidField("method", "a bank transfer has no window: create the order with CreateInstantPayment's bank_transfer (POST /v1/payments/instant)")
+	}
 	model := cmpOr(in.ApprovalModel, payment.ApprovalModelSERVER)
 	np, err := s.PrepareNew(ctx, in.NewInput, method, model)
 	if err != nil {

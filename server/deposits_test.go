@@ -208,7 +208,8 @@ func dpHistory(p *paymuxv1.Payment) []string {
 // key and a TEST bank account.
 type dpOtherStore struct {
 	id      string
-	key     http.Header
+	key     http.Header // TEST
+	live    http.Header // LIVE
 	account *paymuxv1.BankAccount
 }
 
@@ -218,9 +219,12 @@ func dpNewStore(t testing.TB, ts *testServer, name string) *dpOtherStore {
 	st := newStore(t, ts, name, strings.ToLower(strings.ReplaceAll(name, " ", "-"))+"@example.com")
 	k := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts,
 		createKey(keyRequest(st.GetId(), name+" test", paymuxv1.Mode_MODE_TEST, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)), admin))
+	lk := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts,
+		createKey(keyRequest(st.GetId(), name+" live", paymuxv1.Mode_MODE_LIVE, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)), admin))
 	in := dpAccountIn("110-222-333444")
 	in.StoreId = st.GetId()
-	return &dpOtherStore{id: st.GetId(), key: headers("Authorization", keyAuth(k)), account: dpNewAccount(t, ts, surfaces[1], admin, in)}
+	return &dpOtherStore{id: st.GetId(), key: headers("Authorization", keyAuth(k)), live: headers("Authorization", keyAuth(lk)),
+		account: dpNewAccount(t, ts, surfaces[1], admin, in)}
 }
 
 // ---- webhooks ------------------------------------------------------------------
@@ -698,7 +702,7 @@ func TestDepositAPIIsolationAndModes(t *testing.T) {
 		b := dpNewStore(t, ts, "Store B")
 		set := mustOK[*paymuxv1.UpdateDepositSettingsResponse](t, callConnect(t, ts, dpUpdateSettings(&paymuxv1.UpdateDepositSettingsRequest{
 			SmartMatching: paymuxv1.SmartMatching_SMART_MATCHING_NEWEST,
-		}), key)).GetSettings()
+		}), live)).GetSettings()
 
 		for _, sf := range dpSurfaces() {
 			t.Run(sf.name+"/TEST key and the LIVE account", func(t *testing.T) {
@@ -803,9 +807,12 @@ func TestDepositAPISettings(t *testing.T) {
 					t.Fatalf("default settings %v", got)
 				}
 
+				// The settings rule LIVE deposits too: a TEST key reads them only.
+				wantError(t, sf.call(t, ts, dpUpdateSettings(&paymuxv1.UpdateDepositSettingsRequest{
+					SmartMatching: paymuxv1.SmartMatching_SMART_MATCHING_OLDEST}), key), connect.CodePermissionDenied, "SETTINGS_NEED_LIVE_KEY")
 				update := func(req *paymuxv1.UpdateDepositSettingsRequest, want *paymuxv1.DepositSettings) {
 					t.Helper()
-					set := mustOK[*paymuxv1.UpdateDepositSettingsResponse](t, sf.call(t, ts, dpUpdateSettings(req), key)).GetSettings()
+					set := mustOK[*paymuxv1.UpdateDepositSettingsResponse](t, sf.call(t, ts, dpUpdateSettings(req), st.live)).GetSettings()
 					if set.GetUpdateTime() == nil {
 						t.Fatalf("settings without update_time: %v", set)
 					}

@@ -85,7 +85,9 @@ type DepositServiceClient interface {
 	ListBankMessages(ctx context.Context, in *ListBankMessagesRequest, opts ...grpc.CallOption) (*ListBankMessagesResponse, error)
 	// Gets a store's matching settings.
 	GetDepositSettings(ctx context.Context, in *GetDepositSettingsRequest, opts ...grpc.CallOption) (*GetDepositSettingsResponse, error)
-	// Changes a store's matching settings.
+	// Changes a store's matching settings. They rule LIVE deposits too: a
+	// TEST key may read them, not change them (PermissionDenied
+	// SETTINGS_NEED_LIVE_KEY).
 	UpdateDepositSettings(ctx context.Context, in *UpdateDepositSettingsRequest, opts ...grpc.CallOption) (*UpdateDepositSettingsResponse, error)
 }
 
@@ -287,7 +289,9 @@ type DepositServiceServer interface {
 	ListBankMessages(context.Context, *ListBankMessagesRequest) (*ListBankMessagesResponse, error)
 	// Gets a store's matching settings.
 	GetDepositSettings(context.Context, *GetDepositSettingsRequest) (*GetDepositSettingsResponse, error)
-	// Changes a store's matching settings.
+	// Changes a store's matching settings. They rule LIVE deposits too: a
+	// TEST key may read them, not change them (PermissionDenied
+	// SETTINGS_NEED_LIVE_KEY).
 	UpdateDepositSettings(context.Context, *UpdateDepositSettingsRequest) (*UpdateDepositSettingsResponse, error)
 	mustEmbedUnimplementedDepositServiceServer()
 }

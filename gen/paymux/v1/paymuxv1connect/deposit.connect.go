@@ -116,7 +116,9 @@ type DepositServiceClient interface {
 	ListBankMessages(context.Context, *connect.Request[v1.ListBankMessagesRequest]) (*connect.Response[v1.ListBankMessagesResponse], error)
 	// Gets a store's matching settings.
 	GetDepositSettings(context.Context, *connect.Request[v1.GetDepositSettingsRequest]) (*connect.Response[v1.GetDepositSettingsResponse], error)
-	// Changes a store's matching settings.
+	// Changes a store's matching settings. They rule LIVE deposits too: a
+	// TEST key may read them, not change them (PermissionDenied
+	// SETTINGS_NEED_LIVE_KEY).
 	UpdateDepositSettings(context.Context, *connect.Request[v1.UpdateDepositSettingsRequest]) (*connect.Response[v1.UpdateDepositSettingsResponse], error)
 }
 
@@ -345,7 +347,9 @@ type DepositServiceHandler interface {
 	ListBankMessages(context.Context, *connect.Request[v1.ListBankMessagesRequest]) (*connect.Response[v1.ListBankMessagesResponse], error)
 	// Gets a store's matching settings.
 	GetDepositSettings(context.Context, *connect.Request[v1.GetDepositSettingsRequest]) (*connect.Response[v1.GetDepositSettingsResponse], error)
-	// Changes a store's matching settings.
+	// Changes a store's matching settings. They rule LIVE deposits too: a
+	// TEST key may read them, not change them (PermissionDenied
+	// SETTINGS_NEED_LIVE_KEY).
 	UpdateDepositSettings(context.Context, *connect.Request[v1.UpdateDepositSettingsRequest]) (*connect.Response[v1.UpdateDepositSettingsResponse], error)
 }
 
