@@ -17,22 +17,28 @@
 //
 // # Headers
 //
-// The merchant puts a paymux store key pair in PayAction's two headers:
+// x-mall-id means what it means in the PAYACTION webhooks paymux sends
+// (webhook/payaction.go), so a merchant keeps one PAYACTION_MALL_ID for
+// both directions:
 //
-//	x-mall-id   the key's client key (ck_test_..., ck_live_...)
-//	x-api-key   the key's secret key (sk_test_..., sk_live_...)
+//	x-mall-id   the paymux store id (st_...)
+//	x-api-key   a key pair of that store, written <client key>:<secret key>
+//	            (ck_test_...:sk_test_..., ck_live_...:sk_live_...)
 //
-// Every call to paymux carries Authorization: Basic
-// base64(x-mall-id:x-api-key), so the key must be an AUTH_METHOD_BASIC
-// key; the chain does the rest: a TEST key registers TEST orders (paid by
-// deposits on the store's TEST bank accounts), a LIVE key LIVE ones. The
-// calls also carry X-Forwarded-For (the caller's X-Forwarded-For values
-// and then the immediate peer's address, as the REST gateway sends them,
-// so IP rules and the call log see the caller; trusted proxies apply as
-// on REST), X-Paymux-Surface: payaction (the call log's surface), and the
-// caller's Idempotency-Key if it sent one. The answer carries the
-// X-Request-Id of the last paymux call made for it. Content-Type is not
-// checked.
+// Every call to paymux carries Authorization: Basic base64(x-api-key),
+// the pair as it is, so the key must be an AUTH_METHOD_BASIC key; every
+// request message that has a store_id (CreateInstantPayment, GetPayment
+// by merchant_payment_id) carries store_id: x-mall-id, so paymux itself
+// refuses a key of another store (PERMISSION_DENIED STORE_MISMATCH,
+// answered 401 here). The chain does the rest: a TEST key registers TEST
+// orders (paid by deposits on the store's TEST bank accounts), a LIVE key
+// LIVE ones. The calls also carry X-Forwarded-For (the caller's
+// X-Forwarded-For values and then the immediate peer's address, as the
+// REST gateway sends them, so IP rules and the call log see the caller;
+// trusted proxies apply as on REST), X-Paymux-Surface: payaction (the call
+// log's surface), and the caller's Idempotency-Key if it sent one. The
+// answer carries the X-Request-Id of the last paymux call made for it.
+// Content-Type is not checked.
 //
 // # Fields
 //
@@ -80,14 +86,17 @@
 //	     that is not a JSON object, and whatever paymux refuses (a Korean
 //	     summary, then paymux's reason and message), so that clients that
 //	     look only at "status", as PayAction's sample does, keep working
-//	401  x-mall-id or x-api-key missing, or credentials paymux refuses
+//	401  x-mall-id or x-api-key missing, an x-api-key without ':', or
+//	     credentials paymux refuses: an unknown or wrong key, or a key
+//	     of a store other than x-mall-id's (STORE_MISMATCH)
 //	405  a method other than POST (with Allow: POST)
 //	404  another path under /compat/payaction/
 //	500  an internal error
 //
-// Refusals made here (missing or malformed fields) are answered before
-// any call, so they are not in the call log; refusals of the credentials
-// are, as every call paymux refuses.
+// Refusals made here (missing headers, an x-api-key without ':', missing
+// or malformed fields) are answered before any call, so they are not in
+// the call log; refusals of the credentials by paymux are, as every call
+// paymux refuses.
 package payaction
 
 import (
@@ -194,6 +203,7 @@ func (s *Surface) Mount(mux *http.ServeMux) {
 // to paymux carries.
 type caller struct {
 	header    http.Header
+	storeID   string // x-mall-id: the store_id of the calls' messages
 	requestID string // paymux's id of the last call made
 }
 
@@ -216,7 +226,11 @@ func (s *Surface) endpoint(handle func(ctx context.Context, c *caller, body []by
 		}
 		if len(missing) > 0 {
 			writeReply(w, http.StatusUnauthorized, errorBody("인증 정보가 없습니다. ("+strings.Join(missing, ", ")+
-				" 헤더가 비어 있습니다. x-mall-id에는 paymux 키의 client key를, x-api-key에는 secret key를 넣어 주세요.)"))
+				" 헤더가 비어 있습니다. "+msgHeaders+")"))
+			return
+		}
+		if !strings.Contains(apiKey, ":") {
+			writeReply(w, http.StatusUnauthorized, errorBody(msgAPIKeyForm))
 			return
 		}
 		body, err := readBody(w, r)
@@ -224,7 +238,7 @@ func (s *Surface) endpoint(handle func(ctx context.Context, c *caller, body []by
 			writeReply(w, http.StatusOK, errorBody(err.Error()))
 			return
 		}
-		c := &caller{header: outgoingHeader(r, mallID, apiKey)}
+		c := &caller{header: outgoingHeader(r, apiKey), storeID: mallID}
 		rep := handle(r.Context(), c, body)
 		if c.requestID != "" {
 			w.Header().Set(requestIDHeader, c.requestID)
@@ -249,10 +263,11 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// outgoingHeader is what every call to paymux for r carries.
-func outgoingHeader(r *http.Request, mallID, apiKey string) http.Header {
+// outgoingHeader is what every call to paymux for r carries; apiKey is
+// the key pair "<client key>:<secret key>", sent as it is.
+func outgoingHeader(r *http.Request, apiKey string) http.Header {
 	h := http.Header{}
-	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(mallID+":"+apiKey)))
+	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(apiKey)))
 	h.Set(server.SurfaceHeader, surfaceName)
 	if xff := forwardedFor(r); xff != "" {
 		h.Set(forwardedForHeader, xff)
@@ -316,6 +331,7 @@ func (s *Surface) order(ctx context.Context, c *caller, body []byte) reply {
 	if err != nil {
 		return refused(err)
 	}
+	in.StoreId = c.storeID
 	res, err := s.payments.CreateInstantPayment(ctx, request(c, in))
 	if err != nil {
 		c.noted(nil, err)
@@ -399,7 +415,9 @@ func (s *Surface) cashbillCancel(ctx context.Context, c *caller, body []byte) re
 
 // find gets the payment of an order number; ok false: rep is the reply.
 func (s *Surface) find(ctx context.Context, c *caller, number string) (p *paymuxv1.Payment, rep reply, ok bool) {
-	res, err := s.payments.GetPayment(ctx, request(c, &paymuxv1.GetPaymentRequest{MerchantPaymentId: number}))
+	res, err := s.payments.GetPayment(ctx, request(c, &paymuxv1.GetPaymentRequest{
+		MerchantPaymentId: number, StoreId: c.storeID,
+	}))
 	if err != nil {
 		c.noted(nil, err)
 		return nil, fromPaymux(err, "주문을 조회할 수 없습니다."), false

@@ -193,12 +193,13 @@ func must[T any](res *connect.Response[T], err error) func(testing.TB) *T {
 
 // ---- PayAction's calls ----------------------------------------------------
 
-// payActionHeaders are PayAction's headers with the key pair of k.
+// payActionHeaders are PayAction's headers for k: x-mall-id the store id
+// of k, x-api-key its key pair "<client key>:<secret key>".
 func payActionHeaders(k *paymuxv1.CreateKeyResponse) http.Header {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
-	h.Set("x-api-key", k.GetSecretKey())
-	h.Set("x-mall-id", k.GetKey().GetClientKey())
+	h.Set("x-mall-id", k.GetKey().GetStoreId())
+	h.Set("x-api-key", k.GetKey().GetClientKey()+":"+k.GetSecretKey())
 	return h
 }
 
@@ -338,12 +339,22 @@ func TestOrderRefusals(t *testing.T) {
 		_, bare := e.newStore("no bank account")
 
 		wrongSecret := payActionHeaders(e.key)
-		wrongSecret.Set("x-api-key", "sk_test_not-the-secret")
+		wrongSecret.Set("x-api-key", e.key.GetKey().GetClientKey()+":sk_test_not-the-secret")
 		unknownKey := payActionHeaders(e.key)
-		unknownKey.Set("x-mall-id", "ck_test_nobody")
+		unknownKey.Set("x-api-key", "ck_test_nobody:"+e.key.GetSecretKey())
 		noHeaders := http.Header{"Content-Type": {"application/json"}}
 		onlyMall := payActionHeaders(e.key)
 		onlyMall.Del("x-api-key")
+		onlyKey := payActionHeaders(e.key)
+		onlyKey.Del("x-mall-id")
+		// The pair split over the two headers, as the surface once took it.
+		splitPair := payActionHeaders(e.key)
+		splitPair.Set("x-mall-id", e.key.GetKey().GetClientKey())
+		splitPair.Set("x-api-key", e.key.GetSecretKey())
+		secretOnly := payActionHeaders(e.key)
+		secretOnly.Set("x-api-key", e.key.GetSecretKey())
+		unknownStore := payActionHeaders(e.key)
+		unknownStore.Set("x-mall-id", "st_nobody")
 		future := time.Now().Add(10 * time.Minute).In(time.FixedZone("KST", 9*3600)).Format(time.RFC3339)
 
 		cases := []struct {
@@ -392,6 +403,13 @@ func TestOrderRefusals(t *testing.T) {
 			{name: "unknown client key", header: unknownKey, body: order("auth-2", 1000, "김"), status: 401, want: []string{"인증에 실패했습니다."}},
 			{name: "no credentials", header: noHeaders, body: order("auth-3", 1000, "김"), status: 401, want: []string{"x-mall-id", "x-api-key"}},
 			{name: "no x-api-key", header: onlyMall, body: order("auth-4", 1000, "김"), status: 401, want: []string{"x-api-key"}},
+			{name: "no x-mall-id", header: onlyKey, body: order("auth-5", 1000, "김"), status: 401, want: []string{"x-mall-id", "상점 ID"}},
+			{name: "client key in x-mall-id, secret key in x-api-key", header: splitPair, body: order("auth-6", 1000, "김"), status: 401,
+				want: []string{"x-api-key 형식이 올바르지 않습니다.", "<client key>:<secret key>"}},
+			{name: "x-api-key without a client key", header: secretOnly, body: order("auth-7", 1000, "김"), status: 401,
+				want: []string{"<client key>:<secret key>"}},
+			{name: "x-mall-id of no store", header: unknownStore, body: order("auth-8", 1000, "김"), status: 401,
+				want: []string{"x-mall-id", "STORE_MISMATCH"}},
 			{name: "GET", method: http.MethodGet, body: "", status: 405, want: []string{"POST"}},
 			{name: "another path", path: "/orders", body: exampleOrder, status: 404, want: []string{"/compat/payaction/orders"}},
 			{name: "exclude without order_number", path: "/order-exclude", body: `{"order_no":"1"}`, status: 200,
@@ -432,7 +450,7 @@ func TestOrderRefusals(t *testing.T) {
 			t.Errorf("order_amount \"15000\" made a total of %d", got)
 		}
 		e.payment(e.key, "2023072601")
-		for _, number := range []string{"tu-1", "tu-2", "amt-0", "auth-1", "auth-3"} {
+		for _, number := range []string{"tu-1", "tu-2", "amt-0", "auth-1", "auth-2", "auth-3", "auth-4", "auth-5", "auth-6", "auth-7", "auth-8"} {
 			_, err := e.payments().GetPayment(context.Background(),
 				withAuth(&paymuxv1.GetPaymentRequest{MerchantPaymentId: number}, basic(e.key)))
 			if connect.CodeOf(err) != connect.CodeNotFound {
@@ -516,10 +534,12 @@ func TestCashbillCancel(t *testing.T) {
 	})
 }
 
-// TestKeys: the key pair in x-mall-id and x-api-key decides the store and
-// the mode. A TEST key makes TEST orders; another store's key neither sees
-// nor excludes them, and may use the same order number; a LIVE key needs a
-// LIVE account.
+// TestKeys: the key pair in x-api-key decides the store and the mode, and
+// x-mall-id must name that store. A TEST key makes TEST orders; another
+// store's key neither sees nor excludes them, and may use the same order
+// number; a key with the x-mall-id of another store is refused (401) on
+// every path, whichever store's order it names; a LIVE key needs a LIVE
+// account.
 func TestKeys(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
 		e := start(t, db)
@@ -527,6 +547,43 @@ func TestKeys(t *testing.T) {
 
 		storeB, keyB := e.newStore("another shop")
 		e.newBankAccount(keyB)
+
+		// Store A's key with store B's x-mall-id, and the other way round.
+		keyAmallB := payActionHeaders(e.key)
+		keyAmallB.Set("x-mall-id", storeB)
+		keyBmallA := payActionHeaders(keyB)
+		keyBmallA.Set("x-mall-id", e.store)
+		for _, c := range []struct {
+			name   string
+			header http.Header
+			path   string
+			body   string
+		}{
+			{"key A, mall B: order", keyAmallB, "/order", order("mix-1", 1000, "김")},
+			{"key A, mall B: exclude A's order", keyAmallB, "/order-exclude", orderNumber("1234567890")},
+			{"key A, mall B: cashbill-cancel of A's order", keyAmallB, "/cashbill-cancel", orderNumber("1234567890")},
+			{"key B, mall A: order", keyBmallA, "/order", order("mix-2", 1000, "김")},
+			{"key B, mall A: exclude A's order", keyBmallA, "/order-exclude", orderNumber("1234567890")},
+		} {
+			a := e.call(http.MethodPost, c.path, c.header, c.body)
+			wantError(t, c.name, a, http.StatusUnauthorized, "x-mall-id", "STORE_MISMATCH")
+			if a.header.Get("X-Request-Id") == "" {
+				t.Errorf("%s: no X-Request-Id: paymux's refusal is a logged call", c.name)
+			}
+		}
+		for _, k := range []*paymuxv1.CreateKeyResponse{e.key, keyB} {
+			for _, number := range []string{"mix-1", "mix-2"} {
+				_, err := e.payments().GetPayment(context.Background(),
+					withAuth(&paymuxv1.GetPaymentRequest{MerchantPaymentId: number}, basic(k)))
+				if connect.CodeOf(err) != connect.CodeNotFound {
+					t.Errorf("refused order %s in store %s: GetPayment %v, want not found", number, k.GetKey().GetStoreId(), err)
+				}
+			}
+		}
+		if p := e.payment(e.key, "1234567890"); p.GetStatus() != paymuxv1.PaymentStatus_PAYMENT_STATUS_READY {
+			t.Errorf("after refused excludes store A's order is %v", p.GetStatus())
+		}
+
 		wantError(t, "store B excludes store A's order", e.post("/order-exclude", keyB, orderNumber("1234567890")), 200,
 			"주문을 찾을 수 없습니다.")
 		wantError(t, "store B cancels store A's receipt", e.post("/cashbill-cancel", keyB, orderNumber("1234567890")), 200,

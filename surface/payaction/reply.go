@@ -89,8 +89,20 @@ var summaries = map[string]string{
 	payment.ReasonPGOutcomeUnknown:       "현금영수증 발행사(PG)의 처리 결과를 알 수 없습니다. 잠시 후 다시 시도해 주세요.",
 }
 
-// fromPaymux answers a paymux call's error: credentials refused are 401,
-// internal errors 500, every other refusal 200 with status "error" and a
+// The messages of a 401: what the headers must hold.
+const (
+	msgHeaders = "x-mall-id에는 paymux 상점 ID(st_...)를, x-api-key에는 그 상점의 paymux 키를 " +
+		"<client key>:<secret key> 형식(예: ck_test_...:sk_test_...)으로 넣어 주세요."
+	msgAPIKeyForm = "x-api-key 형식이 올바르지 않습니다. paymux 키를 <client key>:<secret key> 형식" +
+		"(예: ck_test_...:sk_test_...)으로 넣어 주세요. x-mall-id에는 paymux 상점 ID(st_...)를 넣어 주세요."
+	msgUnauthenticated = "인증에 실패했습니다. " + msgHeaders
+	msgStoreMismatch   = "인증에 실패했습니다. x-api-key의 paymux 키가 x-mall-id 상점의 키가 아닙니다. " +
+		"x-mall-id에는 그 키가 속한 paymux 상점 ID(st_...)를 넣어 주세요."
+)
+
+// fromPaymux answers a paymux call's error: credentials refused, and a
+// key of a store other than x-mall-id's (STORE_MISMATCH), are 401;
+// internal errors 500; every other refusal 200 with status "error" and a
 // Korean summary, then paymux's reason and message.
 func fromPaymux(err error, summary string) reply {
 	var ce *connect.Error
@@ -104,8 +116,9 @@ func fromPaymux(err error, summary string) reply {
 		// failed).
 		return internal(err)
 	case ce.Code() == connect.CodeUnauthenticated:
-		return reply{status: http.StatusUnauthorized, body: errorBody(withDetail(
-			"인증에 실패했습니다. x-mall-id에 paymux 키의 client key를, x-api-key에 secret key를 넣어 주세요.", reason, ce.Message()))}
+		return reply{status: http.StatusUnauthorized, body: errorBody(withDetail(msgUnauthenticated, reason, ce.Message()))}
+	case ce.Code() == connect.CodePermissionDenied && reason == apierr.ReasonStoreMismatch:
+		return reply{status: http.StatusUnauthorized, body: errorBody(withDetail(msgStoreMismatch, reason, ce.Message()))}
 	case ce.Code() == connect.CodeInternal || ce.Code() == connect.CodeUnknown || ce.Code() == connect.CodeDataLoss:
 		r := internal(err)
 		r.body = errorBody(withDetail(r.body.Response.Message, reason, ce.Message()))
