@@ -800,3 +800,30 @@ func TestAdminCannotMatchAcrossStores(t *testing.T) {
 		}
 	})
 }
+
+// A receipt the store cannot issue (no channel) is on record as FAILED,
+// not lost in a log.
+func TestReceiptWithoutAChannelIsRecorded(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
+		e := newEnv(t, db)
+		if _, err := db.Channel.Delete().Exec(tenant.System(context.Background())); err != nil {
+			t.Fatal(err)
+		}
+		o, err := e.svc.CreateOrder(e.ctx, deposit.OrderInput{
+			NewInput:      payment.NewInput{StoreID: e.storeID, MerchantPaymentID: "CR-X", OrderName: "book", Amount: payment.Amount{Total: 5000}},
+			DepositorName: "홍길동",
+			CashReceipt:   &payment.CashReceiptSubject{Type: providers.CashReceiptExpenseProof, Identity: "1234567890"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+		if r := e.deposit(t, "홍길동", 5000); r.Paid == nil {
+			t.Fatal("not matched")
+		}
+		r, err := db.CashReceipt.Query().Where(cashreceipt.PaymentID(o.ID)).Only(tenant.System(context.Background()))
+		if err != nil || r.Status != cashreceipt.StatusFAILED || r.Failure == nil || r.Failure.Reason != payment.ReasonNoCashReceiptChannel {
+			t.Fatalf("receipt without a channel: %+v %v", r, err)
+		}
+	})
+}

@@ -105,6 +105,9 @@ func (s *Service) pay(ctx context.Context, tx *ent.Tx, d *ent.Deposit, p *ent.Pa
 	if err != nil {
 		return nil, err
 	}
+	if err := s.payments.RequestOrderReceipt(ctx, tx, paid); err != nil {
+		return nil, err
+	}
 	return paid, s.recordEvent(ctx, tx, d, EventDepositMatched)
 }
 
@@ -131,13 +134,14 @@ func (s *Service) recordEvent(ctx context.Context, tx *ent.Tx, d *ent.Deposit, t
 	return s.outbox.Enqueue(ctx, tx, ev, string(payment.MethodBANK_TRANSFER))
 }
 
-// afterMatch asks for the cash receipt a matched order wanted. The match
-// stands whatever the PG says; a refusal is on the receipt.
+// afterMatch asks the PG for the cash receipt a matched order wanted
+// (written REQUESTED with the match). The match stands whatever the PG
+// says; its answer is on the receipt.
 func (s *Service) afterMatch(ctx context.Context, p *ent.Payment) {
 	if p == nil {
 		return
 	}
-	if _, err := s.payments.IssueOrderReceipt(detached(ctx), p); err != nil {
+	if err := s.payments.SendOrderReceipt(detached(ctx), p); err != nil {
 		s.log.WarnContext(ctx, "cash receipt of a matched bank transfer", "payment_id", p.ID, "error", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
 	"github.com/paymux/paymux/ent/payment"
+	"github.com/paymux/paymux/ent/schema/details"
 	"github.com/paymux/paymux/money"
 	"github.com/paymux/paymux/paystate"
 	"github.com/paymux/paymux/providers"
@@ -67,24 +68,80 @@ func (s *Service) SealReceiptIdentity(paymentID, identity string) ([]byte, error
 	return s.keyring.Encrypt([]byte(identity), []byte("receipt-identity:"+paymentID))
 }
 
-// IssueOrderReceipt issues the cash receipt a matched bank transfer order
-// asked for. An order that asked for none, or has one already, is left
-// as it is.
-func (s *Service) IssueOrderReceipt(ctx context.Context, p *ent.Payment) (*ent.CashReceipt, error) {
+// RequestOrderReceipt writes, inside tx, the REQUESTED cash receipt that
+// bank transfer order p asked for, as a deposit pays it: the receipt is on
+// record (and holds off an unmatch) before the PG is asked (SendOrderReceipt,
+// once tx commits). An order that asked for none is left as it is.
+func (s *Service) RequestOrderReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payment) error {
 	bt := p.BankTransfer
 	if p.Method != payment.MethodBANK_TRANSFER || bt == nil || len(bt.CashReceiptIdentitySealed) == 0 {
-		return nil, nil
+		return nil
 	}
-	identity, err := s.keyring.Decrypt(bt.CashReceiptIdentitySealed, []byte("receipt-identity:"+p.ID))
+	old, err := tx.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID)).Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+	case err != nil:
+		return err
+	case old.Status == cashreceipt.StatusREQUESTED || old.Status == cashreceipt.StatusISSUED:
+		return nil
+	default: // failed or cancelled before an unmatch: ask again
+		if err := tx.CashReceipt.DeleteOne(old).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	left := amountsOf(p, money.Amounts{})
+	id := secrets.NewID("cr")
+	return tx.CashReceipt.Create().
+		SetID(id).SetStoreID(p.StoreID).SetPaymentID(p.ID).SetPgOrderID(id).
+		SetType(cashreceipt.Type(bt.CashReceiptType)).SetIdentityMasked(bt.CashReceiptIdentity).
+		SetStatus(cashreceipt.StatusREQUESTED).
+		SetAmount(left.Cancellable()).SetTaxFree(left.CancellableTaxFree()).SetVat(left.CancellableVAT()).
+		Exec(ctx)
+}
+
+// SendOrderReceipt asks the PG for the receipt RequestOrderReceipt wrote
+// for order p, and records its answer on it: ISSUED, FAILED with the PG's
+// reason (or for want of a channel), or still REQUESTED when the PG did
+// not answer (GetCashReceipt asks it again).
+func (s *Service) SendOrderReceipt(ctx context.Context, p *ent.Payment) error {
+	ctx = context.WithoutCancel(ctx)
+	r, err := s.db.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID), cashreceipt.StatusEQ(cashreceipt.StatusREQUESTED),
+		cashreceipt.PgReceiptID("")).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open the cash receipt identity of %s: %w", p.ID, err)
+		return err
 	}
-	exists, err := s.db.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID),
-		cashreceipt.StatusIn(cashreceipt.StatusREQUESTED, cashreceipt.StatusISSUED)).Exist(ctx)
-	if err != nil || exists {
-		return nil, err
+	fail := func(f *details.Failure) error {
+		return s.db.CashReceipt.UpdateOne(r).Where(cashreceipt.StatusEQ(cashreceipt.StatusREQUESTED)).
+			SetStatus(cashreceipt.StatusFAILED).SetFailure(f).Exec(ctx)
 	}
-	return s.IssueCashReceipt(ctx, p.ID, CashReceiptSubject{Type: providers.CashReceiptType(bt.CashReceiptType), Identity: string(identity)})
+	identity, err := s.keyring.Decrypt(p.BankTransfer.CashReceiptIdentitySealed, []byte("receipt-identity:"+p.ID))
+	if err != nil {
+		return fmt.Errorf("open the cash receipt identity of %s: %w", p.ID, err)
+	}
+	ch, err := s.channelOf(ctx, p)
+	if err != nil {
+		return fail(&details.Failure{Reason: apierr.Reason(err), Message: err.Error()})
+	}
+	pgctx, cancel := s.PGContext(ctx)
+	res, err := ch.API.IssueCashReceipt(pgctx, ch.PG, providers.IssueCashReceiptRequest{
+		OrderID: r.ID, OrderName: p.OrderName,
+		Amount:         providers.Amount{Total: r.Amount, TaxFree: r.TaxFree, VAT: &r.Vat, Currency: p.Currency},
+		Subject:        providers.CashReceiptSubject{Type: providers.CashReceiptType(r.Type), Identity: providers.NewRedacted(string(identity))},
+		IdempotencyKey: r.ID,
+	})
+	cancel()
+	switch {
+	case providers.OutcomeUnknown(err):
+		return outcomeUnknownError(p, "the cash receipt request")
+	case err != nil:
+		return fail(FailureOf(FailRefused, err))
+	}
+	upd := s.db.CashReceipt.UpdateOne(r)
+	applyReceipt(upd.Mutation(), res)
+	return upd.Exec(ctx)
 }
 
 // receiptChannel is the channel that issues a bank transfer's cash
