@@ -206,7 +206,7 @@ func New(o Options) (*App, error) {
 		func(ctx context.Context) context.Context { return jobContext(ctx, "job_sweep_") })
 	a.Deposits = deposit.New(deposit.Deps{
 		Config: cfg.Deposits, DB: db, Keyring: keyring, Payments: a.Payments, Outbox: a.Outbox,
-		DepositData: server.DepositEventData, Logger: log, Now: now,
+		DepositData: server.DepositEventData, BatchEnqueue: a.Outbox.WithEndpointMemo, Logger: log, Now: now,
 	})
 	a.Orders = deposit.NewSweeper(a.Deposits)
 	a.housekeeping = &housekeeping{cfg: cfg, db: db, calls: a.Calls, billing: a.Billing, log: log, now: now}

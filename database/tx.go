@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"sync/atomic"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
@@ -86,21 +87,33 @@ func IsTxConflict(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
-// LockKey makes tx the only transaction holding key until it ends: on
-// PostgreSQL a transaction-scoped advisory lock on the key's hash (two
+// KeyLocks make a transaction the only one holding a key until it ends:
+// on PostgreSQL a transaction-scoped advisory lock on the key's hash (two
 // keys may share a hash: they then wait for each other, which is safe);
-// SQLite runs write transactions one at a time already. It serialises work
-// that must see each other's rows but shares no row to lock, such as a new
-// order and a new deposit of the same name and amount.
-func LockKey(ctx context.Context, tx *ent.Tx, key string) error {
-	postgres := false
-	// The dialect shows only to a query's modifier; this one reads nothing.
-	_, err := tx.Store.Query().Select(store.FieldID).Modify(func(s *sql.Selector) {
-		postgres = s.Dialect() == dialect.Postgres
-		s.Where(sql.False())
-	}).Strings(tenant.System(ctx))
-	if err != nil || !postgres {
-		return err
+// SQLite runs write transactions one at a time already. They serialise
+// work that must see each other's rows but share no row to lock, such as a
+// new order and a new deposit of the same name and amount. The zero value
+// is ready; it learns the database's dialect on first use.
+type KeyLocks struct {
+	dialect atomic.Int32 // 0 not known yet, 1 PostgreSQL, 2 another
+}
+
+// Lock takes key for tx.
+func (l *KeyLocks) Lock(ctx context.Context, tx *ent.Tx, key string) error {
+	if l.dialect.Load() == 0 {
+		postgres := false
+		// The dialect shows only to a query's modifier; this one reads nothing.
+		_, err := tx.Store.Query().Select(store.FieldID).Modify(func(s *sql.Selector) {
+			postgres = s.Dialect() == dialect.Postgres
+			s.Where(sql.False())
+		}).Strings(tenant.System(ctx))
+		if err != nil {
+			return err
+		}
+		l.dialect.Store(map[bool]int32{true: 1, false: 2}[postgres])
+	}
+	if l.dialect.Load() != 1 {
+		return nil
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(key))

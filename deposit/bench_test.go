@@ -277,7 +277,7 @@ func newBenchEnv(b *testing.B, kind string) *benchEnv {
 	})
 	svc := deposit.New(deposit.Deps{
 		Config: deposit.Config{MatchWindow: 14 * 24 * time.Hour}, DB: db, Keyring: keyring, Payments: payments,
-		Outbox: outbox, DepositData: server.DepositEventData,
+		Outbox: outbox, DepositData: server.DepositEventData, BatchEnqueue: outbox.WithEndpointMemo,
 	})
 	sys := tenant.System(context.Background())
 	st, err := db.Store.Create().SetName("shop").Save(sys)

@@ -28,6 +28,7 @@ import (
 // d (bank times are to the minute: up to the end of d's minute, and never
 // after paymux recorded d), and not due before d happened.
 func candidates(ctx context.Context, tx *ent.Tx, d *ent.Deposit) ([]*ent.Payment, error) {
+	// (The matching index ends in created_at, for this ORDER BY.)
 	before := d.TransactionAt.Truncate(time.Minute).Add(time.Minute)
 	if d.CreatedAt.Before(before) {
 		before = d.CreatedAt
@@ -48,12 +49,12 @@ func candidates(ctx context.Context, tx *ent.Tx, d *ent.Deposit) ([]*ent.Payment
 
 // match decides deposit d (just recorded, UNMATCHED) inside tx: exactly
 // one candidate takes it; several take it only through smart matching;
-// otherwise it stays UNMATCHED with the reason. It returns the order it
-// paid, if any.
-func (s *Service) match(ctx context.Context, tx *ent.Tx, d *ent.Deposit, set *ent.DepositSetting) (*ent.Payment, error) {
+// otherwise it stays UNMATCHED with the reason. It returns the deposit as
+// it then is, and the order it paid, if any.
+func (s *Service) match(ctx context.Context, tx *ent.Tx, d *ent.Deposit, set *ent.DepositSetting) (*ent.Deposit, *ent.Payment, error) {
 	cands, err := candidates(ctx, tx, d)
 	if err != nil {
-		return nil, fmt.Errorf("match deposit %s: %w", d.ID, err)
+		return nil, nil, fmt.Errorf("match deposit %s: %w", d.ID, err)
 	}
 	var pick *ent.Payment
 	how := entdeposit.MatchTypeAUTO
@@ -72,30 +73,31 @@ func (s *Service) match(ctx context.Context, tx *ent.Tx, d *ent.Deposit, set *en
 		}
 		d, err = tx.Deposit.UpdateOne(d).SetUnmatchedReason(reason).SetCandidates(len(cands)).Save(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, s.recordEvent(ctx, tx, d, EventDepositUnmatched)
+		return d, nil, s.recordEvent(ctx, tx, d, EventDepositUnmatched)
 	}
-	d, err = tx.Deposit.UpdateOne(d).SetCandidates(len(cands)).Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.pay(ctx, tx, d, pick, how)
+	return s.pay(ctx, tx, d, pick, how, len(cands))
 }
 
 // pay makes deposit d pay order p (READY, locked) inside tx: the order
 // becomes PAID through paystate with its event and webhooks, the deposit
-// MATCHED with deposit.matched.
-func (s *Service) pay(ctx context.Context, tx *ent.Tx, d *ent.Deposit, p *ent.Payment, how entdeposit.MatchType) (*ent.Payment, error) {
+// MATCHED with deposit.matched. candidates is how many orders fitted d
+// when it arrived (-1: leave it as it is).
+func (s *Service) pay(ctx context.Context, tx *ent.Tx, d *ent.Deposit, p *ent.Payment, how entdeposit.MatchType, candidates int) (*ent.Deposit, *ent.Payment, error) {
 	now := s.clock()
-	d, err := tx.Deposit.UpdateOne(d).Where(entdeposit.StatusEQ(entdeposit.StatusUNMATCHED)).
+	upd := tx.Deposit.UpdateOne(d).Where(entdeposit.StatusEQ(entdeposit.StatusUNMATCHED)).
 		SetStatus(entdeposit.StatusMATCHED).SetPaymentID(p.ID).SetMerchantPaymentID(p.MerchantPaymentID).
-		SetMatchType(how).SetMatchedAt(now).SetUnmatchedReason("").Save(ctx)
+		SetMatchType(how).SetMatchedAt(now).SetUnmatchedReason("")
+	if candidates >= 0 {
+		upd.SetCandidates(candidates)
+	}
+	d, err := upd.Save(ctx)
 	if ent.IsNotFound(err) {
-		return nil, apierr.New(apierr.CodeAborted, apierr.ReasonConflict, "deposit changed meanwhile; read it again")
+		return nil, nil, apierr.New(apierr.CodeAborted, apierr.ReasonConflict, "deposit changed meanwhile; read it again")
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	bt := *p.BankTransfer
 	bt.DepositedAt = d.TransactionAt.UnixMicro()
@@ -103,12 +105,12 @@ func (s *Service) pay(ctx context.Context, tx *ent.Tx, d *ent.Deposit, p *ent.Pa
 		u.SetPaid(p.Total).SetPaidAt(now).SetDepositID(d.ID).SetBankTransfer(&bt)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.payments.RequestOrderReceipt(ctx, tx, paid); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return paid, s.recordEvent(ctx, tx, d, EventDepositMatched)
+	return d, paid, s.recordEvent(ctx, tx, d, EventDepositMatched)
 }
 
 // recordEvent writes an event about deposit d as it now stands and queues
@@ -138,7 +140,7 @@ func (s *Service) recordEvent(ctx context.Context, tx *ent.Tx, d *ent.Deposit, t
 // (written REQUESTED with the match). The match stands whatever the PG
 // says; its answer is on the receipt.
 func (s *Service) afterMatch(ctx context.Context, p *ent.Payment) {
-	if p == nil {
+	if p == nil || p.BankTransfer == nil || len(p.BankTransfer.CashReceiptIdentitySealed) == 0 {
 		return
 	}
 	if err := s.payments.SendOrderReceipt(detached(ctx), p); err != nil {
@@ -186,11 +188,7 @@ func (s *Service) Match(ctx context.Context, id, paymentID string) (*ent.Deposit
 				map[string]string{"payment_amount": fmt.Sprint(p.Total), "deposit_amount": fmt.Sprint(d.Amount)},
 				"deposit %s of %d does not pay payment %s of %d", d.ID, d.Amount, p.ID, p.Total)
 		}
-		outP, err = s.pay(ctx, tx, d, p, entdeposit.MatchTypeMANUAL)
-		if err != nil {
-			return err
-		}
-		outD, err = tx.Deposit.Get(ctx, d.ID)
+		outD, outP, err = s.pay(ctx, tx, d, p, entdeposit.MatchTypeMANUAL, -1)
 		return err
 	})
 	if err != nil {

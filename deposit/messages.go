@@ -124,13 +124,14 @@ func (s *Service) recordMessage(ctx context.Context, storeID string, m MessageIn
 			reason = fmt.Sprintf("the alert is from bank %s; bank account %s is at %s", t.Bank, a.ID, a.Bank)
 			break
 		}
-		res, err := s.recordOne(ctx, a, TransactionInput{
+		results, err := s.record(ctx, []item{{account: a, t: TransactionInput{
 			Withdrawal: t.Kind == bankmsg.Withdrawal, Amount: t.Amount, DepositorName: t.Counterparty,
 			At: t.Time, Balance: t.Balance, SourceID: m.SourceID,
-		}, entdeposit.SourceMESSAGE)
+		}}}, entdeposit.SourceMESSAGE)
 		if err != nil {
 			return MessageResult{}, err
 		}
+		res := results[0]
 		dep, reason, status = res.Deposit, "", bankmessage.StatusTRANSACTION
 		if res.Duplicate {
 			status = bankmessage.StatusDUPLICATE

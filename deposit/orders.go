@@ -1,8 +1,10 @@
 package deposit
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/paymux/paymux/apierr"
@@ -88,7 +90,7 @@ func (s *Service) CreateOrder(ctx context.Context, in OrderInput) (*ent.Payment,
 	p, err := s.payments.Insert(ctx, np, func(tx *ent.Tx, p *ent.Payment) (*ent.Payment, error) {
 		// A deposit of this name and amount being recorded now waits for
 		// this order (PostgreSQL), or this order for it: one sees the other.
-		if err := database.LockKey(ctx, tx, matchKey(p.StoreID, key, p.Total)); err != nil {
+		if err := s.locks.Lock(ctx, tx, matchKey(p.StoreID, key, p.Total)); err != nil {
 			return nil, err
 		}
 		if !set.MatchLateOrders {
@@ -98,7 +100,7 @@ func (s *Service) CreateOrder(ctx context.Context, in OrderInput) (*ent.Payment,
 		if err != nil || d == nil {
 			return p, err
 		}
-		paid, err = s.pay(ctx, tx, d, p, entdeposit.MatchTypeLATE)
+		_, paid, err = s.pay(ctx, tx, d, p, entdeposit.MatchTypeLATE, -1)
 		return paid, err
 	})
 	if err != nil {
@@ -127,12 +129,15 @@ func (s *Service) lateDeposit(ctx context.Context, tx *ent.Tx, p *ent.Payment) (
 	if p.BankAccountID != "" {
 		q.Where(entdeposit.BankAccountID(p.BankAccountID))
 	}
-	d, err := q.Order(ent.Asc(entdeposit.FieldTransactionAt), ent.Asc(entdeposit.FieldID)).
-		Modify(database.ForUpdate).First(ctx)
-	if ent.IsNotFound(err) {
-		return nil, nil
+	// Every fitting deposit, locked, the oldest taken: with LIMIT 1 a
+	// locked first row would hide the others (PostgreSQL).
+	ds, err := q.Modify(database.ForUpdate).All(ctx)
+	if err != nil || len(ds) == 0 {
+		return nil, err
 	}
-	return d, err
+	return slices.MinFunc(ds, func(a, b *ent.Deposit) int {
+		return cmp.Or(a.TransactionAt.Compare(b.TransactionAt), cmp.Compare(a.ID, b.ID))
+	}), nil
 }
 
 // ---- expiry ------------------------------------------------------------------

@@ -2,13 +2,12 @@ package deposit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
-
-	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/database"
@@ -81,141 +80,164 @@ func (s *Service) Record(ctx context.Context, in []TransactionInput) ([]Result, 
 			accounts[t.BankAccountID] = a
 		}
 	}
-	out := make([]Result, len(in))
+	items := make([]item, len(in))
 	for i, t := range in {
-		r, err := s.recordOne(ctx, accounts[t.BankAccountID], t, entdeposit.SourceFEED)
+		items[i] = item{account: accounts[t.BankAccountID], t: t}
+	}
+	return s.record(ctx, items, entdeposit.SourceFEED)
+}
+
+// item is one transaction to record, on its account.
+type item struct {
+	account *ent.BankAccount
+	t       TransactionInput
+}
+
+// batchSize bounds the transactions recorded in one database transaction:
+// a commit is paid once per batch, and the locks a batch holds are held
+// for a bounded time.
+const batchSize = 100
+
+// record records and matches items (all of one store, checked), batchSize
+// to a database transaction, then asks for the cash receipts of the
+// orders they paid.
+func (s *Service) record(ctx context.Context, items []item, source entdeposit.Source) ([]Result, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	set, err := s.Settings(ctx, items[0].account.StoreID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, 0, len(items))
+	for start := 0; start < len(items); start += batchSize {
+		batch := items[start:min(start+batchSize, len(items))]
+		res, err := s.recordBatch(ctx, batch, source, set)
 		if err != nil {
-			return nil, fmt.Errorf("transaction %d: %w", i, err)
+			return nil, err
 		}
-		out[i] = r
+		out = append(out, res...)
+	}
+	for _, r := range out {
+		s.afterMatch(ctx, r.Paid)
 	}
 	return out, nil
 }
 
-// recordOne records one transaction on account a (unless it was recorded
-// before) and matches it, in one database transaction; then asks for the
-// cash receipt of the order it paid.
-func (s *Service) recordOne(ctx context.Context, a *ent.BankAccount, t TransactionInput, source entdeposit.Source) (Result, error) {
+// recordBatch records a batch in one database transaction, tried again
+// when a concurrent report or order changed what it saw.
+func (s *Service) recordBatch(ctx context.Context, batch []item, source entdeposit.Source, set *ent.DepositSetting) ([]Result, error) {
+	// A new order of a deposit's name and amount, and another report of
+	// it, wait for this batch (PostgreSQL), so each sees the other's rows.
+	// The keys are taken in one order, so two batches cannot deadlock.
+	var keys []string
+	for _, it := range batch {
+		if !it.t.Withdrawal {
+			keys = append(keys, matchKey(it.account.StoreID, bankmsg.NormalizeName(it.t.DepositorName), it.t.Amount))
+		}
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	var out []Result
+	for try := 0; ; try++ {
+		out = make([]Result, len(batch))
+		tctx := s.outboxMemo(ctx) // a new one for each try
+		err := database.InTx(tctx, s.db, func(tx *ent.Tx) error {
+			for _, k := range keys {
+				if err := s.locks.Lock(tctx, tx, k); err != nil {
+					return err
+				}
+			}
+			for i, it := range batch {
+				r, err := s.recordIn(tctx, tx, it.account, it.t, source, set)
+				if err != nil {
+					return fmt.Errorf("transaction %d: %w", i, err)
+				}
+				out[i] = r
+			}
+			return nil
+		})
+		retry := database.IsTxConflict(err) || apierr.Reason(err) == apierr.ReasonConflict || errors.Is(err, errRecordedMeanwhile)
+		if retry && try < 5 && ctx.Err() == nil {
+			continue // another report or deposit changed what this batch saw: decide again
+		}
+		return out, err
+	}
+}
+
+// recordIn records one transaction on account a inside tx, unless it was
+// recorded before, and matches it.
+func (s *Service) recordIn(ctx context.Context, tx *ent.Tx, a *ent.BankAccount, t TransactionInput, source entdeposit.Source, set *ent.DepositSetting) (Result, error) {
 	kind := bankmsg.Deposit
 	typ, status := entdeposit.TypeDEPOSIT, entdeposit.StatusUNMATCHED
 	if t.Withdrawal {
 		kind, typ, status = bankmsg.Withdrawal, entdeposit.TypeWITHDRAWAL, entdeposit.StatusRECORDED
 	}
 	at := t.At.UTC().Truncate(time.Microsecond)
+	depositorKey := bankmsg.NormalizeName(t.DepositorName)
 	key := bankmsg.Key(bankmsg.Transaction{Kind: kind, Amount: t.Amount, Balance: t.Balance, Counterparty: t.DepositorName, Time: at}, a.ID)
-	var res Result
-	var err error
-	for try := 0; ; try++ {
-		res = Result{}
-		err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-			if !t.Withdrawal {
-				// A new order of this name and amount, and another report of
-				// this deposit, wait for this one (PostgreSQL): each sees the
-				// other's rows.
-				if err := database.LockKey(ctx, tx, matchKey(a.StoreID, bankmsg.NormalizeName(t.DepositorName), t.Amount)); err != nil {
-					return err
-				}
-			}
-			dup, dedupeKey, err := findRecorded(ctx, tx, a.ID, key, source, t)
-			if dup != nil || err != nil {
-				res = Result{Deposit: dup, Duplicate: true}
-				return err
-			}
-			set, err := s.settingsIn(ctx, tx, a.StoreID)
-			if err != nil {
-				return err
-			}
-			var twin *ent.Deposit
-			if !t.Withdrawal {
-				if twin, err = possibleTwin(ctx, tx, a.ID, source, t); err != nil {
-					return err
-				}
-			}
-			now := s.clock()
-			create := tx.Deposit.Create().
-				SetStoreID(a.StoreID).SetMode(entdeposit.Mode(a.Mode)).SetBankAccountID(a.ID).
-				SetType(typ).SetStatus(status).SetAmount(t.Amount).
-				SetDepositorName(t.DepositorName).SetDepositorKey(bankmsg.NormalizeName(t.DepositorName)).
-				SetNillableBalance(t.Balance).SetTransactionAt(at).SetSource(source).
-				SetDedupeBase(key).SetDedupeKey(dedupeKey).SetNote(t.Note).SetCreatedAt(now).SetUpdatedAt(now)
-			if t.SourceID != "" {
-				create.SetSourceID(t.SourceID)
-			}
-			if twin != nil {
-				// Maybe the same transfer another source reported with other
-				// details (no balance, a date without a time): never paid
-				// automatically; a human decides.
-				create.SetUnmatchedReason(UnmatchedPossibleDuplicate).SetNote(cmpOr(t.Note, "possibly deposit "+twin.ID))
-			}
-			id, err := insertOnce(ctx, tx, create)
-			if err != nil {
-				return err
-			}
-			if id == "" { // recorded meanwhile by a concurrent report: decide again
-				return errRecordedMeanwhile
-			}
-			d, err := tx.Deposit.Get(ctx, id)
-			if err != nil {
-				return err
-			}
-			if set.ReportBankTransactions {
-				if err := s.recordEvent(ctx, tx, d, EventBankTransaction); err != nil {
-					return err
-				}
-			}
-			if t.Withdrawal {
-				res.Deposit = d
-				return nil
-			}
-			if err := s.recordEvent(ctx, tx, d, EventDepositReceived); err != nil {
-				return err
-			}
-			if twin != nil {
-				res.Deposit = d
-				return s.recordEvent(ctx, tx, d, EventDepositUnmatched)
-			}
-			if res.Paid, err = s.match(ctx, tx, d, set); err != nil {
-				return err
-			}
-			res.Deposit, err = tx.Deposit.Get(ctx, id)
-			return err
-		})
-		retry := database.IsTxConflict(err) || apierr.Reason(err) == apierr.ReasonConflict || errors.Is(err, errRecordedMeanwhile)
-		if retry && try < 5 && ctx.Err() == nil {
-			continue // another report or deposit changed what this one sees: decide again
-		}
-		break
+	dup, dedupeKey, err := findRecorded(ctx, tx, a.ID, key, source, t)
+	if dup != nil || err != nil {
+		return Result{Deposit: dup, Duplicate: true}, err
 	}
+	var twin *ent.Deposit
+	if !t.Withdrawal {
+		if twin, err = possibleTwin(ctx, tx, a.ID, source, t); err != nil {
+			return Result{}, err
+		}
+	}
+	now := s.clock()
+	create := tx.Deposit.Create().SetID(newDepositID()).
+		SetStoreID(a.StoreID).SetMode(entdeposit.Mode(a.Mode)).SetBankAccountID(a.ID).
+		SetType(typ).SetStatus(status).SetAmount(t.Amount).
+		SetDepositorName(t.DepositorName).SetDepositorKey(depositorKey).
+		SetNillableBalance(t.Balance).SetTransactionAt(at).SetSource(source).
+		SetDedupeBase(key).SetDedupeKey(dedupeKey).SetNote(t.Note).SetCreatedAt(now).SetUpdatedAt(now)
+	if t.SourceID != "" {
+		create.SetSourceID(t.SourceID)
+	}
+	if twin != nil {
+		// Maybe the same transfer another source reported with other
+		// details (no balance, a date without a time): never paid
+		// automatically; a human decides.
+		create.SetUnmatchedReason(UnmatchedPossibleDuplicate).SetNote(cmpOr(t.Note, "possibly deposit "+twin.ID))
+	}
+	d, err := insertOnce(ctx, create)
 	if err != nil {
 		return Result{}, err
 	}
-	s.afterMatch(ctx, res.Paid)
-	return res, nil
+	if set.ReportBankTransactions {
+		if err := s.recordEvent(ctx, tx, d, EventBankTransaction); err != nil {
+			return Result{}, err
+		}
+	}
+	if t.Withdrawal {
+		return Result{Deposit: d}, nil
+	}
+	if err := s.recordEvent(ctx, tx, d, EventDepositReceived); err != nil {
+		return Result{}, err
+	}
+	if twin != nil {
+		return Result{Deposit: d}, s.recordEvent(ctx, tx, d, EventDepositUnmatched)
+	}
+	d, paid, err := s.match(ctx, tx, d, set)
+	return Result{Deposit: d, Paid: paid}, err
 }
 
 // errRecordedMeanwhile: a concurrent report took the key this one meant
 // to record under.
 var errRecordedMeanwhile = errors.New("transaction recorded meanwhile")
 
-// insertOnce inserts a deposit unless one with its key or source id is
-// there already (ON CONFLICT DO NOTHING, so a concurrent insert of the same
-// transaction does not abort tx on PostgreSQL). It returns the new id, or
-// "" when nothing was inserted.
-func insertOnce(ctx context.Context, tx *ent.Tx, create *ent.DepositCreate) (string, error) {
-	id, _ := create.Mutation().ID()
-	if id == "" {
-		id = newDepositID()
-		create.SetID(id)
+// insertOnce inserts a deposit. findRecorded found no record of it, under
+// the batch's locks; a key or source id taken meanwhile all the same (a
+// withdrawal, which no lock orders) is errRecordedMeanwhile, to decide
+// again in a new transaction (PostgreSQL has ended this one).
+func insertOnce(ctx context.Context, create *ent.DepositCreate) (*ent.Deposit, error) {
+	d, err := create.Save(ctx)
+	if ent.IsConstraintError(err) {
+		return nil, errRecordedMeanwhile
 	}
-	err := create.OnConflict(entsql.DoNothing()).Exec(ctx)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", err
-	}
-	ok, err := tx.Deposit.Query().Where(entdeposit.ID(id)).Exist(ctx)
-	if err != nil || !ok {
-		return "", err
-	}
-	return id, nil
+	return d, err
 }
 
 // findRecorded decides whether transaction t was recorded before on the
@@ -242,11 +264,13 @@ func findRecorded(ctx context.Context, tx *ent.Tx, accountID, base string, sourc
 			return d, "", err
 		}
 	}
-	same, err := tx.Deposit.Query().Where(entdeposit.BankAccountID(accountID), entdeposit.DedupeBase(base)).
-		Order(ent.Asc(entdeposit.FieldCreatedAt), ent.Asc(entdeposit.FieldID)).All(ctx)
+	// No ORDER BY: without statistics SQLite would walk an index that
+	// gives the order rather than the one that finds the rows.
+	same, err := tx.Deposit.Query().Where(entdeposit.BankAccountID(accountID), entdeposit.DedupeBase(base)).All(ctx)
 	if err != nil || len(same) == 0 {
 		return nil, base, err
 	}
+	sortOldestFirst(same)
 	if t.SourceID == "" || source != entdeposit.SourceFEED || t.Balance != nil {
 		return same[0], "", nil
 	}
@@ -269,15 +293,20 @@ func possibleTwin(ctx context.Context, tx *ent.Tx, accountID string, source entd
 	if day := t.At.In(seoul); source == entdeposit.SourceSTATEMENT && day.Hour() == 0 && day.Minute() == 0 && day.Second() == 0 {
 		from, to = day, day.AddDate(0, 0, 1)
 	}
+	// The time is compared here, not in SQL: SQLite, with no statistics,
+	// would take a range on the time over the index of name and amount.
 	rows, err := tx.Deposit.Query().Where(
-		entdeposit.BankAccountID(accountID), entdeposit.TypeEQ(entdeposit.TypeDEPOSIT),
-		entdeposit.Amount(t.Amount), entdeposit.DepositorKey(bankmsg.NormalizeName(t.DepositorName)),
-		entdeposit.SourceNEQ(source), entdeposit.TransactionAtGTE(from), entdeposit.TransactionAtLT(to),
-	).Order(ent.Asc(entdeposit.FieldCreatedAt)).All(ctx)
+		entdeposit.BankAccountID(accountID), entdeposit.DepositorKey(bankmsg.NormalizeName(t.DepositorName)),
+		entdeposit.Amount(t.Amount), entdeposit.TypeEQ(entdeposit.TypeDEPOSIT), entdeposit.SourceNEQ(source),
+	).All(ctx)
 	if err != nil {
 		return nil, err
 	}
+	sortOldestFirst(rows)
 	for _, d := range rows {
+		if d.TransactionAt.Before(from) || !d.TransactionAt.Before(to) {
+			continue
+		}
 		if d.Balance == nil || t.Balance == nil || *d.Balance == *t.Balance {
 			return d, nil
 		}
@@ -353,15 +382,19 @@ func (s *Service) ImportStatement(ctx context.Context, accountID string, file []
 	if len(rows) == 0 {
 		return nil, apierr.InvalidField("content", "the file has no transactions")
 	}
-	out := &StatementResult{}
+	items := make([]item, len(rows))
 	for i, t := range rows {
-		r, err := s.recordOne(ctx, a, TransactionInput{
+		items[i] = item{account: a, t: TransactionInput{
 			Withdrawal: t.Kind == bankmsg.Withdrawal, Amount: t.Amount, DepositorName: t.Counterparty,
 			At: t.Time, Balance: t.Balance, Note: t.Note,
-		}, entdeposit.SourceSTATEMENT)
-		if err != nil {
-			return nil, fmt.Errorf("statement row %d: %w", i+1, err)
-		}
+		}}
+	}
+	results, err := s.record(ctx, items, entdeposit.SourceSTATEMENT)
+	if err != nil {
+		return nil, err
+	}
+	out := &StatementResult{}
+	for _, r := range results {
 		switch {
 		case r.Duplicate:
 			out.Duplicates++
@@ -390,3 +423,10 @@ func (s *Service) accountsOf(ctx context.Context) ([]*ent.BankAccount, error) {
 func newDepositID() string { return secrets.NewID("dep") }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// sortOldestFirst orders deposits by when paymux recorded them.
+func sortOldestFirst(ds []*ent.Deposit) {
+	slices.SortFunc(ds, func(a, b *ent.Deposit) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+}

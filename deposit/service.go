@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/payment"
 	"github.com/paymux/paymux/secrets"
@@ -47,8 +48,11 @@ type Deps struct {
 	// DepositData renders a deposit as the data of its events (the
 	// webhook payload's "data").
 	DepositData func(*ent.Deposit) ([]byte, error)
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// BatchEnqueue returns the context for one transaction that writes many
+	// events (webhook.Outbox.WithEndpointMemo); nil: ctx as it is.
+	BatchEnqueue func(context.Context) context.Context
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Service is bank-transfer payment.
@@ -59,6 +63,8 @@ type Service struct {
 	payments    *payment.Service
 	outbox      payment.Outbox
 	depositData func(*ent.Deposit) ([]byte, error)
+	outboxMemo  func(context.Context) context.Context
+	locks       database.KeyLocks
 	log         *slog.Logger
 	now         func() time.Time
 }
@@ -74,12 +80,15 @@ func New(d Deps) *Service {
 	if d.Config.MatchWindow <= 0 {
 		d.Config.MatchWindow = 14 * 24 * time.Hour
 	}
+	if d.BatchEnqueue == nil {
+		d.BatchEnqueue = func(ctx context.Context) context.Context { return ctx }
+	}
 	if d.Config.SweepInterval <= 0 {
 		d.Config.SweepInterval = time.Minute
 	}
 	return &Service{
 		cfg: d.Config, db: d.DB, keyring: d.Keyring, payments: d.Payments, outbox: d.Outbox,
-		depositData: d.DepositData, log: d.Logger, now: d.Now,
+		depositData: d.DepositData, outboxMemo: d.BatchEnqueue, log: d.Logger, now: d.Now,
 	}
 }
 

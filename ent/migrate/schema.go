@@ -320,6 +320,11 @@ var (
 				Columns: []*schema.Column{DepositsColumns[5], DepositsColumns[15]},
 			},
 			{
+				Name:    "deposit_bank_account_id_depositor_key_amount",
+				Unique:  false,
+				Columns: []*schema.Column{DepositsColumns[5], DepositsColumns[10], DepositsColumns[8]},
+			},
+			{
 				Name:    "deposit_bank_account_id_source_source_id",
 				Unique:  true,
 				Columns: []*schema.Column{DepositsColumns[5], DepositsColumns[13], DepositsColumns[14]},
@@ -606,9 +611,9 @@ var (
 				Columns: []*schema.Column{PaymentsColumns[10], PaymentsColumns[29]},
 			},
 			{
-				Name:    "payment_store_id_depositor_key_total_status",
+				Name:    "payment_store_id_depositor_key_total_status_created_at",
 				Unique:  false,
-				Columns: []*schema.Column{PaymentsColumns[44], PaymentsColumns[41], PaymentsColumns[12], PaymentsColumns[10]},
+				Columns: []*schema.Column{PaymentsColumns[44], PaymentsColumns[41], PaymentsColumns[12], PaymentsColumns[10], PaymentsColumns[1]},
 			},
 		},
 	}

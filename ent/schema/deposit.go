@@ -80,6 +80,8 @@ func (Deposit) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("bank_account_id", "dedupe_key").Unique(),
 		index.Fields("bank_account_id", "dedupe_base"),
+		// possibleTwin: the same name and amount on an account.
+		index.Fields("bank_account_id", "depositor_key", "amount"),
 		index.Fields("bank_account_id", "source", "source_id").Unique(),
 		index.Fields("store_id", "transaction_at"),
 		// A late order looks for an unmatched deposit of its name and

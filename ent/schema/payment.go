@@ -100,8 +100,10 @@ func (Payment) Indexes() []ent.Index {
 		index.Fields("store_id", "created_at"),
 		index.Fields("status", "status_at"),
 		index.Fields("status", "due_at"),
-		// Matching: the open orders of a name and amount.
-		index.Fields("store_id", "depositor_key", "total", "status"),
+		// Matching: the open orders of a name and amount, oldest first
+		// (created_at too, so that SQLite, with no statistics, takes this
+		// index for deposit.candidates rather than one that gives the order).
+		index.Fields("store_id", "depositor_key", "total", "status", "created_at"),
 	}
 }
 
