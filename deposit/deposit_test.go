@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/deposit"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/bankmessage"
@@ -22,6 +23,7 @@ import (
 	entpayment "github.com/paymux/paymux/ent/payment"
 	"github.com/paymux/paymux/internal/testdb"
 	"github.com/paymux/paymux/payment"
+	"github.com/paymux/paymux/paystate"
 	"github.com/paymux/paymux/providers"
 	"github.com/paymux/paymux/providers/sandbox"
 	"github.com/paymux/paymux/secrets"
@@ -748,6 +750,17 @@ func TestReportsOfOneDepositAndForeignAlerts(t *testing.T) {
 		if m := res[0].Message; m.Status != bankmessage.StatusUNPARSED || res[0].Deposit != nil || m.BankAccountID != "" {
 			t.Errorf("an alert of another account: %s %q", m.Status, m.Reason)
 		}
+		// Named by the forwarder, the store's account still must be the one
+		// the alert shows.
+		res, err = e.svc.RecordMessages(e.ctx, e.storeID, []deposit.MessageInput{
+			{Text: "[KB]" + hm + "\n999999**111\n홍길동\n입금\n10,000\n잔액610,000", ReceivedAt: now, BankAccountID: kb.ID},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := res[0].Message; m.Status != bankmessage.StatusUNPARSED || res[0].Deposit != nil {
+			t.Errorf("an alert of another account sent with the store's account id: %s %q", m.Status, m.Reason)
+		}
 		// A source id names one transaction: another amount under it is
 		// refused.
 		if _, err := e.svc.Record(e.ctx, []deposit.TransactionInput{{BankAccountID: kb.ID, Amount: 99, DepositorName: "홍길동", At: now, SourceID: "feed-9"}}); apierr.CodeOf(err) != apierr.CodeInvalidArgument {
@@ -824,6 +837,55 @@ func TestReceiptWithoutAChannelIsRecorded(t *testing.T) {
 		r, err := db.CashReceipt.Query().Where(cashreceipt.PaymentID(o.ID)).Only(tenant.System(context.Background()))
 		if err != nil || r.Status != cashreceipt.StatusFAILED || r.Failure == nil || r.Failure.Reason != payment.ReasonNoCashReceiptChannel {
 			t.Fatalf("receipt without a channel: %+v %v", r, err)
+		}
+	})
+}
+
+// A receipt written with a match but never sent (paymux stopped between)
+// is sent by the sweep.
+func TestStrandedReceiptIsSent(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
+		e := newEnv(t, db)
+		o, err := e.svc.CreateOrder(e.ctx, deposit.OrderInput{
+			NewInput:      payment.NewInput{StoreID: e.storeID, MerchantPaymentID: "CR-S", OrderName: "book", Amount: payment.Amount{Total: 7000}},
+			DepositorName: "홍길동",
+			CashReceipt:   &payment.CashReceiptSubject{Type: providers.CashReceiptIncomeDeduction, Identity: "01012345678"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The match's transaction, as deposit writes it, with no send after.
+		err = database.InTx(e.ctx, db, func(tx *ent.Tx) error {
+			p, err := payment.Lock(e.ctx, tx, o.ID)
+			if err != nil {
+				return err
+			}
+			paid, err := e.payments.Transition(e.ctx, tx, p, paystate.MatchDeposit, func(u *ent.PaymentUpdateOne) { u.SetPaid(p.Total) })
+			if err != nil {
+				return err
+			}
+			return e.payments.RequestOrderReceipt(e.ctx, tx, paid)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := tenant.System(context.Background())
+		r, err := db.CashReceipt.Query().Where(cashreceipt.PaymentID(o.ID)).Only(sys)
+		if err != nil || r.Status != cashreceipt.StatusREQUESTED || r.PgReceiptID != "" {
+			t.Fatalf("written, not sent: %+v %v", r, err)
+		}
+		if err := e.payments.SendStrandedReceipts(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ = db.CashReceipt.Get(sys, r.ID); r.PgReceiptID != "" {
+			t.Fatal("sent before it was a minute old: a match may still be sending it")
+		}
+		e.clock.Advance(2 * time.Minute)
+		if err := e.payments.SendStrandedReceipts(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ = db.CashReceipt.Get(sys, r.ID); r.PgReceiptID == "" || r.Status == cashreceipt.StatusFAILED {
+			t.Errorf("stranded receipt after the sweep: %s %q", r.Status, r.PgReceiptID)
 		}
 	})
 }

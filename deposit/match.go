@@ -30,6 +30,10 @@ import (
 func candidates(ctx context.Context, tx *ent.Tx, d *ent.Deposit) ([]*ent.Payment, error) {
 	// (The matching index ends in created_at, for this ORDER BY.)
 	before := d.TransactionAt.Truncate(time.Minute).Add(time.Minute)
+	if dateOnly(d) {
+		// A statement row with a date and no time: any time that day.
+		before = d.TransactionAt.Add(24 * time.Hour)
+	}
 	if d.CreatedAt.Before(before) {
 		before = d.CreatedAt
 	}
@@ -45,6 +49,13 @@ func candidates(ctx context.Context, tx *ent.Tx, d *ent.Deposit) ([]*ent.Payment
 		payment.DueAtGT(d.TransactionAt),
 	).Order(ent.Asc(payment.FieldCreatedAt), ent.Asc(payment.FieldID)).
 		Modify(database.ForUpdate).All(ctx)
+}
+
+// dateOnly reports a statement row dated without a time (midnight in
+// Seoul).
+func dateOnly(d *ent.Deposit) bool {
+	t := d.TransactionAt.In(seoul)
+	return d.Source == entdeposit.SourceSTATEMENT && t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
 }
 
 // match decides deposit d (just recorded, UNMATCHED) inside tx: exactly

@@ -124,6 +124,13 @@ func (s *Service) recordMessage(ctx context.Context, storeID string, m MessageIn
 			reason = fmt.Sprintf("the alert is from bank %s; bank account %s is at %s", t.Bank, a.ID, a.Bank)
 			break
 		}
+		if number, err := s.AccountNumber(a); err != nil {
+			return MessageResult{}, err
+		} else if !shownMatches(accountShown(t.Account), number) {
+			reason = fmt.Sprintf("the alert shows account %s, not bank account %s", redact.MaskDigitRuns(t.Account), a.ID)
+			a = nil
+			break
+		}
 		results, err := s.record(ctx, []item{{account: a, t: TransactionInput{
 			Withdrawal: t.Kind == bankmsg.Withdrawal, Amount: t.Amount, DepositorName: t.Counterparty,
 			At: t.Time, Balance: t.Balance, SourceID: m.SourceID,
@@ -189,7 +196,7 @@ func (s *Service) withDeposit(ctx context.Context, m *ent.BankMessage) (MessageR
 // digit by digit when the lengths agree). An alert that shows no digit
 // goes to the only account of its bank. None or several: no account.
 func (s *Service) route(accounts []*ent.BankAccount, t *bankmsg.Transaction) (*ent.BankAccount, error) {
-	shown := strings.NewReplacer("-", "", " ", "").Replace(t.Account)
+	shown := accountShown(t.Account)
 	var hit []*ent.BankAccount
 	for _, a := range accounts {
 		if t.Bank != "" && a.Bank != string(t.Bank) {
@@ -209,11 +216,22 @@ func (s *Service) route(accounts []*ent.BankAccount, t *bankmsg.Transaction) (*e
 	return nil, nil
 }
 
-// shownMatches reports whether a masked account fragment (digits and
-// mask characters, separators removed) can be number.
+// accountShown is an alert's account fragment without its separators.
+func accountShown(fragment string) string {
+	return strings.NewReplacer("-", "", " ", "").Replace(fragment)
+}
+
+// shownMatches reports whether a masked account fragment (separators
+// removed) can be number: every digit it shows agrees with the number, the
+// leading ones at its start and the trailing ones at its end (or position
+// by position when the lengths agree). A fragment of other characters, or
+// with digits only inside the mask, is not trusted to say which account.
 func shownMatches(shown, number string) bool {
 	if strings.IndexFunc(shown, isDigit) < 0 {
-		return true // nothing shown to disagree with
+		return !strings.ContainsFunc(shown, func(r rune) bool { return r != '*' }) // no digits, only mask (or nothing)
+	}
+	if strings.ContainsFunc(shown, func(r rune) bool { return !isDigit(r) && r != '*' }) {
+		return false
 	}
 	if len(shown) == len(number) {
 		for i := range len(shown) {
@@ -225,10 +243,10 @@ func shownMatches(shown, number string) bool {
 	}
 	head := shown[:len(shown)-len(strings.TrimLeftFunc(shown, isDigit))]
 	tail := shown[len(strings.TrimRightFunc(shown, isDigit)):]
-	if head == shown { // all digits, another length: not this account
-		return false
+	if head == shown || strings.IndexFunc(strings.Trim(shown, "0123456789"), isDigit) >= 0 {
+		return false // all digits of another length, or digits inside the mask
 	}
-	return strings.HasPrefix(number, head) && strings.HasSuffix(number, tail)
+	return len(head)+len(tail) <= len(number) && strings.HasPrefix(number, head) && strings.HasSuffix(number, tail)
 }
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }

@@ -184,8 +184,8 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Sweeper expires bank transfer orders past their window, every
-// SweepInterval.
+// Sweeper expires bank transfer orders past their window, and sends the
+// cash receipts of matches that were never sent, every SweepInterval.
 type Sweeper struct{ s *Service }
 
 // NewSweeper returns the sweeper of s.
@@ -198,6 +198,9 @@ func (w *Sweeper) Run(ctx context.Context) error {
 	for {
 		if _, err := w.s.ExpireDue(ctx); err != nil && ctx.Err() == nil {
 			w.s.log.WarnContext(ctx, "sweep bank transfer orders", slog.Any("error", err))
+		}
+		if err := w.s.payments.SendStrandedReceipts(ctx); err != nil && ctx.Err() == nil {
+			w.s.log.WarnContext(ctx, "send stranded cash receipts", slog.Any("error", err))
 		}
 		select {
 		case <-ctx.Done():

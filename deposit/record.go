@@ -54,8 +54,9 @@ const maxClockSkew = 10 * time.Minute
 
 // Record records transactions as a feed reports them, and matches each
 // deposit. Every transaction is checked before any is written, so bad
-// input writes nothing; each is then recorded and matched in its own
-// transaction, so a resent batch finds the ones recorded before.
+// input writes nothing; they are then recorded and matched 100 to a
+// database transaction (batchSize), so that a report cut off half way has
+// its first batches recorded, and a resend finds them.
 func (s *Service) Record(ctx context.Context, in []TransactionInput) ([]Result, error) {
 	accounts := map[string]*ent.BankAccount{}
 	for i, t := range in {
@@ -112,21 +113,23 @@ func (s *Service) record(ctx context.Context, items []item, source entdeposit.So
 	out := make([]Result, 0, len(items))
 	for start := 0; start < len(items); start += batchSize {
 		batch := items[start:min(start+batchSize, len(items))]
-		res, err := s.recordBatch(ctx, batch, source, set)
+		res, err := s.recordBatch(ctx, batch, start, source, set)
 		if err != nil {
+			// The batches before are recorded (a resend finds them), and
+			// their receipts were asked for.
 			return nil, err
 		}
+		for _, r := range res {
+			s.afterMatch(ctx, r.Paid)
+		}
 		out = append(out, res...)
-	}
-	for _, r := range out {
-		s.afterMatch(ctx, r.Paid)
 	}
 	return out, nil
 }
 
 // recordBatch records a batch in one database transaction, tried again
 // when a concurrent report or order changed what it saw.
-func (s *Service) recordBatch(ctx context.Context, batch []item, source entdeposit.Source, set *ent.DepositSetting) ([]Result, error) {
+func (s *Service) recordBatch(ctx context.Context, batch []item, offset int, source entdeposit.Source, set *ent.DepositSetting) ([]Result, error) {
 	// A new order of a deposit's name and amount, and another report of
 	// it, wait for this batch (PostgreSQL), so each sees the other's rows.
 	// The keys are taken in one order, so two batches cannot deadlock.
@@ -151,7 +154,7 @@ func (s *Service) recordBatch(ctx context.Context, batch []item, source entdepos
 			for i, it := range batch {
 				r, err := s.recordIn(tctx, tx, it.account, it.t, source, set)
 				if err != nil {
-					return fmt.Errorf("transaction %d: %w", i, err)
+					return fmt.Errorf("transaction %d: %w", offset+i, err)
 				}
 				out[i] = r
 			}

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/database"
@@ -117,6 +118,12 @@ func (s *Service) SendOrderReceipt(ctx context.Context, p *ent.Payment) error {
 		return s.db.CashReceipt.UpdateOne(r).Where(cashreceipt.StatusEQ(cashreceipt.StatusREQUESTED)).
 			SetStatus(cashreceipt.StatusFAILED).SetFailure(f).Exec(ctx)
 	}
+	// Unmatched or wholly cancelled meanwhile: the receipt is not asked for.
+	if cur, err := s.db.Payment.Get(tenant.System(ctx), p.ID); err != nil {
+		return err
+	} else if cur.Status != payment.StatusPAID && cur.Status != payment.StatusPARTIAL_CANCELLED {
+		return fail(&details.Failure{Reason: "NOT_SENT", Message: fmt.Sprintf("payment %s is %s: the receipt was not asked for", p.ID, cur.Status)})
+	}
 	identity, err := s.keyring.Decrypt(p.BankTransfer.CashReceiptIdentitySealed, []byte("receipt-identity:"+p.ID))
 	if err != nil {
 		return fmt.Errorf("open the cash receipt identity of %s: %w", p.ID, err)
@@ -139,9 +146,12 @@ func (s *Service) SendOrderReceipt(ctx context.Context, p *ent.Payment) error {
 	case err != nil:
 		return fail(FailureOf(FailRefused, err))
 	}
-	upd := s.db.CashReceipt.UpdateOne(r)
+	upd := s.db.CashReceipt.UpdateOne(r).Where(cashreceipt.StatusEQ(cashreceipt.StatusREQUESTED))
 	applyReceipt(upd.Mutation(), res)
-	return upd.Exec(ctx)
+	if err := upd.Exec(ctx); err != nil && !ent.IsNotFound(err) {
+		return err
+	}
+	return nil
 }
 
 // receiptChannel is the channel that issues a bank transfer's cash
@@ -252,7 +262,40 @@ func (s *Service) cancelOrderReceipt(ctx context.Context, p *ent.Payment, reason
 	if err != nil || !open {
 		return
 	}
+	// A receipt asked for but not known at the PG yet: learn what became
+	// of it first (GetCashReceipt settles one the PG never issued as
+	// FAILED); only an issued one is cancelled.
+	r, err := s.GetCashReceipt(ctx, p.ID)
+	if err != nil || r.Status != cashreceipt.StatusISSUED {
+		if err != nil {
+			s.log.WarnContext(ctx, "cash receipt of a cancelled bank transfer", "payment_id", p.ID, "error", err)
+		}
+		return
+	}
 	if _, err := s.CancelCashReceipt(ctx, p.ID, reason); err != nil {
 		s.log.WarnContext(ctx, "cancel the cash receipt of a cancelled bank transfer", "payment_id", p.ID, "error", err)
 	}
+}
+
+// SendStrandedReceipts sends the bank transfer receipts written REQUESTED
+// with a match but never sent (paymux stopped between the match and the
+// PG call), a minute or more after they were written.
+func (s *Service) SendStrandedReceipts(ctx context.Context) error {
+	ctx = tenant.System(ctx)
+	rows, err := s.db.CashReceipt.Query().Where(cashreceipt.StatusEQ(cashreceipt.StatusREQUESTED), cashreceipt.PgReceiptID(""),
+		cashreceipt.CreatedAtLT(s.clock().Add(-time.Minute)), cashreceipt.HasPaymentWith(payment.MethodEQ(payment.MethodBANK_TRANSFER)),
+		cashreceipt.FailureIsNil()).Limit(100).All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		p, err := s.db.Payment.Get(ctx, r.PaymentID)
+		if err == nil {
+			err = s.SendOrderReceipt(ctx, p)
+		}
+		if err != nil && !providers.OutcomeUnknown(err) && apierr.Reason(err) != ReasonPGOutcomeUnknown {
+			s.log.WarnContext(ctx, "send a bank transfer's cash receipt", "payment_id", r.PaymentID, "error", err)
+		}
+	}
+	return nil
 }
