@@ -8,6 +8,8 @@ package clientip
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 )
@@ -178,4 +180,31 @@ func splitForwardedFor(values []string) []string {
 		}
 	}
 	return entries
+}
+
+// Forwardable is an X-Forwarded-For value as a header (and gRPC metadata)
+// can carry it on: bytes outside printable ASCII become '?'. Every entry a
+// proxy appended is kept; dropping a bad value would make the proxy's own
+// address the client's.
+func Forwardable(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, v)
+}
+
+// ForwardedFor is the X-Forwarded-For that a hop calling on for r sends:
+// r's own values (Forwardable), then r's immediate peer, as a proxy
+// appends it.
+func ForwardedFor(r *http.Request) string {
+	var entries []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		entries = append(entries, Forwardable(v))
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		entries = append(entries, host)
+	}
+	return strings.Join(entries, ", ")
 }

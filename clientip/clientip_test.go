@@ -1,6 +1,8 @@
 package clientip
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -185,5 +187,29 @@ func TestResolve(t *testing.T) {
 				t.Errorf("Resolve(%s, %q, %v) = %v, want %v", tt.peer, tt.xff, tt.viaGateway, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestForwardedFor(t *testing.T) {
+	cases := []struct {
+		name   string
+		xff    []string
+		remote string
+		want   string
+	}{
+		{"no header", nil, "203.0.113.7:5000", "203.0.113.7"},
+		{"a proxy's chain, then the peer", []string{"198.51.100.1, 10.0.0.2", "10.0.0.3"}, "10.0.0.4:443", "198.51.100.1, 10.0.0.2, 10.0.0.3, 10.0.0.4"},
+		{"bad bytes masked, entry kept", []string{"1.2.3.4\x01, 홍"}, "[2001:db8::1]:80", "1.2.3.4?, ?, 2001:db8::1"},
+		{"no usable peer", []string{"198.51.100.1"}, "pipe", "198.51.100.1"},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.RemoteAddr = c.remote
+		for _, v := range c.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := ForwardedFor(r); got != c.want {
+			t.Errorf("%s: ForwardedFor = %q, want %q", c.name, got, c.want)
+		}
 	}
 }

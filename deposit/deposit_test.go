@@ -3,6 +3,7 @@ package deposit_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -637,13 +638,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 	})
 }
 
-func asAPIErr(err error, target **apierr.Error) bool {
-	e, ok := err.(*apierr.Error)
-	if ok {
-		*target = e
-	}
-	return ok
-}
+func asAPIErr(err error, target **apierr.Error) bool { return errors.As(err, target) }
 
 // Two deposits of one name and amount arriving together, with one order
 // open: exactly one pays it, the other is left UNMATCHED. Several

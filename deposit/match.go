@@ -1,12 +1,14 @@
 package deposit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/database"
+	"github.com/paymux/paymux/deposit/bankmsg"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
@@ -30,7 +32,7 @@ import (
 func candidates(ctx context.Context, tx *ent.Tx, d *ent.Deposit) ([]*ent.Payment, error) {
 	// (The matching index ends in created_at, for this ORDER BY.)
 	before := d.TransactionAt.Truncate(time.Minute).Add(time.Minute)
-	if dateOnly(d) {
+	if dateOnly(d.Source, d.TransactionAt) {
 		// A statement row with a date and no time: any time that day.
 		before = d.TransactionAt.Add(24 * time.Hour)
 	}
@@ -53,9 +55,9 @@ func candidates(ctx context.Context, tx *ent.Tx, d *ent.Deposit) ([]*ent.Payment
 
 // dateOnly reports a statement row dated without a time (midnight in
 // Seoul).
-func dateOnly(d *ent.Deposit) bool {
-	t := d.TransactionAt.In(seoul)
-	return d.Source == entdeposit.SourceSTATEMENT && t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
+func dateOnly(source entdeposit.Source, at time.Time) bool {
+	t := at.In(bankmsg.Seoul)
+	return source == entdeposit.SourceSTATEMENT && t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
 }
 
 // match decides deposit d (just recorded, UNMATCHED) inside tx: exactly
@@ -154,7 +156,7 @@ func (s *Service) afterMatch(ctx context.Context, p *ent.Payment) {
 	if p == nil || p.BankTransfer == nil || len(p.BankTransfer.CashReceiptIdentitySealed) == 0 {
 		return
 	}
-	if err := s.payments.SendOrderReceipt(detached(ctx), p); err != nil {
+	if err := s.payments.SendOrderReceipt(context.WithoutCancel(ctx), p); err != nil {
 		s.log.WarnContext(ctx, "cash receipt of a matched bank transfer", "payment_id", p.ID, "error", err)
 	}
 }
@@ -192,7 +194,7 @@ func (s *Service) Match(ctx context.Context, id, paymentID string) (*ent.Deposit
 		}
 		if string(p.Mode) != string(d.Mode) || (p.BankAccountID != "" && p.BankAccountID != d.BankAccountID) {
 			return apierr.New(apierr.CodeFailedPrecondition, ReasonAccountMismatch,
-				"payment %s waits for a %s transfer into %s; deposit %s is on %s", p.ID, p.Mode, cmpOr(p.BankAccountID, "any account"), d.ID, d.BankAccountID)
+				"payment %s waits for a %s transfer into %s; deposit %s is on %s", p.ID, p.Mode, cmp.Or(p.BankAccountID, "any account"), d.ID, d.BankAccountID)
 		}
 		if p.Total != d.Amount {
 			return apierr.WithMetadata(apierr.CodeFailedPrecondition, ReasonAmountMismatch,
@@ -272,11 +274,4 @@ func (s *Service) lockDeposit(ctx context.Context, tx *ent.Tx, id string) (*ent.
 		return nil, apierr.New(apierr.CodeNotFound, ReasonDepositNotFound, "deposit %s not found", id)
 	}
 	return d, err
-}
-
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

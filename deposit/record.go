@@ -190,7 +190,7 @@ func (s *Service) recordIn(ctx context.Context, tx *ent.Tx, a *ent.BankAccount, 
 		}
 	}
 	now := s.clock()
-	create := tx.Deposit.Create().SetID(newDepositID()).
+	create := tx.Deposit.Create().SetID(secrets.NewID("dep")).
 		SetStoreID(a.StoreID).SetMode(entdeposit.Mode(a.Mode)).SetBankAccountID(a.ID).
 		SetType(typ).SetStatus(status).SetAmount(t.Amount).
 		SetDepositorName(t.DepositorName).SetDepositorKey(depositorKey).
@@ -203,7 +203,7 @@ func (s *Service) recordIn(ctx context.Context, tx *ent.Tx, a *ent.BankAccount, 
 		// Maybe the same transfer another source reported with other
 		// details (no balance, a date without a time): never paid
 		// automatically; a human decides.
-		create.SetUnmatchedReason(UnmatchedPossibleDuplicate).SetNote(cmpOr(t.Note, "possibly deposit "+twin.ID))
+		create.SetUnmatchedReason(UnmatchedPossibleDuplicate).SetNote(cmp.Or(t.Note, "possibly deposit "+twin.ID))
 	}
 	d, err := insertOnce(ctx, create)
 	if err != nil {
@@ -293,7 +293,8 @@ func findRecorded(ctx context.Context, tx *ent.Tx, accountID, base string, sourc
 // and no balance that tells them apart.
 func possibleTwin(ctx context.Context, tx *ent.Tx, accountID string, source entdeposit.Source, t TransactionInput) (*ent.Deposit, error) {
 	from, to := t.At.Add(-2*time.Minute), t.At.Add(2*time.Minute)
-	if day := t.At.In(seoul); source == entdeposit.SourceSTATEMENT && day.Hour() == 0 && day.Minute() == 0 && day.Second() == 0 {
+	if dateOnly(source, t.At) {
+		day := t.At.In(bankmsg.Seoul)
 		from, to = day, day.AddDate(0, 0, 1)
 	}
 	// The time is compared here, not in SQL: SQLite, with no statistics,
@@ -322,13 +323,6 @@ func possibleTwin(ctx context.Context, tx *ent.Tx, accountID string, source entd
 func matchKey(storeID, depositorKey string, amount int64) string {
 	return fmt.Sprintf("deposit-match:%s:%s:%d", storeID, depositorKey, amount)
 }
-
-var seoul = func() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Seoul"); err == nil {
-		return loc
-	}
-	return time.FixedZone("KST", 9*3600)
-}()
 
 // visibleDeposits hides LIVE deposits from TEST keys.
 func visibleDeposits(ctx context.Context) []predicate.Deposit {
@@ -367,7 +361,7 @@ func (s *Service) ImportStatement(ctx context.Context, accountID string, file []
 	if err != nil {
 		return nil, err
 	}
-	rows, rowErrs, err := bankmsg.ParseStatementCSV(bytesReader(file))
+	rows, rowErrs, err := bankmsg.ParseStatementCSV(bytes.NewReader(file))
 	if err != nil {
 		return nil, apierr.InvalidField("content", "%v", err)
 	}
@@ -422,10 +416,6 @@ func (s *Service) accountsOf(ctx context.Context) ([]*ent.BankAccount, error) {
 	}
 	return q.Order(ent.Asc(bankaccount.FieldCreatedAt), ent.Asc(bankaccount.FieldID)).All(ctx)
 }
-
-func newDepositID() string { return secrets.NewID("dep") }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // sortOldestFirst orders deposits by when paymux recorded them.
 func sortOldestFirst(ds []*ent.Deposit) {

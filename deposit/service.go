@@ -143,7 +143,3 @@ func modeOf(keyMode string) string {
 	}
 	return "TEST"
 }
-
-// detached keeps ctx's values (the viewer) but not its cancellation: work
-// that must finish once begun (a match recorded, its receipt asked for).
-func detached(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }

@@ -66,8 +66,11 @@ func (s *Service) PrepareBankTransfer(ctx context.Context, in NewInput, mode pay
 // SealReceiptIdentity seals a bank transfer order's cash receipt identity
 // for payment id, to be opened when a deposit pays it.
 func (s *Service) SealReceiptIdentity(paymentID, identity string) ([]byte, error) {
-	return s.keyring.Encrypt([]byte(identity), []byte("receipt-identity:"+paymentID))
+	return s.keyring.Encrypt([]byte(identity), receiptIdentityAD(paymentID))
 }
+
+// receiptIdentityAD binds a sealed cash receipt identity to its payment.
+func receiptIdentityAD(paymentID string) []byte { return []byte("receipt-identity:" + paymentID) }
 
 // RequestOrderReceipt writes, inside tx, the REQUESTED cash receipt that
 // bank transfer order p asked for, as a deposit pays it: the receipt is on
@@ -124,7 +127,7 @@ func (s *Service) SendOrderReceipt(ctx context.Context, p *ent.Payment) error {
 	} else if cur.Status != payment.StatusPAID && cur.Status != payment.StatusPARTIAL_CANCELLED {
 		return fail(&details.Failure{Reason: "NOT_SENT", Message: fmt.Sprintf("payment %s is %s: the receipt was not asked for", p.ID, cur.Status)})
 	}
-	identity, err := s.keyring.Decrypt(p.BankTransfer.CashReceiptIdentitySealed, []byte("receipt-identity:"+p.ID))
+	identity, err := s.keyring.Decrypt(p.BankTransfer.CashReceiptIdentitySealed, receiptIdentityAD(p.ID))
 	if err != nil {
 		return fmt.Errorf("open the cash receipt identity of %s: %w", p.ID, err)
 	}
@@ -257,15 +260,13 @@ func (s *Service) cancelBankTransfer(ctx context.Context, in CancelInput, p *ent
 // merchant to cancel again (CancelCashReceipt); the cancel itself stands.
 func (s *Service) cancelOrderReceipt(ctx context.Context, p *ent.Payment, reason string) {
 	ctx = context.WithoutCancel(ctx)
-	open, err := s.db.CashReceipt.Query().Where(cashreceipt.PaymentID(p.ID),
-		cashreceipt.StatusIn(cashreceipt.StatusREQUESTED, cashreceipt.StatusISSUED)).Exist(ctx)
-	if err != nil || !open {
-		return
-	}
 	// A receipt asked for but not known at the PG yet: learn what became
 	// of it first (GetCashReceipt settles one the PG never issued as
 	// FAILED); only an issued one is cancelled.
 	r, err := s.GetCashReceipt(ctx, p.ID)
+	if apierr.Reason(err) == ReasonCashReceiptNotFound {
+		return // the order asked for none
+	}
 	if err != nil || r.Status != cashreceipt.StatusISSUED {
 		if err != nil {
 			s.log.WarnContext(ctx, "cash receipt of a cancelled bank transfer", "payment_id", p.ID, "error", err)

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/clientip"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 
 	"connectrpc.com/connect"
@@ -128,7 +129,7 @@ func (g *gatewayHop) restHandler() http.Handler {
 		// refuses as malformed, rather than let it look missing.
 		if xff := r.Header.Values("X-Forwarded-For"); slices.ContainsFunc(xff, notPrintableASCII) {
 			for i, v := range xff {
-				xff[i] = strings.Map(printableOrQuestionMark, v)
+				xff[i] = clientip.Forwardable(v)
 			}
 		}
 		if slices.ContainsFunc(r.Header.Values("Authorization"), notPrintableASCII) {
@@ -142,16 +143,7 @@ func (g *gatewayHop) restHandler() http.Handler {
 // gateway cannot forward; authheader.Parse refuses it as malformed.
 const unforwardableAuthorization = "Bearer (not-printable-ASCII)"
 
-func notPrintableASCII(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return printableOrQuestionMark(r) != r }) >= 0
-}
-
-func printableOrQuestionMark(r rune) rune {
-	if r < 0x20 || r > 0x7e {
-		return '?'
-	}
-	return r
-}
+func notPrintableASCII(s string) bool { return clientip.Forwardable(s) != s }
 
 // incomingHeader forwards the REST headers the chain reads (Authorization
 // is always forwarded by the gateway itself).

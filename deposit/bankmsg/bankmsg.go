@@ -128,7 +128,8 @@ type Result struct {
 	Shape string
 }
 
-var seoul = loadSeoul()
+// Seoul is the time zone banks date their alerts and statements in.
+var Seoul = loadSeoul()
 
 func loadSeoul() *time.Location {
 	if loc, err := time.LoadLocation("Asia/Seoul"); err == nil {
@@ -602,7 +603,7 @@ func parseKakao(s string, at time.Time) Result {
 	}
 	return finish(name, Transaction{
 		Kind: Deposit, Bank: providers.BankKakao, Account: m[2],
-		Time: at.In(seoul).Truncate(time.Minute), TimeFromReceipt: true,
+		Time: at.In(Seoul).Truncate(time.Minute), TimeFromReceipt: true,
 		Counterparty: strings.TrimSpace(m[1]),
 	}, m[3], "")
 }
@@ -651,7 +652,7 @@ func parseToss(s string, at time.Time) Result {
 	}
 	return finish(name, Transaction{
 		Kind: kindOf(m[2]), Bank: providers.BankToss,
-		Time: at.In(seoul).Truncate(time.Minute), TimeFromReceipt: true,
+		Time: at.In(Seoul).Truncate(time.Minute), TimeFromReceipt: true,
 		Counterparty: strings.TrimSpace(m[3]),
 	}, m[1], m[4])
 }
@@ -773,7 +774,7 @@ func makeTime(y, mo, d, h, mi int) (time.Time, bool) {
 	if mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 {
 		return time.Time{}, false
 	}
-	t := time.Date(y, time.Month(mo), d, h, mi, 0, 0, seoul)
+	t := time.Date(y, time.Month(mo), d, h, mi, 0, 0, Seoul)
 	if t.Day() != d || int(t.Month()) != mo {
 		return time.Time{}, false
 	}
@@ -786,7 +787,7 @@ func makeTime(y, mo, d, h, mi int) (time.Time, bool) {
 // clock running slow) belongs to the new one. 02/29 only exists in leap
 // years; the closest valid candidate wins.
 func inferDate(mo, d, h, mi int, receivedAt time.Time) (time.Time, bool) {
-	ref := receivedAt.In(seoul)
+	ref := receivedAt.In(Seoul)
 	var best time.Time
 	found := false
 	for _, y := range []int{ref.Year() - 1, ref.Year(), ref.Year() + 1} {

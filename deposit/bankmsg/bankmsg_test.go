@@ -10,9 +10,9 @@ import (
 
 // All names, accounts and amounts below are placeholders.
 
-var received = time.Date(2025, 3, 5, 10, 0, 0, 0, seoul)
+var received = time.Date(2025, 3, 5, 10, 0, 0, 0, Seoul)
 
-func at(mo, d, h, mi int) time.Time { return time.Date(2025, time.Month(mo), d, h, mi, 0, 0, seoul) }
+func at(mo, d, h, mi int) time.Time { return time.Date(2025, time.Month(mo), d, h, mi, 0, 0, Seoul) }
 
 func i64(v int64) *int64 { return &v }
 
@@ -165,7 +165,7 @@ func TestParseTransactions(t *testing.T) {
 			name: "Hana with year", shape: "hana",
 			text: "[하나은행] 2024.12.31 23:59 입금 10,000원 홍길동 잔액 110,000원",
 			want: Transaction{Kind: Deposit, Bank: providers.BankHana, Amount: 10000, Balance: i64(110000),
-				Counterparty: "홍길동", Time: time.Date(2024, 12, 31, 23, 59, 0, 0, seoul)},
+				Counterparty: "홍길동", Time: time.Date(2024, 12, 31, 23, 59, 0, 0, Seoul)},
 		},
 		{
 			name: "Hana depositor named 하나", shape: "hana",
@@ -237,7 +237,7 @@ func TestParseTransactions(t *testing.T) {
 			name: "IBK with date and time on two lines", shape: "ibk",
 			text: "[Web발신]\n2024/12/31\n23:59\n입금 1원\n잔액 110,001원\n(주)가나상사\n123***45678901\n기업",
 			want: Transaction{Kind: Deposit, Bank: providers.BankIBK, Amount: 1, Balance: i64(110001),
-				Counterparty: "(주)가나상사", Account: "123***45678901", Time: time.Date(2024, 12, 31, 23, 59, 0, 0, seoul)},
+				Counterparty: "(주)가나상사", Account: "123***45678901", Time: time.Date(2024, 12, 31, 23, 59, 0, 0, Seoul)},
 		},
 		{
 			name: "IBK behind [국제발신]", shape: "ibk",
@@ -388,7 +388,7 @@ func assertTx(t *testing.T, got, want Transaction) {
 	if !got.Time.Equal(want.Time) {
 		t.Errorf("Time = %v, want %v", got.Time, want.Time)
 	}
-	if got.Time.Location() != seoul && !got.Time.IsZero() {
+	if got.Time.Location() != Seoul && !got.Time.IsZero() {
 		t.Errorf("Time location = %v, want Asia/Seoul", got.Time.Location())
 	}
 	got.Balance, want.Balance, got.Time, want.Time = nil, nil, time.Time{}, time.Time{}
@@ -515,17 +515,17 @@ func TestParseYearAcrossNewYear(t *testing.T) {
 		want     time.Time
 	}{
 		{"New Year's Eve alert received after midnight", "12/31 23:59",
-			time.Date(2025, 1, 1, 0, 0, 30, 0, seoul), time.Date(2024, 12, 31, 23, 59, 0, 0, seoul)},
+			time.Date(2025, 1, 1, 0, 0, 30, 0, Seoul), time.Date(2024, 12, 31, 23, 59, 0, 0, Seoul)},
 		{"late forward of a December alert", "12/30 10:00",
-			time.Date(2025, 1, 2, 9, 0, 0, 0, seoul), time.Date(2024, 12, 30, 10, 0, 0, 0, seoul)},
+			time.Date(2025, 1, 2, 9, 0, 0, 0, Seoul), time.Date(2024, 12, 30, 10, 0, 0, 0, Seoul)},
 		{"New Year alert, phone clock slow", "01/01 00:00",
-			time.Date(2024, 12, 31, 23, 59, 50, 0, seoul), time.Date(2025, 1, 1, 0, 0, 0, 0, seoul)},
+			time.Date(2024, 12, 31, 23, 59, 50, 0, Seoul), time.Date(2025, 1, 1, 0, 0, 0, 0, Seoul)},
 		{"ordinary", "06/15 12:00",
-			time.Date(2025, 6, 15, 12, 0, 5, 0, seoul), time.Date(2025, 6, 15, 12, 0, 0, 0, seoul)},
+			time.Date(2025, 6, 15, 12, 0, 5, 0, Seoul), time.Date(2025, 6, 15, 12, 0, 0, 0, Seoul)},
 		{"receivedAt in UTC is read in Seoul", "01/01 08:30",
-			time.Date(2024, 12, 31, 23, 30, 0, 0, time.UTC), time.Date(2025, 1, 1, 8, 30, 0, 0, seoul)},
+			time.Date(2024, 12, 31, 23, 30, 0, 0, time.UTC), time.Date(2025, 1, 1, 8, 30, 0, 0, Seoul)},
 		{"02/29 takes the leap year", "02/29 10:00",
-			time.Date(2025, 1, 10, 0, 0, 0, 0, seoul), time.Date(2024, 2, 29, 10, 0, 0, 0, seoul)},
+			time.Date(2025, 1, 10, 0, 0, 0, 0, Seoul), time.Date(2024, 2, 29, 10, 0, 0, 0, Seoul)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

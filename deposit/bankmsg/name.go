@@ -113,7 +113,7 @@ func Key(t Transaction, account string) string {
 	} else {
 		field("-")
 	}
-	field(t.Time.In(seoul).Truncate(time.Minute).Format("2006-01-02T15:04"))
+	field(t.Time.In(Seoul).Truncate(time.Minute).Format("2006-01-02T15:04"))
 	field(NormalizeName(t.Counterparty))
 	sum := sha256.Sum256([]byte(b.String()))
 	return "bm1:" + hex.EncodeToString(sum[:])

@@ -54,7 +54,7 @@ func TestNormalizeName(t *testing.T) {
 func TestKey(t *testing.T) {
 	base := Transaction{
 		Kind: Deposit, Amount: 10000, Balance: i64(110000), Counterparty: "홍길동",
-		Time: time.Date(2025, 3, 5, 9, 58, 0, 0, seoul),
+		Time: time.Date(2025, 3, 5, 9, 58, 0, 0, Seoul),
 	}
 	k := Key(base, "acct-1")
 	if !strings.HasPrefix(k, "bm1:") || len(k) != 4+64 {

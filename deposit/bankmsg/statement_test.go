@@ -13,7 +13,7 @@ import (
 // Statement fixtures use placeholder names and accounts.
 
 func kst(y, mo, d, h, mi, s int) time.Time {
-	return time.Date(y, time.Month(mo), d, h, mi, s, 0, seoul)
+	return time.Date(y, time.Month(mo), d, h, mi, s, 0, Seoul)
 }
 
 func TestParseStatementCSVLayouts(t *testing.T) {

@@ -105,13 +105,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"connectrpc.com/connect"
 
+	"github.com/paymux/paymux/clientip"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
 	"github.com/paymux/paymux/gen/paymux/v1/paymuxv1connect"
 	"github.com/paymux/paymux/server"
@@ -269,35 +269,13 @@ func outgoingHeader(r *http.Request, apiKey string) http.Header {
 	h := http.Header{}
 	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(apiKey)))
 	h.Set(server.SurfaceHeader, surfaceName)
-	if xff := forwardedFor(r); xff != "" {
+	if xff := clientip.ForwardedFor(r); xff != "" {
 		h.Set(forwardedForHeader, xff)
 	}
 	if key := r.Header.Get(idempotencyKeyHeader); key != "" {
 		h.Set(idempotencyKeyHeader, key)
 	}
 	return h
-}
-
-// forwardedFor is the X-Forwarded-For the REST gateway would send for r:
-// the caller's values, then the immediate peer. Bytes a header cannot
-// carry are masked, keeping every entry a proxy appended (dropping them
-// would make the proxy's own address the client's).
-func forwardedFor(r *http.Request) string {
-	var entries []string
-	for _, v := range r.Header.Values(forwardedForHeader) {
-		entries = append(entries, strings.Map(printableOrQuestionMark, v))
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		entries = append(entries, host)
-	}
-	return strings.Join(entries, ", ")
-}
-
-func printableOrQuestionMark(r rune) rune {
-	if r < 0x20 || r > 0x7e {
-		return '?'
-	}
-	return r
 }
 
 // request is a Connect request with the caller's headers.
