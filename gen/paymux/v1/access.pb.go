@@ -38,6 +38,10 @@ const (
 	Access_ACCESS_STORE Access = 2
 	// Basic credentials of a secret key, to exchange for an access token.
 	Access_ACCESS_KEY_BASIC Access = 3
+	// Only a signed-in console user (by their role in the store, see
+	// ConsoleRole) or the platform administrator. Store keys are refused:
+	// console users are people, and keys cannot manage them.
+	Access_ACCESS_CONSOLE Access = 4
 )
 
 // Enum value maps for Access.
@@ -47,12 +51,14 @@ var (
 		1: "ACCESS_ADMIN",
 		2: "ACCESS_STORE",
 		3: "ACCESS_KEY_BASIC",
+		4: "ACCESS_CONSOLE",
 	}
 	Access_value = map[string]int32{
 		"ACCESS_UNSPECIFIED": 0,
 		"ACCESS_ADMIN":       1,
 		"ACCESS_STORE":       2,
 		"ACCESS_KEY_BASIC":   3,
+		"ACCESS_CONSOLE":     4,
 	}
 )
 
@@ -83,6 +89,73 @@ func (Access) EnumDescriptor() ([]byte, []int) {
 	return file_paymux_v1_access_proto_rawDescGZIP(), []int{0}
 }
 
+// ConsoleRole is what a console user may do in a store, each role including
+// the ones below it. A console user calls paymux's API with their session
+// (a cookie, the CSRF token in X-CSRF-Token and the store in Paymux-Store):
+// a method admits them when their role in that store is at least the
+// method's (paymux.v1.console_role). Every ACCESS_STORE method declares one;
+// the server refuses to start otherwise. A console user who is a platform
+// administrator acts as the administrator.
+type ConsoleRole int32
+
+const (
+	ConsoleRole_CONSOLE_ROLE_UNSPECIFIED ConsoleRole = 0
+	// Reads payments, keys, IP rules, channels, webhooks and deposits.
+	ConsoleRole_CONSOLE_ROLE_VIEWER ConsoleRole = 1
+	// Also manages webhooks, reads the call log and takes test payments.
+	ConsoleRole_CONSOLE_ROLE_DEVELOPER ConsoleRole = 2
+	// Also issues and deletes API keys, changes IP rules and channels,
+	// cancels payments and manages billing and deposits.
+	ConsoleRole_CONSOLE_ROLE_ADMIN ConsoleRole = 3
+	// Also manages the store's console users.
+	ConsoleRole_CONSOLE_ROLE_OWNER ConsoleRole = 4
+)
+
+// Enum value maps for ConsoleRole.
+var (
+	ConsoleRole_name = map[int32]string{
+		0: "CONSOLE_ROLE_UNSPECIFIED",
+		1: "CONSOLE_ROLE_VIEWER",
+		2: "CONSOLE_ROLE_DEVELOPER",
+		3: "CONSOLE_ROLE_ADMIN",
+		4: "CONSOLE_ROLE_OWNER",
+	}
+	ConsoleRole_value = map[string]int32{
+		"CONSOLE_ROLE_UNSPECIFIED": 0,
+		"CONSOLE_ROLE_VIEWER":      1,
+		"CONSOLE_ROLE_DEVELOPER":   2,
+		"CONSOLE_ROLE_ADMIN":       3,
+		"CONSOLE_ROLE_OWNER":       4,
+	}
+)
+
+func (x ConsoleRole) Enum() *ConsoleRole {
+	p := new(ConsoleRole)
+	*p = x
+	return p
+}
+
+func (x ConsoleRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConsoleRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_paymux_v1_access_proto_enumTypes[1].Descriptor()
+}
+
+func (ConsoleRole) Type() protoreflect.EnumType {
+	return &file_paymux_v1_access_proto_enumTypes[1]
+}
+
+func (x ConsoleRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConsoleRole.Descriptor instead.
+func (ConsoleRole) EnumDescriptor() ([]byte, []int) {
+	return file_paymux_v1_access_proto_rawDescGZIP(), []int{1}
+}
+
 var file_paymux_v1_access_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
@@ -92,25 +165,43 @@ var file_paymux_v1_access_proto_extTypes = []protoimpl.ExtensionInfo{
 		Tag:           "varint,51001,opt,name=access,enum=paymux.v1.Access",
 		Filename:      "paymux/v1/access.proto",
 	},
+	{
+		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
+		ExtensionType: (*ConsoleRole)(nil),
+		Field:         51002,
+		Name:          "paymux.v1.console_role",
+		Tag:           "varint,51002,opt,name=console_role,enum=paymux.v1.ConsoleRole",
+		Filename:      "paymux/v1/access.proto",
+	},
 }
 
 // Extension fields to descriptorpb.MethodOptions.
 var (
 	// optional paymux.v1.Access access = 51001;
 	E_Access = &file_paymux_v1_access_proto_extTypes[0]
+	// optional paymux.v1.ConsoleRole console_role = 51002;
+	E_ConsoleRole = &file_paymux_v1_access_proto_extTypes[1]
 )
 
 var File_paymux_v1_access_proto protoreflect.FileDescriptor
 
 const file_paymux_v1_access_proto_rawDesc = "" +
 	"\n" +
-	"\x16paymux/v1/access.proto\x12\tpaymux.v1\x1a google/protobuf/descriptor.proto\x1a.protoc-gen-openapiv2/options/annotations.proto*Z\n" +
+	"\x16paymux/v1/access.proto\x12\tpaymux.v1\x1a google/protobuf/descriptor.proto\x1a.protoc-gen-openapiv2/options/annotations.proto*n\n" +
 	"\x06Access\x12\x16\n" +
 	"\x12ACCESS_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fACCESS_ADMIN\x10\x01\x12\x10\n" +
 	"\fACCESS_STORE\x10\x02\x12\x14\n" +
-	"\x10ACCESS_KEY_BASIC\x10\x03:K\n" +
-	"\x06access\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0e2\x11.paymux.v1.AccessR\x06accessB\xe9\x04\x92A\xb4\x04\x12\x80\x02\n" +
+	"\x10ACCESS_KEY_BASIC\x10\x03\x12\x12\n" +
+	"\x0eACCESS_CONSOLE\x10\x04*\x90\x01\n" +
+	"\vConsoleRole\x12\x1c\n" +
+	"\x18CONSOLE_ROLE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CONSOLE_ROLE_VIEWER\x10\x01\x12\x1a\n" +
+	"\x16CONSOLE_ROLE_DEVELOPER\x10\x02\x12\x16\n" +
+	"\x12CONSOLE_ROLE_ADMIN\x10\x03\x12\x16\n" +
+	"\x12CONSOLE_ROLE_OWNER\x10\x04:K\n" +
+	"\x06access\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0e2\x11.paymux.v1.AccessR\x06access:[\n" +
+	"\fconsole_role\x12\x1e.google.protobuf.MethodOptions\x18\xba\x8e\x03 \x01(\x0e2\x16.paymux.v1.ConsoleRoleR\vconsoleRoleB\xe9\x04\x92A\xb4\x04\x12\x80\x02\n" +
 	"\n" +
 	"paymux API\x12\xed\x01One payment API over every Korean PG. Authenticate with a store's secret key (Basic: base64(clientKey:secretKey)) or an access token or the platform admin token (Authorization: Bearer <token>). Errors carry a google.rpc.ErrorInfo reason.2\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonZ\xeb\x01\n" +
 	"n\n" +
@@ -135,18 +226,21 @@ func file_paymux_v1_access_proto_rawDescGZIP() []byte {
 	return file_paymux_v1_access_proto_rawDescData
 }
 
-var file_paymux_v1_access_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_paymux_v1_access_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_paymux_v1_access_proto_goTypes = []any{
 	(Access)(0),                        // 0: paymux.v1.Access
-	(*descriptorpb.MethodOptions)(nil), // 1: google.protobuf.MethodOptions
+	(ConsoleRole)(0),                   // 1: paymux.v1.ConsoleRole
+	(*descriptorpb.MethodOptions)(nil), // 2: google.protobuf.MethodOptions
 }
 var file_paymux_v1_access_proto_depIdxs = []int32{
-	1, // 0: paymux.v1.access:extendee -> google.protobuf.MethodOptions
-	0, // 1: paymux.v1.access:type_name -> paymux.v1.Access
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	1, // [1:2] is the sub-list for extension type_name
-	0, // [0:1] is the sub-list for extension extendee
+	2, // 0: paymux.v1.access:extendee -> google.protobuf.MethodOptions
+	2, // 1: paymux.v1.console_role:extendee -> google.protobuf.MethodOptions
+	0, // 2: paymux.v1.access:type_name -> paymux.v1.Access
+	1, // 3: paymux.v1.console_role:type_name -> paymux.v1.ConsoleRole
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	2, // [2:4] is the sub-list for extension type_name
+	0, // [0:2] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
 }
 
@@ -160,9 +254,9 @@ func file_paymux_v1_access_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_paymux_v1_access_proto_rawDesc), len(file_paymux_v1_access_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   0,
-			NumExtensions: 1,
+			NumExtensions: 2,
 			NumServices:   0,
 		},
 		GoTypes:           file_paymux_v1_access_proto_goTypes,

@@ -2162,20 +2162,20 @@ const file_paymux_v1_billing_proto_rawDesc = "" +
 	"\x17SCHEDULE_STATUS_STARTED\x10\x02\x12\x1d\n" +
 	"\x19SCHEDULE_STATUS_SUCCEEDED\x10\x03\x12\x1a\n" +
 	"\x16SCHEDULE_STATUS_FAILED\x10\x04\x12\x1b\n" +
-	"\x17SCHEDULE_STATUS_REVOKED\x10\x052\x89\v\n" +
-	"\x0eBillingService\x12y\n" +
-	"\x0fIssueBillingKey\x12!.paymux.v1.IssueBillingKeyRequest\x1a\".paymux.v1.IssueBillingKeyResponse\"\x1f\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/billing-keys\x12\x95\x01\n" +
-	"\x16CreateBillingKeyWindow\x12(.paymux.v1.CreateBillingKeyWindowRequest\x1a).paymux.v1.CreateBillingKeyWindowResponse\"&\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/billing-keys/window\x12u\n" +
-	"\rGetBillingKey\x12\x1f.paymux.v1.GetBillingKeyRequest\x1a .paymux.v1.GetBillingKeyResponse\"!\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/billing-keys/{id}\x12v\n" +
-	"\x0fListBillingKeys\x12!.paymux.v1.ListBillingKeysRequest\x1a\".paymux.v1.ListBillingKeysResponse\"\x1c\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/billing-keys\x12~\n" +
-	"\x10DeleteBillingKey\x12\".paymux.v1.DeleteBillingKeyRequest\x1a#.paymux.v1.DeleteBillingKeyResponse\"!\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x17*\x15/v1/billing-keys/{id}\x12\x88\x01\n" +
-	"\x10ChargeBillingKey\x12\".paymux.v1.ChargeBillingKeyRequest\x1a#.paymux.v1.ChargeBillingKeyResponse\"+\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/billing-keys/{id}/charge\x12\x94\x01\n" +
-	"\x0fCreateSchedules\x12!.paymux.v1.CreateSchedulesRequest\x1a\".paymux.v1.CreateSchedulesResponse\":\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x020:\x01*\"+/v1/billing-keys/{billing_key_id}/schedules\x12l\n" +
-	"\vGetSchedule\x12\x1d.paymux.v1.GetScheduleRequest\x1a\x1e.paymux.v1.GetScheduleResponse\"\x1e\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/schedules/{id}\x12m\n" +
-	"\rListSchedules\x12\x1f.paymux.v1.ListSchedulesRequest\x1a .paymux.v1.ListSchedulesResponse\"\x19\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/schedules\x12}\n" +
-	"\x0fRevokeSchedules\x12!.paymux.v1.RevokeSchedulesRequest\x1a\".paymux.v1.RevokeSchedulesResponse\"#\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/schedules/revoke\x12w\n" +
+	"\x17SCHEDULE_STATUS_REVOKED\x10\x052\xb7\v\n" +
+	"\x0eBillingService\x12}\n" +
+	"\x0fIssueBillingKey\x12!.paymux.v1.IssueBillingKeyRequest\x1a\".paymux.v1.IssueBillingKeyResponse\"#\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/billing-keys\x12\x99\x01\n" +
+	"\x16CreateBillingKeyWindow\x12(.paymux.v1.CreateBillingKeyWindowRequest\x1a).paymux.v1.CreateBillingKeyWindowResponse\"*\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/billing-keys/window\x12y\n" +
+	"\rGetBillingKey\x12\x1f.paymux.v1.GetBillingKeyRequest\x1a .paymux.v1.GetBillingKeyResponse\"%\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/billing-keys/{id}\x12z\n" +
+	"\x0fListBillingKeys\x12!.paymux.v1.ListBillingKeysRequest\x1a\".paymux.v1.ListBillingKeysResponse\" \xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/billing-keys\x12\x82\x01\n" +
+	"\x10DeleteBillingKey\x12\".paymux.v1.DeleteBillingKeyRequest\x1a#.paymux.v1.DeleteBillingKeyResponse\"%\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x17*\x15/v1/billing-keys/{id}\x12\x8c\x01\n" +
+	"\x10ChargeBillingKey\x12\".paymux.v1.ChargeBillingKeyRequest\x1a#.paymux.v1.ChargeBillingKeyResponse\"/\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/billing-keys/{id}/charge\x12\x98\x01\n" +
+	"\x0fCreateSchedules\x12!.paymux.v1.CreateSchedulesRequest\x1a\".paymux.v1.CreateSchedulesResponse\">\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x020:\x01*\"+/v1/billing-keys/{billing_key_id}/schedules\x12p\n" +
+	"\vGetSchedule\x12\x1d.paymux.v1.GetScheduleRequest\x1a\x1e.paymux.v1.GetScheduleResponse\"\"\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/schedules/{id}\x12q\n" +
+	"\rListSchedules\x12\x1f.paymux.v1.ListSchedulesRequest\x1a .paymux.v1.ListSchedulesResponse\"\x1d\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/schedules\x12\x81\x01\n" +
+	"\x0fRevokeSchedules\x12!.paymux.v1.RevokeSchedulesRequest\x1a\".paymux.v1.RevokeSchedulesResponse\"'\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/schedules/revoke\x12{\n" +
 	"\n" +
-	"Reschedule\x12\x1c.paymux.v1.RescheduleRequest\x1a\x1d.paymux.v1.RescheduleResponse\",\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/schedules/{id}/rescheduleB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
+	"Reschedule\x12\x1c.paymux.v1.RescheduleRequest\x1a\x1d.paymux.v1.RescheduleResponse\"0\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/schedules/{id}/rescheduleB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
 
 var (
 	file_paymux_v1_billing_proto_rawDescOnce sync.Once

@@ -1117,14 +1117,14 @@ const file_paymux_v1_channel_proto_rawDesc = "" +
 	"\x14TAX_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10TAX_TYPE_TAXABLE\x10\x01\x12\x15\n" +
 	"\x11TAX_TYPE_TAX_FREE\x10\x02\x12\x15\n" +
-	"\x11TAX_TYPE_COMBINED\x10\x032\xbf\x04\n" +
-	"\x0eChannelService\x12o\n" +
-	"\rCreateChannel\x12\x1f.paymux.v1.CreateChannelRequest\x1a .paymux.v1.CreateChannelResponse\"\x1b\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/channels\x12i\n" +
-	"\fListChannels\x12\x1e.paymux.v1.ListChannelsRequest\x1a\x1f.paymux.v1.ListChannelsResponse\"\x18\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/channels\x12h\n" +
+	"\x11TAX_TYPE_COMBINED\x10\x032\xd3\x04\n" +
+	"\x0eChannelService\x12s\n" +
+	"\rCreateChannel\x12\x1f.paymux.v1.CreateChannelRequest\x1a .paymux.v1.CreateChannelResponse\"\x1f\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/channels\x12m\n" +
+	"\fListChannels\x12\x1e.paymux.v1.ListChannelsRequest\x1a\x1f.paymux.v1.ListChannelsResponse\"\x1c\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/channels\x12l\n" +
 	"\n" +
-	"GetChannel\x12\x1c.paymux.v1.GetChannelRequest\x1a\x1d.paymux.v1.GetChannelResponse\"\x1d\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/channels/{id}\x12t\n" +
-	"\rUpdateChannel\x12\x1f.paymux.v1.UpdateChannelRequest\x1a .paymux.v1.UpdateChannelResponse\" \xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x16:\x01*2\x11/v1/channels/{id}\x12q\n" +
-	"\rDeleteChannel\x12\x1f.paymux.v1.DeleteChannelRequest\x1a .paymux.v1.DeleteChannelResponse\"\x1d\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x13*\x11/v1/channels/{id}B1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
+	"GetChannel\x12\x1c.paymux.v1.GetChannelRequest\x1a\x1d.paymux.v1.GetChannelResponse\"!\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/channels/{id}\x12x\n" +
+	"\rUpdateChannel\x12\x1f.paymux.v1.UpdateChannelRequest\x1a .paymux.v1.UpdateChannelResponse\"$\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x16:\x01*2\x11/v1/channels/{id}\x12u\n" +
+	"\rDeleteChannel\x12\x1f.paymux.v1.DeleteChannelRequest\x1a .paymux.v1.DeleteChannelResponse\"!\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x13*\x11/v1/channels/{id}B1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
 
 var (
 	file_paymux_v1_channel_proto_rawDescOnce sync.Once

@@ -2882,23 +2882,23 @@ const file_paymux_v1_deposit_proto_rawDesc = "" +
 	"\x1aSMART_MATCHING_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12SMART_MATCHING_OFF\x10\x01\x12\x19\n" +
 	"\x15SMART_MATCHING_OLDEST\x10\x02\x12\x19\n" +
-	"\x15SMART_MATCHING_NEWEST\x10\x032\xf3\r\n" +
-	"\x0eDepositService\x12\x80\x01\n" +
-	"\x11CreateBankAccount\x12#.paymux.v1.CreateBankAccountRequest\x1a$.paymux.v1.CreateBankAccountResponse\" \xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/bank-accounts\x12z\n" +
-	"\x10ListBankAccounts\x12\".paymux.v1.ListBankAccountsRequest\x1a#.paymux.v1.ListBankAccountsResponse\"\x1d\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/bank-accounts\x12y\n" +
-	"\x0eGetBankAccount\x12 .paymux.v1.GetBankAccountRequest\x1a!.paymux.v1.GetBankAccountResponse\"\"\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/bank-accounts/{id}\x12\x82\x01\n" +
-	"\x11DeleteBankAccount\x12#.paymux.v1.DeleteBankAccountRequest\x1a$.paymux.v1.DeleteBankAccountResponse\"\"\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x18*\x16/v1/bank-accounts/{id}\x12r\n" +
-	"\x0eRecordDeposits\x12 .paymux.v1.RecordDepositsRequest\x1a!.paymux.v1.RecordDepositsResponse\"\x1b\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/deposits\x12\x87\x01\n" +
-	"\x12RecordBankMessages\x12$.paymux.v1.RecordBankMessagesRequest\x1a%.paymux.v1.RecordBankMessagesResponse\"$\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/deposits/messages\x12\x80\x01\n" +
-	"\x0fImportStatement\x12!.paymux.v1.ImportStatementRequest\x1a\".paymux.v1.ImportStatementResponse\"&\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/deposits/statements\x12i\n" +
-	"\fListDeposits\x12\x1e.paymux.v1.ListDepositsRequest\x1a\x1f.paymux.v1.ListDepositsResponse\"\x18\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/deposits\x12h\n" +
+	"\x15SMART_MATCHING_NEWEST\x10\x032\xac\x0e\n" +
+	"\x0eDepositService\x12\x84\x01\n" +
+	"\x11CreateBankAccount\x12#.paymux.v1.CreateBankAccountRequest\x1a$.paymux.v1.CreateBankAccountResponse\"$\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/bank-accounts\x12~\n" +
+	"\x10ListBankAccounts\x12\".paymux.v1.ListBankAccountsRequest\x1a#.paymux.v1.ListBankAccountsResponse\"!\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/bank-accounts\x12}\n" +
+	"\x0eGetBankAccount\x12 .paymux.v1.GetBankAccountRequest\x1a!.paymux.v1.GetBankAccountResponse\"&\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/bank-accounts/{id}\x12\x86\x01\n" +
+	"\x11DeleteBankAccount\x12#.paymux.v1.DeleteBankAccountRequest\x1a$.paymux.v1.DeleteBankAccountResponse\"&\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x18*\x16/v1/bank-accounts/{id}\x12v\n" +
+	"\x0eRecordDeposits\x12 .paymux.v1.RecordDepositsRequest\x1a!.paymux.v1.RecordDepositsResponse\"\x1f\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/deposits\x12\x8b\x01\n" +
+	"\x12RecordBankMessages\x12$.paymux.v1.RecordBankMessagesRequest\x1a%.paymux.v1.RecordBankMessagesResponse\"(\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/deposits/messages\x12\x84\x01\n" +
+	"\x0fImportStatement\x12!.paymux.v1.ImportStatementRequest\x1a\".paymux.v1.ImportStatementResponse\"*\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/deposits/statements\x12m\n" +
+	"\fListDeposits\x12\x1e.paymux.v1.ListDepositsRequest\x1a\x1f.paymux.v1.ListDepositsResponse\"\x1c\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/deposits\x12l\n" +
 	"\n" +
-	"GetDeposit\x12\x1c.paymux.v1.GetDepositRequest\x1a\x1d.paymux.v1.GetDepositResponse\"\x1d\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/deposits/{id}\x12w\n" +
-	"\fMatchDeposit\x12\x1e.paymux.v1.MatchDepositRequest\x1a\x1f.paymux.v1.MatchDepositResponse\"&\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/deposits/{id}/match\x12\x7f\n" +
-	"\x0eUnmatchDeposit\x12 .paymux.v1.UnmatchDepositRequest\x1a!.paymux.v1.UnmatchDepositResponse\"(\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/deposits/{id}/unmatch\x12z\n" +
-	"\x10ListBankMessages\x12\".paymux.v1.ListBankMessagesRequest\x1a#.paymux.v1.ListBankMessagesResponse\"\x1d\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/bank-messages\x12\x83\x01\n" +
-	"\x12GetDepositSettings\x12$.paymux.v1.GetDepositSettingsRequest\x1a%.paymux.v1.GetDepositSettingsResponse\" \xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/deposit-settings\x12\x8f\x01\n" +
-	"\x15UpdateDepositSettings\x12'.paymux.v1.UpdateDepositSettingsRequest\x1a(.paymux.v1.UpdateDepositSettingsResponse\"#\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x19:\x01*2\x14/v1/deposit-settingsB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
+	"GetDeposit\x12\x1c.paymux.v1.GetDepositRequest\x1a\x1d.paymux.v1.GetDepositResponse\"!\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/deposits/{id}\x12{\n" +
+	"\fMatchDeposit\x12\x1e.paymux.v1.MatchDepositRequest\x1a\x1f.paymux.v1.MatchDepositResponse\"*\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/deposits/{id}/match\x12\x83\x01\n" +
+	"\x0eUnmatchDeposit\x12 .paymux.v1.UnmatchDepositRequest\x1a!.paymux.v1.UnmatchDepositResponse\",\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/deposits/{id}/unmatch\x12~\n" +
+	"\x10ListBankMessages\x12\".paymux.v1.ListBankMessagesRequest\x1a#.paymux.v1.ListBankMessagesResponse\"!\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/bank-messages\x12\x87\x01\n" +
+	"\x12GetDepositSettings\x12$.paymux.v1.GetDepositSettingsRequest\x1a%.paymux.v1.GetDepositSettingsResponse\"$\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/deposit-settings\x12\x93\x01\n" +
+	"\x15UpdateDepositSettings\x12'.paymux.v1.UpdateDepositSettingsRequest\x1a(.paymux.v1.UpdateDepositSettingsResponse\"'\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x19:\x01*2\x14/v1/deposit-settingsB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
 
 var (
 	file_paymux_v1_deposit_proto_rawDescOnce sync.Once

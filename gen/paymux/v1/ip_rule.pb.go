@@ -647,12 +647,12 @@ const file_paymux_v1_ip_rule_proto_rawDesc = "" +
 	"\aallowed\x18\x02 \x01(\bR\aallowed\x124\n" +
 	"\fmatched_rule\x18\x03 \x01(\v2\x11.paymux.v1.IPRuleR\vmatchedRule\x12\x1d\n" +
 	"\n" +
-	"rule_count\x18\x04 \x01(\x05R\truleCount2\xc5\x03\n" +
-	"\rIPRuleService\x12l\n" +
-	"\fCreateIPRule\x12\x1e.paymux.v1.CreateIPRuleRequest\x1a\x1f.paymux.v1.CreateIPRuleResponse\"\x1b\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/ip-rules\x12f\n" +
-	"\vListIPRules\x12\x1d.paymux.v1.ListIPRulesRequest\x1a\x1e.paymux.v1.ListIPRulesResponse\"\x18\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/ip-rules\x12n\n" +
-	"\fDeleteIPRule\x12\x1e.paymux.v1.DeleteIPRuleRequest\x1a\x1f.paymux.v1.DeleteIPRuleResponse\"\x1d\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x13*\x11/v1/ip-rules/{id}\x12n\n" +
-	"\vTestIPRules\x12\x1d.paymux.v1.TestIPRulesRequest\x1a\x1e.paymux.v1.TestIPRulesResponse\" \xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/ip-rules/testB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
+	"rule_count\x18\x04 \x01(\x05R\truleCount2\xd5\x03\n" +
+	"\rIPRuleService\x12p\n" +
+	"\fCreateIPRule\x12\x1e.paymux.v1.CreateIPRuleRequest\x1a\x1f.paymux.v1.CreateIPRuleResponse\"\x1f\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/ip-rules\x12j\n" +
+	"\vListIPRules\x12\x1d.paymux.v1.ListIPRulesRequest\x1a\x1e.paymux.v1.ListIPRulesResponse\"\x1c\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/ip-rules\x12r\n" +
+	"\fDeleteIPRule\x12\x1e.paymux.v1.DeleteIPRuleRequest\x1a\x1f.paymux.v1.DeleteIPRuleResponse\"!\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x13*\x11/v1/ip-rules/{id}\x12r\n" +
+	"\vTestIPRules\x12\x1d.paymux.v1.TestIPRulesRequest\x1a\x1e.paymux.v1.TestIPRulesResponse\"$\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/ip-rules/testB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
 
 var (
 	file_paymux_v1_ip_rule_proto_rawDescOnce sync.Once

@@ -981,15 +981,15 @@ const file_paymux_v1_key_proto_rawDesc = "" +
 	"AuthMethod\x12\x1b\n" +
 	"\x17AUTH_METHOD_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AUTH_METHOD_BASIC\x10\x01\x12\x16\n" +
-	"\x12AUTH_METHOD_BEARER\x10\x022\x8a\x05\n" +
+	"\x12AUTH_METHOD_BEARER\x10\x022\x9e\x05\n" +
 	"\n" +
-	"KeyService\x12_\n" +
-	"\tCreateKey\x12\x1b.paymux.v1.CreateKeyRequest\x1a\x1c.paymux.v1.CreateKeyResponse\"\x17\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/keys\x12Y\n" +
-	"\bListKeys\x12\x1a.paymux.v1.ListKeysRequest\x1a\x1b.paymux.v1.ListKeysResponse\"\x14\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\n" +
-	"\x12\b/v1/keys\x12X\n" +
-	"\x06GetKey\x12\x18.paymux.v1.GetKeyRequest\x1a\x19.paymux.v1.GetKeyResponse\"\x19\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/keys/{id}\x12\x81\x01\n" +
-	"\x10ReissueKeySecret\x12\".paymux.v1.ReissueKeySecretRequest\x1a#.paymux.v1.ReissueKeySecretResponse\"$\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/keys/{id}/reissue\x12a\n" +
-	"\tDeleteKey\x12\x1b.paymux.v1.DeleteKeyRequest\x1a\x1c.paymux.v1.DeleteKeyResponse\"\x19\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0f*\r/v1/keys/{id}\x12\x7f\n" +
+	"KeyService\x12c\n" +
+	"\tCreateKey\x12\x1b.paymux.v1.CreateKeyRequest\x1a\x1c.paymux.v1.CreateKeyResponse\"\x1b\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/keys\x12]\n" +
+	"\bListKeys\x12\x1a.paymux.v1.ListKeysRequest\x1a\x1b.paymux.v1.ListKeysResponse\"\x18\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\n" +
+	"\x12\b/v1/keys\x12\\\n" +
+	"\x06GetKey\x12\x18.paymux.v1.GetKeyRequest\x1a\x19.paymux.v1.GetKeyResponse\"\x1d\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/keys/{id}\x12\x85\x01\n" +
+	"\x10ReissueKeySecret\x12\".paymux.v1.ReissueKeySecretRequest\x1a#.paymux.v1.ReissueKeySecretResponse\"(\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/keys/{id}/reissue\x12e\n" +
+	"\tDeleteKey\x12\x1b.paymux.v1.DeleteKeyRequest\x1a\x1c.paymux.v1.DeleteKeyResponse\"\x1d\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x0f*\r/v1/keys/{id}\x12\x7f\n" +
 	"\x11CreateAccessToken\x12#.paymux.v1.CreateAccessTokenRequest\x1a$.paymux.v1.CreateAccessTokenResponse\"\x1f\xc8\xf3\x18\x03\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/access-tokenB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
 
 var (

@@ -1076,13 +1076,13 @@ const file_paymux_v1_log_proto_rawDesc = "" +
 	"\tLogResult\x12\x1a\n" +
 	"\x16LOG_RESULT_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rLOG_RESULT_OK\x10\x01\x12\x14\n" +
-	"\x10LOG_RESULT_ERROR\x10\x022\xe5\x02\n" +
+	"\x10LOG_RESULT_ERROR\x10\x022\xf1\x02\n" +
 	"\n" +
-	"LogService\x12Y\n" +
-	"\bListLogs\x12\x1a.paymux.v1.ListLogsRequest\x1a\x1b.paymux.v1.ListLogsResponse\"\x14\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\n" +
-	"\x12\b/v1/logs\x12X\n" +
-	"\x06GetLog\x12\x18.paymux.v1.GetLogRequest\x1a\x19.paymux.v1.GetLogResponse\"\x19\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/logs/{id}\x12\xa1\x01\n" +
-	"\x12GetPaymentTimeline\x12$.paymux.v1.GetPaymentTimelineRequest\x1a%.paymux.v1.GetPaymentTimelineResponse\">\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x024Z$\x12\"/v1/payments/{payment_id}/timeline\x12\f/v1/timelineB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
+	"LogService\x12]\n" +
+	"\bListLogs\x12\x1a.paymux.v1.ListLogsRequest\x1a\x1b.paymux.v1.ListLogsResponse\"\x18\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\n" +
+	"\x12\b/v1/logs\x12\\\n" +
+	"\x06GetLog\x12\x18.paymux.v1.GetLogRequest\x1a\x19.paymux.v1.GetLogResponse\"\x1d\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/logs/{id}\x12\xa5\x01\n" +
+	"\x12GetPaymentTimeline\x12$.paymux.v1.GetPaymentTimelineRequest\x1a%.paymux.v1.GetPaymentTimelineResponse\"B\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x024Z$\x12\"/v1/payments/{payment_id}/timeline\x12\f/v1/timelineB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
 
 var (
 	file_paymux_v1_log_proto_rawDescOnce sync.Once

@@ -4029,22 +4029,22 @@ const file_paymux_v1_payment_proto_rawDesc = "" +
 	"\x1dCASH_RECEIPT_STATUS_REQUESTED\x10\x01\x12\x1e\n" +
 	"\x1aCASH_RECEIPT_STATUS_ISSUED\x10\x02\x12\x1e\n" +
 	"\x1aCASH_RECEIPT_STATUS_FAILED\x10\x03\x12!\n" +
-	"\x1dCASH_RECEIPT_STATUS_CANCELLED\x10\x042\x86\f\n" +
-	"\x0ePaymentService\x12\x8b\x01\n" +
-	"\x12PreRegisterPayment\x12$.paymux.v1.PreRegisterPaymentRequest\x1a%.paymux.v1.PreRegisterPaymentResponse\"(\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/payments/pre-register\x12o\n" +
-	"\rCreatePayment\x12\x1f.paymux.v1.CreatePaymentRequest\x1a .paymux.v1.CreatePaymentResponse\"\x1b\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/payments\x12\x7f\n" +
-	"\x0eConfirmPayment\x12 .paymux.v1.ConfirmPaymentRequest\x1a!.paymux.v1.ConfirmPaymentResponse\"(\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/payments/{id}/confirm\x12\x8c\x01\n" +
-	"\x14CreateInstantPayment\x12&.paymux.v1.CreateInstantPaymentRequest\x1a'.paymux.v1.CreateInstantPaymentResponse\"#\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/payments/instant\x12\x9d\x01\n" +
+	"\x1dCASH_RECEIPT_STATUS_CANCELLED\x10\x042\xb3\f\n" +
+	"\x0ePaymentService\x12\x8f\x01\n" +
+	"\x12PreRegisterPayment\x12$.paymux.v1.PreRegisterPaymentRequest\x1a%.paymux.v1.PreRegisterPaymentResponse\",\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/payments/pre-register\x12s\n" +
+	"\rCreatePayment\x12\x1f.paymux.v1.CreatePaymentRequest\x1a .paymux.v1.CreatePaymentResponse\"\x1f\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/payments\x12\x83\x01\n" +
+	"\x0eConfirmPayment\x12 .paymux.v1.ConfirmPaymentRequest\x1a!.paymux.v1.ConfirmPaymentResponse\",\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/payments/{id}/confirm\x12\x90\x01\n" +
+	"\x14CreateInstantPayment\x12&.paymux.v1.CreateInstantPaymentRequest\x1a'.paymux.v1.CreateInstantPaymentResponse\"'\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/payments/instant\x12\xa1\x01\n" +
 	"\n" +
-	"GetPayment\x12\x1c.paymux.v1.GetPaymentRequest\x1a\x1d.paymux.v1.GetPaymentResponse\"R\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02HZ3\x121/v1/payments/by-merchant-id/{merchant_payment_id}\x12\x11/v1/payments/{id}\x12i\n" +
-	"\fListPayments\x12\x1e.paymux.v1.ListPaymentsRequest\x1a\x1f.paymux.v1.ListPaymentsResponse\"\x18\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/payments\x12{\n" +
-	"\rCancelPayment\x12\x1f.paymux.v1.CancelPaymentRequest\x1a .paymux.v1.CancelPaymentResponse\"'\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/payments/{id}/cancel\x12\x9c\x01\n" +
-	"\x13CloseVirtualAccount\x12%.paymux.v1.CloseVirtualAccountRequest\x1a&.paymux.v1.CloseVirtualAccountResponse\"6\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/payments/{id}/close-virtual-account\x12\x92\x01\n" +
-	"\x10IssueCashReceipt\x12\".paymux.v1.IssueCashReceiptRequest\x1a#.paymux.v1.IssueCashReceiptResponse\"5\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/payments/{payment_id}/cash-receipt\x12\x89\x01\n" +
-	"\x0eGetCashReceipt\x12 .paymux.v1.GetCashReceiptRequest\x1a!.paymux.v1.GetCashReceiptResponse\"2\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02(\x12&/v1/payments/{payment_id}/cash-receipt\x12\x9c\x01\n" +
-	"\x11CancelCashReceipt\x12#.paymux.v1.CancelCashReceiptRequest\x1a$.paymux.v1.CancelCashReceiptResponse\"<\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x022:\x01*\"-/v1/payments/{payment_id}/cash-receipt/cancel2\xa5\x01\n" +
-	"\x0eSandboxService\x12\x92\x01\n" +
-	"\x0fSimulateDeposit\x12!.paymux.v1.SimulateDepositRequest\x1a\".paymux.v1.SimulateDepositResponse\"8\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02.:\x01*\")/v1/sandbox/payments/{payment_id}/depositB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
+	"GetPayment\x12\x1c.paymux.v1.GetPaymentRequest\x1a\x1d.paymux.v1.GetPaymentResponse\"V\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02HZ3\x121/v1/payments/by-merchant-id/{merchant_payment_id}\x12\x11/v1/payments/{id}\x12m\n" +
+	"\fListPayments\x12\x1e.paymux.v1.ListPaymentsRequest\x1a\x1f.paymux.v1.ListPaymentsResponse\"\x1c\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/payments\x12\x7f\n" +
+	"\rCancelPayment\x12\x1f.paymux.v1.CancelPaymentRequest\x1a .paymux.v1.CancelPaymentResponse\"+\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/payments/{id}/cancel\x12\xa0\x01\n" +
+	"\x13CloseVirtualAccount\x12%.paymux.v1.CloseVirtualAccountRequest\x1a&.paymux.v1.CloseVirtualAccountResponse\":\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/payments/{id}/close-virtual-account\x12\x96\x01\n" +
+	"\x10IssueCashReceipt\x12\".paymux.v1.IssueCashReceiptRequest\x1a#.paymux.v1.IssueCashReceiptResponse\"9\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/payments/{payment_id}/cash-receipt\x12\x8d\x01\n" +
+	"\x0eGetCashReceipt\x12 .paymux.v1.GetCashReceiptRequest\x1a!.paymux.v1.GetCashReceiptResponse\"6\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02(\x12&/v1/payments/{payment_id}/cash-receipt\x12\xa0\x01\n" +
+	"\x11CancelCashReceipt\x12#.paymux.v1.CancelCashReceiptRequest\x1a$.paymux.v1.CancelCashReceiptResponse\"@\xc8\xf3\x18\x02\xd0\xf3\x18\x03\x82\xd3\xe4\x93\x022:\x01*\"-/v1/payments/{payment_id}/cash-receipt/cancel2\xa9\x01\n" +
+	"\x0eSandboxService\x12\x96\x01\n" +
+	"\x0fSimulateDeposit\x12!.paymux.v1.SimulateDepositRequest\x1a\".paymux.v1.SimulateDepositResponse\"<\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02.:\x01*\")/v1/sandbox/payments/{payment_id}/depositB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
 
 var (
 	file_paymux_v1_payment_proto_rawDescOnce sync.Once

@@ -598,14 +598,14 @@ const file_paymux_v1_store_proto_rawDesc = "" +
 	"StoreState\x12\x1b\n" +
 	"\x17STORE_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12STORE_STATE_ACTIVE\x10\x01\x12\x19\n" +
-	"\x15STORE_STATE_SUSPENDED\x10\x022\xb4\x03\n" +
+	"\x15STORE_STATE_SUSPENDED\x10\x022\xb8\x03\n" +
 	"\fStoreService\x12g\n" +
 	"\vCreateStore\x12\x1d.paymux.v1.CreateStoreRequest\x1a\x1e.paymux.v1.CreateStoreResponse\"\x19\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/stores\x12a\n" +
 	"\n" +
 	"ListStores\x12\x1c.paymux.v1.ListStoresRequest\x1a\x1d.paymux.v1.ListStoresResponse\"\x16\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/stores\x12`\n" +
-	"\bGetStore\x12\x1a.paymux.v1.GetStoreRequest\x1a\x1b.paymux.v1.GetStoreResponse\"\x1b\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/stores/{id}\x12v\n" +
+	"/v1/stores\x12d\n" +
+	"\bGetStore\x12\x1a.paymux.v1.GetStoreRequest\x1a\x1b.paymux.v1.GetStoreResponse\"\x1f\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/stores/{id}\x12v\n" +
 	"\vUpdateStore\x12\x1d.paymux.v1.UpdateStoreRequest\x1a\x1e.paymux.v1.UpdateStoreResponse\"(\xc8\xf3\x18\x01\x82\xd3\xe4\x93\x02\x1e:\x05store2\x15/v1/stores/{store.id}B1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
 
 var (

@@ -2060,18 +2060,18 @@ const file_paymux_v1_webhook_proto_rawDesc = "" +
 	"\x1bWEBHOOK_TRIGGER_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19WEBHOOK_TRIGGER_AUTOMATIC\x10\x01\x12\x1a\n" +
 	"\x16WEBHOOK_TRIGGER_RESEND\x10\x02\x12\x18\n" +
-	"\x14WEBHOOK_TRIGGER_TEST\x10\x032\xc4\v\n" +
-	"\x0eWebhookService\x12\x90\x01\n" +
-	"\x15CreateWebhookEndpoint\x12'.paymux.v1.CreateWebhookEndpointRequest\x1a(.paymux.v1.CreateWebhookEndpointResponse\"$\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/webhook-endpoints\x12\x8a\x01\n" +
-	"\x14ListWebhookEndpoints\x12&.paymux.v1.ListWebhookEndpointsRequest\x1a'.paymux.v1.ListWebhookEndpointsResponse\"!\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/webhook-endpoints\x12\x89\x01\n" +
-	"\x12GetWebhookEndpoint\x12$.paymux.v1.GetWebhookEndpointRequest\x1a%.paymux.v1.GetWebhookEndpointResponse\"&\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/webhook-endpoints/{id}\x12\x95\x01\n" +
-	"\x15UpdateWebhookEndpoint\x12'.paymux.v1.UpdateWebhookEndpointRequest\x1a(.paymux.v1.UpdateWebhookEndpointResponse\")\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1f:\x01*2\x1a/v1/webhook-endpoints/{id}\x12\x92\x01\n" +
-	"\x15DeleteWebhookEndpoint\x12'.paymux.v1.DeleteWebhookEndpointRequest\x1a(.paymux.v1.DeleteWebhookEndpointResponse\"&\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/webhook-endpoints/{id}\x12\x9d\x01\n" +
-	"\x13RotateWebhookSecret\x12%.paymux.v1.RotateWebhookSecretRequest\x1a&.paymux.v1.RotateWebhookSecretResponse\"7\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/webhook-endpoints/{id}/rotate-secret\x12\x94\x01\n" +
-	"\x13TestWebhookEndpoint\x12%.paymux.v1.TestWebhookEndpointRequest\x1a&.paymux.v1.TestWebhookEndpointResponse\".\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/webhook-endpoints/{id}/test\x12\x8e\x01\n" +
-	"\x15ListWebhookDeliveries\x12'.paymux.v1.ListWebhookDeliveriesRequest\x1a(.paymux.v1.ListWebhookDeliveriesResponse\"\"\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/webhook-deliveries\x12\x8a\x01\n" +
-	"\x12GetWebhookDelivery\x12$.paymux.v1.GetWebhookDeliveryRequest\x1a%.paymux.v1.GetWebhookDeliveryResponse\"'\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/webhook-deliveries/{id}\x12\x83\x01\n" +
-	"\x0eResendWebhooks\x12 .paymux.v1.ResendWebhooksRequest\x1a!.paymux.v1.ResendWebhooksResponse\",\xc8\xf3\x18\x02\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/webhook-deliveries/resendB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
+	"\x14WEBHOOK_TRIGGER_TEST\x10\x032\xec\v\n" +
+	"\x0eWebhookService\x12\x94\x01\n" +
+	"\x15CreateWebhookEndpoint\x12'.paymux.v1.CreateWebhookEndpointRequest\x1a(.paymux.v1.CreateWebhookEndpointResponse\"(\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/webhook-endpoints\x12\x8e\x01\n" +
+	"\x14ListWebhookEndpoints\x12&.paymux.v1.ListWebhookEndpointsRequest\x1a'.paymux.v1.ListWebhookEndpointsResponse\"%\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/webhook-endpoints\x12\x8d\x01\n" +
+	"\x12GetWebhookEndpoint\x12$.paymux.v1.GetWebhookEndpointRequest\x1a%.paymux.v1.GetWebhookEndpointResponse\"*\xc8\xf3\x18\x02\xd0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/webhook-endpoints/{id}\x12\x99\x01\n" +
+	"\x15UpdateWebhookEndpoint\x12'.paymux.v1.UpdateWebhookEndpointRequest\x1a(.paymux.v1.UpdateWebhookEndpointResponse\"-\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1f:\x01*2\x1a/v1/webhook-endpoints/{id}\x12\x96\x01\n" +
+	"\x15DeleteWebhookEndpoint\x12'.paymux.v1.DeleteWebhookEndpointRequest\x1a(.paymux.v1.DeleteWebhookEndpointResponse\"*\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/webhook-endpoints/{id}\x12\xa1\x01\n" +
+	"\x13RotateWebhookSecret\x12%.paymux.v1.RotateWebhookSecretRequest\x1a&.paymux.v1.RotateWebhookSecretResponse\";\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/webhook-endpoints/{id}/rotate-secret\x12\x98\x01\n" +
+	"\x13TestWebhookEndpoint\x12%.paymux.v1.TestWebhookEndpointRequest\x1a&.paymux.v1.TestWebhookEndpointResponse\"2\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/webhook-endpoints/{id}/test\x12\x92\x01\n" +
+	"\x15ListWebhookDeliveries\x12'.paymux.v1.ListWebhookDeliveriesRequest\x1a(.paymux.v1.ListWebhookDeliveriesResponse\"&\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/webhook-deliveries\x12\x8e\x01\n" +
+	"\x12GetWebhookDelivery\x12$.paymux.v1.GetWebhookDeliveryRequest\x1a%.paymux.v1.GetWebhookDeliveryResponse\"+\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/webhook-deliveries/{id}\x12\x87\x01\n" +
+	"\x0eResendWebhooks\x12 .paymux.v1.ResendWebhooksRequest\x1a!.paymux.v1.ResendWebhooksResponse\"0\xc8\xf3\x18\x02\xd0\xf3\x18\x02\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/webhook-deliveries/resendB1Z/github.com/paymux/paymux/gen/paymux/v1;paymuxv1b\x06proto3"
 
 var (
 	file_paymux_v1_webhook_proto_rawDescOnce sync.Once
