@@ -21,6 +21,9 @@ const (
 	// AccessKeyBasic admits the Basic credentials of a key whose auth
 	// method is BEARER, to exchange for an access token.
 	AccessKeyBasic
+	// AccessConsole admits a signed-in console user (by role) or the
+	// administrator, never a store key.
+	AccessConsole
 )
 
 func (a Access) String() string {
@@ -31,23 +34,78 @@ func (a Access) String() string {
 		return "STORE"
 	case AccessKeyBasic:
 		return "KEY_BASIC"
+	case AccessConsole:
+		return "CONSOLE"
 	}
 	return "UNSPECIFIED"
 }
 
 // Principal is who an authenticated call comes from: the platform
-// administrator, or a store's secret key.
+// administrator, a store's secret key, or a console user (who may also be
+// the administrator).
 type Principal struct {
 	Admin bool
-	Key   *Key // nil for the administrator
+	Key   *Key  // nil for the administrator and console users
+	User  *User // a console user's call; nil otherwise
 }
 
-// StoreID is the principal's own store ("" for the administrator).
+// StoreID is the principal's own store: a key's, or the store a console
+// user acts on ("" for the administrator).
 func (p Principal) StoreID() string {
-	if p.Key == nil {
-		return ""
+	switch {
+	case p.Key != nil:
+		return p.Key.StoreID
+	case p.User != nil && !p.Admin:
+		return p.User.StoreID
 	}
-	return p.Key.StoreID
+	return ""
+}
+
+// Role is a console user's role in a store; each includes those below it.
+type Role uint8
+
+const (
+	RoleNone Role = iota
+	RoleViewer
+	RoleDeveloper
+	RoleAdmin
+	RoleOwner
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleViewer:
+		return "VIEWER"
+	case RoleDeveloper:
+		return "DEVELOPER"
+	case RoleAdmin:
+		return "ADMIN"
+	case RoleOwner:
+		return "OWNER"
+	}
+	return "NONE"
+}
+
+// ParseRole reads a role's name ("" or unknown: RoleNone).
+func ParseRole(s string) Role {
+	for r := RoleViewer; r <= RoleOwner; r++ {
+		if r.String() == s {
+			return r
+		}
+	}
+	return RoleNone
+}
+
+// User is a signed-in console user making a call through their session.
+type User struct {
+	ID        string
+	Email     string
+	SessionID string
+	// StoreID is the store the call acts on (the Paymux-Store header) and
+	// Role the user's role there; for a platform administrator Role is
+	// RoleOwner on every store.
+	StoreID string
+	Role    Role
 }
 
 // Key is what authentication knows of a key and its store, held in memory

@@ -23,6 +23,7 @@ import (
 	"github.com/paymux/paymux/billing"
 	"github.com/paymux/paymux/calllog"
 	"github.com/paymux/paymux/config"
+	"github.com/paymux/paymux/console"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/payment"
 	"github.com/paymux/paymux/providers"
@@ -103,7 +104,9 @@ type App struct {
 	Deposits *deposit.Service
 	// Orders expires bank transfer orders past their match window.
 	Orders *deposit.Sweeper
-	Server *server.Server
+	// Console signs people in to the web console.
+	Console *console.Service
+	Server  *server.Server
 
 	sandboxState *sandbox.StateFile
 	housekeeping *housekeeping
@@ -211,6 +214,8 @@ func New(o Options) (*App, error) {
 	a.Orders = deposit.NewSweeper(a.Deposits)
 	a.housekeeping = &housekeeping{cfg: cfg, db: db, calls: a.Calls, billing: a.Billing, log: log, now: now}
 
+	a.Console = console.New(console.Deps{Config: cfg.Console, DB: db, Keyring: keyring, Logger: log, Now: now})
+
 	resolver, err := server.NewResolver(cfg)
 	if err != nil {
 		return nil, err
@@ -218,7 +223,7 @@ func New(o Options) (*App, error) {
 	a.Server, err = server.New(server.Deps{
 		Config: cfg, DB: db, Keyring: keyring, Logger: log, Now: now, Registry: a.Registry,
 		Accounts: a.Accounts, Usage: a.Usage, Calls: a.Calls,
-		Payments: a.Payments, Billing: a.Billing, Webhooks: a.Webhooks, Deposits: a.Deposits,
+		Payments: a.Payments, Billing: a.Billing, Webhooks: a.Webhooks, Deposits: a.Deposits, Console: a.Console,
 		Pages: pages.New(pages.Deps{DB: db, URLs: urls, Payments: a.Payments, Billing: a.Billing,
 			Sandbox: a.Sandbox, Resolver: resolver, Logger: log, Now: now}),
 	})

@@ -29,6 +29,7 @@ type Record struct {
 	Reason            string
 	Message           string
 	KeyID             string
+	UserID, UserEmail string // a console user's call
 	ClientIP          string
 	PaymentID         string // found in the messages when empty
 	MerchantPaymentID string

@@ -277,6 +277,8 @@ func (w *Writer) build(r *Record) *ent.LogRecordCreate {
 		SetReason(r.Reason).
 		SetMessage(redact.String(r.Message)).
 		SetKeyID(r.KeyID).
+		SetUserID(r.UserID).
+		SetUserEmail(r.UserEmail).
 		SetClientIP(r.ClientIP).
 		SetPaymentID(r.PaymentID).
 		SetMerchantPaymentID(r.MerchantPaymentID).

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paymux/paymux/console"
 	"github.com/paymux/paymux/deposit"
 
 	"github.com/paymux/paymux/billing"
@@ -67,6 +68,8 @@ type Config struct {
 	CallLog   calllog.Config `mapstructure:"call_log"`
 	Billing   billing.Config `mapstructure:"billing"`
 	Deposits  deposit.Config `mapstructure:"deposits"`
+	// Console is the web console's sign-in: sessions and lock-out.
+	Console console.Config `mapstructure:"console"`
 	// PGs are where each real PG is reached. The defaults are the PGs'
 	// documented hosts; tests and staging point them elsewhere.
 	PGs PGsConfig `mapstructure:"pgs"`
@@ -129,6 +132,12 @@ var Defaults = map[string]any{
 	"payments.idempotency_ttl":    "24h",
 	"deposits.match_window":       "336h",
 	"deposits.sweep_interval":     "1m",
+	"console.idle_timeout":        "30m",
+	"console.session_lifetime":    "12h",
+	"console.max_failed_sign_ins": 5,
+	"console.lockout":             "15m",
+	"console.invite_ttl":          "168h",
+	"console.secure_cookie":       false,
 	"webhooks.allow_private":      false,
 	"webhooks.timeout":            "10s",
 	"webhooks.retry_schedule":     "",
@@ -496,6 +505,21 @@ func (c *Config) Validate() error {
 	}
 	if c.Deposits.MatchWindow < time.Hour || c.Deposits.MatchWindow > 90*24*time.Hour {
 		bad("deposits.match_window", "must be between 1h and 2160h (90 days)")
+	}
+	if c.Console.IdleTimeout < time.Second || c.Console.IdleTimeout > c.Console.SessionLifetime {
+		bad("console.idle_timeout", "must be at least 1s and at most console.session_lifetime")
+	}
+	if c.Console.SessionLifetime < time.Second || c.Console.SessionLifetime > 30*24*time.Hour {
+		bad("console.session_lifetime", "must be between 1s and 720h")
+	}
+	if c.Console.MaxFailedSignIns < 1 || c.Console.MaxFailedSignIns > 100 {
+		bad("console.max_failed_sign_ins", "must be between 1 and 100")
+	}
+	if c.Console.Lockout < time.Second {
+		bad("console.lockout", "must be at least 1s")
+	}
+	if c.Console.InviteTTL < time.Minute || c.Console.InviteTTL > 30*24*time.Hour {
+		bad("console.invite_ttl", "must be between 1m and 720h")
 	}
 	if c.Deposits.SweepInterval < 10*time.Millisecond {
 		bad("deposits.sweep_interval", "must be at least 10ms")

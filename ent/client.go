@@ -22,6 +22,10 @@ import (
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/consolemembership"
+	"github.com/paymux/paymux/ent/consolesession"
+	"github.com/paymux/paymux/ent/consolesetuptoken"
+	"github.com/paymux/paymux/ent/consoleuser"
 	"github.com/paymux/paymux/ent/deposit"
 	"github.com/paymux/paymux/ent/depositsetting"
 	"github.com/paymux/paymux/ent/event"
@@ -59,6 +63,14 @@ type Client struct {
 	CashReceipt *CashReceiptClient
 	// Channel is the client for interacting with the Channel builders.
 	Channel *ChannelClient
+	// ConsoleMembership is the client for interacting with the ConsoleMembership builders.
+	ConsoleMembership *ConsoleMembershipClient
+	// ConsoleSession is the client for interacting with the ConsoleSession builders.
+	ConsoleSession *ConsoleSessionClient
+	// ConsoleSetupToken is the client for interacting with the ConsoleSetupToken builders.
+	ConsoleSetupToken *ConsoleSetupTokenClient
+	// ConsoleUser is the client for interacting with the ConsoleUser builders.
+	ConsoleUser *ConsoleUserClient
 	// Deposit is the client for interacting with the Deposit builders.
 	Deposit *DepositClient
 	// DepositSetting is the client for interacting with the DepositSetting builders.
@@ -105,6 +117,10 @@ func (c *Client) init() {
 	c.Cancellation = NewCancellationClient(c.config)
 	c.CashReceipt = NewCashReceiptClient(c.config)
 	c.Channel = NewChannelClient(c.config)
+	c.ConsoleMembership = NewConsoleMembershipClient(c.config)
+	c.ConsoleSession = NewConsoleSessionClient(c.config)
+	c.ConsoleSetupToken = NewConsoleSetupTokenClient(c.config)
+	c.ConsoleUser = NewConsoleUserClient(c.config)
 	c.Deposit = NewDepositClient(c.config)
 	c.DepositSetting = NewDepositSettingClient(c.config)
 	c.Event = NewEventClient(c.config)
@@ -218,6 +234,10 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Cancellation:      NewCancellationClient(cfg),
 		CashReceipt:       NewCashReceiptClient(cfg),
 		Channel:           NewChannelClient(cfg),
+		ConsoleMembership: NewConsoleMembershipClient(cfg),
+		ConsoleSession:    NewConsoleSessionClient(cfg),
+		ConsoleSetupToken: NewConsoleSetupTokenClient(cfg),
+		ConsoleUser:       NewConsoleUserClient(cfg),
 		Deposit:           NewDepositClient(cfg),
 		DepositSetting:    NewDepositSettingClient(cfg),
 		Event:             NewEventClient(cfg),
@@ -258,6 +278,10 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Cancellation:      NewCancellationClient(cfg),
 		CashReceipt:       NewCashReceiptClient(cfg),
 		Channel:           NewChannelClient(cfg),
+		ConsoleMembership: NewConsoleMembershipClient(cfg),
+		ConsoleSession:    NewConsoleSessionClient(cfg),
+		ConsoleSetupToken: NewConsoleSetupTokenClient(cfg),
+		ConsoleUser:       NewConsoleUserClient(cfg),
 		Deposit:           NewDepositClient(cfg),
 		DepositSetting:    NewDepositSettingClient(cfg),
 		Event:             NewEventClient(cfg),
@@ -302,9 +326,11 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.BankAccount, c.BankMessage, c.BillingKey, c.Cancellation,
-		c.CashReceipt, c.Channel, c.Deposit, c.DepositSetting, c.Event, c.IPRule,
-		c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration, c.Schedule,
-		c.Setting, c.Store, c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
+		c.CashReceipt, c.Channel, c.ConsoleMembership, c.ConsoleSession,
+		c.ConsoleSetupToken, c.ConsoleUser, c.Deposit, c.DepositSetting, c.Event,
+		c.IPRule, c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration,
+		c.Schedule, c.Setting, c.Store, c.WebhookAttempt, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Use(hooks...)
 	}
@@ -315,9 +341,11 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.BankAccount, c.BankMessage, c.BillingKey, c.Cancellation,
-		c.CashReceipt, c.Channel, c.Deposit, c.DepositSetting, c.Event, c.IPRule,
-		c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration, c.Schedule,
-		c.Setting, c.Store, c.WebhookAttempt, c.WebhookDelivery, c.WebhookEndpoint,
+		c.CashReceipt, c.Channel, c.ConsoleMembership, c.ConsoleSession,
+		c.ConsoleSetupToken, c.ConsoleUser, c.Deposit, c.DepositSetting, c.Event,
+		c.IPRule, c.IdempotencyRecord, c.LogRecord, c.Payment, c.PreRegistration,
+		c.Schedule, c.Setting, c.Store, c.WebhookAttempt, c.WebhookDelivery,
+		c.WebhookEndpoint,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -340,6 +368,14 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.CashReceipt.mutate(ctx, m)
 	case *ChannelMutation:
 		return c.Channel.mutate(ctx, m)
+	case *ConsoleMembershipMutation:
+		return c.ConsoleMembership.mutate(ctx, m)
+	case *ConsoleSessionMutation:
+		return c.ConsoleSession.mutate(ctx, m)
+	case *ConsoleSetupTokenMutation:
+		return c.ConsoleSetupToken.mutate(ctx, m)
+	case *ConsoleUserMutation:
+		return c.ConsoleUser.mutate(ctx, m)
 	case *DepositMutation:
 		return c.Deposit.mutate(ctx, m)
 	case *DepositSettingMutation:
@@ -1372,6 +1408,542 @@ func (c *ChannelClient) mutate(ctx context.Context, m *ChannelMutation) (Value, 
 		return (&ChannelDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Channel mutation op: %q", m.Op())
+	}
+}
+
+// ConsoleMembershipClient is a client for the ConsoleMembership schema.
+type ConsoleMembershipClient struct {
+	config
+}
+
+// NewConsoleMembershipClient returns a client for the ConsoleMembership from the given config.
+func NewConsoleMembershipClient(c config) *ConsoleMembershipClient {
+	return &ConsoleMembershipClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `consolemembership.Hooks(f(g(h())))`.
+func (c *ConsoleMembershipClient) Use(hooks ...Hook) {
+	c.hooks.ConsoleMembership = append(c.hooks.ConsoleMembership, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `consolemembership.Intercept(f(g(h())))`.
+func (c *ConsoleMembershipClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ConsoleMembership = append(c.inters.ConsoleMembership, interceptors...)
+}
+
+// Create returns a builder for creating a ConsoleMembership entity.
+func (c *ConsoleMembershipClient) Create() *ConsoleMembershipCreate {
+	mutation := newConsoleMembershipMutation(c.config, OpCreate)
+	return &ConsoleMembershipCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ConsoleMembership entities.
+func (c *ConsoleMembershipClient) CreateBulk(builders ...*ConsoleMembershipCreate) *ConsoleMembershipCreateBulk {
+	return &ConsoleMembershipCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ConsoleMembershipClient) MapCreateBulk(slice any, setFunc func(*ConsoleMembershipCreate, int)) *ConsoleMembershipCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ConsoleMembershipCreateBulk{err: fmt.Errorf("calling to ConsoleMembershipClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ConsoleMembershipCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ConsoleMembershipCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ConsoleMembership.
+func (c *ConsoleMembershipClient) Update() *ConsoleMembershipUpdate {
+	mutation := newConsoleMembershipMutation(c.config, OpUpdate)
+	return &ConsoleMembershipUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ConsoleMembershipClient) UpdateOne(_m *ConsoleMembership) *ConsoleMembershipUpdateOne {
+	mutation := newConsoleMembershipMutation(c.config, OpUpdateOne, withConsoleMembership(_m))
+	return &ConsoleMembershipUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ConsoleMembershipClient) UpdateOneID(id string) *ConsoleMembershipUpdateOne {
+	mutation := newConsoleMembershipMutation(c.config, OpUpdateOne, withConsoleMembershipID(id))
+	return &ConsoleMembershipUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ConsoleMembership.
+func (c *ConsoleMembershipClient) Delete() *ConsoleMembershipDelete {
+	mutation := newConsoleMembershipMutation(c.config, OpDelete)
+	return &ConsoleMembershipDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ConsoleMembershipClient) DeleteOne(_m *ConsoleMembership) *ConsoleMembershipDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ConsoleMembershipClient) DeleteOneID(id string) *ConsoleMembershipDeleteOne {
+	builder := c.Delete().Where(consolemembership.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ConsoleMembershipDeleteOne{builder}
+}
+
+// Query returns a query builder for ConsoleMembership.
+func (c *ConsoleMembershipClient) Query() *ConsoleMembershipQuery {
+	return &ConsoleMembershipQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeConsoleMembership},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ConsoleMembership entity by its id.
+func (c *ConsoleMembershipClient) Get(ctx context.Context, id string) (*ConsoleMembership, error) {
+	return c.Query().Where(consolemembership.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ConsoleMembershipClient) GetX(ctx context.Context, id string) *ConsoleMembership {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ConsoleMembershipClient) Hooks() []Hook {
+	hooks := c.hooks.ConsoleMembership
+	return append(hooks[:len(hooks):len(hooks)], consolemembership.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ConsoleMembershipClient) Interceptors() []Interceptor {
+	return c.inters.ConsoleMembership
+}
+
+func (c *ConsoleMembershipClient) mutate(ctx context.Context, m *ConsoleMembershipMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ConsoleMembershipCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ConsoleMembershipUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ConsoleMembershipUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ConsoleMembershipDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ConsoleMembership mutation op: %q", m.Op())
+	}
+}
+
+// ConsoleSessionClient is a client for the ConsoleSession schema.
+type ConsoleSessionClient struct {
+	config
+}
+
+// NewConsoleSessionClient returns a client for the ConsoleSession from the given config.
+func NewConsoleSessionClient(c config) *ConsoleSessionClient {
+	return &ConsoleSessionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `consolesession.Hooks(f(g(h())))`.
+func (c *ConsoleSessionClient) Use(hooks ...Hook) {
+	c.hooks.ConsoleSession = append(c.hooks.ConsoleSession, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `consolesession.Intercept(f(g(h())))`.
+func (c *ConsoleSessionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ConsoleSession = append(c.inters.ConsoleSession, interceptors...)
+}
+
+// Create returns a builder for creating a ConsoleSession entity.
+func (c *ConsoleSessionClient) Create() *ConsoleSessionCreate {
+	mutation := newConsoleSessionMutation(c.config, OpCreate)
+	return &ConsoleSessionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ConsoleSession entities.
+func (c *ConsoleSessionClient) CreateBulk(builders ...*ConsoleSessionCreate) *ConsoleSessionCreateBulk {
+	return &ConsoleSessionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ConsoleSessionClient) MapCreateBulk(slice any, setFunc func(*ConsoleSessionCreate, int)) *ConsoleSessionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ConsoleSessionCreateBulk{err: fmt.Errorf("calling to ConsoleSessionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ConsoleSessionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ConsoleSessionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ConsoleSession.
+func (c *ConsoleSessionClient) Update() *ConsoleSessionUpdate {
+	mutation := newConsoleSessionMutation(c.config, OpUpdate)
+	return &ConsoleSessionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ConsoleSessionClient) UpdateOne(_m *ConsoleSession) *ConsoleSessionUpdateOne {
+	mutation := newConsoleSessionMutation(c.config, OpUpdateOne, withConsoleSession(_m))
+	return &ConsoleSessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ConsoleSessionClient) UpdateOneID(id string) *ConsoleSessionUpdateOne {
+	mutation := newConsoleSessionMutation(c.config, OpUpdateOne, withConsoleSessionID(id))
+	return &ConsoleSessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ConsoleSession.
+func (c *ConsoleSessionClient) Delete() *ConsoleSessionDelete {
+	mutation := newConsoleSessionMutation(c.config, OpDelete)
+	return &ConsoleSessionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ConsoleSessionClient) DeleteOne(_m *ConsoleSession) *ConsoleSessionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ConsoleSessionClient) DeleteOneID(id string) *ConsoleSessionDeleteOne {
+	builder := c.Delete().Where(consolesession.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ConsoleSessionDeleteOne{builder}
+}
+
+// Query returns a query builder for ConsoleSession.
+func (c *ConsoleSessionClient) Query() *ConsoleSessionQuery {
+	return &ConsoleSessionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeConsoleSession},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ConsoleSession entity by its id.
+func (c *ConsoleSessionClient) Get(ctx context.Context, id string) (*ConsoleSession, error) {
+	return c.Query().Where(consolesession.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ConsoleSessionClient) GetX(ctx context.Context, id string) *ConsoleSession {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ConsoleSessionClient) Hooks() []Hook {
+	hooks := c.hooks.ConsoleSession
+	return append(hooks[:len(hooks):len(hooks)], consolesession.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ConsoleSessionClient) Interceptors() []Interceptor {
+	return c.inters.ConsoleSession
+}
+
+func (c *ConsoleSessionClient) mutate(ctx context.Context, m *ConsoleSessionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ConsoleSessionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ConsoleSessionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ConsoleSessionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ConsoleSessionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ConsoleSession mutation op: %q", m.Op())
+	}
+}
+
+// ConsoleSetupTokenClient is a client for the ConsoleSetupToken schema.
+type ConsoleSetupTokenClient struct {
+	config
+}
+
+// NewConsoleSetupTokenClient returns a client for the ConsoleSetupToken from the given config.
+func NewConsoleSetupTokenClient(c config) *ConsoleSetupTokenClient {
+	return &ConsoleSetupTokenClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `consolesetuptoken.Hooks(f(g(h())))`.
+func (c *ConsoleSetupTokenClient) Use(hooks ...Hook) {
+	c.hooks.ConsoleSetupToken = append(c.hooks.ConsoleSetupToken, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `consolesetuptoken.Intercept(f(g(h())))`.
+func (c *ConsoleSetupTokenClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ConsoleSetupToken = append(c.inters.ConsoleSetupToken, interceptors...)
+}
+
+// Create returns a builder for creating a ConsoleSetupToken entity.
+func (c *ConsoleSetupTokenClient) Create() *ConsoleSetupTokenCreate {
+	mutation := newConsoleSetupTokenMutation(c.config, OpCreate)
+	return &ConsoleSetupTokenCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ConsoleSetupToken entities.
+func (c *ConsoleSetupTokenClient) CreateBulk(builders ...*ConsoleSetupTokenCreate) *ConsoleSetupTokenCreateBulk {
+	return &ConsoleSetupTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ConsoleSetupTokenClient) MapCreateBulk(slice any, setFunc func(*ConsoleSetupTokenCreate, int)) *ConsoleSetupTokenCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ConsoleSetupTokenCreateBulk{err: fmt.Errorf("calling to ConsoleSetupTokenClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ConsoleSetupTokenCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ConsoleSetupTokenCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ConsoleSetupToken.
+func (c *ConsoleSetupTokenClient) Update() *ConsoleSetupTokenUpdate {
+	mutation := newConsoleSetupTokenMutation(c.config, OpUpdate)
+	return &ConsoleSetupTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ConsoleSetupTokenClient) UpdateOne(_m *ConsoleSetupToken) *ConsoleSetupTokenUpdateOne {
+	mutation := newConsoleSetupTokenMutation(c.config, OpUpdateOne, withConsoleSetupToken(_m))
+	return &ConsoleSetupTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ConsoleSetupTokenClient) UpdateOneID(id string) *ConsoleSetupTokenUpdateOne {
+	mutation := newConsoleSetupTokenMutation(c.config, OpUpdateOne, withConsoleSetupTokenID(id))
+	return &ConsoleSetupTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ConsoleSetupToken.
+func (c *ConsoleSetupTokenClient) Delete() *ConsoleSetupTokenDelete {
+	mutation := newConsoleSetupTokenMutation(c.config, OpDelete)
+	return &ConsoleSetupTokenDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ConsoleSetupTokenClient) DeleteOne(_m *ConsoleSetupToken) *ConsoleSetupTokenDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ConsoleSetupTokenClient) DeleteOneID(id string) *ConsoleSetupTokenDeleteOne {
+	builder := c.Delete().Where(consolesetuptoken.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ConsoleSetupTokenDeleteOne{builder}
+}
+
+// Query returns a query builder for ConsoleSetupToken.
+func (c *ConsoleSetupTokenClient) Query() *ConsoleSetupTokenQuery {
+	return &ConsoleSetupTokenQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeConsoleSetupToken},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ConsoleSetupToken entity by its id.
+func (c *ConsoleSetupTokenClient) Get(ctx context.Context, id string) (*ConsoleSetupToken, error) {
+	return c.Query().Where(consolesetuptoken.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ConsoleSetupTokenClient) GetX(ctx context.Context, id string) *ConsoleSetupToken {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ConsoleSetupTokenClient) Hooks() []Hook {
+	hooks := c.hooks.ConsoleSetupToken
+	return append(hooks[:len(hooks):len(hooks)], consolesetuptoken.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ConsoleSetupTokenClient) Interceptors() []Interceptor {
+	return c.inters.ConsoleSetupToken
+}
+
+func (c *ConsoleSetupTokenClient) mutate(ctx context.Context, m *ConsoleSetupTokenMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ConsoleSetupTokenCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ConsoleSetupTokenUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ConsoleSetupTokenUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ConsoleSetupTokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ConsoleSetupToken mutation op: %q", m.Op())
+	}
+}
+
+// ConsoleUserClient is a client for the ConsoleUser schema.
+type ConsoleUserClient struct {
+	config
+}
+
+// NewConsoleUserClient returns a client for the ConsoleUser from the given config.
+func NewConsoleUserClient(c config) *ConsoleUserClient {
+	return &ConsoleUserClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `consoleuser.Hooks(f(g(h())))`.
+func (c *ConsoleUserClient) Use(hooks ...Hook) {
+	c.hooks.ConsoleUser = append(c.hooks.ConsoleUser, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `consoleuser.Intercept(f(g(h())))`.
+func (c *ConsoleUserClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ConsoleUser = append(c.inters.ConsoleUser, interceptors...)
+}
+
+// Create returns a builder for creating a ConsoleUser entity.
+func (c *ConsoleUserClient) Create() *ConsoleUserCreate {
+	mutation := newConsoleUserMutation(c.config, OpCreate)
+	return &ConsoleUserCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ConsoleUser entities.
+func (c *ConsoleUserClient) CreateBulk(builders ...*ConsoleUserCreate) *ConsoleUserCreateBulk {
+	return &ConsoleUserCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ConsoleUserClient) MapCreateBulk(slice any, setFunc func(*ConsoleUserCreate, int)) *ConsoleUserCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ConsoleUserCreateBulk{err: fmt.Errorf("calling to ConsoleUserClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ConsoleUserCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ConsoleUserCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ConsoleUser.
+func (c *ConsoleUserClient) Update() *ConsoleUserUpdate {
+	mutation := newConsoleUserMutation(c.config, OpUpdate)
+	return &ConsoleUserUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ConsoleUserClient) UpdateOne(_m *ConsoleUser) *ConsoleUserUpdateOne {
+	mutation := newConsoleUserMutation(c.config, OpUpdateOne, withConsoleUser(_m))
+	return &ConsoleUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ConsoleUserClient) UpdateOneID(id string) *ConsoleUserUpdateOne {
+	mutation := newConsoleUserMutation(c.config, OpUpdateOne, withConsoleUserID(id))
+	return &ConsoleUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ConsoleUser.
+func (c *ConsoleUserClient) Delete() *ConsoleUserDelete {
+	mutation := newConsoleUserMutation(c.config, OpDelete)
+	return &ConsoleUserDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ConsoleUserClient) DeleteOne(_m *ConsoleUser) *ConsoleUserDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ConsoleUserClient) DeleteOneID(id string) *ConsoleUserDeleteOne {
+	builder := c.Delete().Where(consoleuser.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ConsoleUserDeleteOne{builder}
+}
+
+// Query returns a query builder for ConsoleUser.
+func (c *ConsoleUserClient) Query() *ConsoleUserQuery {
+	return &ConsoleUserQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeConsoleUser},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ConsoleUser entity by its id.
+func (c *ConsoleUserClient) Get(ctx context.Context, id string) (*ConsoleUser, error) {
+	return c.Query().Where(consoleuser.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ConsoleUserClient) GetX(ctx context.Context, id string) *ConsoleUser {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ConsoleUserClient) Hooks() []Hook {
+	hooks := c.hooks.ConsoleUser
+	return append(hooks[:len(hooks):len(hooks)], consoleuser.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ConsoleUserClient) Interceptors() []Interceptor {
+	return c.inters.ConsoleUser
+}
+
+func (c *ConsoleUserClient) mutate(ctx context.Context, m *ConsoleUserMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ConsoleUserCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ConsoleUserUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ConsoleUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ConsoleUserDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ConsoleUser mutation op: %q", m.Op())
 	}
 }
 
@@ -3383,15 +3955,17 @@ func (c *WebhookEndpointClient) mutate(ctx context.Context, m *WebhookEndpointMu
 type (
 	hooks struct {
 		APIKey, BankAccount, BankMessage, BillingKey, Cancellation, CashReceipt,
-		Channel, Deposit, DepositSetting, Event, IPRule, IdempotencyRecord, LogRecord,
-		Payment, PreRegistration, Schedule, Setting, Store, WebhookAttempt,
-		WebhookDelivery, WebhookEndpoint []ent.Hook
+		Channel, ConsoleMembership, ConsoleSession, ConsoleSetupToken, ConsoleUser,
+		Deposit, DepositSetting, Event, IPRule, IdempotencyRecord, LogRecord, Payment,
+		PreRegistration, Schedule, Setting, Store, WebhookAttempt, WebhookDelivery,
+		WebhookEndpoint []ent.Hook
 	}
 	inters struct {
 		APIKey, BankAccount, BankMessage, BillingKey, Cancellation, CashReceipt,
-		Channel, Deposit, DepositSetting, Event, IPRule, IdempotencyRecord, LogRecord,
-		Payment, PreRegistration, Schedule, Setting, Store, WebhookAttempt,
-		WebhookDelivery, WebhookEndpoint []ent.Interceptor
+		Channel, ConsoleMembership, ConsoleSession, ConsoleSetupToken, ConsoleUser,
+		Deposit, DepositSetting, Event, IPRule, IdempotencyRecord, LogRecord, Payment,
+		PreRegistration, Schedule, Setting, Store, WebhookAttempt, WebhookDelivery,
+		WebhookEndpoint []ent.Interceptor
 	}
 )
 

@@ -19,6 +19,10 @@ import (
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/consolemembership"
+	"github.com/paymux/paymux/ent/consolesession"
+	"github.com/paymux/paymux/ent/consolesetuptoken"
+	"github.com/paymux/paymux/ent/consoleuser"
 	"github.com/paymux/paymux/ent/deposit"
 	"github.com/paymux/paymux/ent/depositsetting"
 	"github.com/paymux/paymux/ent/event"
@@ -100,6 +104,10 @@ func checkColumn(t, c string) error {
 			cancellation.Table:      cancellation.ValidColumn,
 			cashreceipt.Table:       cashreceipt.ValidColumn,
 			channel.Table:           channel.ValidColumn,
+			consolemembership.Table: consolemembership.ValidColumn,
+			consolesession.Table:    consolesession.ValidColumn,
+			consolesetuptoken.Table: consolesetuptoken.ValidColumn,
+			consoleuser.Table:       consoleuser.ValidColumn,
 			deposit.Table:           deposit.ValidColumn,
 			depositsetting.Table:    depositsetting.ValidColumn,
 			event.Table:             event.ValidColumn,

@@ -10,6 +10,10 @@ import (
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/consolemembership"
+	"github.com/paymux/paymux/ent/consolesession"
+	"github.com/paymux/paymux/ent/consolesetuptoken"
+	"github.com/paymux/paymux/ent/consoleuser"
 	"github.com/paymux/paymux/ent/deposit"
 	"github.com/paymux/paymux/ent/depositsetting"
 	"github.com/paymux/paymux/ent/event"
@@ -34,7 +38,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 21)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 25)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apikey.Table,
@@ -237,6 +241,83 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   consolemembership.Table,
+			Columns: consolemembership.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: consolemembership.FieldID,
+			},
+		},
+		Type: "ConsoleMembership",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			consolemembership.FieldCreatedAt: {Type: field.TypeTime, Column: consolemembership.FieldCreatedAt},
+			consolemembership.FieldUpdatedAt: {Type: field.TypeTime, Column: consolemembership.FieldUpdatedAt},
+			consolemembership.FieldUserID:    {Type: field.TypeString, Column: consolemembership.FieldUserID},
+			consolemembership.FieldStoreID:   {Type: field.TypeString, Column: consolemembership.FieldStoreID},
+			consolemembership.FieldRole:      {Type: field.TypeEnum, Column: consolemembership.FieldRole},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   consolesession.Table,
+			Columns: consolesession.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: consolesession.FieldID,
+			},
+		},
+		Type: "ConsoleSession",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			consolesession.FieldTokenHash:  {Type: field.TypeBytes, Column: consolesession.FieldTokenHash},
+			consolesession.FieldUserID:     {Type: field.TypeString, Column: consolesession.FieldUserID},
+			consolesession.FieldCreatedAt:  {Type: field.TypeTime, Column: consolesession.FieldCreatedAt},
+			consolesession.FieldLastSeenAt: {Type: field.TypeTime, Column: consolesession.FieldLastSeenAt},
+			consolesession.FieldExpiresAt:  {Type: field.TypeTime, Column: consolesession.FieldExpiresAt},
+			consolesession.FieldEndedAt:    {Type: field.TypeTime, Column: consolesession.FieldEndedAt},
+			consolesession.FieldClientIP:   {Type: field.TypeString, Column: consolesession.FieldClientIP},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   consolesetuptoken.Table,
+			Columns: consolesetuptoken.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: consolesetuptoken.FieldID,
+			},
+		},
+		Type: "ConsoleSetupToken",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			consolesetuptoken.FieldTokenHash: {Type: field.TypeBytes, Column: consolesetuptoken.FieldTokenHash},
+			consolesetuptoken.FieldUserID:    {Type: field.TypeString, Column: consolesetuptoken.FieldUserID},
+			consolesetuptoken.FieldCreatedAt: {Type: field.TypeTime, Column: consolesetuptoken.FieldCreatedAt},
+			consolesetuptoken.FieldExpiresAt: {Type: field.TypeTime, Column: consolesetuptoken.FieldExpiresAt},
+			consolesetuptoken.FieldUsedAt:    {Type: field.TypeTime, Column: consolesetuptoken.FieldUsedAt},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   consoleuser.Table,
+			Columns: consoleuser.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: consoleuser.FieldID,
+			},
+		},
+		Type: "ConsoleUser",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			consoleuser.FieldCreatedAt:     {Type: field.TypeTime, Column: consoleuser.FieldCreatedAt},
+			consoleuser.FieldUpdatedAt:     {Type: field.TypeTime, Column: consoleuser.FieldUpdatedAt},
+			consoleuser.FieldEmail:         {Type: field.TypeString, Column: consoleuser.FieldEmail},
+			consoleuser.FieldPasswordHash:  {Type: field.TypeString, Column: consoleuser.FieldPasswordHash},
+			consoleuser.FieldPlatformAdmin: {Type: field.TypeBool, Column: consoleuser.FieldPlatformAdmin},
+			consoleuser.FieldFailedSignIns: {Type: field.TypeInt, Column: consoleuser.FieldFailedSignIns},
+			consoleuser.FieldLockedUntil:   {Type: field.TypeTime, Column: consoleuser.FieldLockedUntil},
+			consoleuser.FieldLastSignInAt:  {Type: field.TypeTime, Column: consoleuser.FieldLastSignInAt},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   deposit.Table,
 			Columns: deposit.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -271,7 +352,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			deposit.FieldMatchedAt:         {Type: field.TypeTime, Column: deposit.FieldMatchedAt},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   depositsetting.Table,
 			Columns: depositsetting.Columns,
@@ -290,7 +371,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			depositsetting.FieldReportBankTransactions: {Type: field.TypeBool, Column: depositsetting.FieldReportBankTransactions},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   event.Table,
 			Columns: event.Columns,
@@ -312,7 +393,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			event.FieldCreatedAt:         {Type: field.TypeTime, Column: event.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   iprule.Table,
 			Columns: iprule.Columns,
@@ -330,7 +411,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			iprule.FieldDescription: {Type: field.TypeString, Column: iprule.FieldDescription},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   idempotencyrecord.Table,
 			Columns: idempotencyrecord.Columns,
@@ -354,7 +435,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			idempotencyrecord.FieldExpiresAt:   {Type: field.TypeTime, Column: idempotencyrecord.FieldExpiresAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   logrecord.Table,
 			Columns: logrecord.Columns,
@@ -380,6 +461,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			logrecord.FieldReason:            {Type: field.TypeString, Column: logrecord.FieldReason},
 			logrecord.FieldMessage:           {Type: field.TypeString, Column: logrecord.FieldMessage},
 			logrecord.FieldKeyID:             {Type: field.TypeString, Column: logrecord.FieldKeyID},
+			logrecord.FieldUserID:            {Type: field.TypeString, Column: logrecord.FieldUserID},
+			logrecord.FieldUserEmail:         {Type: field.TypeString, Column: logrecord.FieldUserEmail},
 			logrecord.FieldClientIP:          {Type: field.TypeString, Column: logrecord.FieldClientIP},
 			logrecord.FieldPaymentID:         {Type: field.TypeString, Column: logrecord.FieldPaymentID},
 			logrecord.FieldMerchantPaymentID: {Type: field.TypeString, Column: logrecord.FieldMerchantPaymentID},
@@ -390,7 +473,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			logrecord.FieldTruncated:         {Type: field.TypeBool, Column: logrecord.FieldTruncated},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   payment.Table,
 			Columns: payment.Columns,
@@ -447,7 +530,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			payment.FieldDepositID:          {Type: field.TypeString, Column: payment.FieldDepositID},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   preregistration.Table,
 			Columns: preregistration.Columns,
@@ -467,7 +550,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			preregistration.FieldCurrency:          {Type: field.TypeString, Column: preregistration.FieldCurrency},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   schedule.Table,
 			Columns: schedule.Columns,
@@ -508,7 +591,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			schedule.FieldFailure:              {Type: field.TypeJSON, Column: schedule.FieldFailure},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   setting.Table,
 			Columns: setting.Columns,
@@ -524,7 +607,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			setting.FieldValue:     {Type: field.TypeString, Column: setting.FieldValue},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   store.Table,
 			Columns: store.Columns,
@@ -543,7 +626,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			store.FieldKeyCount:     {Type: field.TypeInt, Column: store.FieldKeyCount},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookattempt.Table,
 			Columns: webhookattempt.Columns,
@@ -571,7 +654,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookattempt.FieldCreatedAt:         {Type: field.TypeTime, Column: webhookattempt.FieldCreatedAt},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookdelivery.Table,
 			Columns: webhookdelivery.Columns,
@@ -598,7 +681,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			webhookdelivery.FieldLastStatus:        {Type: field.TypeInt, Column: webhookdelivery.FieldLastStatus},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   webhookendpoint.Table,
 			Columns: webhookendpoint.Columns,
@@ -1662,6 +1745,291 @@ func (f *ChannelFilter) WhereHasStoreWith(preds ...predicate.Store) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ConsoleMembershipQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ConsoleMembershipQuery builder.
+func (_q *ConsoleMembershipQuery) Filter() *ConsoleMembershipFilter {
+	return &ConsoleMembershipFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ConsoleMembershipMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ConsoleMembershipMutation builder.
+func (m *ConsoleMembershipMutation) Filter() *ConsoleMembershipFilter {
+	return &ConsoleMembershipFilter{config: m.config, predicateAdder: m}
+}
+
+// ConsoleMembershipFilter provides a generic filtering capability at runtime for ConsoleMembershipQuery.
+type ConsoleMembershipFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ConsoleMembershipFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ConsoleMembershipFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(consolemembership.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ConsoleMembershipFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(consolemembership.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ConsoleMembershipFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(consolemembership.FieldUpdatedAt))
+}
+
+// WhereUserID applies the entql string predicate on the user_id field.
+func (f *ConsoleMembershipFilter) WhereUserID(p entql.StringP) {
+	f.Where(p.Field(consolemembership.FieldUserID))
+}
+
+// WhereStoreID applies the entql string predicate on the store_id field.
+func (f *ConsoleMembershipFilter) WhereStoreID(p entql.StringP) {
+	f.Where(p.Field(consolemembership.FieldStoreID))
+}
+
+// WhereRole applies the entql string predicate on the role field.
+func (f *ConsoleMembershipFilter) WhereRole(p entql.StringP) {
+	f.Where(p.Field(consolemembership.FieldRole))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ConsoleSessionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ConsoleSessionQuery builder.
+func (_q *ConsoleSessionQuery) Filter() *ConsoleSessionFilter {
+	return &ConsoleSessionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ConsoleSessionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ConsoleSessionMutation builder.
+func (m *ConsoleSessionMutation) Filter() *ConsoleSessionFilter {
+	return &ConsoleSessionFilter{config: m.config, predicateAdder: m}
+}
+
+// ConsoleSessionFilter provides a generic filtering capability at runtime for ConsoleSessionQuery.
+type ConsoleSessionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ConsoleSessionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ConsoleSessionFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(consolesession.FieldID))
+}
+
+// WhereTokenHash applies the entql []byte predicate on the token_hash field.
+func (f *ConsoleSessionFilter) WhereTokenHash(p entql.BytesP) {
+	f.Where(p.Field(consolesession.FieldTokenHash))
+}
+
+// WhereUserID applies the entql string predicate on the user_id field.
+func (f *ConsoleSessionFilter) WhereUserID(p entql.StringP) {
+	f.Where(p.Field(consolesession.FieldUserID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ConsoleSessionFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(consolesession.FieldCreatedAt))
+}
+
+// WhereLastSeenAt applies the entql time.Time predicate on the last_seen_at field.
+func (f *ConsoleSessionFilter) WhereLastSeenAt(p entql.TimeP) {
+	f.Where(p.Field(consolesession.FieldLastSeenAt))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *ConsoleSessionFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(consolesession.FieldExpiresAt))
+}
+
+// WhereEndedAt applies the entql time.Time predicate on the ended_at field.
+func (f *ConsoleSessionFilter) WhereEndedAt(p entql.TimeP) {
+	f.Where(p.Field(consolesession.FieldEndedAt))
+}
+
+// WhereClientIP applies the entql string predicate on the client_ip field.
+func (f *ConsoleSessionFilter) WhereClientIP(p entql.StringP) {
+	f.Where(p.Field(consolesession.FieldClientIP))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ConsoleSetupTokenQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ConsoleSetupTokenQuery builder.
+func (_q *ConsoleSetupTokenQuery) Filter() *ConsoleSetupTokenFilter {
+	return &ConsoleSetupTokenFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ConsoleSetupTokenMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ConsoleSetupTokenMutation builder.
+func (m *ConsoleSetupTokenMutation) Filter() *ConsoleSetupTokenFilter {
+	return &ConsoleSetupTokenFilter{config: m.config, predicateAdder: m}
+}
+
+// ConsoleSetupTokenFilter provides a generic filtering capability at runtime for ConsoleSetupTokenQuery.
+type ConsoleSetupTokenFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ConsoleSetupTokenFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ConsoleSetupTokenFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(consolesetuptoken.FieldID))
+}
+
+// WhereTokenHash applies the entql []byte predicate on the token_hash field.
+func (f *ConsoleSetupTokenFilter) WhereTokenHash(p entql.BytesP) {
+	f.Where(p.Field(consolesetuptoken.FieldTokenHash))
+}
+
+// WhereUserID applies the entql string predicate on the user_id field.
+func (f *ConsoleSetupTokenFilter) WhereUserID(p entql.StringP) {
+	f.Where(p.Field(consolesetuptoken.FieldUserID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ConsoleSetupTokenFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(consolesetuptoken.FieldCreatedAt))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *ConsoleSetupTokenFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(consolesetuptoken.FieldExpiresAt))
+}
+
+// WhereUsedAt applies the entql time.Time predicate on the used_at field.
+func (f *ConsoleSetupTokenFilter) WhereUsedAt(p entql.TimeP) {
+	f.Where(p.Field(consolesetuptoken.FieldUsedAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ConsoleUserQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ConsoleUserQuery builder.
+func (_q *ConsoleUserQuery) Filter() *ConsoleUserFilter {
+	return &ConsoleUserFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ConsoleUserMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ConsoleUserMutation builder.
+func (m *ConsoleUserMutation) Filter() *ConsoleUserFilter {
+	return &ConsoleUserFilter{config: m.config, predicateAdder: m}
+}
+
+// ConsoleUserFilter provides a generic filtering capability at runtime for ConsoleUserQuery.
+type ConsoleUserFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ConsoleUserFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ConsoleUserFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(consoleuser.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ConsoleUserFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(consoleuser.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ConsoleUserFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(consoleuser.FieldUpdatedAt))
+}
+
+// WhereEmail applies the entql string predicate on the email field.
+func (f *ConsoleUserFilter) WhereEmail(p entql.StringP) {
+	f.Where(p.Field(consoleuser.FieldEmail))
+}
+
+// WherePasswordHash applies the entql string predicate on the password_hash field.
+func (f *ConsoleUserFilter) WherePasswordHash(p entql.StringP) {
+	f.Where(p.Field(consoleuser.FieldPasswordHash))
+}
+
+// WherePlatformAdmin applies the entql bool predicate on the platform_admin field.
+func (f *ConsoleUserFilter) WherePlatformAdmin(p entql.BoolP) {
+	f.Where(p.Field(consoleuser.FieldPlatformAdmin))
+}
+
+// WhereFailedSignIns applies the entql int predicate on the failed_sign_ins field.
+func (f *ConsoleUserFilter) WhereFailedSignIns(p entql.IntP) {
+	f.Where(p.Field(consoleuser.FieldFailedSignIns))
+}
+
+// WhereLockedUntil applies the entql time.Time predicate on the locked_until field.
+func (f *ConsoleUserFilter) WhereLockedUntil(p entql.TimeP) {
+	f.Where(p.Field(consoleuser.FieldLockedUntil))
+}
+
+// WhereLastSignInAt applies the entql time.Time predicate on the last_sign_in_at field.
+func (f *ConsoleUserFilter) WhereLastSignInAt(p entql.TimeP) {
+	f.Where(p.Field(consoleuser.FieldLastSignInAt))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *DepositQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1690,7 +2058,7 @@ type DepositFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DepositFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1845,7 +2213,7 @@ type DepositSettingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DepositSettingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1915,7 +2283,7 @@ type EventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2000,7 +2368,7 @@ type IPRuleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IPRuleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2079,7 +2447,7 @@ type IdempotencyRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *IdempotencyRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2174,7 +2542,7 @@ type LogRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LogRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2260,6 +2628,16 @@ func (f *LogRecordFilter) WhereKeyID(p entql.StringP) {
 	f.Where(p.Field(logrecord.FieldKeyID))
 }
 
+// WhereUserID applies the entql string predicate on the user_id field.
+func (f *LogRecordFilter) WhereUserID(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldUserID))
+}
+
+// WhereUserEmail applies the entql string predicate on the user_email field.
+func (f *LogRecordFilter) WhereUserEmail(p entql.StringP) {
+	f.Where(p.Field(logrecord.FieldUserEmail))
+}
+
 // WhereClientIP applies the entql string predicate on the client_ip field.
 func (f *LogRecordFilter) WhereClientIP(p entql.StringP) {
 	f.Where(p.Field(logrecord.FieldClientIP))
@@ -2329,7 +2707,7 @@ type PaymentFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PaymentFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2631,7 +3009,7 @@ type PreRegistrationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PreRegistrationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2706,7 +3084,7 @@ type ScheduleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ScheduleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2886,7 +3264,7 @@ type SettingFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SettingFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2941,7 +3319,7 @@ type StoreFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StoreFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3067,7 +3445,7 @@ type WebhookAttemptFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookAttemptFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3182,7 +3560,7 @@ type WebhookDeliveryFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookDeliveryFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3292,7 +3670,7 @@ type WebhookEndpointFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WebhookEndpointFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

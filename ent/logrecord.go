@@ -48,6 +48,10 @@ type LogRecord struct {
 	Message string `json:"message,omitempty"`
 	// KeyID holds the value of the "key_id" field.
 	KeyID string `json:"key_id,omitempty"`
+	// UserID holds the value of the "user_id" field.
+	UserID string `json:"user_id,omitempty"`
+	// UserEmail holds the value of the "user_email" field.
+	UserEmail string `json:"user_email,omitempty"`
 	// ClientIP holds the value of the "client_ip" field.
 	ClientIP string `json:"client_ip,omitempty"`
 	// PaymentID holds the value of the "payment_id" field.
@@ -78,7 +82,7 @@ func (*LogRecord) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case logrecord.FieldHTTPStatus, logrecord.FieldLatencyUs:
 			values[i] = new(sql.NullInt64)
-		case logrecord.FieldID, logrecord.FieldStoreID, logrecord.FieldMode, logrecord.FieldKind, logrecord.FieldRequestID, logrecord.FieldSurface, logrecord.FieldMethod, logrecord.FieldHTTPMethod, logrecord.FieldPath, logrecord.FieldCode, logrecord.FieldReason, logrecord.FieldMessage, logrecord.FieldKeyID, logrecord.FieldClientIP, logrecord.FieldPaymentID, logrecord.FieldMerchantPaymentID:
+		case logrecord.FieldID, logrecord.FieldStoreID, logrecord.FieldMode, logrecord.FieldKind, logrecord.FieldRequestID, logrecord.FieldSurface, logrecord.FieldMethod, logrecord.FieldHTTPMethod, logrecord.FieldPath, logrecord.FieldCode, logrecord.FieldReason, logrecord.FieldMessage, logrecord.FieldKeyID, logrecord.FieldUserID, logrecord.FieldUserEmail, logrecord.FieldClientIP, logrecord.FieldPaymentID, logrecord.FieldMerchantPaymentID:
 			values[i] = new(sql.NullString)
 		case logrecord.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -192,6 +196,18 @@ func (_m *LogRecord) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field key_id", values[i])
 			} else if value.Valid {
 				_m.KeyID = value.String
+			}
+		case logrecord.FieldUserID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field user_id", values[i])
+			} else if value.Valid {
+				_m.UserID = value.String
+			}
+		case logrecord.FieldUserEmail:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field user_email", values[i])
+			} else if value.Valid {
+				_m.UserEmail = value.String
 			}
 		case logrecord.FieldClientIP:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -323,6 +339,12 @@ func (_m *LogRecord) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("key_id=")
 	builder.WriteString(_m.KeyID)
+	builder.WriteString(", ")
+	builder.WriteString("user_id=")
+	builder.WriteString(_m.UserID)
+	builder.WriteString(", ")
+	builder.WriteString("user_email=")
+	builder.WriteString(_m.UserEmail)
 	builder.WriteString(", ")
 	builder.WriteString("client_ip=")
 	builder.WriteString(_m.ClientIP)

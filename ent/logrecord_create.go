@@ -193,6 +193,34 @@ func (_c *LogRecordCreate) SetNillableKeyID(v *string) *LogRecordCreate {
 	return _c
 }
 
+// SetUserID sets the "user_id" field.
+func (_c *LogRecordCreate) SetUserID(v string) *LogRecordCreate {
+	_c.mutation.SetUserID(v)
+	return _c
+}
+
+// SetNillableUserID sets the "user_id" field if the given value is not nil.
+func (_c *LogRecordCreate) SetNillableUserID(v *string) *LogRecordCreate {
+	if v != nil {
+		_c.SetUserID(*v)
+	}
+	return _c
+}
+
+// SetUserEmail sets the "user_email" field.
+func (_c *LogRecordCreate) SetUserEmail(v string) *LogRecordCreate {
+	_c.mutation.SetUserEmail(v)
+	return _c
+}
+
+// SetNillableUserEmail sets the "user_email" field if the given value is not nil.
+func (_c *LogRecordCreate) SetNillableUserEmail(v *string) *LogRecordCreate {
+	if v != nil {
+		_c.SetUserEmail(*v)
+	}
+	return _c
+}
+
 // SetClientIP sets the "client_ip" field.
 func (_c *LogRecordCreate) SetClientIP(v string) *LogRecordCreate {
 	_c.mutation.SetClientIP(v)
@@ -364,6 +392,14 @@ func (_c *LogRecordCreate) defaults() error {
 		v := logrecord.DefaultKeyID
 		_c.mutation.SetKeyID(v)
 	}
+	if _, ok := _c.mutation.UserID(); !ok {
+		v := logrecord.DefaultUserID
+		_c.mutation.SetUserID(v)
+	}
+	if _, ok := _c.mutation.UserEmail(); !ok {
+		v := logrecord.DefaultUserEmail
+		_c.mutation.SetUserEmail(v)
+	}
 	if _, ok := _c.mutation.ClientIP(); !ok {
 		v := logrecord.DefaultClientIP
 		_c.mutation.SetClientIP(v)
@@ -446,6 +482,12 @@ func (_c *LogRecordCreate) check() error {
 	}
 	if _, ok := _c.mutation.KeyID(); !ok {
 		return &ValidationError{Name: "key_id", err: errors.New(`ent: missing required field "LogRecord.key_id"`)}
+	}
+	if _, ok := _c.mutation.UserID(); !ok {
+		return &ValidationError{Name: "user_id", err: errors.New(`ent: missing required field "LogRecord.user_id"`)}
+	}
+	if _, ok := _c.mutation.UserEmail(); !ok {
+		return &ValidationError{Name: "user_email", err: errors.New(`ent: missing required field "LogRecord.user_email"`)}
 	}
 	if _, ok := _c.mutation.ClientIP(); !ok {
 		return &ValidationError{Name: "client_ip", err: errors.New(`ent: missing required field "LogRecord.client_ip"`)}
@@ -562,6 +604,14 @@ func (_c *LogRecordCreate) createSpec() (*LogRecord, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.KeyID(); ok {
 		_spec.SetField(logrecord.FieldKeyID, field.TypeString, value)
 		_node.KeyID = value
+	}
+	if value, ok := _c.mutation.UserID(); ok {
+		_spec.SetField(logrecord.FieldUserID, field.TypeString, value)
+		_node.UserID = value
+	}
+	if value, ok := _c.mutation.UserEmail(); ok {
+		_spec.SetField(logrecord.FieldUserEmail, field.TypeString, value)
+		_node.UserEmail = value
 	}
 	if value, ok := _c.mutation.ClientIP(); ok {
 		_spec.SetField(logrecord.FieldClientIP, field.TypeString, value)
@@ -708,6 +758,12 @@ func (u *LogRecordUpsertOne) UpdateNewValues() *LogRecordUpsertOne {
 		}
 		if _, exists := u.create.mutation.KeyID(); exists {
 			s.SetIgnore(logrecord.FieldKeyID)
+		}
+		if _, exists := u.create.mutation.UserID(); exists {
+			s.SetIgnore(logrecord.FieldUserID)
+		}
+		if _, exists := u.create.mutation.UserEmail(); exists {
+			s.SetIgnore(logrecord.FieldUserEmail)
 		}
 		if _, exists := u.create.mutation.ClientIP(); exists {
 			s.SetIgnore(logrecord.FieldClientIP)
@@ -991,6 +1047,12 @@ func (u *LogRecordUpsertBulk) UpdateNewValues() *LogRecordUpsertBulk {
 			}
 			if _, exists := b.mutation.KeyID(); exists {
 				s.SetIgnore(logrecord.FieldKeyID)
+			}
+			if _, exists := b.mutation.UserID(); exists {
+				s.SetIgnore(logrecord.FieldUserID)
+			}
+			if _, exists := b.mutation.UserEmail(); exists {
+				s.SetIgnore(logrecord.FieldUserEmail)
 			}
 			if _, exists := b.mutation.ClientIP(); exists {
 				s.SetIgnore(logrecord.FieldClientIP)

@@ -28,6 +28,14 @@ type Tx struct {
 	CashReceipt *CashReceiptClient
 	// Channel is the client for interacting with the Channel builders.
 	Channel *ChannelClient
+	// ConsoleMembership is the client for interacting with the ConsoleMembership builders.
+	ConsoleMembership *ConsoleMembershipClient
+	// ConsoleSession is the client for interacting with the ConsoleSession builders.
+	ConsoleSession *ConsoleSessionClient
+	// ConsoleSetupToken is the client for interacting with the ConsoleSetupToken builders.
+	ConsoleSetupToken *ConsoleSetupTokenClient
+	// ConsoleUser is the client for interacting with the ConsoleUser builders.
+	ConsoleUser *ConsoleUserClient
 	// Deposit is the client for interacting with the Deposit builders.
 	Deposit *DepositClient
 	// DepositSetting is the client for interacting with the DepositSetting builders.
@@ -194,6 +202,10 @@ func (tx *Tx) init() {
 	tx.Cancellation = NewCancellationClient(tx.config)
 	tx.CashReceipt = NewCashReceiptClient(tx.config)
 	tx.Channel = NewChannelClient(tx.config)
+	tx.ConsoleMembership = NewConsoleMembershipClient(tx.config)
+	tx.ConsoleSession = NewConsoleSessionClient(tx.config)
+	tx.ConsoleSetupToken = NewConsoleSetupTokenClient(tx.config)
+	tx.ConsoleUser = NewConsoleUserClient(tx.config)
 	tx.Deposit = NewDepositClient(tx.config)
 	tx.DepositSetting = NewDepositSettingClient(tx.config)
 	tx.Event = NewEventClient(tx.config)

@@ -21,8 +21,18 @@ func (s *Server) actingStore(ctx context.Context, requested string) (context.Con
 		}
 		return ctx, p.Key.StoreID, nil
 	}
+	if p.User != nil && !p.Admin { // a console member, on the store they named
+		if requested != "" && requested != p.User.StoreID {
+			return nil, "", apierr.New(apierr.CodePermissionDenied, apierr.ReasonStoreMismatch,
+				"store_id %s is not the store this console call acts on (Paymux-Store: %s)", requested, p.User.StoreID)
+		}
+		return ctx, p.User.StoreID, nil
+	}
 	if !p.Admin {
 		return nil, "", apierr.New(apierr.CodeUnauthenticated, apierr.ReasonCredentialsMissing, "not authenticated")
+	}
+	if requested == "" && p.User != nil {
+		requested = p.User.StoreID
 	}
 	if requested == "" {
 		return nil, "", apierr.InvalidField("store_id", "required when calling with the admin token")

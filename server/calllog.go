@@ -57,6 +57,9 @@ func (s *Server) captureCall(ctx context.Context, req connect.AnyRequest, res co
 	if k := c.Principal.Key; k != nil {
 		r.Mode = string(k.Mode)
 	}
+	if u := c.Principal.User; u != nil {
+		r.UserID, r.UserEmail = u.ID, u.Email
+	}
 	if c.ViaGateway {
 		r.HTTPMethod = req.Header().Get(restMethodHeader)
 		r.Path = req.Header().Get(restPathHeader)

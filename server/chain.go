@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"regexp"
 	"runtime/debug"
@@ -20,6 +21,7 @@ import (
 	"github.com/paymux/paymux/apierr"
 	"github.com/paymux/paymux/calllog"
 	"github.com/paymux/paymux/clientip"
+	"github.com/paymux/paymux/console"
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/privacy"
@@ -157,9 +159,16 @@ func (s *Server) logCall(next connect.UnaryFunc) connect.UnaryFunc {
 		}
 		s.log.Log(ctx, level, msg,
 			"request_id", c.RequestID, "procedure", req.Spec().Procedure, "surface", surface, "code", code, "reason", errorReason(err), "client_ip", displayIP(c.ClientIP),
-			"key_id", keyIDOf(c.Principal), "admin", c.Principal.Admin, "duration", latency)
+			"key_id", keyIDOf(c.Principal), "user_id", userIDOf(c.Principal), "admin", c.Principal.Admin, "duration", latency)
 		return res, err
 	}
+}
+
+func userIDOf(p account.Principal) string {
+	if p.User == nil {
+		return ""
+	}
+	return p.User.ID
 }
 
 func keyIDOf(p account.Principal) string {
@@ -233,11 +242,21 @@ func (s *Server) resolveClientIP(next connect.UnaryFunc) connect.UnaryFunc {
 
 func (s *Server) authenticateCall(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		access, ok := s.access[req.Spec().Procedure]
+		rule, ok := s.access[req.Spec().Procedure]
 		if !ok {
 			return nil, fmt.Errorf("no access rule for %s", req.Spec().Procedure)
 		}
-		p, err := s.accounts.Authenticate(ctx, req.Header().Get("Authorization"), access)
+		var p account.Principal
+		var err error
+		if token := s.consoleToken(req.Header()); token != "" {
+			p, err = s.consoleCall(ctx, req.Header(), token, rule)
+		} else {
+			p, err = s.accounts.Authenticate(ctx, req.Header().Get("Authorization"), rule.access)
+			if err == nil && rule.access == account.AccessConsole && p.Key != nil {
+				err = apierr.New(apierr.CodePermissionDenied, apierr.ReasonAdminOnly,
+					"console users are managed in the console or with the admin token, not with a store key")
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -246,11 +265,56 @@ func (s *Server) authenticateCall(next connect.UnaryFunc) connect.UnaryFunc {
 	}
 }
 
-// viewerOf is who the domain services and ent privacy see acting.
+// consoleToken is the console session's token of a call that sends no
+// Authorization header: a call with credentials is judged by them alone.
+func (s *Server) consoleToken(h http.Header) string {
+	if s.console == nil || h.Get("Authorization") != "" {
+		return ""
+	}
+	for _, c := range (&http.Request{Header: h}).CookiesNamed(console.CookieName) {
+		return c.Value
+	}
+	return ""
+}
+
+// consoleCall authenticates a call made with a console session: the
+// session, its CSRF token and the user's role in the store the call names
+// (Paymux-Store), which must be at least the method's console role. A
+// platform administrator acts as the administrator; a store method still
+// acts on the store named.
+func (s *Server) consoleCall(ctx context.Context, h http.Header, token string, rule methodRule) (account.Principal, error) {
+	storeID := h.Get(console.StoreHeader)
+	switch rule.access {
+	case account.AccessKeyBasic:
+		return account.Principal{}, apierr.New(apierr.CodeUnauthenticated, apierr.ReasonAuthMethodMismatch,
+			"access tokens are issued for keys, not for console sessions")
+	case account.AccessAdmin:
+		storeID = "" // platform-wide methods act on no store
+	}
+	p, _, err := s.console.Authenticate(ctx, token, h.Get(console.CSRFHeader), storeID, rule.role)
+	if err != nil {
+		return account.Principal{}, err
+	}
+	if rule.access == account.AccessAdmin && !p.Admin {
+		return account.Principal{}, adminOnlyError()
+	}
+	return p, nil
+}
+
+func adminOnlyError() error {
+	return apierr.New(apierr.CodePermissionDenied, apierr.ReasonAdminOnly, "only the platform administrator may call this method")
+}
+
+// viewerOf is who the domain services and ent privacy see acting. A
+// platform administrator signed in to the console is narrowed to the store
+// the console names, as the admin token is by a request's store_id.
 func viewerOf(p account.Principal) tenant.Viewer {
 	v := tenant.Viewer{StoreID: p.StoreID(), Admin: p.Admin}
 	if p.Key != nil {
 		v.KeyID, v.KeyMode = p.Key.ID, string(p.Key.Mode)
+	}
+	if p.Admin && p.User != nil {
+		v.StoreID = p.User.StoreID
 	}
 	return v
 }

@@ -96,7 +96,7 @@ func TestAccessRules(t *testing.T) {
 			methods++
 			proc := "/" + name + "/" + string(ms.Get(i).Name())
 			a, ok := rules[proc]
-			if !ok || a == account.AccessUnspecified {
+			if !ok || a.access == account.AccessUnspecified {
 				t.Errorf("%s has no access rule", proc)
 			}
 		}
@@ -120,7 +120,7 @@ func TestAccessRules(t *testing.T) {
 		paymuxv1connect.KeyServiceGetKeyProcedure:            account.AccessStore,
 		paymuxv1connect.KeyServiceDeleteKeyProcedure:         account.AccessStore,
 	} {
-		if got := rules[proc]; got != want {
+		if got := rules[proc].access; got != want {
 			t.Errorf("%s: access %v, want %v", proc, got, want)
 		}
 	}

@@ -96,6 +96,7 @@ func newGatewayHop(api http.Handler, maxBytes int64, log *slog.Logger) (*gateway
 		paymuxv1.RegisterLogServiceHandler,
 		paymuxv1.RegisterBillingServiceHandler,
 		paymuxv1.RegisterDepositServiceHandler,
+		paymuxv1.RegisterConsoleServiceHandler,
 	} {
 		if err := register(ctx, g.mux, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)

@@ -203,6 +203,8 @@ func logEntryPB(r *ent.LogRecord) *paymuxv1.LogEntry {
 		Reason:            r.Reason,
 		Message:           r.Message,
 		KeyId:             r.KeyID,
+		UserId:            r.UserID,
+		UserEmail:         r.UserEmail,
 		ClientIp:          r.ClientIP,
 		PaymentId:         r.PaymentID,
 		MerchantPaymentId: r.MerchantPaymentID,

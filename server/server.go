@@ -16,6 +16,7 @@ import (
 
 	"github.com/paymux/paymux/billing"
 	"github.com/paymux/paymux/config"
+	"github.com/paymux/paymux/console"
 	"github.com/paymux/paymux/deposit"
 	paymentsvc "github.com/paymux/paymux/payment"
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +62,8 @@ type Deps struct {
 	Billing  *billing.Service
 	Webhooks *webhook.Service
 	Deposits *deposit.Service
+	// Console signs people in to the web console; nil serves no console.
+	Console *console.Service
 	// Pages are the public pages mounted beside the API (surface/pages).
 	Pages interface{ Mount(*http.ServeMux) }
 }
@@ -76,7 +79,8 @@ type Server struct {
 	usage     *account.UsageRecorder
 	resolver  *clientip.Resolver
 	validator protovalidate.Validator
-	access    map[string]account.Access
+	access    map[string]methodRule
+	console   *console.Service
 	// mutating lists the procedures that change something (REST verb other
 	// than GET): they honour Idempotency-Key.
 	mutating map[string]bool
@@ -104,6 +108,7 @@ var serviceNames = []string{
 	paymuxv1connect.LogServiceName,
 	paymuxv1connect.BillingServiceName,
 	paymuxv1connect.DepositServiceName,
+	paymuxv1connect.ConsoleServiceName,
 }
 
 // New builds the transport over d's services. It starts nothing; Close
@@ -141,6 +146,7 @@ func New(d Deps) (*Server, error) {
 		resolver:  resolver,
 		validator: validator,
 		access:    access,
+		console:   d.Console,
 		mutating:  mutatingMethods(serviceNames),
 		payments:  d.Payments,
 		billing:   d.Billing,
@@ -166,6 +172,7 @@ func New(d Deps) (*Server, error) {
 	api.Handle(paymuxv1connect.NewLogServiceHandler(&logService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewBillingServiceHandler(&billingService{s}, handlerOpts...))
 	api.Handle(paymuxv1connect.NewDepositServiceHandler(&depositService{s}, handlerOpts...))
+	api.Handle(paymuxv1connect.NewConsoleServiceHandler(&consoleService{s}, handlerOpts...))
 	// Health and reflection are public: they say nothing about any store.
 	api.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(serviceNames...)))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)
@@ -185,6 +192,9 @@ func New(d Deps) (*Server, error) {
 		_, _ = w.Write(openapi.JSON)
 	})
 	MountOperations(root, d.Registry, d.Accounts)
+	if d.Console != nil {
+		root.Handle("/console/auth/", d.Console.Handler(s.requestIP))
+	}
 	if d.Pages != nil {
 		d.Pages.Mount(root)
 	}
@@ -281,12 +291,30 @@ var accessOf = map[paymuxv1.Access]account.Access{
 	paymuxv1.Access_ACCESS_ADMIN:     account.AccessAdmin,
 	paymuxv1.Access_ACCESS_STORE:     account.AccessStore,
 	paymuxv1.Access_ACCESS_KEY_BASIC: account.AccessKeyBasic,
+	paymuxv1.Access_ACCESS_CONSOLE:   account.AccessConsole,
 }
 
-// accessRules reads each method's (paymux.v1.access) option. A method
-// without one is a startup error, so none can be served unguarded.
-func accessRules(services []string) (map[string]account.Access, error) {
-	rules := map[string]account.Access{}
+// roleOf is each (paymux.v1.console_role) option's role.
+var roleOf = map[paymuxv1.ConsoleRole]account.Role{
+	paymuxv1.ConsoleRole_CONSOLE_ROLE_VIEWER:    account.RoleViewer,
+	paymuxv1.ConsoleRole_CONSOLE_ROLE_DEVELOPER: account.RoleDeveloper,
+	paymuxv1.ConsoleRole_CONSOLE_ROLE_ADMIN:     account.RoleAdmin,
+	paymuxv1.ConsoleRole_CONSOLE_ROLE_OWNER:     account.RoleOwner,
+}
+
+// methodRule is who may call a method: the access it demands and, for a
+// console user, the least role in the store.
+type methodRule struct {
+	access account.Access
+	role   account.Role
+}
+
+// accessRules reads each method's (paymux.v1.access) and
+// (paymux.v1.console_role) options. A method without an access rule, or a
+// store method without a console role, is a startup error, so none can be
+// served unguarded.
+func accessRules(services []string) (map[string]methodRule, error) {
+	rules := map[string]methodRule{}
 	for _, name := range services {
 		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
 		if err != nil {
@@ -303,7 +331,12 @@ func accessRules(services []string) (map[string]account.Access, error) {
 			if !ok {
 				return nil, fmt.Errorf("method %s declares access %v, which paymux does not know", m.FullName(), declared)
 			}
-			rules["/"+name+"/"+string(m.Name())] = access
+			role, _ := proto.GetExtension(m.Options(), paymuxv1.E_ConsoleRole).(paymuxv1.ConsoleRole)
+			rule := methodRule{access: access, role: roleOf[role]}
+			if access == account.AccessStore && rule.role == account.RoleNone {
+				return nil, fmt.Errorf("method %s declares no (paymux.v1.console_role) option", m.FullName())
+			}
+			rules["/"+name+"/"+string(m.Name())] = rule
 		}
 	}
 	return rules, nil

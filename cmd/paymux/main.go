@@ -25,6 +25,7 @@ import (
 	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/app"
 	"github.com/paymux/paymux/config"
+	"github.com/paymux/paymux/console"
 	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/secrets"
@@ -223,6 +224,11 @@ func runServe(ctx context.Context, cfg config.Config, role app.Role, out io.Writ
 		return err
 	}
 	defer paymux.Close()
+	if role != app.RoleWorker {
+		if err := printConsoleLink(ctx, out, paymux.Console, cfg.BaseURL()); err != nil {
+			return err
+		}
+	}
 	database := "SQLite " + cfg.SQLitePath()
 	if cfg.Database.DSN != "" {
 		database = "PostgreSQL"
@@ -236,6 +242,19 @@ func runServe(ctx context.Context, cfg config.Config, role app.Role, out io.Writ
 		return err
 	}
 	log.Info("paymux stopped")
+	return nil
+}
+
+// printConsoleLink shows, while the console has no user, a one-time link
+// for the first owner to set their password. Each start replaces the link,
+// so only the last one printed works.
+func printConsoleLink(ctx context.Context, out io.Writer, c *console.Service, baseURL string) error {
+	token, ok, err := c.FirstOwnerLink(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	fmt.Fprintf(out, "Web console: set the first owner's password with this one-time link (valid 7 days):\n  %s%s%s\n\n",
+		baseURL, console.SetupPath, token)
 	return nil
 }
 

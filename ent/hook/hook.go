@@ -93,6 +93,54 @@ func (f ChannelFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ChannelMutation", m)
 }
 
+// The ConsoleMembershipFunc type is an adapter to allow the use of ordinary
+// function as ConsoleMembership mutator.
+type ConsoleMembershipFunc func(context.Context, *ent.ConsoleMembershipMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ConsoleMembershipFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ConsoleMembershipMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConsoleMembershipMutation", m)
+}
+
+// The ConsoleSessionFunc type is an adapter to allow the use of ordinary
+// function as ConsoleSession mutator.
+type ConsoleSessionFunc func(context.Context, *ent.ConsoleSessionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ConsoleSessionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ConsoleSessionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConsoleSessionMutation", m)
+}
+
+// The ConsoleSetupTokenFunc type is an adapter to allow the use of ordinary
+// function as ConsoleSetupToken mutator.
+type ConsoleSetupTokenFunc func(context.Context, *ent.ConsoleSetupTokenMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ConsoleSetupTokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ConsoleSetupTokenMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConsoleSetupTokenMutation", m)
+}
+
+// The ConsoleUserFunc type is an adapter to allow the use of ordinary
+// function as ConsoleUser mutator.
+type ConsoleUserFunc func(context.Context, *ent.ConsoleUserMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ConsoleUserFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ConsoleUserMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConsoleUserMutation", m)
+}
+
 // The DepositFunc type is an adapter to allow the use of ordinary
 // function as Deposit mutator.
 type DepositFunc func(context.Context, *ent.DepositMutation) (ent.Value, error)

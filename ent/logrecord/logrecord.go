@@ -44,6 +44,10 @@ const (
 	FieldMessage = "message"
 	// FieldKeyID holds the string denoting the key_id field in the database.
 	FieldKeyID = "key_id"
+	// FieldUserID holds the string denoting the user_id field in the database.
+	FieldUserID = "user_id"
+	// FieldUserEmail holds the string denoting the user_email field in the database.
+	FieldUserEmail = "user_email"
 	// FieldClientIP holds the string denoting the client_ip field in the database.
 	FieldClientIP = "client_ip"
 	// FieldPaymentID holds the string denoting the payment_id field in the database.
@@ -82,6 +86,8 @@ var Columns = []string{
 	FieldReason,
 	FieldMessage,
 	FieldKeyID,
+	FieldUserID,
+	FieldUserEmail,
 	FieldClientIP,
 	FieldPaymentID,
 	FieldMerchantPaymentID,
@@ -132,6 +138,10 @@ var (
 	DefaultMessage string
 	// DefaultKeyID holds the default value on creation for the "key_id" field.
 	DefaultKeyID string
+	// DefaultUserID holds the default value on creation for the "user_id" field.
+	DefaultUserID string
+	// DefaultUserEmail holds the default value on creation for the "user_email" field.
+	DefaultUserEmail string
 	// DefaultClientIP holds the default value on creation for the "client_ip" field.
 	DefaultClientIP string
 	// DefaultPaymentID holds the default value on creation for the "payment_id" field.
@@ -250,6 +260,16 @@ func ByMessage(opts ...sql.OrderTermOption) OrderOption {
 // ByKeyID orders the results by the key_id field.
 func ByKeyID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldKeyID, opts...).ToFunc()
+}
+
+// ByUserID orders the results by the user_id field.
+func ByUserID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldUserID, opts...).ToFunc()
+}
+
+// ByUserEmail orders the results by the user_email field.
+func ByUserEmail(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldUserEmail, opts...).ToFunc()
 }
 
 // ByClientIP orders the results by the client_ip field.

@@ -134,6 +134,16 @@ func KeyID(v string) predicate.LogRecord {
 	return predicate.LogRecord(sql.FieldEQ(FieldKeyID, v))
 }
 
+// UserID applies equality check predicate on the "user_id" field. It's identical to UserIDEQ.
+func UserID(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldEQ(FieldUserID, v))
+}
+
+// UserEmail applies equality check predicate on the "user_email" field. It's identical to UserEmailEQ.
+func UserEmail(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldEQ(FieldUserEmail, v))
+}
+
 // ClientIP applies equality check predicate on the "client_ip" field. It's identical to ClientIPEQ.
 func ClientIP(v string) predicate.LogRecord {
 	return predicate.LogRecord(sql.FieldEQ(FieldClientIP, v))
@@ -992,6 +1002,136 @@ func KeyIDEqualFold(v string) predicate.LogRecord {
 // KeyIDContainsFold applies the ContainsFold predicate on the "key_id" field.
 func KeyIDContainsFold(v string) predicate.LogRecord {
 	return predicate.LogRecord(sql.FieldContainsFold(FieldKeyID, v))
+}
+
+// UserIDEQ applies the EQ predicate on the "user_id" field.
+func UserIDEQ(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldEQ(FieldUserID, v))
+}
+
+// UserIDNEQ applies the NEQ predicate on the "user_id" field.
+func UserIDNEQ(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldNEQ(FieldUserID, v))
+}
+
+// UserIDIn applies the In predicate on the "user_id" field.
+func UserIDIn(vs ...string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldIn(FieldUserID, vs...))
+}
+
+// UserIDNotIn applies the NotIn predicate on the "user_id" field.
+func UserIDNotIn(vs ...string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldNotIn(FieldUserID, vs...))
+}
+
+// UserIDGT applies the GT predicate on the "user_id" field.
+func UserIDGT(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldGT(FieldUserID, v))
+}
+
+// UserIDGTE applies the GTE predicate on the "user_id" field.
+func UserIDGTE(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldGTE(FieldUserID, v))
+}
+
+// UserIDLT applies the LT predicate on the "user_id" field.
+func UserIDLT(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldLT(FieldUserID, v))
+}
+
+// UserIDLTE applies the LTE predicate on the "user_id" field.
+func UserIDLTE(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldLTE(FieldUserID, v))
+}
+
+// UserIDContains applies the Contains predicate on the "user_id" field.
+func UserIDContains(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldContains(FieldUserID, v))
+}
+
+// UserIDHasPrefix applies the HasPrefix predicate on the "user_id" field.
+func UserIDHasPrefix(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldHasPrefix(FieldUserID, v))
+}
+
+// UserIDHasSuffix applies the HasSuffix predicate on the "user_id" field.
+func UserIDHasSuffix(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldHasSuffix(FieldUserID, v))
+}
+
+// UserIDEqualFold applies the EqualFold predicate on the "user_id" field.
+func UserIDEqualFold(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldEqualFold(FieldUserID, v))
+}
+
+// UserIDContainsFold applies the ContainsFold predicate on the "user_id" field.
+func UserIDContainsFold(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldContainsFold(FieldUserID, v))
+}
+
+// UserEmailEQ applies the EQ predicate on the "user_email" field.
+func UserEmailEQ(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldEQ(FieldUserEmail, v))
+}
+
+// UserEmailNEQ applies the NEQ predicate on the "user_email" field.
+func UserEmailNEQ(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldNEQ(FieldUserEmail, v))
+}
+
+// UserEmailIn applies the In predicate on the "user_email" field.
+func UserEmailIn(vs ...string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldIn(FieldUserEmail, vs...))
+}
+
+// UserEmailNotIn applies the NotIn predicate on the "user_email" field.
+func UserEmailNotIn(vs ...string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldNotIn(FieldUserEmail, vs...))
+}
+
+// UserEmailGT applies the GT predicate on the "user_email" field.
+func UserEmailGT(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldGT(FieldUserEmail, v))
+}
+
+// UserEmailGTE applies the GTE predicate on the "user_email" field.
+func UserEmailGTE(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldGTE(FieldUserEmail, v))
+}
+
+// UserEmailLT applies the LT predicate on the "user_email" field.
+func UserEmailLT(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldLT(FieldUserEmail, v))
+}
+
+// UserEmailLTE applies the LTE predicate on the "user_email" field.
+func UserEmailLTE(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldLTE(FieldUserEmail, v))
+}
+
+// UserEmailContains applies the Contains predicate on the "user_email" field.
+func UserEmailContains(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldContains(FieldUserEmail, v))
+}
+
+// UserEmailHasPrefix applies the HasPrefix predicate on the "user_email" field.
+func UserEmailHasPrefix(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldHasPrefix(FieldUserEmail, v))
+}
+
+// UserEmailHasSuffix applies the HasSuffix predicate on the "user_email" field.
+func UserEmailHasSuffix(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldHasSuffix(FieldUserEmail, v))
+}
+
+// UserEmailEqualFold applies the EqualFold predicate on the "user_email" field.
+func UserEmailEqualFold(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldEqualFold(FieldUserEmail, v))
+}
+
+// UserEmailContainsFold applies the ContainsFold predicate on the "user_email" field.
+func UserEmailContainsFold(v string) predicate.LogRecord {
+	return predicate.LogRecord(sql.FieldContainsFold(FieldUserEmail, v))
 }
 
 // ClientIPEQ applies the EQ predicate on the "client_ip" field.

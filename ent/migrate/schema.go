@@ -276,6 +276,114 @@ var (
 			},
 		},
 	}
+	// ConsoleMembershipsColumns holds the columns for the "console_memberships" table.
+	ConsoleMembershipsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeString},
+		{Name: "store_id", Type: field.TypeString},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"VIEWER", "DEVELOPER", "ADMIN", "OWNER"}},
+	}
+	// ConsoleMembershipsTable holds the schema information for the "console_memberships" table.
+	ConsoleMembershipsTable = &schema.Table{
+		Name:       "console_memberships",
+		Columns:    ConsoleMembershipsColumns,
+		PrimaryKey: []*schema.Column{ConsoleMembershipsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "consolemembership_user_id_store_id",
+				Unique:  true,
+				Columns: []*schema.Column{ConsoleMembershipsColumns[3], ConsoleMembershipsColumns[4]},
+			},
+			{
+				Name:    "consolemembership_store_id_role",
+				Unique:  false,
+				Columns: []*schema.Column{ConsoleMembershipsColumns[4], ConsoleMembershipsColumns[5]},
+			},
+		},
+	}
+	// ConsoleSessionsColumns holds the columns for the "console_sessions" table.
+	ConsoleSessionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "token_hash", Type: field.TypeBytes},
+		{Name: "user_id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "last_seen_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
+		{Name: "client_ip", Type: field.TypeString, Default: ""},
+	}
+	// ConsoleSessionsTable holds the schema information for the "console_sessions" table.
+	ConsoleSessionsTable = &schema.Table{
+		Name:       "console_sessions",
+		Columns:    ConsoleSessionsColumns,
+		PrimaryKey: []*schema.Column{ConsoleSessionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "consolesession_token_hash",
+				Unique:  true,
+				Columns: []*schema.Column{ConsoleSessionsColumns[1]},
+			},
+			{
+				Name:    "consolesession_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{ConsoleSessionsColumns[2]},
+			},
+			{
+				Name:    "consolesession_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{ConsoleSessionsColumns[5]},
+			},
+		},
+	}
+	// ConsoleSetupTokensColumns holds the columns for the "console_setup_tokens" table.
+	ConsoleSetupTokensColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "token_hash", Type: field.TypeBytes},
+		{Name: "user_id", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+	}
+	// ConsoleSetupTokensTable holds the schema information for the "console_setup_tokens" table.
+	ConsoleSetupTokensTable = &schema.Table{
+		Name:       "console_setup_tokens",
+		Columns:    ConsoleSetupTokensColumns,
+		PrimaryKey: []*schema.Column{ConsoleSetupTokensColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "consolesetuptoken_token_hash",
+				Unique:  true,
+				Columns: []*schema.Column{ConsoleSetupTokensColumns[1]},
+			},
+		},
+	}
+	// ConsoleUsersColumns holds the columns for the "console_users" table.
+	ConsoleUsersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "email", Type: field.TypeString},
+		{Name: "password_hash", Type: field.TypeString, Default: ""},
+		{Name: "platform_admin", Type: field.TypeBool, Default: false},
+		{Name: "failed_sign_ins", Type: field.TypeInt, Default: 0},
+		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
+		{Name: "last_sign_in_at", Type: field.TypeTime, Nullable: true},
+	}
+	// ConsoleUsersTable holds the schema information for the "console_users" table.
+	ConsoleUsersTable = &schema.Table{
+		Name:       "console_users",
+		Columns:    ConsoleUsersColumns,
+		PrimaryKey: []*schema.Column{ConsoleUsersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "consoleuser_email",
+				Unique:  true,
+				Columns: []*schema.Column{ConsoleUsersColumns[3]},
+			},
+		},
+	}
 	// DepositsColumns holds the columns for the "deposits" table.
 	DepositsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString},
@@ -486,6 +594,8 @@ var (
 		{Name: "reason", Type: field.TypeString, Default: ""},
 		{Name: "message", Type: field.TypeString, Default: ""},
 		{Name: "key_id", Type: field.TypeString, Default: ""},
+		{Name: "user_id", Type: field.TypeString, Default: ""},
+		{Name: "user_email", Type: field.TypeString, Default: ""},
 		{Name: "client_ip", Type: field.TypeString, Default: ""},
 		{Name: "payment_id", Type: field.TypeString, Default: ""},
 		{Name: "merchant_payment_id", Type: field.TypeString, Default: ""},
@@ -514,12 +624,12 @@ var (
 			{
 				Name:    "logrecord_payment_id",
 				Unique:  false,
-				Columns: []*schema.Column{LogRecordsColumns[17]},
+				Columns: []*schema.Column{LogRecordsColumns[19]},
 			},
 			{
 				Name:    "logrecord_merchant_payment_id",
 				Unique:  false,
-				Columns: []*schema.Column{LogRecordsColumns[18]},
+				Columns: []*schema.Column{LogRecordsColumns[20]},
 			},
 			{
 				Name:    "logrecord_request_id",
@@ -862,6 +972,10 @@ var (
 		CancellationsTable,
 		CashReceiptsTable,
 		ChannelsTable,
+		ConsoleMembershipsTable,
+		ConsoleSessionsTable,
+		ConsoleSetupTokensTable,
+		ConsoleUsersTable,
 		DepositsTable,
 		DepositSettingsTable,
 		EventsTable,

@@ -27,6 +27,18 @@ type CashReceipt func(*sql.Selector)
 // Channel is the predicate function for channel builders.
 type Channel func(*sql.Selector)
 
+// ConsoleMembership is the predicate function for consolemembership builders.
+type ConsoleMembership func(*sql.Selector)
+
+// ConsoleSession is the predicate function for consolesession builders.
+type ConsoleSession func(*sql.Selector)
+
+// ConsoleSetupToken is the predicate function for consolesetuptoken builders.
+type ConsoleSetupToken func(*sql.Selector)
+
+// ConsoleUser is the predicate function for consoleuser builders.
+type ConsoleUser func(*sql.Selector)
+
 // Deposit is the predicate function for deposit builders.
 type Deposit func(*sql.Selector)
 

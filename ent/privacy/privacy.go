@@ -279,6 +279,102 @@ func (f ChannelMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ChannelMutation", m)
 }
 
+// The ConsoleMembershipQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ConsoleMembershipQueryRuleFunc func(context.Context, *ent.ConsoleMembershipQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ConsoleMembershipQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ConsoleMembershipQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ConsoleMembershipQuery", q)
+}
+
+// The ConsoleMembershipMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ConsoleMembershipMutationRuleFunc func(context.Context, *ent.ConsoleMembershipMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ConsoleMembershipMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ConsoleMembershipMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ConsoleMembershipMutation", m)
+}
+
+// The ConsoleSessionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ConsoleSessionQueryRuleFunc func(context.Context, *ent.ConsoleSessionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ConsoleSessionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ConsoleSessionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ConsoleSessionQuery", q)
+}
+
+// The ConsoleSessionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ConsoleSessionMutationRuleFunc func(context.Context, *ent.ConsoleSessionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ConsoleSessionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ConsoleSessionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ConsoleSessionMutation", m)
+}
+
+// The ConsoleSetupTokenQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ConsoleSetupTokenQueryRuleFunc func(context.Context, *ent.ConsoleSetupTokenQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ConsoleSetupTokenQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ConsoleSetupTokenQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ConsoleSetupTokenQuery", q)
+}
+
+// The ConsoleSetupTokenMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ConsoleSetupTokenMutationRuleFunc func(context.Context, *ent.ConsoleSetupTokenMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ConsoleSetupTokenMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ConsoleSetupTokenMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ConsoleSetupTokenMutation", m)
+}
+
+// The ConsoleUserQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ConsoleUserQueryRuleFunc func(context.Context, *ent.ConsoleUserQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ConsoleUserQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ConsoleUserQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ConsoleUserQuery", q)
+}
+
+// The ConsoleUserMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ConsoleUserMutationRuleFunc func(context.Context, *ent.ConsoleUserMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ConsoleUserMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ConsoleUserMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ConsoleUserMutation", m)
+}
+
 // The DepositQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type DepositQueryRuleFunc func(context.Context, *ent.DepositQuery) error
@@ -664,6 +760,14 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.ChannelQuery:
 		return q.Filter(), nil
+	case *ent.ConsoleMembershipQuery:
+		return q.Filter(), nil
+	case *ent.ConsoleSessionQuery:
+		return q.Filter(), nil
+	case *ent.ConsoleSetupTokenQuery:
+		return q.Filter(), nil
+	case *ent.ConsoleUserQuery:
+		return q.Filter(), nil
 	case *ent.DepositQuery:
 		return q.Filter(), nil
 	case *ent.DepositSettingQuery:
@@ -712,6 +816,14 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.CashReceiptMutation:
 		return m.Filter(), nil
 	case *ent.ChannelMutation:
+		return m.Filter(), nil
+	case *ent.ConsoleMembershipMutation:
+		return m.Filter(), nil
+	case *ent.ConsoleSessionMutation:
+		return m.Filter(), nil
+	case *ent.ConsoleSetupTokenMutation:
+		return m.Filter(), nil
+	case *ent.ConsoleUserMutation:
 		return m.Filter(), nil
 	case *ent.DepositMutation:
 		return m.Filter(), nil

@@ -13,6 +13,10 @@ import (
 	"github.com/paymux/paymux/ent/cancellation"
 	"github.com/paymux/paymux/ent/cashreceipt"
 	"github.com/paymux/paymux/ent/channel"
+	"github.com/paymux/paymux/ent/consolemembership"
+	"github.com/paymux/paymux/ent/consolesession"
+	"github.com/paymux/paymux/ent/consolesetuptoken"
+	"github.com/paymux/paymux/ent/consoleuser"
 	"github.com/paymux/paymux/ent/deposit"
 	"github.com/paymux/paymux/ent/depositsetting"
 	"github.com/paymux/paymux/ent/event"
@@ -425,6 +429,144 @@ func init() {
 	channel.DefaultID = channelDescID.Default.(func() string)
 	// channel.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	channel.IDValidator = channelDescID.Validators[0].(func(string) error)
+	consolemembershipMixin := schema.ConsoleMembership{}.Mixin()
+	consolemembership.Policy = privacy.NewPolicies(schema.ConsoleMembership{})
+	consolemembership.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := consolemembership.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	consolemembershipMixinFields0 := consolemembershipMixin[0].Fields()
+	_ = consolemembershipMixinFields0
+	consolemembershipFields := schema.ConsoleMembership{}.Fields()
+	_ = consolemembershipFields
+	// consolemembershipDescCreatedAt is the schema descriptor for created_at field.
+	consolemembershipDescCreatedAt := consolemembershipMixinFields0[0].Descriptor()
+	// consolemembership.DefaultCreatedAt holds the default value on creation for the created_at field.
+	consolemembership.DefaultCreatedAt = consolemembershipDescCreatedAt.Default.(func() time.Time)
+	// consolemembershipDescUpdatedAt is the schema descriptor for updated_at field.
+	consolemembershipDescUpdatedAt := consolemembershipMixinFields0[1].Descriptor()
+	// consolemembership.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	consolemembership.DefaultUpdatedAt = consolemembershipDescUpdatedAt.Default.(func() time.Time)
+	// consolemembership.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	consolemembership.UpdateDefaultUpdatedAt = consolemembershipDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// consolemembershipDescUserID is the schema descriptor for user_id field.
+	consolemembershipDescUserID := consolemembershipFields[1].Descriptor()
+	// consolemembership.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	consolemembership.UserIDValidator = consolemembershipDescUserID.Validators[0].(func(string) error)
+	// consolemembershipDescStoreID is the schema descriptor for store_id field.
+	consolemembershipDescStoreID := consolemembershipFields[2].Descriptor()
+	// consolemembership.StoreIDValidator is a validator for the "store_id" field. It is called by the builders before save.
+	consolemembership.StoreIDValidator = consolemembershipDescStoreID.Validators[0].(func(string) error)
+	// consolemembershipDescID is the schema descriptor for id field.
+	consolemembershipDescID := consolemembershipFields[0].Descriptor()
+	// consolemembership.DefaultID holds the default value on creation for the id field.
+	consolemembership.DefaultID = consolemembershipDescID.Default.(func() string)
+	// consolemembership.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	consolemembership.IDValidator = consolemembershipDescID.Validators[0].(func(string) error)
+	consolesession.Policy = privacy.NewPolicies(schema.ConsoleSession{})
+	consolesession.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := consolesession.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	consolesessionFields := schema.ConsoleSession{}.Fields()
+	_ = consolesessionFields
+	// consolesessionDescTokenHash is the schema descriptor for token_hash field.
+	consolesessionDescTokenHash := consolesessionFields[1].Descriptor()
+	// consolesession.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	consolesession.TokenHashValidator = consolesessionDescTokenHash.Validators[0].(func([]byte) error)
+	// consolesessionDescUserID is the schema descriptor for user_id field.
+	consolesessionDescUserID := consolesessionFields[2].Descriptor()
+	// consolesession.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	consolesession.UserIDValidator = consolesessionDescUserID.Validators[0].(func(string) error)
+	// consolesessionDescClientIP is the schema descriptor for client_ip field.
+	consolesessionDescClientIP := consolesessionFields[7].Descriptor()
+	// consolesession.DefaultClientIP holds the default value on creation for the client_ip field.
+	consolesession.DefaultClientIP = consolesessionDescClientIP.Default.(string)
+	// consolesessionDescID is the schema descriptor for id field.
+	consolesessionDescID := consolesessionFields[0].Descriptor()
+	// consolesession.DefaultID holds the default value on creation for the id field.
+	consolesession.DefaultID = consolesessionDescID.Default.(func() string)
+	// consolesession.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	consolesession.IDValidator = consolesessionDescID.Validators[0].(func(string) error)
+	consolesetuptoken.Policy = privacy.NewPolicies(schema.ConsoleSetupToken{})
+	consolesetuptoken.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := consolesetuptoken.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	consolesetuptokenFields := schema.ConsoleSetupToken{}.Fields()
+	_ = consolesetuptokenFields
+	// consolesetuptokenDescTokenHash is the schema descriptor for token_hash field.
+	consolesetuptokenDescTokenHash := consolesetuptokenFields[1].Descriptor()
+	// consolesetuptoken.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	consolesetuptoken.TokenHashValidator = consolesetuptokenDescTokenHash.Validators[0].(func([]byte) error)
+	// consolesetuptokenDescUserID is the schema descriptor for user_id field.
+	consolesetuptokenDescUserID := consolesetuptokenFields[2].Descriptor()
+	// consolesetuptoken.DefaultUserID holds the default value on creation for the user_id field.
+	consolesetuptoken.DefaultUserID = consolesetuptokenDescUserID.Default.(string)
+	// consolesetuptokenDescID is the schema descriptor for id field.
+	consolesetuptokenDescID := consolesetuptokenFields[0].Descriptor()
+	// consolesetuptoken.DefaultID holds the default value on creation for the id field.
+	consolesetuptoken.DefaultID = consolesetuptokenDescID.Default.(func() string)
+	// consolesetuptoken.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	consolesetuptoken.IDValidator = consolesetuptokenDescID.Validators[0].(func(string) error)
+	consoleuserMixin := schema.ConsoleUser{}.Mixin()
+	consoleuser.Policy = privacy.NewPolicies(schema.ConsoleUser{})
+	consoleuser.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := consoleuser.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	consoleuserMixinFields0 := consoleuserMixin[0].Fields()
+	_ = consoleuserMixinFields0
+	consoleuserFields := schema.ConsoleUser{}.Fields()
+	_ = consoleuserFields
+	// consoleuserDescCreatedAt is the schema descriptor for created_at field.
+	consoleuserDescCreatedAt := consoleuserMixinFields0[0].Descriptor()
+	// consoleuser.DefaultCreatedAt holds the default value on creation for the created_at field.
+	consoleuser.DefaultCreatedAt = consoleuserDescCreatedAt.Default.(func() time.Time)
+	// consoleuserDescUpdatedAt is the schema descriptor for updated_at field.
+	consoleuserDescUpdatedAt := consoleuserMixinFields0[1].Descriptor()
+	// consoleuser.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	consoleuser.DefaultUpdatedAt = consoleuserDescUpdatedAt.Default.(func() time.Time)
+	// consoleuser.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	consoleuser.UpdateDefaultUpdatedAt = consoleuserDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// consoleuserDescEmail is the schema descriptor for email field.
+	consoleuserDescEmail := consoleuserFields[1].Descriptor()
+	// consoleuser.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	consoleuser.EmailValidator = consoleuserDescEmail.Validators[0].(func(string) error)
+	// consoleuserDescPasswordHash is the schema descriptor for password_hash field.
+	consoleuserDescPasswordHash := consoleuserFields[2].Descriptor()
+	// consoleuser.DefaultPasswordHash holds the default value on creation for the password_hash field.
+	consoleuser.DefaultPasswordHash = consoleuserDescPasswordHash.Default.(string)
+	// consoleuserDescPlatformAdmin is the schema descriptor for platform_admin field.
+	consoleuserDescPlatformAdmin := consoleuserFields[3].Descriptor()
+	// consoleuser.DefaultPlatformAdmin holds the default value on creation for the platform_admin field.
+	consoleuser.DefaultPlatformAdmin = consoleuserDescPlatformAdmin.Default.(bool)
+	// consoleuserDescFailedSignIns is the schema descriptor for failed_sign_ins field.
+	consoleuserDescFailedSignIns := consoleuserFields[4].Descriptor()
+	// consoleuser.DefaultFailedSignIns holds the default value on creation for the failed_sign_ins field.
+	consoleuser.DefaultFailedSignIns = consoleuserDescFailedSignIns.Default.(int)
+	// consoleuserDescID is the schema descriptor for id field.
+	consoleuserDescID := consoleuserFields[0].Descriptor()
+	// consoleuser.DefaultID holds the default value on creation for the id field.
+	consoleuser.DefaultID = consoleuserDescID.Default.(func() string)
+	// consoleuser.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	consoleuser.IDValidator = consoleuserDescID.Validators[0].(func(string) error)
 	depositMixin := schema.Deposit{}.Mixin()
 	deposit.Policy = privacy.NewPolicies(depositMixin[0], schema.Deposit{})
 	deposit.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -714,20 +856,28 @@ func init() {
 	logrecordDescKeyID := logrecordFields[15].Descriptor()
 	// logrecord.DefaultKeyID holds the default value on creation for the key_id field.
 	logrecord.DefaultKeyID = logrecordDescKeyID.Default.(string)
+	// logrecordDescUserID is the schema descriptor for user_id field.
+	logrecordDescUserID := logrecordFields[16].Descriptor()
+	// logrecord.DefaultUserID holds the default value on creation for the user_id field.
+	logrecord.DefaultUserID = logrecordDescUserID.Default.(string)
+	// logrecordDescUserEmail is the schema descriptor for user_email field.
+	logrecordDescUserEmail := logrecordFields[17].Descriptor()
+	// logrecord.DefaultUserEmail holds the default value on creation for the user_email field.
+	logrecord.DefaultUserEmail = logrecordDescUserEmail.Default.(string)
 	// logrecordDescClientIP is the schema descriptor for client_ip field.
-	logrecordDescClientIP := logrecordFields[16].Descriptor()
+	logrecordDescClientIP := logrecordFields[18].Descriptor()
 	// logrecord.DefaultClientIP holds the default value on creation for the client_ip field.
 	logrecord.DefaultClientIP = logrecordDescClientIP.Default.(string)
 	// logrecordDescPaymentID is the schema descriptor for payment_id field.
-	logrecordDescPaymentID := logrecordFields[17].Descriptor()
+	logrecordDescPaymentID := logrecordFields[19].Descriptor()
 	// logrecord.DefaultPaymentID holds the default value on creation for the payment_id field.
 	logrecord.DefaultPaymentID = logrecordDescPaymentID.Default.(string)
 	// logrecordDescMerchantPaymentID is the schema descriptor for merchant_payment_id field.
-	logrecordDescMerchantPaymentID := logrecordFields[18].Descriptor()
+	logrecordDescMerchantPaymentID := logrecordFields[20].Descriptor()
 	// logrecord.DefaultMerchantPaymentID holds the default value on creation for the merchant_payment_id field.
 	logrecord.DefaultMerchantPaymentID = logrecordDescMerchantPaymentID.Default.(string)
 	// logrecordDescTruncated is the schema descriptor for truncated field.
-	logrecordDescTruncated := logrecordFields[23].Descriptor()
+	logrecordDescTruncated := logrecordFields[25].Descriptor()
 	// logrecord.DefaultTruncated holds the default value on creation for the truncated field.
 	logrecord.DefaultTruncated = logrecordDescTruncated.Default.(bool)
 	// logrecordDescID is the schema descriptor for id field.

@@ -48,6 +48,10 @@ func (LogRecord) Fields() []ent.Field {
 		field.String("reason").Immutable().Default(""),
 		field.String("message").Immutable().Default(""),
 		field.String("key_id").Immutable().Default(""),
+		// The console user who made the call, for calls made in the web
+		// console (email as it was then).
+		field.String("user_id").Immutable().Default(""),
+		field.String("user_email").Immutable().Default(""),
 		field.String("client_ip").Immutable().Default(""),
 		field.String("payment_id").Immutable().Default(""),
 		field.String("merchant_payment_id").Immutable().Default(""),

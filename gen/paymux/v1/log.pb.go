@@ -177,8 +177,12 @@ type LogEntry struct {
 	ResponseHeaders map[string]string `protobuf:"bytes,23,rep,name=response_headers,json=responseHeaders,proto3" json:"response_headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	ResponseBody    string            `protobuf:"bytes,24,opt,name=response_body,json=responseBody,proto3" json:"response_body,omitempty"`
 	Truncated       bool              `protobuf:"varint,25,opt,name=truncated,proto3" json:"truncated,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// API: the console user who made the call in the web console (with the
+	// email they had then); empty for calls made with a key or token.
+	UserId        string `protobuf:"bytes,26,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	UserEmail     string `protobuf:"bytes,27,opt,name=user_email,json=userEmail,proto3" json:"user_email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LogEntry) Reset() {
@@ -384,6 +388,20 @@ func (x *LogEntry) GetTruncated() bool {
 		return x.Truncated
 	}
 	return false
+}
+
+func (x *LogEntry) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *LogEntry) GetUserEmail() string {
+	if x != nil {
+		return x.UserEmail
+	}
+	return ""
 }
 
 type ListLogsRequest struct {
@@ -977,7 +995,7 @@ var File_paymux_v1_log_proto protoreflect.FileDescriptor
 
 const file_paymux_v1_log_proto_rawDesc = "" +
 	"\n" +
-	"\x13paymux/v1/log.proto\x12\tpaymux.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16paymux/v1/access.proto\x1a\x17paymux/v1/payment.proto\"\x88\b\n" +
+	"\x13paymux/v1/log.proto\x12\tpaymux.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16paymux/v1/access.proto\x1a\x17paymux/v1/payment.proto\"\xc0\b\n" +
 	"\bLogEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12&\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x12.paymux.v1.LogKindR\x04kind\x12.\n" +
@@ -1008,7 +1026,10 @@ const file_paymux_v1_log_proto_rawDesc = "" +
 	"\frequest_body\x18\x16 \x01(\tR\vrequestBody\x12S\n" +
 	"\x10response_headers\x18\x17 \x03(\v2(.paymux.v1.LogEntry.ResponseHeadersEntryR\x0fresponseHeaders\x12#\n" +
 	"\rresponse_body\x18\x18 \x01(\tR\fresponseBody\x12\x1c\n" +
-	"\ttruncated\x18\x19 \x01(\bR\ttruncated\x1aA\n" +
+	"\ttruncated\x18\x19 \x01(\bR\ttruncated\x12\x17\n" +
+	"\auser_id\x18\x1a \x01(\tR\x06userId\x12\x1d\n" +
+	"\n" +
+	"user_email\x18\x1b \x01(\tR\tuserEmail\x1aA\n" +
 	"\x13RequestHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aB\n" +

@@ -1,0 +1,327 @@
+package console
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/paymux/paymux/account"
+	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/ent"
+	"github.com/paymux/paymux/ent/consolemembership"
+	"github.com/paymux/paymux/ent/consolesession"
+	"github.com/paymux/paymux/ent/consoleuser"
+	"github.com/paymux/paymux/ent/store"
+	"github.com/paymux/paymux/secrets"
+	"github.com/paymux/paymux/tenant"
+)
+
+// Config is the console's part of paymux's configuration ("console.*").
+type Config struct {
+	// IdleTimeout ends a session unused for this long.
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	// SessionLifetime ends a session this long after sign-in, used or not.
+	SessionLifetime time.Duration `mapstructure:"session_lifetime"`
+	// MaxFailedSignIns wrong passwords in a row lock a user out for Lockout.
+	MaxFailedSignIns int           `mapstructure:"max_failed_sign_ins"`
+	Lockout          time.Duration `mapstructure:"lockout"`
+	// InviteTTL is how long an invited user's password link lasts.
+	InviteTTL time.Duration `mapstructure:"invite_ttl"`
+	// SecureCookie marks the session cookie Secure even on plain HTTP, for
+	// a server behind a proxy that terminates TLS. Under paymux's own TLS
+	// the cookie is always Secure.
+	SecureCookie bool `mapstructure:"secure_cookie"`
+}
+
+// Names the browser sends.
+const (
+	// CookieName holds the session token.
+	CookieName = "paymux_session"
+	// CSRFHeader carries the session's CSRF token on every API call and
+	// on sign-out.
+	CSRFHeader = "X-CSRF-Token"
+	// StoreHeader names the store a console call acts on.
+	StoreHeader = "Paymux-Store"
+)
+
+const (
+	sessionTokenPrefix = "cs_"
+	setupTokenPrefix   = "cst_"
+	// touchEvery limits how often a session's last use is written.
+	touchEvery     = time.Minute
+	firstOwnerTTL  = 7 * 24 * time.Hour
+	maxEmailLength = 254
+)
+
+// Deps are what a Service is built from.
+type Deps struct {
+	Config  Config
+	DB      *ent.Client
+	Keyring *secrets.Keyring
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Service is the console's users, roles, sessions and links.
+type Service struct {
+	cfg     Config
+	db      *ent.Client
+	keyring *secrets.Keyring
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns a Service.
+func New(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Service{cfg: d.Config, db: d.DB, keyring: d.Keyring, log: d.Logger, now: d.Now}
+}
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Session is a signed-in browser, as Authenticate found it.
+type Session struct {
+	ID            string
+	User          *ent.ConsoleUser
+	IdleExpiry    time.Time
+	Expiry        time.Time
+	PlatformAdmin bool
+}
+
+// ErrSignInFailed is a wrong email or password: the answer never says which.
+var ErrSignInFailed = errors.New("console: wrong email or password")
+
+// LockedError is a sign-in refused because the user is locked out.
+type LockedError struct{ Until time.Time }
+
+func (e *LockedError) Error() string {
+	return "console: too many failed sign-ins; locked until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// SignIn checks email and password and opens a session, returning its
+// token (for the cookie) and when it ends at the latest. Wrong passwords
+// count towards the lock-out; a success resets the count.
+func (s *Service) SignIn(ctx context.Context, email, password string, ip netip.Addr) (token string, expiry time.Time, err error) {
+	ctx = tenant.System(ctx)
+	email = normaliseEmail(email)
+	u, err := s.db.ConsoleUser.Query().Where(consoleuser.Email(email)).Only(ctx)
+	if ent.IsNotFound(err) || (err == nil && u.PasswordHash == "") {
+		passwordMatches(dummyHash(), password) // as long as a real check
+		return "", time.Time{}, ErrSignInFailed
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("find console user: %w", err)
+	}
+	now := s.clock()
+	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
+		return "", time.Time{}, &LockedError{Until: *u.LockedUntil}
+	}
+	if !passwordMatches(u.PasswordHash, password) {
+		return "", time.Time{}, s.failedSignIn(ctx, u, now, ip)
+	}
+	if err := u.Update().SetFailedSignIns(0).ClearLockedUntil().SetLastSignInAt(now).Exec(ctx); err != nil {
+		return "", time.Time{}, fmt.Errorf("record sign-in of %s: %w", u.ID, err)
+	}
+	token, expiry, err = s.openSession(ctx, u.ID, ip)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	s.log.InfoContext(ctx, "console sign-in", "user_id", u.ID, "client_ip", ip.String())
+	return token, expiry, nil
+}
+
+// failedSignIn counts a wrong password, locking the user at the limit. The
+// count is raised in the database (not read-modify-write) so concurrent
+// guesses all count.
+func (s *Service) failedSignIn(ctx context.Context, u *ent.ConsoleUser, now time.Time, ip netip.Addr) error {
+	if err := s.db.ConsoleUser.UpdateOneID(u.ID).AddFailedSignIns(1).Exec(ctx); err != nil {
+		return fmt.Errorf("count failed sign-in of %s: %w", u.ID, err)
+	}
+	n, err := s.db.ConsoleUser.Query().Where(consoleuser.ID(u.ID)).Select(consoleuser.FieldFailedSignIns).Int(ctx)
+	if err != nil {
+		return fmt.Errorf("read failed sign-ins of %s: %w", u.ID, err)
+	}
+	s.log.InfoContext(ctx, "console sign-in failed", "user_id", u.ID, "client_ip", ip.String(), "failures", n)
+	if n < s.cfg.MaxFailedSignIns {
+		return ErrSignInFailed
+	}
+	until := now.Add(s.cfg.Lockout)
+	if err := s.db.ConsoleUser.UpdateOneID(u.ID).SetFailedSignIns(0).SetLockedUntil(until).Exec(ctx); err != nil {
+		return fmt.Errorf("lock console user %s: %w", u.ID, err)
+	}
+	s.log.WarnContext(ctx, "console user locked out", "user_id", u.ID, "until", until)
+	return &LockedError{Until: until}
+}
+
+func (s *Service) openSession(ctx context.Context, userID string, ip netip.Addr) (string, time.Time, error) {
+	token := sessionTokenPrefix + secrets.RandomString(40)
+	now := s.clock()
+	expiry := now.Add(s.cfg.SessionLifetime)
+	create := s.db.ConsoleSession.Create().
+		SetTokenHash(s.keyring.HashSecret(token)).
+		SetUserID(userID).
+		SetCreatedAt(now).
+		SetLastSeenAt(now).
+		SetExpiresAt(expiry)
+	if ip.IsValid() {
+		create.SetClientIP(ip.String())
+	}
+	if err := create.Exec(ctx); err != nil {
+		return "", time.Time{}, fmt.Errorf("open console session: %w", err)
+	}
+	return token, expiry, nil
+}
+
+// CSRFToken is the token a session's calls must carry in X-CSRF-Token: a
+// keyed hash of the session token, so it needs no storage and is useless
+// without the cookie it belongs to.
+func (s *Service) CSRFToken(sessionToken string) string {
+	return base64.RawURLEncoding.EncodeToString(s.keyring.HashSecret("csrf:" + sessionToken))
+}
+
+func (s *Service) csrfMatches(sessionToken, header string) bool {
+	return header != "" && hmac.Equal([]byte(s.CSRFToken(sessionToken)), []byte(header))
+}
+
+// session finds the live session of token, touching its last use.
+func (s *Service) session(ctx context.Context, token string) (*Session, error) {
+	ctx = tenant.System(ctx)
+	if !strings.HasPrefix(token, sessionTokenPrefix) || len(token) > 100 {
+		return nil, sessionEnded("no console session: sign in again")
+	}
+	row, err := s.db.ConsoleSession.Query().Where(consolesession.TokenHash(s.keyring.HashSecret(token))).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, sessionEnded("no console session: sign in again")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find console session: %w", err)
+	}
+	now := s.clock()
+	idle := row.LastSeenAt.Add(s.cfg.IdleTimeout)
+	switch {
+	case row.EndedAt != nil:
+		return nil, sessionEnded("the console session was signed out: sign in again")
+	case !now.Before(row.ExpiresAt):
+		return nil, sessionEnded("the console session ended at " + row.ExpiresAt.Format(time.RFC3339) + ": sign in again")
+	case !now.Before(idle):
+		return nil, sessionEnded("the console session ended after " + s.cfg.IdleTimeout.String() + " unused: sign in again")
+	}
+	u, err := s.db.ConsoleUser.Get(ctx, row.UserID)
+	if ent.IsNotFound(err) {
+		return nil, sessionEnded("the console user no longer exists")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find console user %s: %w", row.UserID, err)
+	}
+	if now.Sub(row.LastSeenAt) >= touchEvery {
+		if err := s.db.ConsoleSession.UpdateOneID(row.ID).SetLastSeenAt(now).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("touch console session: %w", err)
+		}
+		idle = now.Add(s.cfg.IdleTimeout)
+	}
+	return &Session{ID: row.ID, User: u, IdleExpiry: minTime(idle, row.ExpiresAt), Expiry: row.ExpiresAt, PlatformAdmin: u.PlatformAdmin}, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func sessionEnded(msg string) error {
+	return apierr.New(apierr.CodeUnauthenticated, apierr.ReasonSessionEnded, "%s", msg)
+}
+
+// SignOut ends the session of token (nothing if there is none).
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	ctx = tenant.System(ctx)
+	_, err := s.db.ConsoleSession.Update().
+		Where(consolesession.TokenHash(s.keyring.HashSecret(token)), consolesession.EndedAtIsNil()).
+		SetEndedAt(s.clock()).Save(ctx)
+	if err != nil {
+		return fmt.Errorf("end console session: %w", err)
+	}
+	return nil
+}
+
+// Authenticate is the policy chain's check of a console call: the session
+// of the cookie's token, the CSRF token it must carry, and the user's role
+// in storeID (the Paymux-Store header; "" for calls that act on no store).
+// need is the method's console role (RoleNone: any signed-in user). A
+// platform administrator has every role on every store.
+func (s *Service) Authenticate(ctx context.Context, token, csrf, storeID string, need account.Role) (account.Principal, *Session, error) {
+	sess, err := s.session(ctx, token)
+	if err != nil {
+		return account.Principal{}, nil, err
+	}
+	if !s.csrfMatches(token, csrf) {
+		return account.Principal{}, nil, apierr.New(apierr.CodePermissionDenied, apierr.ReasonCSRFMismatch,
+			"console calls must carry the session's CSRF token in %s", CSRFHeader)
+	}
+	user := &account.User{ID: sess.User.ID, Email: sess.User.Email, SessionID: sess.ID, StoreID: storeID}
+	if sess.PlatformAdmin {
+		user.Role = account.RoleOwner
+		return account.Principal{Admin: true, User: user}, sess, nil
+	}
+	if storeID == "" {
+		if need != account.RoleNone {
+			return account.Principal{}, nil, apierr.New(apierr.CodeInvalidArgument, apierr.ReasonStoreRequired,
+				"console calls name the store they act on in the %s header", StoreHeader)
+		}
+		return account.Principal{User: user}, sess, nil
+	}
+	m, err := s.db.ConsoleMembership.Query().
+		Where(consolemembership.UserID(sess.User.ID), consolemembership.StoreID(storeID)).
+		Only(tenant.System(ctx))
+	if ent.IsNotFound(err) {
+		return account.Principal{}, nil, apierr.New(apierr.CodePermissionDenied, apierr.ReasonStoreMismatch,
+			"%s has no role in store %s", sess.User.Email, storeID)
+	}
+	if err != nil {
+		return account.Principal{}, nil, fmt.Errorf("find role of %s in %s: %w", sess.User.ID, storeID, err)
+	}
+	user.Role = account.ParseRole(m.Role.String())
+	suspended, err := s.db.Store.Query().Where(store.ID(storeID), store.StateEQ(store.StateSUSPENDED)).Exist(tenant.System(ctx))
+	if err != nil {
+		return account.Principal{}, nil, fmt.Errorf("read state of store %s: %w", storeID, err)
+	}
+	if suspended {
+		return account.Principal{}, nil, apierr.New(apierr.CodePermissionDenied, apierr.ReasonStoreSuspended, "store %s is suspended", storeID)
+	}
+	if user.Role < need {
+		return account.Principal{}, nil, apierr.New(apierr.CodePermissionDenied, apierr.ReasonRoleNotAllowed,
+			"this needs the %s role in store %s; %s is %s", need, storeID, sess.User.Email, user.Role)
+	}
+	return account.Principal{User: user}, sess, nil
+}
+
+// SessionOf is Authenticate's session, for GetConsoleSession.
+func (s *Service) SessionOf(ctx context.Context, p account.Principal) (*Session, error) {
+	if p.User == nil {
+		return nil, nil
+	}
+	row, err := s.db.ConsoleSession.Get(tenant.System(ctx), p.User.SessionID)
+	if err != nil {
+		return nil, fmt.Errorf("find console session: %w", err)
+	}
+	u, err := s.db.ConsoleUser.Get(tenant.System(ctx), row.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("find console user: %w", err)
+	}
+	return &Session{ID: row.ID, User: u, Expiry: row.ExpiresAt, PlatformAdmin: u.PlatformAdmin,
+		IdleExpiry: minTime(row.LastSeenAt.Add(s.cfg.IdleTimeout), row.ExpiresAt)}, nil
+}
+
+func normaliseEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
