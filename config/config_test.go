@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paymux/paymux/console"
 	"github.com/paymux/paymux/deposit"
 
 	"github.com/paymux/paymux/billing"
@@ -60,6 +61,8 @@ func defaultConfig() Config {
 		CallLog:  calllog.Config{Enabled: true, Retention: 720 * time.Hour, MaxBodyBytes: 16 << 10, Buffer: 10000, Overload: "drop"},
 		Billing:  billing.Config{PollInterval: time.Second, Workers: 32},
 		Deposits: deposit.Config{MatchWindow: 14 * 24 * time.Hour, SweepInterval: time.Minute},
+		Console: console.Config{IdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour, MaxFailedSignIns: 5,
+			Lockout: 15 * time.Minute, InviteTTL: 7 * 24 * time.Hour},
 		PGs: PGsConfig{
 			TossPayments: TossPaymentsConfig{APIURL: "https://api.tosspayments.com", SDKURL: "https://js.tosspayments.com/v2/standard"},
 			NicePay: NicePayConfig{APIURL: "https://api.nicepay.co.kr", SandboxAPIURL: "https://sandbox-api.nicepay.co.kr",
@@ -186,6 +189,12 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		"billing.workers":             "8",
 		"deposits.match_window":       "168h",
 		"deposits.sweep_interval":     "30s",
+		"console.idle_timeout":        "10m",
+		"console.session_lifetime":    "8h",
+		"console.max_failed_sign_ins": "10",
+		"console.lockout":             "1h",
+		"console.invite_ttl":          "48h",
+		"console.secure_cookie":       "true",
 		"pgs.tosspayments.api_url":    "http://127.0.0.1:9101",
 		"pgs.tosspayments.sdk_url":    "http://127.0.0.1:9101/v2/standard",
 		"pgs.nicepay.api_url":         "http://127.0.0.1:9102",
@@ -221,6 +230,8 @@ func TestConfigEveryKeyFromEnv(t *testing.T) {
 		CallLog:  calllog.Config{Enabled: false, Retention: 48 * time.Hour, MaxBodyBytes: 1024, Buffer: 50, Overload: "block"},
 		Billing:  billing.Config{PollInterval: 2 * time.Second, Workers: 8},
 		Deposits: deposit.Config{MatchWindow: 7 * 24 * time.Hour, SweepInterval: 30 * time.Second},
+		Console: console.Config{IdleTimeout: 10 * time.Minute, SessionLifetime: 8 * time.Hour, MaxFailedSignIns: 10,
+			Lockout: time.Hour, InviteTTL: 48 * time.Hour, SecureCookie: true},
 		PGs: PGsConfig{
 			TossPayments: TossPaymentsConfig{APIURL: "http://127.0.0.1:9101", SDKURL: "http://127.0.0.1:9101/v2/standard"},
 			NicePay: NicePayConfig{APIURL: "http://127.0.0.1:9102", SandboxAPIURL: "http://127.0.0.1:9103",
@@ -660,6 +671,10 @@ func TestConfigValidate(t *testing.T) {
 		{"webhooks.retry_schedule bad", func(c *Config) { c.Webhooks.RetrySchedule = "soon" }, []string{"webhooks.retry_schedule"}},
 		{"webhooks.workers 0", func(c *Config) { c.Webhooks.Workers = 0 }, []string{"webhooks.workers"}},
 		{"webhooks.timeout 0", func(c *Config) { c.Webhooks.Timeout = 0 }, []string{"webhooks.timeout"}},
+		{"console.idle_timeout past the lifetime", func(c *Config) { c.Console.IdleTimeout = 13 * time.Hour }, []string{"console.idle_timeout"}},
+		{"console.session_lifetime 0", func(c *Config) { c.Console.SessionLifetime = 0 }, []string{"console.session_lifetime", "console.idle_timeout"}},
+		{"console.max_failed_sign_ins 0", func(c *Config) { c.Console.MaxFailedSignIns = 0 }, []string{"console.max_failed_sign_ins"}},
+		{"console.invite_ttl 1s", func(c *Config) { c.Console.InviteTTL = time.Second }, []string{"console.invite_ttl"}},
 		{
 			"several at once",
 			func(c *Config) {

@@ -137,7 +137,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, ip netip.A
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	s.log.InfoContext(ctx, "console sign-in", "user_id", u.ID, "client_ip", ip.String())
+	s.log.InfoContext(ctx, "console sign-in", "user_id", u.ID, "client_ip", ipString(ip))
 	return token, expiry, nil
 }
 
@@ -152,7 +152,7 @@ func (s *Service) failedSignIn(ctx context.Context, u *ent.ConsoleUser, now time
 	if err != nil {
 		return fmt.Errorf("read failed sign-ins of %s: %w", u.ID, err)
 	}
-	s.log.InfoContext(ctx, "console sign-in failed", "user_id", u.ID, "client_ip", ip.String(), "failures", n)
+	s.log.InfoContext(ctx, "console sign-in failed", "user_id", u.ID, "client_ip", ipString(ip), "failures", n)
 	if n < s.cfg.MaxFailedSignIns {
 		return ErrSignInFailed
 	}
@@ -301,7 +301,9 @@ func (s *Service) Authenticate(ctx context.Context, token, csrf, storeID string,
 		return account.Principal{}, nil, apierr.New(apierr.CodePermissionDenied, apierr.ReasonStoreSuspended, "store %s is suspended", storeID)
 	}
 	if user.Role < need {
-		return account.Principal{}, nil, apierr.New(apierr.CodePermissionDenied, apierr.ReasonRoleNotAllowed,
+		// The principal comes with the refusal, so the call log keeps the
+		// attempt in the store, under the user who made it.
+		return account.Principal{User: user}, nil, apierr.New(apierr.CodePermissionDenied, apierr.ReasonRoleNotAllowed,
 			"this needs the %s role in store %s; %s is %s", need, storeID, sess.User.Email, user.Role)
 	}
 	return account.Principal{User: user}, sess, nil
@@ -325,3 +327,11 @@ func (s *Service) SessionOf(ctx context.Context, p account.Principal) (*Session,
 }
 
 func normaliseEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// ipString is an address for the log ("" when unknown).
+func ipString(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return ""
+	}
+	return ip.String()
+}

@@ -25,8 +25,9 @@ import (
 const SetupPath = "/console/setup#token="
 
 // FirstOwnerLink returns a new one-time link token for the first owner
-// while no console user exists (ok false once one does). Each call replaces
-// the previous unused link, so only the last one printed works.
+// when no console user exists and no earlier link is still usable (ok
+// false otherwise), so that a link is printed once: on the first run, or on
+// the first start after an upgrade or after the last link expired.
 func (s *Service) FirstOwnerLink(ctx context.Context) (token string, ok bool, err error) {
 	ctx = tenant.System(ctx)
 	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
@@ -34,9 +35,13 @@ func (s *Service) FirstOwnerLink(ctx context.Context) (token string, ok bool, er
 		if err != nil || exists {
 			return err
 		}
-		if _, err := tx.ConsoleSetupToken.Delete().
-			Where(consolesetuptoken.UserID(""), consolesetuptoken.UsedAtIsNil()).Exec(ctx); err != nil {
-			return fmt.Errorf("drop earlier first-owner links: %w", err)
+		live, err := tx.ConsoleSetupToken.Query().
+			Where(consolesetuptoken.UserID(""), consolesetuptoken.UsedAtIsNil(), consolesetuptoken.ExpiresAtGT(s.clock())).Exist(ctx)
+		if err != nil || live {
+			return err
+		}
+		if _, err := tx.ConsoleSetupToken.Delete().Where(consolesetuptoken.UserID("")).Exec(ctx); err != nil {
+			return fmt.Errorf("drop expired first-owner links: %w", err)
 		}
 		token, err = s.newSetupToken(ctx, tx, "", firstOwnerTTL)
 		ok = err == nil
@@ -157,7 +162,7 @@ func (s *Service) UseLink(ctx context.Context, token, email, password string, ip
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	s.log.InfoContext(ctx, "console password set", "user_id", userID, "client_ip", ip.String())
+	s.log.InfoContext(ctx, "console password set", "user_id", userID, "client_ip", ipString(ip))
 	return s.openSession(ctx, userID, ip)
 }
 

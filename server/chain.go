@@ -250,6 +250,9 @@ func (s *Server) authenticateCall(next connect.UnaryFunc) connect.UnaryFunc {
 		var err error
 		if token := s.consoleToken(req.Header()); token != "" {
 			p, err = s.consoleCall(ctx, req.Header(), token, rule)
+			if err != nil && p.User != nil {
+				callFrom(ctx).Principal = p // refused for its role: logged in its store
+			}
 		} else {
 			p, err = s.accounts.Authenticate(ctx, req.Header().Get("Authorization"), rule.access)
 			if err == nil && rule.access == account.AccessConsole && p.Key != nil {
@@ -293,7 +296,7 @@ func (s *Server) consoleCall(ctx context.Context, h http.Header, token string, r
 	}
 	p, _, err := s.console.Authenticate(ctx, token, h.Get(console.CSRFHeader), storeID, rule.role)
 	if err != nil {
-		return account.Principal{}, err
+		return p, err
 	}
 	if rule.access == account.AccessAdmin && !p.Admin {
 		return account.Principal{}, adminOnlyError()

@@ -245,9 +245,9 @@ func runServe(ctx context.Context, cfg config.Config, role app.Role, out io.Writ
 	return nil
 }
 
-// printConsoleLink shows, while the console has no user, a one-time link
-// for the first owner to set their password. Each start replaces the link,
-// so only the last one printed works.
+// printConsoleLink shows, once, a one-time link for the first owner of the
+// console to set their password (console.Service.FirstOwnerLink says when).
+// Lost, the admin token can invite an owner (POST /v1/console/users).
 func printConsoleLink(ctx context.Context, out io.Writer, c *console.Service, baseURL string) error {
 	token, ok, err := c.FirstOwnerLink(ctx)
 	if err != nil || !ok {
