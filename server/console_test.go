@@ -39,7 +39,6 @@ func consoleMember(t testing.TB, ts *testServer, storeID, email string, role acc
 	return token
 }
 
-
 // TestConsoleRoles: a console session calls the API through the policy
 // chain with the user's role in the store it names, and nothing more.
 func TestConsoleRoles(t *testing.T) {
