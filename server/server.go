@@ -17,6 +17,7 @@ import (
 	"github.com/paymux/paymux/billing"
 	"github.com/paymux/paymux/config"
 	"github.com/paymux/paymux/console"
+	"github.com/paymux/paymux/consoleui"
 	"github.com/paymux/paymux/deposit"
 	paymentsvc "github.com/paymux/paymux/payment"
 	"github.com/prometheus/client_golang/prometheus"
@@ -194,6 +195,8 @@ func New(d Deps) (*Server, error) {
 	MountOperations(root, d.Registry, d.Accounts)
 	if d.Console != nil {
 		root.Handle("/console/auth/", d.Console.Handler(s.requestIP))
+		root.Handle("/console/", consoleui.Handler())
+		root.Handle("/console", consoleui.Handler())
 	}
 	if d.Pages != nil {
 		d.Pages.Mount(root)
