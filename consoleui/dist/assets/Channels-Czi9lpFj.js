@@ -1,1 +1,0 @@
-import{l as e,n as t,t as n}from"./index-F-FqNhz-.js";var r=e();function i(){let{t:e}=t();return(0,r.jsx)(n,{title:e(`nav.channels`)})}export{i as default};

@@ -1,0 +1,1 @@
+function e(e){return e?Number(e.seconds)*1e3+e.nanos/1e6:0}export{e as t};
