@@ -120,11 +120,12 @@ func TestEveryPackageSaysWhatItOwns(t *testing.T) {
 
 // serverLimit is what transport takes today: the chain, the gateway hop,
 // Idempotency-Key, error mapping, and thin handlers with the proto mapping
-// of ten services (DepositService's thirteen methods took about 400
-// lines). Domain rules belong in their packages; a new surface belongs in
+// of eleven services (DepositService's thirteen methods took about 400
+// lines; ConsoleService and the chain's console-session step about 260,
+// the sessions themselves living in package console). Domain rules belong in their packages; a new surface belongs in
 // surface/. The limit holds the line so that server/ cannot grow back into
 // the domain.
-const serverLimit = 4175
+const serverLimit = 4450
 
 func TestServerIsTransport(t *testing.T) {
 	pkgs := goList(t, "./server")
