@@ -50,6 +50,14 @@
 // buyer and returns the WindowResult for Approve or IssueBillingKey. Approve
 // refuses another order id or amount than the window's (AMOUNT_MISMATCH).
 //
+// Checkout serves the window at RedirectURL, as a Korean PG's looks: the
+// order name, the amount ("129,000원"; "₩129,000" in English), the buyer,
+// the pay method, the test cards with what each does, expiry and
+// installment months. It is in Korean unless ?lang=en or the browser's
+// Accept-Language prefers English. The window takes cards only
+// (PrepareWindow refuses any other method) and has no cancel result: a
+// buyer who leaves it sends nothing back.
+//
 // # Virtual accounts and notifications
 //
 // IssueVirtualAccount issues an account (bank, number, holder, due time,

@@ -256,8 +256,10 @@ type snapSession struct {
 	Token         string     `json:"token"`
 	Purpose       string     `json:"purpose"`
 	OrderID       string     `json:"orderId,omitempty"`
+	OrderName     string     `json:"orderName,omitempty"` // absent in snapshots made before the checkout page showed it
 	Amount        snapAmount `json:"amount"`
 	CustomerKey   string     `json:"customerKey,omitempty"`
+	BuyerName     string     `json:"buyerName,omitempty"` // likewise
 	ReturnURL     string     `json:"returnUrl,omitempty"`
 	ExpiresAt     time.Time  `json:"expiresAt,omitzero"`
 	Authenticated bool       `json:"authenticated,omitempty"`
@@ -424,8 +426,10 @@ func snapMerchantOf(id string, m *merchant) (snapMerchant, error) {
 			Token:         sess.token,
 			Purpose:       string(sess.purpose),
 			OrderID:       sess.orderID,
+			OrderName:     sess.orderName,
 			Amount:        snapAmountOf(sess.amount),
 			CustomerKey:   sess.customerKey,
+			BuyerName:     sess.buyerName,
 			ReturnURL:     sess.returnURL,
 			ExpiresAt:     sess.expiresAt,
 			Authenticated: sess.authenticated,
@@ -752,8 +756,10 @@ func (sm *snapMerchant) build(seen func(id string)) (*merchant, error) {
 			token:         ss.Token,
 			purpose:       providers.WindowPurpose(ss.Purpose),
 			orderID:       ss.OrderID,
+			orderName:     ss.OrderName,
 			amount:        ss.Amount.build(),
 			customerKey:   ss.CustomerKey,
+			buyerName:     ss.BuyerName,
 			returnURL:     ss.ReturnURL,
 			expiresAt:     ss.ExpiresAt,
 			authenticated: ss.Authenticated,

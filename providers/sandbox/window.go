@@ -22,8 +22,10 @@ type session struct {
 	id, token     string
 	purpose       providers.WindowPurpose
 	orderID       string
+	orderName     string // shown in the checkout page (주문명)
 	amount        providers.Amount
 	customerKey   string
+	buyerName     string // shown in the checkout page (구매자)
 	returnURL     string
 	expiresAt     time.Time
 	authenticated bool
@@ -70,8 +72,10 @@ func (s *Sandbox) PrepareWindow(ctx context.Context, ch providers.Channel, req p
 		id:          s.next("win"),
 		purpose:     purpose,
 		orderID:     req.OrderID,
+		orderName:   req.OrderName,
 		amount:      req.Amount,
 		customerKey: req.CustomerKey,
+		buyerName:   req.Buyer.Name,
 		returnURL:   req.ReturnURL,
 		expiresAt:   now.Add(s.opts.WindowTTL),
 	}
@@ -84,6 +88,14 @@ func (s *Sandbox) PrepareWindow(ctx context.Context, ch providers.Channel, req p
 		RedirectURL: s.opts.CheckoutURL + "/" + sess.id,
 		ExpiresAt:   sess.expiresAt,
 	}, nil
+}
+
+// methods are the pay methods the window offers: cards only, as
+// PrepareWindow takes no other (a virtual account is issued from the
+// server with IssueVirtualAccount; transfers, phone and easy pay are not
+// modelled).
+func (sess *session) methods() []providers.PayMethod {
+	return []providers.PayMethod{providers.MethodCard}
 }
 
 // WindowAuth is what a buyer enters in the sandbox window.
