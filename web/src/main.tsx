@@ -39,7 +39,7 @@ createRoot(document.getElementById("root")!).render(
       <QueryClientProvider client={queryClient}>
         <BrowserRouter basename="/console">
           <ModalsProvider>
-            <Notifications position="top-right" />
+            <Notifications position="bottom-right" autoClose={4000} />
             <AuthProvider>
               <App />
             </AuthProvider>

@@ -2,6 +2,7 @@
 // sign-out; navigation on the side (a drawer on a phone).
 import { Suspense } from "react";
 import {
+  Alert,
   AppShell,
   Badge,
   Burger,
@@ -30,7 +31,8 @@ import {
   WebhookService,
 } from "@paymux/client";
 import { useAuth, useConsole } from "../api/session";
-import { canCall } from "../lib/roles";
+import { Access } from "@paymux/client";
+import { canCall, methodAccess, requiredRole } from "../lib/roles";
 import { setLang } from "../i18n";
 import { Loading, useLang } from "./common";
 import { roleLabel } from "./labels";
@@ -103,6 +105,9 @@ export function Layout() {
   const { session, store, caller } = useConsole();
   const location = useLocation();
   const items = navItems.filter((n) => !n.needs || canCall(caller, n.needs));
+  // A page the role may not read says so instead of failing its calls.
+  const here = navItems.find((n) => n.to !== "/" && (location.pathname === n.to || location.pathname.startsWith(n.to + "/")));
+  const blocked = here?.needs && !canCall(caller, here.needs) ? here.needs : undefined;
   return (
     <AppShell
       header={{ height: 56 }}
@@ -154,9 +159,17 @@ export function Layout() {
         <VisuallyHidden>
           <h1>paymux console</h1>
         </VisuallyHidden>
-        <Suspense fallback={<Loading />}>
-          <Outlet key={store?.storeId} />
-        </Suspense>
+        {blocked ? (
+          <Alert color="yellow" data-testid="role-blocked" role="status">
+            {t("role.needs", {
+              role: methodAccess(blocked) === Access.ADMIN ? t("role.platformAdmin") : roleLabel(t, requiredRole(blocked)),
+            })}
+          </Alert>
+        ) : (
+          <Suspense fallback={<Loading />}>
+            <Outlet key={store?.storeId} />
+          </Suspense>
+        )}
       </AppShell.Main>
     </AppShell>
   );

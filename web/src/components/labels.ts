@@ -25,8 +25,9 @@ import type { DescEnum } from "@bufbuild/protobuf";
  * (PAYMENT_STATUS_PAID → PAID).
  */
 export function enumText(t: TFunction, schema: DescEnum, value: number | undefined): string {
+  if (value === undefined || value === 0) return "-";
   const v = schema.values.find((x) => x.number === value);
-  if (!v) return value === undefined ? "" : String(value);
+  if (!v) return String(value);
   return t(`enums.${schema.name}.${v.localName}`, { defaultValue: v.localName });
 }
 
