@@ -171,6 +171,9 @@ export const en: typeof ko = {
     noMatch: "Inside no rule ({{n}} rules checked).",
   },
   channels: {
+    edit: "Edit channel",
+    saved: "Saved.",
+    replaceSecrets: "Replace all the PG secrets",
     intro: "A channel is one contract with a PG. The default channel of each mode and purpose takes payments. PG secrets are write-only.",
     add: "Add channel",
     created: "Channel added.",
@@ -358,6 +361,9 @@ export const en: typeof ko = {
     rescheduled: "Rescheduled.",
   },
   deposits: {
+    bankCode: "Bank code",
+    addAccount: "Add account",
+    accountAdded: "Account added.",
     deposits: "Deposits",
     accounts: "Bank accounts",
     bank: "Bank",

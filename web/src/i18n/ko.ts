@@ -171,6 +171,9 @@ export const ko = {
     noMatch: "어느 규칙에도 들지 않습니다 (규칙 {{n}}개 확인).",
   },
   channels: {
+    edit: "채널 수정",
+    saved: "저장했습니다.",
+    replaceSecrets: "PG 비밀값을 모두 새로 입력해 바꾸기",
     intro: "채널은 PG 계약 하나입니다. 모드와 용도마다 기본 채널이 결제에 쓰입니다. PG 비밀값은 저장만 되고 다시 보여 주지 않습니다.",
     add: "채널 추가",
     created: "채널을 추가했습니다.",
@@ -358,6 +361,9 @@ export const ko = {
     rescheduled: "일정을 바꿨습니다.",
   },
   deposits: {
+    bankCode: "은행 코드",
+    addAccount: "계좌 추가",
+    accountAdded: "계좌를 추가했습니다.",
     deposits: "입금 내역",
     accounts: "입금 계좌",
     bank: "은행",

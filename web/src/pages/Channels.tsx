@@ -165,6 +165,91 @@ function CreateChannelModal({ opened, onClose }: { opened: boolean; onClose: () 
   );
 }
 
+function EditChannelModal({ channel, onClose }: { channel: Channel; onClose: () => void }) {
+  const { t } = useTranslation();
+  const [name, setName] = useState(channel.name);
+  const [merchantId, setMerchantId] = useState(channel.merchantId);
+  const [taxType, setTaxType] = useState(String(channel.taxType));
+  const [replace, setReplace] = useState(false);
+  const [secrets, setSecrets] = useState<Record<string, string>>({});
+  const fields = providerSecrets(channel.provider);
+  const { secrets: toSend, missing } = secretsToSend(channel.provider, secrets);
+  const save = useAction(
+    () => {
+      const paths: string[] = [];
+      if (name.trim() !== channel.name) paths.push("name");
+      if (merchantId.trim() !== channel.merchantId) paths.push("merchant_id");
+      if (Number(taxType) !== channel.taxType) paths.push("tax_type");
+      if (replace) paths.push("secrets");
+      return client(ChannelService).updateChannel({
+        id: channel.id,
+        name: name.trim(),
+        merchantId: merchantId.trim(),
+        taxType: Number(taxType),
+        secrets: replace ? toSend : {},
+        updateMask: { paths },
+      });
+    },
+    { invalidate: [["channels"]], success: t("channels.saved") },
+  );
+  return (
+    <Modal opened onClose={onClose} title={t("channels.edit")} size="lg" data-testid="channel-edit-modal">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (replace && missing.length > 0) return;
+          save.mutate(undefined, { onSuccess: onClose });
+        }}
+      >
+        <Stack>
+          <TextInput label={t("common.name")} required maxLength={100} value={name} onChange={(e) => setName(e.currentTarget.value)} data-testid="channel-edit-name" />
+          <TextInput
+            label={t("channels.merchantId")}
+            required
+            maxLength={100}
+            value={merchantId}
+            onChange={(e) => setMerchantId(e.currentTarget.value)}
+            data-testid="channel-edit-merchant-id"
+          />
+          <EnumSelect schema={TaxTypeSchema} label={t("channels.taxType")} value={taxType} onChange={setTaxType} testId="channel-edit-tax-type" />
+          {fields.length > 0 && (
+            <Checkbox
+              label={t("channels.replaceSecrets")}
+              checked={replace}
+              onChange={(e) => setReplace(e.currentTarget.checked)}
+              data-testid="channel-edit-replace-secrets"
+            />
+          )}
+          {replace &&
+            fields.map((f) => (
+              <PasswordInput
+                key={f.name}
+                label={f.name}
+                required={f.required}
+                autoComplete="off"
+                value={secrets[f.name] ?? ""}
+                onChange={(e) => {
+                  const v = e.currentTarget.value;
+                  setSecrets((s) => ({ ...s, [f.name]: v }));
+                }}
+                data-testid={`channel-edit-secret-${f.name}`}
+              />
+            ))}
+          <ErrorAlert error={save.error} testId="channel-edit-error" />
+          <Group justify="end">
+            <Button variant="default" onClick={onClose}>
+              {t("common.cancel")}
+            </Button>
+            <Button type="submit" loading={save.isPending} disabled={replace && missing.length > 0} data-testid="channel-edit-submit">
+              {t("common.save")}
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
 export default function ChannelsPage() {
   const { t } = useTranslation();
   const canCreate = useCan(ChannelService.method.createChannel);
@@ -173,6 +258,7 @@ export default function ChannelsPage() {
   const channels = useStoreQuery(["channels"], (storeId) => client(ChannelService).listChannels({ storeId, pageSize: 100 }));
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Channel>();
+  const [editing, setEditing] = useState<Channel>();
   const [showUrl, setShowUrl] = useState<Channel>();
   const makeDefault = useAction(
     (c: Channel) => client(ChannelService).updateChannel({ id: c.id, default: true, updateMask: { paths: ["default"] } }),
@@ -257,6 +343,11 @@ export default function ChannelsPage() {
                   <Button size="xs" variant="subtle" onClick={() => setShowUrl(c)} data-testid="channel-notification-url">
                     {t("channels.notificationUrl")}
                   </Button>
+                  {!c.archiveTime && (
+                    <Button size="xs" variant="light" disabled={!canUpdate} onClick={() => setEditing(c)} data-testid="channel-edit">
+                      {t("common.edit")}
+                    </Button>
+                  )}
                   {!c.default && !c.archiveTime && (
                     <Button
                       size="xs"
@@ -281,6 +372,7 @@ export default function ChannelsPage() {
         </DataTable>
       )}
       <CreateChannelModal opened={creating} onClose={() => setCreating(false)} />
+      {editing && <EditChannelModal channel={editing} onClose={() => setEditing(undefined)} />}
       <Modal opened={!!showUrl} onClose={() => setShowUrl(undefined)} title={t("channels.notificationUrl")} size="lg" data-testid="channel-url-modal">
         <Stack>
           <Text size="sm">{t("channels.notificationUrlHelp")}</Text>

@@ -10,6 +10,8 @@ import {
   DepositStatusSchema,
   DepositTypeSchema,
   MatchTypeSchema,
+  Mode,
+  ModeSchema,
   PaymentService,
 } from "@paymux/client";
 import type { Deposit } from "@paymux/client";
@@ -22,14 +24,68 @@ import { enumText } from "../components/labels";
 import { ModeBadge } from "./Keys";
 import { formatMoney } from "../lib/format";
 
+function AddAccount() {
+  const { t } = useTranslation();
+  const { storeId } = useConsole();
+  const [mode, setMode] = useState(String(Mode.TEST));
+  const [bank, setBank] = useState("");
+  const [number, setNumber] = useState("");
+  const [holder, setHolder] = useState("");
+  const [description, setDescription] = useState("");
+  const add = useAction(
+    () =>
+      client(DepositService).createBankAccount({
+        storeId,
+        mode: Number(mode),
+        bank: bank.trim(),
+        accountNumber: number.trim(),
+        holder: holder.trim(),
+        description: description.trim(),
+      }),
+    { invalidate: [["bank-accounts"]], success: t("deposits.accountAdded") },
+  );
+  return (
+    <Paper withBorder p="md">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          add.mutate(undefined, {
+            onSuccess: () => {
+              setBank("");
+              setNumber("");
+              setHolder("");
+              setDescription("");
+            },
+          });
+        }}
+      >
+        <Group align="end">
+          <EnumSelect schema={ModeSchema} label={t("common.mode")} value={mode} onChange={setMode} testId="bank-account-mode" />
+          <TextInput label={t("deposits.bankCode")} placeholder="004" required maxLength={3} value={bank} onChange={(e) => setBank(e.currentTarget.value)} data-testid="bank-account-bank" w={90} />
+          <TextInput label={t("payments.accountNumber")} required value={number} onChange={(e) => setNumber(e.currentTarget.value)} data-testid="bank-account-number" />
+          <TextInput label={t("payments.holder")} required value={holder} onChange={(e) => setHolder(e.currentTarget.value)} data-testid="bank-account-holder" />
+          <TextInput label={t("common.description")} value={description} onChange={(e) => setDescription(e.currentTarget.value)} data-testid="bank-account-description" />
+          <Button type="submit" loading={add.isPending} data-testid="bank-account-add">
+            {t("deposits.addAccount")}
+          </Button>
+        </Group>
+      </form>
+      <ErrorAlert error={add.error} testId="bank-account-add-error" />
+    </Paper>
+  );
+}
+
 function Accounts() {
   const { t } = useTranslation();
+  const canAdd = useCan(DepositService.method.createBankAccount);
   const list = useStoreQuery(["bank-accounts"], (storeId) =>
     client(DepositService).listBankAccounts({ storeId, includeArchived: true }),
   );
   if (list.isPending) return <Loading />;
   if (list.isError) return <ErrorAlert error={list.error} />;
   return (
+    <Stack>
+    {canAdd && <AddAccount />}
     <DataTable
       testId="bank-accounts-table"
       minWidth={700}
@@ -47,6 +103,7 @@ function Accounts() {
         </Table.Tr>
       ))}
     </DataTable>
+    </Stack>
   );
 }
 

@@ -13,6 +13,7 @@ import { expiringKeys } from "../lib/attention";
 function Panel({
   title,
   count,
+  more,
   link,
   linkLabel,
   testId,
@@ -20,6 +21,7 @@ function Panel({
 }: {
   title: string;
   count: number | undefined;
+  more?: boolean;
   link: string;
   linkLabel: string;
   testId: string;
@@ -33,7 +35,7 @@ function Panel({
         </Title>
         {count !== undefined && (
           <Badge color={count > 0 ? "red" : "green"} data-testid={`${testId}-count`}>
-            {count}
+            {more ? `${count}+` : count}
           </Badge>
         )}
       </Group>
@@ -60,8 +62,9 @@ function FailedDeliveries() {
   return (
     <Panel
       title={t("home.failedDeliveries")}
-      count={n === undefined ? undefined : n}
-      link="/webhooks/deliveries"
+      count={n}
+      more={!!q.data?.nextPageToken}
+      link="/webhooks/deliveries?status=failed"
       linkLabel={t("home.toDeliveries")}
       testId="home-failed-deliveries"
     >
@@ -92,6 +95,7 @@ function UnmatchedDeposits() {
     <Panel
       title={t("home.unmatchedDeposits")}
       count={n}
+      more={!!q.data?.nextPageToken}
       link="/deposits?status=unmatched"
       linkLabel={t("home.toDeposits")}
       testId="home-unmatched-deposits"

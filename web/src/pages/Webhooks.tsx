@@ -523,10 +523,11 @@ function Deliveries() {
   const { t } = useTranslation();
   const { storeId } = useConsole();
   const location = useLocation();
-  const initialEndpoint = new URLSearchParams(location.search).get("endpoint") ?? "";
+  const search = new URLSearchParams(location.search);
+  const initialEndpoint = search.get("endpoint") ?? "";
   const [filter, setFilter] = useState({
     endpoint: initialEndpoint,
-    status: "",
+    status: search.get("status") === "failed" ? String(WebhookDeliveryStatus.FAILED) : "",
     eventType: "",
     order: "",
     from: "",
