@@ -70,8 +70,9 @@ export function signOut(csrfToken: string): Promise<void> {
   return post<void>("/sign-out", {}, csrfToken);
 }
 
+/** getSetupLink reads a password link; the token goes in the body, never in a URL. */
 export function getSetupLink(token: string): Promise<SetupLink> {
-  return call<SetupLink>(`/setup?token=${encodeURIComponent(token)}`);
+  return post<SetupLink>("/setup/link", { token });
 }
 
 export function completeSetup(token: string, password: string, email?: string): Promise<CsrfAnswer> {

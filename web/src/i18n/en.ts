@@ -202,6 +202,7 @@ export const en: typeof ko = {
     },
   },
   payments: {
+    testApprovalHelp: "With client approval the window approves and the payment ends PAID. With server approval it waits for your server to call ConfirmPayment.",
     payment: "Payment",
     searchOrder: "Order number / name / customer",
     searchOrderPlaceholder: "order-1234",

@@ -202,6 +202,7 @@ export const ko = {
     },
   },
   payments: {
+    testApprovalHelp: "클라이언트 승인은 결제창에서 바로 승인되어 결제 완료가 됩니다. 서버 승인은 결제창 뒤에 가맹점 서버가 ConfirmPayment를 호출해야 완료됩니다.",
     payment: "결제",
     searchOrder: "주문번호 / 주문명 / 고객명",
     searchOrderPlaceholder: "order-1234",

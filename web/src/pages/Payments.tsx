@@ -5,6 +5,8 @@ import { Alert, Anchor, Button, Group, Modal, Paper, SimpleGrid, Stack, Table, T
 import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import {
+  ApprovalModel,
+  ApprovalModelSchema,
   ChannelPurpose,
   ChannelService,
   Mode,
@@ -36,6 +38,9 @@ function TestPaymentModal({ opened, onClose }: { opened: boolean; onClose: () =>
   const { storeId } = useConsole();
   const [orderName, setOrderName] = useState(() => t("payments.testOrderName"));
   const [amount, setAmount] = useState("1000");
+  // The window approves by itself (client approval), so the payment ends PAID
+  // with no server of the merchant's; server approval waits for ConfirmPayment.
+  const [approval, setApproval] = useState(String(ApprovalModel.CLIENT));
   const [checkoutUrl, setCheckoutUrl] = useState("");
   const [opener, setOpener] = useState<Window | null>(null);
   const parsed = parseAmount(amount);
@@ -56,6 +61,7 @@ function TestPaymentModal({ opened, onClose }: { opened: boolean; onClose: () =>
         orderName: orderName.trim(),
         amount: { total: parsed! },
         method: PayMethod.CARD,
+        approvalModel: Number(approval),
       });
       const url = r.window?.checkoutUrl ?? "";
       setCheckoutUrl(url);
@@ -108,6 +114,16 @@ function TestPaymentModal({ opened, onClose }: { opened: boolean; onClose: () =>
             rightSection={<Text size="sm">{t("payments.won")}</Text>}
             data-testid="payment-test-amount"
           />
+          <EnumSelect
+            schema={ApprovalModelSchema}
+            label={t("keys.approvalModel")}
+            value={approval}
+            onChange={setApproval}
+            testId="payment-test-approval-model"
+          />
+          <Text size="xs" c="dimmed">
+            {t("payments.testApprovalHelp")}
+          </Text>
           <ErrorAlert error={create.error} testId="payment-test-error" />
           {checkoutUrl && (
             <Alert color="green" data-testid="payment-test-result">
