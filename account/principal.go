@@ -50,12 +50,12 @@ type Principal struct {
 }
 
 // StoreID is the principal's own store: a key's, or the store a console
-// user acts on ("" for the administrator).
+// user acts on ("" for the administrator's token).
 func (p Principal) StoreID() string {
 	switch {
 	case p.Key != nil:
 		return p.Key.StoreID
-	case p.User != nil && !p.Admin:
+	case p.User != nil:
 		return p.User.StoreID
 	}
 	return ""
@@ -106,6 +106,9 @@ type User struct {
 	// RoleOwner on every store.
 	StoreID string
 	Role    Role
+	// TestOnly is set on a change made by a user below ADMIN: like a TEST
+	// key, it reaches TEST money, channels and endpoints only.
+	TestOnly bool
 }
 
 // Key is what authentication knows of a key and its store, held in memory

@@ -350,3 +350,112 @@ func TestMembers(t *testing.T) {
 		}
 	})
 }
+
+// TestSignInGuessesAtOnce: of many guesses sent at once, no more than the
+// lock-out allows are ever checked.
+func TestSignInGuessesAtOnce(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
+		f := newFixture(t, db)
+		email, password, _ := f.owner(t)
+		const guesses = 24
+		results := make(chan error, guesses+1)
+		var wg sync.WaitGroup
+		for i := range guesses + 1 {
+			wg.Go(func() {
+				pw := "wrong password"
+				if i == guesses/2 {
+					pw = password
+				}
+				_, _, err := f.svc.SignIn(f.ctx, email, pw, netip.Addr{})
+				results <- err
+			})
+		}
+		wg.Wait()
+		close(results)
+		checked := 0
+		for err := range results {
+			var locked *console.LockedError
+			switch {
+			case err == nil, errors.Is(err, console.ErrSignInFailed):
+				checked++
+			case errors.As(err, &locked):
+			default:
+				t.Fatalf("sign-in: %v", err)
+			}
+		}
+		if checked > testConfig.MaxFailedSignIns {
+			t.Fatalf("%d of %d guesses were checked; the lock-out allows %d", checked, guesses+1, testConfig.MaxFailedSignIns)
+		}
+	})
+}
+
+// TestInviteLinks: a link goes only to the store that first invited a user
+// who has not come yet, and dies with the user's last role.
+func TestInviteLinks(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
+		f := newFixture(t, db)
+		f.owner(t)
+		byB, err := f.svc.Invite(f.ctx, f.storeB, "carol@example.com", account.RoleOwner)
+		if err != nil || byB.SetupToken == "" {
+			t.Fatalf("invite by B: %+v %v", byB, err)
+		}
+		byA, err := f.svc.Invite(f.ctx, f.storeA, "carol@example.com", account.RoleViewer)
+		if err != nil || byA.SetupToken != "" {
+			t.Fatalf("store A got a link for B's invitee: %+v %v", byA, err)
+		}
+		if _, err := f.svc.Link(f.ctx, byB.SetupToken); err != nil {
+			t.Fatalf("B's link died: %v", err)
+		}
+		// Removed from both stores before coming, carol's link opens nothing.
+		if err := f.svc.Remove(f.ctx, f.storeA, byA.Member.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Remove(f.ctx, f.storeB, byB.Member.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.svc.UseLink(f.ctx, byB.SetupToken, "", "carol password 1", netip.Addr{}); reasonOf(err) != apierr.ReasonNotFound {
+			t.Fatalf("the link of a user with no role left: %v", err)
+		}
+		// An OWNER who never came does not keep a store: the last active
+		// owner stays.
+		pending, err := f.svc.Invite(f.ctx, f.storeA, "pending@example.com", account.RoleOwner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members, _ := f.svc.Members(f.ctx, f.storeA)
+		for _, m := range members {
+			if m.User.ID != pending.Member.User.ID {
+				if err := f.svc.Remove(f.ctx, f.storeA, m.User.ID); reasonOf(err) != apierr.ReasonLastOwner {
+					t.Fatalf("remove the last active owner beside a pending one: %v", err)
+				}
+			}
+		}
+	})
+}
+
+// TestFirstOwnerLinkOnce: replicas starting at once print one link.
+func TestFirstOwnerLinkOnce(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
+		f := newFixture(t, db)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		made := 0
+		for range 5 {
+			wg.Go(func() {
+				_, ok, err := f.svc.FirstOwnerLink(f.ctx)
+				if err != nil {
+					t.Errorf("first owner link: %v", err)
+				}
+				if ok {
+					mu.Lock()
+					made++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if made != 1 {
+			t.Fatalf("%d first-owner links made at once", made)
+		}
+	})
+}

@@ -18,7 +18,7 @@ import (
 //	POST /console/auth/sign-in   {"email","password"} → {"csrfToken"} and the cookie
 //	GET  /console/auth/session   → {"csrfToken"} while the cookie's session lives
 //	POST /console/auth/sign-out  (X-CSRF-Token) → 204, the cookie cleared
-//	GET  /console/auth/setup?token=T → {"email","expiresAt"} of a password link
+//	POST /console/auth/setup/link {"token"} → {"email","expiresAt"} of a password link
 //	POST /console/auth/setup     {"token","email","password"} → {"csrfToken"} and the cookie
 //
 // Errors are {"code","message"} with 400, 401, 403, 404, 423 or 500. A POST
@@ -30,7 +30,7 @@ func (s *Service) Handler(clientIP func(*http.Request) netip.Addr) http.Handler 
 	mux.HandleFunc("POST /console/auth/sign-in", h.signIn)
 	mux.HandleFunc("GET /console/auth/session", h.session)
 	mux.HandleFunc("POST /console/auth/sign-out", h.signOut)
-	mux.HandleFunc("GET /console/auth/setup", h.link)
+	mux.HandleFunc("POST /console/auth/setup/link", h.link)
 	mux.HandleFunc("POST /console/auth/setup", h.useLink)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -93,6 +93,7 @@ func (h *authHandler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.endOldSession(r)
 	h.startSession(w, r, token, expiry)
 }
 
@@ -134,8 +135,14 @@ func (h *authHandler) signOut(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// link reads a password link. The token comes in a body, never in a URL,
+// where proxies and access logs would keep it.
 func (h *authHandler) link(w http.ResponseWriter, r *http.Request) {
-	link, err := h.s.Link(r.Context(), r.URL.Query().Get("token"))
+	var c credentials
+	if !readJSON(w, r, &c) {
+		return
+	}
+	link, err := h.s.Link(r.Context(), c.Token)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -153,7 +160,18 @@ func (h *authHandler) useLink(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.endOldSession(r)
 	h.startSession(w, r, token, expiry)
+}
+
+// endOldSession ends the session a browser signing in again still holds,
+// so no session outlives the sign-in that replaced it.
+func (h *authHandler) endOldSession(r *http.Request) {
+	if c, err := r.Cookie(CookieName); err == nil {
+		if err := h.s.SignOut(r.Context(), c.Value); err != nil {
+			h.s.log.WarnContext(r.Context(), "console: end the replaced session", "error", err)
+		}
+	}
 }
 
 // fail answers err: the sign-in refusals and apierr errors as they are,

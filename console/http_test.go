@@ -55,11 +55,11 @@ func TestAuthHandler(t *testing.T) {
 		return res, out
 	}
 
-	res, body := send("GET", "/console/auth/setup?token="+link, "")
+	res, body := send("POST", "/console/auth/setup/link", `{"token":"`+link+`"}`)
 	if res.StatusCode != 200 || body["email"] != "" {
 		t.Fatalf("link: %d %v", res.StatusCode, body)
 	}
-	if res, _ := send("GET", "/console/auth/setup?token=cst_nope", ""); res.StatusCode != 404 {
+	if res, _ := send("POST", "/console/auth/setup/link", `{"token":"cst_nope"}`); res.StatusCode != 404 {
 		t.Fatalf("unknown link: %d", res.StatusCode)
 	}
 	res, body = send("POST", "/console/auth/setup", `{"token":"`+link+`","email":"owner@example.com","password":"owner password 1"}`, "Origin", origin)

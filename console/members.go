@@ -159,8 +159,16 @@ func (s *Service) Invite(ctx context.Context, storeID, email string, role accoun
 			SetRole(consolemembership.Role(role.String())).Exec(ctx); err != nil {
 			return fmt.Errorf("give role: %w", err)
 		}
-		if u.PasswordHash != "" {
+		if u.PasswordHash != "" || u.PlatformAdmin {
 			return nil
+		}
+		// A user who has not come yet gets a new link only from the store
+		// that first invited them: a link from here would let this store's
+		// owner set the password of someone another store is waiting for.
+		elsewhere, err := tx.ConsoleMembership.Query().
+			Where(consolemembership.UserID(u.ID), consolemembership.StoreIDNEQ(storeID)).Exist(ctx)
+		if err != nil || elsewhere {
+			return err
 		}
 		if _, err := tx.ConsoleSetupToken.Delete().
 			Where(consolesetuptoken.UserID(u.ID), consolesetuptoken.UsedAtIsNil()).Exec(ctx); err != nil {
@@ -211,8 +219,28 @@ func (s *Service) SetRole(ctx context.Context, storeID, userID string, role acco
 func (s *Service) Remove(ctx context.Context, storeID, userID string) error {
 	ctx = tenant.System(ctx)
 	return s.changeMembership(ctx, storeID, userID, true, func(tx *ent.Tx, m *ent.ConsoleMembership) error {
-		return tx.ConsoleMembership.DeleteOne(m).Exec(ctx)
+		if err := tx.ConsoleMembership.DeleteOne(m).Exec(ctx); err != nil {
+			return err
+		}
+		return dropIfNeverCame(ctx, tx, userID)
 	})
+}
+
+// dropIfNeverCame deletes a user who never set a password and has no role
+// left, with their links: a link sent to the wrong person must not open an
+// account once its roles are gone.
+func dropIfNeverCame(ctx context.Context, tx *ent.Tx, userID string) error {
+	u, err := tx.ConsoleUser.Get(ctx, userID)
+	if err != nil || u.PasswordHash != "" || u.PlatformAdmin {
+		return err
+	}
+	if roles, err := tx.ConsoleMembership.Query().Where(consolemembership.UserID(userID)).Exist(ctx); err != nil || roles {
+		return err
+	}
+	if _, err := tx.ConsoleSetupToken.Delete().Where(consolesetuptoken.UserID(userID)).Exec(ctx); err != nil {
+		return err
+	}
+	return tx.ConsoleUser.DeleteOneID(userID).Exec(ctx)
 }
 
 // changeMembership runs change on userID's membership of storeID, refusing
@@ -233,13 +261,25 @@ func (s *Service) changeMembership(ctx context.Context, storeID, userID string, 
 		if err != nil {
 			return fmt.Errorf("find role: %w", err)
 		}
-		if dropsOwner && m.Role == consolemembership.RoleOWNER {
-			owners, err := tx.ConsoleMembership.Query().
-				Where(consolemembership.StoreID(storeID), consolemembership.RoleEQ(consolemembership.RoleOWNER)).Count(ctx)
+		changed, err := tx.ConsoleUser.Get(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("find console user: %w", err)
+		}
+		if dropsOwner && m.Role == consolemembership.RoleOWNER && changed.PasswordHash != "" {
+			// Another OWNER who has set their password must remain: one
+			// whose link may expire unused does not keep the store.
+			others, err := tx.ConsoleMembership.Query().
+				Where(consolemembership.StoreID(storeID), consolemembership.RoleEQ(consolemembership.RoleOWNER),
+					consolemembership.UserIDNEQ(userID)).
+				Select(consolemembership.FieldUserID).Strings(ctx)
+			if err != nil {
+				return fmt.Errorf("find owners: %w", err)
+			}
+			active, err := tx.ConsoleUser.Query().Where(consoleuser.IDIn(others...), consoleuser.PasswordHashNEQ("")).Count(ctx)
 			if err != nil {
 				return fmt.Errorf("count owners: %w", err)
 			}
-			if owners <= 1 {
+			if active == 0 {
 				return apierr.New(apierr.CodeFailedPrecondition, apierr.ReasonLastOwner,
 					"store %s must keep an OWNER: make someone else OWNER first", storeID)
 			}

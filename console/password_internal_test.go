@@ -36,8 +36,8 @@ func TestPasswordHash(t *testing.T) {
 	}
 }
 
-// FuzzPasswordMatches: a stored hash in any shape never panics and never
-// matches a password it was not made from.
+// FuzzPasswordMatches: a stored hash in any shape is refused or checked,
+// never a panic, and nothing but an argon2id hash ever matches.
 func FuzzPasswordMatches(f *testing.F) {
 	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaA", "pw")
 	f.Add("$argon2id$v=19$m=1,t=1,p=1$$", "")

@@ -13,10 +13,12 @@ import (
 
 	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/database"
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/consolemembership"
 	"github.com/paymux/paymux/ent/consolesession"
 	"github.com/paymux/paymux/ent/consoleuser"
+	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/store"
 	"github.com/paymux/paymux/secrets"
 	"github.com/paymux/paymux/tenant"
@@ -70,6 +72,7 @@ type Deps struct {
 
 // Service is the console's users, roles, sessions and links.
 type Service struct {
+	locks   database.KeyLocks
 	cfg     Config
 	db      *ent.Client
 	keyring *secrets.Keyring
@@ -112,6 +115,11 @@ func (e *LockedError) Error() string {
 // SignIn checks email and password and opens a session, returning its
 // token (for the cookie) and when it ends at the latest. Wrong passwords
 // count towards the lock-out; a success resets the count.
+//
+// Each attempt is reserved in the database before its password is hashed,
+// and only while the user is not locked and has attempts left: of any
+// number of guesses sent at once, at most console.max_failed_sign_ins are
+// ever checked before the lock-out.
 func (s *Service) SignIn(ctx context.Context, email, password string, ip netip.Addr) (token string, expiry time.Time, err error) {
 	ctx = tenant.System(ctx)
 	email = normaliseEmail(email)
@@ -124,14 +132,36 @@ func (s *Service) SignIn(ctx context.Context, email, password string, ip netip.A
 		return "", time.Time{}, fmt.Errorf("find console user: %w", err)
 	}
 	now := s.clock()
-	if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
-		return "", time.Time{}, &LockedError{Until: *u.LockedUntil}
+	n, err := s.db.ConsoleUser.Update().
+		Where(consoleuser.ID(u.ID), notLocked(now), consoleuser.FailedSignInsLT(s.cfg.MaxFailedSignIns)).
+		AddFailedSignIns(1).Save(ctx)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("count sign-in attempt of %s: %w", u.ID, err)
+	}
+	if n == 0 { // locked, or the attempts in flight took what was left
+		passwordMatches(dummyHash(), password)
+		return "", time.Time{}, s.lock(ctx, u.ID, now)
 	}
 	if !passwordMatches(u.PasswordHash, password) {
-		return "", time.Time{}, s.failedSignIn(ctx, u, now, ip)
+		failures, err := s.db.ConsoleUser.Query().Where(consoleuser.ID(u.ID)).Select(consoleuser.FieldFailedSignIns).Int(ctx)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("read failed sign-ins of %s: %w", u.ID, err)
+		}
+		s.log.InfoContext(ctx, "console sign-in failed", "user_id", u.ID, "client_ip", ipString(ip), "failures", failures)
+		if failures >= s.cfg.MaxFailedSignIns {
+			return "", time.Time{}, s.lock(ctx, u.ID, now)
+		}
+		return "", time.Time{}, ErrSignInFailed
 	}
-	if err := u.Update().SetFailedSignIns(0).ClearLockedUntil().SetLastSignInAt(now).Exec(ctx); err != nil {
+	// A guess that failed meanwhile may have locked the user: then even the
+	// right password waits for the lock-out to end.
+	n, err = s.db.ConsoleUser.Update().Where(consoleuser.ID(u.ID), notLocked(now)).
+		SetFailedSignIns(0).SetLastSignInAt(now).Save(ctx)
+	if err != nil {
 		return "", time.Time{}, fmt.Errorf("record sign-in of %s: %w", u.ID, err)
+	}
+	if n == 0 {
+		return "", time.Time{}, s.lock(ctx, u.ID, now)
 	}
 	token, expiry, err = s.openSession(ctx, u.ID, ip)
 	if err != nil {
@@ -141,27 +171,30 @@ func (s *Service) SignIn(ctx context.Context, email, password string, ip netip.A
 	return token, expiry, nil
 }
 
-// failedSignIn counts a wrong password, locking the user at the limit. The
-// count is raised in the database (not read-modify-write) so concurrent
-// guesses all count.
-func (s *Service) failedSignIn(ctx context.Context, u *ent.ConsoleUser, now time.Time, ip netip.Addr) error {
-	if err := s.db.ConsoleUser.UpdateOneID(u.ID).AddFailedSignIns(1).Exec(ctx); err != nil {
-		return fmt.Errorf("count failed sign-in of %s: %w", u.ID, err)
-	}
-	n, err := s.db.ConsoleUser.Query().Where(consoleuser.ID(u.ID)).Select(consoleuser.FieldFailedSignIns).Int(ctx)
+func notLocked(now time.Time) predicate.ConsoleUser {
+	return consoleuser.Or(consoleuser.LockedUntilIsNil(), consoleuser.LockedUntilLTE(now))
+}
+
+// lock locks the user out from now, unless they are locked already, and
+// answers with the time the lock ends.
+func (s *Service) lock(ctx context.Context, userID string, now time.Time) error {
+	until := now.Add(s.cfg.Lockout)
+	n, err := s.db.ConsoleUser.Update().Where(consoleuser.ID(userID), notLocked(now)).
+		SetFailedSignIns(0).SetLockedUntil(until).Save(ctx)
 	if err != nil {
-		return fmt.Errorf("read failed sign-ins of %s: %w", u.ID, err)
+		return fmt.Errorf("lock console user %s: %w", userID, err)
 	}
-	s.log.InfoContext(ctx, "console sign-in failed", "user_id", u.ID, "client_ip", ipString(ip), "failures", n)
-	if n < s.cfg.MaxFailedSignIns {
+	if n == 1 {
+		s.log.WarnContext(ctx, "console user locked out", "user_id", userID, "until", until)
+	}
+	u, err := s.db.ConsoleUser.Get(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("read lock of %s: %w", userID, err)
+	}
+	if u.LockedUntil == nil {
 		return ErrSignInFailed
 	}
-	until := now.Add(s.cfg.Lockout)
-	if err := s.db.ConsoleUser.UpdateOneID(u.ID).SetFailedSignIns(0).SetLockedUntil(until).Exec(ctx); err != nil {
-		return fmt.Errorf("lock console user %s: %w", u.ID, err)
-	}
-	s.log.WarnContext(ctx, "console user locked out", "user_id", u.ID, "until", until)
-	return &LockedError{Until: until}
+	return &LockedError{Until: *u.LockedUntil}
 }
 
 func (s *Service) openSession(ctx context.Context, userID string, ip netip.Addr) (string, time.Time, error) {

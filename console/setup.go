@@ -31,6 +31,9 @@ const SetupPath = "/console/setup#token="
 func (s *Service) FirstOwnerLink(ctx context.Context) (token string, ok bool, err error) {
 	ctx = tenant.System(ctx)
 	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
+		if err := s.locks.Lock(ctx, tx, firstOwnerLock); err != nil {
+			return err
+		}
 		exists, err := tx.ConsoleUser.Query().Exist(ctx)
 		if err != nil || exists {
 			return err
@@ -119,18 +122,46 @@ func (s *Service) liveLink(ctx context.Context, q *ent.ConsoleSetupTokenClient, 
 // UseLink sets a password with a one-time link and signs the user in. The
 // first owner's link creates the first user, with email, as the platform
 // administrator and the OWNER of the oldest store; an invited user's sets
-// their password (email is ignored). The link works once.
+// their password (email is ignored) while they still have a role. The link
+// works once. The password is hashed before the transaction, so no write
+// waits on it.
 func (s *Service) UseLink(ctx context.Context, token, email, password string, ip netip.Addr) (sessionToken string, expiry time.Time, err error) {
 	ctx = tenant.System(ctx)
+	link, err := s.liveLink(ctx, s.db.ConsoleSetupToken, token)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if link.UserID == "" {
+		if email, err = checkEmail(email); err != nil {
+			return "", time.Time{}, err
+		}
+	} else {
+		u, err := s.db.ConsoleUser.Get(ctx, link.UserID)
+		if ent.IsNotFound(err) {
+			return "", time.Time{}, errLinkInvalid
+		}
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("find invited user: %w", err)
+		}
+		email = u.Email
+	}
+	if msg := checkPassword(password, email); msg != "" {
+		return "", time.Time{}, apierr.InvalidField("password", "%s", msg)
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return "", time.Time{}, err
+	}
 	var userID string
 	err = database.InTx(ctx, s.db, func(tx *ent.Tx) error {
-		row, err := s.liveLink(ctx, tx.ConsoleSetupToken, token)
-		if err != nil {
-			return err
+		if link.UserID == "" {
+			if err := s.locks.Lock(ctx, tx, firstOwnerLock); err != nil {
+				return err
+			}
 		}
 		// Claim the link first: of two uses at once, one changes the row.
 		n, err := tx.ConsoleSetupToken.Update().
-			Where(consolesetuptoken.ID(row.ID), consolesetuptoken.UsedAtIsNil()).
+			Where(consolesetuptoken.ID(link.ID), consolesetuptoken.UsedAtIsNil(), consolesetuptoken.ExpiresAtGT(s.clock())).
 			SetUsedAt(s.clock()).Save(ctx)
 		if err != nil {
 			return fmt.Errorf("use password link: %w", err)
@@ -138,23 +169,23 @@ func (s *Service) UseLink(ctx context.Context, token, email, password string, ip
 		if n == 0 {
 			return errLinkInvalid
 		}
-		if row.UserID == "" {
-			userID, err = s.createFirstOwner(ctx, tx, email, password)
+		if link.UserID == "" {
+			userID, err = s.createFirstOwner(ctx, tx, email, hash)
 			return err
 		}
-		u, err := tx.ConsoleUser.Get(ctx, row.UserID)
+		u, err := tx.ConsoleUser.Get(ctx, link.UserID)
 		if ent.IsNotFound(err) {
 			return errLinkInvalid
 		}
 		if err != nil {
 			return fmt.Errorf("find invited user: %w", err)
 		}
-		if msg := checkPassword(password, u.Email); msg != "" {
-			return apierr.InvalidField("password", "%s", msg)
-		}
-		hash, err := hashPassword(password)
+		roles, err := tx.ConsoleMembership.Query().Where(consolemembership.UserID(u.ID)).Exist(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("find roles of invited user: %w", err)
+		}
+		if !roles && !u.PlatformAdmin {
+			return errLinkInvalid // their roles were taken away before they came
 		}
 		userID = u.ID
 		return u.Update().SetPasswordHash(hash).SetFailedSignIns(0).ClearLockedUntil().SetLastSignInAt(s.clock()).Exec(ctx)
@@ -166,23 +197,16 @@ func (s *Service) UseLink(ctx context.Context, token, email, password string, ip
 	return s.openSession(ctx, userID, ip)
 }
 
-func (s *Service) createFirstOwner(ctx context.Context, tx *ent.Tx, email, password string) (string, error) {
-	email, err := checkEmail(email)
-	if err != nil {
-		return "", err
-	}
-	if msg := checkPassword(password, email); msg != "" {
-		return "", apierr.InvalidField("password", "%s", msg)
-	}
+// firstOwnerLock serialises the making and the use of first-owner links
+// across replicas, so that there is only ever one first owner.
+const firstOwnerLock = "console:first-owner"
+
+func (s *Service) createFirstOwner(ctx context.Context, tx *ent.Tx, email, hash string) (string, error) {
 	if exists, err := tx.ConsoleUser.Query().Exist(ctx); err != nil || exists {
 		if err != nil {
 			return "", fmt.Errorf("count console users: %w", err)
 		}
 		return "", errLinkInvalid // someone else became the first owner
-	}
-	hash, err := hashPassword(password)
-	if err != nil {
-		return "", err
 	}
 	u, err := tx.ConsoleUser.Create().SetEmail(email).SetPasswordHash(hash).SetPlatformAdmin(true).
 		SetLastSignInAt(s.clock()).Save(ctx)

@@ -249,7 +249,7 @@ func (s *Server) authenticateCall(next connect.UnaryFunc) connect.UnaryFunc {
 		var p account.Principal
 		var err error
 		if token := s.consoleToken(req.Header()); token != "" {
-			p, err = s.consoleCall(ctx, req.Header(), token, rule)
+			p, err = s.consoleCall(ctx, req.Header(), token, rule, s.mutating[req.Spec().Procedure])
 			if err != nil && p.User != nil {
 				callFrom(ctx).Principal = p // refused for its role: logged in its store
 			}
@@ -284,8 +284,10 @@ func (s *Server) consoleToken(h http.Header) string {
 // session, its CSRF token and the user's role in the store the call names
 // (Paymux-Store), which must be at least the method's console role. A
 // platform administrator acts as the administrator; a store method still
-// acts on the store named.
-func (s *Server) consoleCall(ctx context.Context, h http.Header, token string, rule methodRule) (account.Principal, error) {
+// acts on the store named. A change made by a user below ADMIN reaches TEST
+// money only, as a TEST key's does: a developer takes test payments and
+// manages test endpoints, and cannot charge, confirm or reroute live ones.
+func (s *Server) consoleCall(ctx context.Context, h http.Header, token string, rule methodRule, mutating bool) (account.Principal, error) {
 	storeID := h.Get(console.StoreHeader)
 	switch rule.access {
 	case account.AccessKeyBasic:
@@ -301,6 +303,9 @@ func (s *Server) consoleCall(ctx context.Context, h http.Header, token string, r
 	if rule.access == account.AccessAdmin && !p.Admin {
 		return account.Principal{}, adminOnlyError()
 	}
+	if !p.Admin && p.User != nil && p.User.Role < account.RoleAdmin && mutating {
+		p.User.TestOnly = true
+	}
 	return p, nil
 }
 
@@ -312,12 +317,12 @@ func adminOnlyError() error {
 // platform administrator signed in to the console is narrowed to the store
 // the console names, as the admin token is by a request's store_id.
 func viewerOf(p account.Principal) tenant.Viewer {
-	v := tenant.Viewer{StoreID: p.StoreID(), Admin: p.Admin}
+	v := tenant.Viewer{StoreID: p.StoreID(), Admin: p.Admin} // an admin's console session: the store it names
 	if p.Key != nil {
 		v.KeyID, v.KeyMode = p.Key.ID, string(p.Key.Mode)
 	}
-	if p.Admin && p.User != nil {
-		v.StoreID = p.User.StoreID
+	if p.User != nil && p.User.TestOnly {
+		v.KeyMode = "TEST"
 	}
 	return v
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/paymux/paymux/account"
 	"github.com/paymux/paymux/apierr"
+	"github.com/paymux/paymux/config"
 	"github.com/paymux/paymux/console"
 	"github.com/paymux/paymux/ent"
 	paymuxv1 "github.com/paymux/paymux/gen/paymux/v1"
@@ -131,5 +132,49 @@ func TestConsoleRoles(t *testing.T) {
 				t.Fatalf("session: %v", res)
 			}
 		})
+	})
+}
+
+// TestConsoleChangesBelowAdminAreTest: a change made by a console user
+// below ADMIN reaches TEST endpoints only, as a TEST key's does; and an
+// Idempotency-Key is the user's own, in their store.
+func TestConsoleChangesBelowAdminAreTest(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *ent.Client) {
+		ts := startServer(t, db, func(c *config.Config) { c.Webhooks.AllowPrivate = true })
+		storeA := ts.First.StoreID
+		admin := headers("Authorization", ts.adminAuth())
+		live := mustOK[*paymuxv1.CreateWebhookEndpointResponse](t, callConnect(t, ts, createWebhookEndpoint(&paymuxv1.CreateWebhookEndpointRequest{
+			StoreId: storeA, Url: "http://127.0.0.1:9/live", Mode: paymuxv1.Mode_MODE_LIVE}), admin)).GetEndpoint()
+		dev := consoleSession(t, ts, consoleMember(t, ts, storeA, "dev@example.com", account.RoleDeveloper), storeA)
+		wantError(t, callConnect(t, ts, createWebhookEndpoint(&paymuxv1.CreateWebhookEndpointRequest{
+			Url: "http://127.0.0.1:9/x", Mode: paymuxv1.Mode_MODE_LIVE}), dev), connect.CodePermissionDenied, apierr.ReasonKeyModeNotAllowed)
+		if got := callConnect(t, ts, rotateWebhookSecret(&paymuxv1.RotateWebhookSecretRequest{Id: live.GetId()}), dev); got.code == 0 {
+			t.Fatalf("a developer rotated a LIVE endpoint's secret: %v", got)
+		}
+		mustOK[*paymuxv1.CreateWebhookEndpointResponse](t, callConnect(t, ts, createWebhookEndpoint(&paymuxv1.CreateWebhookEndpointRequest{
+			Url: "http://127.0.0.1:9/test"}), dev))
+		// Reading is not a change: the developer still sees the LIVE endpoint.
+		eps := mustOK[*paymuxv1.ListWebhookEndpointsResponse](t, callConnect(t, ts,
+			newRPC[paymuxv1.ListWebhookEndpointsRequest, paymuxv1.ListWebhookEndpointsResponse]("/paymux.v1.WebhookService/ListWebhookEndpoints", http.MethodGet, "/v1/webhook-endpoints", &paymuxv1.ListWebhookEndpointsRequest{}), dev))
+		if len(eps.GetEndpoints()) != 2 {
+			t.Fatalf("a developer lists %d endpoints, want the LIVE and the TEST one", len(eps.GetEndpoints()))
+		}
+
+		// The same Idempotency-Key in two stores makes two keys.
+		storeB := mustOK[*paymuxv1.CreateStoreResponse](t, callConnect(t, ts, createStore(&paymuxv1.CreateStoreRequest{Name: "B"}), admin)).GetStore().GetId()
+		adminA := consoleSession(t, ts, consoleMember(t, ts, storeA, "a@example.com", account.RoleAdmin), storeA)
+		adminB := consoleSession(t, ts, consoleMember(t, ts, storeB, "b@example.com", account.RoleAdmin), storeB)
+		adminA.Set("Idempotency-Key", "same-key")
+		adminB.Set("Idempotency-Key", "same-key")
+		req := keyRequest("", "k", paymuxv1.Mode_MODE_LIVE, paymuxv1.AuthMethod_AUTH_METHOD_BASIC)
+		a := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(req), adminA))
+		b := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(req), adminB))
+		if a.GetKey().GetId() == b.GetKey().GetId() || b.GetKey().GetStoreId() != storeB || a.GetSecretKey() == b.GetSecretKey() {
+			t.Fatalf("one Idempotency-Key answered two stores alike: %v / %v", a.GetKey(), b.GetKey())
+		}
+		again := mustOK[*paymuxv1.CreateKeyResponse](t, callConnect(t, ts, createKey(req), adminA))
+		if again.GetKey().GetId() != a.GetKey().GetId() {
+			t.Fatalf("a replay made another key: %s, %s", again.GetKey().GetId(), a.GetKey().GetId())
+		}
 	})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,9 +67,13 @@ func (s *Server) withIdempotency(next connect.UnaryFunc) connect.UnaryFunc {
 		// refuse LIVE changes; its approval model is a default): a call
 		// from a key of another mode or model is another request, so a
 		// TEST key is never answered what a LIVE key did.
+		// A console user's key is their own, in the store they act on.
 		scope, caller := "admin", "admin"
-		if p := callFrom(ctx).Principal; p.Key != nil {
+		switch p := callFrom(ctx).Principal; {
+		case p.Key != nil:
 			scope, caller = p.Key.StoreID, string(p.Key.Mode)+"/"+string(p.Key.ApprovalModel)
+		case p.User != nil:
+			scope, caller = cmp.Or(p.User.StoreID, "admin"), fmt.Sprintf("user/%s/%t", p.User.ID, p.User.TestOnly)
 		}
 		hash := s.idempotencyRequestHash(req.Spec().Procedure, caller, body)
 		sys := tenant.System(ctx)

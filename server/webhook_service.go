@@ -48,10 +48,7 @@ var billingEventTypes = []string{
 
 // testKeyCall reports a call made with a TEST key: it reaches the store's
 // TEST endpoints only, and their deliveries.
-func testKeyCall(ctx context.Context) bool {
-	k := callFrom(ctx).Principal.Key
-	return k != nil && k.Mode == apikey.ModeTEST
-}
+func testKeyCall(ctx context.Context) bool { return testKey(ctx) }
 
 func payMethodNames(in []paymuxv1.PayMethod) []string {
 	var out []string
