@@ -17,6 +17,20 @@ export default defineConfig({
     assetsDir: "assets",
     sourcemap: false,
     chunkSizeWarningLimit: 1024,
+    rolldownOptions: {
+      output: {
+        // Libraries in chunks of their own: they change less often than the
+        // console, so browsers keep them across releases.
+        codeSplitting: {
+          groups: [
+            { name: "react", test: /node_modules[\\/](react|react-dom|scheduler|react-router)[\\/]/ },
+            { name: "mantine", test: /node_modules[\\/]@mantine[\\/]/ },
+            { name: "protobuf", test: /node_modules[\\/](@bufbuild|@connectrpc)[\\/]/ },
+            { name: "client", test: /gen[\\/]ts[\\/]src[\\/]|@paymux[\\/]client[\\/]/ },
+          ],
+        },
+      },
+    },
   },
   server: {
     // `npm run dev` against a paymux serving on the default port.

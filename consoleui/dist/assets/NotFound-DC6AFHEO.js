@@ -1,1 +1,0 @@
-import{t as e}from"./Anchor-BGKIDzCL.js";import{Ct as t,In as n,Yt as r,d as i,kt as a,tn as o}from"./index-CHBFmVyE.js";var s=n();function c(){let{t:n}=t();return(0,s.jsxs)(r,{children:[(0,s.jsx)(i,{title:n(`notFound.title`)}),(0,s.jsx)(o,{children:n(`notFound.body`)}),(0,s.jsx)(e,{component:a,to:`/`,children:n(`nav.home`)})]})}export{c as default};
