@@ -1,7 +1,7 @@
 import { lazy } from "react";
 import { Button, Center, Stack } from "@mantine/core";
 import { useTranslation } from "react-i18next";
-import { Route, Routes, useLocation } from "react-router";
+import { Navigate, Route, Routes, useLocation } from "react-router";
 import { ConsoleProvider, useAuth, useConsoleSessionQuery } from "./api/session";
 import { ErrorAlert, Loading } from "./components/common";
 import { Layout } from "./components/Layout";
@@ -39,6 +39,7 @@ function SignedIn() {
   return (
     <ConsoleProvider session={q.data}>
       <Routes>
+        <Route path="sign-in" element={<Navigate to="/" replace />} />
         <Route element={<Layout />}>
           <Route index element={<HomePage />} />
           <Route path="keys" element={<KeysPage />} />

@@ -1,0 +1,1 @@
+import{D as e,E as t,l as n}from"./mantine-Co2wJpFK.js";import{A as r,c as i}from"./common-_2UFmcp1.js";import{f as a,n as o}from"./react-CvkMjhDf.js";var s=a();function c(){let{t:a}=r();return(0,s.jsxs)(n,{children:[(0,s.jsx)(i,{title:a(`notFound.title`)}),(0,s.jsx)(e,{children:a(`notFound.body`)}),(0,s.jsx)(t,{component:o,to:`/`,children:a(`nav.home`)})]})}export{c as default};
