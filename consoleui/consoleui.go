@@ -8,7 +8,9 @@ package consoleui
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"io/fs"
 	"net/http"
 	"path"
@@ -42,12 +44,14 @@ func Handler() http.Handler {
 	if err != nil {
 		panic("consoleui: dist/index.html is missing: run scripts/generate")
 	}
-	return &handler{files: sub, index: index}
+	sum := sha256.Sum256(index)
+	return &handler{files: sub, index: index, indexETag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 }
 
 type handler struct {
-	files fs.FS
-	index []byte
+	files     fs.FS
+	index     []byte
+	indexETag string
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -105,6 +109,8 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	// no-cache revalidates: an unchanged build answers 304.
+	hdr.Set("ETag", h.indexETag)
 	http.ServeContent(w, r, "index.html", time.Time{}, bytes.NewReader(h.index))
 }
 

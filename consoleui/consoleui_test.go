@@ -107,6 +107,23 @@ func TestSPARoutesGetIndexUncached(t *testing.T) {
 	}
 }
 
+func TestIndexRevalidates(t *testing.T) {
+	res := serve(t, "GET", "/console/keys")
+	etag := res.Header.Get("ETag")
+	if etag == "" {
+		t.Fatal("index.html has no ETag")
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/console/", consoleui.Handler())
+	req := httptest.NewRequest("GET", "/console/payments", nil)
+	req.Header.Set("If-None-Match", etag)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotModified {
+		t.Errorf("If-None-Match with the ETag: %d, want 304", rec.Code)
+	}
+}
+
 func TestIndexHasNoInlineScript(t *testing.T) {
 	b := body(t, serve(t, "GET", "/console/"))
 	for _, s := range strings.Split(b, "<script")[1:] {
