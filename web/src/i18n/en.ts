@@ -202,6 +202,10 @@ export const en: typeof ko = {
     },
   },
   payments: {
+    confirm: "Confirm (server approval)",
+    confirmBody: "Approves the authenticated payment for {{amount}}, as your server's ConfirmPayment call would.",
+    simulateDeposit: "Simulate deposit",
+    simulateDepositBody: "The sandbox bank deposits {{amount}} into this virtual account and sends its notification.",
     testApprovalHelp: "With client approval the window approves and the payment ends PAID. With server approval it waits for your server to call ConfirmPayment.",
     payment: "Payment",
     searchOrder: "Order number / name / customer",

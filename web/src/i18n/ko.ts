@@ -202,6 +202,10 @@ export const ko = {
     },
   },
   payments: {
+    confirm: "승인 (서버 승인)",
+    confirmBody: "결제창 인증을 마친 결제를 {{amount}}으로 승인합니다 (가맹점 서버의 ConfirmPayment 호출과 같습니다).",
+    simulateDeposit: "입금 시뮬레이션",
+    simulateDepositBody: "샌드박스 은행이 이 가상계좌에 {{amount}}을 입금하고 알림을 보냅니다.",
     testApprovalHelp: "클라이언트 승인은 결제창에서 바로 승인되어 결제 완료가 됩니다. 서버 승인은 결제창 뒤에 가맹점 서버가 ConfirmPayment를 호출해야 완료됩니다.",
     payment: "결제",
     searchOrder: "주문번호 / 주문명 / 고객명",

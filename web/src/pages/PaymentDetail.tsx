@@ -19,7 +19,12 @@ import {
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import {
+  ApprovalModel,
   CancellationStatusSchema,
+  Mode,
+  PaymentStatus,
+  Provider,
+  SandboxService,
   LogKindSchema,
   LogResult,
   LogService,
@@ -211,6 +216,64 @@ function Timeline({ paymentId }: { paymentId: string }) {
   );
 }
 
+/** TestActions play the merchant's server and the bank for TEST payments. */
+function TestActions({ payment }: { payment: Payment }) {
+  const { t } = useTranslation();
+  const lang = useLang();
+  const canConfirm = useCan(PaymentService.method.confirmPayment);
+  const canDeposit = useCan(SandboxService.method.simulateDeposit);
+  const [asking, setAsking] = useState<"confirm" | "deposit">();
+  const inv = { invalidate: [["payment", payment.id], ["payments"], ["timeline", payment.id]], success: t("common.done") };
+  const confirm = useAction(
+    () => client(PaymentService).confirmPayment({ id: payment.id, amount: payment.amounts?.total ?? 0n }),
+    inv,
+  );
+  const deposit = useAction(() => client(SandboxService).simulateDeposit({ paymentId: payment.id }), inv);
+  const showConfirm =
+    canConfirm && payment.status === PaymentStatus.READY && payment.approvalModel === ApprovalModel.SERVER;
+  const showDeposit =
+    canDeposit &&
+    payment.mode === Mode.TEST &&
+    payment.provider === Provider.SANDBOX &&
+    payment.status === PaymentStatus.VIRTUAL_ACCOUNT_ISSUED;
+  if (!showConfirm && !showDeposit) return null;
+  const action = asking === "deposit" ? deposit : confirm;
+  const amount = formatMoney(payment.amounts?.total ?? 0n, lang, payment.currency || "KRW");
+  return (
+    <>
+      {showConfirm && (
+        <Button variant="light" onClick={() => setAsking("confirm")} data-testid="payment-confirm">
+          {t("payments.confirm")}
+        </Button>
+      )}
+      {showDeposit && (
+        <Button variant="light" onClick={() => setAsking("deposit")} data-testid="payment-simulate-deposit">
+          {t("payments.simulateDeposit")}
+        </Button>
+      )}
+      <ConfirmModal
+        opened={!!asking}
+        danger={false}
+        title={asking === "deposit" ? t("payments.simulateDeposit") : t("payments.confirm")}
+        confirmLabel={asking === "deposit" ? t("payments.simulateDeposit") : t("payments.confirm")}
+        busy={action.isPending}
+        error={action.error}
+        onClose={() => {
+          setAsking(undefined);
+          confirm.reset();
+          deposit.reset();
+        }}
+        onConfirm={() => action.mutate(undefined, { onSuccess: () => setAsking(undefined) })}
+        testId={asking === "deposit" ? "payment-simulate-deposit-modal" : "payment-confirm-modal"}
+      >
+        <Text size="sm">
+          {asking === "deposit" ? t("payments.simulateDepositBody", { amount }) : t("payments.confirmBody", { amount })}
+        </Text>
+      </ConfirmModal>
+    </>
+  );
+}
+
 export default function PaymentDetailPage() {
   const { t } = useTranslation();
   const { id = "" } = useParams();
@@ -230,6 +293,7 @@ export default function PaymentDetailPage() {
         ← {t("nav.payments")}
       </Anchor>
       <PageHeader title={`${t("payments.payment")} ${p.merchantPaymentId}`}>
+        <TestActions payment={p} />
         {canCancel ? (
           <Button
             color="red"
