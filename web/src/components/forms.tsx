@@ -1,5 +1,6 @@
 // Form fields used across pages, all native elements so they work with the
 // keyboard, on phones and in browser tests.
+import { useEffect, useRef } from "react";
 import { NativeSelect, TextInput } from "@mantine/core";
 import type { DescEnum } from "@bufbuild/protobuf";
 import { useTranslation } from "react-i18next";
@@ -55,8 +56,21 @@ export function KSTInput({
   testId: string;
   required?: boolean;
 }) {
+  // A value set from outside React (a browser test setting .value and firing
+  // change) bypasses React's onChange; listen to the element itself too.
+  const ref = useRef<HTMLInputElement>(null);
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const on = () => latest.current(el.value);
+    el.addEventListener("change", on);
+    return () => el.removeEventListener("change", on);
+  }, []);
   return (
     <TextInput
+      ref={ref}
       type="datetime-local"
       label={label}
       value={value}
