@@ -1,6 +1,6 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { MantineProvider, createTheme } from "@mantine/core";
+import { Badge, MantineProvider, createTheme } from "@mantine/core";
 import { ModalsProvider } from "@mantine/modals";
 import { Notifications } from "@mantine/notifications";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
@@ -14,6 +14,9 @@ import { AuthProvider } from "./api/session";
 
 const theme = createTheme({
   primaryColor: "indigo",
+  // A badge (a status, a mode, a role) is read whole: it never shrinks into
+  // an ellipsis in a narrow table column.
+  components: { Badge: Badge.extend({ styles: { root: { minWidth: "max-content" } } }) },
   fontFamily:
     "-apple-system, BlinkMacSystemFont, 'Apple SD Gothic Neo', 'Pretendard', 'Noto Sans KR', 'Malgun Gothic', 'Segoe UI', Roboto, sans-serif",
 });

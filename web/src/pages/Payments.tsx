@@ -54,10 +54,14 @@ function TestPaymentModal({ opened, onClose }: { opened: boolean; onClose: () =>
       });
       const ch = chs.channels.find((c) => c.default && !c.archiveTime);
       if (!ch) throw new Error(t("payments.noTestChannel"));
+      const orderId = testOrderId();
       const r = await client(PaymentService).createPayment({
         storeId,
         channelId: ch.id,
-        merchantPaymentId: testOrderId(),
+        merchantPaymentId: orderId,
+        // The window sends the buyer back here, to the payment found by its
+        // order number.
+        returnUrl: `${window.location.origin}/console/payments?q=${encodeURIComponent(orderId)}`,
         orderName: orderName.trim(),
         amount: { total: parsed! },
         method: PayMethod.CARD,
