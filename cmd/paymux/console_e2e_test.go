@@ -40,6 +40,7 @@ type consoleBrowser struct {
 	tab     context.Context
 	base    string
 	logs    func() []string
+	prefix  string // of screenshot names
 	mu      sync.Mutex
 	dialogs []string
 }
@@ -167,7 +168,7 @@ func (b *consoleBrowser) screenshot(name string) {
 		return
 	}
 	if err := os.MkdirAll(dir, 0o755); err == nil {
-		_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+		_ = os.WriteFile(filepath.Join(dir, b.prefix+name+".png"), png, 0o644)
 	}
 }
 
@@ -224,6 +225,23 @@ func apiCall(t *testing.T, s *serveProc, auth func(*http.Request), method, path,
 }
 
 func TestConsoleWalkthrough(t *testing.T) {
+	for _, lang := range []string{"ko", "en"} {
+		t.Run(lang, func(t *testing.T) { consoleWalkthrough(t, lang) })
+	}
+}
+
+// pageTexts are, per language, a text each page shows once loaded.
+var pageTexts = map[string]map[string]string{
+	"ko": {"/console/": "실패한 웹훅 전송", "/console/keys": "키 발급", "/console/ip-rules": "규칙 추가", "/console/webhooks": "엔드포인트 추가",
+		"/console/payments": "테스트 결제", "/console/logs": "주문번호", "/console/channels": "채널 추가", "/console/billing": "빌링키",
+		"/console/deposits": "입금 내역", "/console/members": "멤버 초대"},
+	"en": {"/console/": "Failed webhook", "/console/keys": "Issue key", "/console/ip-rules": "Add rule", "/console/webhooks": "Add endpoint",
+		"/console/payments": "Test payment", "/console/logs": "Order number", "/console/channels": "Add channel", "/console/billing": "Billing keys",
+		"/console/deposits": "Deposits", "/console/members": "Invite member"},
+}
+
+// consoleWalkthrough is the README's walk-through in one language.
+func consoleWalkthrough(t *testing.T, lang string) {
 	var received sync.Map // webhook deliveries by webhook-id
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		received.Store(r.Header.Get("webhook-id"), true)
@@ -232,6 +250,7 @@ func TestConsoleWalkthrough(t *testing.T) {
 	defer receiver.Close()
 	s, f, link := consoleServe(t)
 	b := newConsoleBrowser(t, s.URL)
+	b.prefix = lang + "-"
 	const email, password = "owner@example.com", "owner password 1"
 
 	t.Run("set the first owner's password", func(t *testing.T) {
@@ -246,7 +265,11 @@ func TestConsoleWalkthrough(t *testing.T) {
 			t.Fatalf("the session cookie is readable by scripts: %q", cookies)
 		}
 		b.waitFor("the start page", `!!document.querySelector('[data-testid="home-failed-deliveries"]')`)
-		b.screenshot("home-ko")
+		if lang == "en" {
+			b.run("switch to English", chromedp.Click(tid("lang-switch")))
+		}
+		b.waitFor("the language", fmt.Sprintf(`document.documentElement.lang === %q`, lang))
+		b.screenshot("home")
 	})
 
 	var secret string
@@ -349,12 +372,17 @@ func TestConsoleWalkthrough(t *testing.T) {
 			chromedp.WaitVisible(tid("payment-test-url")))
 		checkout := b.value(tid("payment-test-url"))
 		b.screenshot("payments-test")
+		sep := "?"
+		if strings.Contains(checkout, "?") {
+			sep = "&"
+		}
 		b.run("pay in the sandbox window",
-			chromedp.Navigate(checkout),
+			chromedp.Navigate(checkout+sep+"lang="+lang),
 			chromedp.WaitVisible(chromedp.CSS(`button[type="submit"]`)))
 		b.screenshot("sandbox-checkout")
-		if page := b.html(); !strings.Contains(page, "129,000") {
-			t.Fatalf("the checkout shows no 129,000: %s", page)
+		want := map[string]string{"ko": "129,000원", "en": "₩129,000"}[lang]
+		if page := b.html(); !strings.Contains(page, want) || !strings.Contains(page, `lang="`+lang+`"`) {
+			t.Fatalf("the checkout in %s shows no %s: %s", lang, want, page)
 		}
 		b.run("pay", chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
 		b.waitFor("back on the console", `location.pathname.startsWith("/console/payments")`)
@@ -401,30 +429,25 @@ func TestConsoleWalkthrough(t *testing.T) {
 		b.screenshot("logs-webhook")
 	})
 
-	t.Run("in English", func(t *testing.T) {
+	t.Run("every page", func(t *testing.T) {
 		b.t = t
-		b.open("/console/keys")
-		b.run("switch", chromedp.WaitVisible(tid("lang-switch")), chromedp.Click(tid("lang-switch")))
-		b.waitFor("English", `document.documentElement.lang === "en"`)
-		for _, p := range []struct{ path, ready, want, shot string }{
-			{"/console/", "home-failed-deliveries", "Failed webhook", "home-en"},
-			{"/console/keys", "keys-table", "Issue key", "keys-en"},
-			{"/console/ip-rules", "ip-test-run", "IP TEST", "ip-rules-en"},
-			{"/console/webhooks", "webhooks-table", "Add endpoint", "webhooks-en"},
-			{"/console/payments", "payments-table", "Test payment", "payments-en"},
-			{"/console/logs", "logs-table", "Order number", "logs-en"},
-			{"/console/channels", "channels-table", "Add channel", "channels-en"},
-			{"/console/billing", "billing-keys-table", "Billing keys", "billing-en"},
-			{"/console/deposits", "deposits-table", "Deposits", "deposits-en"},
-			{"/console/members", "members-table", "Invite member", "members-en"},
+		for _, p := range []struct{ path, ready, shot string }{
+			{"/console/", "home-failed-deliveries", "home"},
+			{"/console/keys", "keys-table", "keys"},
+			{"/console/ip-rules", "ip-test-run", "ip-rules"},
+			{"/console/webhooks", "webhooks-table", "webhooks"},
+			{"/console/payments", "payments-table", "payments"},
+			{"/console/logs", "logs-table", "logs"},
+			{"/console/channels", "channels-table", "channels"},
+			{"/console/billing", "billing-keys-table", "billing"},
+			{"/console/deposits", "deposits-table", "deposits"},
+			{"/console/members", "members-table", "members"},
 		} {
 			b.open(p.path)
 			b.run(p.path+" loaded", chromedp.WaitVisible(tid(p.ready)))
-			b.waitFor(p.path+" in English", fmt.Sprintf(`document.querySelector("main").innerText.includes(%q)`, p.want))
-			b.screenshot(p.shot)
+			b.waitFor(p.path+" in "+lang, fmt.Sprintf(`document.documentElement.lang === %q && document.querySelector("main").innerText.includes(%q)`, lang, pageTexts[lang][p.path]))
+			b.screenshot("page-" + p.shot)
 		}
-		b.run("back to Korean", chromedp.Click(tid("lang-switch")))
-		b.waitFor("Korean", `document.documentElement.lang === "ko"`)
 	})
 
 	t.Run("a viewer sees no key actions and no other store", func(t *testing.T) {
@@ -451,6 +474,23 @@ func TestConsoleWalkthrough(t *testing.T) {
 			t.Fatalf("a viewer of %s is offered stores %v (B is %s)", f.StoreID, stores, other.Store.ID)
 		}
 		b.screenshot("keys-viewer")
+
+		// A developer may not delete a key either.
+		var dev struct{ SetupURL string `json:"setupUrl"` }
+		if code := apiCall(t, s, bearer(f.AdminToken), "POST", "/v1/console/users",
+			fmt.Sprintf(`{"storeId":%q,"email":"dev@example.com","role":"CONSOLE_ROLE_DEVELOPER"}`, f.StoreID), &dev); code != 200 || dev.SetupURL == "" {
+			t.Fatalf("invite a developer: HTTP %d %+v", code, dev)
+		}
+		b.run("sign out", chromedp.Click(tid("sign-out")), chromedp.WaitVisible(tid("sign-in-email")))
+		b.setPassword(dev.SetupURL, "", "developer password 1")
+		b.open("/console/keys")
+		b.run("keys as a developer", chromedp.WaitVisible(tid("key-row")))
+		var deletable int
+		evalInto(b, "delete buttons", `[...document.querySelectorAll('[data-testid="key-delete"]')].filter(e => !e.disabled).length`, &deletable)
+		if deletable != 0 {
+			t.Fatalf("a developer is offered to delete %d keys", deletable)
+		}
+		b.screenshot("keys-developer")
 	})
 }
 
