@@ -214,7 +214,7 @@ func New(o Options) (*App, error) {
 	a.Orders = deposit.NewSweeper(a.Deposits)
 	a.housekeeping = &housekeeping{cfg: cfg, db: db, calls: a.Calls, billing: a.Billing, log: log, now: now}
 
-	a.Console = console.New(console.Deps{Config: cfg.Console, DB: db, Keyring: keyring, Logger: log, Now: now})
+	a.Console = console.New(console.Deps{Config: cfg.Console, DB: db, Keyring: keyring, Logger: log, Now: now, PublicURL: cfg.BaseURL()})
 
 	resolver, err := server.NewResolver(cfg)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/paymux/paymux/apierr"
@@ -25,8 +26,8 @@ import (
 // must be JSON from this origin: a form on another site can send neither.
 // clientIP is the address paymux believes a request comes from.
 func (s *Service) Handler(clientIP func(*http.Request) netip.Addr) http.Handler {
-	mux := http.NewServeMux()
 	h := &authHandler{s: s, clientIP: clientIP}
+	mux := http.NewServeMux()
 	mux.HandleFunc("POST /console/auth/sign-in", h.signIn)
 	mux.HandleFunc("GET /console/auth/session", h.session)
 	mux.HandleFunc("POST /console/auth/sign-out", h.signOut)
@@ -35,7 +36,7 @@ func (s *Service) Handler(clientIP func(*http.Request) netip.Addr) http.Handler 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if r.Method == http.MethodPost && !sameOriginJSON(r) {
+		if r.Method == http.MethodPost && !h.sameOriginJSON(r) {
 			writeError(w, http.StatusForbidden, "forbidden",
 				"console requests are JSON (Content-Type: application/json) from the console's own origin")
 			return
@@ -52,7 +53,7 @@ type authHandler struct {
 // sameOriginJSON is the CSRF guard of requests made before a session
 // exists: a JSON body cannot come from a cross-site form, and a browser's
 // cross-site fetch says where it comes from in Origin.
-func sameOriginJSON(r *http.Request) bool {
+func (h *authHandler) sameOriginJSON(r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return false
@@ -60,6 +61,9 @@ func sameOriginJSON(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true // not a browser's cross-site request
+	}
+	if h.s.publicOrigin != "" && strings.EqualFold(origin, h.s.publicOrigin) {
+		return true // behind a proxy that rewrites Host
 	}
 	u, err := url.Parse(origin)
 	return err == nil && u.Host == r.Host

@@ -137,3 +137,29 @@ func TestAuthHandler(t *testing.T) {
 		t.Fatalf("locked: %d %v", res.StatusCode, body)
 	}
 }
+
+// TestAuthHandlerBehindProxy: behind a proxy that rewrites Host, the
+// configured public URL is the console's own origin; any other is not.
+func TestAuthHandlerBehindProxy(t *testing.T) {
+	f := newFixture(t, testdb.SQLite(t))
+	svc := console.New(console.Deps{Config: testConfig, DB: f.db, Keyring: f.keyring, PublicURL: "https://pay.example.com/"})
+	srv := httptest.NewServer(svc.Handler(func(*http.Request) netip.Addr { return netip.Addr{} }))
+	defer srv.Close()
+	for origin, want := range map[string]int{
+		"https://pay.example.com":  http.StatusUnauthorized, // judged: wrong email or password
+		"https://evil.example.com": http.StatusForbidden,
+		"http://pay.example.com":   http.StatusForbidden,
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+"/console/auth/sign-in", strings.NewReader(`{"email":"a@example.com","password":"nope nope nope"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", origin)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("Origin %s: HTTP %d, want %d", origin, res.StatusCode, want)
+		}
+	}
+}

@@ -68,6 +68,9 @@ type Deps struct {
 	Keyring *secrets.Keyring
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// PublicURL is where browsers reach paymux (config public_url): its
+	// origin counts as the console's own behind a proxy that rewrites Host.
+	PublicURL string
 }
 
 // Service is the console's users, roles, sessions and links.
@@ -78,6 +81,8 @@ type Service struct {
 	keyring *secrets.Keyring
 	log     *slog.Logger
 	now     func() time.Time
+	// publicOrigin is PublicURL without a trailing slash.
+	publicOrigin string
 }
 
 // New returns a Service.
@@ -88,7 +93,8 @@ func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &Service{cfg: d.Config, db: d.DB, keyring: d.Keyring, log: d.Logger, now: d.Now}
+	return &Service{cfg: d.Config, db: d.DB, keyring: d.Keyring, log: d.Logger, now: d.Now,
+		publicOrigin: strings.TrimRight(d.PublicURL, "/")}
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

@@ -296,6 +296,9 @@ func (s *Server) consoleCall(ctx context.Context, h http.Header, token string, r
 	case account.AccessAdmin:
 		storeID = "" // platform-wide methods act on no store
 	}
+	if rule.role == account.RoleNone {
+		storeID = "" // nor does a method that needs no role in one (the session itself)
+	}
 	p, _, err := s.console.Authenticate(ctx, token, h.Get(console.CSRFHeader), storeID, rule.role)
 	if err != nil {
 		return p, err

@@ -125,7 +125,7 @@ func TestConsoleRoles(t *testing.T) {
 		t.Run("session", func(t *testing.T) {
 			res := mustOK[*paymuxv1.GetConsoleSessionResponse](t, callConnect(t, ts,
 				newRPC[paymuxv1.GetConsoleSessionRequest, paymuxv1.GetConsoleSessionResponse]("/paymux.v1.ConsoleService/GetConsoleSession", http.MethodGet, "/v1/console/session", &paymuxv1.GetConsoleSessionRequest{}),
-				consoleSession(t, ts, tokens[account.RoleDeveloper], "")))
+				consoleSession(t, ts, tokens[account.RoleDeveloper], storeB))) // the session needs no store: a stale one is ignored
 			if res.GetPlatformAdmin() || res.GetUser().GetEmail() != "role-developer@example.com" || len(res.GetStores()) != 1 ||
 				res.GetStores()[0].GetStoreId() != storeA || res.GetStores()[0].GetRole() != paymuxv1.ConsoleRole_CONSOLE_ROLE_DEVELOPER ||
 				!res.GetIdleExpireTime().AsTime().Before(res.GetExpireTime().AsTime()) {

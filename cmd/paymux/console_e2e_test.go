@@ -415,7 +415,7 @@ func consoleWalkthrough(t *testing.T, lang string) {
 		b.t = t
 		b.open("/console/logs")
 		b.run("API logs", chromedp.WaitVisible(tid("logs-table")))
-		b.waitFor("the CreatePayment call", `[...document.querySelectorAll('[data-testid="log-row"]')].some(r => r.textContent.includes("CreatePayment"))`)
+		b.waitFor("the CreatePayment call, by its console user", `[...document.querySelectorAll('[data-testid="log-row"]')].some(r => r.textContent.includes("CreatePayment") && r.querySelector('[data-testid="log-user"]')?.textContent === "owner@example.com")`)
 		b.screenshot("logs-api")
 		var clicked bool
 		evalInto(b, "its detail", `([...document.querySelectorAll('[data-testid="log-row"]')].find(r => r.textContent.includes("CreatePayment")).querySelector('[data-testid="log-details"]').click(), true)`, &clicked)

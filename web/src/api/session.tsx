@@ -56,10 +56,17 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [attempt, setAttempt] = useState(0);
   const queryClient = useQueryClient();
 
-  const signedIn = useCallback((csrfToken: string) => {
-    callState.csrfToken = csrfToken;
-    setAuth({ status: "signedIn", csrfToken });
-  }, []);
+  // Every session starts clean: no store and no data of whoever was signed
+  // in before in this tab (sign-in, a password link, a reload).
+  const signedIn = useCallback(
+    (csrfToken: string) => {
+      callState.csrfToken = csrfToken;
+      callState.storeId = "";
+      queryClient.clear();
+      setAuth({ status: "signedIn", csrfToken });
+    },
+    [queryClient],
+  );
 
   useEffect(() => {
     let live = true;
@@ -79,6 +86,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     callState.onUnauthenticated = () => {
       callState.csrfToken = "";
+      callState.storeId = "";
       queryClient.clear();
       setAuth({ status: "signedOut", reason: "expired" });
     };
@@ -93,7 +101,6 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       signedIn,
       signIn: async (email, password) => {
         const a = await postSignIn(email, password);
-        queryClient.clear();
         signedIn(a.csrfToken);
       },
       signOut: async () => {
@@ -101,6 +108,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
           if (auth.status === "signedIn") await postSignOut(auth.csrfToken);
         } finally {
           callState.csrfToken = "";
+          callState.storeId = "";
           queryClient.clear();
           setAuth({ status: "signedOut", reason: "signedOut" });
         }

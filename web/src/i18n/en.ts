@@ -338,6 +338,7 @@ export const en: typeof ko = {
     path: "HTTP",
     requestId: "Request id",
     key: "Key",
+    user: "Console user",
     requestHeaders: "Request headers (masked)",
     requestBody: "Request body (masked)",
     responseHeaders: "Response headers",

@@ -338,6 +338,7 @@ export const ko = {
     path: "HTTP",
     requestId: "요청 ID",
     key: "키",
+    user: "콘솔 사용자",
     requestHeaders: "요청 헤더 (마스킹됨)",
     requestBody: "요청 본문 (마스킹됨)",
     responseHeaders: "응답 헤더",

@@ -107,6 +107,11 @@ function LogList({ kind }: { kind: LogKind }) {
                 <Table.Td ff="monospace">{l.merchantPaymentId}</Table.Td>
                 <Table.Td>
                   <Text size="xs" ff="monospace">{l.clientIp}</Text>
+                  {l.userEmail && (
+                    <Text size="xs" data-testid="log-user">
+                      {l.userEmail}
+                    </Text>
+                  )}
                   <Text size="xs" c="dimmed">{l.mode}</Text>
                 </Table.Td>
                 <Table.Td>{l.latency ? formatMillis(durationMs(l.latency)) : ""}</Table.Td>
@@ -163,6 +168,7 @@ function LogDetail() {
           <Field label={t("common.mode")}>{l.mode}</Field>
           <Field label={t("logs.requestId")}>{l.requestId}</Field>
           <Field label={t("logs.key")}>{l.keyId}</Field>
+          <Field label={t("logs.user")}>{l.userEmail ? `${l.userEmail} (${l.userId})` : ""}</Field>
           <Field label={t("logs.client")}>{l.clientIp}</Field>
           <Field label={t("logs.latency")}>{l.latency ? formatMillis(durationMs(l.latency)) : ""}</Field>
           <Field label={t("payments.orderNumber")}>{l.merchantPaymentId}</Field>

@@ -229,8 +229,12 @@ function TestActions({ payment }: { payment: Payment }) {
     inv,
   );
   const deposit = useAction(() => client(SandboxService).simulateDeposit({ paymentId: payment.id }), inv);
+  // Test helpers: a LIVE payment is approved by the merchant's server, not here.
   const showConfirm =
-    canConfirm && payment.status === PaymentStatus.READY && payment.approvalModel === ApprovalModel.SERVER;
+    canConfirm &&
+    payment.mode === Mode.TEST &&
+    payment.status === PaymentStatus.READY &&
+    payment.approvalModel === ApprovalModel.SERVER;
   const showDeposit =
     canDeposit &&
     payment.mode === Mode.TEST &&
