@@ -115,7 +115,7 @@ func (b *consoleBrowser) waitFor(what, expr string) {
 	var last error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(b.tab, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!(" + expr + ")"))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
 		cancel()
 		if err == nil && ok {
 			return
@@ -454,7 +454,9 @@ func consoleWalkthrough(t *testing.T, lang string) {
 		b.t = t
 		var other struct{ Store struct{ ID string } }
 		apiCall(t, s, bearer(f.AdminToken), "POST", "/v1/stores", `{"name":"Store B"}`, &other)
-		var inv struct{ SetupURL string `json:"setupUrl"` }
+		var inv struct {
+			SetupURL string `json:"setupUrl"`
+		}
 		if code := apiCall(t, s, bearer(f.AdminToken), "POST", "/v1/console/users",
 			fmt.Sprintf(`{"storeId":%q,"email":"viewer@example.com","role":"CONSOLE_ROLE_VIEWER"}`, f.StoreID), &inv); code != 200 || inv.SetupURL == "" {
 			t.Fatalf("invite a viewer: HTTP %d %+v", code, inv)
@@ -476,7 +478,9 @@ func consoleWalkthrough(t *testing.T, lang string) {
 		b.screenshot("keys-viewer")
 
 		// A developer may not delete a key either.
-		var dev struct{ SetupURL string `json:"setupUrl"` }
+		var dev struct {
+			SetupURL string `json:"setupUrl"`
+		}
 		if code := apiCall(t, s, bearer(f.AdminToken), "POST", "/v1/console/users",
 			fmt.Sprintf(`{"storeId":%q,"email":"dev@example.com","role":"CONSOLE_ROLE_DEVELOPER"}`, f.StoreID), &dev); code != 200 || dev.SetupURL == "" {
 			t.Fatalf("invite a developer: HTTP %d %+v", code, dev)
