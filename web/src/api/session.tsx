@@ -8,7 +8,7 @@ import { ConsoleService } from "@paymux/client";
 import type { ConsoleMembership, GetConsoleSessionResponse } from "@paymux/client";
 import { AuthError, getSession, signIn as postSignIn, signOut as postSignOut } from "./auth";
 import { callState, client } from "./transport";
-import { canCall } from "../lib/roles";
+import { canCall, changesLive } from "../lib/roles";
 import type { Caller } from "../lib/roles";
 
 export type AuthStatus =
@@ -103,15 +103,21 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         const a = await postSignIn(email, password);
         signedIn(a.csrfToken);
       },
+      // The console shows signed out only once the server has ended the
+      // session (or it had ended already): on a shared computer a sign-out
+      // that silently failed would leave the session open.
       signOut: async () => {
-        try {
-          if (auth.status === "signedIn") await postSignOut(auth.csrfToken);
-        } finally {
-          callState.csrfToken = "";
-          callState.storeId = "";
-          queryClient.clear();
-          setAuth({ status: "signedOut", reason: "signedOut" });
+        if (auth.status === "signedIn") {
+          try {
+            await postSignOut(auth.csrfToken);
+          } catch (e) {
+            if (!(e instanceof AuthError && e.status === 401)) throw e;
+          }
         }
+        callState.csrfToken = "";
+        callState.storeId = "";
+        queryClient.clear();
+        setAuth({ status: "signedOut", reason: "signedOut" });
       },
       retry: () => {
         setAuth({ status: "loading" });
@@ -194,6 +200,11 @@ export function useConsole(): ConsoleContextValue {
 }
 
 /** useCan says whether the caller's role in the selected store admits a method. */
+/** useChangesLive says whether the caller's changes may reach LIVE mode. */
+export function useChangesLive(): boolean {
+  return changesLive(useConsole().caller);
+}
+
 export function useCan(method: DescMethod): boolean {
   return canCall(useConsole().caller, method);
 }

@@ -15,6 +15,7 @@ import {
   VisuallyHidden,
 } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
+import { notifications } from "@mantine/notifications";
 import { useTranslation } from "react-i18next";
 import { NavLink as RouterNavLink, Outlet, useLocation } from "react-router";
 import type { DescMethod } from "@bufbuild/protobuf";
@@ -133,7 +134,12 @@ export function Layout() {
               {session.user?.email}
             </Text>
             <LangSwitch />
-            <Button variant="default" size="compact-sm" onClick={() => void signOut()} data-testid="sign-out">
+            <Button variant="default" size="compact-sm" onClick={() =>
+                signOut().catch((e: unknown) =>
+                  notifications.show({ color: "red", message: `${t("auth.signOutFailed")}: ${e instanceof Error ? e.message : String(e)}` }),
+                )
+              }
+              data-testid="sign-out">
               {t("auth.signOut")}
             </Button>
           </Group>

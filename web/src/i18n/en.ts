@@ -69,6 +69,7 @@ export const en: typeof ko = {
     newPassword: "New password",
     signIn: "Sign in",
     signOut: "Sign out",
+    signOutFailed: "Sign-out failed; you are still signed in",
     signInHelp: "No account? Ask a store owner for an invitation link.",
     invalidTitle: "Could not sign in",
     invalidBody: "The email or password is not right.",

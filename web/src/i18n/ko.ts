@@ -69,6 +69,7 @@ export const ko = {
     newPassword: "새 비밀번호",
     signIn: "로그인",
     signOut: "로그아웃",
+    signOutFailed: "로그아웃하지 못했습니다. 아직 로그인되어 있습니다",
     signInHelp: "계정이 없다면 상점 소유자에게 초대 링크를 요청하세요.",
     invalidTitle: "로그인하지 못했습니다",
     invalidBody: "이메일 또는 비밀번호가 올바르지 않습니다.",

@@ -10,7 +10,7 @@ import {
   StoreService,
   WebhookService,
 } from "@paymux/client";
-import { atLeast, canCall, requiredRole, roleRank } from "./roles";
+import { atLeast, canCall, changesLive, requiredRole, roleRank } from "./roles";
 
 const as = (role: ConsoleRole | undefined, platformAdmin = false) => ({ role, platformAdmin });
 
@@ -52,5 +52,14 @@ describe("roles", () => {
     expect(canCall(as(undefined, true), KeyService.method.createKey)).toBe(true);
     expect(canCall(as(ConsoleRole.VIEWER), ConsoleService.method.getConsoleSession)).toBe(true);
     expect(canCall(as(ConsoleRole.OWNER), KeyService.method.createAccessToken)).toBe(false);
+  });
+
+  it("lets only ADMIN, OWNER and the platform administrator change LIVE things", () => {
+    expect(changesLive(as(ConsoleRole.VIEWER))).toBe(false);
+    expect(changesLive(as(ConsoleRole.DEVELOPER))).toBe(false);
+    expect(changesLive(as(ConsoleRole.ADMIN))).toBe(true);
+    expect(changesLive(as(ConsoleRole.OWNER))).toBe(true);
+    expect(changesLive(as(undefined, true))).toBe(true);
+    expect(changesLive(as(undefined))).toBe(false);
   });
 });

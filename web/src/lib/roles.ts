@@ -44,6 +44,15 @@ export interface Caller {
 }
 
 /**
+ * changesLive says whether the caller's changes reach LIVE mode: below ADMIN
+ * a change reaches TEST only, as a TEST key's does (the server refuses the
+ * rest).
+ */
+export function changesLive(caller: Caller): boolean {
+  return caller.platformAdmin || atLeast(caller.role, ConsoleRole.ADMIN);
+}
+
+/**
  * canCall says whether the caller may call a method on the selected store:
  * ACCESS_ADMIN methods are for the platform administrator only; the others
  * need the method's console role (the administrator acts as OWNER).

@@ -38,7 +38,7 @@ import {
 import type { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from "@paymux/client";
 import { client } from "../api/transport";
 import { useAction, useStoreQuery } from "../api/hooks";
-import { useCan, useConsole } from "../api/session";
+import { useCan, useChangesLive, useConsole } from "../api/session";
 import {
   ConfirmModal,
   DataTable,
@@ -98,6 +98,7 @@ function EndpointModal({
 }) {
   const { t } = useTranslation();
   const { storeId } = useConsole();
+  const live = useChangesLive();
   const [f, setF] = useState<EndpointForm>(() => formOf(endpoint));
   const editing = !!endpoint;
   const save = useAction(
@@ -172,7 +173,7 @@ function EndpointModal({
             onChange={(e) => set("url", e.currentTarget.value)}
             data-testid="webhook-url"
           />
-          {!editing && (
+          {!editing && live && (
             <EnumSelect schema={ModeSchema} label={t("common.mode")} value={f.mode} onChange={(v) => set("mode", v)} testId="webhook-mode" />
           )}
           <TextInput
@@ -294,6 +295,9 @@ function AttemptView({ a, testId }: { a: WebhookAttempt; testId?: string }) {
 function Endpoints() {
   const { t } = useTranslation();
   const canManage = useCan(WebhookService.method.createWebhookEndpoint);
+  const live = useChangesLive();
+  // Below ADMIN, changes reach TEST endpoints only.
+  const canChange = (e: WebhookEndpoint) => canManage && (live || e.mode === Mode.TEST);
   const list = useStoreQuery(["webhook-endpoints"], (storeId) =>
     client(WebhookService).listWebhookEndpoints({ storeId, pageSize: 100 }),
   );
@@ -400,23 +404,23 @@ function Endpoints() {
                   <Button
                     size="xs"
                     variant="light"
-                    disabled={!canManage}
+                    disabled={!canChange(e)}
                     loading={test.isPending && test.variables?.id === e.id}
                     onClick={() => test.mutate(e)}
                     data-testid="webhook-test"
                   >
                     TEST
                   </Button>
-                  <Button size="xs" variant="light" disabled={!canManage} onClick={() => setEditing(e)} data-testid="webhook-edit">
+                  <Button size="xs" variant="light" disabled={!canChange(e)} onClick={() => setEditing(e)} data-testid="webhook-edit">
                     {t("common.edit")}
                   </Button>
-                  <Button size="xs" variant="light" disabled={!canManage} onClick={() => setRotating(e)} data-testid="webhook-rotate">
+                  <Button size="xs" variant="light" disabled={!canChange(e)} onClick={() => setRotating(e)} data-testid="webhook-rotate">
                     {t("webhooks.rotate")}
                   </Button>
                   <Button size="xs" variant="light" component={Link} to={`/webhooks/deliveries?endpoint=${encodeURIComponent(e.id)}`} data-testid="webhook-deliveries-link">
                     {t("webhooks.deliveries")}
                   </Button>
-                  <Button size="xs" variant="light" color="red" disabled={!canManage} onClick={() => setDeleting(e)} data-testid="webhook-delete">
+                  <Button size="xs" variant="light" color="red" disabled={!canChange(e)} onClick={() => setDeleting(e)} data-testid="webhook-delete">
                     {t("common.delete")}
                   </Button>
                 </Group>
