@@ -212,9 +212,8 @@ func New(o Options) (*App, error) {
 		DepositData: server.DepositEventData, BatchEnqueue: a.Outbox.WithEndpointMemo, Logger: log, Now: now,
 	})
 	a.Orders = deposit.NewSweeper(a.Deposits)
-	a.housekeeping = &housekeeping{cfg: cfg, db: db, calls: a.Calls, billing: a.Billing, log: log, now: now}
-
 	a.Console = console.New(console.Deps{Config: cfg.Console, DB: db, Keyring: keyring, Logger: log, Now: now, PublicURL: cfg.BaseURL()})
+	a.housekeeping = &housekeeping{cfg: cfg, db: db, calls: a.Calls, billing: a.Billing, console: a.Console, log: log, now: now}
 
 	resolver, err := server.NewResolver(cfg)
 	if err != nil {

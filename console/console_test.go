@@ -459,3 +459,44 @@ func TestFirstOwnerLinkOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestPurge: housekeeping drops ended sessions and used or expired links,
+// and keeps what still works.
+func TestPurge(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *ent.Client) {
+		f := newFixture(t, db)
+		email, password, _ := f.owner(t)
+		sys := tenant.System(f.ctx)
+		signedOut, _, _ := f.svc.SignIn(f.ctx, email, password, netip.Addr{})
+		if err := f.svc.SignOut(f.ctx, signedOut); err != nil {
+			t.Fatal(err)
+		}
+		idle, _, _ := f.svc.SignIn(f.ctx, email, password, netip.Addr{})
+		f.clock.add(20 * time.Minute)
+		live, _, _ := f.svc.SignIn(f.ctx, email, password, netip.Addr{})
+		pending, err := f.svc.Invite(f.ctx, f.storeA, "pending@example.com", account.RoleViewer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.add(15 * time.Minute) // idle is past its idle timeout, live is not
+		if err := f.svc.Purge(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The first owner's used link, the signed-out and the idle session are gone.
+		if n := db.ConsoleSession.Query().CountX(sys); n != 1 {
+			t.Fatalf("%d sessions left, want the live one", n)
+		}
+		if n := db.ConsoleSetupToken.Query().CountX(sys); n != 1 {
+			t.Fatalf("%d links left, want the pending invite's", n)
+		}
+		if _, _, err := f.svc.Authenticate(f.ctx, live, f.svc.CSRFToken(live), f.storeA, account.RoleViewer); err != nil {
+			t.Fatalf("the live session after the purge: %v", err)
+		}
+		if _, _, err := f.svc.Authenticate(f.ctx, idle, f.svc.CSRFToken(idle), f.storeA, account.RoleViewer); reasonOf(err) != apierr.ReasonSessionEnded {
+			t.Fatalf("the idle session after the purge: %v", err)
+		}
+		if _, err := f.svc.Link(f.ctx, pending.SetupToken); err != nil {
+			t.Fatalf("the pending link after the purge: %v", err)
+		}
+	})
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/paymux/paymux/ent"
 	"github.com/paymux/paymux/ent/consolemembership"
 	"github.com/paymux/paymux/ent/consolesession"
+	"github.com/paymux/paymux/ent/consolesetuptoken"
 	"github.com/paymux/paymux/ent/consoleuser"
 	"github.com/paymux/paymux/ent/predicate"
 	"github.com/paymux/paymux/ent/store"
@@ -373,4 +374,26 @@ func ipString(ip netip.Addr) string {
 		return ""
 	}
 	return ip.String()
+}
+
+// Purge deletes what can no longer be used: sessions that ended (signed
+// out, idle or past their lifetime) and password links used or expired.
+// Housekeeping runs it.
+func (s *Service) Purge(ctx context.Context) error {
+	ctx = tenant.System(ctx)
+	now := s.clock()
+	if _, err := s.db.ConsoleSession.Delete().Where(consolesession.Or(
+		consolesession.EndedAtNotNil(),
+		consolesession.ExpiresAtLTE(now),
+		consolesession.LastSeenAtLTE(now.Add(-s.cfg.IdleTimeout)),
+	)).Exec(ctx); err != nil {
+		return fmt.Errorf("drop ended console sessions: %w", err)
+	}
+	if _, err := s.db.ConsoleSetupToken.Delete().Where(consolesetuptoken.Or(
+		consolesetuptoken.UsedAtNotNil(),
+		consolesetuptoken.ExpiresAtLTE(now),
+	)).Exec(ctx); err != nil {
+		return fmt.Errorf("drop used password links: %w", err)
+	}
+	return nil
 }
