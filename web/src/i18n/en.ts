@@ -422,6 +422,26 @@ export const en: typeof ko = {
     resumeBody: "The store '{{name}}''s keys work again.",
   },
   enums: {
+    Mode: {
+      TEST: "TEST",
+      LIVE: "LIVE",
+    },
+    WebhookContentType: {
+      JSON: "JSON",
+      FORM: "Form (x-www-form-urlencoded)",
+      PAYACTION: "PayAction-compatible",
+    },
+    RefundStatus: {
+      PENDING: "Refund pending",
+      COMPLETED: "Refunded",
+      FAILED: "Refund failed",
+    },
+    MatchType: {
+      AUTO: "Automatic",
+      SMART: "Smart",
+      LATE: "Late",
+      MANUAL: "Manual",
+    },
     PaymentStatus: {
       READY: "Ready",
       VIRTUAL_ACCOUNT_ISSUED: "VA issued",

@@ -422,6 +422,26 @@ export const ko = {
     resumeBody: "'{{name}}' 상점의 키를 다시 쓸 수 있게 합니다.",
   },
   enums: {
+    Mode: {
+      TEST: "테스트",
+      LIVE: "라이브",
+    },
+    WebhookContentType: {
+      JSON: "JSON",
+      FORM: "폼 (x-www-form-urlencoded)",
+      PAYACTION: "PayAction 호환",
+    },
+    RefundStatus: {
+      PENDING: "환불 대기",
+      COMPLETED: "환불 완료",
+      FAILED: "환불 실패",
+    },
+    MatchType: {
+      AUTO: "자동",
+      SMART: "스마트",
+      LATE: "늦은 매칭",
+      MANUAL: "수동",
+    },
     PaymentStatus: {
       READY: "결제 대기",
       VIRTUAL_ACCOUNT_ISSUED: "가상계좌 발급",
