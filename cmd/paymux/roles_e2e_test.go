@@ -97,8 +97,17 @@ func TestServeAPIAndWorkerRoles(t *testing.T) {
 			t.Errorf("worker GET %s: HTTP %d, want %d: %s", c.path, st, c.want, b)
 		}
 	}
-	if st, b := get(t, worker.client, worker.URL+"/metrics", admin); st != http.StatusOK || !strings.Contains(string(b), "paymux_webhook_attempts_total") {
-		t.Errorf("worker metrics lack the dispatcher's: %s", b)
+	// The attempt is counted once the receiver's answer is in, a moment
+	// after the receiver saw the delivery.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		st, b := get(t, worker.client, worker.URL+"/metrics", admin)
+		if st == http.StatusOK && strings.Contains(string(b), "paymux_webhook_attempts_total") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("worker metrics lack the dispatcher's: HTTP %d %s", st, b)
+			break
+		}
 	}
 	// The api still serves, and still delivers nothing itself.
 	if st, _ := get(t, api.client, api.URL+"/v1/keys", basic(f.ClientKey, f.SecretKey)); st != http.StatusOK {
