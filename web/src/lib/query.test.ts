@@ -10,6 +10,7 @@ import {
   paymentFilterToParams,
   testOrderId,
   ts,
+  endTs,
 } from "./query";
 import { planCancel } from "./cancel";
 import { secretsToSend, providerSecrets } from "./channels";
@@ -51,6 +52,9 @@ describe("payment search", () => {
   it("reads KST input into timestamps", () => {
     expect(ts("")).toBeUndefined();
     expect(ts("2025-06-30T23:59")).toEqual(timestampFromDate(new Date("2025-06-30T14:59:00Z")));
+    // "to 23:59" includes the whole minute: the API's end time is exclusive.
+    expect(endTs("2025-06-30T23:59")).toEqual(timestampFromDate(new Date("2025-06-30T15:00:00Z")));
+    expect(endTs("")).toBeUndefined();
   });
 });
 

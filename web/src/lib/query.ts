@@ -4,6 +4,16 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { dateToKSTInput, kstInputToDate } from "./format";
 
+/**
+ * endTs is the end of a "to" filter: a datetime-local value names a minute,
+ * and the API's end time is exclusive, so the whole minute is included.
+ */
+export function endTs(kstInput: string | undefined): Timestamp | undefined {
+  if (!kstInput) return undefined;
+  const d = kstInputToDate(kstInput);
+  return d ? timestampFromDate(new Date(d.getTime() + 60_000)) : undefined;
+}
+
 /** ts turns a datetime-local value in KST into a Timestamp, or undefined. */
 export function ts(kstInput: string | undefined): Timestamp | undefined {
   if (!kstInput) return undefined;
@@ -60,7 +70,7 @@ export function listPaymentsRequest(storeId: string, f: PaymentFilter, pageToken
     statuses: status !== undefined ? [status] : [],
     methods: method !== undefined ? [method] : [],
     startTime: ts(f.from),
-    endTime: ts(f.to),
+    endTime: endTs(f.to),
     pageSize,
     pageToken,
   };
@@ -113,7 +123,7 @@ export function listLogsRequest(storeId: string, kind: number, f: LogFilter, pag
     result: num(f.result) ?? 0,
     paymentId: f.paymentId.trim(),
     startTime: ts(f.from),
-    endTime: ts(f.to),
+    endTime: endTs(f.to),
     pageSize,
     pageToken,
   };
