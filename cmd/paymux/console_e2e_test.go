@@ -425,7 +425,10 @@ func consoleWalkthrough(t *testing.T, lang string) {
 		}
 		b.screenshot("log-detail")
 		b.open("/console/logs/webhook")
-		b.waitFor("the payment's webhook", `[...document.querySelectorAll('[data-testid="log-row"]')].some(r => r.textContent.includes("payment.paid"))`)
+		if orderID == "" {
+			t.Fatal("no order number was read from the payments list")
+		}
+		b.waitFor("the payment's webhook", fmt.Sprintf(`[...document.querySelectorAll('[data-testid="log-row"]')].some(r => r.textContent.includes("payment.paid") && r.textContent.includes(%q))`, orderID))
 		b.screenshot("logs-webhook")
 	})
 
