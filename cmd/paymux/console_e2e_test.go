@@ -451,6 +451,15 @@ func consoleWalkthrough(t *testing.T, lang string) {
 			b.waitFor(p.path+" in "+lang, fmt.Sprintf(`document.documentElement.lang === %q && document.querySelector("main").innerText.includes(%q)`, lang, pageTexts[lang][p.path]))
 			b.screenshot("page-" + p.shot)
 		}
+		// On a phone the menu folds behind a button.
+		b.run("phone", chromedp.EmulateViewport(390, 844))
+		b.open("/console/payments")
+		b.run("payments on a phone", chromedp.WaitVisible(tid("payments-table")), chromedp.WaitVisible(tid("nav-toggle")))
+		b.screenshot("phone-payments")
+		b.run("the menu", chromedp.Click(tid("nav-toggle")), chromedp.WaitVisible(tid("nav-keys")),
+			chromedp.Sleep(500*time.Millisecond)) // the drawer's slide, for the picture only
+		b.screenshot("phone-menu")
+		b.run("desktop again", chromedp.EmulateViewport(1280, 900))
 	})
 
 	t.Run("a viewer sees no key actions and no other store", func(t *testing.T) {
