@@ -185,18 +185,23 @@ func (s *Service) Invite(ctx context.Context, storeID, email string, role accoun
 	return inv, err
 }
 
+// member is userID with their role in storeID.
 func (s *Service) member(ctx context.Context, storeID, userID string) (Member, error) {
-	ms, err := s.Members(ctx, storeID)
+	row, err := s.db.ConsoleMembership.Query().
+		Where(consolemembership.UserID(userID), consolemembership.StoreID(storeID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return Member{}, apierr.New(apierr.CodeNotFound, apierr.ReasonConsoleUserNotFound,
+			"console user %s has no role in store %s", userID, storeID)
+	}
 	if err != nil {
-		return Member{}, err
+		return Member{}, fmt.Errorf("find role: %w", err)
 	}
-	for _, m := range ms {
-		if m.User.ID == userID {
-			return m, nil
-		}
+	u, err := s.db.ConsoleUser.Get(ctx, userID)
+	if err != nil {
+		return Member{}, fmt.Errorf("find console user: %w", err)
 	}
-	return Member{}, apierr.New(apierr.CodeNotFound, apierr.ReasonConsoleUserNotFound,
-		"console user %s has no role in store %s", userID, storeID)
+	ms, err := s.withStoreNames(ctx, []*ent.ConsoleMembership{row})
+	return Member{User: u, Memberships: ms}, err
 }
 
 // SetRole changes userID's role in storeID. The store keeps an OWNER.

@@ -349,23 +349,6 @@ func (s *Service) Authenticate(ctx context.Context, token, csrf, storeID string,
 	return account.Principal{User: user}, sess, nil
 }
 
-// SessionOf is Authenticate's session, for GetConsoleSession.
-func (s *Service) SessionOf(ctx context.Context, p account.Principal) (*Session, error) {
-	if p.User == nil {
-		return nil, nil
-	}
-	row, err := s.db.ConsoleSession.Get(tenant.System(ctx), p.User.SessionID)
-	if err != nil {
-		return nil, fmt.Errorf("find console session: %w", err)
-	}
-	u, err := s.db.ConsoleUser.Get(tenant.System(ctx), row.UserID)
-	if err != nil {
-		return nil, fmt.Errorf("find console user: %w", err)
-	}
-	return &Session{ID: row.ID, User: u, Expiry: row.ExpiresAt, PlatformAdmin: u.PlatformAdmin,
-		IdleExpiry: minTime(row.LastSeenAt.Add(s.cfg.IdleTimeout), row.ExpiresAt)}, nil
-}
-
 func normaliseEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
 
 // ipString is an address for the log ("" when unknown).

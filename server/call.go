@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/paymux/paymux/account"
+	"github.com/paymux/paymux/console"
 )
 
 // call is what the policy chain learns about one request, filled in step by
@@ -14,6 +15,9 @@ type call struct {
 	ClientIP   netip.Addr
 	ViaGateway bool // arrived over REST through the in-process gateway hop
 	Principal  account.Principal
+	// ConsoleSession is the web console session a console call came with,
+	// as the chain found it.
+	ConsoleSession *console.Session
 	// ActingStoreID is the store an administrator's call named (actingStore),
 	// so its log record belongs to that store.
 	ActingStoreID string

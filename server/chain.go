@@ -299,10 +299,11 @@ func (s *Server) consoleCall(ctx context.Context, h http.Header, token string, r
 	if rule.role == account.RoleNone {
 		storeID = "" // nor does a method that needs no role in one (the session itself)
 	}
-	p, _, err := s.console.Authenticate(ctx, token, h.Get(console.CSRFHeader), storeID, rule.role)
+	p, sess, err := s.console.Authenticate(ctx, token, h.Get(console.CSRFHeader), storeID, rule.role)
 	if err != nil {
 		return p, err
 	}
+	callFrom(ctx).ConsoleSession = sess
 	if rule.access == account.AccessAdmin && !p.Admin {
 		return account.Principal{}, adminOnlyError()
 	}

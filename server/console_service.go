@@ -32,10 +32,7 @@ func (s *consoleService) GetConsoleSession(ctx context.Context, _ *connect.Reque
 		}
 		return connect.NewResponse(out), nil
 	}
-	sess, err := s.console.SessionOf(ctx, p)
-	if err != nil {
-		return nil, err
-	}
+	sess := callFrom(ctx).ConsoleSession // read by the chain
 	stores, err := s.console.Stores(ctx, sess.User)
 	if err != nil {
 		return nil, err

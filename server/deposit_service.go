@@ -47,7 +47,7 @@ func (s *depositService) ListBankAccounts(ctx context.Context, req *connect.Requ
 		return nil, err
 	}
 	q := s.db.BankAccount.Query().Order(ent.Asc(bankaccount.FieldCreatedAt), ent.Asc(bankaccount.FieldID))
-	if testKeyCall(ctx) {
+	if testKey(ctx) {
 		q.Where(bankaccount.ModeEQ(bankaccount.ModeTEST))
 	}
 	if !req.Msg.GetIncludeArchived() {

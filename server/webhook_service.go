@@ -46,10 +46,6 @@ var billingEventTypes = []string{
 	"billing_key.issued", "billing_key.deleted", "billing.schedule.succeeded", "billing.schedule.failed",
 }
 
-// testKeyCall reports a call made with a TEST key: it reaches the store's
-// TEST endpoints only, and their deliveries.
-func testKeyCall(ctx context.Context) bool { return testKey(ctx) }
-
 func payMethodNames(in []paymuxv1.PayMethod) []string {
 	var out []string
 	for _, m := range in {
@@ -84,7 +80,7 @@ func (s *webhookService) CreateWebhookEndpoint(ctx context.Context, req *connect
 	ep, secret, err := s.webhooks.CreateEndpoint(ctx, webhook.NewEndpoint{
 		StoreID: storeID, Mode: mode, URL: m.GetUrl(), Description: m.GetDescription(),
 		EventTypes: m.GetEventTypes(), PayMethods: payMethodNames(m.GetPayMethods()),
-		ContentType: contentTypeFromPB(m.GetContentType()), TestOnly: testKeyCall(ctx),
+		ContentType: contentTypeFromPB(m.GetContentType()), TestOnly: testKey(ctx),
 	})
 	if err != nil {
 		return nil, err
@@ -102,7 +98,7 @@ func (s *webhookService) ListWebhookEndpoints(ctx context.Context, req *connect.
 		return nil, err
 	}
 	q := s.db.WebhookEndpoint.Query().Order(ent.Asc(webhookendpoint.FieldCreatedAt), ent.Asc(webhookendpoint.FieldID))
-	if testKeyCall(ctx) {
+	if testKey(ctx) {
 		q = q.Where(webhookendpoint.ModeEQ(webhookendpoint.ModeTEST))
 	}
 	if after {
@@ -123,7 +119,7 @@ func (s *webhookService) ListWebhookEndpoints(ctx context.Context, req *connect.
 }
 
 func (s *webhookService) GetWebhookEndpoint(ctx context.Context, req *connect.Request[paymuxv1.GetWebhookEndpointRequest]) (*connect.Response[paymuxv1.GetWebhookEndpointResponse], error) {
-	ep, err := s.webhooks.Endpoint(ctx, req.Msg.GetId(), testKeyCall(ctx))
+	ep, err := s.webhooks.Endpoint(ctx, req.Msg.GetId(), testKey(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +129,7 @@ func (s *webhookService) GetWebhookEndpoint(ctx context.Context, req *connect.Re
 func (s *webhookService) UpdateWebhookEndpoint(ctx context.Context, req *connect.Request[paymuxv1.UpdateWebhookEndpointRequest]) (*connect.Response[paymuxv1.UpdateWebhookEndpointResponse], error) {
 	m := req.Msg
 	ep, err := s.webhooks.UpdateEndpoint(ctx, webhook.EndpointChange{
-		ID: m.GetId(), TestOnly: testKeyCall(ctx), Fields: m.GetUpdateMask().GetPaths(),
+		ID: m.GetId(), TestOnly: testKey(ctx), Fields: m.GetUpdateMask().GetPaths(),
 		URL: m.GetUrl(), Description: m.GetDescription(), EventTypes: m.GetEventTypes(),
 		PayMethods: payMethodNames(m.GetPayMethods()), ContentType: contentTypeFromPB(m.GetContentType()),
 		Enabled: m.GetEnabled(), DisabledReason: m.GetDisabledReason(),
@@ -145,7 +141,7 @@ func (s *webhookService) UpdateWebhookEndpoint(ctx context.Context, req *connect
 }
 
 func (s *webhookService) DeleteWebhookEndpoint(ctx context.Context, req *connect.Request[paymuxv1.DeleteWebhookEndpointRequest]) (*connect.Response[paymuxv1.DeleteWebhookEndpointResponse], error) {
-	if err := s.webhooks.DeleteEndpoint(ctx, req.Msg.GetId(), testKeyCall(ctx)); err != nil {
+	if err := s.webhooks.DeleteEndpoint(ctx, req.Msg.GetId(), testKey(ctx)); err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&paymuxv1.DeleteWebhookEndpointResponse{}), nil
@@ -156,7 +152,7 @@ func (s *webhookService) RotateWebhookSecret(ctx context.Context, req *connect.R
 	if req.Msg.GetOverlap() != nil {
 		overlap = req.Msg.GetOverlap().AsDuration()
 	}
-	ep, secret, err := s.webhooks.RotateSecret(ctx, req.Msg.GetId(), testKeyCall(ctx), overlap)
+	ep, secret, err := s.webhooks.RotateSecret(ctx, req.Msg.GetId(), testKey(ctx), overlap)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +160,7 @@ func (s *webhookService) RotateWebhookSecret(ctx context.Context, req *connect.R
 }
 
 func (s *webhookService) TestWebhookEndpoint(ctx context.Context, req *connect.Request[paymuxv1.TestWebhookEndpointRequest]) (*connect.Response[paymuxv1.TestWebhookEndpointResponse], error) {
-	a, err := s.webhooks.TestEndpoint(ctx, req.Msg.GetId(), testKeyCall(ctx), req.Msg.GetEventType())
+	a, err := s.webhooks.TestEndpoint(ctx, req.Msg.GetId(), testKey(ctx), req.Msg.GetEventType())
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +178,7 @@ func (s *webhookService) ListWebhookDeliveries(ctx context.Context, req *connect
 		return nil, err
 	}
 	q := s.db.WebhookDelivery.Query().Order(ent.Desc(webhookdelivery.FieldCreatedAt), ent.Desc(webhookdelivery.FieldID))
-	if testKeyCall(ctx) {
+	if testKey(ctx) {
 		// A TEST key sees the deliveries of TEST endpoints only.
 		ids, err := s.db.WebhookEndpoint.Query().Where(webhookendpoint.ModeEQ(webhookendpoint.ModeTEST)).IDs(ctx)
 		if err != nil {
@@ -237,7 +233,7 @@ func (s *webhookService) GetWebhookDelivery(ctx context.Context, req *connect.Re
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.webhooks.Endpoint(ctx, d.EndpointID, testKeyCall(ctx)); apierr.Reason(err) == webhook.ReasonEndpointNotFound {
+	if _, err := s.webhooks.Endpoint(ctx, d.EndpointID, testKey(ctx)); apierr.Reason(err) == webhook.ReasonEndpointNotFound {
 		// A LIVE endpoint's delivery, asked for with a TEST key; or the
 		// endpoint was deleted, and its log with it.
 		return nil, apierr.New(apierr.CodeNotFound, webhook.ReasonDeliveryNotFound, "webhook delivery %s not found", d.ID)
@@ -262,7 +258,7 @@ func (s *webhookService) ResendWebhooks(ctx context.Context, req *connect.Reques
 	ds, err := s.webhooks.Resend(ctx, webhook.Resend{
 		DeliveryID: m.GetDeliveryId(), EventID: m.GetEventId(),
 		EndpointID: fs.GetEndpointId(), FailedSince: fs.GetSince().AsTime(),
-		TestOnly: testKeyCall(ctx),
+		TestOnly: testKey(ctx),
 	})
 	if err != nil {
 		return nil, err
